@@ -1,0 +1,248 @@
+#!/usr/bin/env zx
+// The local sandbox cluster: N real OpenSSH nodes on 127.0.0.1, each in its
+// own mount and PID namespace with its own /srv and /root, and HAProxy in
+// front of the app ports.
+//
+//   zx scripts/sandbox.mjs up [--nodes 4] [--dir .sandbox] [--ssh-port 2201]
+//                             [--app-port 8101] [--lb-port 8080] [--hosts FILE]
+//   zx scripts/sandbox.mjs down [--dir .sandbox]
+//   zx scripts/sandbox.mjs status [--dir .sandbox]
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { $, argv, fs, path, sleep } from 'zx';
+
+$.verbose = false;
+
+const dir = path.resolve(argv.dir ?? process.env.RELINK_SANDBOX ?? '.sandbox');
+const stateFile = path.join(dir, 'sandbox.json');
+const PACKAGES = { sshd: 'openssh-server', haproxy: 'haproxy', rsync: 'rsync', socat: 'socat', nginx: 'nginx' };
+
+const verb = argv._[0] ?? 'status';
+if (verb === 'up') await up();
+else if (verb === 'down') await down();
+else if (verb === 'status') await status();
+else {
+  console.error(`sandbox: unknown command "${verb}". Use: up, down, status`);
+  process.exit(2);
+}
+
+async function up() {
+  const count = Number(argv.nodes ?? 4);
+  if (!Number.isInteger(count) || count < 1 || count > 200) fail(`--nodes must be a whole number from 1 to 200, got ${argv.nodes}`);
+  if (fs.existsSync(stateFile)) await down({ quiet: true });
+  await ensurePackages();
+  const sshBase = Number(argv['ssh-port'] ?? 2201);
+  const appBase = Number(argv['app-port'] ?? 8101);
+  const lbPort = Number(argv['lb-port'] ?? 8080);
+
+  await fs.mkdirp(path.join(dir, 'nodes'));
+  await fs.mkdirp('/srv');
+  await fs.mkdirp('/run/sshd');
+  const key = path.join(dir, 'id_ed25519');
+  if (!fs.existsSync(key)) await $`ssh-keygen -q -t ed25519 -N ${''} -C relink-sandbox -f ${key}`;
+  const clientKey = (await fs.readFile(`${key}.pub`, 'utf8')).trim();
+
+  const nodes = [];
+  const knownHosts = [];
+  for (let i = 1; i <= count; i++) {
+    const name = `node${i}`;
+    const nodeDir = path.join(dir, 'nodes', name);
+    const sshPort = sshBase + i - 1;
+    const appPort = appBase + i - 1;
+    await fs.mkdirp(path.join(nodeDir, 'srv'));
+    await fs.mkdirp(path.join(nodeDir, 'root'));
+    const hostKey = path.join(nodeDir, 'ssh_host_ed25519_key');
+    if (!fs.existsSync(hostKey)) await $`ssh-keygen -q -t ed25519 -N ${''} -C ${name} -f ${hostKey}`;
+    await fs.writeFile(path.join(nodeDir, 'authorized_keys'), clientKey + '\n', { mode: 0o600 });
+    await fs.writeFile(path.join(nodeDir, 'sshd_config'), sshdConfig(nodeDir, sshPort));
+    const pub = (await fs.readFile(`${hostKey}.pub`, 'utf8')).trim().split(' ').slice(0, 2).join(' ');
+    knownHosts.push(`[127.0.0.1]:${sshPort} ${pub}`);
+    nodes.push({ name, sshPort, appPort, dir: nodeDir });
+  }
+  await fs.writeFile(path.join(dir, 'known_hosts'), knownHosts.join('\n') + '\n');
+
+  for (const node of nodes) node.pid = startNode(node);
+  await Promise.all(nodes.map((node) => waitForPort(node.sshPort, `sshd of ${node.name}`)));
+
+  const haproxy = await startHaproxy(nodes, lbPort);
+  const state = { dir, lbPort, haproxy, nodes };
+  await fs.writeJson(stateFile, state, { spaces: 2 });
+  if (argv.hosts) await writeHosts(argv.hosts, state);
+  console.log(`sandbox up: ${count} node(s), ssh ${sshBase}-${sshBase + count - 1}, app ${appBase}-${appBase + count - 1}, HAProxy on http://127.0.0.1:${lbPort}/`);
+}
+
+function sshdConfig(nodeDir, port) {
+  return [
+    `Port ${port}`,
+    'ListenAddress 127.0.0.1',
+    `HostKey ${nodeDir}/ssh_host_ed25519_key`,
+    `AuthorizedKeysFile ${nodeDir}/authorized_keys`,
+    `PidFile ${nodeDir}/sshd.pid`,
+    'PermitRootLogin prohibit-password',
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UsePAM no',
+    'StrictModes no',
+    'UseDNS no',
+    'PrintMotd no',
+    'MaxSessions 64',
+    'MaxStartups 200',
+    'LogLevel ERROR',
+    'Subsystem sftp internal-sftp',
+    '',
+  ].join('\n');
+}
+
+// sshd runs as PID 1 of a fresh PID namespace: it reaps the node's orphans and
+// everything started on the node dies with it when the namespace goes.
+function startNode(node) {
+  const log = fs.openSync(path.join(node.dir, 'sshd.log'), 'a');
+  const inner = [
+    `mount --bind ${node.dir}/srv /srv`,
+    `mount --bind ${node.dir}/root /root`,
+    `exec /usr/sbin/sshd -D -e -f ${node.dir}/sshd_config`,
+  ].join(' && ');
+  const child = spawn(
+    'unshare',
+    ['--mount', '--pid', '--fork', '--mount-proc', '--kill-child', '--propagation', 'private', 'sh', '-c', inner],
+    { detached: true, stdio: ['ignore', log, log] },
+  );
+  child.unref();
+  return child.pid;
+}
+
+async function startHaproxy(nodes, port) {
+  const cfg = path.join(dir, 'haproxy.cfg');
+  const socket = path.join(dir, 'haproxy.sock');
+  const pidFile = path.join(dir, 'haproxy.pid');
+  // No retries and no redispatch: a request sent to a node that is going away
+  // fails visibly instead of being quietly retried elsewhere.
+  const lines = [
+    'global',
+    `  stats socket ${socket} mode 600 level admin`,
+    '  stats timeout 2m',
+    'defaults',
+    '  mode http',
+    '  timeout connect 2s',
+    '  timeout client 30s',
+    '  timeout server 30s',
+    '  retries 0',
+    '  no option redispatch',
+    'frontend www',
+    `  bind 127.0.0.1:${port}`,
+    '  default_backend app',
+    'backend app',
+    '  balance roundrobin',
+    '  option httpchk GET /health',
+    '  default-server inter 1s fall 2 rise 1',
+    ...nodes.map((node) => `  server ${node.name} 127.0.0.1:${node.appPort} check`),
+    '',
+  ];
+  await fs.writeFile(cfg, lines.join('\n'));
+  await fs.remove(pidFile);
+  await $`haproxy -f ${cfg} -D -p ${pidFile}`;
+  const pid = Number((await fs.readFile(pidFile, 'utf8')).trim());
+  await waitForPort(port, 'HAProxy');
+  return { pid, port, socket, config: cfg, backend: 'app' };
+}
+
+async function writeHosts(file, state) {
+  const lines = [
+    '# Written by scripts/sandbox.mjs for the local sandbox cluster.',
+    'pre: node1',
+    'groupSize: 1',
+    'lb:',
+    '  driver: haproxy',
+    `  socket: ${state.haproxy.socket}`,
+    `  backend: ${state.haproxy.backend}`,
+    'hosts:',
+    ...state.nodes.flatMap((node) => [
+      `  - name: ${node.name}`,
+      '    address: 127.0.0.1',
+      `    port: ${node.sshPort}`,
+      '    user: root',
+      '    roles: [app]',
+      `    vars: { appPort: ${node.appPort} }`,
+    ]),
+    '',
+  ];
+  await fs.mkdirp(path.dirname(path.resolve(file)));
+  await fs.writeFile(file, lines.join('\n'));
+}
+
+async function down({ quiet = false } = {}) {
+  if (!fs.existsSync(stateFile)) {
+    if (!quiet) console.log(`sandbox down: nothing running under ${dir}`);
+    return;
+  }
+  const state = await fs.readJson(stateFile);
+  const pids = [state.haproxy?.pid, ...state.nodes.map((node) => node.pid)].filter(Boolean);
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  for (let i = 0; i < 50 && pids.some(alive); i++) await sleep(100);
+  for (const pid of pids.filter(alive)) signal(pid, 'SIGKILL');
+  await fs.remove(stateFile);
+  await fs.remove(path.join(dir, 'haproxy.sock'));
+  if (!quiet) console.log(`sandbox down: stopped ${pids.length} process(es)`);
+}
+
+async function status() {
+  if (!fs.existsSync(stateFile)) {
+    console.log(`sandbox: not running (start it with: npm run sandbox -- up)`);
+    process.exitCode = 1;
+    return;
+  }
+  const state = await fs.readJson(stateFile);
+  let ok = true;
+  for (const node of state.nodes) {
+    const up = alive(node.pid) && (await portOpen(node.sshPort));
+    ok &&= up;
+    console.log(`${node.name.padEnd(8)} ssh 127.0.0.1:${node.sshPort}  app :${node.appPort}  ${up ? 'up' : 'DOWN'}`);
+  }
+  const lbUp = alive(state.haproxy.pid) && (await portOpen(state.haproxy.port));
+  ok &&= lbUp;
+  console.log(`haproxy  http://127.0.0.1:${state.haproxy.port}/  ${lbUp ? 'up' : 'DOWN'}`);
+  if (!ok) process.exitCode = 1;
+}
+
+async function ensurePackages() {
+  const missing = Object.entries(PACKAGES).filter(([bin]) => !hasBinary(bin)).map(([, pkg]) => pkg);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) fail(`missing ${missing.join(', ')}; install them (apt-get install ${missing.join(' ')}) or run this as root`);
+  console.log(`installing ${missing.join(', ')} ...`);
+  await $`apt-get update -qq`.env({ ...process.env, DEBIAN_FRONTEND: 'noninteractive' });
+  await $`apt-get install -y -qq ${missing}`.env({ ...process.env, DEBIAN_FRONTEND: 'noninteractive' });
+}
+
+function hasBinary(bin) {
+  return ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((d) => fs.existsSync(path.join(d, bin)));
+}
+
+async function waitForPort(port, what) {
+  for (let i = 0; i < 100; i++) {
+    if (await portOpen(port)) return;
+    await sleep(50);
+  }
+  fail(`${what} did not start listening on 127.0.0.1:${port}; see ${dir}`);
+}
+
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function alive(pid) {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+function signal(pid, sig) {
+  try { process.kill(pid, sig); } catch { /* already gone */ }
+}
+
+function fail(message) {
+  console.error(`sandbox: ${message}`);
+  process.exit(1);
+}

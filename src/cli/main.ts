@@ -1,0 +1,64 @@
+import type { Argv } from 'yargs';
+import { EXIT } from '../errors.js';
+
+/** Options every command shares. */
+export interface GlobalOptions {
+  config?: string;
+  verbose?: boolean;
+}
+
+function env(y: Argv) {
+  return y.positional('env', { type: 'string', describe: 'environment: a hosts/<env>.yaml file', demandOption: true });
+}
+
+/**
+ * The command line. Handlers import their module only when they run, so
+ * `deploy --help` loads nothing but yargs.
+ */
+export async function main(args: string[]): Promise<void> {
+  const { default: yargs } = await import('yargs');
+  const cli = yargs(args)
+    .scriptName('deploy')
+    .usage('$0 <env> <version>      build a git tag once, ship it to every node of <env>, switch group by group')
+    .option('config', { type: 'string', describe: 'path to deploy.config.ts (default: nearest one above the cwd)' })
+    .option('verbose', { type: 'boolean', describe: 'print stack traces of errors' })
+    .command(
+      '$0 <env> <version>',
+      'deploy a version (a tag; in dev/test also a branch or commit)',
+      (y) =>
+        env(y)
+          .positional('version', { type: 'string', demandOption: true, describe: 'tag to release, e.g. v1.1.0' })
+          .option('author', { type: 'string', describe: 'name in the release name and journal (default: git config user.name)' })
+          .option('on-failure', { choices: ['rollback', 'halt'] as const, describe: 'after a failed node: roll back switched nodes, or halt for inspection' })
+          .option('node', { type: 'string', array: true, describe: 'only these nodes' }),
+      async (argv) => (await import('./deploy.js')).deployCommand(argv),
+    )
+    .command(
+      'plan <env> <version>',
+      'print every step per node of a deploy; changes nothing',
+      (y) =>
+        env(y)
+          .positional('version', { type: 'string', demandOption: true })
+          .option('author', { type: 'string' })
+          .option('node', { type: 'string', array: true })
+          .option('json', { type: 'boolean', describe: 'machine-readable output' }),
+      async (argv) => (await import('./plan.js')).planCommand(argv),
+    )
+    .example('$0 prod v1.1.0', 'release v1.1.0 to prod: pre node first, then the groups')
+    .example('$0 plan prod v1.1.0', 'show what that would do')
+    .strict()
+    .demandCommand(1, 'name an environment and a version, e.g.: deploy prod v1.1.0')
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail(false);
+  try {
+    await cli.parseAsync();
+  } catch (error) {
+    const { report } = await import('./report-error.js');
+    process.exitCode = report(error, args.includes('--verbose'));
+    if (process.exitCode === EXIT.usage && !(error as { exitCode?: number }).exitCode) process.stderr.write('\nrun deploy --help for usage\n');
+  }
+}

@@ -1,0 +1,16 @@
+export async function planCommand(argv: { env: string; version: string; author?: string; node?: string[]; json?: boolean; config?: string }): Promise<void> {
+  const { openRun } = await import('./setup.js');
+  const { planDeploy } = await import('../pipeline/run.js');
+  const { formatPlan } = await import('../pipeline/plan.js');
+  const run = await openRun({ env: argv.env, config: argv.config, author: argv.author, command: 'plan', quiet: argv.json });
+  try {
+    const plan = await planDeploy(
+      { config: run.config, inventory: run.inventory, version: argv.version, user: run.user, runId: run.runId, stateDir: run.stateDir, secrets: run.secrets(), nodes: argv.node },
+      run.deps,
+      run.source,
+    );
+    process.stdout.write((argv.json ? JSON.stringify(plan, null, 2) : formatPlan(plan)) + '\n');
+  } finally {
+    await run.close();
+  }
+}

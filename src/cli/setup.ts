@@ -1,0 +1,154 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { findConfigFile, loadUserConfig, resolveConfig } from '../config/load.js';
+import type { ResolvedConfig } from '../config/types.js';
+import { loadInventory } from '../inventory/load.js';
+import type { Inventory } from '../inventory/types.js';
+import type { Reporter, RunEvent } from '../log/events.js';
+import { Redactor } from '../log/redact.js';
+import { consoleReporter, Fanout } from '../log/reporter.js';
+import { openRunLog } from '../log/run-log.js';
+import { buildArtifact } from '../pipeline/build.js';
+import type { RunDeps } from '../pipeline/context.js';
+import { stamp } from '../pipeline/release-name.js';
+import type { Source } from '../pipeline/run.js';
+import { loadSecrets } from '../pipeline/secrets.js';
+import { resolveVersion } from '../pipeline/version.js';
+import { GitMirror } from '../transport/git.js';
+import { httpGet } from '../transport/http.js';
+import { runLocal } from '../transport/local.js';
+import { SshTransport } from '../transport/ssh.js';
+
+export interface OpenRunOptions {
+  readonly env: string;
+  readonly config?: string;
+  readonly author?: string;
+  readonly onFailure?: 'rollback' | 'halt';
+  readonly command: string;
+  /** No console output (for --json); the run log is still written. */
+  readonly quiet?: boolean;
+}
+
+export interface OpenRun {
+  readonly config: ResolvedConfig;
+  readonly inventory: Inventory;
+  readonly stateDir: string;
+  readonly runId: string;
+  readonly user: string;
+  readonly deps: RunDeps;
+  readonly source: Source;
+  readonly logFile: string;
+  secrets(): Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** Who is deploying: --author, else git's user.name on this machine, else the login name. */
+export async function whoAmI(explicit?: string): Promise<string> {
+  if (explicit) return explicit;
+  const git = await runLocal('git', ['config', 'user.name']);
+  return git.stdout.trim() || os.userInfo().username;
+}
+
+export function newRunId(now: Date): string {
+  return `${stamp(now)}-${crypto.randomBytes(3).toString('hex')}`;
+}
+
+export async function loadProject(env: string, configPath?: string): Promise<{ config: ResolvedConfig; inventory: Inventory; stateDir: string }> {
+  const file = findConfigFile(process.cwd(), configPath);
+  const user = await loadUserConfig(file);
+  const inventory = await loadInventory(path.dirname(file), env);
+  const config = resolveConfig(user, env, file);
+  return { config, inventory, stateDir: path.join(config.root, '.relink') };
+}
+
+/**
+ * SIGINT/SIGTERM abort the run's signal: the pipeline finishes or undoes the
+ * step it is in, rolls back switched nodes and releases its locks. A second
+ * signal says so again; a third exits at once (and may leave a lock).
+ */
+function trapSignals(reporter: Reporter): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  let count = 0;
+  const onSignal = (name: NodeJS.Signals) => {
+    count++;
+    if (count === 1) {
+      reporter.emit({ type: 'warn', message: `${name} received: finishing the current step, then undoing what this run changed and releasing its locks` });
+      controller.abort(name);
+    } else if (count === 2) {
+      reporter.emit({ type: 'warn', message: `still cleaning up; send ${name} once more to exit at once (a lock may remain: deploy unlock --force)` });
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
+  const { config: loaded, inventory, stateDir } = await loadProject(options.env, options.config);
+  const config: ResolvedConfig = options.onFailure ? { ...loaded, rollout: { ...loaded.rollout, onFailure: options.onFailure } } : loaded;
+  const redactor = new Redactor();
+  const user = await whoAmI(options.author);
+  const runId = newRunId(new Date());
+  const log = await openRunLog(path.join(stateDir, 'logs'), runId, config.env, redactor);
+  const silent: Reporter = { emit: (_: RunEvent) => undefined, close: () => undefined };
+  const reporter = new Fanout([options.quiet ? silent : consoleReporter(redactor), log.reporter]);
+  if (!config.ssh.strictHostKeys) reporter.emit({ type: 'warn', message: 'ssh.strictHostKeys is off: host keys are NOT verified for this environment' });
+  const signals = trapSignals(reporter);
+  const transport = new SshTransport(config.ssh);
+  const mirror = new GitMirror(path.join(stateDir, 'repo.git'), config.repo);
+  let synced = false;
+  const sync = async () => {
+    if (synced) return;
+    synced = true;
+    const result = await mirror.sync();
+    if (result.offline) reporter.emit({ type: 'warn', message: `cannot fetch ${config.repo} (${result.reason ?? 'unreachable'}); using the tags fetched last` });
+  };
+  const source: Source = {
+    async resolve(requested) {
+      await sync();
+      return resolveVersion(mirror, requested, config.env, config.requireTag);
+    },
+    build: (version) => buildArtifact(config, stateDir, mirror, version, reporter),
+    async log(from, to) {
+      const range = from ? [`${from}..${to}`] : [to, '-n', '50'];
+      const out = (await mirror.tryGit(['log', '--format=%H %s', ...range])) ?? '';
+      return out
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => ({ sha: line.slice(0, 40), subject: line.slice(41) }));
+    },
+  };
+  const deps: RunDeps = {
+    transport,
+    probe: httpGet,
+    now: () => new Date(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    reporter,
+    redactor,
+    signal: signals.signal,
+  };
+  return {
+    config,
+    inventory,
+    stateDir,
+    runId,
+    user,
+    deps,
+    source,
+    logFile: log.file,
+    secrets: () => loadSecrets(config, process.env, redactor),
+    async close() {
+      signals.dispose();
+      reporter.close();
+    },
+  };
+}

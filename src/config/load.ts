@@ -1,0 +1,116 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { UsageError, errorMessage } from '../errors.js';
+import { configSchema, formatIssues } from './schema.js';
+import type { EnvironmentSettings, ResolvedConfig, UserConfig } from './types.js';
+
+export const CONFIG_FILES = ['deploy.config.ts', 'deploy.config.mts', 'deploy.config.js', 'deploy.config.mjs'];
+
+/** Finds deploy.config.* in `start` or the nearest directory above it. */
+export function findConfigFile(start: string, explicit?: string): string {
+  if (explicit) {
+    const file = path.resolve(start, explicit);
+    if (!fs.existsSync(file)) throw new UsageError(`config file not found: ${file}`, { hint: 'check the --config path' });
+    return file;
+  }
+  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+    for (const name of CONFIG_FILES) {
+      const file = path.join(dir, name);
+      if (fs.existsSync(file)) return file;
+    }
+    if (path.dirname(dir) === dir) break;
+  }
+  throw new UsageError(`no deploy.config.ts in ${start} or any directory above it`, {
+    hint: 'run relink from your project directory, or pass --config <file>',
+  });
+}
+
+/** Loads and validates deploy.config.ts (TypeScript is loaded with jiti). */
+export async function loadUserConfig(file: string): Promise<UserConfig> {
+  const { createJiti } = await import('jiti');
+  const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false, fsCache: false });
+  let loaded: unknown;
+  try {
+    loaded = await jiti.import(file, { default: true });
+  } catch (error) {
+    throw new UsageError(`${path.basename(file)} could not be loaded: ${errorMessage(error)}`, {
+      hint: 'fix the error in the config file; `export default defineConfig({...})` is expected',
+      cause: error,
+    });
+  }
+  return validateUserConfig(loaded, path.basename(file));
+}
+
+export function validateUserConfig(value: unknown, fileLabel: string): UserConfig {
+  const result = configSchema.safeParse(value, { reportInput: true });
+  if (!result.success) {
+    throw new UsageError(`invalid config:\n  ${formatIssues(fileLabel, result.error).join('\n  ')}`, {
+      hint: 'fix the keys named above; every field is documented in src/config/types.ts',
+    });
+  }
+  return result.data as UserConfig;
+}
+
+function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
+}
+
+/** Merges one environment's overrides over the top level and fills every default. */
+export function resolveConfig(user: UserConfig, env: string, configFile: string): ResolvedConfig {
+  const root = path.dirname(configFile);
+  const over: EnvironmentSettings = user.environments?.[env] ?? {};
+  const pick = <K extends keyof EnvironmentSettings>(key: K): EnvironmentSettings[K] => over[key] ?? user[key];
+  const merge = <K extends 'build' | 'smoke' | 'rollout' | 'ssh' | 'restart'>(key: K) =>
+    ({ ...(user[key] ?? {}), ...(over[key] ?? {}) }) as NonNullable<EnvironmentSettings[K]>;
+
+  const deployTo = pick('deployTo');
+  if (!deployTo) {
+    throw new UsageError(`${path.basename(configFile)}: deployTo: required (top level or environments.${env}.deployTo)`, {
+      hint: "set deployTo: '/srv/<project>' in deploy.config.ts",
+    });
+  }
+  const build = merge('build');
+  const smoke = user.smoke || over.smoke ? merge('smoke') : undefined;
+  const restart = user.restart || over.restart ? merge('restart') : undefined;
+  const rollout = merge('rollout');
+  const ssh = merge('ssh');
+  const fromRoot = (p: string) => path.resolve(root, expandHome(p));
+  const repo = /^[a-z+]+:\/\/|^[^/]+@[^/]+:/.test(user.repo) ? user.repo : fromRoot(user.repo);
+
+  return {
+    project: user.project,
+    repo,
+    env,
+    root,
+    configFile,
+    deployTo,
+    keepReleases: pick('keepReleases') ?? 5,
+    requireTag: pick('requireTag') ?? (env === 'pre' || env === 'prod'),
+    build: { command: build.command, output: build.output ?? '.', env: build.env ?? {}, timeoutMs: build.timeoutMs ?? 600_000 },
+    shared: { dirs: pick('shared')?.dirs ?? [], files: pick('shared')?.files ?? [] },
+    templates: (pick('templates') ?? []).map((t) => ({ src: fromRoot(t.src), dest: t.dest, mode: t.mode ?? 0o600 })),
+    vars: { ...(user.vars ?? {}), ...(over.vars ?? {}) },
+    secrets: [...new Set([...(user.secrets ?? []), ...(over.secrets ?? [])])],
+    secretsFile: pick('secretsFile') ? fromRoot(pick('secretsFile')!) : undefined,
+    restart: restart?.command ? { command: restart.command, timeoutMs: restart.timeoutMs ?? 30_000 } : undefined,
+    smoke: smoke
+      ? {
+          url: smoke.url,
+          command: smoke.command,
+          expectStatus: smoke.expectStatus ?? 200,
+          expectBody: smoke.expectBody ?? '{{ version }}',
+          retries: smoke.retries ?? 20,
+          intervalMs: smoke.intervalMs ?? 250,
+          timeoutMs: smoke.timeoutMs ?? 2000,
+        }
+      : undefined,
+    rollout: { parallel: rollout.parallel ?? 10, onFailure: rollout.onFailure ?? 'rollback' },
+    ssh: {
+      identityFile: ssh.identityFile ? fromRoot(ssh.identityFile) : undefined,
+      knownHostsFile: fromRoot(ssh.knownHostsFile ?? '~/.ssh/known_hosts'),
+      strictHostKeys: ssh.strictHostKeys ?? true,
+      connectTimeoutMs: ssh.connectTimeoutMs ?? 10_000,
+    },
+  };
+}

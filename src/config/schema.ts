@@ -1,0 +1,114 @@
+import { z } from 'zod';
+
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'letters, digits, "." and "-" only, starting with a letter or digit');
+const absolute = z.string().regex(/^\/[^\0]*$/, 'an absolute path').refine((p) => !p.split('/').includes('..'), 'no ".." parts');
+const relative = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'a path relative to the release, without ".."');
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
+
+const settings = {
+  deployTo: absolute.optional(),
+  keepReleases: z.number().int().min(1).optional(),
+  requireTag: z.boolean().optional(),
+  build: z
+    .strictObject({
+      command: z.string().min(1).optional(),
+      output: relative.or(z.literal('.')).optional(),
+      env: z.record(z.string(), z.string()).optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .optional(),
+  shared: z.strictObject({ dirs: z.array(relative).optional(), files: z.array(relative).optional() }).optional(),
+  templates: z
+    .array(z.strictObject({ src: z.string().min(1), dest: relative, mode: z.number().int().min(0).max(0o777).optional() }))
+    .optional(),
+  vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  secrets: z.array(envName).optional(),
+  secretsFile: z.string().min(1).optional(),
+  restart: z.strictObject({ command: z.string().min(1), timeoutMs: z.number().int().positive().optional() }).optional(),
+  smoke: z
+    .strictObject({
+      url: z.string().min(1).optional(),
+      expectStatus: z.number().int().min(100).max(599).optional(),
+      expectBody: z.string().optional(),
+      command: z.string().min(1).optional(),
+      retries: z.number().int().min(1).optional(),
+      intervalMs: z.number().int().min(0).optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .refine((s) => Boolean(s.url) !== Boolean(s.command), 'set exactly one of "url" or "command"')
+    .optional(),
+  rollout: z
+    .strictObject({
+      parallel: z.number().int().min(1).max(500).optional(),
+      onFailure: z.enum(['rollback', 'halt']).optional(),
+    })
+    .optional(),
+  ssh: z
+    .strictObject({
+      identityFile: z.string().min(1).optional(),
+      knownHostsFile: z.string().min(1).optional(),
+      strictHostKeys: z.boolean().optional(),
+      connectTimeoutMs: z.number().int().positive().optional(),
+    })
+    .optional(),
+};
+
+export const environmentSchema = z.strictObject(settings);
+
+export const configSchema = z.strictObject({
+  project: name,
+  repo: z.string().min(1),
+  ...settings,
+  environments: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case letters, digits and "-"'), environmentSchema).optional(),
+});
+
+const groupSize = z.union([
+  z.number().int().min(1),
+  z.string().regex(/^\d{1,3}%$/, 'a number of nodes or a percentage such as "25%"'),
+]);
+
+export const nodeSchema = z.strictObject({
+  name,
+  address: z.string().min(1).regex(/^[A-Za-z0-9.:_-]+$/, 'a host name or IP address'),
+  port: z.number().int().min(1).max(65535).default(22),
+  user: z.string().regex(/^[a-z_][a-z0-9_.-]*$/, 'a user name').default('deploy'),
+  roles: z.array(z.string()).default([]),
+  vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+});
+
+export const inventorySchema = z.strictObject({
+  pre: name.optional(),
+  groupSize: groupSize.default(1),
+  vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  lb: z.looseObject({ driver: z.enum(['haproxy', 'nginx', 'command', 'none']) }).optional(),
+  hosts: z.array(nodeSchema).min(1, 'at least one host'),
+});
+
+/** `hosts[2].port`, the way a person reads a path into a YAML or config file. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) out += typeof key === 'number' ? `[${key}]` : `${out ? '.' : ''}${String(key)}`;
+  return out || '(top level)';
+}
+
+/** One line per problem: `<file>: <path>: <what is wrong>`. */
+export function formatIssues(file: string, error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${file}: ${formatPath(issue.path)}: ${describeIssue(issue)}`);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return `required (${article(issue.expected)})`;
+    return `expected ${article(issue.expected)}, got ${JSON.stringify(issue.input)}`;
+  }
+  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_value') return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  return issue.message.replace(/^Invalid string: /, 'expected ');
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}

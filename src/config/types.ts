@@ -1,0 +1,130 @@
+/** What a user writes in deploy.config.ts. Every field documents its default. */
+export interface UserConfig extends EnvironmentSettings {
+  /** Project name: the first part of every release name. Letters, digits, `.` and `-`. */
+  project: string;
+  /** Git repository of the application: a local path (relative to this file) or a URL. */
+  repo: string;
+  /** Settings that differ per environment (`dev`, `test`, `pre`, `prod`, ...), merged over the top level. */
+  environments?: Record<string, EnvironmentSettings>;
+}
+
+export interface EnvironmentSettings {
+  /** Absolute directory on every node that holds `releases/`, `shared/` and `current`. Required at top level or per environment. */
+  deployTo?: string;
+  /** Good releases kept per node by cleanup, besides `current` and the previous good one. Default: 5. */
+  keepReleases?: number;
+  /** Whether the version must be a tag. Default: true for `pre` and `prod`, false elsewhere. */
+  requireTag?: boolean;
+  /** How the release is built from a clean export of the commit. Default: no build step, pack the export as is. */
+  build?: BuildSettings;
+  /** Paths linked from `<deployTo>/shared` into every release. Default: none. */
+  shared?: { dirs?: string[]; files?: string[] };
+  /** Files rendered per environment and node into the release. Default: none. */
+  templates?: TemplateSettings[];
+  /** Variables for templates and the smoke URL (`{{ vars.name }}`). Default: none. */
+  vars?: Record<string, string | number | boolean>;
+  /** Names of secrets (`{{ secret.NAME }}`), read from the environment or `secretsFile`, never logged. Default: none. */
+  secrets?: string[];
+  /** A dotenv-style file outside the repository that holds secret values. Default: none (environment only). */
+  secretsFile?: string;
+  /** How the app is restarted on a node after `current` moves. Default: no restart. */
+  restart?: RestartSettings;
+  /** How a node proves the new release works. Default: no smoke test (a release is good once it is activated). */
+  smoke?: SmokeSettings;
+  /** How nodes are switched over. */
+  rollout?: RolloutSettings;
+  /** How nodes are reached. */
+  ssh?: SshSettings;
+}
+
+export interface BuildSettings {
+  /** Shell command run in the clean export, e.g. `npm ci && npm run build`. Default: none. */
+  command?: string;
+  /** Directory of the export that is packed, relative to its root. Default: `.` (everything). */
+  output?: string;
+  /** Extra environment for the build command. Default: none. */
+  env?: Record<string, string>;
+  /** Time limit for the build in ms. Default: 600000. */
+  timeoutMs?: number;
+}
+
+export interface TemplateSettings {
+  /** Template file, relative to the project root (usually under `templates/`). */
+  src: string;
+  /** Destination inside the release. */
+  dest: string;
+  /** File mode. Default: 0o600. */
+  mode?: number;
+}
+
+export interface RestartSettings {
+  /** Shell command run in the new release dir on the node, with RELINK_* variables set. */
+  command: string;
+  /** Time limit in ms; past it the restart counts as failed. Default: 30000. */
+  timeoutMs?: number;
+}
+
+export interface SmokeSettings {
+  /** URL requested from the deploy machine, with template variables (`http://{{ node.address }}:{{ host.appPort }}/health`). */
+  url?: string;
+  /** Expected HTTP status. Default: 200. */
+  expectStatus?: number;
+  /** Text the response body must contain, with template variables. Default: `{{ version }}`. */
+  expectBody?: string;
+  /** Alternatively a shell command run on the node in the release dir; exit 0 means healthy. */
+  command?: string;
+  /** Attempts before the smoke test fails. Default: 20. */
+  retries?: number;
+  /** Pause between attempts in ms. Default: 250. */
+  intervalMs?: number;
+  /** Time limit of one attempt in ms. Default: 2000. */
+  timeoutMs?: number;
+}
+
+export interface RolloutSettings {
+  /** Nodes worked on at once during distribute. Default: 10. */
+  parallel?: number;
+  /** On a failure after nodes switched: roll them back, or halt and leave them. Default: `rollback`. */
+  onFailure?: 'rollback' | 'halt';
+}
+
+export interface SshSettings {
+  /** Private key. Default: ~/.ssh/id_ed25519, then ~/.ssh/id_rsa. */
+  identityFile?: string;
+  /** known_hosts used to verify host keys. Default: ~/.ssh/known_hosts. */
+  knownHostsFile?: string;
+  /** Verify host keys against knownHostsFile. Default: true. Turning it off is logged on every run. */
+  strictHostKeys?: boolean;
+  /** Time limit for connecting in ms. Default: 10000. */
+  connectTimeoutMs?: number;
+}
+
+/** The complete, validated settings for one environment. */
+export interface ResolvedConfig {
+  readonly project: string;
+  readonly repo: string;
+  readonly env: string;
+  readonly root: string;
+  readonly configFile: string;
+  readonly deployTo: string;
+  readonly keepReleases: number;
+  readonly requireTag: boolean;
+  readonly build: Readonly<{ command?: string; output: string; env: Readonly<Record<string, string>>; timeoutMs: number }>;
+  readonly shared: Readonly<{ dirs: readonly string[]; files: readonly string[] }>;
+  readonly templates: readonly Readonly<{ src: string; dest: string; mode: number }>[];
+  readonly vars: Readonly<Record<string, string | number | boolean>>;
+  readonly secrets: readonly string[];
+  readonly secretsFile?: string;
+  readonly restart?: Readonly<{ command: string; timeoutMs: number }>;
+  readonly smoke?: Readonly<{
+    url?: string;
+    expectStatus: number;
+    expectBody: string;
+    command?: string;
+    retries: number;
+    intervalMs: number;
+    timeoutMs: number;
+  }>;
+  readonly rollout: Readonly<{ parallel: number; onFailure: 'rollback' | 'halt' }>;
+  readonly ssh: Readonly<{ identityFile?: string; knownHostsFile: string; strictHostKeys: boolean; connectTimeoutMs: number }>;
+}

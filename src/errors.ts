@@ -1,0 +1,78 @@
+/** Exit codes: a refusal by a gate or a lock is not a failure of the release. */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  gate: 3,
+  lock: 4,
+  interrupted: 130,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** An error a person can act on: what happened, and the next step. */
+export class RelinkError extends Error {
+  readonly hint: string | undefined;
+  readonly exitCode: ExitCode;
+
+  constructor(message: string, options: { hint?: string; exitCode?: ExitCode; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'RelinkError';
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? EXIT.failed;
+  }
+}
+
+/** Bad input: unknown environment, invalid config, missing tag. */
+export class UsageError extends RelinkError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { ...options, exitCode: EXIT.usage });
+    this.name = 'UsageError';
+  }
+}
+
+/** A gate refused the release (window, poison). Nothing was changed. */
+export class GateError extends RelinkError {
+  constructor(message: string, options: { hint?: string } = {}) {
+    super(message, { ...options, exitCode: EXIT.gate });
+    this.name = 'GateError';
+  }
+}
+
+/** Another run holds the deploy lock. Nothing was changed. */
+export class LockError extends RelinkError {
+  constructor(message: string, options: { hint?: string } = {}) {
+    super(message, { ...options, exitCode: EXIT.lock });
+    this.name = 'LockError';
+  }
+}
+
+/** A remote command exited non-zero: node, command (redacted), code, stderr tail. */
+export class RemoteError extends RelinkError {
+  readonly node: string;
+  readonly command: string;
+  readonly code: number;
+  readonly stderr: string;
+
+  constructor(node: string, command: string, code: number, stderr: string, hint?: string) {
+    const tail = stderr.trim().split('\n').slice(-5).join('\n  ');
+    super(`${node}: command failed with exit code ${code}: ${command}${tail ? `\n  ${tail}` : ''}`, { hint });
+    this.name = 'RemoteError';
+    this.node = node;
+    this.command = command;
+    this.code = code;
+    this.stderr = stderr;
+  }
+}
+
+/** The run was interrupted by SIGINT or SIGTERM after undoing what it could. */
+export class InterruptedError extends RelinkError {
+  constructor(signal: string) {
+    super(`interrupted by ${signal}`, { exitCode: EXIT.interrupted });
+    this.name = 'InterruptedError';
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { formatIssues, inventorySchema } from '../config/schema.js';
+import type { Inventory } from './types.js';
+
+/** Environments are the hosts/<env>.yaml files of the project. */
+export function knownEnvironments(root: string): string[] {
+  const dir = path.join(root, 'hosts');
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => f.replace(/\.ya?ml$/, ''))
+    .sort();
+}
+
+export async function loadInventory(root: string, env: string): Promise<Inventory> {
+  const known = knownEnvironments(root);
+  const file = ['yaml', 'yml'].map((ext) => path.join(root, 'hosts', `${env}.${ext}`)).find((f) => fs.existsSync(f));
+  if (!/^[a-z][a-z0-9-]*$/.test(env) || !file) {
+    throw new UsageError(`unknown environment "${env}"; known: ${known.length ? known.join(', ') : '(none)'}`, {
+      hint: known.length ? `use one of: ${known.join(', ')}` : `create hosts/${env}.yaml with the nodes of that environment`,
+    });
+  }
+  const { parse } = await import('yaml');
+  const label = path.relative(root, file) || file;
+  let data: unknown;
+  try {
+    data = parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`${label}: not valid YAML: ${(error as Error).message.split('\n')[0]}`, { hint: `fix ${label}` });
+  }
+  return validateInventory(data, env, label);
+}
+
+export function validateInventory(data: unknown, env: string, label: string): Inventory {
+  const result = inventorySchema.safeParse(data, { reportInput: true });
+  if (!result.success) {
+    throw new UsageError(`invalid inventory:\n  ${formatIssues(label, result.error).join('\n  ')}`, { hint: `fix ${label}` });
+  }
+  const inv = result.data;
+  const seen = new Set<string>();
+  inv.hosts.forEach((host, i) => {
+    if (seen.has(host.name)) throw new UsageError(`${label}: hosts[${i}].name: "${host.name}" is used twice`, { hint: 'give every node its own name' });
+    seen.add(host.name);
+  });
+  if (inv.pre && !seen.has(inv.pre)) {
+    throw new UsageError(`${label}: pre: "${inv.pre}" is not one of the hosts (${[...seen].join(', ')})`, { hint: `fix pre in ${label}` });
+  }
+  return { env, file: label, ...inv } as Inventory;
+}

@@ -1,0 +1,109 @@
+import type { JournalEvent } from './events.js';
+
+/**
+ * What the journal says of a release on one node:
+ * - `unpacked`: distributed, never activated;
+ * - `activated`: `current` pointed at it, no smoke verdict yet;
+ * - `good`: its smoke test passed;
+ * - `failed`: its smoke test failed;
+ * - `bad`: it was rolled back from, or marked bad by hand.
+ */
+export type ReleaseStatus = 'unpacked' | 'activated' | 'good' | 'failed' | 'bad' | 'removed';
+
+export interface ReleaseRecord {
+  readonly name: string;
+  status: ReleaseStatus;
+  version?: string;
+  commit?: string;
+  /** Position in the journal of the last activation; orders releases without sorting names. */
+  activatedAt: number;
+  /** Time of the last activation or, if never activated, of unpacking. */
+  ts: string;
+  run: string;
+}
+
+/** Folds one node's journal into a record per release, in journal order. */
+export function releaseRecords(events: readonly JournalEvent[]): Map<string, ReleaseRecord> {
+  const records = new Map<string, ReleaseRecord>();
+  events.forEach((e, index) => {
+    if (e.event === 'rolled_back' && e.from) {
+      const from = records.get(e.from);
+      if (from) from.status = 'bad';
+    }
+    if (!e.release || e.event === 'run_finished' || e.event === 'lock_broken') return;
+    let record = records.get(e.release);
+    if (!record) {
+      record = { name: e.release, status: 'unpacked', version: e.version, commit: e.commit, activatedAt: -1, ts: e.ts, run: e.run };
+      records.set(e.release, record);
+    }
+    record.version ??= e.version;
+    record.commit ??= e.commit;
+    switch (e.event) {
+      case 'unpacked':
+        if (record.status === 'removed') record.status = 'unpacked';
+        break;
+      case 'activated':
+      case 'rolled_back':
+        record.activatedAt = index;
+        record.ts = e.ts;
+        if (record.status === 'unpacked' || record.status === 'removed') record.status = 'activated';
+        break;
+      case 'smoke_ok':
+        if (record.status !== 'bad') record.status = 'good';
+        break;
+      case 'smoke_failed':
+        record.status = 'failed';
+        break;
+      case 'marked_bad':
+        record.status = 'bad';
+        break;
+      case 'removed':
+        record.status = 'removed';
+        break;
+    }
+  });
+  return records;
+}
+
+/** Good releases, most recently activated first. */
+export function goodReleases(records: ReadonlyMap<string, ReleaseRecord>): ReleaseRecord[] {
+  return [...records.values()].filter((r) => r.status === 'good').sort((a, b) => b.activatedAt - a.activatedAt);
+}
+
+/** The good release that ran before `current`: what `rollback --last` goes back to. */
+export function previousGood(records: ReadonlyMap<string, ReleaseRecord>, current: string | undefined): ReleaseRecord | undefined {
+  return goodReleases(records).find((r) => r.name !== current);
+}
+
+/**
+ * Which release dirs cleanup removes on a node. Never `current`, never the
+ * previous good release, never what `protect` names (this run's release).
+ * Failed, bad and never-activated releases go first and never count against
+ * `keep`; then good releases beyond the newest `keep`. Dirs the journal does
+ * not know are left alone: relink did not make them.
+ */
+export function releasesToRemove(
+  records: ReadonlyMap<string, ReleaseRecord>,
+  onDisk: readonly string[],
+  current: string | undefined,
+  keep: number,
+  protect: readonly string[] = [],
+): string[] {
+  const kept = new Set([current, previousGood(records, current)?.name, ...protect].filter(Boolean) as string[]);
+  const remove: string[] = [];
+  for (const name of onDisk) {
+    const r = records.get(name);
+    if (!r || kept.has(name)) continue;
+    if (r.status === 'failed' || r.status === 'bad' || r.status === 'unpacked' || r.status === 'removed') remove.push(name);
+  }
+  const good = goodReleases(records).filter((r) => onDisk.includes(r.name));
+  let budget = keep;
+  for (const r of good) {
+    if (budget > 0 || kept.has(r.name)) {
+      budget--;
+      continue;
+    }
+    remove.push(r.name);
+  }
+  return remove;
+}

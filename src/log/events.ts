@@ -1,0 +1,18 @@
+/** Everything a run reports while it works; the console and the run log both consume these. */
+export type RunEvent =
+  | { readonly type: 'run'; readonly runId: string; readonly env: string; readonly command: string; readonly detail: string }
+  | { readonly type: 'phase'; readonly phase: string }
+  | {
+      readonly type: 'step';
+      readonly step: string;
+      readonly node?: string;
+      readonly status: 'start' | 'ok' | 'fail' | 'skip';
+      readonly ms?: number;
+      readonly detail?: string;
+    }
+  | { readonly type: 'info' | 'warn'; readonly message: string; readonly node?: string };
+
+export interface Reporter {
+  emit(event: RunEvent): void;
+  close(): void;
+}

@@ -1,0 +1,80 @@
+import path from 'node:path/posix';
+import { RelinkError } from '../errors.js';
+import type { NodeSpec } from '../inventory/types.js';
+import { releaseDir } from '../remote/paths.js';
+import { relinkCurrent, runInRelease } from '../remote/relink.js';
+import { TIMEOUT_EXIT } from '../transport/types.js';
+import { execOk, session, step, type RunContext } from './context.js';
+import { journalEvent, record, type EventFields } from './record.js';
+import { commandEnv, templateScope, type ReleaseFacts } from './scope.js';
+import { renderTemplate } from './templates.js';
+
+/** Moves `current` on one node and journals it with the given event. */
+export async function relinkNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts, event: 'activated' | 'rolled_back', extra: EventFields = {}): Promise<void> {
+  const started = performance.now();
+  await step(ctx, `${phase}:relink`, node, () => execOk(ctx, node, relinkCurrent(ctx.layout, facts.release, ctx.runId)));
+  await record(ctx, node, journalEvent(ctx, node, event, { release: facts.release, version: facts.version, commit: facts.commit, ms: Math.round(performance.now() - started), ...extra }));
+}
+
+/** Runs the configured restart command in the release dir, within its time limit. */
+export async function restartNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts): Promise<void> {
+  const restart = ctx.config.restart;
+  if (!restart) return;
+  await step(ctx, `${phase}:restart`, node, async () => {
+    const dir = releaseDir(ctx.layout, facts.release);
+    const result = await session(ctx, node).exec(runInRelease(dir, restart.command, commandEnv(ctx.config, node, facts)), { timeoutMs: restart.timeoutMs });
+    if (result.code === TIMEOUT_EXIT) throw new RelinkError(`${node.name}: restart did not finish within ${restart.timeoutMs} ms`, { hint: 'check the restart command, or raise restart.timeoutMs' });
+    if (result.code !== 0) {
+      const tail = ctx.deps.redactor.apply(result.stderr.trim().split('\n').slice(-5).join('\n  '));
+      throw new RelinkError(`${node.name}: restart failed with exit code ${result.code}${tail ? `\n  ${tail}` : ''}`, { hint: `see the app log on ${node.name}: deploy logs ${ctx.config.env} --node ${node.name}` });
+    }
+  });
+}
+
+/** Proves the release works on the node: HTTP check from here, or a command on the node, with retries. */
+export async function smokeNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts): Promise<void> {
+  const smoke = ctx.config.smoke;
+  if (!smoke) {
+    await record(ctx, node, journalEvent(ctx, node, 'smoke_ok', { release: facts.release, version: facts.version, commit: facts.commit, reason: 'no smoke test configured' }));
+    return;
+  }
+  const started = performance.now();
+  try {
+    await step(ctx, `${phase}:smoke`, node, async () => {
+      let last = '';
+      for (let attempt = 1; attempt <= smoke.retries; attempt++) {
+        last = await smokeAttempt(ctx, node, facts);
+        if (last === '') return;
+        if (attempt < smoke.retries) await ctx.deps.sleep(smoke.intervalMs);
+      }
+      throw new RelinkError(`${node.name}: smoke test failed after ${smoke.retries} attempts: ${last}`, {
+        hint: `see the app log on ${node.name}: deploy logs ${ctx.config.env} --node ${node.name}`,
+      });
+    });
+  } catch (error) {
+    await record(ctx, node, journalEvent(ctx, node, 'smoke_failed', { release: facts.release, version: facts.version, commit: facts.commit, ms: Math.round(performance.now() - started) }));
+    throw error;
+  }
+  await record(ctx, node, journalEvent(ctx, node, 'smoke_ok', { release: facts.release, version: facts.version, commit: facts.commit, ms: Math.round(performance.now() - started) }));
+}
+
+/** One smoke attempt; returns '' when healthy, otherwise what was wrong. */
+async function smokeAttempt(ctx: RunContext, node: NodeSpec, facts: ReleaseFacts): Promise<string> {
+  const smoke = ctx.config.smoke!;
+  if (smoke.command) {
+    const dir = path.join(ctx.layout.releases, facts.release);
+    const result = await session(ctx, node).exec(runInRelease(dir, smoke.command, commandEnv(ctx.config, node, facts)), { timeoutMs: smoke.timeoutMs });
+    return result.code === 0 ? '' : `command exited ${result.code}: ${result.stderr.trim().split('\n').pop() ?? ''}`;
+  }
+  const scope = templateScope(ctx.config, ctx.inventory, node, facts);
+  const url = renderTemplate(smoke.url!, scope, 'smoke.url');
+  const expected = renderTemplate(smoke.expectBody, scope, 'smoke.expectBody');
+  try {
+    const response = await ctx.deps.probe(url, smoke.timeoutMs);
+    if (response.status !== smoke.expectStatus) return `GET ${url} answered ${response.status}, expected ${smoke.expectStatus}`;
+    if (!response.body.includes(expected)) return `GET ${url}: body does not contain "${expected}"`;
+    return '';
+  } catch (error) {
+    return `GET ${url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`;
+  }
+}

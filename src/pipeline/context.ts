@@ -1,0 +1,115 @@
+import type { ResolvedConfig } from '../config/types.js';
+import { RemoteError, InterruptedError } from '../errors.js';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
+import type { JournalEvent } from '../journal/events.js';
+import type { Reporter } from '../log/events.js';
+import type { Redactor } from '../log/redact.js';
+import { render, type Command } from '../remote/command.js';
+import { layout, type Layout } from '../remote/paths.js';
+import type { ExecOptions, ExecResult, NodeSession, Transport } from '../transport/types.js';
+
+export interface Artifact {
+  readonly file: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly cached: boolean;
+}
+
+export interface VersionInfo {
+  /** What the user asked for: a tag, or in dev/test a branch or commit. */
+  readonly requested: string;
+  /** The version label in the release name and journal: the tag, or the short commit. */
+  readonly version: string;
+  readonly commit: string;
+  readonly branch: string;
+  readonly isTag: boolean;
+  readonly subject: string;
+}
+
+/** Everything that touches the outside world, injected so the pipeline tests can replace it. */
+export interface RunDeps {
+  readonly transport: Transport;
+  readonly probe: (url: string, timeoutMs: number) => Promise<{ status: number; body: string }>;
+  readonly now: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly reporter: Reporter;
+  readonly redactor: Redactor;
+  /** Aborted on SIGINT/SIGTERM: the run finishes or undoes its current step and stops. */
+  readonly signal?: AbortSignal;
+}
+
+/** What a node looked like when the run started, plus the events this run appended. */
+export interface NodeState {
+  current?: string;
+  onDisk: string[];
+  lock?: string;
+  events: JournalEvent[];
+  corrupt: number[];
+}
+
+export interface RunContext {
+  readonly runId: string;
+  readonly command: string;
+  readonly config: ResolvedConfig;
+  readonly inventory: Inventory;
+  readonly user: string;
+  readonly layout: Layout;
+  readonly deps: RunDeps;
+  readonly sessions: Map<string, NodeSession>;
+  readonly states: Map<string, NodeState>;
+}
+
+export function makeContext(init: Omit<RunContext, 'layout' | 'sessions' | 'states'>): RunContext {
+  return { ...init, layout: layout(init.config.deployTo), sessions: new Map(), states: new Map() };
+}
+
+export function session(ctx: RunContext, node: NodeSpec | string): NodeSession {
+  const name = typeof node === 'string' ? node : node.name;
+  const s = ctx.sessions.get(name);
+  if (!s) throw new Error(`no connection to ${name}`);
+  return s;
+}
+
+export function state(ctx: RunContext, node: NodeSpec | string): NodeState {
+  const name = typeof node === 'string' ? node : node.name;
+  let s = ctx.states.get(name);
+  if (!s) {
+    s = { onDisk: [], events: [], corrupt: [] };
+    ctx.states.set(name, s);
+  }
+  return s;
+}
+
+export function checkAborted(ctx: RunContext): void {
+  const signal = ctx.deps.signal;
+  if (signal?.aborted) throw new InterruptedError(String(signal.reason ?? 'signal'));
+}
+
+/** Runs a remote command and throws a RemoteError (redacted command, stderr tail) when it fails. */
+export async function execOk(
+  ctx: RunContext,
+  node: NodeSpec,
+  command: Command,
+  options: ExecOptions & { hint?: string } = {},
+): Promise<ExecResult> {
+  const result = await session(ctx, node).exec(command, options);
+  if (result.code !== 0) {
+    throw new RemoteError(node.name, ctx.deps.redactor.apply(render(command, { redact: true })), result.code, ctx.deps.redactor.apply(result.stderr), options.hint);
+  }
+  return result;
+}
+
+/** Times a named step on a node and reports start, ok or fail. */
+export async function step<T>(ctx: RunContext, name: string, node: NodeSpec | undefined, work: () => Promise<T>, detail?: (value: T) => string | undefined): Promise<T> {
+  const started = performance.now();
+  ctx.deps.reporter.emit({ type: 'step', step: name, node: node?.name, status: 'start' });
+  try {
+    const value = await work();
+    ctx.deps.reporter.emit({ type: 'step', step: name, node: node?.name, status: 'ok', ms: performance.now() - started, detail: detail?.(value) });
+    return value;
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    ctx.deps.reporter.emit({ type: 'step', step: name, node: node?.name, status: 'fail', ms: performance.now() - started, detail: message });
+    throw error;
+  }
+}

@@ -1,0 +1,86 @@
+import fs from 'node:fs';
+import { RelinkError, errorMessage } from '../errors.js';
+import type { NodeSpec } from '../inventory/types.js';
+import { checksum, incomingTarball, linkShared, removeReleases, unpackRelease, writeReleaseFile } from '../remote/release.js';
+import { checkAborted, execOk, session, step, type Artifact, type RunContext } from './context.js';
+import { journalEvent, record } from './record.js';
+import { templateScope, type ReleaseFacts } from './scope.js';
+import { renderTemplate } from './templates.js';
+
+/** Renders every template for every node before anything is uploaded, so a bad template changes nothing. */
+export function renderAll(ctx: RunContext, nodes: readonly NodeSpec[], facts: ReleaseFacts, secrets: Readonly<Record<string, string>>): Map<string, { dest: string; mode: number; content: string }[]> {
+  const sources = ctx.config.templates.map((t) => {
+    if (!fs.existsSync(t.src)) throw new RelinkError(`template not found: ${t.src}`, { hint: 'fix templates[].src in deploy.config.ts' });
+    return { ...t, text: fs.readFileSync(t.src, 'utf8') };
+  });
+  return new Map(
+    nodes.map((node) => {
+      const scope = templateScope(ctx.config, ctx.inventory, node, facts, secrets);
+      return [node.name, sources.map((t) => ({ dest: t.dest, mode: t.mode, content: renderTemplate(t.text, scope, t.src) }))];
+    }),
+  );
+}
+
+async function distributeNode(ctx: RunContext, node: NodeSpec, artifact: Artifact, facts: ReleaseFacts, files: readonly { dest: string; mode: number; content: string }[]): Promise<void> {
+  const l = ctx.layout;
+  const tarball = incomingTarball(l, facts.release);
+  checkAborted(ctx);
+  await step(ctx, 'distribute:upload', node, async () => {
+    try {
+      await session(ctx, node).upload(artifact.file, tarball);
+    } catch (error) {
+      throw new RelinkError(`${node.name}: upload to ${tarball} failed: ${errorMessage(error)}`, { hint: `check free disk and permissions under ${l.state} on ${node.name}` });
+    }
+  });
+  checkAborted(ctx);
+  await step(ctx, 'distribute:verify', node, async () => {
+    const result = await execOk(ctx, node, checksum(tarball));
+    const sum = result.stdout.trim().split(/\s+/)[0];
+    if (sum !== artifact.sha256) throw new RelinkError(`${node.name}: checksum mismatch after upload (expected ${artifact.sha256.slice(0, 16)}…, got ${sum?.slice(0, 16)}…)`, { hint: 'the upload was corrupted; deploy again' });
+  });
+  await step(ctx, 'distribute:unpack', node, () => execOk(ctx, node, unpackRelease(l, facts.release, tarball), { hint: `check free disk under ${l.deployTo} on ${node.name}` }));
+  await step(ctx, 'distribute:shared', node, () =>
+    execOk(ctx, node, linkShared(l, facts.release, ctx.config.shared.dirs, ctx.config.shared.files), { hint: `create the missing file under ${l.shared} on ${node.name}` }),
+  );
+  if (files.length) {
+    await step(ctx, 'distribute:templates', node, async () => {
+      for (const file of files) await execOk(ctx, node, writeReleaseFile(l, facts.release, file.dest, file.mode), { stdin: file.content });
+    });
+  }
+  await record(ctx, node, journalEvent(ctx, node, 'unpacked', { release: facts.release, version: facts.version, commit: facts.commit }));
+}
+
+/**
+ * Puts the release on every node in parallel without switching anything. If
+ * any node fails, the new release dir is removed from every node and the
+ * error names the node and the cause.
+ */
+export async function distribute(ctx: RunContext, nodes: readonly NodeSpec[], artifact: Artifact, facts: ReleaseFacts, secrets: Readonly<Record<string, string>>): Promise<void> {
+  const rendered = renderAll(ctx, nodes, facts, secrets);
+  const { default: pLimit } = await import('p-limit');
+  const limit = pLimit(ctx.config.rollout.parallel);
+  const results = await Promise.allSettled(nodes.map((node) => limit(() => distributeNode(ctx, node, artifact, facts, rendered.get(node.name) ?? []))));
+  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ node: nodes[i]!, error: r.reason as unknown }] : []));
+  if (failures.length === 0) return;
+  await removeEverywhere(ctx, nodes, facts.release);
+  const first = failures[0]!;
+  if (first.error instanceof RelinkError && failures.every((f) => f.error === first.error || f.error instanceof RelinkError)) {
+    const others = failures.length > 1 ? ` (and ${failures.length - 1} more node${failures.length > 2 ? 's' : ''}: ${failures.slice(1).map((f) => f.node.name).join(', ')})` : '';
+    throw new RelinkError(`distribute failed on ${first.node.name}${others}: ${first.error.message}. The new release was removed from every node; nothing was switched.`, {
+      hint: first.error.hint,
+      exitCode: first.error.exitCode,
+    });
+  }
+  throw first.error;
+}
+
+/** Removes a release dir that never went live from every node (best effort, reported per node). */
+export async function removeEverywhere(ctx: RunContext, nodes: readonly NodeSpec[], release: string): Promise<void> {
+  await Promise.all(
+    nodes.map((node) =>
+      step(ctx, 'distribute:cleanup', node, () => execOk(ctx, node, removeReleases(ctx.layout, [release]))).catch((error: unknown) =>
+        ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `could not remove ${release}: ${errorMessage(error)}` }),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,80 @@
+import type { NodeSpec } from '../inventory/types.js';
+import { releaseRecords } from '../journal/releases.js';
+import { state, type RunContext, type VersionInfo } from './context.js';
+import type { Source } from './run.js';
+import { templateScope, type ReleaseFacts } from './scope.js';
+import { renderTemplate } from './templates.js';
+
+export interface PlannedNode {
+  readonly node: string;
+  readonly group: number;
+  readonly pre: boolean;
+  readonly current?: string;
+  readonly currentVersion?: string;
+  readonly steps: readonly { readonly step: string; readonly detail: string }[];
+}
+
+export interface Plan {
+  readonly env: string;
+  readonly version: string;
+  readonly commit: string;
+  readonly branch: string;
+  readonly subject: string;
+  readonly release: string;
+  readonly commits: readonly { sha: string; subject: string }[];
+  readonly nodes: readonly PlannedNode[];
+}
+
+/** Every step of a deploy, per node, in the order the run would take them. */
+export async function describePlan(ctx: RunContext, groups: readonly NodeSpec[][], facts: ReleaseFacts, version: VersionInfo, source: Source): Promise<Plan> {
+  const { config } = ctx;
+  const nodes: PlannedNode[] = [];
+  const fromCommits = new Set<string>();
+  groups.forEach((group, index) => {
+    for (const node of group) {
+      const s = state(ctx, node);
+      const current = s.current ? releaseRecords(s.events).get(s.current) : undefined;
+      if (current?.commit) fromCommits.add(current.commit);
+      const steps = [
+        { step: 'gates:lock', detail: `mkdir ${ctx.layout.lock}` },
+        { step: 'distribute:upload', detail: `${ctx.layout.incoming}/${facts.release}.tar.gz` },
+        { step: 'distribute:verify', detail: 'sha256 of the upload' },
+        { step: 'distribute:unpack', detail: `${ctx.layout.releases}/${facts.release}` },
+        { step: 'distribute:shared', detail: [...config.shared.dirs, ...config.shared.files].join(', ') || '(none)' },
+        ...(config.templates.length ? [{ step: 'distribute:templates', detail: config.templates.map((t) => t.dest).join(', ') }] : []),
+        { step: 'rollout:relink', detail: `current -> releases/${facts.release}` },
+        ...(config.restart ? [{ step: 'rollout:restart', detail: config.restart.command }] : []),
+        ...(config.smoke
+          ? [{ step: 'rollout:smoke', detail: config.smoke.url ? `GET ${renderTemplate(config.smoke.url, templateScope(config, ctx.inventory, node, facts), 'smoke.url')}` : `on the node: ${config.smoke.command}` }]
+          : []),
+        { step: 'finish:cleanup', detail: `keep ${config.keepReleases} good releases` },
+      ];
+      nodes.push({ node: node.name, group: index + 1, pre: node.name === ctx.inventory.pre, current: s.current, currentVersion: current?.version, steps });
+    }
+  });
+  const from = fromCommits.size === 1 ? [...fromCommits][0] : undefined;
+  const commits = await source.log(from, version.commit);
+  return { env: config.env, version: version.version, commit: version.commit, branch: version.branch, subject: version.subject, release: facts.release, commits, nodes };
+}
+
+export function formatPlan(plan: Plan): string {
+  const lines = [
+    `plan: ${plan.version} to ${plan.env} (${plan.nodes.length} node(s)); nothing has been changed`,
+    `  commit   ${plan.commit.slice(0, 12)} ${plan.subject}`,
+    `  branch   ${plan.branch}`,
+    `  release  ${plan.release}`,
+    `  commits since what runs now: ${plan.commits.length}`,
+    ...plan.commits.slice(0, 20).map((c) => `    ${c.sha.slice(0, 10)} ${c.subject}`),
+    ...(plan.commits.length > 20 ? [`    … ${plan.commits.length - 20} more`] : []),
+  ];
+  let group = 0;
+  for (const node of plan.nodes) {
+    if (node.group !== group) {
+      group = node.group;
+      lines.push(`group ${group}${node.pre ? ' (pre: a failure here stops the release)' : ''}`);
+    }
+    lines.push(`  ${node.node}  now: ${node.current ?? '(nothing deployed)'}${node.currentVersion ? ` (${node.currentVersion})` : ''}`);
+    for (const s of node.steps) lines.push(`    ${s.step.padEnd(22)} ${s.detail}`);
+  }
+  return lines.join('\n');
+}

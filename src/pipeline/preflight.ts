@@ -1,0 +1,75 @@
+import { RelinkError, errorMessage } from '../errors.js';
+import type { NodeSpec } from '../inventory/types.js';
+import { parseJournal } from '../journal/events.js';
+import { inspectNode, parseInspection } from '../remote/inspect.js';
+import { checkWritable } from '../remote/release.js';
+import { execOk, state, step, type RunContext } from './context.js';
+
+/**
+ * Opens one connection per node, all in parallel. If any node cannot be
+ * reached or fails host-key verification, every connection is closed and
+ * the run stops before anything changed, naming each node.
+ */
+export async function connectAll(ctx: RunContext, nodes: readonly NodeSpec[]): Promise<void> {
+  const results = await Promise.allSettled(
+    nodes.map((node) =>
+      step(ctx, 'plan:connect', node, async () => {
+        const s = await ctx.deps.transport.connect(node);
+        ctx.sessions.set(node.name, s);
+      }),
+    ),
+  );
+  const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failed.length === 0) return;
+  await closeAll(ctx);
+  const first = failed[0];
+  const rest = failed.length > 1 ? `\n  ${failed.slice(1).map(errorMessage).join('\n  ')}` : '';
+  if (first instanceof RelinkError) {
+    throw new RelinkError(`${first.message}${rest}\nNothing was changed on any node.`, { hint: first.hint, exitCode: first.exitCode });
+  }
+  throw first;
+}
+
+export async function closeAll(ctx: RunContext): Promise<void> {
+  await Promise.all([...ctx.sessions.values()].map((s) => s.close().catch(() => undefined)));
+  ctx.sessions.clear();
+}
+
+/** Reads `current`, release dirs, lock and journal of every node (one round trip each). */
+export async function inspectAll(ctx: RunContext, nodes: readonly NodeSpec[]): Promise<void> {
+  await Promise.all(
+    nodes.map((node) =>
+      step(ctx, 'plan:inspect', node, async () => {
+        const result = await execOk(ctx, node, inspectNode(ctx.layout));
+        const seen = parseInspection(result.stdout);
+        const journal = parseJournal(seen.journal);
+        const s = state(ctx, node);
+        s.current = seen.current;
+        s.onDisk = seen.onDisk;
+        s.lock = seen.lock;
+        s.events = journal.events;
+        s.corrupt = journal.corrupt;
+        if (journal.corrupt.length) {
+          ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `skipped ${journal.corrupt.length} corrupt journal line(s): ${journal.corrupt.slice(0, 5).join(', ')}` });
+        }
+      }),
+    ),
+  );
+}
+
+/** Makes sure deployTo exists and is writable on every node before anything is uploaded. */
+export async function checkWritableAll(ctx: RunContext, nodes: readonly NodeSpec[]): Promise<void> {
+  await Promise.all(
+    nodes.map((node) =>
+      step(ctx, 'plan:writable', node, () =>
+        execOk(ctx, node, checkWritable(ctx.layout), {
+          hint: `make ${ctx.layout.deployTo} writable for ${node.user} on ${node.name} (or fix deployTo / the node's user)`,
+        }).catch((error: unknown) => {
+          throw new RelinkError(`${node.name}: ${ctx.layout.deployTo} is not writable by ${node.user}. Nothing was changed on any node.`, {
+            hint: (error as RelinkError).hint,
+          });
+        }),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,17 @@
+import type { NodeSpec } from '../inventory/types.js';
+import type { JournalEvent, JournalEventName } from '../journal/events.js';
+import { appendJournal } from '../remote/journal.js';
+import { execOk, state, type RunContext } from './context.js';
+
+export type EventFields = Omit<JournalEvent, 'v' | 'ts' | 'run' | 'node' | 'env' | 'user' | 'event'>;
+
+/** Builds a journal record with the run's common fields. */
+export function journalEvent(ctx: RunContext, node: NodeSpec, event: JournalEventName, fields: EventFields = {}): JournalEvent {
+  return { v: 1, ts: ctx.deps.now().toISOString(), run: ctx.runId, node: node.name, env: ctx.config.env, user: ctx.user, event, ...fields };
+}
+
+/** Appends events to the node's journal and to the run's copy of that node's state. */
+export async function record(ctx: RunContext, node: NodeSpec, ...events: JournalEvent[]): Promise<void> {
+  await execOk(ctx, node, appendJournal(ctx.layout, events), { hint: `check that ${ctx.layout.state} on the node is writable` });
+  state(ctx, node).events.push(...events);
+}

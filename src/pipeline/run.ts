@@ -1,0 +1,128 @@
+import type { ResolvedConfig } from '../config/types.js';
+import { EXIT, RelinkError } from '../errors.js';
+import { filterNodes, rolloutGroups } from '../inventory/groups.js';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
+import { acquireLocalLock, acquireRemoteLocks, releaseRemoteLocks } from '../gates/lock.js';
+import { checkAborted, makeContext, type Artifact, type RunContext, type RunDeps, type VersionInfo } from './context.js';
+import { distribute, renderAll } from './distribute.js';
+import { cleanup, recordOutcome } from './finish.js';
+import { describePlan, type Plan } from './plan.js';
+import { checkWritableAll, closeAll, connectAll, inspectAll } from './preflight.js';
+import { releaseName } from './release-name.js';
+import { rollout, RolloutError } from './rollout.js';
+import type { ReleaseFacts } from './scope.js';
+
+/** Where the code comes from: git and the build on a real run, fixed values in the pipeline tests. */
+export interface Source {
+  resolve(requested: string): Promise<VersionInfo>;
+  build(version: VersionInfo): Promise<Artifact>;
+  /** Commits in `to` that are not in `from`, newest first; empty when unknown. */
+  log(from: string | undefined, to: string): Promise<{ sha: string; subject: string }[]>;
+}
+
+export interface DeployRequest {
+  readonly config: ResolvedConfig;
+  readonly inventory: Inventory;
+  readonly version: string;
+  readonly user: string;
+  readonly runId: string;
+  readonly stateDir: string;
+  readonly secrets: Readonly<Record<string, string>>;
+  readonly nodes?: readonly string[];
+  /** Skips the local proper-lockfile lock (pipeline tests run many deploys in one process). */
+  readonly localLock?: boolean;
+}
+
+export interface DeployOutcome {
+  readonly release: string;
+  readonly version: VersionInfo;
+  readonly nodes: readonly string[];
+  readonly ms: number;
+  readonly artifact: Artifact;
+}
+
+interface Prepared {
+  readonly ctx: RunContext;
+  readonly nodes: NodeSpec[];
+  readonly groups: NodeSpec[][];
+  readonly facts: ReleaseFacts;
+  readonly version: VersionInfo;
+}
+
+async function prepare(req: DeployRequest, deps: RunDeps, source: Source, command: string): Promise<Prepared> {
+  const nodes = filterNodes(req.inventory.hosts, req.nodes);
+  const ctx = makeContext({ runId: req.runId, command, config: req.config, inventory: req.inventory, user: req.user, deps });
+  deps.reporter.emit({ type: 'run', runId: req.runId, env: req.config.env, command: 'deploy', detail: `${req.version} to ${nodes.length} node(s)` });
+  deps.reporter.emit({ type: 'phase', phase: 'plan' });
+  const version = await source.resolve(req.version);
+  const release = releaseName({ project: req.config.project, env: req.config.env, version: version.version, branch: version.branch, time: deps.now(), author: req.user });
+  const facts: ReleaseFacts = { release, version: version.version, commit: version.commit, branch: version.branch };
+  const groups = rolloutGroups(nodes, req.inventory.pre, req.inventory.groupSize);
+  // Templates are rendered before any connection: a missing variable changes nothing anywhere.
+  renderAll(ctx, nodes, facts, req.secrets);
+  return { ctx, nodes, groups, facts, version };
+}
+
+/** `deploy plan`: resolves, connects and reads the nodes, and describes every step. Changes nothing. */
+export async function planDeploy(req: DeployRequest, deps: RunDeps, source: Source): Promise<Plan> {
+  const { ctx, nodes, groups, facts, version } = await prepare(req, deps, source, `plan ${req.config.env} ${req.version}`);
+  try {
+    await connectAll(ctx, nodes);
+    await inspectAll(ctx, nodes);
+    return await describePlan(ctx, groups, facts, version, source);
+  } finally {
+    await closeAll(ctx);
+  }
+}
+
+/**
+ * `deploy <env> <version>`: plan, gates, build, distribute, rollout, finish.
+ * Locks are released and connections closed on every exit path.
+ */
+export async function deploy(req: DeployRequest, deps: RunDeps, source: Source): Promise<DeployOutcome> {
+  const started = performance.now();
+  const { ctx, nodes, groups, facts, version } = await prepare(req, deps, source, `deploy ${req.config.env} ${req.version}`);
+  const releaseLocal = req.localLock === false ? async () => undefined : await acquireLocalLock(req.stateDir, req.config.env);
+  let locked = false;
+  let outcomeRecorded = false;
+  try {
+    await connectAll(ctx, nodes);
+    await inspectAll(ctx, nodes);
+    deps.reporter.emit({ type: 'phase', phase: 'gates' });
+    checkAborted(ctx);
+    await acquireRemoteLocks(ctx, nodes);
+    locked = true;
+    await checkWritableAll(ctx, nodes);
+    checkAborted(ctx);
+
+    deps.reporter.emit({ type: 'phase', phase: 'build' });
+    const artifact = await source.build(version);
+    deps.reporter.emit({ type: 'info', message: `artifact ${(artifact.bytes / 1e6).toFixed(1)} MB sha256 ${artifact.sha256.slice(0, 16)}…${artifact.cached ? ' (cached)' : ''}` });
+    checkAborted(ctx);
+
+    deps.reporter.emit({ type: 'phase', phase: 'distribute' });
+    await distribute(ctx, nodes, artifact, facts, req.secrets);
+    checkAborted(ctx);
+
+    deps.reporter.emit({ type: 'phase', phase: 'rollout' });
+    await rollout(ctx, groups, facts);
+
+    deps.reporter.emit({ type: 'phase', phase: 'finish' });
+    const ms = performance.now() - started;
+    await recordOutcome(ctx, nodes, facts, 'success', ms);
+    outcomeRecorded = true;
+    await cleanup(ctx, nodes, [facts.release]);
+    deps.reporter.emit({ type: 'info', message: `deployed ${version.version} to ${nodes.length} node(s) of ${req.config.env} in ${(ms / 1000).toFixed(1)}s: ${facts.release}` });
+    return { release: facts.release, version, nodes: nodes.map((n) => n.name), ms, artifact };
+  } catch (error) {
+    if (locked && !outcomeRecorded) {
+      const result = error instanceof RolloutError ? error.outcome : error instanceof RelinkError && error.exitCode === EXIT.interrupted ? 'interrupted' : 'failed';
+      await recordOutcome(ctx, nodes, facts, result, performance.now() - started, { reason: error instanceof Error ? error.message.split('\n')[0] : String(error) });
+    }
+    throw error;
+  } finally {
+    if (locked) await releaseRemoteLocks(ctx, nodes);
+    await closeAll(ctx);
+    await releaseLocal();
+  }
+}

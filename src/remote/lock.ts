@@ -1,0 +1,33 @@
+import path from 'node:path/posix';
+import { and, op, or, type Command } from './command.js';
+import type { Layout } from './paths.js';
+
+function ownerFile(l: Layout): string {
+  return path.join(l.lock, 'owner.json');
+}
+
+/**
+ * Takes the node's deploy lock: `mkdir` is the atomic test-and-set, and the
+ * owner record goes inside. Exits non-zero when the lock is already held.
+ */
+export function acquireLock(l: Layout, owner: object): Command {
+  return and(['mkdir', '-p', l.state], ['mkdir', l.lock], ['printf', '%s\\n', JSON.stringify(owner), op('>'), ownerFile(l)]);
+}
+
+/** Prints the owner record of the lock, or nothing when the node is not locked. */
+export function readLock(l: Layout): Command {
+  return or(['cat', ownerFile(l), op('2>/dev/null')], ['true']);
+}
+
+/** Releases the lock only when this run holds it, so a run never frees someone else's lock. */
+export function releaseLock(l: Layout, runId: string): Command {
+  return or(
+    and(['grep', '-qF', `"run":${JSON.stringify(runId)}`, ownerFile(l), op('2>/dev/null')], ['rm', '-rf', l.lock]),
+    ['true'],
+  );
+}
+
+/** Removes the lock whoever holds it (`unlock --force`). */
+export function breakLock(l: Layout): Command {
+  return ['rm', '-rf', l.lock];
+}

@@ -1,0 +1,57 @@
+import type { NodeSpec } from '../inventory/types.js';
+import { render, type Command } from '../remote/command.js';
+import type { ExecOptions, ExecResult, NodeSession, Transport } from './types.js';
+
+export interface Recorded {
+  readonly node: string;
+  readonly kind: 'connect' | 'exec' | 'upload' | 'close';
+  readonly command: string;
+  readonly stdin?: string;
+}
+
+/** Decides what a recorded command returns; undefined means exit 0 with no output. */
+export type Responder = (node: string, command: string, options: ExecOptions) => Partial<ExecResult> | undefined;
+
+/**
+ * A transport that executes nothing: it records every command per node in
+ * order and answers from a responder. The pipeline tests drive the real
+ * pipeline through it.
+ */
+export class RecordingTransport implements Transport {
+  readonly log: Recorded[] = [];
+
+  constructor(
+    private readonly respond: Responder = () => undefined,
+    private readonly refuse: (node: string) => Error | undefined = () => undefined,
+  ) {}
+
+  async connect(node: NodeSpec): Promise<NodeSession> {
+    const refused = this.refuse(node.name);
+    if (refused) throw refused;
+    this.log.push({ node: node.name, kind: 'connect', command: '' });
+    const log = this.log;
+    const respond = this.respond;
+    return {
+      node,
+      async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
+        const text = render(command, { redact: true });
+        log.push({ node: node.name, kind: 'exec', command: text, stdin: options.stdin });
+        const answer = respond(node.name, render(command), options) ?? {};
+        return { code: answer.code ?? 0, stdout: answer.stdout ?? '', stderr: answer.stderr ?? '' };
+      },
+      async upload(localFile: string, remoteFile: string): Promise<void> {
+        log.push({ node: node.name, kind: 'upload', command: `${localFile} -> ${remoteFile}` });
+        const answer = respond(node.name, `upload ${remoteFile}`, {});
+        if (answer?.code) throw new Error(answer.stderr ?? 'upload failed');
+      },
+      async close(): Promise<void> {
+        log.push({ node: node.name, kind: 'close', command: '' });
+      },
+    };
+  }
+
+  /** The commands sent to one node, in order. */
+  commandsFor(node: string): string[] {
+    return this.log.filter((r) => r.node === node && r.kind === 'exec').map((r) => r.command);
+  }
+}

@@ -1,0 +1,30 @@
+import type { Command } from '../remote/command.js';
+import type { NodeSpec } from '../inventory/types.js';
+
+export interface ExecResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface ExecOptions {
+  /** Sent on the command's stdin: file contents, never secrets on a command line. */
+  readonly stdin?: string;
+  /** Past this the command is abandoned and reported with exit code 124. */
+  readonly timeoutMs?: number;
+}
+
+/** One open connection to one node, reused for every command and upload of a run. */
+export interface NodeSession {
+  readonly node: NodeSpec;
+  exec(command: Command, options?: ExecOptions): Promise<ExecResult>;
+  upload(localFile: string, remoteFile: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The only place remote work is executed. */
+export interface Transport {
+  connect(node: NodeSpec): Promise<NodeSession>;
+}
+
+export const TIMEOUT_EXIT = 124;
