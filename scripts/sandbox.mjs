@@ -37,11 +37,11 @@ async function up() {
 
   await fs.mkdirp(path.join(dir, 'nodes'));
   await fs.mkdirp('/srv');
-  await fs.mkdirp('/run/sshd');
   const key = path.join(dir, 'id_ed25519');
   if (!fs.existsSync(key)) await $`ssh-keygen -q -t ed25519 -N ${''} -C relink-sandbox -f ${key}`;
   const clientKey = (await fs.readFile(`${key}.pub`, 'utf8')).trim();
-
+  await ensureUser('relink', clientKey);
+  await fs.mkdirp('/run/sshd');
   const nodes = [];
   const knownHosts = [];
   for (let i = 1; i <= count; i++) {
@@ -53,7 +53,9 @@ async function up() {
     await fs.mkdirp(path.join(nodeDir, 'root'));
     const hostKey = path.join(nodeDir, 'ssh_host_ed25519_key');
     if (!fs.existsSync(hostKey)) await $`ssh-keygen -q -t ed25519 -N ${''} -C ${name} -f ${hostKey}`;
-    await fs.writeFile(path.join(nodeDir, 'authorized_keys'), clientKey + '\n', { mode: 0o600 });
+    // root's home is the node's own /root; its key goes where sshd looks by default.
+    await fs.mkdirp(path.join(nodeDir, 'root', '.ssh'), { mode: 0o700 });
+    await fs.writeFile(path.join(nodeDir, 'root', '.ssh', 'authorized_keys'), clientKey + '\n', { mode: 0o600 });
     await fs.writeFile(path.join(nodeDir, 'sshd_config'), sshdConfig(nodeDir, sshPort));
     const pub = (await fs.readFile(`${hostKey}.pub`, 'utf8')).trim().split(' ').slice(0, 2).join(' ');
     knownHosts.push(`[127.0.0.1]:${sshPort} ${pub}`);
@@ -76,7 +78,6 @@ function sshdConfig(nodeDir, port) {
     `Port ${port}`,
     'ListenAddress 127.0.0.1',
     `HostKey ${nodeDir}/ssh_host_ed25519_key`,
-    `AuthorizedKeysFile ${nodeDir}/authorized_keys`,
     `PidFile ${nodeDir}/sshd.pid`,
     'PermitRootLogin prohibit-password',
     'PubkeyAuthentication yes',
@@ -203,6 +204,24 @@ async function status() {
   ok &&= lbUp;
   console.log(`haproxy  http://127.0.0.1:${state.haproxy.port}/  ${lbUp ? 'up' : 'DOWN'}`);
   if (!ok) process.exitCode = 1;
+}
+
+// An ordinary user on every node, for deploys that must not run as root. Its
+// home is shared by the nodes (only /srv and /root are per node).
+async function ensureUser(name, clientKey) {
+  if (process.getuid?.() !== 0) return;
+  const home = `/var/lib/${name}`;
+  if ((await $`id -u ${name}`.nothrow().quiet()).exitCode !== 0) {
+    await $`useradd --system --shell /bin/sh --home-dir ${home} --create-home ${name}`;
+  }
+  // '*': no password can log in, but unlike a locked '!' account sshd accepts its keys.
+  await $`usermod -p ${'*'} ${name}`;
+  const keys = path.join(home, '.ssh', 'authorized_keys');
+  await fs.mkdirp(path.dirname(keys));
+  const existing = fs.existsSync(keys) ? await fs.readFile(keys, 'utf8') : '';
+  if (!existing.includes(clientKey)) await fs.appendFile(keys, clientKey + '\n');
+  await $`chown -R ${name}: ${path.join(home, '.ssh')}`;
+  await fs.chmod(keys, 0o600);
 }
 
 async function ensurePackages() {

@@ -72,6 +72,11 @@ export function resolveConfig(user: UserConfig, env: string, configFile: string)
   }
   const build = merge('build');
   const smoke = user.smoke || over.smoke ? merge('smoke') : undefined;
+  if (smoke && Boolean(smoke.url) === Boolean(smoke.command)) {
+    throw new UsageError(`${path.basename(configFile)}: smoke: set exactly one of "url" or "command" (environment ${env})`, {
+      hint: "e.g. smoke: { url: 'http://{{ node.address }}:8080/health' }",
+    });
+  }
   const restart = user.restart || over.restart ? merge('restart') : undefined;
   const rollout = merge('rollout');
   const ssh = merge('ssh');

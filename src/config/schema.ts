@@ -38,7 +38,6 @@ const settings = {
       intervalMs: z.number().int().min(0).optional(),
       timeoutMs: z.number().int().positive().optional(),
     })
-    .refine((s) => Boolean(s.url) !== Boolean(s.command), 'set exactly one of "url" or "command"')
     .optional(),
   rollout: z
     .strictObject({

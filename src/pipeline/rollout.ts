@@ -91,7 +91,8 @@ export async function rollBackSwitched(ctx: RunContext, switched: readonly NodeS
         await restartNode(ctx, 'rollback', node, back);
         await smokeNode(ctx, 'rollback', node, back);
       } catch (error) {
-        problems.push(`${node.name}: ${errorMessage(error).split('\n')[0]}`);
+        const message = errorMessage(error).split('\n')[0] ?? '';
+        problems.push(message.startsWith(`${node.name}:`) ? message : `${node.name}: ${message}`);
       }
     }),
   );

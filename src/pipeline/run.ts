@@ -88,11 +88,11 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
   try {
     await connectAll(ctx, nodes);
     await inspectAll(ctx, nodes);
+    await checkWritableAll(ctx, nodes);
     deps.reporter.emit({ type: 'phase', phase: 'gates' });
     checkAborted(ctx);
     await acquireRemoteLocks(ctx, nodes);
     locked = true;
-    await checkWritableAll(ctx, nodes);
     checkAborted(ctx);
 
     deps.reporter.emit({ type: 'phase', phase: 'build' });

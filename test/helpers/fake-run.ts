@@ -1,0 +1,113 @@
+import { resolveConfig, validateUserConfig } from '../../src/config/load.js';
+import { validateInventory } from '../../src/inventory/load.js';
+import type { RunEvent } from '../../src/log/events.js';
+import { Redactor } from '../../src/log/redact.js';
+import type { RunDeps, VersionInfo } from '../../src/pipeline/context.js';
+import type { DeployRequest, Source } from '../../src/pipeline/run.js';
+import { RecordingTransport, type Responder } from '../../src/transport/recording.js';
+import { SECTION } from '../../src/remote/inspect.js';
+
+export const SHA = 'ab'.repeat(32);
+export const OLD = 'hello_prod_v1.0.0_main_20261101-120000_ana';
+
+const oldJournal = ['unpacked', 'activated', 'smoke_ok']
+  .map((event, i) =>
+    JSON.stringify({ v: 1, ts: `2026-11-01T12:00:0${i}Z`, run: 'old-run', node: 'x', env: 'prod', user: 'ana', event, release: OLD, version: 'v1.0.0', commit: 'c0' }),
+  )
+  .join('\n');
+
+export interface FakeOptions {
+  nodes?: number;
+  groupSize?: number | string;
+  /** Exit code for a command on a node, or undefined for the default answer. */
+  fail?: (node: string, command: string) => number | undefined;
+  /** Nodes whose smoke check answers 500. */
+  unhealthy?: (node: string, url: string) => boolean;
+  onFailure?: 'rollback' | 'halt';
+  signal?: AbortSignal;
+  /** Called for every recorded command; lets a test abort mid-run. */
+  onCommand?: (node: string, command: string) => void;
+}
+
+export function fakeRun(options: FakeOptions = {}) {
+  const count = options.nodes ?? 4;
+  const user = validateUserConfig(
+    {
+      project: 'hello',
+      repo: '/nowhere',
+      deployTo: '/srv/app',
+      restart: { command: 'sh bin/restart.sh' },
+      smoke: { url: 'http://{{ node.address }}:{{ host.appPort }}/health', retries: 2, intervalMs: 0 },
+      shared: { dirs: ['log'] },
+      rollout: { onFailure: options.onFailure ?? 'rollback' },
+    },
+    'deploy.config.ts',
+  );
+  const config = resolveConfig(user, 'prod', '/tmp/relink-fake/deploy.config.ts');
+  const inventory = validateInventory(
+    {
+      pre: 'node1',
+      groupSize: options.groupSize ?? 1,
+      hosts: Array.from({ length: count }, (_, i) => ({ name: `node${i + 1}`, address: `10.0.0.${i + 1}`, vars: { appPort: 8100 + i + 1 } })),
+    },
+    'prod',
+    'hosts/prod.yaml',
+  );
+  // What each node runs, from the relinks seen: the fake probe answers with it.
+  const running = new Map<string, string>();
+  const respond: Responder = (node, command) => {
+    options.onCommand?.(node, command);
+    const relinked = command.match(/mv -Tf .*/) ? command.match(/releases\/hello_prod_(v[\d.]+)_/)?.[1] : undefined;
+    if (relinked && options.fail?.(node, command) === undefined) running.set(node, relinked);
+    const code = options.fail?.(node, command);
+    if (code !== undefined) return { code, stderr: `injected failure on ${node}` };
+    if (command.startsWith('readlink /srv/app/current || true ;')) {
+      return { stdout: `releases/${OLD}\n${SECTION}\n${OLD}\n${SECTION}\n${SECTION}\n${oldJournal}\n` };
+    }
+    if (command.startsWith('sha256sum')) return { stdout: `${SHA}  file\n` };
+    return undefined;
+  };
+  const transport = new RecordingTransport(respond);
+  const events: RunEvent[] = [];
+  const probes: string[] = [];
+  const deps: RunDeps = {
+    transport,
+    probe: async (url) => {
+      probes.push(url);
+      const node = `node${Number(url.split(':')[2]!.slice(0, 4)) - 8100}`;
+      const version = running.get(node) ?? 'v1.0.0';
+      if (version === 'v1.1.0' && options.unhealthy?.(node, url)) return { status: 500, body: 'down' };
+      return { status: 200, body: `{"version":"${version}"}` };
+    },
+    now: () => new Date('2026-11-21T17:00:00Z'),
+    sleep: async () => undefined,
+    reporter: { emit: (e) => events.push(e), close: () => undefined },
+    redactor: new Redactor(),
+    signal: options.signal,
+  };
+  const version: VersionInfo = { requested: 'v1.1.0', version: 'v1.1.0', commit: 'c1'.repeat(20), branch: 'main', isTag: true, subject: 'feature' };
+  const source: Source = {
+    resolve: async () => version,
+    build: async () => ({ file: '/tmp/relink-fake/a.tar.gz', sha256: SHA, bytes: 1000, cached: false }),
+    log: async () => [],
+  };
+  const request: DeployRequest = { config, inventory, version: 'v1.1.0', user: 'ana', runId: 'run42', stateDir: '/tmp/relink-fake/.relink', secrets: {}, localLock: false };
+  return { transport, deps, source, request, events, probes };
+}
+
+/** Short labels for a node's commands, enough to assert order. */
+export function label(command: string): string {
+  if (command.startsWith('readlink /srv/app/current || true ;')) return 'inspect';
+  if (command.includes('mkdir /srv/app/.relink/lock')) return 'lock';
+  if (command.startsWith('grep -qF')) return 'unlock';
+  if (command.startsWith('mkdir -p /srv/app/.relink/incoming')) return 'writable';
+  if (command.startsWith('sha256sum')) return 'verify';
+  if (command.includes('tar -xzf')) return 'unpack';
+  if (command.includes('ln -s /srv/app/shared/log')) return 'shared';
+  if (command.includes('mv -Tf')) return `relink:${command.match(/releases\/(hello_prod_v[\d.]+)/)?.[1]}`;
+  if (command.includes('sh bin/restart.sh')) return 'restart';
+  if (command.includes('journal.jsonl')) return `journal:${[...command.matchAll(/\\?"event\\?":\\?"(\w+)/g)].map((m) => m[1]).join('+')}`;
+  if (command.startsWith('rm -rf /srv/app/releases/')) return 'remove';
+  if (command.startsWith('rm -f /srv/app/current')) return 'unlink';
+  return command;
+}

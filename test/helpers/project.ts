@@ -1,0 +1,194 @@
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+const bin = path.join(repoRoot, 'dist', 'bin', 'deploy.js');
+const zx = path.join(repoRoot, 'node_modules', 'zx', 'build', 'cli.js');
+const run = promisify(execFile);
+
+export interface SandboxNode {
+  name: string;
+  sshPort: number;
+  appPort: number;
+  dir: string;
+}
+
+export interface Sandbox {
+  dir: string;
+  lbPort: number;
+  nodes: SandboxNode[];
+  haproxy: { socket: string; backend: string };
+}
+
+export function readSandbox(dir: string): Sandbox {
+  return JSON.parse(fs.readFileSync(path.join(dir, 'sandbox.json'), 'utf8')) as Sandbox;
+}
+
+/** Runs a shell command on a sandbox node as root, over the real ssh client. */
+export function onNode(sb: Sandbox, node: string, command: string): string {
+  const n = sb.nodes.find((x) => x.name === node)!;
+  return execFileSync(
+    'ssh',
+    ['-i', path.join(sb.dir, 'id_ed25519'), '-o', `UserKnownHostsFile=${path.join(sb.dir, 'known_hosts')}`, '-o', 'BatchMode=yes', '-p', String(n.sshPort), 'root@127.0.0.1', command],
+    { encoding: 'utf8' },
+  );
+}
+
+/** Stops every app process on every node so the next test can bind the app ports. */
+export function stopApps(sb: Sandbox): void {
+  for (const node of sb.nodes) onNode(sb, node.name, "pkill -9 -f '[s]erver[.]js' || true");
+}
+
+export interface ProjectOptions {
+  deployTo?: string;
+  user?: string;
+  /** Extra hosts appended to hosts/prod.yaml (e.g. one nobody listens on). */
+  extraHosts?: string[];
+  /** Replaces the generated known_hosts file. */
+  knownHosts?: string;
+  /** Extra top-level config keys, as TypeScript source. */
+  configExtra?: string;
+}
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let counter = 0;
+
+/** A throwaway project: its own app repository with tags, config, inventory for the sandbox. */
+export class Project {
+  readonly dir: string;
+  readonly appRepo: string;
+  readonly deployTo: string;
+
+  constructor(
+    readonly sb: Sandbox,
+    options: ProjectOptions = {},
+  ) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-project-'));
+    this.appRepo = path.join(this.dir, 'app');
+    this.deployTo = options.deployTo ?? `/srv/it${process.pid}-${++counter}`;
+    execFileSync('node', [zx, path.join(repoRoot, 'scripts', 'example-repo.mjs'), '--dir', this.appRepo], { stdio: 'ignore' });
+    fs.mkdirSync(path.join(this.dir, 'hosts'));
+    fs.mkdirSync(path.join(this.dir, 'templates'));
+    fs.copyFileSync(path.join(repoRoot, 'templates', 'app.env'), path.join(this.dir, 'templates', 'app.env'));
+    const knownHosts = path.join(this.dir, 'known_hosts');
+    fs.writeFileSync(knownHosts, options.knownHosts ?? fs.readFileSync(path.join(sb.dir, 'known_hosts'), 'utf8'));
+    const user = options.user ?? 'root';
+    const hosts = sb.nodes.map(
+      (n) => `  - name: ${n.name}\n    address: 127.0.0.1\n    port: ${n.sshPort}\n    user: ${user}\n    vars: { appPort: ${n.appPort} }`,
+    );
+    fs.writeFileSync(path.join(this.dir, 'hosts', 'prod.yaml'), ['pre: node1', 'groupSize: 1', 'hosts:', ...hosts, ...(options.extraHosts ?? [])].join('\n') + '\n');
+    fs.writeFileSync(path.join(this.dir, 'hosts', 'dev.yaml'), ['hosts:', hosts[1]!].join('\n') + '\n');
+    fs.writeFileSync(
+      path.join(this.dir, 'deploy.config.ts'),
+      `export default {
+  project: 'hello',
+  repo: './app',
+  deployTo: ${JSON.stringify(this.deployTo)},
+  build: { command: 'node build.mjs' },
+  shared: { dirs: ['log'] },
+  templates: [{ src: 'templates/app.env', dest: 'app.env' }],
+  vars: { greeting: 'hello' },
+  secrets: ['APP_SECRET'],
+  restart: { command: 'sh bin/restart.sh', timeoutMs: 15000 },
+  smoke: { url: 'http://{{ node.address }}:{{ host.appPort }}/health', expectBody: '"version":"{{ version }}"', retries: 30, intervalMs: 100 },
+  ssh: { identityFile: ${JSON.stringify(path.join(sb.dir, 'id_ed25519'))}, knownHostsFile: ${JSON.stringify(knownHosts)} },
+  ${options.configExtra ?? ''}
+};
+`,
+    );
+  }
+
+  /** Runs the built CLI in the project, as CI would (not a TTY). */
+  async deploy(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+    try {
+      const { stdout, stderr } = await run('node', [bin, ...args], {
+        cwd: this.dir,
+        env: { ...process.env, CI: 'true', APP_SECRET: 'it-secret-value', ...env },
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
+  }
+
+  /** Starts the CLI without waiting, for signal tests. */
+  spawn(args: string[], env: NodeJS.ProcessEnv = {}) {
+    return spawn('node', [bin, ...args], { cwd: this.dir, env: { ...process.env, CI: 'true', APP_SECRET: 'it-secret-value', ...env } });
+  }
+
+  /** The deployTo dir of a node, seen from the host through the node's bind-mounted /srv. */
+  nodePath(node: string, ...parts: string[]): string {
+    const n = this.sb.nodes.find((x) => x.name === node)!;
+    return path.join(n.dir, 'srv', this.deployTo.replace(/^\/srv\//, ''), ...parts);
+  }
+
+  current(node: string): string | undefined {
+    try {
+      return fs.readlinkSync(this.nodePath(node, 'current'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  releases(node: string): string[] {
+    try {
+      return fs.readdirSync(this.nodePath(node, 'releases')).sort();
+    } catch {
+      return [];
+    }
+  }
+
+  journal(node: string): Array<Record<string, string>> {
+    const file = this.nodePath(node, '.relink', 'journal.jsonl');
+    if (!fs.existsSync(file)) return [];
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, string>);
+  }
+
+  lockExists(node: string): boolean {
+    return fs.existsSync(this.nodePath(node, '.relink', 'lock'));
+  }
+
+  /** Commits a change to the app repository and tags it. */
+  tag(tag: string, change: (repo: string) => void, subject = `change for ${tag}`): void {
+    change(this.appRepo);
+    execFileSync('git', ['-C', this.appRepo, 'add', '-A']);
+    execFileSync('git', ['-C', this.appRepo, 'commit', '-q', '-m', subject]);
+    execFileSync('git', ['-C', this.appRepo, 'tag', '-a', tag, '-m', tag]);
+  }
+
+  remove(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function httpText(url: string): Promise<string> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  return response.text();
+}
+
+/** Asks the node's app and then HAProxy until `count` answers in a row carry `version`, or gives up after 10 s. */
+export async function servedThroughLb(sb: Sandbox, version: string, count = 8): Promise<string[]> {
+  const deadline = Date.now() + 10_000;
+  let answers: string[] = [];
+  while (Date.now() < deadline) {
+    answers = [];
+    for (let i = 0; i < count; i++) answers.push(await httpText(`http://127.0.0.1:${sb.lbPort}/`).catch((e: Error) => `error ${e.message}`));
+    if (answers.every((a) => a.includes(version))) return answers;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return answers;
+}

@@ -1,0 +1,26 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    sandboxDir: string;
+  }
+}
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const zx = path.join(root, 'node_modules', 'zx', 'build', 'cli.js');
+
+/** One 4-node sandbox for the whole integration run, on ports of its own so a demo sandbox can keep running. */
+export default function setup(project: TestProject) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-it-'));
+  const args = ['up', '--nodes', '4', '--dir', dir, '--ssh-port', '2301', '--app-port', '8301', '--lb-port', '8380'];
+  execFileSync('node', [zx, path.join(root, 'scripts', 'sandbox.mjs'), ...args], { stdio: 'inherit' });
+  project.provide('sandboxDir', dir);
+  return () => {
+    execFileSync('node', [zx, path.join(root, 'scripts', 'sandbox.mjs'), 'down', '--dir', dir], { stdio: 'inherit' });
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+}

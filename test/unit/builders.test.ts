@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { render } from '../../src/remote/command.js';
+import { appendJournal, readJournal } from '../../src/remote/journal.js';
+import { acquireLock, breakLock, releaseLock } from '../../src/remote/lock.js';
+import { inside, layout, releaseDir } from '../../src/remote/paths.js';
+import { checkWritable, linkShared, removeReleases, unpackRelease, writeReleaseFile } from '../../src/remote/release.js';
+import { readCurrent, relinkCurrent, runInRelease, unlinkCurrent } from '../../src/remote/relink.js';
+import { inspectNode, parseInspection, SECTION } from '../../src/remote/inspect.js';
+
+const l = layout('/srv/app/');
+const R = 'hello_prod_v1.1.0_main_20261121-170203_ana';
+
+describe('paths', () => {
+  it('lays out deployTo', () => {
+    expect(l.current).toBe('/srv/app/current');
+    expect(l.journal).toBe('/srv/app/.relink/journal.jsonl');
+    expect(l.lock).toBe('/srv/app/.relink/lock');
+  });
+
+  it.each(['', '.', '..', '../x', 'a/b', '-rf', 'x..y', 'a b'])('refuses the release name %j', (name) => {
+    expect(() => releaseDir(l, name)).toThrow(/unsafe release name/);
+  });
+
+  it.each(['../etc', '/etc/passwd', 'a/../../b', '.'])('refuses shared path %j that leaves its base', (p) => {
+    expect(() => inside('/srv/app/shared', p)).toThrow(/leaves/);
+  });
+});
+
+describe('builders render exact shell text', () => {
+  it('relinks current atomically through a temp name', () => {
+    expect(render(relinkCurrent(l, R, 'run1'))).toBe(
+      `test -d /srv/app/releases/${R} && ln -sfn releases/${R} /srv/app/.current-run1 && mv -Tf /srv/app/.current-run1 /srv/app/current`,
+    );
+    expect(render(unlinkCurrent(l))).toBe('rm -f /srv/app/current');
+    expect(render(readCurrent(l))).toBe('readlink /srv/app/current || true');
+  });
+
+  it('unpacks into a fresh release dir and removes the upload', () => {
+    expect(render(unpackRelease(l, R, '/srv/app/.relink/incoming/x.tar.gz'))).toBe(
+      `rm -rf /srv/app/releases/${R} && mkdir -p /srv/app/releases/${R} && tar -xzf /srv/app/.relink/incoming/x.tar.gz -C /srv/app/releases/${R} --no-same-owner --no-overwrite-dir && rm -f /srv/app/.relink/incoming/x.tar.gz`,
+    );
+  });
+
+  it('removes releases and their half-uploaded tarballs', () => {
+    expect(render(removeReleases(l, ['a1', 'b2']))).toBe(
+      'rm -rf /srv/app/releases/a1 /srv/app/.relink/incoming/a1.tar.gz /srv/app/releases/b2 /srv/app/.relink/incoming/b2.tar.gz',
+    );
+    expect(render(removeReleases(l, []))).toBe('true');
+  });
+
+  it('links shared dirs and requires shared files', () => {
+    expect(render(linkShared(l, 'r1', ['log'], ['config/.env']))).toBe(
+      'mkdir -p /srv/app/shared/log /srv/app/releases/r1 && rm -rf /srv/app/releases/r1/log && ln -s /srv/app/shared/log /srv/app/releases/r1/log' +
+        " && { test -e /srv/app/shared/config/.env || { echo 'shared file missing on the node: /srv/app/shared/config/.env' >&2 && exit 3 ; } ; }" +
+        ' && mkdir -p /srv/app/releases/r1/config && rm -rf /srv/app/releases/r1/config/.env && ln -s /srv/app/shared/config/.env /srv/app/releases/r1/config/.env',
+    );
+  });
+
+  it('writes files from stdin with a mode, never with the content on the command line', () => {
+    expect(render(writeReleaseFile(l, 'r1', 'app.env', 0o600))).toBe(
+      'mkdir -p /srv/app/releases/r1 && umask 077 && cat > /srv/app/releases/r1/app.env.relink-tmp && chmod 600 /srv/app/releases/r1/app.env.relink-tmp && mv -f /srv/app/releases/r1/app.env.relink-tmp /srv/app/releases/r1/app.env',
+    );
+  });
+
+  it('checks that deployTo is writable', () => {
+    expect(render(checkWritable(l))).toBe('mkdir -p /srv/app/.relink/incoming /srv/app/releases /srv/app/shared && test -w /srv/app && test -w /srv/app/releases');
+  });
+
+  it('runs user commands through sh -c with quoted values', () => {
+    expect(render(runInRelease('/srv/app/releases/r1', 'sh bin/restart.sh', { RELINK_VERSION: 'v1 $(x)' }))).toBe(
+      "cd /srv/app/releases/r1 && env 'RELINK_VERSION=v1 $(x)' sh -c 'sh bin/restart.sh'",
+    );
+  });
+
+  it('appends journal records as single quoted values', () => {
+    expect(render(appendJournal(l, [{ event: "it's", n: 1 }]))).toBe(
+      `mkdir -p /srv/app/.relink && printf '%s\\n' '{"event":"it'\\''s","n":1}' >> /srv/app/.relink/journal.jsonl`,
+    );
+    expect(render(readJournal(l))).toBe('cat /srv/app/.relink/journal.jsonl 2>/dev/null || true');
+  });
+
+  it('locks with mkdir and releases only its own lock', () => {
+    expect(render(acquireLock(l, { run: 'r1' }))).toBe(
+      `mkdir -p /srv/app/.relink && mkdir /srv/app/.relink/lock && printf '%s\\n' '{"run":"r1"}' > /srv/app/.relink/lock/owner.json`,
+    );
+    expect(render(releaseLock(l, 'r1'))).toBe(`grep -qF '"run":"r1"' /srv/app/.relink/lock/owner.json 2>/dev/null && rm -rf /srv/app/.relink/lock || true`);
+    expect(render(breakLock(l))).toBe('rm -rf /srv/app/.relink/lock');
+  });
+
+  it('inspects a node in one command and parses the answer', () => {
+    expect(render(inspectNode(l))).toBe(
+      `readlink /srv/app/current || true ; echo ${SECTION} ; ls -1 /srv/app/releases 2>/dev/null || true ; echo ${SECTION} ; cat /srv/app/.relink/lock/owner.json 2>/dev/null || true ; echo ${SECTION} ; cat /srv/app/.relink/journal.jsonl 2>/dev/null || true`,
+    );
+    const parsed = parseInspection(`releases/r2\n${SECTION}\nr1\nr2\n${SECTION}\n${SECTION}\n{"a":1}\n`);
+    expect(parsed).toEqual({ current: 'r2', onDisk: ['r1', 'r2'], lock: undefined, journal: '{"a":1}\n' });
+  });
+});

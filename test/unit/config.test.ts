@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { resolveConfig, validateUserConfig } from '../../src/config/load.js';
+import { validateInventory } from '../../src/inventory/load.js';
+
+const base = { project: 'hello', repo: './app', deployTo: '/srv/hello' };
+
+describe('config validation', () => {
+  it('names the file and path of each bad key', () => {
+    expect(() => validateUserConfig({ ...base, keepReleases: 'five' }, 'deploy.config.ts')).toThrow(
+      'deploy.config.ts: keepReleases: expected a number, got "five"',
+    );
+    expect(() => validateUserConfig({ ...base, smoke: { url: 'http://x', retries: 0 } }, 'deploy.config.ts')).toThrow(/smoke\.retries/);
+    expect(() => validateUserConfig({ ...base, deployTo: 'relative/path' }, 'deploy.config.ts')).toThrow(/deployTo: .*absolute path/);
+    expect(() => validateUserConfig({ ...base, shared: { dirs: ['../escape'] } }, 'deploy.config.ts')).toThrow(/shared\.dirs\[0\]/);
+    expect(() => validateUserConfig({ ...base, restrat: {} }, 'deploy.config.ts')).toThrow(/unknown key "restrat"/);
+    expect(() => validateUserConfig({ repo: 'x' }, 'deploy.config.ts')).toThrow(/project: required/);
+  });
+
+  it('merges environment overrides and fills defaults', () => {
+    const user = validateUserConfig(
+      { ...base, smoke: { url: 'http://{{ node.address }}/', retries: 3 }, environments: { dev: { deployTo: '/srv/dev', smoke: { retries: 9 } } } },
+      'deploy.config.ts',
+    );
+    const prod = resolveConfig(user, 'prod', '/p/deploy.config.ts');
+    const dev = resolveConfig(user, 'dev', '/p/deploy.config.ts');
+    expect(prod.deployTo).toBe('/srv/hello');
+    expect(prod.requireTag).toBe(true);
+    expect(prod.keepReleases).toBe(5);
+    expect(prod.repo).toBe('/p/app');
+    expect(prod.smoke?.retries).toBe(3);
+    expect(prod.smoke?.expectStatus).toBe(200);
+    expect(dev.deployTo).toBe('/srv/dev');
+    expect(dev.requireTag).toBe(false);
+    expect(dev.smoke?.retries).toBe(9);
+    expect(dev.smoke?.url).toBe('http://{{ node.address }}/');
+  });
+});
+
+describe('inventory validation', () => {
+  const host = (over: object = {}) => ({ name: 'n1', address: '10.0.0.1', ...over });
+
+  it('names the file and path of a bad key', () => {
+    expect(() => validateInventory({ hosts: [host(), host({ name: 'n2' }), host({ name: 'n3', port: 'ssh' })] }, 'prod', 'hosts/prod.yaml')).toThrow(
+      'hosts/prod.yaml: hosts[2].port: expected a number, got "ssh"',
+    );
+    expect(() => validateInventory({ hosts: [] }, 'prod', 'hosts/prod.yaml')).toThrow(/hosts: at least one host/);
+    expect(() => validateInventory({ hosts: [host(), host()] }, 'prod', 'hosts/prod.yaml')).toThrow(/used twice/);
+    expect(() => validateInventory({ pre: 'zz', hosts: [host()] }, 'prod', 'hosts/prod.yaml')).toThrow(/pre: "zz" is not one of the hosts/);
+    expect(() => validateInventory({ hosts: [host({ address: 'a;b' })] }, 'prod', 'hosts/prod.yaml')).toThrow(/hosts\[0\]\.address/);
+  });
+
+  it('fills defaults', () => {
+    const inv = validateInventory({ hosts: [host()] }, 'prod', 'hosts/prod.yaml');
+    expect(inv.hosts[0]).toEqual({ name: 'n1', address: '10.0.0.1', port: 22, user: 'deploy', roles: [], vars: {} });
+    expect(inv.groupSize).toBe(1);
+  });
+});
+
+describe('smoke settings after merging', () => {
+  it('need exactly one of url or command', () => {
+    const user = validateUserConfig({ ...base, smoke: { retries: 3 } }, 'deploy.config.ts');
+    expect(() => resolveConfig(user, 'prod', '/p/deploy.config.ts')).toThrow(/smoke: set exactly one of "url" or "command"/);
+  });
+});
