@@ -35,8 +35,14 @@ async function up() {
   const appBase = Number(argv['app-port'] ?? 8101);
   const lbPort = Number(argv['lb-port'] ?? 8080);
   const ports = [lbPort, ...Array.from({ length: count }, (_, i) => [sshBase + i, appBase + i]).flat()];
-  const busy = [];
-  for (const port of ports) if (await portOpen(port)) busy.push(port);
+  // Processes of a sandbox just stopped die with their namespace a moment later.
+  let busy = [];
+  for (let i = 0; i < 30; i++) {
+    busy = [];
+    for (const port of ports) if (await portOpen(port)) busy.push(port);
+    if (busy.length === 0) break;
+    await sleep(100);
+  }
   if (busy.length) fail(`port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use (another sandbox? stop it with its own "sandbox down", or pick --ssh-port/--app-port/--lb-port)`);
 
   await fs.mkdirp(path.join(dir, 'nodes'));
