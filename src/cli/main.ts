@@ -44,8 +44,52 @@ export async function main(args: string[]): Promise<void> {
           .option('json', { type: 'boolean', describe: 'machine-readable output' }),
       async (argv) => (await import('./plan.js')).planCommand(argv),
     )
+    .command(
+      'rollback <env>',
+      'put the previous good release back (also: rollback <env> --last)',
+      (y) =>
+        env(y)
+          .option('last', { type: 'boolean', describe: "each node's previous good release" })
+          .option('to', { type: 'string', describe: 'a release name or version still on disk' })
+          .option('emergency', { type: 'boolean', describe: 'all nodes at once: relink and restart only, no smoke gate, no drain' })
+          .option('force', { type: 'boolean', describe: 'roll back only the nodes that can; break a lock held by another run (journaled)' })
+          .option('reason', { type: 'string', describe: 'why, for the journal' })
+          .option('node', { type: 'string', array: true, describe: 'only these nodes' })
+          .check((a) => {
+            if (Boolean(a.last) === Boolean(a.to)) throw new Error('say where to go: --last or --to <release|version>');
+            return true;
+          }),
+      async (argv) => (await import('./rollback.js')).rollbackCommand(argv),
+    )
+    .command(
+      'releases <env>',
+      'every release on disk per node: good, bad, current, version, commit, age',
+      (y) => env(y).option('json', { type: 'boolean' }).option('node', { type: 'string', array: true }),
+      async (argv) => (await import('./releases.js')).releasesCommand(argv),
+    )
+    .command(
+      'status <env>',
+      'per node: current release, version, commit, since, health, lock; warns on drift',
+      (y) =>
+        env(y)
+          .option('json', { type: 'boolean' })
+          .option('check', { type: 'boolean', describe: 'exit non-zero when nodes drift or one is unhealthy or unreachable' })
+          .option('node', { type: 'string', array: true }),
+      async (argv) => (await import('./status.js')).statusCommand(argv),
+    )
+    .command(
+      'logs <env>',
+      'the application log of the nodes, node name in front of each line',
+      (y) =>
+        env(y)
+          .option('node', { type: 'string', array: true, describe: 'only these nodes' })
+          .option('follow', { alias: 'f', type: 'boolean', describe: 'keep following until Ctrl-C' })
+          .option('lines', { alias: 'n', type: 'number', default: 200, describe: 'lines from the end of each file' }),
+      async (argv) => (await import('./logs.js')).logsCommand(argv),
+    )
     .example('$0 prod v1.1.0', 'release v1.1.0 to prod: pre node first, then the groups')
     .example('$0 plan prod v1.1.0', 'show what that would do')
+    .example('rollback prod --last', 'the emergency button: previous good release on every node')
     .strict()
     .demandCommand(1, 'name an environment and a version, e.g.: deploy prod v1.1.0')
     .recommendCommands()

@@ -28,6 +28,8 @@ export interface OpenRunOptions {
   readonly command: string;
   /** No console output (for --json); the run log is still written. */
   readonly quiet?: boolean;
+  /** Read-only commands (status, releases, logs) keep no run log. */
+  readonly runLog?: boolean;
 }
 
 export interface OpenRun {
@@ -98,8 +100,8 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
   const redactor = new Redactor();
   const user = await whoAmI(options.author);
   const runId = newRunId(new Date());
-  const log = await openRunLog(path.join(stateDir, 'logs'), runId, config.env, redactor);
   const silent: Reporter = { emit: (_: RunEvent) => undefined, close: () => undefined };
+  const log = options.runLog === false ? { reporter: silent, file: '' } : await openRunLog(path.join(stateDir, 'logs'), runId, config.env, redactor);
   const reporter = new Fanout([options.quiet ? silent : consoleReporter(redactor), log.reporter]);
   if (!config.ssh.strictHostKeys) reporter.emit({ type: 'warn', message: 'ssh.strictHostKeys is off: host keys are NOT verified for this environment' });
   const signals = trapSignals(reporter);

@@ -111,6 +111,7 @@ export function resolveConfig(user: UserConfig, env: string, configFile: string)
         }
       : undefined,
     rollout: { parallel: rollout.parallel ?? 10, onFailure: rollout.onFailure ?? 'rollback' },
+    logs: { dir: pick('logs')?.dir ?? 'shared/log', pattern: pick('logs')?.pattern ?? '*.log' },
     ssh: {
       identityFile: ssh.identityFile ? fromRoot(ssh.identityFile) : undefined,
       knownHostsFile: fromRoot(ssh.knownHostsFile ?? '~/.ssh/known_hosts'),

@@ -35,6 +35,8 @@ export interface EnvironmentSettings {
   rollout?: RolloutSettings;
   /** How nodes are reached. */
   ssh?: SshSettings;
+  /** Where `deploy logs` finds the app's logs on a node. */
+  logs?: { /** Directory under deployTo. Default: `shared/log`. */ dir?: string; /** File name pattern. Default: `*.log`. */ pattern?: string };
 }
 
 export interface BuildSettings {
@@ -127,4 +129,5 @@ export interface ResolvedConfig {
   }>;
   readonly rollout: Readonly<{ parallel: number; onFailure: 'rollback' | 'halt' }>;
   readonly ssh: Readonly<{ identityFile?: string; knownHostsFile: string; strictHostKeys: boolean; connectTimeoutMs: number }>;
+  readonly logs: Readonly<{ dir: string; pattern: string }>;
 }

@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { LockError, errorMessage } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
-import { acquireLock, readLock, releaseLock } from '../remote/lock.js';
-import { session, step, type RunContext } from '../pipeline/context.js';
+import { acquireLock, breakLock, readLock, releaseLock } from '../remote/lock.js';
+import { session, state, step, type RunContext } from '../pipeline/context.js';
+import { journalEvent, record } from '../pipeline/record.js';
 
 export interface LockOwner {
   readonly run: string;
@@ -93,4 +94,23 @@ export async function releaseRemoteLocks(ctx: RunContext, nodes: readonly NodeSp
         .catch((error: unknown) => ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `could not release the deploy lock: ${errorMessage(error)}` })),
     ),
   );
+}
+
+/**
+ * Breaks locks held by other runs (`--force`), journaling on each node whose
+ * lock it broke who held it, so the takeover is on record.
+ */
+export async function breakForeignLocks(ctx: RunContext, nodes: readonly NodeSpec[], reason: string): Promise<string[]> {
+  const broken: string[] = [];
+  await Promise.all(
+    nodes.map(async (node) => {
+      const owner = state(ctx, node).lock;
+      if (!owner) return;
+      await session(ctx, node).exec(breakLock(ctx.layout));
+      await record(ctx, node, journalEvent(ctx, node, 'lock_broken', { reason: `${reason}; was held by ${describeOwner(owner, ctx.deps.now())}` }));
+      broken.push(node.name);
+    }),
+  );
+  if (broken.length) ctx.deps.reporter.emit({ type: 'warn', message: `broke the deploy lock on ${broken.join(', ')} (--force); journaled` });
+  return broken;
 }

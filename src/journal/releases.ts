@@ -15,6 +15,8 @@ export interface ReleaseRecord {
   status: ReleaseStatus;
   version?: string;
   commit?: string;
+  /** Its smoke test passed at least once on this node: `rollback --to` may return to it. */
+  passedSmoke: boolean;
   /** Position in the journal of the last activation; orders releases without sorting names. */
   activatedAt: number;
   /** Time of the last activation or, if never activated, of unpacking. */
@@ -33,7 +35,7 @@ export function releaseRecords(events: readonly JournalEvent[]): Map<string, Rel
     if (!e.release || e.event === 'run_finished' || e.event === 'lock_broken') return;
     let record = records.get(e.release);
     if (!record) {
-      record = { name: e.release, status: 'unpacked', version: e.version, commit: e.commit, activatedAt: -1, ts: e.ts, run: e.run };
+      record = { name: e.release, status: 'unpacked', version: e.version, commit: e.commit, passedSmoke: false, activatedAt: -1, ts: e.ts, run: e.run };
       records.set(e.release, record);
     }
     record.version ??= e.version;
@@ -43,13 +45,21 @@ export function releaseRecords(events: readonly JournalEvent[]): Map<string, Rel
         if (record.status === 'removed') record.status = 'unpacked';
         break;
       case 'activated':
-      case 'rolled_back':
         record.activatedAt = index;
         record.ts = e.ts;
-        if (record.status === 'unpacked' || record.status === 'removed') record.status = 'activated';
+        record.status = 'activated';
+        break;
+      case 'rolled_back':
+        // Going back to a release proven before keeps it good (an emergency
+        // rollback has no smoke test); one rolled back from earlier waits for
+        // its smoke test again.
+        record.activatedAt = index;
+        record.ts = e.ts;
+        if (record.status !== 'good') record.status = 'activated';
         break;
       case 'smoke_ok':
-        if (record.status !== 'bad') record.status = 'good';
+        record.status = 'good';
+        record.passedSmoke = true;
         break;
       case 'smoke_failed':
         record.status = 'failed';
@@ -68,6 +78,17 @@ export function releaseRecords(events: readonly JournalEvent[]): Map<string, Rel
 /** Good releases, most recently activated first. */
 export function goodReleases(records: ReadonlyMap<string, ReleaseRecord>): ReleaseRecord[] {
   return [...records.values()].filter((r) => r.status === 'good').sort((a, b) => b.activatedAt - a.activatedAt);
+}
+
+/**
+ * Releases `rollback --to <spec>` may go to: named exactly, or by version,
+ * that passed a smoke test on this node once and are not known failed.
+ * Most recently activated first.
+ */
+export function matchReleases(records: ReadonlyMap<string, ReleaseRecord>, spec: string): ReleaseRecord[] {
+  return [...records.values()]
+    .filter((r) => (r.name === spec || r.version === spec) && r.passedSmoke && r.status !== 'failed' && r.status !== 'removed')
+    .sort((a, b) => b.activatedAt - a.activatedAt);
 }
 
 /** The good release that ran before `current`: what `rollback --last` goes back to. */

@@ -58,8 +58,8 @@ export async function smokeNode(ctx: RunContext, phase: string, node: NodeSpec, 
   await record(ctx, node, journalEvent(ctx, node, 'smoke_ok', { release: facts.release, version: facts.version, commit: facts.commit, ms: Math.round(performance.now() - started) }));
 }
 
-/** One smoke attempt; returns '' when healthy, otherwise what was wrong. */
-async function smokeAttempt(ctx: RunContext, node: NodeSpec, facts: ReleaseFacts): Promise<string> {
+/** One smoke attempt; returns '' when healthy, otherwise what was wrong. Also the health column of `deploy status`. */
+export async function smokeAttempt(ctx: RunContext, node: NodeSpec, facts: ReleaseFacts): Promise<string> {
   const smoke = ctx.config.smoke!;
   if (smoke.command) {
     const dir = path.join(ctx.layout.releases, facts.release);

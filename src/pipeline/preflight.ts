@@ -11,6 +11,19 @@ import { execOk, state, step, type RunContext } from './context.js';
  * the run stops before anything changed, naming each node.
  */
 export async function connectAll(ctx: RunContext, nodes: readonly NodeSpec[]): Promise<void> {
+  const failed = await connectEach(ctx, nodes);
+  if (failed.length === 0) return;
+  await closeAll(ctx);
+  const first = failed[0]!.error;
+  const rest = failed.length > 1 ? `\n  ${failed.slice(1).map((f) => errorMessage(f.error)).join('\n  ')}` : '';
+  if (first instanceof RelinkError) {
+    throw new RelinkError(`${first.message}${rest}\nNothing was changed on any node.`, { hint: first.hint, exitCode: first.exitCode });
+  }
+  throw first;
+}
+
+/** Connects to every node it can; returns the nodes it could not reach and why. */
+export async function connectEach(ctx: RunContext, nodes: readonly NodeSpec[]): Promise<{ node: NodeSpec; error: unknown }[]> {
   const results = await Promise.allSettled(
     nodes.map((node) =>
       step(ctx, 'plan:connect', node, async () => {
@@ -19,15 +32,7 @@ export async function connectAll(ctx: RunContext, nodes: readonly NodeSpec[]): P
       }),
     ),
   );
-  const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-  if (failed.length === 0) return;
-  await closeAll(ctx);
-  const first = failed[0];
-  const rest = failed.length > 1 ? `\n  ${failed.slice(1).map(errorMessage).join('\n  ')}` : '';
-  if (first instanceof RelinkError) {
-    throw new RelinkError(`${first.message}${rest}\nNothing was changed on any node.`, { hint: first.hint, exitCode: first.exitCode });
-  }
-  throw first;
+  return results.flatMap((r, i) => (r.status === 'rejected' ? [{ node: nodes[i]!, error: r.reason as unknown }] : []));
 }
 
 export async function closeAll(ctx: RunContext): Promise<void> {

@@ -67,6 +67,9 @@ export class SshTransport implements Transport {
       ssh.dispose();
       throw this.connectError(node, verdict, error);
     }
+    // Every step is a small request and a small answer: without TCP_NODELAY,
+    // Nagle's algorithm and delayed ACKs add ~40 ms to many of them.
+    ssh.connection?.setNoDelay(true);
     return new SshSession(node, ssh);
   }
 
@@ -105,6 +108,8 @@ class SshSession implements NodeSession {
     const run = this.ssh.execCommand(render(command), {
       stdin: options.stdin,
       noTrim: true,
+      execOptions: options.pty ? { pty: true } : undefined,
+      onStdout: options.onStdout ? (chunk: Buffer) => options.onStdout!(chunk.toString('utf8')) : undefined,
       onChannel: (c) => {
         channel = c;
       },

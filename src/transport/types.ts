@@ -12,6 +12,10 @@ export interface ExecOptions {
   readonly stdin?: string;
   /** Past this the command is abandoned and reported with exit code 124. */
   readonly timeoutMs?: number;
+  /** Streams output as it arrives (`deploy logs -f`). */
+  readonly onStdout?: (chunk: string) => void;
+  /** A pseudo-terminal, so the remote command gets SIGHUP when the connection closes. */
+  readonly pty?: boolean;
 }
 
 /** One open connection to one node, reused for every command and upload of a run. */

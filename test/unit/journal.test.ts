@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseJournal, type JournalEvent } from '../../src/journal/events.js';
-import { goodReleases, previousGood, releaseRecords, releasesToRemove } from '../../src/journal/releases.js';
+import { goodReleases, matchReleases, previousGood, releaseRecords, releasesToRemove } from '../../src/journal/releases.js';
 
 let ts = 0;
 const ev = (event: JournalEvent['event'], release: string, extra: Partial<JournalEvent> = {}): JournalEvent => ({
@@ -62,5 +62,35 @@ describe('keepReleases cleanup', () => {
   it('keeps the previous good release even with keep 1', () => {
     const records = releaseRecords([...good('a'), ...good('b'), ...good('c')]);
     expect(releasesToRemove(records, ['a', 'b', 'c'], 'c', 1)).toEqual(['a']);
+  });
+});
+
+describe('rollback chains', () => {
+  it('--last goes further back after a rollback, --to may return to the release rolled back from', () => {
+    const events = [...good('v1'), ...good('v2'), ...good('v3'), ev('rolled_back', 'v2', { from: 'v3' }), ev('smoke_ok', 'v2')];
+    let records = releaseRecords(events);
+    expect(records.get('v3')?.status).toBe('bad');
+    expect(previousGood(records, 'v2')?.name).toBe('v1');
+    events.push(ev('rolled_back', 'v1', { from: 'v2' }), ev('smoke_ok', 'v1'));
+    records = releaseRecords(events);
+    expect(previousGood(records, 'v1')).toBeUndefined();
+    expect(matchReleases(records, 'V3').map((r) => r.name)).toEqual(['v3']);
+    events.push(ev('rolled_back', 'v3', { from: 'v1' }), ev('smoke_ok', 'v3'));
+    records = releaseRecords(events);
+    expect(records.get('v3')?.status).toBe('good');
+    expect(records.get('v1')?.status).toBe('bad');
+  });
+
+  it('an emergency rollback (no smoke test) keeps a proven release good', () => {
+    const records = releaseRecords([...good('v1'), ...good('v2'), ev('rolled_back', 'v1', { from: 'v2', emergency: true })]);
+    expect(records.get('v1')?.status).toBe('good');
+    expect(records.get('v2')?.status).toBe('bad');
+  });
+
+  it('--to never offers a release whose smoke test failed or that never ran', () => {
+    const records = releaseRecords([...good('v1'), ev('unpacked', 'v2'), ev('activated', 'v2'), ev('smoke_failed', 'v2'), ev('unpacked', 'v3')]);
+    expect(matchReleases(records, 'V2')).toEqual([]);
+    expect(matchReleases(records, 'v3')).toEqual([]);
+    expect(matchReleases(records, 'v1').map((r) => r.name)).toEqual(['v1']);
   });
 });

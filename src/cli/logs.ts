@@ -1,0 +1,36 @@
+export async function logsCommand(argv: { env: string; node?: string[]; follow?: boolean; lines: number; config?: string }): Promise<void> {
+  const { openRun } = await import('./setup.js');
+  const { observe } = await import('../pipeline/observe.js');
+  const { session } = await import('../pipeline/context.js');
+  const { tailLogs } = await import('../remote/logs.js');
+  const run = await openRun({ env: argv.env, config: argv.config, command: 'logs', quiet: true, runLog: false });
+  const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps, argv.node, false);
+  const width = Math.max(...seen.nodes.map((n) => n.name.length));
+  const write = (node: string, line: string) => process.stdout.write(run.deps.redactor.apply(`${node.padEnd(width)} | ${line}`) + '\n');
+  const stop = () => void seen.close().then(() => run.close());
+  if (argv.follow) process.once('SIGINT', stop);
+  try {
+    for (const [node, why] of seen.unreachable) process.stderr.write(`${node}: unreachable: ${why}\n`);
+    await Promise.all(
+      seen.nodes
+        .filter((n) => seen.ctx.sessions.has(n.name))
+        .map(async (node) => {
+          let partial = '';
+          const onStdout = (chunk: string) => {
+            const lines = (partial + chunk.replaceAll('\r', '')).split('\n');
+            partial = lines.pop() ?? '';
+            for (const line of lines) write(node.name, line);
+          };
+          const command = tailLogs(seen.ctx.layout, run.config.logs.dir, run.config.logs.pattern, argv.lines, Boolean(argv.follow));
+          const result = await session(seen.ctx, node).exec(command, { onStdout, pty: argv.follow });
+          if (partial) write(node.name, partial);
+          if (result.code !== 0 && !argv.follow) process.stderr.write(`${node.name}: no logs under ${run.config.deployTo}/${run.config.logs.dir} (${result.stderr.trim() || `exit ${result.code}`})\n`);
+        }),
+    );
+    if (seen.unreachable.size) process.exitCode = 1;
+  } finally {
+    process.off('SIGINT', stop);
+    await seen.close();
+    await run.close();
+  }
+}

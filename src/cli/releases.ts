@@ -1,0 +1,33 @@
+export async function releasesCommand(argv: { env: string; json?: boolean; node?: string[]; config?: string }): Promise<void> {
+  const { openRun } = await import('./setup.js');
+  const { observe } = await import('../pipeline/observe.js');
+  const { state } = await import('../pipeline/context.js');
+  const { formatAge, releaseRows } = await import('../journal/view.js');
+  const run = await openRun({ env: argv.env, config: argv.config, command: 'releases', quiet: true, runLog: false });
+  const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps, argv.node);
+  try {
+    const now = new Date();
+    const nodes = seen.nodes.map((node) => {
+      const down = seen.unreachable.get(node.name);
+      if (down) return { node: node.name, error: down, releases: [] };
+      const s = state(seen.ctx, node);
+      return { node: node.name, current: s.current, releases: releaseRows(s.events, s.onDisk, s.current, now) };
+    });
+    if (argv.json) {
+      process.stdout.write(JSON.stringify({ env: run.config.env, deployTo: run.config.deployTo, nodes }, null, 2) + '\n');
+    } else {
+      for (const n of nodes) {
+        process.stdout.write(`${n.node}${'error' in n && n.error ? `  UNREACHABLE: ${n.error}` : ''}\n`);
+        for (const r of n.releases) {
+          const mark = r.current ? 'current' : r.status;
+          process.stdout.write(`  ${mark.padEnd(9)} ${(r.version ?? '?').padEnd(12)} ${(r.commit ?? '').slice(0, 10).padEnd(10)} ${formatAge(r.ageSeconds).padStart(5)}  ${r.name}\n`);
+        }
+        if (n.releases.length === 0 && !('error' in n && n.error)) process.stdout.write('  (no releases)\n');
+      }
+    }
+    if (seen.unreachable.size) process.exitCode = 1;
+  } finally {
+    await seen.close();
+    await run.close();
+  }
+}

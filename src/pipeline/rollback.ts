@@ -1,0 +1,166 @@
+import type { ResolvedConfig } from '../config/types.js';
+import { EXIT, RelinkError, errorMessage } from '../errors.js';
+import { acquireLocalLock, acquireRemoteLocks, breakForeignLocks, releaseRemoteLocks } from '../gates/lock.js';
+import { filterNodes, rolloutGroups } from '../inventory/groups.js';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
+import { matchReleases, previousGood, releaseRecords } from '../journal/releases.js';
+import { makeContext, state, type RunContext, type RunDeps } from './context.js';
+import { relinkNode, restartNode, smokeNode } from './activate.js';
+import { recordOutcome } from './finish.js';
+import { closeAll, connectEach, inspectAll } from './preflight.js';
+import type { ReleaseFacts } from './scope.js';
+
+export type RollbackTarget = { readonly kind: 'last' } | { readonly kind: 'to'; readonly spec: string };
+
+export interface RollbackRequest {
+  readonly config: ResolvedConfig;
+  readonly inventory: Inventory;
+  readonly user: string;
+  readonly runId: string;
+  readonly stateDir: string;
+  readonly target: RollbackTarget;
+  /** Every node at once: relink and restart only, no smoke gate, no drain. */
+  readonly emergency?: boolean;
+  /** Roll back the nodes that can, break a lock held by another run. */
+  readonly force?: boolean;
+  readonly reason?: string;
+  readonly nodes?: readonly string[];
+  readonly localLock?: boolean;
+}
+
+/** One row of the per-node rollback table. */
+export interface RollbackRow {
+  readonly node: string;
+  readonly current?: string;
+  readonly currentVersion?: string;
+  readonly target?: ReleaseFacts;
+  /** Why this node cannot be rolled back; absent when it can. */
+  readonly problem?: string;
+}
+
+export interface RollbackOutcome {
+  readonly rows: readonly RollbackRow[];
+  readonly moved: readonly string[];
+  readonly ms: number;
+}
+
+/** Chooses each node's target from its own journal and checks that the release is on disk. */
+export function chooseTargets(ctx: RunContext, nodes: readonly NodeSpec[], target: RollbackTarget, unreachable: ReadonlyMap<string, string>): RollbackRow[] {
+  return nodes.map((node): RollbackRow => {
+    const down = unreachable.get(node.name);
+    if (down) return { node: node.name, problem: `unreachable: ${down}` };
+    const s = state(ctx, node);
+    const records = releaseRecords(s.events);
+    const current = s.current;
+    const currentVersion = current ? records.get(current)?.version : undefined;
+    const chosen = target.kind === 'last' ? previousGood(records, current) : matchReleases(records, target.spec)[0];
+    if (!chosen) {
+      const problem = target.kind === 'last' ? 'no previous good release in the journal' : `no release "${target.spec}" that passed a smoke test here`;
+      return { node: node.name, current, currentVersion, problem };
+    }
+    const facts: ReleaseFacts = { release: chosen.name, version: chosen.version ?? 'unknown', commit: chosen.commit ?? 'unknown', branch: '' };
+    if (!s.onDisk.includes(chosen.name)) return { node: node.name, current, currentVersion, target: facts, problem: `${chosen.name} is not on disk (removed by hand?)` };
+    return { node: node.name, current, currentVersion, target: facts };
+  });
+}
+
+export function formatRows(rows: readonly RollbackRow[]): string {
+  const width = Math.max(4, ...rows.map((r) => r.node.length));
+  return rows
+    .map((r) => {
+      const from = r.currentVersion ?? (r.current ? r.current : '(none)');
+      const to = r.target ? `${r.target.version} (${r.target.release})` : '-';
+      return `  ${r.node.padEnd(width)}  ${from.padEnd(10)} -> ${to}${r.problem ? `   !! ${r.problem}` : r.target?.release === r.current ? '   (already there)' : ''}`;
+    })
+    .join('\n');
+}
+
+/**
+ * `rollback <env> --last | --to X [--emergency]`: no git, no build, no
+ * upload. Every node goes back to a release already on its disk; the release
+ * rolled back from is marked bad so the next `--last` goes further back.
+ */
+export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<RollbackOutcome> {
+  const started = performance.now();
+  const spec = req.target.kind === 'last' ? '--last' : `--to ${req.target.spec}`;
+  const command = `rollback${req.emergency ? ' --emergency' : ''}`;
+  const nodes = filterNodes(req.inventory.hosts, req.nodes);
+  const ctx = makeContext({ runId: req.runId, command, config: req.config, inventory: req.inventory, user: req.user, deps });
+  deps.reporter.emit({ type: 'run', runId: req.runId, env: req.config.env, command, detail: `${spec} on ${nodes.length} node(s)` });
+  const releaseLocal = req.localLock === false ? async () => undefined : await acquireLocalLock(req.stateDir, req.config.env);
+  let locked: NodeSpec[] = [];
+  let rows: RollbackRow[] = [];
+  let moved: NodeSpec[] = [];
+  try {
+    const failures = await connectEach(ctx, nodes);
+    const reachable = nodes.filter((n) => ctx.sessions.has(n.name));
+    await inspectAll(ctx, reachable);
+    rows = chooseTargets(ctx, nodes, req.target, new Map(failures.map((f) => [f.node.name, errorMessage(f.error).split('\n')[0]!])));
+    const targets = new Set(rows.filter((r) => r.target && !r.problem).map((r) => r.target!.release));
+    const problems = rows.filter((r) => r.problem);
+    const disagree = targets.size > 1;
+    if ((problems.length || disagree) && !req.force) {
+      const why = problems.length ? `${problems.length} node(s) cannot be rolled back` : 'the nodes would go to different releases';
+      throw new RelinkError(`rollback refused: ${why}. Nothing was changed.\n${formatRows(rows)}`, {
+        hint: `pick a release every node has (rollback ${req.config.env} --to <version>), or roll back only the nodes that can: add --force`,
+      });
+    }
+    deps.reporter.emit({ type: 'info', message: `rollback ${spec} on ${req.config.env}:\n${formatRows(rows)}` });
+    const movable = rows.filter((r) => r.target && !r.problem && r.target.release !== r.current);
+    moved = nodes.filter((n) => movable.some((r) => r.node === n.name));
+    if (moved.length === 0) {
+      deps.reporter.emit({ type: 'info', message: 'nothing to roll back: every node that can already runs its target' });
+      return { rows, moved: [], ms: performance.now() - started };
+    }
+    if (req.force) await breakForeignLocks(ctx, reachable, `${command} --force by ${req.user}`);
+    await acquireRemoteLocks(ctx, reachable);
+    locked = reachable;
+    const targetOf = (node: NodeSpec) => movable.find((r) => r.node === node.name)!;
+    const reason = req.reason ?? `${command} ${spec}`;
+    const back = async (node: NodeSpec, phase: string, smoke: boolean) => {
+      const row = targetOf(node);
+      await relinkNode(ctx, phase, node, row.target!, 'rolled_back', { from: row.current, reason, emergency: req.emergency || undefined });
+      await restartNode(ctx, phase, node, row.target!);
+      if (smoke) await smokeNode(ctx, phase, node, row.target!);
+    };
+    if (req.emergency) {
+      deps.reporter.emit({ type: 'phase', phase: 'emergency rollback: every node at once, no smoke gate, no drain' });
+      const results = await Promise.allSettled(moved.map((node) => back(node, 'emergency', false)));
+      const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${moved[i]!.name}: ${errorMessage(r.reason).split('\n')[0]}`] : []));
+      if (failed.length) throw new RelinkError(`emergency rollback failed on ${failed.length} node(s):\n  ${failed.join('\n  ')}`, { hint: `check those nodes now: deploy status ${req.config.env}` });
+    } else {
+      deps.reporter.emit({ type: 'phase', phase: 'rollback' });
+      const done: string[] = [];
+      for (const group of rolloutGroups(moved, req.inventory.pre, req.inventory.groupSize)) {
+        const results = await Promise.allSettled(group.map((node) => back(node, 'rollback', true)));
+        const failedAt = results.findIndex((r) => r.status === 'rejected');
+        if (failedAt !== -1) {
+          const rest = moved.filter((n) => !done.includes(n.name) && !group.includes(n)).map((n) => n.name);
+          throw new RelinkError(
+            `rollback stopped: ${errorMessage((results[failedAt] as PromiseRejectedResult).reason).split('\n')[0]}. ` +
+              `${done.length ? `${done.join(', ')} run the target; ` : ''}${rest.length ? `${rest.join(', ')} were not touched.` : ''}`,
+            { hint: `look at ${group[failedAt]!.name} (deploy logs ${req.config.env} --node ${group[failedAt]!.name}), then rollback ${req.config.env} --to <version> or --emergency` },
+          );
+        }
+        done.push(...group.map((n) => n.name));
+      }
+    }
+    const ms = performance.now() - started;
+    await recordOutcome(ctx, reachable, movable[0]!.target!, 'success', ms, { reason, emergency: req.emergency || undefined });
+    deps.reporter.emit({ type: 'info', message: `rolled back ${moved.map((n) => n.name).join(', ')} in ${(ms / 1000).toFixed(2)}s` });
+    return { rows, moved: moved.map((n) => n.name), ms };
+  } catch (error) {
+    if (locked.length) {
+      const row = rows.find((r) => r.target);
+      await recordOutcome(ctx, locked, row?.target ?? {}, error instanceof RelinkError && error.exitCode === EXIT.interrupted ? 'interrupted' : 'failed', performance.now() - started, {
+        reason: errorMessage(error).split('\n')[0],
+        emergency: req.emergency || undefined,
+      });
+    }
+    throw error;
+  } finally {
+    if (locked.length) await releaseRemoteLocks(ctx, locked);
+    await closeAll(ctx);
+    await releaseLocal();
+  }
+}
