@@ -17,6 +17,8 @@ export interface ReleaseRecord {
   commit?: string;
   /** Its smoke test passed at least once on this node: `rollback --to` may return to it. */
   passedSmoke: boolean;
+  /** Position in the journal where the release first appeared: its age among releases. */
+  firstSeen: number;
   /** Position in the journal of the last activation; orders releases without sorting names. */
   activatedAt: number;
   /** Time of the last activation or, if never activated, of unpacking. */
@@ -29,13 +31,16 @@ export function releaseRecords(events: readonly JournalEvent[]): Map<string, Rel
   const records = new Map<string, ReleaseRecord>();
   events.forEach((e, index) => {
     if (e.event === 'rolled_back' && e.from) {
+      // Moving back to an older release marks the one left as bad; moving
+      // forward with `rollback --to` does not.
       const from = records.get(e.from);
-      if (from) from.status = 'bad';
+      const to = e.release ? records.get(e.release) : undefined;
+      if (from && (!to || to.firstSeen < from.firstSeen)) from.status = 'bad';
     }
     if (!e.release || e.event === 'run_finished' || e.event === 'lock_broken') return;
     let record = records.get(e.release);
     if (!record) {
-      record = { name: e.release, status: 'unpacked', version: e.version, commit: e.commit, passedSmoke: false, activatedAt: -1, ts: e.ts, run: e.run };
+      record = { name: e.release, status: 'unpacked', version: e.version, commit: e.commit, passedSmoke: false, firstSeen: index, activatedAt: -1, ts: e.ts, run: e.run };
       records.set(e.release, record);
     }
     record.version ??= e.version;

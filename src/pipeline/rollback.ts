@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from '../config/types.js';
-import { EXIT, RelinkError, errorMessage } from '../errors.js';
-import { acquireLocalLock, acquireRemoteLocks, breakForeignLocks, releaseRemoteLocks } from '../gates/lock.js';
+import { EXIT, LockError, RelinkError, errorMessage } from '../errors.js';
+import { acquireLocalLock, acquireRemoteLocks, breakForeignLocks, describeOwner, releaseRemoteLocks } from '../gates/lock.js';
 import { filterNodes, rolloutGroups } from '../inventory/groups.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { matchReleases, previousGood, releaseRecords } from '../journal/releases.js';
@@ -95,6 +95,12 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     const failures = await connectEach(ctx, nodes);
     const reachable = nodes.filter((n) => ctx.sessions.has(n.name));
     await inspectAll(ctx, reachable);
+    const held = reachable.find((n) => state(ctx, n).lock && !req.force);
+    if (held) {
+      throw new LockError(`deploy lock on ${req.config.env} is held (${held.name}) by ${describeOwner(state(ctx, held).lock, deps.now())}`, {
+        hint: `wait for that run to finish; to roll back anyway: rollback ${req.config.env} ${spec} --force (breaks the lock, journaled)`,
+      });
+    }
     rows = chooseTargets(ctx, nodes, req.target, new Map(failures.map((f) => [f.node.name, errorMessage(f.error).split('\n')[0]!])));
     const targets = new Set(rows.filter((r) => r.target && !r.problem).map((r) => r.target!.release));
     const problems = rows.filter((r) => r.problem);

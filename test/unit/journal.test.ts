@@ -78,7 +78,9 @@ describe('rollback chains', () => {
     events.push(ev('rolled_back', 'v3', { from: 'v1' }), ev('smoke_ok', 'v3'));
     records = releaseRecords(events);
     expect(records.get('v3')?.status).toBe('good');
-    expect(records.get('v1')?.status).toBe('bad');
+    // Moving forward does not make the release left behind bad.
+    expect(records.get('v1')?.status).toBe('good');
+    expect(previousGood(records, 'v3')?.name).toBe('v1');
   });
 
   it('an emergency rollback (no smoke test) keeps a proven release good', () => {
