@@ -87,6 +87,44 @@ export async function main(args: string[]): Promise<void> {
           .option('lines', { alias: 'n', type: 'number', default: 200, describe: 'lines from the end of each file' }),
       async (argv) => (await import('./logs.js')).logsCommand(argv),
     )
+    .command(
+      'lock <target> [env]',
+      'freeze an environment (deploy lock prod -m "reason"), or show its locks (deploy lock status prod)',
+      (y) =>
+        y
+          .positional('target', { type: 'string', demandOption: true, describe: 'the environment to freeze, or "status"' })
+          .positional('env', { type: 'string', describe: 'with "status": the environment' })
+          .option('message', { alias: 'm', type: 'string', describe: 'why deploys are frozen' })
+          .option('json', { type: 'boolean' })
+          .check((a) => {
+            if (a.target === 'status' && !a.env) throw new Error('name the environment: deploy lock status <env>');
+            if (a.target !== 'status' && !a.message) throw new Error('say why: deploy lock <env> -m "reason"');
+            return true;
+          }),
+      async (argv) => (await import('./lock.js')).lockCommand(argv),
+    )
+    .command(
+      'unlock <env>',
+      "release this machine's freeze or a given run's lock; --force releases any lock (journaled)",
+      (y) => env(y).option('run', { type: 'string', describe: 'the run id that holds the lock' }).option('force', { type: 'boolean' }),
+      async (argv) => (await import('./lock.js')).unlockCommand(argv),
+    )
+    .command(
+      'history <env>',
+      'one row per run, from the nodes: when, who, command, version, result, duration, nodes',
+      (y) => env(y).option('n', { type: 'number', default: 20, describe: 'rows' }).option('json', { type: 'boolean' }),
+      async (argv) => (await import('./history.js')).historyCommand(argv),
+    )
+    .command(
+      'stats [env]',
+      'deploys, successes, failures, rollbacks, success rate, durations, time to recover',
+      (y) =>
+        y
+          .positional('env', { type: 'string', describe: 'one environment (default: all)' })
+          .option('since', { type: 'string', default: '30d', describe: 'window, e.g. 30d, 12h' })
+          .option('json', { type: 'boolean' }),
+      async (argv) => (await import('./history.js')).statsCommand(argv),
+    )
     .example('$0 prod v1.1.0', 'release v1.1.0 to prod: pre node first, then the groups')
     .example('$0 plan prod v1.1.0', 'show what that would do')
     .example('rollback prod --last', 'the emergency button: previous good release on every node')

@@ -101,8 +101,15 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
   const user = await whoAmI(options.author);
   const runId = newRunId(new Date());
   const silent: Reporter = { emit: (_: RunEvent) => undefined, close: () => undefined };
+  // Quiet commands print their own output; warnings still go to stderr.
+  const warnings: Reporter = {
+    emit: (e: RunEvent) => {
+      if (e.type === 'warn') process.stderr.write(redactor.apply(`warning: ${e.node ? `${e.node}: ` : ''}${e.message}`) + '\n');
+    },
+    close: () => undefined,
+  };
   const log = options.runLog === false ? { reporter: silent, file: '' } : await openRunLog(path.join(stateDir, 'logs'), runId, config.env, redactor);
-  const reporter = new Fanout([options.quiet ? silent : consoleReporter(redactor), log.reporter]);
+  const reporter = new Fanout([options.quiet ? warnings : consoleReporter(redactor), log.reporter]);
   if (!config.ssh.strictHostKeys) reporter.emit({ type: 'warn', message: 'ssh.strictHostKeys is off: host keys are NOT verified for this environment' });
   const signals = trapSignals(reporter);
   const transport = new SshTransport(config.ssh);

@@ -45,6 +45,7 @@ const settings = {
       onFailure: z.enum(['rollback', 'halt']).optional(),
     })
     .optional(),
+  lock: z.strictObject({ ttlMs: z.number().int().positive().optional(), heartbeatMs: z.number().int().positive().optional() }).optional(),
   logs: z.strictObject({ dir: relative.optional(), pattern: z.string().regex(/^[^/]+$/, 'a file name pattern such as *.log').optional() }).optional(),
   ssh: z
     .strictObject({

@@ -35,6 +35,13 @@ export interface EnvironmentSettings {
   rollout?: RolloutSettings;
   /** How nodes are reached. */
   ssh?: SshSettings;
+  /** The remote deploy lock. */
+  lock?: {
+    /** A lock whose heartbeat is older than this is reported as stale. Default: 120000 ms. */
+    ttlMs?: number;
+    /** How often a running deploy refreshes its lock's heartbeat. Default: 15000 ms. */
+    heartbeatMs?: number;
+  };
   /** Where `deploy logs` finds the app's logs on a node. */
   logs?: { /** Directory under deployTo. Default: `shared/log`. */ dir?: string; /** File name pattern. Default: `*.log`. */ pattern?: string };
 }
@@ -130,4 +137,5 @@ export interface ResolvedConfig {
   readonly rollout: Readonly<{ parallel: number; onFailure: 'rollback' | 'halt' }>;
   readonly ssh: Readonly<{ identityFile?: string; knownHostsFile: string; strictHostKeys: boolean; connectTimeoutMs: number }>;
   readonly logs: Readonly<{ dir: string; pattern: string }>;
+  readonly lock: Readonly<{ ttlMs: number; heartbeatMs: number }>;
 }

@@ -33,7 +33,9 @@ export type JournalEventName =
   | 'marked_bad'
   | 'removed'
   | 'run_finished'
-  | 'lock_broken';
+  | 'lock_broken'
+  | 'frozen'
+  | 'unfrozen';
 
 export type RunResult = 'success' | 'failed' | 'rolled_back' | 'halted' | 'interrupted';
 

@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from '../config/types.js';
 import { EXIT, LockError, RelinkError, errorMessage } from '../errors.js';
-import { acquireLocalLock, acquireRemoteLocks, breakForeignLocks, describeOwner, releaseRemoteLocks } from '../gates/lock.js';
+import { acquireLocalLock, acquireRemoteLocks, breakForeignLocks, describeOwner, ownerFor, releaseRemoteLocks, startHeartbeat } from '../gates/lock.js';
 import { filterNodes, rolloutGroups } from '../inventory/groups.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { matchReleases, previousGood, releaseRecords } from '../journal/releases.js';
@@ -89,6 +89,7 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
   deps.reporter.emit({ type: 'run', runId: req.runId, env: req.config.env, command, detail: `${spec} on ${nodes.length} node(s)` });
   const releaseLocal = req.localLock === false ? async () => undefined : await acquireLocalLock(req.stateDir, req.config.env);
   let locked: NodeSpec[] = [];
+  let stopHeartbeat = () => undefined as void;
   let rows: RollbackRow[] = [];
   let moved: NodeSpec[] = [];
   try {
@@ -97,7 +98,7 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     await inspectAll(ctx, reachable);
     const held = reachable.find((n) => state(ctx, n).lock && !req.force);
     if (held) {
-      throw new LockError(`deploy lock on ${req.config.env} is held (${held.name}) by ${describeOwner(state(ctx, held).lock, deps.now())}`, {
+      throw new LockError(`deploy lock on ${req.config.env} is held (${held.name}) by ${describeOwner(state(ctx, held).lock, deps.now(), req.config.lock.ttlMs)}`, {
         hint: `wait for that run to finish; to roll back anyway: rollback ${req.config.env} ${spec} --force (breaks the lock, journaled)`,
       });
     }
@@ -119,8 +120,10 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
       return { rows, moved: [], ms: performance.now() - started };
     }
     if (req.force) await breakForeignLocks(ctx, reachable, `${command} --force by ${req.user}`);
-    await acquireRemoteLocks(ctx, reachable);
+    const owner = ownerFor(ctx);
+    await acquireRemoteLocks(ctx, reachable, owner);
     locked = reachable;
+    stopHeartbeat = startHeartbeat(ctx, reachable, owner);
     const targetOf = (node: NodeSpec) => movable.find((r) => r.node === node.name)!;
     const reason = req.reason ?? `${command} ${spec}`;
     const back = async (node: NodeSpec, phase: string, smoke: boolean) => {
@@ -165,6 +168,7 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     }
     throw error;
   } finally {
+    stopHeartbeat();
     if (locked.length) await releaseRemoteLocks(ctx, locked);
     await closeAll(ctx);
     await releaseLocal();

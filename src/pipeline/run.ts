@@ -2,7 +2,7 @@ import type { ResolvedConfig } from '../config/types.js';
 import { EXIT, RelinkError } from '../errors.js';
 import { filterNodes, rolloutGroups } from '../inventory/groups.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
-import { acquireLocalLock, acquireRemoteLocks, releaseRemoteLocks } from '../gates/lock.js';
+import { acquireLocalLock, acquireRemoteLocks, ownerFor, releaseRemoteLocks, startHeartbeat } from '../gates/lock.js';
 import { checkAborted, makeContext, type Artifact, type RunContext, type RunDeps, type VersionInfo } from './context.js';
 import { distribute, renderAll } from './distribute.js';
 import { cleanup, recordOutcome } from './finish.js';
@@ -84,6 +84,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
   const { ctx, nodes, groups, facts, version } = await prepare(req, deps, source, `deploy ${req.config.env} ${req.version}`);
   const releaseLocal = req.localLock === false ? async () => undefined : await acquireLocalLock(req.stateDir, req.config.env);
   let locked = false;
+  let stopHeartbeat = () => undefined as void;
   let outcomeRecorded = false;
   try {
     await connectAll(ctx, nodes);
@@ -91,8 +92,10 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     await checkWritableAll(ctx, nodes);
     deps.reporter.emit({ type: 'phase', phase: 'gates' });
     checkAborted(ctx);
-    await acquireRemoteLocks(ctx, nodes);
+    const owner = ownerFor(ctx, { version: version.version });
+    await acquireRemoteLocks(ctx, nodes, owner);
     locked = true;
+    stopHeartbeat = startHeartbeat(ctx, nodes, owner);
     checkAborted(ctx);
 
     deps.reporter.emit({ type: 'phase', phase: 'build' });
@@ -121,6 +124,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     }
     throw error;
   } finally {
+    stopHeartbeat();
     if (locked) await releaseRemoteLocks(ctx, nodes);
     await closeAll(ctx);
     await releaseLocal();

@@ -6,12 +6,22 @@ function ownerFile(l: Layout): string {
   return path.join(l.lock, 'owner.json');
 }
 
+function ownedBy(l: Layout, runId: string): Command {
+  return ['grep', '-qF', `"run":${JSON.stringify(runId)}`, ownerFile(l), op('2>/dev/null')];
+}
+
 /**
  * Takes the node's deploy lock: `mkdir` is the atomic test-and-set, and the
  * owner record goes inside. Exits non-zero when the lock is already held.
  */
 export function acquireLock(l: Layout, owner: object): Command {
   return and(['mkdir', '-p', l.state], ['mkdir', l.lock], ['printf', '%s\\n', JSON.stringify(owner), op('>'), ownerFile(l)]);
+}
+
+/** Rewrites the owner record (new heartbeat), only while this run still holds the lock. */
+export function refreshLock(l: Layout, runId: string, owner: object): Command {
+  const tmp = `${ownerFile(l)}.tmp`;
+  return and(ownedBy(l, runId), ['printf', '%s\\n', JSON.stringify(owner), op('>'), tmp], ['mv', '-f', tmp, ownerFile(l)]);
 }
 
 /** Prints the owner record of the lock, or nothing when the node is not locked. */
@@ -21,10 +31,7 @@ export function readLock(l: Layout): Command {
 
 /** Releases the lock only when this run holds it, so a run never frees someone else's lock. */
 export function releaseLock(l: Layout, runId: string): Command {
-  return or(
-    and(['grep', '-qF', `"run":${JSON.stringify(runId)}`, ownerFile(l), op('2>/dev/null')], ['rm', '-rf', l.lock]),
-    ['true'],
-  );
+  return or(and(ownedBy(l, runId), ['rm', '-rf', l.lock]), ['true']);
 }
 
 /** Removes the lock whoever holds it (`unlock --force`). */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { render } from '../../src/remote/command.js';
 import { appendJournal, readJournal } from '../../src/remote/journal.js';
-import { acquireLock, breakLock, releaseLock } from '../../src/remote/lock.js';
+import { acquireLock, breakLock, refreshLock, releaseLock } from '../../src/remote/lock.js';
+import { tailLogs } from '../../src/remote/logs.js';
 import { inside, layout, releaseDir } from '../../src/remote/paths.js';
 import { checkWritable, linkShared, removeReleases, unpackRelease, writeReleaseFile } from '../../src/remote/release.js';
 import { readCurrent, relinkCurrent, runInRelease, unlinkCurrent } from '../../src/remote/relink.js';
@@ -85,6 +86,16 @@ describe('builders render exact shell text', () => {
     );
     expect(render(releaseLock(l, 'r1'))).toBe(`grep -qF '"run":"r1"' /srv/app/.relink/lock/owner.json 2>/dev/null && rm -rf /srv/app/.relink/lock || true`);
     expect(render(breakLock(l))).toBe('rm -rf /srv/app/.relink/lock');
+    expect(render(refreshLock(l, 'r1', { run: 'r1', heartbeat: 't2' }))).toBe(
+      `grep -qF '"run":"r1"' /srv/app/.relink/lock/owner.json 2>/dev/null && printf '%s\\n' '{"run":"r1","heartbeat":"t2"}' > /srv/app/.relink/lock/owner.json.tmp && mv -f /srv/app/.relink/lock/owner.json.tmp /srv/app/.relink/lock/owner.json`,
+    );
+  });
+
+  it('tails logs with the pattern as a quoted value for find, never a shell glob', () => {
+    expect(render(tailLogs(l, 'shared/log', '*.log', 200, true))).toBe(
+      "cd /srv/app/shared/log && find . -maxdepth 1 -type f -name '*.log' -print0 | xargs -0 -r tail -q -n 200 -F",
+    );
+    expect(() => tailLogs(l, '../../etc', '*', 1, false)).toThrow(/leaves/);
   });
 
   it('inspects a node in one command and parses the answer', () => {

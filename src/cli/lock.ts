@@ -1,0 +1,49 @@
+export async function lockCommand(argv: { target: string; env?: string; message?: string; json?: boolean; config?: string }): Promise<void> {
+  const { openRun } = await import('./setup.js');
+  const { observe } = await import('../pipeline/observe.js');
+  const env = argv.target === 'status' ? argv.env! : argv.target;
+  const run = await openRun({ env, config: argv.config, command: 'lock', quiet: true, runLog: false });
+  const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps);
+  try {
+    if (argv.target === 'status') {
+      const { state } = await import('../pipeline/context.js');
+      const { describeOwner, lockHealth, parseOwner } = await import('../gates/lock.js');
+      const now = new Date();
+      const rows = seen.nodes.map((node) => {
+        const down = seen.unreachable.get(node.name);
+        if (down) return { node: node.name, reachable: false, error: down };
+        const raw = state(seen.ctx, node).lock;
+        const owner = parseOwner(raw);
+        return { node: node.name, reachable: true, locked: Boolean(raw), owner, ...(owner ? lockHealth(owner, now, run.config.lock.ttlMs) : {}), text: raw ? describeOwner(raw, now, run.config.lock.ttlMs) : 'free' };
+      });
+      if (argv.json) process.stdout.write(JSON.stringify({ env, nodes: rows }, null, 2) + '\n');
+      else for (const r of rows) process.stdout.write(`${r.node.padEnd(10)} ${'error' in r ? `UNREACHABLE: ${r.error}` : r.text}\n`);
+      return;
+    }
+    const { freeze } = await import('../pipeline/freeze.js');
+    const id = await freeze({ ...seen, ctx: { ...seen.ctx, command: `lock ${env} -m ${JSON.stringify(argv.message)}` } }, run.stateDir, argv.message!);
+    process.stdout.write(`${env} is frozen on ${seen.nodes.length} node(s) (run ${id}): deploys refuse until: deploy unlock ${env}\n`);
+  } finally {
+    await seen.close();
+    await run.close();
+  }
+}
+
+export async function unlockCommand(argv: { env: string; run?: string; force?: boolean; config?: string }): Promise<void> {
+  const { openRun } = await import('./setup.js');
+  const { observe } = await import('../pipeline/observe.js');
+  const { unfreeze } = await import('../pipeline/freeze.js');
+  const run = await openRun({ env: argv.env, config: argv.config, command: 'unlock', quiet: true, runLog: false });
+  const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps);
+  try {
+    const released = await unfreeze({ ...seen, ctx: { ...seen.ctx, command: `unlock ${argv.env}${argv.force ? ' --force' : ''}` } }, run.stateDir, argv.run, Boolean(argv.force));
+    process.stdout.write(released.length ? `unlocked ${argv.env} on ${released.join(', ')}\n` : `${argv.env} was not locked\n`);
+    if (seen.unreachable.size) {
+      process.stderr.write(`warning: not reached, still as they were: ${[...seen.unreachable.keys()].join(', ')}\n`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await seen.close();
+    await run.close();
+  }
+}

@@ -1,0 +1,124 @@
+import type { JournalEvent, RunResult } from './events.js';
+
+/** One run, as merged from the `run_finished` records of every node that saw it. */
+export interface RunRecord {
+  readonly run: string;
+  readonly env: string;
+  /** When the run finished. */
+  readonly ts: string;
+  readonly user: string;
+  readonly command: string;
+  readonly kind: 'deploy' | 'rollback' | 'emergency-rollback';
+  readonly version?: string;
+  readonly release?: string;
+  readonly result: RunResult;
+  readonly ms: number;
+  readonly nodes: string[];
+  readonly reason?: string;
+}
+
+function kindOf(e: JournalEvent): RunRecord['kind'] {
+  if (e.command?.startsWith('rollback')) return e.emergency || e.command.includes('--emergency') ? 'emergency-rollback' : 'rollback';
+  return 'deploy';
+}
+
+/**
+ * Merges the journals of many nodes (and environments) into one row per run,
+ * de-duplicated by run id, newest first. Any one node's journal is enough to
+ * know a run happened: losing the deploy machine or a node loses nothing.
+ */
+export function mergeRuns(journals: Iterable<readonly JournalEvent[]>): RunRecord[] {
+  const runs = new Map<string, RunRecord>();
+  for (const events of journals) {
+    for (const e of events) {
+      if (e.event !== 'run_finished') continue;
+      const key = `${e.env}\u0000${e.run}`;
+      const seen = runs.get(key);
+      if (seen) {
+        if (!seen.nodes.includes(e.node)) seen.nodes.push(e.node);
+        continue;
+      }
+      runs.set(key, {
+        run: e.run,
+        env: e.env,
+        ts: e.ts,
+        user: e.user,
+        command: e.command ?? 'deploy',
+        kind: kindOf(e),
+        version: e.version,
+        release: e.release,
+        result: e.result ?? 'failed',
+        ms: e.ms ?? 0,
+        nodes: [e.node],
+        reason: e.reason,
+      });
+    }
+  }
+  return [...runs.values()].sort((a, b) => b.ts.localeCompare(a.ts) || b.run.localeCompare(a.run));
+}
+
+/** `30d`, `12h`, `90m`, `2w` -> milliseconds. */
+export function parseSince(text: string): number {
+  const m = /^(\d+)\s*([smhdw])$/.exec(text.trim());
+  if (!m) throw new Error(`"${text}" is not a duration such as 30d, 12h or 90m`);
+  const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[m[2] as 's' | 'm' | 'h' | 'd' | 'w'];
+  return Number(m[1]) * unit;
+}
+
+function percentile(sorted: readonly number[], p: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  const rank = (p / 100) * (sorted.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (rank - lo);
+}
+
+export interface Stats {
+  readonly deploys: number;
+  readonly successes: number;
+  readonly failures: number;
+  readonly rollbacks: number;
+  readonly rollbacksNormal: number;
+  readonly rollbacksEmergency: number;
+  readonly rollbacksFailed: number;
+  /** Successful deploys over all deploys, 0..1; null with no deploys. */
+  readonly successRate: number | null;
+  /** Of deploy runs, in ms. */
+  readonly medianMs: number | null;
+  readonly p95Ms: number | null;
+  /** Mean time from a failed deploy to the next successful run in that environment, in ms. */
+  readonly mttrMs: number | null;
+  readonly lastSuccess: string | null;
+  readonly lastFailure: string | null;
+}
+
+/** Counts over the runs of one or more environments. */
+export function computeStats(runs: readonly RunRecord[]): Stats {
+  const deploys = runs.filter((r) => r.kind === 'deploy');
+  const ok = deploys.filter((r) => r.result === 'success');
+  const failed = deploys.filter((r) => r.result !== 'success');
+  const rollbacks = runs.filter((r) => r.kind !== 'deploy');
+  const durations = deploys.map((r) => r.ms).sort((a, b) => a - b);
+  const chronological = [...runs].sort((a, b) => a.ts.localeCompare(b.ts));
+  const recoveries: number[] = [];
+  for (const failure of failed) {
+    const next = chronological.find((r) => r.env === failure.env && r.ts > failure.ts && r.result === 'success');
+    if (next) recoveries.push(Date.parse(next.ts) - Date.parse(failure.ts));
+  }
+  const latest = (xs: readonly RunRecord[]) => (xs.length ? xs.reduce((a, b) => (a.ts > b.ts ? a : b)).ts : null);
+  return {
+    deploys: deploys.length,
+    successes: ok.length,
+    failures: failed.length,
+    rollbacks: rollbacks.length,
+    rollbacksNormal: rollbacks.filter((r) => r.kind === 'rollback').length,
+    rollbacksEmergency: rollbacks.filter((r) => r.kind === 'emergency-rollback').length,
+    rollbacksFailed: rollbacks.filter((r) => r.result !== 'success').length,
+    successRate: deploys.length ? ok.length / deploys.length : null,
+    medianMs: percentile(durations, 50) ?? null,
+    p95Ms: percentile(durations, 95) ?? null,
+    mttrMs: recoveries.length ? recoveries.reduce((a, b) => a + b, 0) / recoveries.length : null,
+    lastSuccess: latest(ok),
+    lastFailure: latest(failed),
+  };
+}
