@@ -4,7 +4,8 @@
 // front of the app ports.
 //
 //   zx scripts/sandbox.mjs up [--nodes 4] [--dir .sandbox] [--ssh-port 2201]
-//                             [--app-port 8101] [--lb-port 8080] [--hosts FILE]
+//                             [--app-port 8101] [--lb-port 8080] [--nginx-port 8090]
+//                             [--hosts FILE]
 //   zx scripts/sandbox.mjs down [--dir .sandbox]
 //   zx scripts/sandbox.mjs status [--dir .sandbox]
 import { spawn } from 'node:child_process';
@@ -34,7 +35,8 @@ async function up() {
   const sshBase = Number(argv['ssh-port'] ?? 2201);
   const appBase = Number(argv['app-port'] ?? 8101);
   const lbPort = Number(argv['lb-port'] ?? 8080);
-  const ports = [lbPort, ...Array.from({ length: count }, (_, i) => [sshBase + i, appBase + i]).flat()];
+  const nginxPort = Number(argv['nginx-port'] ?? lbPort + 10);
+  const ports = [lbPort, nginxPort, ...Array.from({ length: count }, (_, i) => [sshBase + i, appBase + i]).flat()];
   // Processes of a sandbox just stopped die with their namespace a moment later.
   let busy = [];
   for (let i = 0; i < 30; i++) {
@@ -77,10 +79,11 @@ async function up() {
   await Promise.all(nodes.map((node) => waitForPort(node.sshPort, `sshd of ${node.name}`)));
 
   const haproxy = await startHaproxy(nodes, lbPort);
-  const state = { dir, lbPort, haproxy, nodes };
+  const nginx = await startNginx(nodes, nginxPort);
+  const state = { dir, lbPort, haproxy, nginx, nodes };
   await fs.writeJson(stateFile, state, { spaces: 2 });
   if (argv.hosts) await writeHosts(argv.hosts, state);
-  console.log(`sandbox up: ${count} node(s), ssh ${sshBase}-${sshBase + count - 1}, app ${appBase}-${appBase + count - 1}, HAProxy on http://127.0.0.1:${lbPort}/`);
+  console.log(`sandbox up: ${count} node(s), ssh ${sshBase}-${sshBase + count - 1}, app ${appBase}-${appBase + count - 1}, HAProxy on http://127.0.0.1:${lbPort}/, nginx on http://127.0.0.1:${nginxPort}/`);
 }
 
 function sshdConfig(nodeDir, port) {
@@ -140,6 +143,9 @@ async function startHaproxy(nodes, port) {
     '  timeout server 30s',
     '  retries 0',
     '  no option redispatch',
+    // A fresh server connection per request: no keep-alive reuse race that
+    // would fail requests on its own; a stopped server still fails visibly.
+    '  option http-server-close',
     'frontend www',
     `  bind 127.0.0.1:${port}`,
     '  default_backend app',
@@ -156,6 +162,43 @@ async function startHaproxy(nodes, port) {
   const pid = Number((await fs.readFile(pidFile, 'utf8')).trim());
   await waitForPort(port, 'HAProxy');
   return { pid, port, socket, config: cfg, backend: 'app' };
+}
+
+// nginx on another port, its upstream in an include file that the nginx
+// driver edits. proxy_next_upstream off: a failed request is not retried on
+// another node, so a gap in service shows.
+async function startNginx(nodes, port) {
+  const prefix = path.join(dir, 'nginx');
+  await fs.mkdirp(path.join(prefix, 'logs'));
+  const upstream = path.join(prefix, 'upstream.conf');
+  const config = path.join(prefix, 'nginx.conf');
+  await fs.writeFile(upstream, ['upstream app {', ...nodes.map((n) => `    server 127.0.0.1:${n.appPort};`), '}', ''].join('\n'));
+  await fs.writeFile(
+    config,
+    [
+      'worker_processes 1;',
+      `pid ${prefix}/nginx.pid;`,
+      `error_log ${prefix}/logs/error.log warn;`,
+      'events { worker_connections 1024; }',
+      'http {',
+      '  access_log off;',
+      `  include ${upstream};`,
+      '  server {',
+      `    listen 127.0.0.1:${port};`,
+      '    location / {',
+      '      proxy_pass http://app;',
+      '      proxy_next_upstream off;',
+      '      proxy_connect_timeout 2s;',
+      '    }',
+      '  }',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  await $`nginx -p ${prefix} -c ${config}`;
+  await waitForPort(port, 'nginx');
+  const pid = Number((await fs.readFile(path.join(prefix, 'nginx.pid'), 'utf8')).trim());
+  return { pid, port, prefix, config, upstream };
 }
 
 async function writeHosts(file, state) {
@@ -188,7 +231,7 @@ async function down({ quiet = false } = {}) {
     return;
   }
   const state = await fs.readJson(stateFile);
-  const pids = [state.haproxy?.pid, ...state.nodes.map((node) => node.pid)].filter(Boolean);
+  const pids = [state.haproxy?.pid, state.nginx?.pid, ...state.nodes.map((node) => node.pid)].filter(Boolean);
   for (const pid of pids) signal(pid, 'SIGTERM');
   for (let i = 0; i < 50 && pids.some(alive); i++) await sleep(100);
   for (const pid of pids.filter(alive)) signal(pid, 'SIGKILL');
@@ -213,6 +256,11 @@ async function status() {
   const lbUp = alive(state.haproxy.pid) && (await portOpen(state.haproxy.port));
   ok &&= lbUp;
   console.log(`haproxy  http://127.0.0.1:${state.haproxy.port}/  ${lbUp ? 'up' : 'DOWN'}`);
+  if (state.nginx) {
+    const nginxUp = alive(state.nginx.pid) && (await portOpen(state.nginx.port));
+    ok &&= nginxUp;
+    console.log(`nginx    http://127.0.0.1:${state.nginx.port}/  ${nginxUp ? 'up' : 'DOWN'}`);
+  }
   if (!ok) process.exitCode = 1;
 }
 

@@ -23,8 +23,14 @@ const server = http.createServer((req, res) => {
     res.end(JSON.stringify({ status: 'ok', version: info.version, commit: info.commit, release }));
     return;
   }
-  res.writeHead(200, { 'content-type': 'text/plain' });
-  res.end(`${greeting} from ${info.version} (${release})\n`);
+  const slow = /^\/slow\?ms=(\d+)$/.exec(req.url ?? '');
+  const answer = () => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(`${greeting} from ${info.version} (${release})\n`);
+  };
+  // /slow?ms=N holds the request open, to show what draining waits for.
+  if (slow) setTimeout(answer, Math.min(Number(slow[1]), 60_000));
+  else answer();
 });
 server.keepAliveTimeout = 1000;
 server.listen(port, '127.0.0.1', () => {

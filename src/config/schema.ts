@@ -80,11 +80,35 @@ export const nodeSchema = z.strictObject({
   vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
 });
 
+const lbCommon = {
+  /** Where LB commands run: the deploy machine (default) or this host over SSH. */
+  host: z.strictObject({ address: z.string().regex(/^[A-Za-z0-9.:_-]+$/), port: z.number().int().min(1).max(65535).default(22), user: z.string().default('root') }).optional(),
+  /** Longest wait for in-flight requests to finish on a drained node. */
+  drainTimeoutMs: z.number().int().min(0).default(30_000),
+  /** Longest wait for the LB to report a node up after it was put back. */
+  serveTimeoutMs: z.number().int().min(0).default(30_000),
+  /** Fewest nodes that must stay serving while others are drained: a number or a percentage. */
+  minServing: groupSizeLike().default(1),
+  /** Nodes that are not behind the load balancer (a pre node that takes no outside traffic). */
+  exclude: z.array(z.string()).default([]),
+};
+
+function groupSizeLike() {
+  return z.union([z.number().int().min(0), z.string().regex(/^\d{1,3}%$/, 'a number of nodes or a percentage such as "50%"')]);
+}
+
+export const lbSchema = z.discriminatedUnion('driver', [
+  z.strictObject({ driver: z.literal('haproxy'), socket: z.string().min(1), backend: z.string().min(1), ...lbCommon }),
+  z.strictObject({ driver: z.literal('nginx'), upstreamFile: z.string().min(1), prefix: z.string().optional(), config: z.string().optional(), pidFile: z.string().default('/run/nginx.pid'), server: z.string().default('{{ node.address }}:{{ host.appPort }}'), ...lbCommon }),
+  z.strictObject({ driver: z.literal('command'), drain: z.string().min(1), undrain: z.string().min(1), check: z.string().optional(), ...lbCommon }),
+  z.strictObject({ driver: z.literal('none'), ...lbCommon }),
+]);
+
 export const inventorySchema = z.strictObject({
   pre: name.optional(),
   groupSize: groupSize.default(1),
   vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
-  lb: z.looseObject({ driver: z.enum(['haproxy', 'nginx', 'command', 'none']) }).optional(),
+  lb: lbSchema.optional(),
   hosts: z.array(nodeSchema).min(1, 'at least one host'),
 });
 

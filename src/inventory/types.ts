@@ -1,3 +1,6 @@
+import type { z } from 'zod';
+import type { lbSchema } from '../config/schema.js';
+
 /** One node of an environment, as written in hosts/<env>.yaml. */
 export interface NodeSpec {
   readonly name: string;
@@ -8,11 +11,8 @@ export interface NodeSpec {
   readonly vars: Readonly<Record<string, string | number | boolean>>;
 }
 
-/** The load balancer of an environment; its drivers come with the drain feature. */
-export interface LbSpec {
-  readonly driver: 'haproxy' | 'nginx' | 'command' | 'none';
-  readonly [key: string]: unknown;
-}
+/** The load balancer of an environment, as validated from hosts/<env>.yaml. */
+export type LbSpec = z.infer<typeof lbSchema>;
 
 export interface Inventory {
   readonly env: string;

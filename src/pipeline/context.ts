@@ -3,6 +3,8 @@ import { RemoteError, InterruptedError } from '../errors.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { JournalEvent } from '../journal/events.js';
 import type { Reporter } from '../log/events.js';
+import { NoLb } from '../lb/command.js';
+import type { LbDriver, ServerState } from '../lb/types.js';
 import type { Redactor } from '../log/redact.js';
 import { render, type Command } from '../remote/command.js';
 import { layout, type Layout } from '../remote/paths.js';
@@ -36,6 +38,8 @@ export interface RunDeps {
   readonly redactor: Redactor;
   /** Aborted on SIGINT/SIGTERM: the run finishes or undoes its current step and stops. */
   readonly signal?: AbortSignal;
+  /** A load balancer to use instead of the inventory's (pipeline tests). */
+  readonly lb?: LbDriver;
 }
 
 /** What a node looked like when the run started, plus the events this run appended. */
@@ -45,6 +49,8 @@ export interface NodeState {
   lock?: string;
   events: JournalEvent[];
   corrupt: number[];
+  /** What the load balancer said of the node before the run changed anything. */
+  lb?: ServerState;
 }
 
 export interface RunContext {
@@ -57,10 +63,14 @@ export interface RunContext {
   readonly deps: RunDeps;
   readonly sessions: Map<string, NodeSession>;
   readonly states: Map<string, NodeState>;
+  /** The load balancer (set once the run has connected); `none` until then. */
+  lb: LbDriver;
+  /** Nodes this run drained and has not put back yet. */
+  readonly drained: Set<string>;
 }
 
-export function makeContext(init: Omit<RunContext, 'layout' | 'sessions' | 'states'>): RunContext {
-  return { ...init, layout: layout(init.config.deployTo), sessions: new Map(), states: new Map() };
+export function makeContext(init: Omit<RunContext, 'layout' | 'sessions' | 'states' | 'lb' | 'drained'>): RunContext {
+  return { ...init, layout: layout(init.config.deployTo), sessions: new Map(), states: new Map(), lb: new NoLb(), drained: new Set() };
 }
 
 export function session(ctx: RunContext, node: NodeSpec | string): NodeSession {

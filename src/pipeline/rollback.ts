@@ -8,6 +8,7 @@ import { makeContext, state, type RunContext, type RunDeps } from './context.js'
 import { relinkNode, restartNode, smokeNode } from './activate.js';
 import { recordOutcome } from './finish.js';
 import { closeAll, connectEach, inspectAll } from './preflight.js';
+import { checkLb, drainGroup, openLb, undrainLeftovers, undrainNode } from './lb.js';
 import type { ReleaseFacts } from './scope.js';
 
 export type RollbackTarget = { readonly kind: 'last' } | { readonly kind: 'to'; readonly spec: string };
@@ -95,6 +96,8 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
   try {
     const failures = await connectEach(ctx, nodes);
     const reachable = nodes.filter((n) => ctx.sessions.has(n.name));
+    // An emergency rollback never touches the load balancer: it must work while the LB is broken.
+    if (!req.emergency) await openLb(ctx);
     await inspectAll(ctx, reachable);
     const held = reachable.find((n) => state(ctx, n).lock && !req.force);
     if (held) {
@@ -130,7 +133,10 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
       const row = targetOf(node);
       await relinkNode(ctx, phase, node, row.target!, 'rolled_back', { from: row.current, reason, emergency: req.emergency || undefined });
       await restartNode(ctx, phase, node, row.target!);
-      if (smoke) await smokeNode(ctx, phase, node, row.target!);
+      if (smoke) {
+        await smokeNode(ctx, phase, node, row.target!);
+        await undrainNode(ctx, phase, node);
+      }
     };
     if (req.emergency) {
       deps.reporter.emit({ type: 'phase', phase: 'emergency rollback: every node at once, no smoke gate, no drain' });
@@ -138,16 +144,22 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
       const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${moved[i]!.name}: ${errorMessage(r.reason).split('\n')[0]}`] : []));
       if (failed.length) throw new RelinkError(`emergency rollback failed on ${failed.length} node(s):\n  ${failed.join('\n  ')}`, { hint: `check those nodes now: deploy status ${req.config.env}` });
     } else {
+      await checkLb(ctx, moved).catch((error: unknown) => {
+        throw new RelinkError(errorMessage(error), { hint: `the load balancer is needed to drain nodes; without it: rollback ${req.config.env} ${spec} --emergency (may drop requests)` });
+      });
       deps.reporter.emit({ type: 'phase', phase: 'rollback' });
       const done: string[] = [];
       for (const group of rolloutGroups(moved, req.inventory.pre, req.inventory.groupSize)) {
-        const results = await Promise.allSettled(group.map((node) => back(node, 'rollback', true)));
+        const results = await Promise.allSettled([drainGroup(ctx, 'rollback', group)]).then(async ([drain]) =>
+          drain.status === 'rejected' ? [drain] : Promise.allSettled(group.map((node) => back(node, 'rollback', true))),
+        );
         const failedAt = results.findIndex((r) => r.status === 'rejected');
         if (failedAt !== -1) {
+          const left = await undrainLeftovers(ctx, 'rollback');
           const rest = moved.filter((n) => !done.includes(n.name) && !group.includes(n)).map((n) => n.name);
           throw new RelinkError(
             `rollback stopped: ${errorMessage((results[failedAt] as PromiseRejectedResult).reason).split('\n')[0]}. ` +
-              `${done.length ? `${done.join(', ')} run the target; ` : ''}${rest.length ? `${rest.join(', ')} were not touched.` : ''}`,
+              `${done.length ? `${done.join(', ')} run the target; ` : ''}${rest.length ? `${rest.join(', ')} were not touched.` : ''}${left.length ? ` ${left.join('; ')}` : ''}`,
             { hint: `look at ${group[failedAt]!.name} (deploy logs ${req.config.env} --node ${group[failedAt]!.name}), then rollback ${req.config.env} --to <version> or --emergency` },
           );
         }
@@ -169,6 +181,7 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     throw error;
   } finally {
     stopHeartbeat();
+    await ctx.lb.restore().catch(() => undefined);
     if (locked.length) await releaseRemoteLocks(ctx, locked);
     await closeAll(ctx);
     await releaseLocal();

@@ -4,6 +4,8 @@ import { releaseRecords } from '../journal/releases.js';
 import { unlinkCurrent } from '../remote/relink.js';
 import { checkAborted, execOk, state, step, type RunContext } from './context.js';
 import { relinkNode, restartNode, smokeNode } from './activate.js';
+import { drainGroup, undrainLeftovers, undrainNode } from './lb.js';
+import { rolloutGroups } from '../inventory/groups.js';
 import { journalEvent, record } from './record.js';
 import type { ReleaseFacts } from './scope.js';
 
@@ -31,6 +33,7 @@ async function switchNode(ctx: RunContext, node: NodeSpec, facts: ReleaseFacts, 
   switched.push(node);
   await restartNode(ctx, 'rollout', node, facts);
   await smokeNode(ctx, 'rollout', node, facts);
+  await undrainNode(ctx, 'rollout', node);
 }
 
 /**
@@ -42,6 +45,12 @@ export async function rollout(ctx: RunContext, groups: readonly NodeSpec[][], fa
   const switched: NodeSpec[] = [];
   for (const [index, group] of groups.entries()) {
     ctx.deps.reporter.emit({ type: 'info', message: `group ${index + 1}/${groups.length}: ${group.map((n) => n.name).join(', ')}` });
+    try {
+      checkAborted(ctx);
+      await drainGroup(ctx, 'rollout', group);
+    } catch (error) {
+      throw await handleFailure(ctx, group[0]!, error, switched, facts);
+    }
     const results = await Promise.allSettled(group.map((node) => switchNode(ctx, node, facts, switched)));
     const failed = results.findIndex((r) => r.status === 'rejected');
     if (failed === -1) continue;
@@ -55,13 +64,16 @@ async function handleFailure(ctx: RunContext, node: NodeSpec, error: unknown, sw
   const interrupted = ctx.deps.signal?.aborted ?? false;
   const cause = errorMessage(error);
   if (switched.length === 0) {
-    return new RolloutError(`${cause}. No node was switched.`, node.name, interrupted ? 'interrupted' : 'rolled_back', 'fix the cause and deploy again', interrupted ? 130 : 1);
+    const left = await undrainLeftovers(ctx, 'rollback');
+    return new RolloutError(`${cause}. No node was switched.${left.length ? ` ${left.join('; ')}` : ''}`, node.name, interrupted ? 'interrupted' : 'rolled_back', 'fix the cause and deploy again', interrupted ? 130 : 1);
   }
   const names = switched.map((n) => n.name).join(', ');
   if (ctx.config.rollout.onFailure === 'halt' && !interrupted) {
-    return new RolloutError(`${cause}. Halted as configured: ${names} stay on ${facts.release} for inspection.`, node.name, 'halted', `when done: rollback ${ctx.config.env} --last`);
+    const out = ctx.drained.size ? ` ${[...ctx.drained].join(', ')} stay out of the load balancer.` : '';
+    return new RolloutError(`${cause}. Halted as configured: ${names} stay on ${facts.release} for inspection.${out}`, node.name, 'halted', `when done: rollback ${ctx.config.env} --last`);
   }
   const problems = await rollBackSwitched(ctx, switched, facts);
+  problems.push(...(await undrainLeftovers(ctx, 'rollback')));
   const summary = problems.length
     ? `Rolled back ${names}, but ${problems.length} node(s) did not come back cleanly: ${problems.join('; ')}`
     : `Rolled back ${names} to the release each ran before.`;
@@ -76,25 +88,38 @@ async function handleFailure(ctx: RunContext, node: NodeSpec, error: unknown, sw
 export async function rollBackSwitched(ctx: RunContext, switched: readonly NodeSpec[], facts: ReleaseFacts): Promise<string[]> {
   ctx.deps.reporter.emit({ type: 'phase', phase: `rollback of ${switched.length} switched node(s)` });
   const problems: string[] = [];
-  await Promise.all(
-    switched.map(async (node) => {
-      const previous = state(ctx, node).current;
-      try {
-        if (!previous) {
-          await step(ctx, 'rollback:unlink', node, () => execOk(ctx, node, unlinkCurrent(ctx.layout)));
-          await record(ctx, node, journalEvent(ctx, node, 'rolled_back', { from: facts.release, reason: 'deploy failed; no earlier release' }));
+  const note = (node: NodeSpec, error: unknown) => {
+    const message = errorMessage(error).split('\n')[0] ?? '';
+    problems.push(message.startsWith(`${node.name}:`) ? message : `${node.name}: ${message}`);
+  };
+  // In batches of the group size, so the serving pool never shrinks more than during the rollout.
+  for (const batch of rolloutGroups(switched, undefined, ctx.inventory.groupSize)) {
+    try {
+      await drainGroup(ctx, 'rollback', batch);
+    } catch (error) {
+      ctx.deps.reporter.emit({ type: 'warn', message: `cannot drain ${batch.map((n) => n.name).join(', ')} (${errorMessage(error).split('\n')[0]}); rolling back without drain` });
+    }
+    await Promise.all(
+      batch.map(async (node) => {
+        const previous = state(ctx, node).current;
+        try {
+          if (!previous) {
+            await step(ctx, 'rollback:unlink', node, () => execOk(ctx, node, unlinkCurrent(ctx.layout)));
+            await record(ctx, node, journalEvent(ctx, node, 'rolled_back', { from: facts.release, reason: 'deploy failed; no earlier release' }));
+            return;
+          }
+          const old = releaseRecords(state(ctx, node).events).get(previous);
+          const back: ReleaseFacts = { release: previous, version: old?.version ?? 'unknown', commit: old?.commit ?? 'unknown', branch: '' };
+          await relinkNode(ctx, 'rollback', node, back, 'rolled_back', { from: facts.release, reason: 'deploy failed' });
+          await restartNode(ctx, 'rollback', node, back);
+          await smokeNode(ctx, 'rollback', node, back);
+        } catch (error) {
+          note(node, error);
           return;
         }
-        const old = releaseRecords(state(ctx, node).events).get(previous);
-        const back: ReleaseFacts = { release: previous, version: old?.version ?? 'unknown', commit: old?.commit ?? 'unknown', branch: '' };
-        await relinkNode(ctx, 'rollback', node, back, 'rolled_back', { from: facts.release, reason: 'deploy failed' });
-        await restartNode(ctx, 'rollback', node, back);
-        await smokeNode(ctx, 'rollback', node, back);
-      } catch (error) {
-        const message = errorMessage(error).split('\n')[0] ?? '';
-        problems.push(message.startsWith(`${node.name}:`) ? message : `${node.name}: ${message}`);
-      }
-    }),
-  );
+        await undrainNode(ctx, 'rollback', node).catch((error: unknown) => note(node, error));
+      }),
+    );
+  }
   return problems;
 }

@@ -8,6 +8,7 @@ import { distribute, renderAll } from './distribute.js';
 import { cleanup, recordOutcome } from './finish.js';
 import { describePlan, type Plan } from './plan.js';
 import { checkWritableAll, closeAll, connectAll, inspectAll } from './preflight.js';
+import { checkLb, openLb } from './lb.js';
 import { releaseName } from './release-name.js';
 import { rollout, RolloutError } from './rollout.js';
 import type { ReleaseFacts } from './scope.js';
@@ -68,7 +69,9 @@ export async function planDeploy(req: DeployRequest, deps: RunDeps, source: Sour
   const { ctx, nodes, groups, facts, version } = await prepare(req, deps, source, `plan ${req.config.env} ${req.version}`);
   try {
     await connectAll(ctx, nodes);
+    await openLb(ctx);
     await inspectAll(ctx, nodes);
+    await checkLb(ctx, nodes);
     return await describePlan(ctx, groups, facts, version, source);
   } finally {
     await closeAll(ctx);
@@ -88,7 +91,9 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
   let outcomeRecorded = false;
   try {
     await connectAll(ctx, nodes);
+    await openLb(ctx);
     await inspectAll(ctx, nodes);
+    await checkLb(ctx, nodes);
     await checkWritableAll(ctx, nodes);
     deps.reporter.emit({ type: 'phase', phase: 'gates' });
     checkAborted(ctx);
@@ -125,6 +130,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     throw error;
   } finally {
     stopHeartbeat();
+    await ctx.lb.restore().catch((error: unknown) => deps.reporter.emit({ type: 'warn', message: `could not restore the load balancer: ${String(error)}` }));
     if (locked) await releaseRemoteLocks(ctx, nodes);
     await closeAll(ctx);
     await releaseLocal();

@@ -20,7 +20,8 @@ export interface Sandbox {
   dir: string;
   lbPort: number;
   nodes: SandboxNode[];
-  haproxy: { socket: string; backend: string };
+  haproxy: { socket: string; backend: string; port: number };
+  nginx: { port: number; prefix: string; config: string; upstream: string };
 }
 
 export function readSandbox(dir: string): Sandbox {
@@ -51,6 +52,10 @@ export interface ProjectOptions {
   knownHosts?: string;
   /** Extra top-level config keys, as TypeScript source. */
   configExtra?: string;
+  /** The `lb:` block of hosts/prod.yaml, as YAML lines. */
+  lb?: string[];
+  /** Per-node extra vars, e.g. lbServer. */
+  vars?: Record<string, string>;
 }
 
 export interface Result {
@@ -82,9 +87,13 @@ export class Project {
     fs.writeFileSync(knownHosts, options.knownHosts ?? fs.readFileSync(path.join(sb.dir, 'known_hosts'), 'utf8'));
     const user = options.user ?? 'root';
     const hosts = sb.nodes.map(
-      (n) => `  - name: ${n.name}\n    address: 127.0.0.1\n    port: ${n.sshPort}\n    user: ${user}\n    vars: { appPort: ${n.appPort} }`,
+      (n) =>
+        `  - name: ${n.name}\n    address: 127.0.0.1\n    port: ${n.sshPort}\n    user: ${user}\n    vars: { appPort: ${n.appPort}${options.vars?.[n.name] ? `, ${options.vars[n.name]}` : ''} }`,
     );
-    fs.writeFileSync(path.join(this.dir, 'hosts', 'prod.yaml'), ['pre: node1', 'groupSize: 1', 'hosts:', ...hosts, ...(options.extraHosts ?? [])].join('\n') + '\n');
+    fs.writeFileSync(
+      path.join(this.dir, 'hosts', 'prod.yaml'),
+      ['pre: node1', 'groupSize: 1', ...(options.lb ?? []), 'hosts:', ...hosts, ...(options.extraHosts ?? [])].join('\n') + '\n',
+    );
     fs.writeFileSync(path.join(this.dir, 'hosts', 'dev.yaml'), ['hosts:', hosts[1]!].join('\n') + '\n');
     fs.writeFileSync(
       path.join(this.dir, 'deploy.config.ts'),

@@ -1,0 +1,109 @@
+import { RelinkError } from '../errors.js';
+import type { NodeSpec } from '../inventory/types.js';
+import { haproxyApi } from '../remote/lb.js';
+import type { LbDriver, LbRunner, ServerState } from './types.js';
+
+export interface HaproxySettings {
+  /** Admin socket path, or `host:port` of a TCP stats socket. */
+  readonly socket: string;
+  readonly backend: string;
+  /** Node name -> server name in the backend (default: the node name). */
+  readonly serverOf: (node: NodeSpec) => string;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/** Parses `show stat` CSV into rows keyed by `backend/server`. */
+export function parseShowStat(csv: string): Map<string, { status: string; scur: number }> {
+  const lines = csv.split('\n').filter((l) => l.trim());
+  const header = lines.shift()?.replace(/^#\s*/, '').split(',') ?? [];
+  const col = (name: string) => header.indexOf(name);
+  const [px, sv, status, scur] = [col('pxname'), col('svname'), col('status'), col('scur')];
+  const rows = new Map<string, { status: string; scur: number }>();
+  if (px < 0 || sv < 0 || status < 0 || scur < 0) return rows;
+  for (const line of lines) {
+    const f = line.split(',');
+    rows.set(`${f[px]}/${f[sv]}`, { status: f[status] ?? '', scur: Number(f[scur] ?? 0) });
+  }
+  return rows;
+}
+
+export function toServerState(row: { status: string; scur: number }): ServerState {
+  const s = row.status.toUpperCase();
+  const admin = s.startsWith('MAINT') ? 'maint' : s.startsWith('DRAIN') ? 'drain' : 'ready';
+  // "DRAIN" hides the check result; a drained server that answers checks is "DRAIN", a failing one "DRAIN (DOWN)"-like.
+  const up = !s.includes('DOWN') && !s.startsWith('MAINT') && !s.startsWith('NOLB');
+  return { admin, up, sessions: row.scur };
+}
+
+/** HAProxy through its runtime API: `set server <backend>/<server> state drain|ready|maint`, `show stat`. */
+export class HaproxyDriver implements LbDriver {
+  readonly kind = 'haproxy' as const;
+
+  constructor(
+    private readonly run: LbRunner,
+    private readonly settings: HaproxySettings,
+  ) {}
+
+  private async api(command: string): Promise<string> {
+    const result = await this.run(haproxyApi(this.settings.socket), `${command}\n`);
+    if (result.code !== 0) {
+      throw new RelinkError(`HAProxy runtime API at ${this.settings.socket} did not answer: ${result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}`, {
+        hint: 'check that HAProxy runs and that lb.socket in the inventory names its admin socket (stats socket ... level admin)',
+      });
+    }
+    return result.stdout;
+  }
+
+  async states(nodes: readonly NodeSpec[]): Promise<Map<string, ServerState>> {
+    const rows = parseShowStat(await this.api('show stat'));
+    const out = new Map<string, ServerState>();
+    const unknown: string[] = [];
+    for (const node of nodes) {
+      const row = rows.get(`${this.settings.backend}/${this.settings.serverOf(node)}`);
+      if (!row) unknown.push(`${node.name} (server ${this.settings.serverOf(node)})`);
+      else out.set(node.name, toServerState(row));
+    }
+    if (unknown.length) {
+      const known = [...rows.keys()].filter((k) => k.startsWith(`${this.settings.backend}/`) && !k.endsWith('/BACKEND')).map((k) => k.split('/')[1]);
+      throw new RelinkError(`HAProxy backend "${this.settings.backend}" does not know ${unknown.join(', ')}; it has: ${known.join(', ') || '(no such backend)'}`, {
+        hint: 'make the server names in HAProxy and the inventory agree (node name, or vars.lbServer)',
+      });
+    }
+    return out;
+  }
+
+  private async setState(node: NodeSpec, state: ServerState['admin']): Promise<void> {
+    const answer = (await this.api(`set server ${this.settings.backend}/${this.settings.serverOf(node)} state ${state}`)).trim();
+    if (answer) throw new RelinkError(`HAProxy refused to set ${node.name} to ${state}: ${answer}`);
+  }
+
+  drain(node: NodeSpec): Promise<void> {
+    return this.setState(node, 'drain');
+  }
+
+  undrain(node: NodeSpec, to: ServerState['admin'] = 'ready'): Promise<void> {
+    return this.setState(node, to);
+  }
+
+  async waitDrained(node: NodeSpec, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const state = (await this.states([node])).get(node.name)!;
+      if ((state.sessions ?? 0) === 0) return true;
+      if (Date.now() >= deadline) return false;
+      await this.settings.sleep(50);
+    }
+  }
+
+  async waitServing(node: NodeSpec, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const state = (await this.states([node])).get(node.name)!;
+      if (state.admin === 'ready' && state.up) return;
+      if (Date.now() >= deadline) throw new RelinkError(`${node.name}: HAProxy does not report it UP ${timeoutMs} ms after it was put back`, { hint: 'check the health check of the backend and the app on that node' });
+      await this.settings.sleep(100);
+    }
+  }
+
+  async restore(): Promise<void> {}
+}

@@ -1,0 +1,65 @@
+import http from 'node:http';
+
+export interface LoadResult {
+  requests: number;
+  failures: number;
+  /** Answers by the version they named. */
+  versions: Record<string, number>;
+  errors: string[];
+  seconds: number;
+  rate: number;
+}
+
+/**
+ * A bounded load generator: `workers` loops of GET requests on fresh
+ * connections (no keep-alive, so nothing is quietly retried) to the given URL,
+ * paced to about `rate` requests per second in all, until stop() is called or
+ * `maxSeconds` pass.
+ */
+export function startLoad(url: string, rate = 250, workers = 8, maxSeconds = 120) {
+  const result: LoadResult = { requests: 0, failures: 0, versions: {}, errors: [], seconds: 0, rate: 0 };
+  const started = Date.now();
+  let running = true;
+  const pause = (workers * 1000) / rate;
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const req = http.get(url, { agent: false, timeout: 5000 }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => {
+          result.requests++;
+          const version = /from (v[\d.]+|bench-v[\d.]+)/.exec(body)?.[1];
+          if (res.statusCode !== 200 || !version) {
+            result.failures++;
+            if (result.errors.length < 20) result.errors.push(`${res.statusCode}: ${body.slice(0, 80)}`);
+          } else result.versions[version] = (result.versions[version] ?? 0) + 1;
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (error) => {
+        result.requests++;
+        result.failures++;
+        if (result.errors.length < 20) result.errors.push(error.message);
+        resolve();
+      });
+    });
+  const loops = Array.from({ length: workers }, async (_, i) => {
+    await new Promise((r) => setTimeout(r, (i * pause) / workers));
+    while (running && Date.now() - started < maxSeconds * 1000) {
+      const t = Date.now();
+      await one();
+      const wait = pause - (Date.now() - t);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  });
+  return {
+    async stop(): Promise<LoadResult> {
+      running = false;
+      await Promise.all(loops);
+      result.seconds = (Date.now() - started) / 1000;
+      result.rate = result.requests / result.seconds;
+      return result;
+    },
+  };
+}

@@ -1,0 +1,148 @@
+import fs from 'node:fs';
+import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startLoad } from '../helpers/load.js';
+import { Project, readSandbox, servedThroughLb, stopApps, type Sandbox } from '../helpers/project.js';
+
+let sb: Sandbox;
+const NODES = ['node1', 'node2', 'node3', 'node4'];
+let project: Project | undefined;
+
+beforeAll(() => {
+  sb = readSandbox(inject('sandboxDir'));
+});
+
+afterEach(() => {
+  stopApps(sb);
+  project?.remove();
+  project = undefined;
+});
+
+const haproxy = () => ['lb:', '  driver: haproxy', `  socket: ${sb.haproxy.socket}`, '  backend: app'];
+const nginx = () => ['lb:', '  driver: nginx', `  upstreamFile: ${sb.nginx.upstream}`, `  prefix: ${sb.nginx.prefix}`, `  config: ${sb.nginx.config}`, `  pidFile: ${sb.nginx.prefix}/nginx.pid`];
+
+async function deployUnderLoad(p: Project, port: number, args: string[]) {
+  const load = startLoad(`http://127.0.0.1:${port}/`);
+  await new Promise((r) => setTimeout(r, 500));
+  const result = await p.deploy(args);
+  await new Promise((r) => setTimeout(r, 500));
+  return { result, load: await load.stop() };
+}
+
+describe('zero-downtime rollout behind a real load balancer', () => {
+  it('HAProxy: deploy v1.1.0 and rollback --last under 200+ req/s with 0 failed requests', async () => {
+    stopApps(sb);
+    project = new Project(sb, { lb: haproxy() });
+    expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+    await servedThroughLb(sb, 'v1.0.0');
+
+    const deploy = await deployUnderLoad(project, sb.haproxy.port, ['prod', 'v1.1.0']);
+    expect(deploy.result.code).toBe(0);
+    expect(deploy.result.stdout).toMatch(/node2 +rollout:drain +ok/);
+    expect(deploy.load.rate).toBeGreaterThanOrEqual(200);
+    expect(deploy.load.errors).toEqual([]);
+    expect(deploy.load.failures).toBe(0);
+    expect(Object.keys(deploy.load.versions).sort()).toEqual(['v1.0.0', 'v1.1.0']);
+    const after = startLoad(`http://127.0.0.1:${sb.haproxy.port}/`);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(Object.keys((await after.stop()).versions)).toEqual(['v1.1.0']);
+
+    const rollback = await deployUnderLoad(project, sb.haproxy.port, ['rollback', 'prod', '--last']);
+    expect(rollback.result.code).toBe(0);
+    expect(rollback.result.stdout).toMatch(/node3 +rollback:drain +ok/);
+    expect(rollback.load.rate).toBeGreaterThanOrEqual(200);
+    expect(rollback.load.failures).toBe(0);
+  });
+
+  it('nginx: deploy under 200+ req/s with 0 failed requests, and the upstream file is restored', async () => {
+    stopApps(sb);
+    project = new Project(sb, { lb: nginx() });
+    const original = fs.readFileSync(sb.nginx.upstream, 'utf8');
+    expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+    const deploy = await deployUnderLoad(project, sb.nginx.port, ['prod', 'v1.1.0']);
+    expect(deploy.result.code).toBe(0);
+    expect(deploy.result.stdout).toMatch(/node4 +rollout:undrain +ok/);
+    expect(deploy.load.rate).toBeGreaterThanOrEqual(200);
+    expect(deploy.load.errors).toEqual([]);
+    expect(deploy.load.failures).toBe(0);
+    expect(Object.keys(deploy.load.versions).sort()).toEqual(['v1.0.0', 'v1.1.0']);
+    expect(fs.readFileSync(sb.nginx.upstream, 'utf8')).toBe(original);
+  });
+
+  it('with the driver none the same deploy does drop requests: the gap is real', async () => {
+    stopApps(sb);
+    project = new Project(sb, { lb: ['lb:', '  driver: none'] });
+    expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+    await servedThroughLb(sb, 'v1.0.0');
+    const deploy = await deployUnderLoad(project, sb.haproxy.port, ['prod', 'v1.1.0']);
+    expect(deploy.result.code).toBe(0);
+    expect(deploy.load.rate).toBeGreaterThanOrEqual(200);
+    expect(deploy.load.failures).toBeGreaterThan(0);
+  });
+});
+
+describe('load balancer faults', () => {
+  it('an unreachable load balancer at start: abort before touching any node', async () => {
+    stopApps(sb);
+    project = new Project(sb, { lb: ['lb:', '  driver: haproxy', `  socket: ${sb.dir}/no-such.sock`, '  backend: app'] });
+    const result = await project.deploy(['prod', 'v1.0.0']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/HAProxy runtime API at .*no-such\.sock did not answer.*Nothing was changed on any node/s);
+    for (const node of NODES) {
+      expect(project.releases(node)).toEqual([]);
+      expect(project.lockExists(node)).toBe(false);
+    }
+  });
+
+  it('a server name the load balancer does not know: abort naming it', async () => {
+    stopApps(sb);
+    project = new Project(sb, { lb: haproxy(), vars: { node3: 'lbServer: web9' } });
+    const result = await project.deploy(['prod', 'v1.0.0']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/HAProxy backend "app" does not know node3 \(server web9\); it has: node1, node2, node3, node4/);
+    for (const node of NODES) expect(project.releases(node)).toEqual([]);
+  });
+
+  it('a node that never drains within drainTimeout: a warning, then the rollout goes on', async () => {
+    stopApps(sb);
+    project = new Project(sb, { lb: [...haproxy(), '  drainTimeoutMs: 300'] });
+    expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+    await servedThroughLb(sb, 'v1.0.0');
+    const slow = Array.from({ length: 8 }, () => fetch(`http://127.0.0.1:${sb.haproxy.port}/slow?ms=4000`).catch(() => undefined));
+    await new Promise((r) => setTimeout(r, 300));
+    const result = await project.deploy(['prod', 'v1.1.0']);
+    await Promise.all(slow);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/warning: node\d: requests still in flight after drainTimeout 300 ms; going on/);
+  });
+
+  it('the load-balancer socket disappearing mid-rollout: stop, roll back switched nodes, clear message', async () => {
+    stopApps(sb);
+    project = new Project(sb, { lb: haproxy() });
+    project.tag('v1.6.0', (repo) => fs.appendFileSync(`${repo}/bin/restart.sh`, 'sleep 0.5\n'), 'slow restart');
+    expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+    const run = project.spawn(['prod', 'v1.6.0']);
+    let stdout = '';
+    let stderr = '';
+    run.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const moved = `${sb.haproxy.socket}.gone`;
+    let renamed = false;
+    run.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!renamed && /group 2\/4/.test(stdout)) {
+        renamed = true;
+        fs.renameSync(sb.haproxy.socket, moved);
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => run.on('exit', resolve));
+    fs.renameSync(moved, sb.haproxy.socket);
+    expect(renamed).toBe(true);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/HAProxy runtime API at .* did not answer/);
+    expect(stderr).toMatch(/Rolled back node1 to the release each ran before/);
+    expect(stdout).toMatch(/warning: cannot drain node1 .*rolling back without drain/);
+    for (const node of NODES) {
+      expect(project.current(node)).toMatch(/_v1\.0\.0_/);
+      expect(project.lockExists(node)).toBe(false);
+    }
+  });
+});
