@@ -4,6 +4,8 @@ export async function deployCommand(argv: {
   author?: string;
   onFailure?: 'rollback' | 'halt';
   node?: string[];
+  allowPoison?: string[];
+  reason?: string;
   config?: string;
 }): Promise<void> {
   const { openRun } = await import('./setup.js');
@@ -12,7 +14,7 @@ export async function deployCommand(argv: {
   try {
     const secrets = run.secrets();
     await deploy(
-      { config: run.config, inventory: run.inventory, version: argv.version, user: run.user, runId: run.runId, stateDir: run.stateDir, secrets, nodes: argv.node },
+      { config: run.config, inventory: run.inventory, version: argv.version, user: run.user, runId: run.runId, stateDir: run.stateDir, secrets, nodes: argv.node, allowPoison: argv.allowPoison, reason: argv.reason },
       run.deps,
       run.source,
     );

@@ -30,7 +30,9 @@ export async function main(args: string[]): Promise<void> {
           .positional('version', { type: 'string', demandOption: true, describe: 'tag to release, e.g. v1.1.0' })
           .option('author', { type: 'string', describe: 'name in the release name and journal (default: git config user.name)' })
           .option('on-failure', { choices: ['rollback', 'halt'] as const, describe: 'after a failed node: roll back switched nodes, or halt for inspection' })
-          .option('node', { type: 'string', array: true, describe: 'only these nodes' }),
+          .option('node', { type: 'string', array: true, describe: 'only these nodes' })
+          .option('allow-poison', { type: 'string', array: true, describe: 'release anyway although it contains this known bug (needs --reason)' })
+          .option('reason', { type: 'string', describe: 'why, for the journal' }),
       async (argv) => (await import('./deploy.js')).deployCommand(argv),
     )
     .command(
@@ -124,6 +126,37 @@ export async function main(args: string[]): Promise<void> {
           .option('since', { type: 'string', default: '30d', describe: 'window, e.g. 30d, 12h' })
           .option('json', { type: 'boolean' }),
       async (argv) => (await import('./history.js')).statsCommand(argv),
+    )
+    .command(
+      'poison <target> [id]',
+      'record a known bug at the commit that brought it in (poison <commit> -m "..."), or: poison list, poison show <id>',
+      (y) =>
+        y
+          .positional('target', { type: 'string', demandOption: true, describe: 'a commit, or "list" / "show"' })
+          .positional('id', { type: 'string', describe: 'with "show": the record id' })
+          .option('message', { alias: 'm', type: 'string', describe: 'what the bug is' })
+          .option('ticket', { type: 'string', describe: 'issue tracker reference' })
+          .option('open', { type: 'boolean', describe: 'with "list": only records without a cure' })
+          .option('json', { type: 'boolean' }),
+      async (argv) => (await import('./poison.js')).poisonCommand(argv),
+    )
+    .command(
+      'cure <id> <fix>',
+      'record the commit that fixes a poisoned bug',
+      (y) => y.positional('id', { type: 'string', demandOption: true }).positional('fix', { type: 'string', demandOption: true }),
+      async (argv) => (await import('./poison.js')).cureCommand(argv),
+    )
+    .command(
+      'check <rev>',
+      '"healthy", or the known bugs in the history of <rev> without their fix (exit 3)',
+      (y) => y.positional('rev', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
+      async (argv) => (await import('./poison.js')).checkCommand(argv),
+    )
+    .command(
+      'impact <id>',
+      'every environment and node whose current release contains the bug without its fix',
+      (y) => y.positional('id', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
+      async (argv) => (await import('./poison.js')).impactCommand(argv),
     )
     .example('$0 prod v1.1.0', 'release v1.1.0 to prod: pre node first, then the groups')
     .example('$0 plan prod v1.1.0', 'show what that would do')

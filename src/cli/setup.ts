@@ -127,6 +127,15 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
       return resolveVersion(mirror, requested, config.env, config.requireTag);
     },
     build: (version) => buildArtifact(config, stateDir, mirror, version, reporter),
+    async check(commit) {
+      await sync();
+      const { loadRecords, checkHistory } = await import('../gates/poison.js');
+      const { GitRecords } = await import('../transport/git.js');
+      const git = new GitRecords(mirror);
+      const { records, malformed } = await loadRecords(git);
+      for (const file of malformed) reporter.emit({ type: 'warn', message: `skipped a malformed poison record: ${file}` });
+      return checkHistory(git, commit, records);
+    },
     async log(from, to) {
       const range = from ? [`${from}..${to}`] : [to, '-n', '50'];
       const out = (await mirror.tryGit(['log', '--format=%H %s', ...range])) ?? '';

@@ -57,6 +57,11 @@ function expandHome(p: string): string {
   return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
 }
 
+/** The application repository: a URL as is, a local path relative to the config file. */
+export function resolveRepo(user: UserConfig, configFile: string): string {
+  return /^[a-z+]+:\/\/|^[^/]+@[^/]+:/.test(user.repo) ? user.repo : path.resolve(path.dirname(configFile), expandHome(user.repo));
+}
+
 /** Merges one environment's overrides over the top level and fills every default. */
 export function resolveConfig(user: UserConfig, env: string, configFile: string): ResolvedConfig {
   const root = path.dirname(configFile);
@@ -82,7 +87,7 @@ export function resolveConfig(user: UserConfig, env: string, configFile: string)
   const rollout = merge('rollout');
   const ssh = merge('ssh');
   const fromRoot = (p: string) => path.resolve(root, expandHome(p));
-  const repo = /^[a-z+]+:\/\/|^[^/]+@[^/]+:/.test(user.repo) ? user.repo : fromRoot(user.repo);
+  const repo = resolveRepo(user, configFile);
 
   return {
     project: user.project,

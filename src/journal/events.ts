@@ -22,6 +22,8 @@ export interface JournalEvent {
   readonly command?: string;
   readonly nodes?: number;
   readonly emergency?: boolean;
+  /** run_finished: poison ids released anyway with --allow-poison (the reason is in `reason`). */
+  readonly allowedPoisons?: readonly string[];
 }
 
 export type JournalEventName =

@@ -8,7 +8,7 @@ import { journalEvent, record } from './record.js';
 import type { ReleaseFacts } from './scope.js';
 
 /** Writes the run's outcome to every reachable node's journal; history and stats read it back. */
-export async function recordOutcome(ctx: RunContext, nodes: readonly NodeSpec[], facts: Partial<ReleaseFacts>, result: RunResult, ms: number, extra: { reason?: string; emergency?: boolean } = {}): Promise<void> {
+export async function recordOutcome(ctx: RunContext, nodes: readonly NodeSpec[], facts: Partial<ReleaseFacts>, result: RunResult, ms: number, extra: { reason?: string; emergency?: boolean; allowedPoisons?: string[] } = {}): Promise<void> {
   await Promise.all(
     nodes
       .filter((node) => ctx.sessions.has(node.name))

@@ -3,6 +3,7 @@ import { releaseRecords } from '../journal/releases.js';
 import { state, type RunContext, type VersionInfo } from './context.js';
 import type { Source } from './run.js';
 import { templateScope, type ReleaseFacts } from './scope.js';
+import { open, type Finding } from '../gates/poison.js';
 import { renderTemplate } from './templates.js';
 
 export interface PlannedNode {
@@ -22,11 +23,15 @@ export interface Plan {
   readonly subject: string;
   readonly release: string;
   readonly commits: readonly { sha: string; subject: string }[];
+  /** Known bugs this release fixes since what runs now (cured inside the range). */
+  readonly bugfixes: readonly { id: string; comment: string; ticket?: string }[];
+  /** Known bugs in this release without their fix: the gate refuses unless each is allowed. */
+  readonly openPoisons: readonly { id: string; commit: string; comment: string; ticket?: string; who: string }[];
   readonly nodes: readonly PlannedNode[];
 }
 
 /** Every step of a deploy, per node, in the order the run would take them. */
-export async function describePlan(ctx: RunContext, groups: readonly NodeSpec[][], facts: ReleaseFacts, version: VersionInfo, source: Source): Promise<Plan> {
+export async function describePlan(ctx: RunContext, groups: readonly NodeSpec[][], facts: ReleaseFacts, version: VersionInfo, source: Source, findings: readonly Finding[]): Promise<Plan> {
   const { config } = ctx;
   const nodes: PlannedNode[] = [];
   const fromCommits = new Set<string>();
@@ -35,6 +40,7 @@ export async function describePlan(ctx: RunContext, groups: readonly NodeSpec[][
       const s = state(ctx, node);
       const current = s.current ? releaseRecords(s.events).get(s.current) : undefined;
       if (current?.commit) fromCommits.add(current.commit);
+      const lb = ctx.lb.kind !== 'none' && !(ctx.inventory.lb?.exclude ?? []).includes(node.name);
       const steps = [
         { step: 'gates:lock', detail: `mkdir ${ctx.layout.lock}` },
         { step: 'distribute:upload', detail: `${ctx.layout.incoming}/${facts.release}.tar.gz` },
@@ -42,11 +48,13 @@ export async function describePlan(ctx: RunContext, groups: readonly NodeSpec[][
         { step: 'distribute:unpack', detail: `${ctx.layout.releases}/${facts.release}` },
         { step: 'distribute:shared', detail: [...config.shared.dirs, ...config.shared.files].join(', ') || '(none)' },
         ...(config.templates.length ? [{ step: 'distribute:templates', detail: config.templates.map((t) => t.dest).join(', ') }] : []),
+        ...(lb ? [{ step: 'rollout:drain', detail: `${ctx.lb.kind}: drain, wait until nothing is in flight` }] : []),
         { step: 'rollout:relink', detail: `current -> releases/${facts.release}` },
         ...(config.restart ? [{ step: 'rollout:restart', detail: config.restart.command }] : []),
         ...(config.smoke
           ? [{ step: 'rollout:smoke', detail: config.smoke.url ? `GET ${renderTemplate(config.smoke.url, templateScope(config, ctx.inventory, node, facts), 'smoke.url')}` : `on the node: ${config.smoke.command}` }]
           : []),
+        ...(lb ? [{ step: 'rollout:undrain', detail: `${ctx.lb.kind}: back into the pool, wait until serving` }] : []),
         { step: 'finish:cleanup', detail: `keep ${config.keepReleases} good releases` },
       ];
       nodes.push({ node: node.name, group: index + 1, pre: node.name === ctx.inventory.pre, current: s.current, currentVersion: current?.version, steps });
@@ -54,7 +62,10 @@ export async function describePlan(ctx: RunContext, groups: readonly NodeSpec[][
   });
   const from = fromCommits.size === 1 ? [...fromCommits][0] : undefined;
   const commits = await source.log(from, version.commit);
-  return { env: config.env, version: version.version, commit: version.commit, branch: version.branch, subject: version.subject, release: facts.release, commits, nodes };
+  const before = from ? new Set(open(await source.check(from)).map((f) => f.record.id)) : new Set<string>();
+  const bugfixes = findings.filter((f) => f.curedBy && before.has(f.record.id)).map((f) => ({ id: f.record.id, comment: f.record.comment, ticket: f.record.ticket }));
+  const openPoisons = open(findings).map((f) => ({ id: f.record.id, commit: f.record.commit, comment: f.record.comment, ticket: f.record.ticket, who: f.record.who }));
+  return { env: config.env, version: version.version, commit: version.commit, branch: version.branch, subject: version.subject, release: facts.release, commits, bugfixes, openPoisons, nodes };
 }
 
 export function formatPlan(plan: Plan): string {
@@ -66,6 +77,10 @@ export function formatPlan(plan: Plan): string {
     `  commits since what runs now: ${plan.commits.length}`,
     ...plan.commits.slice(0, 20).map((c) => `    ${c.sha.slice(0, 10)} ${c.subject}`),
     ...(plan.commits.length > 20 ? [`    … ${plan.commits.length - 20} more`] : []),
+    `  bugfixes since what runs now: ${plan.bugfixes.length ? '' : 'none'}`,
+    ...plan.bugfixes.map((b) => `    ${b.id} ${b.comment}${b.ticket ? ` [${b.ticket}]` : ''}`),
+    `  known bugs still open in this release: ${plan.openPoisons.length ? `${plan.openPoisons.length} (deploy refuses without --allow-poison)` : 'none'}`,
+    ...plan.openPoisons.map((p) => `    ${p.id} poison ${p.commit.slice(0, 12)} ${p.comment}${p.ticket ? ` [${p.ticket}]` : ''} (by ${p.who})`),
   ];
   let group = 0;
   for (const node of plan.nodes) {

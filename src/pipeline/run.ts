@@ -12,6 +12,7 @@ import { checkLb, openLb } from './lb.js';
 import { releaseName } from './release-name.js';
 import { rollout, RolloutError } from './rollout.js';
 import type { ReleaseFacts } from './scope.js';
+import { gate, type Finding } from '../gates/poison.js';
 
 /** Where the code comes from: git and the build on a real run, fixed values in the pipeline tests. */
 export interface Source {
@@ -19,6 +20,8 @@ export interface Source {
   build(version: VersionInfo): Promise<Artifact>;
   /** Commits in `to` that are not in `from`, newest first; empty when unknown. */
   log(from: string | undefined, to: string): Promise<{ sha: string; subject: string }[]>;
+  /** The known bugs (poison records) in the history of a commit, and whether each is cured there. */
+  check(commit: string): Promise<Finding[]>;
 }
 
 export interface DeployRequest {
@@ -30,6 +33,9 @@ export interface DeployRequest {
   readonly stateDir: string;
   readonly secrets: Readonly<Record<string, string>>;
   readonly nodes?: readonly string[];
+  /** Poison ids allowed to go out anyway (`--allow-poison`), with the reason. */
+  readonly allowPoison?: readonly string[];
+  readonly reason?: string;
   /** Skips the local proper-lockfile lock (pipeline tests run many deploys in one process). */
   readonly localLock?: boolean;
 }
@@ -43,6 +49,7 @@ export interface DeployOutcome {
 }
 
 interface Prepared {
+  readonly findings: Finding[];
   readonly ctx: RunContext;
   readonly nodes: NodeSpec[];
   readonly groups: NodeSpec[][];
@@ -61,18 +68,19 @@ async function prepare(req: DeployRequest, deps: RunDeps, source: Source, comman
   const groups = rolloutGroups(nodes, req.inventory.pre, req.inventory.groupSize);
   // Templates are rendered before any connection: a missing variable changes nothing anywhere.
   renderAll(ctx, nodes, facts, req.secrets);
-  return { ctx, nodes, groups, facts, version };
+  const findings = await source.check(version.commit);
+  return { ctx, nodes, groups, facts, version, findings };
 }
 
 /** `deploy plan`: resolves, connects and reads the nodes, and describes every step. Changes nothing. */
 export async function planDeploy(req: DeployRequest, deps: RunDeps, source: Source): Promise<Plan> {
-  const { ctx, nodes, groups, facts, version } = await prepare(req, deps, source, `plan ${req.config.env} ${req.version}`);
+  const { ctx, nodes, groups, facts, version, findings } = await prepare(req, deps, source, `plan ${req.config.env} ${req.version}`);
   try {
     await connectAll(ctx, nodes);
     await openLb(ctx);
     await inspectAll(ctx, nodes);
     await checkLb(ctx, nodes);
-    return await describePlan(ctx, groups, facts, version, source);
+    return await describePlan(ctx, groups, facts, version, source, findings);
   } finally {
     await closeAll(ctx);
   }
@@ -84,7 +92,11 @@ export async function planDeploy(req: DeployRequest, deps: RunDeps, source: Sour
  */
 export async function deploy(req: DeployRequest, deps: RunDeps, source: Source): Promise<DeployOutcome> {
   const started = performance.now();
-  const { ctx, nodes, groups, facts, version } = await prepare(req, deps, source, `deploy ${req.config.env} ${req.version}`);
+  const { ctx, nodes, groups, facts, version, findings } = await prepare(req, deps, source, `deploy ${req.config.env} ${req.version}`);
+  deps.reporter.emit({ type: 'phase', phase: 'gates' });
+  const { allowed } = gate(version.version, findings, req.allowPoison ?? [], req.reason);
+  if (allowed.length) deps.reporter.emit({ type: 'warn', message: `releasing with known bugs allowed by --allow-poison ${allowed.join(', ')}: ${req.reason}` });
+  const extra = allowed.length ? { allowedPoisons: allowed, reason: req.reason } : {};
   const releaseLocal = req.localLock === false ? async () => undefined : await acquireLocalLock(req.stateDir, req.config.env);
   let locked = false;
   let stopHeartbeat = () => undefined as void;
@@ -95,7 +107,6 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     await inspectAll(ctx, nodes);
     await checkLb(ctx, nodes);
     await checkWritableAll(ctx, nodes);
-    deps.reporter.emit({ type: 'phase', phase: 'gates' });
     checkAborted(ctx);
     const owner = ownerFor(ctx, { version: version.version });
     await acquireRemoteLocks(ctx, nodes, owner);
@@ -117,7 +128,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
 
     deps.reporter.emit({ type: 'phase', phase: 'finish' });
     const ms = performance.now() - started;
-    await recordOutcome(ctx, nodes, facts, 'success', ms);
+    await recordOutcome(ctx, nodes, facts, 'success', ms, extra);
     outcomeRecorded = true;
     await cleanup(ctx, nodes, [facts.release]);
     deps.reporter.emit({ type: 'info', message: `deployed ${version.version} to ${nodes.length} node(s) of ${req.config.env} in ${(ms / 1000).toFixed(1)}s: ${facts.release}` });
@@ -125,7 +136,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
   } catch (error) {
     if (locked && !outcomeRecorded) {
       const result = error instanceof RolloutError ? error.outcome : error instanceof RelinkError && error.exitCode === EXIT.interrupted ? 'interrupted' : 'failed';
-      await recordOutcome(ctx, nodes, facts, result, performance.now() - started, { reason: error instanceof Error ? error.message.split('\n')[0] : String(error) });
+      await recordOutcome(ctx, nodes, facts, result, performance.now() - started, { ...extra, reason: error instanceof Error ? error.message.split('\n')[0] : String(error) });
     }
     throw error;
   } finally {

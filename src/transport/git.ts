@@ -83,3 +83,104 @@ export class GitMirror {
     });
   }
 }
+
+/** Git plumbing for the poison records and reachability checks, all on the mirror. */
+export class GitRecords {
+  constructor(private readonly mirror: GitMirror) {}
+
+  private run(args: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
+    return runLocal('git', ['--git-dir', this.mirror.dir, ...args], { input: options.input, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...options.env } });
+  }
+
+  /** Fetches one ref from the remote; false when the remote cannot be reached. A ref the remote lacks is not an error. */
+  async fetchRef(ref: string): Promise<{ ok: boolean; reason?: string }> {
+    const result = await this.run(['fetch', '--quiet', '--no-tags', this.mirror.remote, `+${ref}:${ref}`]);
+    if (result.code === 0) return { ok: true };
+    if (/couldn't find remote ref|could not find remote ref/i.test(result.stderr)) return { ok: true };
+    return { ok: false, reason: result.stderr.trim().split('\n').pop() };
+  }
+
+  async tip(ref: string): Promise<string | undefined> {
+    const result = await this.run(['rev-parse', '--verify', '--quiet', ref]);
+    return result.code === 0 ? result.stdout.trim() : undefined;
+  }
+
+  /** Every file under `dir` in the tree of `ref`: path -> content, read in one `cat-file --batch`. */
+  async readFiles(ref: string, dir: string): Promise<Map<string, string>> {
+    const files = new Map<string, string>();
+    const listed = await this.run(['ls-tree', '-r', '--format=%(objectname) %(path)', ref, '--', dir]);
+    if (listed.code !== 0) return files;
+    const entries = listed.stdout.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as const);
+    if (entries.length === 0) return files;
+    const batch = await this.run(['cat-file', '--batch'], { input: entries.map(([oid]) => oid).join('\n') + '\n' });
+    let rest = Buffer.from(batch.stdout, 'utf8');
+    for (const [, file] of entries) {
+      const nl = rest.indexOf(10);
+      const size = Number(rest.subarray(0, nl).toString().split(' ')[2]);
+      files.set(file, rest.subarray(nl + 1, nl + 1 + size).toString('utf8'));
+      rest = rest.subarray(nl + 1 + size + 1);
+    }
+    return files;
+  }
+
+  /** A commit on top of `parent` (or a root commit) with `files` written into its tree. */
+  async commitFiles(parent: string | undefined, files: ReadonlyMap<string, string>, message: string): Promise<string> {
+    const index = `${this.mirror.dir}/relink-records-${process.pid}-${Date.now()}.index`;
+    const env = { GIT_INDEX_FILE: index, GIT_AUTHOR_NAME: 'relink', GIT_AUTHOR_EMAIL: 'relink@localhost', GIT_COMMITTER_NAME: 'relink', GIT_COMMITTER_EMAIL: 'relink@localhost' };
+    try {
+      if (parent) await this.checked(['read-tree', parent], env);
+      else await this.checked(['read-tree', '--empty'], env);
+      for (const [file, content] of files) {
+        const blob = (await this.checked(['hash-object', '-w', '--stdin'], env, content)).trim();
+        await this.checked(['update-index', '--add', '--cacheinfo', `100644,${blob},${file}`], env);
+      }
+      const tree = (await this.checked(['write-tree'], env)).trim();
+      return (await this.checked(['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', message], env)).trim();
+    } finally {
+      await import('node:fs').then((fs) => fs.rmSync(index, { force: true }));
+    }
+  }
+
+  private async checked(args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<string> {
+    const result = await this.run(args, { env, input });
+    if (result.code !== 0) throw new RelinkError(`git ${args[0]} failed: ${result.stderr.trim()}`);
+    return result.stdout;
+  }
+
+  /** Pushes `commit` to `ref` on the remote as a fast-forward; `rejected` when someone else pushed first. */
+  async push(commit: string, ref: string): Promise<'ok' | 'rejected' | { error: string }> {
+    const result = await this.run(['push', '--quiet', '--porcelain', this.mirror.remote, `${commit}:${ref}`]);
+    if (result.code === 0) return 'ok';
+    if (/\[rejected\]|non-fast-forward|fetch first|stale info/i.test(result.stdout + result.stderr)) return 'rejected';
+    return { error: (result.stderr.trim() || result.stdout.trim()).split('\n').pop() ?? `exit ${result.code}` };
+  }
+
+  async setRef(ref: string, commit: string): Promise<void> {
+    await this.checked(['update-ref', ref, commit], {});
+  }
+
+  /** Every commit in the history of `rev`, in one `rev-list`. */
+  async history(rev: string): Promise<Set<string>> {
+    return new Set((await this.checked(['rev-list', rev], {})).split('\n').filter(Boolean));
+  }
+
+  /** Commits named in `(cherry picked from commit X)` trailers in the history of `rev`. */
+  async cherryPickedFrom(rev: string): Promise<Set<string>> {
+    const out = await this.checked(['log', '--format=%B', '--grep=cherry picked from commit', rev], {});
+    return new Set([...out.matchAll(/cherry picked from commit ([0-9a-f]{7,40})/g)].map((m) => m[1]!));
+  }
+
+  /** Whether `rev` holds a commit with the same patch (git patch-id) as `commit`. */
+  async hasEquivalent(rev: string, commit: string): Promise<boolean> {
+    const out = await this.checked(['rev-list', '--left-right', '--cherry-mark', '--no-merges', `${commit}...${rev}`], {});
+    return out.split('\n').some((line) => line === `=${commit}`);
+  }
+
+  async isAncestor(ancestor: string, rev: string): Promise<boolean> {
+    return (await this.run(['merge-base', '--is-ancestor', ancestor, rev])).code === 0;
+  }
+
+  async resolve(rev: string): Promise<string | undefined> {
+    return this.mirror.resolve(rev);
+  }
+}

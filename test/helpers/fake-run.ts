@@ -90,6 +90,7 @@ export function fakeRun(options: FakeOptions = {}) {
     resolve: async () => version,
     build: async () => ({ file: '/tmp/relink-fake/a.tar.gz', sha256: SHA, bytes: 1000, cached: false }),
     log: async () => [],
+    check: async () => [],
   };
   const request: DeployRequest = { config, inventory, version: 'v1.1.0', user: 'ana', runId: 'run42', stateDir: '/tmp/relink-fake/.relink', secrets: {}, localLock: false };
   return { transport, deps, source, request, events, probes };
