@@ -66,7 +66,8 @@ export async function statsCommand(argv: { env?: string; since: string; json?: b
       `${env.padEnd(6)} deploys ${s.deploys} (ok ${s.successes}, failed ${s.failures}, success rate ${s.successRate === null ? '-' : `${Math.round(s.successRate * 100)}%`}), ` +
         `rollbacks ${s.rollbacks} (normal ${s.rollbacksNormal}, emergency ${s.rollbacksEmergency}, failed ${s.rollbacksFailed}), ` +
         `duration median ${seconds(s.medianMs)} p95 ${seconds(s.p95Ms)}, time to recover ${seconds(s.mttrMs)}, ` +
-        `last success ${s.lastSuccess?.slice(0, 19).replace('T', ' ') ?? '-'}, last failure ${s.lastFailure?.slice(0, 19).replace('T', ' ') ?? '-'}\n`,
+        `last success ${s.lastSuccess?.slice(0, 19).replace('T', ' ') ?? '-'}, last failure ${s.lastFailure?.slice(0, 19).replace('T', ' ') ?? '-'}` +
+        `${s.poisonOverrides ? `, released with known bugs allowed: ${s.poisonOverrides}` : ''}\n`,
     );
   }
 }

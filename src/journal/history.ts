@@ -15,6 +15,8 @@ export interface RunRecord {
   readonly ms: number;
   readonly nodes: string[];
   readonly reason?: string;
+  /** Known bugs released anyway with --allow-poison. */
+  readonly allowedPoisons?: readonly string[];
 }
 
 function kindOf(e: JournalEvent): RunRecord['kind'] {
@@ -51,6 +53,7 @@ export function mergeRuns(journals: Iterable<readonly JournalEvent[]>): RunRecor
         ms: e.ms ?? 0,
         nodes: [e.node],
         reason: e.reason,
+        allowedPoisons: e.allowedPoisons,
       });
     }
   }
@@ -90,6 +93,8 @@ export interface Stats {
   readonly mttrMs: number | null;
   readonly lastSuccess: string | null;
   readonly lastFailure: string | null;
+  /** Deploys that went out with a known bug allowed by --allow-poison. */
+  readonly poisonOverrides: number;
 }
 
 /** Counts over the runs of one or more environments. */
@@ -120,5 +125,6 @@ export function computeStats(runs: readonly RunRecord[]): Stats {
     mttrMs: recoveries.length ? recoveries.reduce((a, b) => a + b, 0) / recoveries.length : null,
     lastSuccess: latest(ok),
     lastFailure: latest(failed),
+    poisonOverrides: deploys.filter((r) => r.allowedPoisons?.length).length,
   };
 }
