@@ -5,6 +5,7 @@ export async function deployCommand(argv: {
   onFailure?: 'rollback' | 'halt';
   node?: string[];
   allowPoison?: string[];
+  emergency?: boolean;
   reason?: string;
   config?: string;
 }): Promise<void> {
@@ -14,7 +15,7 @@ export async function deployCommand(argv: {
   try {
     const secrets = run.secrets();
     await deploy(
-      { config: run.config, inventory: run.inventory, version: argv.version, user: run.user, runId: run.runId, stateDir: run.stateDir, secrets, nodes: argv.node, allowPoison: argv.allowPoison, reason: argv.reason },
+      { config: run.config, inventory: run.inventory, version: argv.version, user: run.user, runId: run.runId, stateDir: run.stateDir, secrets, nodes: argv.node, allowPoison: argv.allowPoison, emergency: argv.emergency, reason: argv.reason },
       run.deps,
       run.source,
     );

@@ -67,7 +67,7 @@ export async function statsCommand(argv: { env?: string; since: string; json?: b
         `rollbacks ${s.rollbacks} (normal ${s.rollbacksNormal}, emergency ${s.rollbacksEmergency}, failed ${s.rollbacksFailed}), ` +
         `duration median ${seconds(s.medianMs)} p95 ${seconds(s.p95Ms)}, time to recover ${seconds(s.mttrMs)}, ` +
         `last success ${s.lastSuccess?.slice(0, 19).replace('T', ' ') ?? '-'}, last failure ${s.lastFailure?.slice(0, 19).replace('T', ' ') ?? '-'}` +
-        `${s.poisonOverrides ? `, released with known bugs allowed: ${s.poisonOverrides}` : ''}\n`,
+        `${s.poisonOverrides ? `, released with known bugs allowed: ${s.poisonOverrides}` : ''}${s.emergencyReleases ? `, emergency releases outside the windows: ${s.emergencyReleases}` : ''}\n`,
     );
   }
 }

@@ -32,6 +32,7 @@ export async function main(args: string[]): Promise<void> {
           .option('on-failure', { choices: ['rollback', 'halt'] as const, describe: 'after a failed node: roll back switched nodes, or halt for inspection' })
           .option('node', { type: 'string', array: true, describe: 'only these nodes' })
           .option('allow-poison', { type: 'string', array: true, describe: 'release anyway although it contains this known bug (needs --reason)' })
+          .option('emergency', { type: 'boolean', describe: 'outside the release windows: go ahead anyway (needs --reason); journaled' })
           .option('reason', { type: 'string', describe: 'why, for the journal' }),
       async (argv) => (await import('./deploy.js')).deployCommand(argv),
     )
@@ -157,6 +158,22 @@ export async function main(args: string[]): Promise<void> {
       'every environment and node whose current release contains the bug without its fix',
       (y) => y.positional('id', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }),
       async (argv) => (await import('./poison.js')).impactCommand(argv),
+    )
+    .command(
+      'report <run>',
+      'print the Markdown report of a deploy or rollback (a run id, or "last")',
+      (y) => y.positional('run', { type: 'string', demandOption: true }),
+      async (argv) => (await import('./report.js')).reportCommand(argv),
+    )
+    .command(
+      'schedule',
+      'run the configured release schedules in the foreground (or --list, --crontab, --run-once <name>)',
+      (y) =>
+        y
+          .option('list', { type: 'boolean', describe: 'print the next fire times and the version each would take' })
+          .option('crontab', { type: 'boolean', describe: 'print lines for the system cron instead of running' })
+          .option('run-once', { type: 'string', describe: 'resolve and deploy one schedule entry now' }),
+      async (argv) => (await import('./schedule.js')).scheduleCommand(argv),
     )
     .example('$0 prod v1.1.0', 'release v1.1.0 to prod: pre node first, then the groups')
     .example('$0 plan prod v1.1.0', 'show what that would do')

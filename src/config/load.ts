@@ -117,6 +117,10 @@ export function resolveConfig(user: UserConfig, env: string, configFile: string)
         }
       : undefined,
     rollout: { parallel: rollout.parallel ?? 10, onFailure: rollout.onFailure ?? 'rollback' },
+    windows: pick('windows') ?? [],
+    timezone: pick('timezone') ?? 'UTC',
+    backup: pick('backup') ? { command: pick('backup')!.command, node: pick('backup')!.node, timeoutMs: pick('backup')!.timeoutMs ?? 600_000 } : undefined,
+    notify: pick('notify') ?? {},
     lock: { ttlMs: pick('lock')?.ttlMs ?? 120_000, heartbeatMs: pick('lock')?.heartbeatMs ?? 15_000 },
     logs: { dir: pick('logs')?.dir ?? 'shared/log', pattern: pick('logs')?.pattern ?? '*.log' },
     ssh: {

@@ -1,4 +1,43 @@
 import { z } from 'zod';
+import { Cron } from 'croner';
+import { checkTimezone, parseWindow } from '../gates/window.js';
+
+/** Runs a parser as a zod check, its error message becoming the issue message. */
+function parsed(parse: (value: string) => unknown) {
+  return z.string().superRefine((value, ctx) => {
+    try {
+      parse(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
+}
+
+const cron = parsed((p) => new Cron(p, { paused: true }).stop());
+const timezone = parsed(checkTimezone);
+const envVar = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
+const notify = z.strictObject({
+  webhooks: z
+    .array(
+      z
+        .strictObject({ kind: z.enum(['json', 'slack', 'dingtalk', 'feishu']).optional(), url: z.url().optional(), urlEnv: envVar.optional(), timeoutMs: z.number().int().positive().optional() })
+        .refine((w) => Boolean(w.url) !== Boolean(w.urlEnv), 'set exactly one of "url" or "urlEnv"'),
+    )
+    .optional(),
+  email: z
+    .strictObject({
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535).optional(),
+      secure: z.boolean().optional(),
+      user: z.string().optional(),
+      passwordEnv: envVar.optional(),
+      from: z.string().min(3),
+      to: z.array(z.string().min(3)).min(1),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .optional(),
+  on: z.array(z.enum(['start', 'success', 'failure', 'rollback'])).optional(),
+});
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'letters, digits, "." and "-" only, starting with a letter or digit');
 const absolute = z.string().regex(/^\/[^\0]*$/, 'an absolute path').refine((p) => !p.split('/').includes('..'), 'no ".." parts');
@@ -9,6 +48,10 @@ const relative = z
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 
 const settings = {
+  windows: z.array(parsed(parseWindow)).optional(),
+  timezone: timezone.optional(),
+  backup: z.strictObject({ command: z.string().min(1), node: z.string().optional(), timeoutMs: z.number().int().positive().optional() }).optional(),
+  notify: notify.optional(),
   deployTo: absolute.optional(),
   keepReleases: z.number().int().min(1).optional(),
   requireTag: z.boolean().optional(),
@@ -64,6 +107,17 @@ export const configSchema = z.strictObject({
   repo: z.string().min(1),
   ...settings,
   environments: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case letters, digits and "-"'), environmentSchema).optional(),
+  schedule: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
+        env: z.string().min(1),
+        cron,
+        version: z.string().min(1),
+        timezone: timezone.optional(),
+      }),
+    )
+    .optional(),
 });
 
 const groupSize = z.union([

@@ -6,6 +6,29 @@ export interface UserConfig extends EnvironmentSettings {
   repo: string;
   /** Settings that differ per environment (`dev`, `test`, `pre`, `prod`, ...), merged over the top level. */
   environments?: Record<string, EnvironmentSettings>;
+  /** Releases `deploy schedule` makes on its own. Default: none. */
+  schedule?: ScheduleEntry[];
+}
+
+export interface ScheduleEntry {
+  /** Name for `--run-once` and the logs. Default: `<env>-<index>`. */
+  name?: string;
+  env: string;
+  /** Cron expression (5 fields, or 6 with seconds), e.g. `0 17 * * 2,4`. */
+  cron: string;
+  /** `latest` (highest semver tag), a semver range such as `^1.2`, or `promote:pre` (what passed on pre). */
+  version: string;
+  /** Time zone of the cron expression. Default: the environment's `timezone`. */
+  timezone?: string;
+}
+
+export interface NotifySettings {
+  /** Webhooks: a generic JSON body, or the message shape of Slack, DingTalk or Feishu. */
+  webhooks?: { kind?: 'json' | 'slack' | 'dingtalk' | 'feishu'; url?: string; /** Environment variable holding the URL (it usually carries a token). */ urlEnv?: string; timeoutMs?: number }[];
+  /** Email over SMTP with the release report as the body. */
+  email?: { host: string; port?: number; secure?: boolean; user?: string; /** Environment variable holding the SMTP password. */ passwordEnv?: string; from: string; to: string[]; timeoutMs?: number };
+  /** Which events are sent. Default: all of start, success, failure, rollback. */
+  on?: ('start' | 'success' | 'failure' | 'rollback')[];
 }
 
 export interface EnvironmentSettings {
@@ -35,6 +58,14 @@ export interface EnvironmentSettings {
   rollout?: RolloutSettings;
   /** How nodes are reached. */
   ssh?: SshSettings;
+  /** Release windows, e.g. `['Tue 17:00-19:00', 'Thu 17:00-19:00']`; outside them deploys need `--emergency --reason`. Default: always open. */
+  windows?: string[];
+  /** IANA time zone of windows and schedules. Default: `UTC`. */
+  timezone?: string;
+  /** A step before rollout, e.g. a database dump; its failure stops the release before any node switches. Default: none. */
+  backup?: { command: string; /** Run on this node of the environment; default: on the deploy machine. */ node?: string; timeoutMs?: number };
+  /** Where release notifications go. Default: nowhere. */
+  notify?: NotifySettings;
   /** The remote deploy lock. */
   lock?: {
     /** A lock whose heartbeat is older than this is reported as stale. Default: 120000 ms. */
@@ -138,4 +169,8 @@ export interface ResolvedConfig {
   readonly ssh: Readonly<{ identityFile?: string; knownHostsFile: string; strictHostKeys: boolean; connectTimeoutMs: number }>;
   readonly logs: Readonly<{ dir: string; pattern: string }>;
   readonly lock: Readonly<{ ttlMs: number; heartbeatMs: number }>;
+  readonly windows: readonly string[];
+  readonly timezone: string;
+  readonly backup?: Readonly<{ command: string; node?: string; timeoutMs: number }>;
+  readonly notify: NotifySettings;
 }

@@ -17,6 +17,8 @@ export interface RunRecord {
   readonly reason?: string;
   /** Known bugs released anyway with --allow-poison. */
   readonly allowedPoisons?: readonly string[];
+  /** A deploy outside the release windows with --emergency. */
+  readonly emergency?: boolean;
 }
 
 function kindOf(e: JournalEvent): RunRecord['kind'] {
@@ -54,6 +56,7 @@ export function mergeRuns(journals: Iterable<readonly JournalEvent[]>): RunRecor
         nodes: [e.node],
         reason: e.reason,
         allowedPoisons: e.allowedPoisons,
+        emergency: e.emergency,
       });
     }
   }
@@ -95,6 +98,8 @@ export interface Stats {
   readonly lastFailure: string | null;
   /** Deploys that went out with a known bug allowed by --allow-poison. */
   readonly poisonOverrides: number;
+  /** Deploys outside the release windows with --emergency. */
+  readonly emergencyReleases: number;
 }
 
 /** Counts over the runs of one or more environments. */
@@ -126,5 +131,6 @@ export function computeStats(runs: readonly RunRecord[]): Stats {
     lastSuccess: latest(ok),
     lastFailure: latest(failed),
     poisonOverrides: deploys.filter((r) => r.allowedPoisons?.length).length,
+    emergencyReleases: deploys.filter((r) => r.emergency).length,
   };
 }

@@ -4,6 +4,7 @@ import { state, type RunContext, type VersionInfo } from './context.js';
 import type { Source } from './run.js';
 import { templateScope, type ReleaseFacts } from './scope.js';
 import { open, type Finding } from '../gates/poison.js';
+import { describeWindow, windowState } from '../gates/window.js';
 import { renderTemplate } from './templates.js';
 
 export interface PlannedNode {
@@ -27,6 +28,8 @@ export interface Plan {
   readonly bugfixes: readonly { id: string; comment: string; ticket?: string }[];
   /** Known bugs in this release without their fix: the gate refuses unless each is allowed. */
   readonly openPoisons: readonly { id: string; commit: string; comment: string; ticket?: string; who: string }[];
+  /** Where now stands against the release windows. */
+  readonly window: string;
   readonly nodes: readonly PlannedNode[];
 }
 
@@ -65,7 +68,8 @@ export async function describePlan(ctx: RunContext, groups: readonly NodeSpec[][
   const before = from ? new Set(open(await source.check(from)).map((f) => f.record.id)) : new Set<string>();
   const bugfixes = findings.filter((f) => f.curedBy && before.has(f.record.id)).map((f) => ({ id: f.record.id, comment: f.record.comment, ticket: f.record.ticket }));
   const openPoisons = open(findings).map((f) => ({ id: f.record.id, commit: f.record.commit, comment: f.record.comment, ticket: f.record.ticket, who: f.record.who }));
-  return { env: config.env, version: version.version, commit: version.commit, branch: version.branch, subject: version.subject, release: facts.release, commits, bugfixes, openPoisons, nodes };
+  const window = describeWindow(config.windows.length ? windowState(config.windows, config.timezone, ctx.deps.now()) : undefined, config.timezone);
+  return { env: config.env, version: version.version, commit: version.commit, branch: version.branch, subject: version.subject, release: facts.release, commits, bugfixes, openPoisons, window, nodes };
 }
 
 export function formatPlan(plan: Plan): string {
@@ -74,6 +78,7 @@ export function formatPlan(plan: Plan): string {
     `  commit   ${plan.commit.slice(0, 12)} ${plan.subject}`,
     `  branch   ${plan.branch}`,
     `  release  ${plan.release}`,
+    `  window   ${plan.window}`,
     `  commits since what runs now: ${plan.commits.length}`,
     ...plan.commits.slice(0, 20).map((c) => `    ${c.sha.slice(0, 10)} ${c.subject}`),
     ...(plan.commits.length > 20 ? [`    … ${plan.commits.length - 20} more`] : []),

@@ -10,6 +10,9 @@ import { recordOutcome } from './finish.js';
 import { closeAll, connectEach, inspectAll } from './preflight.js';
 import { checkLb, drainGroup, openLb, undrainLeftovers, undrainNode } from './lb.js';
 import type { ReleaseFacts } from './scope.js';
+import { Fanout } from '../log/reporter.js';
+import { Notifier } from './notify.js';
+import { renderReport, StepCollector, writeReport } from './report.js';
 
 export type RollbackTarget = { readonly kind: 'last' } | { readonly kind: 'to'; readonly spec: string };
 
@@ -81,8 +84,13 @@ export function formatRows(rows: readonly RollbackRow[]): string {
  * upload. Every node goes back to a release already on its disk; the release
  * rolled back from is marked bad so the next `--last` goes further back.
  */
-export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<RollbackOutcome> {
+export async function rollback(req: RollbackRequest, baseDeps: RunDeps): Promise<RollbackOutcome> {
   const started = performance.now();
+  const startedAt = baseDeps.now();
+  const steps = new StepCollector();
+  const deps: RunDeps = { ...baseDeps, reporter: new Fanout([baseDeps.reporter, steps]) };
+  const notifier = new Notifier(req.config.notify, deps.reporter, deps.redactor);
+  let failure: unknown;
   const spec = req.target.kind === 'last' ? '--last' : `--to ${req.target.spec}`;
   const command = `rollback${req.emergency ? ' --emergency' : ''}`;
   const nodes = filterNodes(req.inventory.hosts, req.nodes);
@@ -171,6 +179,7 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     deps.reporter.emit({ type: 'info', message: `rolled back ${moved.map((n) => n.name).join(', ')} in ${(ms / 1000).toFixed(2)}s` });
     return { rows, moved: moved.map((n) => n.name), ms };
   } catch (error) {
+    failure = error;
     if (locked.length) {
       const row = rows.find((r) => r.target);
       await recordOutcome(ctx, locked, row?.target ?? {}, error instanceof RelinkError && error.exitCode === EXIT.interrupted ? 'interrupted' : 'failed', performance.now() - started, {
@@ -185,5 +194,41 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     if (locked.length) await releaseRemoteLocks(ctx, locked);
     await closeAll(ctx);
     await releaseLocal();
+    if (locked.length) {
+      const target = rows.find((r) => r.target && !r.problem)?.target;
+      const from = rows.find((r) => r.currentVersion)?.currentVersion;
+      const result = failure ? 'failed' : 'success';
+      const report = renderReport({
+        runId: req.runId,
+        command: `${command} ${req.config.env} ${spec}`,
+        env: req.config.env,
+        user: req.user,
+        started: startedAt,
+        finished: deps.now(),
+        result,
+        error: failure ? deps.redactor.apply(errorMessage(failure)) : undefined,
+        version: target?.version,
+        release: target?.release,
+        commit: target?.commit,
+        emergency: req.emergency ? { reason: req.reason } : undefined,
+        steps: steps.steps,
+        rollbackCommand: from ? `rollback ${req.config.env} --to ${from}    # back to where this rollback started` : '# nothing to undo',
+      });
+      writeReport(req.stateDir, req.runId, report);
+      await notifier.send(
+        {
+          event: 'rollback',
+          title: `${req.config.env}: ${command} ${failure ? 'FAILED' : `to ${target?.version ?? '?'}`}`,
+          text: failure ? deps.redactor.apply(errorMessage(failure).split('\n')[0] ?? '') : `${req.user} rolled back ${moved.map((n) => n.name).join(', ')} from ${from ?? '?'} to ${target?.version ?? '?'}${req.reason ? `: ${req.reason}` : ''}`,
+          env: req.config.env,
+          runId: req.runId,
+          version: target?.version,
+          release: target?.release,
+          user: req.user,
+          result,
+        },
+        report,
+      );
+    }
   }
 }

@@ -12,6 +12,14 @@ import { checkLb, openLb } from './lb.js';
 import { releaseName } from './release-name.js';
 import { rollout, RolloutError } from './rollout.js';
 import type { ReleaseFacts } from './scope.js';
+import { windowGate } from '../gates/window.js';
+import { Fanout } from '../log/reporter.js';
+import type { Notice } from '../notify/messages.js';
+import type { RunResult } from '../journal/events.js';
+import { errorMessage } from '../errors.js';
+import { runBackup } from './backup.js';
+import { Notifier } from './notify.js';
+import { renderReport, StepCollector, writeReport } from './report.js';
 import { gate, type Finding } from '../gates/poison.js';
 
 /** Where the code comes from: git and the build on a real run, fixed values in the pipeline tests. */
@@ -36,6 +44,8 @@ export interface DeployRequest {
   /** Poison ids allowed to go out anyway (`--allow-poison`), with the reason. */
   readonly allowPoison?: readonly string[];
   readonly reason?: string;
+  /** Outside the release windows: go ahead anyway (needs `reason`); journaled and counted. */
+  readonly emergency?: boolean;
   /** Skips the local proper-lockfile lock (pipeline tests run many deploys in one process). */
   readonly localLock?: boolean;
 }
@@ -87,20 +97,34 @@ export async function planDeploy(req: DeployRequest, deps: RunDeps, source: Sour
 }
 
 /**
- * `deploy <env> <version>`: plan, gates, build, distribute, rollout, finish.
- * Locks are released and connections closed on every exit path.
+ * `deploy <env> <version>`: plan, gates, build, distribute, backup, rollout,
+ * finish. Locks are released and connections closed on every exit path; the
+ * report is written and notifications sent whatever the outcome.
  */
-export async function deploy(req: DeployRequest, deps: RunDeps, source: Source): Promise<DeployOutcome> {
+export async function deploy(req: DeployRequest, baseDeps: RunDeps, source: Source): Promise<DeployOutcome> {
   const started = performance.now();
+  const startedAt = baseDeps.now();
+  const steps = new StepCollector();
+  const deps: RunDeps = { ...baseDeps, reporter: new Fanout([baseDeps.reporter, steps]) };
   const { ctx, nodes, groups, facts, version, findings } = await prepare(req, deps, source, `deploy ${req.config.env} ${req.version}`);
+  const env = req.config.env;
+
   deps.reporter.emit({ type: 'phase', phase: 'gates' });
   const { allowed } = gate(version.version, findings, req.allowPoison ?? [], req.reason);
   if (allowed.length) deps.reporter.emit({ type: 'warn', message: `releasing with known bugs allowed by --allow-poison ${allowed.join(', ')}: ${req.reason}` });
-  const extra = allowed.length ? { allowedPoisons: allowed, reason: req.reason } : {};
-  const releaseLocal = req.localLock === false ? async () => undefined : await acquireLocalLock(req.stateDir, req.config.env);
+  const window = windowGate(env, req.config.windows, req.config.timezone, deps.now(), { on: Boolean(req.emergency), reason: req.reason }, `deploy ${env} ${req.version}`);
+  const emergency = req.emergency && window && !window.inside;
+  if (emergency) deps.reporter.emit({ type: 'warn', message: `outside the release windows: emergency release (${req.reason})` });
+  const extra = { ...(allowed.length ? { allowedPoisons: allowed } : {}), ...(allowed.length || emergency ? { reason: req.reason } : {}), ...(emergency ? { emergency: true } : {}) };
+
+  const notifier = new Notifier(req.config.notify, deps.reporter, deps.redactor);
+  const notice = (event: Notice['event'], title: string, text: string, result?: string): Notice => ({ event, title, text, env, runId: req.runId, version: version.version, release: facts.release, user: req.user, result });
+  const releaseLocal = req.localLock === false ? async () => undefined : await acquireLocalLock(req.stateDir, env);
   let locked = false;
   let stopHeartbeat = () => undefined as void;
-  let outcomeRecorded = false;
+  let plan: Plan | undefined;
+  let failure: unknown;
+  let result: RunResult = 'success';
   try {
     await connectAll(ctx, nodes);
     await openLb(ctx);
@@ -112,6 +136,8 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     await acquireRemoteLocks(ctx, nodes, owner);
     locked = true;
     stopHeartbeat = startHeartbeat(ctx, nodes, owner);
+    plan = await describePlan(ctx, groups, facts, version, source, findings);
+    await notifier.send(notice('start', `${env}: deploying ${version.version}`, `${req.user} started deploy ${env} ${version.version} (${facts.release}) on ${nodes.length} node(s)`));
     checkAborted(ctx);
 
     deps.reporter.emit({ type: 'phase', phase: 'build' });
@@ -123,27 +149,61 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     await distribute(ctx, nodes, artifact, facts, req.secrets);
     checkAborted(ctx);
 
+    if (req.config.backup) {
+      deps.reporter.emit({ type: 'phase', phase: 'backup' });
+      await runBackup(ctx, nodes, facts);
+      checkAborted(ctx);
+    }
+
     deps.reporter.emit({ type: 'phase', phase: 'rollout' });
     await rollout(ctx, groups, facts);
 
     deps.reporter.emit({ type: 'phase', phase: 'finish' });
     const ms = performance.now() - started;
     await recordOutcome(ctx, nodes, facts, 'success', ms, extra);
-    outcomeRecorded = true;
     await cleanup(ctx, nodes, [facts.release]);
-    deps.reporter.emit({ type: 'info', message: `deployed ${version.version} to ${nodes.length} node(s) of ${req.config.env} in ${(ms / 1000).toFixed(1)}s: ${facts.release}` });
+    deps.reporter.emit({ type: 'info', message: `deployed ${version.version} to ${nodes.length} node(s) of ${env} in ${(ms / 1000).toFixed(1)}s: ${facts.release}` });
     return { release: facts.release, version, nodes: nodes.map((n) => n.name), ms, artifact };
   } catch (error) {
-    if (locked && !outcomeRecorded) {
-      const result = error instanceof RolloutError ? error.outcome : error instanceof RelinkError && error.exitCode === EXIT.interrupted ? 'interrupted' : 'failed';
-      await recordOutcome(ctx, nodes, facts, result, performance.now() - started, { ...extra, reason: error instanceof Error ? error.message.split('\n')[0] : String(error) });
-    }
+    failure = error;
+    result = error instanceof RolloutError ? error.outcome : error instanceof RelinkError && error.exitCode === EXIT.interrupted ? 'interrupted' : 'failed';
+    if (locked) await recordOutcome(ctx, nodes, facts, result, performance.now() - started, { ...extra, reason: errorMessage(error).split('\n')[0] });
     throw error;
   } finally {
     stopHeartbeat();
-    await ctx.lb.restore().catch((error: unknown) => deps.reporter.emit({ type: 'warn', message: `could not restore the load balancer: ${String(error)}` }));
+    await ctx.lb.restore().catch((error: unknown) => deps.reporter.emit({ type: 'warn', message: `could not restore the load balancer: ${errorMessage(error)}` }));
     if (locked) await releaseRemoteLocks(ctx, nodes);
     await closeAll(ctx);
     await releaseLocal();
+    if (locked) {
+      const previous = plan?.nodes.find((n) => n.currentVersion)?.currentVersion;
+      const report = renderReport({
+        runId: req.runId,
+        command: `deploy ${env} ${req.version}`,
+        env,
+        user: req.user,
+        started: startedAt,
+        finished: deps.now(),
+        result,
+        error: failure ? deps.redactor.apply(errorMessage(failure)) : undefined,
+        version: version.version,
+        release: facts.release,
+        commit: version.commit,
+        commits: plan?.commits,
+        bugfixes: plan?.bugfixes,
+        openPoisons: plan?.openPoisons,
+        allowedPoisons: allowed,
+        emergency: emergency ? { reason: req.reason } : undefined,
+        steps: steps.steps,
+        rollbackCommand: result === 'success' ? `rollback ${env} --last${previous ? `    # back to ${previous}` : ''}` : `# nothing to undo: ${result === 'halted' ? `rollback ${env} --last after inspection` : 'no node runs this release'}`,
+      });
+      const file = writeReport(req.stateDir, req.runId, report);
+      deps.reporter.emit({ type: 'info', message: `report: ${file} (deploy report ${req.runId})` });
+      const ok = result === 'success';
+      await notifier.send(
+        notice(ok ? 'success' : 'failure', `${env}: ${version.version} ${ok ? 'deployed' : `FAILED (${result})`}`, ok ? `${facts.release} runs on ${nodes.length} node(s)` : deps.redactor.apply(errorMessage(failure).split('\n')[0] ?? ''), result),
+        report,
+      );
+    }
   }
 }

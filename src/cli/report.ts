@@ -1,0 +1,13 @@
+export async function reportCommand(argv: { run: string; config?: string }): Promise<void> {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const { findConfigFile } = await import('../config/load.js');
+  const { UsageError } = await import('../errors.js');
+  const dir = path.join(path.dirname(findConfigFile(process.cwd(), argv.config)), '.relink', 'reports');
+  const all = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.md')).sort() : [];
+  const name = argv.run === 'last' ? all.at(-1) : all.find((f) => f === `${argv.run}.md`);
+  if (!name || !/^[\w.-]+$/.test(argv.run)) {
+    throw new UsageError(`no report for run "${argv.run}" in ${dir}`, { hint: all.length ? `latest: deploy report ${all.at(-1)!.replace(/\.md$/, '')}` : 'reports are written by deploy and rollback on this machine' });
+  }
+  process.stdout.write(fs.readFileSync(path.join(dir, name), 'utf8'));
+}

@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Reporter, RunEvent } from '../log/events.js';
+
+/** Collects the per-node step timings of a run for its report. */
+export class StepCollector implements Reporter {
+  readonly steps: { node: string; step: string; status: string; ms: number; detail?: string }[] = [];
+  emit(event: RunEvent): void {
+    if (event.type === 'step' && event.status !== 'start') this.steps.push({ node: event.node ?? '-', step: event.step, status: event.status, ms: Math.round(event.ms ?? 0), detail: event.detail });
+  }
+  close(): void {}
+}
+
+export interface ReportData {
+  readonly runId: string;
+  readonly command: string;
+  readonly env: string;
+  readonly user: string;
+  readonly started: Date;
+  readonly finished: Date;
+  readonly result: string;
+  readonly error?: string;
+  readonly version?: string;
+  readonly release?: string;
+  readonly commit?: string;
+  readonly commits?: readonly { sha: string; subject: string }[];
+  readonly bugfixes?: readonly { id: string; comment: string; ticket?: string }[];
+  readonly openPoisons?: readonly { id: string; comment: string; ticket?: string }[];
+  readonly allowedPoisons?: readonly string[];
+  readonly emergency?: { reason?: string };
+  readonly steps: StepCollector['steps'];
+  readonly rollbackCommand: string;
+}
+
+/** The Markdown release report: what went out, where, how long each step took, and how to undo it. */
+export function renderReport(d: ReportData): string {
+  const lines = [
+    `# ${d.command}: ${d.result}`,
+    '',
+    `| | |`,
+    `| --- | --- |`,
+    `| environment | ${d.env} |`,
+    ...(d.version ? [`| version | ${d.version} |`] : []),
+    ...(d.release ? [`| release | \`${d.release}\` |`] : []),
+    ...(d.commit ? [`| commit | \`${d.commit}\` |`] : []),
+    `| who | ${d.user} |`,
+    `| started | ${d.started.toISOString()} |`,
+    `| finished | ${d.finished.toISOString()} (${((d.finished.getTime() - d.started.getTime()) / 1000).toFixed(1)} s) |`,
+    `| run | ${d.runId} |`,
+    ...(d.emergency ? [`| emergency | yes: ${d.emergency.reason ?? ''} |`] : []),
+    ...(d.allowedPoisons?.length ? [`| released with known bugs | ${d.allowedPoisons.join(', ')} |`] : []),
+    '',
+    ...(d.error ? ['## What went wrong', '', '```', d.error, '```', ''] : []),
+    ...(d.commits ? ['## Commits since what ran before', '', ...(d.commits.length ? d.commits.map((c) => `- \`${c.sha.slice(0, 10)}\` ${c.subject}`) : ['(none)']), ''] : []),
+    ...(d.bugfixes ? ['## Known bugs fixed by this release', '', ...(d.bugfixes.length ? d.bugfixes.map((b) => `- ${b.id}: ${b.comment}${b.ticket ? ` (${b.ticket})` : ''}`) : ['(none)']), ''] : []),
+    ...(d.openPoisons ? ['## Known bugs still in this release', '', ...(d.openPoisons.length ? d.openPoisons.map((b) => `- ${b.id}: ${b.comment}${b.ticket ? ` (${b.ticket})` : ''}`) : ['(none)']), ''] : []),
+    '## Steps per node',
+    '',
+    '| node | step | result | ms | detail |',
+    '| --- | --- | --- | ---: | --- |',
+    ...d.steps.map((s) => `| ${s.node} | ${s.step} | ${s.status} | ${s.ms} | ${(s.detail ?? '').replaceAll('|', '\\|')} |`),
+    '',
+    '## To undo it',
+    '',
+    '```sh',
+    d.rollbackCommand,
+    '```',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+export function writeReport(stateDir: string, runId: string, text: string): string {
+  const dir = path.join(stateDir, 'reports');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${runId}.md`);
+  fs.writeFileSync(file, text);
+  return file;
+}
