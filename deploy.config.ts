@@ -22,7 +22,8 @@ export default defineConfig({
     retries: 50,
     intervalMs: 100,
   },
-  rollout: { parallel: 10, onFailure: 'rollback' },
+  // rsync: unchanged files are hard-linked from the current release (tar is the default).
+  rollout: { parallel: 10, onFailure: 'rollback', upload: 'rsync' },
   ssh: { identityFile: '.sandbox/id_ed25519', knownHostsFile: '.sandbox/known_hosts' },
   environments: {
     dev: { deployTo: '/srv/hello-dev', vars: { greeting: 'hi from dev' } },

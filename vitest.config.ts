@@ -10,7 +10,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/faults/**/*.test.ts'],
           globalSetup: ['test/helpers/sandbox-setup.ts'],
           fileParallelism: false,
           testTimeout: 120_000,

@@ -22,8 +22,10 @@ const verb = argv._[0] ?? 'status';
 if (verb === 'up') await up();
 else if (verb === 'down') await down();
 else if (verb === 'status') await status();
+else if (verb === 'kill-node') await killNode(argv.name);
+else if (verb === 'start-node') await startNodeAgain(argv.name);
 else {
-  console.error(`sandbox: unknown command "${verb}". Use: up, down, status`);
+  console.error(`sandbox: unknown command "${verb}". Use: up, down, status, kill-node --name N, start-node --name N`);
   process.exit(2);
 }
 
@@ -238,6 +240,25 @@ async function down({ quiet = false } = {}) {
   await fs.remove(stateFile);
   await fs.remove(path.join(dir, 'haproxy.sock'));
   if (!quiet) console.log(`sandbox down: stopped ${pids.length} process(es)`);
+}
+
+// A node crash: its sshd namespace dies with everything in it; its /srv stays.
+async function killNode(name) {
+  const state = await fs.readJson(stateFile);
+  const node = state.nodes.find((n) => n.name === name) ?? fail(`no node "${name}"`);
+  signal(node.pid, 'SIGKILL');
+  for (let i = 0; i < 50 && alive(node.pid); i++) await sleep(20);
+  console.log(`sandbox: ${name} killed`);
+}
+
+async function startNodeAgain(name) {
+  const state = await fs.readJson(stateFile);
+  const node = state.nodes.find((n) => n.name === name) ?? fail(`no node "${name}"`);
+  if (alive(node.pid)) fail(`${name} is running`);
+  node.pid = startNode(node);
+  await waitForPort(node.sshPort, `sshd of ${name}`);
+  await fs.writeJson(stateFile, state, { spaces: 2 });
+  console.log(`sandbox: ${name} started`);
 }
 
 async function status() {

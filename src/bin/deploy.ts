@@ -1,4 +1,15 @@
 #!/usr/bin/env node
-import { main } from '../cli/main.js';
-
-await main(process.argv.slice(2));
+// `deploy --help` is answered from the help text yargs generated at build
+// time (dist/help.txt): printing it needs no module at all. Everything else
+// goes through the real parser.
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) {
+  const { readFileSync, existsSync } = await import('node:fs');
+  const help = new URL('../help.txt', import.meta.url);
+  if (existsSync(help)) {
+    process.stdout.write(readFileSync(help, 'utf8'));
+    process.exit(0);
+  }
+}
+const { main } = await import('../cli/main.js');
+await main(args);

@@ -160,6 +160,12 @@ export async function main(args: string[]): Promise<void> {
       async (argv) => (await import('./poison.js')).impactCommand(argv),
     )
     .command(
+      'doctor <env>',
+      'checks before a release, per node: ssh and host keys, deployTo, disk, tools, clock, lock, load balancer',
+      (y) => env(y).option('json', { type: 'boolean' }),
+      async (argv) => (await import('./doctor.js')).doctorCommand(argv),
+    )
+    .command(
       'report <run>',
       'print the Markdown report of a deploy or rollback (a run id, or "last")',
       (y) => y.positional('run', { type: 'string', demandOption: true }),

@@ -2,7 +2,7 @@ export async function planCommand(argv: { env: string; version: string; author?:
   const { openRun } = await import('./setup.js');
   const { planDeploy } = await import('../pipeline/run.js');
   const { formatPlan } = await import('../pipeline/plan.js');
-  const run = await openRun({ env: argv.env, config: argv.config, author: argv.author, command: 'plan', quiet: argv.json });
+  const run = await openRun({ env: argv.env, config: argv.config, author: argv.author, command: 'plan', quiet: true });
   try {
     const plan = await planDeploy(
       { config: run.config, inventory: run.inventory, version: argv.version, user: run.user, runId: run.runId, stateDir: run.stateDir, secrets: run.secrets(), nodes: argv.node },

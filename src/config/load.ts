@@ -116,7 +116,7 @@ export function resolveConfig(user: UserConfig, env: string, configFile: string)
           timeoutMs: smoke.timeoutMs ?? 2000,
         }
       : undefined,
-    rollout: { parallel: rollout.parallel ?? 10, onFailure: rollout.onFailure ?? 'rollback' },
+    rollout: { parallel: rollout.parallel ?? 10, onFailure: rollout.onFailure ?? 'rollback', upload: rollout.upload ?? 'tar' },
     windows: pick('windows') ?? [],
     timezone: pick('timezone') ?? 'UTC',
     backup: pick('backup') ? { command: pick('backup')!.command, node: pick('backup')!.node, timeoutMs: pick('backup')!.timeoutMs ?? 600_000 } : undefined,

@@ -85,6 +85,7 @@ const settings = {
   rollout: z
     .strictObject({
       parallel: z.number().int().min(1).max(500).optional(),
+      upload: z.enum(['tar', 'rsync']).optional(),
       onFailure: z.enum(['rollback', 'halt']).optional(),
     })
     .optional(),

@@ -124,6 +124,13 @@ export interface SmokeSettings {
 export interface RolloutSettings {
   /** Nodes worked on at once during distribute. Default: 10. */
   parallel?: number;
+  /**
+   * How a release reaches the nodes: `tar` uploads the tarball over the run's
+   * SSH connection (needs only tar on the node); `rsync` copies with
+   * --link-dest against the current release, so unchanged files cost nothing
+   * (needs rsync on both ends). Default: `tar`.
+   */
+  upload?: 'tar' | 'rsync';
   /** On a failure after nodes switched: roll them back, or halt and leave them. Default: `rollback`. */
   onFailure?: 'rollback' | 'halt';
 }
@@ -165,7 +172,7 @@ export interface ResolvedConfig {
     intervalMs: number;
     timeoutMs: number;
   }>;
-  readonly rollout: Readonly<{ parallel: number; onFailure: 'rollback' | 'halt' }>;
+  readonly rollout: Readonly<{ parallel: number; onFailure: 'rollback' | 'halt'; upload: 'tar' | 'rsync' }>;
   readonly ssh: Readonly<{ identityFile?: string; knownHostsFile: string; strictHostKeys: boolean; connectTimeoutMs: number }>;
   readonly logs: Readonly<{ dir: string; pattern: string }>;
   readonly lock: Readonly<{ ttlMs: number; heartbeatMs: number }>;

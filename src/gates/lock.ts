@@ -130,6 +130,26 @@ export async function acquireRemoteLocks(ctx: RunContext, nodes: readonly NodeSp
     if (held.length === 0) await Promise.all(rest.map(take));
   });
   if (held.length === 0) return;
+  // A lock whose owner is provably gone (its pid is not running on this
+  // machine, or no heartbeat within the TTL) is taken over, on the record.
+  const dead = held.filter((h) => {
+    const o = parseOwner(h.owner);
+    if (!o || o.kind === 'freeze') return false;
+    const health = lockHealth(o, ctx.deps.now(), ctx.config.lock.ttlMs);
+    return health.deadPid || health.stale;
+  });
+  if (dead.length === held.length) {
+    for (const h of dead) {
+      ctx.deps.reporter.emit({ type: 'warn', node: h.node.name, message: `taking over a dead run's lock: ${describeOwner(h.owner, ctx.deps.now(), ctx.config.lock.ttlMs)}` });
+      await session(ctx, h.node).exec(breakLock(ctx.layout));
+      await record(ctx, h.node, journalEvent(ctx, h.node, 'lock_broken', { reason: `owner gone; was held by ${describeOwner(h.owner, ctx.deps.now(), ctx.config.lock.ttlMs)}` }));
+      await take(h.node);
+    }
+    const still = held.filter((h) => !taken.includes(h.node));
+    held.length = 0;
+    held.push(...still);
+    if (held.length === 0) return;
+  }
   await releaseRemoteLocks(ctx, taken);
   const first = held[0]!;
   const who = describeOwner(first.owner, ctx.deps.now(), ctx.config.lock.ttlMs);

@@ -54,7 +54,8 @@ export async function buildArtifact(config: ResolvedConfig, stateDir: string, mi
     if (!fs.existsSync(out)) throw new RelinkError(`build output "${config.build.output}" does not exist after the build`, { hint: 'fix build.output in deploy.config.ts' });
     const { c } = await import('tar');
     const tmp = path.join(work, 'release.tar.gz');
-    await c({ gzip: { level: 6 }, cwd: out, file: tmp, portable: true }, fs.readdirSync(out));
+    // Level 1: releases are mostly already-compressed assets; higher levels cost seconds and save little.
+    await c({ gzip: { level: 1 }, cwd: out, file: tmp, portable: true }, fs.readdirSync(out));
     const sha256 = await sha256File(tmp);
     const bytes = fs.statSync(tmp).size;
     fs.renameSync(tmp, file);
@@ -62,5 +63,61 @@ export async function buildArtifact(config: ResolvedConfig, stateDir: string, mi
     return { file, sha256, bytes, cached: false };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The artifact unpacked into a directory beside it, for rsync uploads; made
+ * once per artifact (under a temp name, then renamed, so a crash leaves no
+ * half-made directory behind).
+ */
+export async function stagedDir(artifact: Artifact): Promise<string> {
+  const dir = `${artifact.file}.d`;
+  if (fs.existsSync(dir)) return dir;
+  const tmp = fs.mkdtempSync(`${dir}-`);
+  const { x } = await import('tar');
+  await x({ file: artifact.file, cwd: tmp, strict: true });
+  fs.renameSync(tmp, dir);
+  return dir;
+}
+
+/**
+ * Refuses a release tarball that could write outside its release dir on a
+ * node: absolute paths, `..` parts, links whose target leaves the release.
+ * Checked before every distribute, cached artifact or not.
+ */
+export async function inspectTarball(file: string): Promise<void> {
+  const { t } = await import('tar');
+  const problems: string[] = [];
+  const leaves = (from: string, target: string) => {
+    if (target.startsWith('/')) return true;
+    const parts = [...path.posix.dirname(from).split('/'), ...target.split('/')];
+    let depth = 0;
+    for (const part of parts) {
+      if (part === '..') depth--;
+      else if (part && part !== '.') depth++;
+      if (depth < 0) return true;
+    }
+    return false;
+  };
+  await t({
+    file,
+    strict: true,
+    // node-tar strips these by default; here they must be seen to be refused.
+    preservePaths: true,
+    onReadEntry: (entry) => {
+      const name = entry.path;
+      if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) problems.push(`absolute path ${name}`);
+      else if (name.split('/').includes('..')) problems.push(`path with .. ${name}`);
+      else if ((entry.type === 'SymbolicLink' || entry.type === 'Link') && entry.linkpath && leaves(entry.type === 'Link' ? '' : name.replace(/^\.\//, ''), entry.linkpath)) {
+        problems.push(`${entry.type === 'Link' ? 'hard link' : 'symlink'} ${name} -> ${entry.linkpath} points outside the release`);
+      }
+      entry.resume();
+    },
+  });
+  if (problems.length) {
+    throw new RelinkError(`release tarball refused: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`, {
+      hint: 'the build must produce files inside its output dir only; fix the build (links into shared/ come from shared: in deploy.config.ts)',
+    });
   }
 }

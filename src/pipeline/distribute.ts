@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import { RelinkError, errorMessage } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { checksum, incomingTarball, linkShared, removeReleases, unpackRelease, writeReleaseFile } from '../remote/release.js';
-import { checkAborted, execOk, session, step, type Artifact, type RunContext } from './context.js';
+import { checkAborted, execOk, session, state, step, type Artifact, type RunContext } from './context.js';
+import { releaseDir } from '../remote/paths.js';
+import { rsyncRelease } from '../transport/rsync.js';
+import { stagedDir } from './build.js';
 import { journalEvent, record } from './record.js';
 import { templateScope, type ReleaseFacts } from './scope.js';
 import { renderTemplate } from './templates.js';
@@ -21,10 +24,39 @@ export function renderAll(ctx: RunContext, nodes: readonly NodeSpec[], facts: Re
   );
 }
 
-async function distributeNode(ctx: RunContext, node: NodeSpec, artifact: Artifact, facts: ReleaseFacts, files: readonly { dest: string; mode: number; content: string }[]): Promise<void> {
+async function distributeNode(ctx: RunContext, node: NodeSpec, artifact: Artifact, facts: ReleaseFacts, files: readonly { dest: string; mode: number; content: string }[], staged?: string): Promise<void> {
+  const l = ctx.layout;
+  checkAborted(ctx);
+  if (staged) await rsyncNode(ctx, node, staged, facts);
+  else await uploadTarball(ctx, node, artifact, facts);
+  await step(ctx, 'distribute:shared', node, () =>
+    execOk(ctx, node, linkShared(l, facts.release, ctx.config.shared.dirs, ctx.config.shared.files), { hint: `create the missing file under ${l.shared} on ${node.name}` }),
+  );
+  if (files.length) {
+    await step(ctx, 'distribute:templates', node, async () => {
+      for (const file of files) await execOk(ctx, node, writeReleaseFile(l, facts.release, file.dest, file.mode), { stdin: file.content });
+    });
+  }
+  await record(ctx, node, journalEvent(ctx, node, 'unpacked', { release: facts.release, version: facts.version, commit: facts.commit }));
+}
+
+/** rsync mode: unchanged files are hard-linked from the current release; rsync checks every file it sends. */
+async function rsyncNode(ctx: RunContext, node: NodeSpec, staged: string, facts: ReleaseFacts): Promise<void> {
+  const s = state(ctx, node);
+  const linkDest = s.current && s.onDisk.includes(s.current) ? releaseDir(ctx.layout, s.current) : undefined;
+  await step(ctx, 'distribute:upload', node, async () => {
+    const result = await rsyncRelease(node, staged, releaseDir(ctx.layout, facts.release), linkDest, ctx.config.ssh);
+    if (result.code !== 0) {
+      throw new RelinkError(`${node.name}: rsync to ${releaseDir(ctx.layout, facts.release)} failed (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-2).join(' ')}`, {
+        hint: `check free disk under ${ctx.layout.deployTo} and that rsync is installed on ${node.name}`,
+      });
+    }
+  }, () => (linkDest ? 'unchanged files hard-linked' : undefined));
+}
+
+async function uploadTarball(ctx: RunContext, node: NodeSpec, artifact: Artifact, facts: ReleaseFacts): Promise<void> {
   const l = ctx.layout;
   const tarball = incomingTarball(l, facts.release);
-  checkAborted(ctx);
   await step(ctx, 'distribute:upload', node, async () => {
     try {
       await session(ctx, node).upload(artifact.file, tarball);
@@ -39,15 +71,6 @@ async function distributeNode(ctx: RunContext, node: NodeSpec, artifact: Artifac
     if (sum !== artifact.sha256) throw new RelinkError(`${node.name}: checksum mismatch after upload (expected ${artifact.sha256.slice(0, 16)}…, got ${sum?.slice(0, 16)}…)`, { hint: 'the upload was corrupted; deploy again' });
   });
   await step(ctx, 'distribute:unpack', node, () => execOk(ctx, node, unpackRelease(l, facts.release, tarball), { hint: `check free disk under ${l.deployTo} on ${node.name}` }));
-  await step(ctx, 'distribute:shared', node, () =>
-    execOk(ctx, node, linkShared(l, facts.release, ctx.config.shared.dirs, ctx.config.shared.files), { hint: `create the missing file under ${l.shared} on ${node.name}` }),
-  );
-  if (files.length) {
-    await step(ctx, 'distribute:templates', node, async () => {
-      for (const file of files) await execOk(ctx, node, writeReleaseFile(l, facts.release, file.dest, file.mode), { stdin: file.content });
-    });
-  }
-  await record(ctx, node, journalEvent(ctx, node, 'unpacked', { release: facts.release, version: facts.version, commit: facts.commit }));
 }
 
 /**
@@ -59,7 +82,8 @@ export async function distribute(ctx: RunContext, nodes: readonly NodeSpec[], ar
   const rendered = renderAll(ctx, nodes, facts, secrets);
   const { default: pLimit } = await import('p-limit');
   const limit = pLimit(ctx.config.rollout.parallel);
-  const results = await Promise.allSettled(nodes.map((node) => limit(() => distributeNode(ctx, node, artifact, facts, rendered.get(node.name) ?? []))));
+  const staged = ctx.config.rollout.upload === 'rsync' ? await stagedDir(artifact) : undefined;
+  const results = await Promise.allSettled(nodes.map((node) => limit(() => distributeNode(ctx, node, artifact, facts, rendered.get(node.name) ?? [], staged))));
   const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ node: nodes[i]!, error: r.reason as unknown }] : []));
   if (failures.length === 0) return;
   await removeEverywhere(ctx, nodes, facts.release);

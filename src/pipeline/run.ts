@@ -3,7 +3,7 @@ import { EXIT, RelinkError } from '../errors.js';
 import { filterNodes, rolloutGroups } from '../inventory/groups.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { acquireLocalLock, acquireRemoteLocks, ownerFor, releaseRemoteLocks, startHeartbeat } from '../gates/lock.js';
-import { checkAborted, makeContext, type Artifact, type RunContext, type RunDeps, type VersionInfo } from './context.js';
+import { checkAborted, step, makeContext, type Artifact, type RunContext, type RunDeps, type VersionInfo } from './context.js';
 import { distribute, renderAll } from './distribute.js';
 import { cleanup, recordOutcome } from './finish.js';
 import { describePlan, type Plan } from './plan.js';
@@ -30,6 +30,8 @@ export interface Source {
   log(from: string | undefined, to: string): Promise<{ sha: string; subject: string }[]>;
   /** The known bugs (poison records) in the history of a commit, and whether each is cured there. */
   check(commit: string): Promise<Finding[]>;
+  /** Refuses a tarball with entries that would land outside the release dir. */
+  inspect(file: string): Promise<void>;
 }
 
 export interface DeployRequest {
@@ -142,6 +144,7 @@ export async function deploy(req: DeployRequest, baseDeps: RunDeps, source: Sour
 
     deps.reporter.emit({ type: 'phase', phase: 'build' });
     const artifact = await source.build(version);
+    await step(ctx, 'build:inspect', undefined, () => source.inspect(artifact.file));
     deps.reporter.emit({ type: 'info', message: `artifact ${(artifact.bytes / 1e6).toFixed(1)} MB sha256 ${artifact.sha256.slice(0, 16)}…${artifact.cached ? ' (cached)' : ''}` });
     checkAborted(ctx);
 

@@ -91,6 +91,7 @@ export function fakeRun(options: FakeOptions = {}) {
     build: async () => ({ file: '/tmp/relink-fake/a.tar.gz', sha256: SHA, bytes: 1000, cached: false }),
     log: async () => [],
     check: async () => [],
+    inspect: async () => undefined,
   };
   const request: DeployRequest = { config, inventory, version: 'v1.1.0', user: 'ana', runId: 'run42', stateDir: '/tmp/relink-fake/.relink', secrets: {}, localLock: false };
   return { transport, deps, source, request, events, probes };

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { Project, readSandbox, stopApps, type Sandbox } from '../helpers/project.js';
+import { onNode, Project, readSandbox, stopApps, type Sandbox } from '../helpers/project.js';
 
 let sb: Sandbox;
 const NODES = ['node1', 'node2', 'node3', 'node4'];
@@ -172,9 +172,12 @@ describe('locks', () => {
 
       const status = await project.deploy(['lock', 'status', 'prod']);
       expect(status.stdout).toMatch(new RegExp(`node1 .*\\(pid ${pid}, run .*\\) since .* ago: deploy prod v1\\.6\\.0 \\[pid ${pid} is not running on this machine\\]`));
+
+      // Seen from another machine the pid cannot be checked and the heartbeat is fresh: the lock holds.
+      for (const node of NODES) onNode(sb, node, `sed -i 's/"host":"[^"]*"/"host":"other-machine"/' ${project.deployTo}/.relink/lock/owner.json`);
       const refused = await project.deploy(['prod', 'v1.0.0']);
       expect(refused.code).toBe(4);
-      expect(refused.stderr).toMatch(new RegExp(`pid ${pid} is not running on this machine`));
+      expect(refused.stderr).toMatch(new RegExp(`held \\(node1\\) by .* on other-machine \\(pid ${pid}`));
       expect(refused.stderr).toMatch(/next: .*deploy unlock prod --force/);
 
       const plain = await project.deploy(['unlock', 'prod']);

@@ -1,0 +1,271 @@
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { onNode, Project, readSandbox, repoRoot, stopApps, type Sandbox } from '../helpers/project.js';
+
+let sb: Sandbox;
+const NODES = ['node1', 'node2', 'node3', 'node4'];
+const zx = path.join(repoRoot, 'node_modules', 'zx', 'build', 'cli.js');
+
+beforeAll(() => {
+  sb = readSandbox(inject('sandboxDir'));
+});
+
+function sandbox(verb: string, node: string): void {
+  execFileSync('node', [zx, path.join(repoRoot, 'scripts', 'sandbox.mjs'), verb, '--name', node, '--dir', sb.dir], { stdio: 'ignore' });
+}
+
+/** Starts a deploy and calls `act` the moment its output matches. */
+function startUntil(project: Project, args: string[], pattern: RegExp, act: (child: ReturnType<Project['spawn']>) => void) {
+  const child = project.spawn(args);
+  let stdout = '';
+  let stderr = '';
+  let acted = false;
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (!acted && pattern.test(stdout)) {
+      acted = true;
+      act(child);
+    }
+  });
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; acted: boolean }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr, acted })),
+  );
+}
+
+const versions = (p: Project) => NODES.map((n) => p.current(n)?.match(/_(v[\d.]+)_/)?.[1] ?? 'none');
+const bigPayload = (repo: string) => fs.writeFileSync(path.join(repo, 'payload.bin'), crypto.randomBytes(40 * 1024 * 1024));
+const slowRestart = (seconds: number) => (repo: string) => {
+  const file = path.join(repo, 'bin', 'restart.sh');
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('set -eu\n', `set -eu\nsleep ${seconds}\n`));
+};
+
+let project: Project | undefined;
+afterEach(() => {
+  stopApps(sb);
+  project?.remove();
+  project = undefined;
+});
+
+describe('a node dies', () => {
+  it('sshd killed during upload: nothing switched anywhere; the next plain deploy succeeds with no cleanup', async () => {
+    project = new Project(sb);
+    expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+    project.tag('v1.5.0', bigPayload, 'big payload');
+    const result = await startUntil(project, ['prod', 'v1.5.0'], /distribute:upload/, () => sandbox('kill-node', 'node3'));
+    sandbox('start-node', 'node3');
+    expect(result.acted).toBe(true);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/distribute failed on node3: .*(upload|connection|closed|ECONN|Not connected)/is);
+    expect(versions(project)).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0', 'v1.0.0']);
+    for (const node of ['node1', 'node2', 'node4']) {
+      expect(project.releases(node).filter((r) => r.includes('_v1.5.0_'))).toEqual([]);
+      expect(project.lockExists(node)).toBe(false);
+      expect(project.journal(node).at(-1)).toMatchObject({ event: 'run_finished', result: 'failed' });
+    }
+    // node3 was down: its lock is left behind by a run that is gone, and the next deploy takes it over.
+    const next = await project.deploy(['prod', 'v1.5.0']);
+    expect(next.code).toBe(0);
+    expect(next.stdout).toMatch(/warning: node3: taking over a dead run's lock/);
+    expect(versions(project)).toEqual(['v1.5.0', 'v1.5.0', 'v1.5.0', 'v1.5.0']);
+  });
+
+  it('sshd killed after relink, before restart: the others are rolled back, the dead node is named; the next deploy repairs it', async () => {
+    project = new Project(sb);
+    expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+    project.tag('v1.6.0', slowRestart(2), 'slow restart');
+    const result = await startUntil(project, ['prod', 'v1.6.0'], /node2 +rollout:relink +ok/, () => sandbox('kill-node', 'node2'));
+    sandbox('start-node', 'node2');
+    expect(result.acted).toBe(true);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/Rolled back node1, node2, but 1 node\(s\) did not come back cleanly: node2: /);
+    expect(result.stderr).toMatch(/next: check those nodes now: deploy status prod/);
+    expect(versions(project)).toEqual(['v1.0.0', 'v1.6.0', 'v1.0.0', 'v1.0.0']);
+    const status = await project.deploy(['status', 'prod', '--check']);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/drift/);
+    const next = await project.deploy(['prod', 'v1.6.0']);
+    expect(next.code).toBe(0);
+    expect(versions(project)).toEqual(['v1.6.0', 'v1.6.0', 'v1.6.0', 'v1.6.0']);
+  });
+
+  it("a node's /srv full during unpack (tmpfs in its namespace): nothing switched, the journal records it", async () => {
+    project = new Project(sb);
+    const releases = `${project.deployTo}/releases`;
+    onNode(sb, 'node3', `mkdir -p ${releases} && mount -t tmpfs -o size=128k tmpfs ${releases}`);
+    try {
+      project.tag('v1.4.0', (repo) => fs.writeFileSync(path.join(repo, 'payload.bin'), crypto.randomBytes(512 * 1024)), 'payload');
+      const result = await project.deploy(['prod', 'v1.4.0']);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/distribute failed on node3: .*tar.*No space left on device/s);
+      for (const node of NODES) {
+        expect(project.current(node)).toBeUndefined();
+        expect(project.releases(node)).toEqual([]);
+        expect(project.lockExists(node)).toBe(false);
+        expect(project.journal(node).at(-1)).toMatchObject({ event: 'run_finished', result: 'failed' });
+      }
+    } finally {
+      onNode(sb, 'node3', `umount ${releases}`);
+    }
+    expect((await project.deploy(['prod', 'v1.4.0'])).code).toBe(0);
+  });
+});
+
+describe('signals to the deploy process in each phase', () => {
+  beforeAll(async () => {
+    stopApps(sb);
+  });
+
+  it.each([
+    ['gates', /== gates/, 'SIGINT'],
+    ['build', /== build/, 'SIGTERM'],
+    ['distribute', /distribute:upload/, 'SIGINT'],
+    ['rollout', /group 2\/4/, 'SIGTERM'],
+  ] as const)('%s + %s: every node on the old release, no lock, exit 130; the next deploy succeeds', async (_phase, marker, signal) => {
+    project = new Project(sb);
+    expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+    project.tag('v1.5.0', (repo) => {
+      bigPayload(repo);
+      slowRestart(1)(repo);
+    }, 'big and slow');
+    const result = await startUntil(project, ['prod', 'v1.5.0'], marker, (child) => child.kill(signal));
+    expect(result.acted).toBe(true);
+    expect(result.code).toBe(130);
+    expect(result.stderr).toMatch(new RegExp(`interrupted by ${signal}|Rolled back`));
+    expect(versions(project)).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0', 'v1.0.0']);
+    for (const node of NODES) {
+      expect(project.lockExists(node)).toBe(false);
+      expect(project.releases(node).filter((r) => r.includes('_v1.5.0_') && !project.journal(node).some((e) => e.release === r && e.event === 'activated'))).toEqual([]);
+    }
+    expect((await project.deploy(['prod', 'v1.5.0'])).code).toBe(0);
+    expect(versions(project)).toEqual(['v1.5.0', 'v1.5.0', 'v1.5.0', 'v1.5.0']);
+  });
+
+  it('SIGKILL mid-rollout leaves the lock (stale, dead pid); the next plain deploy takes it over and succeeds', async () => {
+    project = new Project(sb);
+    expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+    project.tag('v1.6.0', slowRestart(1), 'slow restart');
+    const result = await startUntil(project, ['prod', 'v1.6.0'], /group 2\/4/, (child) => child.kill('SIGKILL'));
+    expect(result.signal).toBe('SIGKILL');
+    for (const node of NODES) expect(project.lockExists(node)).toBe(true);
+    expect((await project.deploy(['lock', 'status', 'prod'])).stdout).toMatch(/is not running on this machine/);
+    const next = await project.deploy(['prod', 'v1.6.0']);
+    expect(next.code).toBe(0);
+    expect(versions(project)).toEqual(['v1.6.0', 'v1.6.0', 'v1.6.0', 'v1.6.0']);
+    for (const node of NODES) {
+      expect(project.lockExists(node)).toBe(false);
+      expect(project.journal(node).some((e) => e.event === 'lock_broken' && /owner gone/.test(e.reason ?? ''))).toBe(true);
+    }
+  });
+});
+
+describe('a restart that hangs', () => {
+  it('times out, the pre node is rolled back, exit 1', async () => {
+    project = new Project(sb, { configExtra: "restart: { command: 'sh bin/restart.sh', timeoutMs: 1500 }," });
+    expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+    project.tag('v1.7.0', slowRestart(30), 'restart hangs');
+    const result = await project.deploy(['prod', 'v1.7.0']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/node1: restart did not finish within 1500 ms\. Rolled back node1 to the release each ran before\./);
+    expect(versions(project)).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0', 'v1.0.0']);
+  });
+});
+
+describe('hostile input', () => {
+  it('a build that makes a symlink out of the release is refused before anything is uploaded', async () => {
+    project = new Project(sb, { configExtra: "build: { command: 'node build.mjs && ln -s /etc/passwd leak' }," });
+    const result = await project.deploy(['prod', 'v1.0.0']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/release tarball refused: symlink leak -> \/etc\/passwd points outside the release/);
+    for (const node of NODES) expect(project.releases(node)).toEqual([]);
+  });
+
+  it('a cached artifact with ../ and absolute paths is refused at unpack time', async () => {
+    project = new Project(sb);
+    expect((await project.deploy(['plan', 'prod', 'v1.0.0'])).code).toBe(0);
+    // Build once so the cache holds the artifact, then tamper with it (and its checksum, as an attacker would).
+    expect((await project.deploy(['prod', 'v1.0.0', '--node', 'node1'])).code).toBe(0);
+    const dir = path.join(project.dir, '.relink', 'artifacts');
+    const file = path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.tar.gz'))!);
+    const evil = path.join(project.dir, 'evil');
+    fs.mkdirSync(evil);
+    fs.writeFileSync(path.join(evil, 'x'), 'x');
+    execFileSync('tar', ['-czf', file, '-C', evil, '--transform', 's,^x$,../escape,', '-P', 'x', '/etc/hostname']);
+    const meta = JSON.parse(fs.readFileSync(`${file}.json`, 'utf8')) as { sha256: string; bytes: number };
+    meta.sha256 = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+    fs.writeFileSync(`${file}.json`, JSON.stringify(meta));
+    const result = await project.deploy(['prod', 'v1.0.0']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/release tarball refused: path with \.\. \.\.\/escape; absolute path \/etc\/hostname/);
+    expect(fs.existsSync(project.nodePath('node2', '..', 'escape'))).toBe(false);
+  });
+
+  it('a node whose host key changed is refused, with how to accept it deliberately', async () => {
+    const other = execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(sb.dir, `tmpkey-${process.pid}`)]) && fs.readFileSync(path.join(sb.dir, `tmpkey-${process.pid}.pub`), 'utf8').split(' ').slice(0, 2).join(' ');
+    const known = fs.readFileSync(path.join(sb.dir, 'known_hosts'), 'utf8').split('\n').map((l) => (l.startsWith('[127.0.0.1]:2302 ') ? `[127.0.0.1]:2302 ${other}` : l)).join('\n');
+    project = new Project(sb, { knownHosts: known });
+    const result = await project.deploy(['prod', 'v1.0.0']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/node2 \(root@127\.0\.0\.1:2302\): HOST KEY CHANGED: .*refusing \(this can be an attack\)/);
+    expect(result.stderr).toMatch(/next: if the node was rebuilt on purpose: ssh-keygen -R '\[127\.0\.0\.1\]:2302' -f .* && ssh-keyscan -p 2302 127\.0\.0\.1 >>/);
+    for (const node of NODES) expect(project.releases(node)).toEqual([]);
+  });
+
+  it('shell syntax, newlines, ../ and unicode in vars, host vars, commit subjects and author run nothing and write nothing outside deployTo', async () => {
+    const marker = `/tmp/relink-hostile-${process.pid}`;
+    const hostile = `$(touch ${marker}-var)\`touch ${marker}-tick\`'"; ../../etc ✓`;
+    project = new Project(sb, {
+      configExtra: `vars: { greeting: ${JSON.stringify(hostile)} },`,
+      vars: { node2: `note: ${JSON.stringify(`$(touch ${marker}-host)`)}` },
+    });
+    project.tag('v1.8.0', (repo) => fs.appendFileSync(path.join(repo, 'CHANGELOG.md'), 'x\n'), `$(touch ${marker}-subject) \`id\` ; rm -rf /`);
+    const result = await project.deploy(['prod', 'v1.8.0', '--author', `${'a'.repeat(3000)}$(touch ${marker}-author)`]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const plan = await project.deploy(['plan', 'prod', 'v1.8.0']);
+    expect(plan.stdout).toContain(`$(touch ${marker}-subject)`);
+    for (const suffix of ['var', 'tick', 'host', 'subject', 'author']) expect(fs.existsSync(`${marker}-${suffix}`)).toBe(false);
+    const env = fs.readFileSync(project.nodePath('node2', 'current', 'app.env'), 'utf8');
+    expect(env).toContain(`GREETING=${hostile}`);
+    expect(project.current('node2')!.length).toBeLessThan(200);
+    // Only what relink makes lives under deployTo, and nothing else appeared on the node's /srv.
+    expect(fs.readdirSync(project.nodePath('node2')).sort()).toEqual(['.relink', 'current', 'releases', 'shared']);
+  });
+
+  it('secrets are in no log, journal, report or console output', async () => {
+    const secret = `s3cret-${crypto.randomBytes(6).toString('hex')}`;
+    project = new Project(sb);
+    const results = [];
+    for (const v of ['v1.0.0', 'v1.1.0']) results.push(await project.deploy(['prod', v], { APP_SECRET: secret }));
+    results.push(await project.deploy(['rollback', 'prod', '--last'], { APP_SECRET: secret }));
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
+    expect(fs.readFileSync(project.nodePath('node1', 'current', 'app.env'), 'utf8')).toContain(secret);
+    const files = ['logs', 'reports'].flatMap((d) => fs.readdirSync(path.join(project!.dir, '.relink', d)).map((f) => path.join(project!.dir, '.relink', d, f)));
+    const texts = [...results.flatMap((r) => [r.stdout, r.stderr]), ...files.map((f) => fs.readFileSync(f, 'utf8')), ...NODES.map((n) => fs.readFileSync(project!.nodePath(n, '.relink', 'journal.jsonl'), 'utf8'))];
+    expect(texts.length).toBeGreaterThan(10);
+    for (const text of texts) expect(text).not.toContain(secret);
+  });
+});
+
+describe('deploy doctor', () => {
+  afterAll(() => stopApps(sb));
+
+  it('a per-node table; exit 0 when nothing blocks, 1 when something does', async () => {
+    project = new Project(sb, { lb: ['lb:', '  driver: haproxy', `  socket: ${sb.haproxy.socket}`, '  backend: app'] });
+    const ok = await project.deploy(['doctor', 'prod']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/node1 +ssh +ok +root@127\.0\.0\.1:2301, host key verified/);
+    expect(ok.stdout).toMatch(/node4 +tools +ok +tar yes, mv -T yes/);
+    expect(ok.stdout).toMatch(/lb +haproxy +ok +node1 ready/);
+    expect(ok.stdout).toMatch(/nothing blocks a release to prod/);
+    onNode(sb, 'node3', `mkdir -p ${project.deployTo}/.relink/lock && echo '{"run":"x","kind":"freeze","user":"ana","host":"h","pid":1,"command":"lock","since":"2026-01-01T00:00:00Z","heartbeat":"2026-01-01T00:00:00Z","message":"audit"}' > ${project.deployTo}/.relink/lock/owner.json`);
+    const blocked = await project.deploy(['doctor', 'prod', '--json']);
+    expect(blocked.code).toBe(1);
+    const json = JSON.parse(blocked.stdout) as { ok: boolean; checks: { node: string; check: string; ok: boolean }[] };
+    expect(json.ok).toBe(false);
+    expect(json.checks.filter((c) => !c.ok).map((c) => `${c.node}/${c.check}`)).toEqual(['node3/lock']);
+  });
+});
