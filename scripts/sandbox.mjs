@@ -332,8 +332,18 @@ function portOpen(port) {
   });
 }
 
+// A killed process whose parent has not reaped it yet (a zombie) is dead too.
 function alive(pid) {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 function signal(pid, sig) {

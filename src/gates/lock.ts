@@ -119,10 +119,27 @@ export function ownerFor(ctx: RunContext, extra: { kind?: LockOwner['kind']; ver
 export async function acquireRemoteLocks(ctx: RunContext, nodes: readonly NodeSpec[], owner: LockOwner = ownerFor(ctx)): Promise<void> {
   const taken: NodeSpec[] = [];
   const held: { node: NodeSpec; owner?: string }[] = [];
-  const take = async (node: NodeSpec) => {
-    const result = await session(ctx, node).exec(acquireLock(ctx.layout, owner));
-    if (result.code === 0) taken.push(node);
-    else held.push({ node, owner: (await session(ctx, node).exec(readLock(ctx.layout))).stdout.trim() || undefined });
+  const ttl = ctx.config.lock.ttlMs;
+  // One node: take it; if a run that is provably gone (its pid is not running
+  // on this machine, or no heartbeat within the TTL) holds it, take it over,
+  // on the record.
+  const take = async (node: NodeSpec): Promise<void> => {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if ((await session(ctx, node).exec(acquireLock(ctx.layout, owner))).code === 0) {
+        taken.push(node);
+        return;
+      }
+      const raw = (await session(ctx, node).exec(readLock(ctx.layout))).stdout.trim() || undefined;
+      const o = parseOwner(raw);
+      const health = o && o.kind !== 'freeze' ? lockHealth(o, ctx.deps.now(), ttl) : undefined;
+      if (attempt > 0 || !(health?.deadPid || health?.stale)) {
+        held.push({ node, owner: raw });
+        return;
+      }
+      ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `taking over a dead run's lock: ${describeOwner(raw, ctx.deps.now(), ttl)}` });
+      await session(ctx, node).exec(breakLock(ctx.layout));
+      await record(ctx, node, journalEvent(ctx, node, 'lock_broken', { reason: `owner gone; was held by ${describeOwner(raw, ctx.deps.now(), ttl)}` }));
+    }
   };
   await step(ctx, 'gates:lock', undefined, async () => {
     const [leader, ...rest] = nodes;
@@ -130,29 +147,9 @@ export async function acquireRemoteLocks(ctx: RunContext, nodes: readonly NodeSp
     if (held.length === 0) await Promise.all(rest.map(take));
   });
   if (held.length === 0) return;
-  // A lock whose owner is provably gone (its pid is not running on this
-  // machine, or no heartbeat within the TTL) is taken over, on the record.
-  const dead = held.filter((h) => {
-    const o = parseOwner(h.owner);
-    if (!o || o.kind === 'freeze') return false;
-    const health = lockHealth(o, ctx.deps.now(), ctx.config.lock.ttlMs);
-    return health.deadPid || health.stale;
-  });
-  if (dead.length === held.length) {
-    for (const h of dead) {
-      ctx.deps.reporter.emit({ type: 'warn', node: h.node.name, message: `taking over a dead run's lock: ${describeOwner(h.owner, ctx.deps.now(), ctx.config.lock.ttlMs)}` });
-      await session(ctx, h.node).exec(breakLock(ctx.layout));
-      await record(ctx, h.node, journalEvent(ctx, h.node, 'lock_broken', { reason: `owner gone; was held by ${describeOwner(h.owner, ctx.deps.now(), ctx.config.lock.ttlMs)}` }));
-      await take(h.node);
-    }
-    const still = held.filter((h) => !taken.includes(h.node));
-    held.length = 0;
-    held.push(...still);
-    if (held.length === 0) return;
-  }
   await releaseRemoteLocks(ctx, taken);
   const first = held[0]!;
-  const who = describeOwner(first.owner, ctx.deps.now(), ctx.config.lock.ttlMs);
+  const who = describeOwner(first.owner, ctx.deps.now(), ttl);
   const env = ctx.config.env;
   const frozen = parseOwner(first.owner)?.kind === 'freeze';
   throw new LockError(`deploy lock on ${env} is held (${first.node.name}${held.length > 1 ? ` and ${held.length - 1} more` : ''}) by ${who}`, {
