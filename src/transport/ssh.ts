@@ -142,5 +142,7 @@ class SshSession implements NodeSession {
 }
 
 function normalize(r: { code: number | null; signal: string | null; stdout: string; stderr: string }): ExecResult {
-  return { code: r.code ?? (r.signal ? 128 : 255), stdout: r.stdout, stderr: r.stderr };
+  // No exit status and no signal: the channel closed under the command (the node or its sshd went away).
+  if (r.code === null && !r.signal) return { code: 255, stdout: r.stdout, stderr: `${r.stderr}${r.stderr ? '\n' : ''}the connection to the node was lost before the command finished` };
+  return { code: r.code ?? 128, stdout: r.stdout, stderr: r.stderr };
 }
