@@ -20,6 +20,7 @@ const runs = Number(argv.runs ?? 3);
 const mb = Number(argv.mb ?? 20);
 const peers = argv.peers !== false;
 const bin = path.join(root, 'dist', 'bin', 'deploy.js');
+const rollbackBin = path.join(root, 'dist', 'bin', 'rollback.js');
 const sandboxDir = path.join(work, 'sandbox');
 const repo = path.join(work, 'app');
 const project = path.join(work, 'relink-project');
@@ -144,8 +145,8 @@ function tools(sb, count) {
   const relinkTool = {
     name: 'relink',
     deploy: (deployTo, tag) => timed('node', [bin, 'prod', tag], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
-    rollback: (deployTo) => timed('node', [bin, 'rollback', 'prod', '--last'], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
-    emergency: (deployTo) => timed('node', [bin, 'rollback', 'prod', '--last', '--emergency'], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
+    rollback: (deployTo) => timed('node', [rollbackBin, 'prod', '--last'], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
+    emergency: (deployTo) => timed('node', [rollbackBin, 'prod', '--last', '--emergency'], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
   };
   if (!peers) return [relinkTool];
   const cap = path.join(work, 'peers', 'capistrano');

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { EXIT } from '../errors.js';
+import { EXIT, UsageError } from '../errors.js';
 
 /** Options every command shares. */
 export interface GlobalOptions {
@@ -59,7 +59,7 @@ export async function main(args: string[]): Promise<void> {
           .option('reason', { type: 'string', describe: 'why, for the journal' })
           .option('node', { type: 'string', array: true, describe: 'only these nodes' })
           .check((a) => {
-            if (Boolean(a.last) === Boolean(a.to)) throw new Error('say where to go: --last or --to <release|version>');
+            if (Boolean(a.last) === Boolean(a.to)) throw new UsageError('say where to go: --last or --to <release|version>');
             return true;
           }),
       async (argv) => (await import('./rollback.js')).rollbackCommand(argv),
@@ -100,8 +100,8 @@ export async function main(args: string[]): Promise<void> {
           .option('message', { alias: 'm', type: 'string', describe: 'why deploys are frozen' })
           .option('json', { type: 'boolean' })
           .check((a) => {
-            if (a.target === 'status' && !a.env) throw new Error('name the environment: deploy lock status <env>');
-            if (a.target !== 'status' && !a.message) throw new Error('say why: deploy lock <env> -m "reason"');
+            if (a.target === 'status' && !a.env) throw new UsageError('name the environment: deploy lock status <env>');
+            if (a.target !== 'status' && !a.message) throw new UsageError('say why: deploy lock <env> -m "reason"');
             return true;
           }),
       async (argv) => (await import('./lock.js')).lockCommand(argv),

@@ -95,3 +95,20 @@ describe('the deploy binary', () => {
     expect(result.stderr).toMatch(/web1 \(deploy@127\.0\.0\.1:2999\): cannot connect: .*ECONNREFUSED/);
   });
 });
+
+describe('the rollback binary', () => {
+  it('is `deploy rollback`: usage errors exit 2 with the way out', async () => {
+    const missing = await cli(['prod'], dir, rollbackBin);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/say where to go: --last or --to <release\|version>/);
+    const typo = await cli(['prod', '--lats'], dir, rollbackBin);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/Unknown argument: lats/);
+  });
+
+  it('parses the emergency button without yargs and reaches the nodes (here: none answers)', async () => {
+    const result = await cli(['prod', '--last', '--emergency'], dir, rollbackBin);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/web1 .*!! unreachable: .*ECONNREFUSED/);
+  });
+});
