@@ -41,7 +41,7 @@ async function ensureTools() {
   if (!fs.existsSync('/usr/bin/time')) missing.push('time');
   if (missing.length) {
     console.log(`installing ${missing.join(', ')} ...`);
-    await $`apt-get install -y -qq ${missing}`.env({ ...process.env, DEBIAN_FRONTEND: 'noninteractive' });
+    await $({ env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })`apt-get install -y -qq ${missing}`;
   }
   if (peers) {
     const dir = path.join(work, 'peers', 'shipit');

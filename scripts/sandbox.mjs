@@ -308,8 +308,8 @@ async function ensurePackages() {
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) fail(`missing ${missing.join(', ')}; install them (apt-get install ${missing.join(' ')}) or run this as root`);
   console.log(`installing ${missing.join(', ')} ...`);
-  await $`apt-get update -qq`.env({ ...process.env, DEBIAN_FRONTEND: 'noninteractive' });
-  await $`apt-get install -y -qq ${missing}`.env({ ...process.env, DEBIAN_FRONTEND: 'noninteractive' });
+  await $({ env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })`apt-get update -qq`;
+  await $({ env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })`apt-get install -y -qq ${missing}`;
 }
 
 function hasBinary(bin) {

@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { onNode, Project, readSandbox, repoRoot, stopApps, type Sandbox } from '../helpers/project.js';
+import { onNode, Project, readSandbox, repoRoot, startUntil, stopApps, type Sandbox } from '../helpers/project.js';
 
 let sb: Sandbox;
 const NODES = ['node1', 'node2', 'node3', 'node4'];
@@ -15,25 +15,6 @@ beforeAll(() => {
 
 function sandbox(verb: string, node: string): void {
   execFileSync('node', [zx, path.join(repoRoot, 'scripts', 'sandbox.mjs'), verb, '--name', node, '--dir', sb.dir], { stdio: 'ignore' });
-}
-
-/** Starts a deploy and calls `act` the moment its output matches. */
-function startUntil(project: Project, args: string[], pattern: RegExp, act: (child: ReturnType<Project['spawn']>) => void) {
-  const child = project.spawn(args);
-  let stdout = '';
-  let stderr = '';
-  let acted = false;
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-    if (!acted && pattern.test(stdout)) {
-      acted = true;
-      act(child);
-    }
-  });
-  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; acted: boolean }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr, acted })),
-  );
 }
 
 const versions = (p: Project) => NODES.map((n) => p.current(n)?.match(/_(v[\d.]+)_/)?.[1] ?? 'none');

@@ -201,3 +201,28 @@ export async function servedThroughLb(sb: Sandbox, version: string, count = 8): 
   }
   return answers;
 }
+
+/** A change for Project.tag: the app's health check answers 500 (its smoke test fails). */
+export function breakHealth(repo: string): void {
+  const file = path.join(repo, 'server.js');
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace("res.writeHead(200, { 'content-type': 'application/json' });", "res.writeHead(500, { 'content-type': 'application/json' });"));
+}
+
+/** Starts the CLI and calls `act` the moment its output matches, so a signal or fault lands in a known phase. */
+export function startUntil(project: Project, args: string[], pattern: RegExp, act: (child: ReturnType<Project['spawn']>) => void) {
+  const child = project.spawn(args);
+  let stdout = '';
+  let stderr = '';
+  let acted = false;
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (!acted && pattern.test(stdout)) {
+      acted = true;
+      act(child);
+    }
+  });
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; acted: boolean; pid: number }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr, acted, pid: child.pid! })),
+  );
+}

@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { httpText, onNode, Project, readSandbox, servedThroughLb, stopApps, type Sandbox } from '../helpers/project.js';
+import { breakHealth, httpText, onNode, Project, readSandbox, servedThroughLb, stopApps, type Sandbox } from '../helpers/project.js';
 
 let sb: Sandbox;
 const NODES = ['node1', 'node2', 'node3', 'node4'];
@@ -59,10 +59,7 @@ describe('deploy over real SSH on a 4-node sandbox', () => {
 
   it('a release whose smoke test fails on pre leaves every node on v1.1.0 and exits non-zero', async () => {
     const before = NODES.map((node) => project.current(node));
-    project.tag('v1.3.0', (repo) => {
-      const file = path.join(repo, 'server.js');
-      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace("res.writeHead(200, { 'content-type': 'application/json' });", "res.writeHead(500, { 'content-type': 'application/json' });"));
-    }, 'break the health check');
+    project.tag('v1.3.0', breakHealth, 'break the health check');
     const result = await project.deploy(['prod', 'v1.3.0']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/node1: smoke test failed after 30 attempts: GET http:\/\/127\.0\.0\.1:8301\/health answered 500/);

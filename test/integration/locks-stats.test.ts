@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { onNode, Project, readSandbox, stopApps, type Sandbox } from '../helpers/project.js';
+import { breakHealth, onNode, Project, readSandbox, startUntil, stopApps, type Sandbox } from '../helpers/project.js';
 
 let sb: Sandbox;
 const NODES = ['node1', 'node2', 'node3', 'node4'];
@@ -11,30 +11,6 @@ const NODES = ['node1', 'node2', 'node3', 'node4'];
 beforeAll(() => {
   sb = readSandbox(inject('sandboxDir'));
 });
-
-/** Starts the CLI and resolves once its output matches, so a signal lands in a known phase. */
-function startUntil(project: Project, args: string[], pattern: RegExp) {
-  const child = project.spawn(args);
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const reached = new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (pattern.test(stdout)) resolve();
-    });
-    child.on('exit', () => reject(new Error(`exited before ${pattern}:\n${stdout}\n${stderr}`)));
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { child, reached, exited };
-}
-
-const breakHealth = (repo: string) => {
-  const file = path.join(repo, 'server.js');
-  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace("res.writeHead(200, { 'content-type': 'application/json' });", "res.writeHead(500, { 'content-type': 'application/json' });"));
-};
 
 const slowRestart = (repo: string) => fs.appendFileSync(path.join(repo, 'bin', 'restart.sh'), 'sleep 1\n');
 
@@ -117,10 +93,8 @@ describe('locks', () => {
       expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
       project.tag('v1.5.0', (repo) => fs.writeFileSync(path.join(repo, 'payload.bin'), crypto.randomBytes(40 * 1024 * 1024)), 'big payload');
       const before = NODES.map((n) => project.releases(n));
-      const run = startUntil(project, ['prod', 'v1.5.0'], /== distribute/);
-      await run.reached;
-      run.child.kill('SIGINT');
-      const done = await run.exited;
+      const done = await startUntil(project, ['prod', 'v1.5.0'], /== distribute/, (child) => child.kill('SIGINT'));
+      expect(done.acted).toBe(true);
       expect(done.code).toBe(130);
       expect(done.stderr).toMatch(/interrupted by SIGINT/);
       expect(NODES.map((n) => project.releases(n))).toEqual(before);
@@ -140,10 +114,8 @@ describe('locks', () => {
     try {
       expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
       project.tag('v1.6.0', slowRestart, 'slow restart');
-      const run = startUntil(project, ['prod', 'v1.6.0'], /group 2\/4/);
-      await run.reached;
-      run.child.kill('SIGTERM');
-      const done = await run.exited;
+      const done = await startUntil(project, ['prod', 'v1.6.0'], /group 2\/4/, (child) => child.kill('SIGTERM'));
+      expect(done.acted).toBe(true);
       expect(done.code).toBe(130);
       expect(done.stderr).toMatch(/Rolled back node1(, node2)? to the release each ran before/);
       for (const node of NODES) {
@@ -163,11 +135,9 @@ describe('locks', () => {
     try {
       expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
       project.tag('v1.6.0', slowRestart, 'slow restart');
-      const run = startUntil(project, ['prod', 'v1.6.0'], /group 1\/4/);
-      await run.reached;
-      const pid = run.child.pid!;
-      run.child.kill('SIGKILL');
-      expect((await run.exited).signal).toBe('SIGKILL');
+      const killed = await startUntil(project, ['prod', 'v1.6.0'], /group 1\/4/, (child) => child.kill('SIGKILL'));
+      const pid = killed.pid;
+      expect(killed.signal).toBe('SIGKILL');
       for (const node of NODES) expect(project.lockExists(node)).toBe(true);
 
       const status = await project.deploy(['lock', 'status', 'prod']);

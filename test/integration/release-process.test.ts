@@ -3,7 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { Project, readSandbox, servedThroughLb, stopApps, type Sandbox } from '../helpers/project.js';
+import { breakHealth, Project, readSandbox, servedThroughLb, stopApps, type Sandbox } from '../helpers/project.js';
 
 let sb: Sandbox;
 const NODES = ['node1', 'node2', 'node3', 'node4'];
@@ -96,10 +96,7 @@ describe('notifications and reports', () => {
       expect(mail.mails[1]!.text).toMatch(/Subject: prod: v1\.0\.0 deployed/);
       expect(mail.mails[1]!.text).toMatch(/## Steps per node/);
 
-      project.tag('v1.3.0', (repo) => {
-        const file = path.join(repo, 'server.js');
-        fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace("res.writeHead(200, { 'content-type': 'application/json' });", "res.writeHead(500, { 'content-type': 'application/json' });"));
-      }, 'break the health check');
+      project.tag('v1.3.0', breakHealth, 'break the health check');
       expect((await project.deploy(['prod', 'v1.3.0'], env)).code).toBe(1);
       expect((await project.deploy(['prod', 'v1.1.0'], env)).code).toBe(0);
       expect((await project.deploy(['rollback', 'prod', '--last'], env)).code).toBe(0);
