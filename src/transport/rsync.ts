@@ -1,4 +1,5 @@
 import type { NodeSpec } from '../inventory/types.js';
+import { render } from '../remote/command.js';
 import { runLocal, type LocalResult } from './local.js';
 
 export interface RsyncOptions {
@@ -15,16 +16,22 @@ export interface RsyncOptions {
  * `--checksum` because every file of a new commit's export has a new mtime.
  */
 export function rsyncRelease(node: NodeSpec, source: string, dest: string, linkDest: string | undefined, o: RsyncOptions): Promise<LocalResult> {
+  return runLocal('rsync', rsyncArgs(node, source, dest, linkDest, o), { timeoutMs: 600_000 });
+}
+
+/** The rsync command line (no shell: an argv). */
+export function rsyncArgs(node: NodeSpec, source: string, dest: string, linkDest: string | undefined, o: RsyncOptions): string[] {
   const ssh = [
     'ssh',
     '-p', String(node.port),
     ...(o.identityFile ? ['-i', o.identityFile] : []),
-    '-o', `UserKnownHostsFile=${o.knownHostsFile}`,
+    // ssh splits this value on spaces (it takes a list of files): the path keeps its own quotes.
+    '-o', `UserKnownHostsFile="${o.knownHostsFile}"`,
     '-o', `StrictHostKeyChecking=${o.strictHostKeys ? 'yes' : 'no'}`,
     '-o', 'BatchMode=yes',
     '-o', `ConnectTimeout=${Math.ceil(o.connectTimeoutMs / 1000)}`,
   ];
-  // rsync splits -e on spaces itself; every part here is a plain word or a path without spaces.
-  const args = ['-rlpD', '--checksum', '--delete', '-e', ssh.join(' '), ...(linkDest ? [`--link-dest=${linkDest}`] : []), `${source.replace(/\/?$/, '/')}`, `${node.user}@${node.address}:${dest.replace(/\/?$/, '/')}`];
-  return runLocal('rsync', args, { timeoutMs: 600_000 });
+  // rsync splits -e itself and honours shell-style quotes: the one quoting function renders it.
+  const args = ['-rlpD', '--checksum', '--delete', '-e', render(ssh), ...(linkDest ? [`--link-dest=${linkDest}`] : []), `${source.replace(/\/?$/, '/')}`, `${node.user}@${node.address}:${dest.replace(/\/?$/, '/')}`];
+  return args;
 }

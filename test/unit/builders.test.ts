@@ -106,3 +106,20 @@ describe('builders render exact shell text', () => {
     expect(parsed).toEqual({ current: 'r2', onDisk: ['r1', 'r2'], lock: undefined, journal: '{"a":1}\n' });
   });
 });
+
+describe('rsync upload', () => {
+  it('renders the ssh command with the quoting function, hard-links against the current release', async () => {
+    const { rsyncArgs } = await import('../../src/transport/rsync.js');
+    const node = { name: 'n1', address: '10.0.0.1', port: 2222, user: 'deploy', roles: [], vars: {} };
+    expect(rsyncArgs(node, '/a/stage', '/srv/app/releases/r2', '/srv/app/releases/r1', { identityFile: '/keys/my key', knownHostsFile: '/etc/known hosts', strictHostKeys: true, connectTimeoutMs: 10_000 })).toEqual([
+      '-rlpD',
+      '--checksum',
+      '--delete',
+      '-e',
+      `ssh -p 2222 -i '/keys/my key' -o 'UserKnownHostsFile="/etc/known hosts"' -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10`,
+      '--link-dest=/srv/app/releases/r1',
+      '/a/stage/',
+      'deploy@10.0.0.1:/srv/app/releases/r2/',
+    ]);
+  });
+});
