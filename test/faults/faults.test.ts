@@ -17,6 +17,16 @@ function sandbox(verb: string, node: string): void {
   execFileSync('node', [zx, path.join(repoRoot, 'scripts', 'sandbox.mjs'), verb, '--name', node, '--dir', sb.dir], { stdio: 'ignore' });
 }
 
+/** Shadows /usr/bin/tar inside one node's mount namespace with a copy that sleeps first; gone when the node restarts. */
+function slowTarOn(node: string, seconds: number): void {
+  const real = path.join(sb.dir, 'tar.real');
+  const wrapper = path.join(sb.dir, 'tar.slow');
+  fs.copyFileSync('/usr/bin/tar', real);
+  fs.chmodSync(real, 0o755);
+  fs.writeFileSync(wrapper, `#!/bin/sh\nsleep ${seconds}\nexec ${real} "$@"\n`, { mode: 0o755 });
+  onNode(sb, node, `mount --bind ${wrapper} /usr/bin/tar`);
+}
+
 const versions = (p: Project) => NODES.map((n) => p.current(n)?.match(/_(v[\d.]+)_/)?.[1] ?? 'none');
 const bigPayload = (repo: string) => fs.writeFileSync(path.join(repo, 'payload.bin'), crypto.randomBytes(40 * 1024 * 1024));
 const slowRestart = (seconds: number) => (repo: string) => {
@@ -35,9 +45,12 @@ describe('a node dies', () => {
   it('sshd killed during distribute (upload or unpack): nothing switched anywhere; the next plain deploy succeeds with no cleanup', async () => {
     project = new Project(sb);
     expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
-    project.tag('v1.5.0', bigPayload, 'big payload');
-    const result = await startUntil(project, ['prod', 'v1.5.0'], /distribute:upload/, () => sandbox('kill-node', 'node3'));
+    project.tag('v1.5.0', (repo) => fs.writeFileSync(path.join(repo, 'payload.txt'), 'new\n'), 'new payload');
+    // node3's tar sleeps before unpacking, so the kill always lands inside distribute, whatever the machine's speed.
+    slowTarOn('node3', 30);
+    const result = await startUntil(project, ['prod', 'v1.5.0'], /node3 +distribute:verify +ok/, () => sandbox('kill-node', 'node3'));
     sandbox('start-node', 'node3');
+    onNode(sb, 'node3', 'umount /usr/bin/tar 2>/dev/null || true');
     expect(result.acted).toBe(true);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/distribute failed on node3: .*(connection to the node was lost|upload to .* failed)/is);
