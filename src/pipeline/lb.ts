@@ -128,7 +128,10 @@ export async function undrainLeftovers(ctx: RunContext, phase: string): Promise<
   const problems: string[] = [];
   for (const name of [...ctx.drained]) {
     const node = ctx.inventory.hosts.find((n) => n.name === name)!;
-    await undrainNode(ctx, phase, node).catch((error: unknown) => problems.push(`${name}: still drained: ${errorMessage(error).split('\n')[0]}`));
+    await undrainNode(ctx, phase, node).catch((error: unknown) => {
+      const where = ctx.drained.has(name) ? 'still drained' : 'back in the load balancer but not serving';
+      problems.push(`${name}: ${where}: ${errorMessage(error).split('\n')[0]}`);
+    });
   }
   return problems;
 }

@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { onNode, Project, readSandbox, repoRoot, startUntil, stopApps, type Sandbox } from '../helpers/project.js';
+import { onNode, Project, readSandbox, repoRoot, servedThroughLb, startUntil, stopApps, type Sandbox } from '../helpers/project.js';
 
 let sb: Sandbox;
 const NODES = ['node1', 'node2', 'node3', 'node4'];
@@ -17,14 +17,26 @@ function sandbox(verb: string, node: string): void {
   execFileSync('node', [zx, path.join(repoRoot, 'scripts', 'sandbox.mjs'), verb, '--name', node, '--dir', sb.dir], { stdio: 'ignore' });
 }
 
-/** Shadows /usr/bin/tar inside one node's mount namespace with a copy that sleeps first; gone when the node restarts. */
-function slowTarOn(node: string, seconds: number): void {
-  const real = path.join(sb.dir, 'tar.real');
-  const wrapper = path.join(sb.dir, 'tar.slow');
-  fs.copyFileSync('/usr/bin/tar', real);
+/**
+ * Shadows /usr/bin/<name> inside one node's mount namespace with a copy that
+ * sleeps first (only when its first argument is `firstArg`, if given). The
+ * shadow is gone when the node restarts.
+ */
+function slowBinaryOn(node: string, name: string, seconds: number, firstArg?: string): void {
+  const real = path.join(sb.dir, `${name}.real`);
+  const wrapper = path.join(sb.dir, `${name}.slow`);
+  fs.copyFileSync(`/usr/bin/${name}`, real);
   fs.chmodSync(real, 0o755);
-  fs.writeFileSync(wrapper, `#!/bin/sh\nsleep ${seconds}\nexec ${real} "$@"\n`, { mode: 0o755 });
-  onNode(sb, node, `mount --bind ${wrapper} /usr/bin/tar`);
+  const pause = firstArg ? `[ "$1" = "${firstArg}" ] && sleep ${seconds}` : `sleep ${seconds}`;
+  fs.writeFileSync(wrapper, `#!/bin/sh\n${pause}\nexec ${real} "$@"\n`, { mode: 0o755 });
+  onNode(sb, node, `mount --bind ${wrapper} /usr/bin/${name}`);
+}
+
+/** Server name to HAProxy admin state (0 ready, 1 maintenance, 8 drain) from the runtime API. */
+function haproxyAdminStates(): Record<string, string> {
+  const out = execFileSync('socat', ['stdio', `unix-connect:${sb.haproxy.socket}`], { input: `show servers state ${sb.haproxy.backend}\n`, encoding: 'utf8' });
+  const rows = out.split('\n').filter((l) => /^\d+ /.test(l)).map((l) => l.split(' '));
+  return Object.fromEntries(rows.map((c) => [c[3]!, c[6]!]));
 }
 
 const versions = (p: Project) => NODES.map((n) => p.current(n)?.match(/_(v[\d.]+)_/)?.[1] ?? 'none');
@@ -47,7 +59,7 @@ describe('a node dies', () => {
     expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
     project.tag('v1.5.0', (repo) => fs.writeFileSync(path.join(repo, 'payload.txt'), 'new\n'), 'new payload');
     // node3's tar sleeps before unpacking, so the kill always lands inside distribute, whatever the machine's speed.
-    slowTarOn('node3', 30);
+    slowBinaryOn('node3', 'tar', 30);
     const result = await startUntil(project, ['prod', 'v1.5.0'], /node3 +distribute:verify +ok/, () => sandbox('kill-node', 'node3'));
     sandbox('start-node', 'node3');
     onNode(sb, 'node3', 'umount /usr/bin/tar 2>/dev/null || true');
@@ -84,6 +96,33 @@ describe('a node dies', () => {
     const next = await project.deploy(['prod', 'v1.6.0']);
     expect(next.code).toBe(0);
     expect(versions(project)).toEqual(['v1.6.0', 'v1.6.0', 'v1.6.0', 'v1.6.0']);
+  });
+
+  it('sshd killed during rollout after its drain: switched nodes rolled back, the dead node put back in HAProxy, named in the message', async () => {
+    project = new Project(sb, { lb: ['lb:', '  driver: haproxy', `  socket: ${sb.haproxy.socket}`, '  backend: app', '  serveTimeoutMs: 3000'] });
+    expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+    project.tag('v1.6.0', (repo) => fs.writeFileSync(path.join(repo, 'payload.txt'), 'v1.6.0\n'), 'new payload');
+    // node3's `mv -Tf` (the relink) sleeps, so the kill always lands after its drain and before its switch.
+    slowBinaryOn('node3', 'mv', 30, '-Tf');
+    const result = await startUntil(project, ['prod', 'v1.6.0'], /node3 +rollout:drained +ok/, () => sandbox('kill-node', 'node3'));
+    sandbox('start-node', 'node3');
+    onNode(sb, 'node3', 'umount /usr/bin/mv 2>/dev/null || true');
+    expect(result.acted).toBe(true);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/node3: command failed .*the connection to the node was lost/s);
+    expect(result.stderr).toMatch(/Rolled back node1, node2 to the release each ran before/);
+    expect(versions(project)).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0', 'v1.0.0']);
+    for (const node of ['node1', 'node2', 'node4']) {
+      expect(project.lockExists(node)).toBe(false);
+      expect(project.journal(node).at(-1)).toMatchObject({ event: 'run_finished', result: 'rolled_back' });
+    }
+    // No server is left in maintenance or drain: HAProxy's admin state is 0 (ready) for every node.
+    expect(haproxyAdminStates()).toEqual({ node1: '0', node2: '0', node3: '0', node4: '0' });
+    const next = await project.deploy(['prod', 'v1.6.0']);
+    expect(next.code).toBe(0);
+    expect(next.stdout).toMatch(/warning: node3: taking over a dead run's lock/);
+    expect(versions(project)).toEqual(['v1.6.0', 'v1.6.0', 'v1.6.0', 'v1.6.0']);
+    expect((await servedThroughLb(sb, 'v1.6.0')).every((a) => a.includes('v1.6.0'))).toBe(true);
   });
 
   it("a node's /srv full during unpack (tmpfs in its namespace): nothing switched, the journal records it", async () => {
