@@ -62,7 +62,7 @@ async function underLoad(lbPort, args) {
 }
 
 function writeHosts(sb, lb) {
-  const hosts = sb.nodes.map((n) => `  - { name: ${n.name}, address: 127.0.0.1, port: ${n.sshPort}, user: root, vars: { appPort: ${n.appPort} } }`);
+  const hosts = sb.nodes.map((n) => `  - { name: ${n.name}, address: ${n.address}, port: ${n.sshPort}, user: root, vars: { appPort: ${n.appPort} } }`);
   fs.writeFileSync(path.join(project, 'hosts', 'prod.yaml'), ['pre: node1', 'groupSize: 1', ...lb, 'hosts:', ...hosts].join('\n') + '\n');
 }
 

@@ -71,7 +71,7 @@ async function makeProject(sb, count) {
   await fs.copy(path.join(root, 'templates', 'app.env'), path.join(project, 'templates', 'app.env'));
   await fs.writeFile(
     path.join(project, 'hosts', 'prod.yaml'),
-    ['pre: node1', 'groupSize: "25%"', 'hosts:', ...sb.nodes.slice(0, count).map((n) => `  - { name: ${n.name}, address: 127.0.0.1, port: ${n.sshPort}, user: root, vars: { appPort: ${n.appPort} } }`)].join('\n') + '\n',
+    ['pre: node1', 'groupSize: "25%"', 'hosts:', ...sb.nodes.slice(0, count).map((n) => `  - { name: ${n.name}, address: ${n.address}, port: ${n.sshPort}, user: root, vars: { appPort: ${n.appPort} } }`)].join('\n') + '\n',
   );
   await fs.writeFile(
     path.join(project, 'deploy.config.ts'),
@@ -94,7 +94,7 @@ async function makeProject(sb, count) {
 }
 
 function onNode(node, command) {
-  return execFileSync('ssh', ['-i', path.join(sandboxDir, 'id_ed25519'), '-o', `UserKnownHostsFile=${path.join(sandboxDir, 'known_hosts')}`, '-o', 'BatchMode=yes', '-p', String(node.sshPort), 'root@127.0.0.1', command], { encoding: 'utf8' });
+  return execFileSync('ssh', ['-i', path.join(sandboxDir, 'id_ed25519'), '-o', `UserKnownHostsFile=${path.join(sandboxDir, 'known_hosts')}`, '-o', 'BatchMode=yes', '-p', String(node.sshPort), `root@${node.address}`, command], { encoding: 'utf8' });
 }
 
 function stopApps(sb, count = nodes) {

@@ -1,11 +1,13 @@
 #!/usr/bin/env zx
 // The local sandbox cluster: N real OpenSSH nodes on 127.0.0.1, each in its
 // own mount and PID namespace with its own /srv and /root, and HAProxy in
-// front of the app ports.
+// front of the app ports. Nodes named in --netns get a network namespace of
+// their own, reached over a veth pair at 10.213.x.y, so `tc netem` can slow
+// one node's network and nothing else.
 //
 //   zx scripts/sandbox.mjs up [--nodes 4] [--dir .sandbox] [--ssh-port 2201]
 //                             [--app-port 8101] [--lb-port 8080] [--nginx-port 8090]
-//                             [--hosts FILE]
+//                             [--hosts FILE] [--netns node3,node4]
 //   zx scripts/sandbox.mjs down [--dir .sandbox]
 //   zx scripts/sandbox.mjs status [--dir .sandbox]
 import { spawn } from 'node:child_process';
@@ -38,6 +40,9 @@ async function up() {
   const appBase = Number(argv['app-port'] ?? 8101);
   const lbPort = Number(argv['lb-port'] ?? 8080);
   const nginxPort = Number(argv['nginx-port'] ?? lbPort + 10);
+  const isolated = new Set(String(argv.netns ?? '').split(',').filter(Boolean));
+  for (const name of isolated) if (!/^node\d+$/.test(name) || Number(name.slice(4)) > count) fail(`--netns: no node "${name}" among node1..node${count}`);
+  if (isolated.size && process.getuid?.() !== 0) fail('--netns needs root (ip netns, veth)');
   const ports = [lbPort, nginxPort, ...Array.from({ length: count }, (_, i) => [sshBase + i, appBase + i]).flat()];
   // Processes of a sandbox just stopped die with their namespace a moment later.
   let busy = [];
@@ -70,15 +75,17 @@ async function up() {
     // root's home is the node's own /root; its key goes where sshd looks by default.
     await fs.mkdirp(path.join(nodeDir, 'root', '.ssh'), { mode: 0o700 });
     await fs.writeFile(path.join(nodeDir, 'root', '.ssh', 'authorized_keys'), clientKey + '\n', { mode: 0o600 });
-    await fs.writeFile(path.join(nodeDir, 'sshd_config'), sshdConfig(nodeDir, sshPort));
+    const net = isolated.has(name) ? await createNetns(sshPort) : undefined;
+    const address = net?.address ?? '127.0.0.1';
+    await fs.writeFile(path.join(nodeDir, 'sshd_config'), sshdConfig(nodeDir, address, sshPort));
     const pub = (await fs.readFile(`${hostKey}.pub`, 'utf8')).trim().split(' ').slice(0, 2).join(' ');
-    knownHosts.push(`[127.0.0.1]:${sshPort} ${pub}`);
-    nodes.push({ name, sshPort, appPort, dir: nodeDir });
+    knownHosts.push(`[${address}]:${sshPort} ${pub}`);
+    nodes.push({ name, address, sshPort, appPort, dir: nodeDir, ...(net ? { netns: net.netns, veth: net.veth } : {}) });
   }
   await fs.writeFile(path.join(dir, 'known_hosts'), knownHosts.join('\n') + '\n');
 
   for (const node of nodes) node.pid = startNode(node);
-  await Promise.all(nodes.map((node) => waitForPort(node.sshPort, `sshd of ${node.name}`)));
+  await Promise.all(nodes.map((node) => waitForPort(node.sshPort, `sshd of ${node.name}`, node.address)));
 
   const haproxy = await startHaproxy(nodes, lbPort);
   const nginx = await startNginx(nodes, nginxPort);
@@ -88,10 +95,10 @@ async function up() {
   console.log(`sandbox up: ${count} node(s), ssh ${sshBase}-${sshBase + count - 1}, app ${appBase}-${appBase + count - 1}, HAProxy on http://127.0.0.1:${lbPort}/, nginx on http://127.0.0.1:${nginxPort}/`);
 }
 
-function sshdConfig(nodeDir, port) {
+function sshdConfig(nodeDir, address, port) {
   return [
     `Port ${port}`,
-    'ListenAddress 127.0.0.1',
+    `ListenAddress ${address}`,
     `HostKey ${nodeDir}/ssh_host_ed25519_key`,
     `PidFile ${nodeDir}/sshd.pid`,
     'PermitRootLogin prohibit-password',
@@ -110,6 +117,37 @@ function sshdConfig(nodeDir, port) {
   ].join('\n');
 }
 
+// A network namespace for one node: a veth pair, the host end 10.213.x.(y+1)
+// and the node end 10.213.x.(y+2) on a /30 derived from the node's SSH port,
+// so sandboxes on other ports do not collide. The host end is where
+// `tc qdisc ... netem` goes to slow the node down.
+async function createNetns(sshPort) {
+  const netns = `relink-${sshPort}`;
+  const veth = `rlh${sshPort}`;
+  const peer = `rln${sshPort}`;
+  const base = (sshPort % 16384) * 4;
+  const prefix = `10.213.${base >> 8}`;
+  const hostIp = `${prefix}.${(base & 255) + 1}`;
+  const address = `${prefix}.${(base & 255) + 2}`;
+  await removeNetns(netns);
+  await $`ip netns add ${netns}`;
+  await $`ip link add ${veth} type veth peer name ${peer}`;
+  await $`ip link set ${peer} netns ${netns}`;
+  await $`ip addr add ${hostIp}/30 dev ${veth}`;
+  await $`ip link set ${veth} up`;
+  const inNs = (...args) => $`ip netns exec ${netns} ${args}`;
+  await inNs('ip', 'link', 'set', 'lo', 'up');
+  await inNs('ip', 'addr', 'add', `${address}/30`, 'dev', peer);
+  await inNs('ip', 'link', 'set', peer, 'up');
+  await inNs('ip', 'route', 'add', 'default', 'via', hostIp);
+  return { netns, veth, address };
+}
+
+// Deleting the namespace takes its end of the veth pair, and with it the host end.
+async function removeNetns(netns) {
+  await $`ip netns delete ${netns}`.nothrow().quiet();
+}
+
 // sshd runs as PID 1 of a fresh PID namespace: it reaps the node's orphans and
 // everything started on the node dies with it when the namespace goes.
 function startNode(node) {
@@ -119,11 +157,10 @@ function startNode(node) {
     `mount --bind ${node.dir}/root /root`,
     `exec /usr/sbin/sshd -D -e -f ${node.dir}/sshd_config`,
   ].join(' && ');
-  const child = spawn(
-    'unshare',
-    ['--mount', '--pid', '--fork', '--mount-proc', '--kill-child', '--propagation', 'private', 'sh', '-c', inner],
-    { detached: true, stdio: ['ignore', log, log] },
-  );
+  const unshare = ['unshare', '--mount', '--pid', '--fork', '--mount-proc', '--kill-child', '--propagation', 'private', 'sh', '-c', inner];
+  // `ip netns exec` enters the node's network namespace and execs unshare in place (same PID).
+  const command = node.netns ? ['ip', 'netns', 'exec', node.netns, ...unshare] : unshare;
+  const child = spawn(command[0], command.slice(1), { detached: true, stdio: ['ignore', log, log] });
   child.unref();
   return child.pid;
 }
@@ -155,7 +192,7 @@ async function startHaproxy(nodes, port) {
     '  balance roundrobin',
     '  option httpchk GET /health',
     '  default-server inter 1s fall 2 rise 1',
-    ...nodes.map((node) => `  server ${node.name} 127.0.0.1:${node.appPort} check`),
+    ...nodes.map((node) => `  server ${node.name} ${node.address}:${node.appPort} check`),
     '',
   ];
   await fs.writeFile(cfg, lines.join('\n'));
@@ -174,7 +211,7 @@ async function startNginx(nodes, port) {
   await fs.mkdirp(path.join(prefix, 'logs'));
   const upstream = path.join(prefix, 'upstream.conf');
   const config = path.join(prefix, 'nginx.conf');
-  await fs.writeFile(upstream, ['upstream app {', ...nodes.map((n) => `    server 127.0.0.1:${n.appPort};`), '}', ''].join('\n'));
+  await fs.writeFile(upstream, ['upstream app {', ...nodes.map((n) => `    server ${n.address}:${n.appPort};`), '}', ''].join('\n'));
   await fs.writeFile(
     config,
     [
@@ -215,7 +252,7 @@ async function writeHosts(file, state) {
     'hosts:',
     ...state.nodes.flatMap((node) => [
       `  - name: ${node.name}`,
-      '    address: 127.0.0.1',
+      `    address: ${node.address}`,
       `    port: ${node.sshPort}`,
       '    user: root',
       '    roles: [app]',
@@ -237,6 +274,7 @@ async function down({ quiet = false } = {}) {
   for (const pid of pids) signal(pid, 'SIGTERM');
   for (let i = 0; i < 50 && pids.some(alive); i++) await sleep(100);
   for (const pid of pids.filter(alive)) signal(pid, 'SIGKILL');
+  for (const node of state.nodes) if (node.netns) await removeNetns(node.netns);
   await fs.remove(stateFile);
   await fs.remove(path.join(dir, 'haproxy.sock'));
   if (!quiet) console.log(`sandbox down: stopped ${pids.length} process(es)`);
@@ -256,7 +294,7 @@ async function startNodeAgain(name) {
   const node = state.nodes.find((n) => n.name === name) ?? fail(`no node "${name}"`);
   if (alive(node.pid)) fail(`${name} is running`);
   node.pid = startNode(node);
-  await waitForPort(node.sshPort, `sshd of ${name}`);
+  await waitForPort(node.sshPort, `sshd of ${name}`, node.address);
   await fs.writeJson(stateFile, state, { spaces: 2 });
   console.log(`sandbox: ${name} started`);
 }
@@ -270,9 +308,9 @@ async function status() {
   const state = await fs.readJson(stateFile);
   let ok = true;
   for (const node of state.nodes) {
-    const up = alive(node.pid) && (await portOpen(node.sshPort));
+    const up = alive(node.pid) && (await portOpen(node.sshPort, node.address));
     ok &&= up;
-    console.log(`${node.name.padEnd(8)} ssh 127.0.0.1:${node.sshPort}  app :${node.appPort}  ${up ? 'up' : 'DOWN'}`);
+    console.log(`${node.name.padEnd(8)} ssh ${node.address}:${node.sshPort}  app :${node.appPort}  ${up ? 'up' : 'DOWN'}${node.netns ? `  netns ${node.netns} (veth ${node.veth})` : ''}`);
   }
   const lbUp = alive(state.haproxy.pid) && (await portOpen(state.haproxy.port));
   ok &&= lbUp;
@@ -316,17 +354,17 @@ function hasBinary(bin) {
   return ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((d) => fs.existsSync(path.join(d, bin)));
 }
 
-async function waitForPort(port, what) {
+async function waitForPort(port, what, host = '127.0.0.1') {
   for (let i = 0; i < 100; i++) {
-    if (await portOpen(port)) return;
+    if (await portOpen(port, host)) return;
     await sleep(50);
   }
-  fail(`${what} did not start listening on 127.0.0.1:${port}; see ${dir}`);
+  fail(`${what} did not start listening on ${host}:${port}; see ${dir}`);
 }
 
-function portOpen(port) {
+function portOpen(port, host = '127.0.0.1') {
   return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect(port, host);
     socket.once('connect', () => { socket.destroy(); resolve(true); });
     socket.once('error', () => resolve(false));
   });

@@ -33,7 +33,8 @@ const server = http.createServer((req, res) => {
   else answer();
 });
 server.keepAliveTimeout = 1000;
-server.listen(port, '127.0.0.1', () => {
+// The node's address (127.0.0.1 unless the node has a network of its own).
+server.listen(port, env.BIND || '127.0.0.1', () => {
   console.log(`${new Date().toISOString()} listening on ${port} version=${info.version} release=${release}`);
 });
 for (const signal of ['SIGTERM', 'SIGINT']) {

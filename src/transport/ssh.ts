@@ -92,6 +92,13 @@ export class SshTransport implements Transport {
     if (/authentication/i.test(message)) {
       return new ConnectError(node, `authentication failed: ${message}`, `check ssh.identityFile and that its public key is in ~${node.user}/.ssh/authorized_keys on the node`);
     }
+    if (/timed out/i.test(message)) {
+      return new ConnectError(
+        node,
+        `cannot connect: ${message} (ssh.connectTimeoutMs is ${this.options.connectTimeoutMs} ms)`,
+        `check the network to the node (ping, packet loss); if the link is just slow, raise ssh.connectTimeoutMs`,
+      );
+    }
     return new ConnectError(node, `cannot connect: ${message}`, `check that sshd runs on the node and that address and port in the inventory are right`);
   }
 }

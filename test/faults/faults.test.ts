@@ -147,6 +147,73 @@ describe('a node dies', () => {
   });
 });
 
+describe('a slow network (tc on node3, which has a network namespace of its own)', () => {
+  const slow = () => sb.nodes.find((n) => n.name === 'node3')!;
+  /** Runs `tc qdisc <verb> dev <end> root ...` on both ends of node3's veth pair (the node end inside its namespace). */
+  const qdisc = (verb: 'replace' | 'del', ...args: string[]) => {
+    const { netns, veth } = slow();
+    const peer = veth!.replace(/^rlh/, 'rln');
+    execFileSync('tc', ['qdisc', verb, 'dev', veth!, 'root', ...args], { stdio: 'pipe' });
+    execFileSync('ip', ['netns', 'exec', netns!, 'tc', 'qdisc', verb, 'dev', peer, 'root', ...args], { stdio: 'pipe' });
+  };
+  /**
+   * Slows both directions of node3's link: `netem delay` where the kernel has
+   * sch_netem, otherwise a `tbf` rate limit (the kernel this suite first ran
+   * on has tbf and htb but no netem). Returns the qdisc used.
+   */
+  const slowDown = (delay: string, rate: string): 'netem' | 'tbf' => {
+    try {
+      qdisc('replace', 'netem', 'delay', delay);
+      return 'netem';
+    } catch (error) {
+      if (!/qdisc kind is unknown/.test(String((error as { stderr?: Buffer }).stderr))) throw error;
+    }
+    qdisc('replace', 'tbf', 'rate', rate, 'burst', '1600', 'latency', '60s');
+    return 'tbf';
+  };
+  afterEach(() => {
+    try {
+      qdisc('del');
+    } catch {
+      // nothing was added
+    }
+  });
+
+  it('node3 far slower than the rest: the release goes out everywhere; the fast nodes finish their upload without waiting for the slow one', async () => {
+    expect(slow().netns).toBeDefined();
+    project = new Project(sb, { configExtra: "rollout: { upload: 'rsync' }," });
+    expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+    project.tag('v1.7.0', (repo) => fs.writeFileSync(path.join(repo, 'payload.bin'), crypto.randomBytes(256 * 1024)), 'a 256 KB payload');
+    const kind = slowDown('150ms', '512kbit');
+    expect(execFileSync('tc', ['qdisc', 'show', 'dev', slow().veth!], { encoding: 'utf8' })).toMatch(kind === 'netem' ? /netem .*delay 150ms/ : /tbf .*rate 512Kbit/);
+    const result = await project.deploy(['prod', 'v1.7.0']);
+    expect(result.code).toBe(0);
+    expect(versions(project)).toEqual(['v1.7.0', 'v1.7.0', 'v1.7.0', 'v1.7.0']);
+    const at = (node: string) => result.stdout.search(new RegExp(`^${node} +distribute:upload +ok`, 'm'));
+    for (const node of ['node1', 'node2', 'node4']) {
+      expect(at(node)).toBeGreaterThan(-1);
+      expect(at(node)).toBeLessThan(at('node3'));
+    }
+    expect(project.journal('node3').filter((e) => e.event === 'activated').at(-1)).toMatchObject({ version: 'v1.7.0' });
+    expect((await servedThroughLb(sb, 'v1.7.0')).every((a) => a.includes('v1.7.0'))).toBe(true);
+  });
+
+  it('slower than connectTimeoutMs: refused before any node is touched, no lock left, the node named', async () => {
+    project = new Project(sb, { configExtra: `ssh: { identityFile: ${JSON.stringify(path.join(sb.dir, 'id_ed25519'))}, knownHostsFile: ${JSON.stringify(path.join(sb.dir, 'known_hosts'))}, connectTimeoutMs: 1000 },` });
+    expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+    slowDown('1500ms', '8kbit');
+    const result = await project.deploy(['prod', 'v1.1.0']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/node3 \(root@[\d.]+:2303\): cannot connect: Timed out .*\(ssh\.connectTimeoutMs is 1000 ms\)/);
+    expect(result.stderr).toMatch(/next: check the network to the node .*raise ssh\.connectTimeoutMs/);
+    expect(versions(project)).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0', 'v1.0.0']);
+    for (const node of ['node1', 'node2', 'node4']) {
+      expect(project.lockExists(node)).toBe(false);
+      expect(project.releases(node).filter((r) => r.includes('_v1.1.0_'))).toEqual([]);
+    }
+  });
+});
+
 describe('signals to the deploy process in each phase', () => {
   beforeAll(async () => {
     stopApps(sb);

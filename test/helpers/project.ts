@@ -11,6 +11,11 @@ const run = promisify(execFile);
 
 export interface SandboxNode {
   name: string;
+  /** 127.0.0.1, or the node's own address when it has a network namespace. */
+  address: string;
+  /** The network namespace and the host end of its veth pair, for nodes started with --netns. */
+  netns?: string;
+  veth?: string;
   sshPort: number;
   appPort: number;
   dir: string;
@@ -33,7 +38,7 @@ export function onNode(sb: Sandbox, node: string, command: string): string {
   const n = sb.nodes.find((x) => x.name === node)!;
   return execFileSync(
     'ssh',
-    ['-i', path.join(sb.dir, 'id_ed25519'), '-o', `UserKnownHostsFile=${path.join(sb.dir, 'known_hosts')}`, '-o', 'BatchMode=yes', '-p', String(n.sshPort), 'root@127.0.0.1', command],
+    ['-i', path.join(sb.dir, 'id_ed25519'), '-o', `UserKnownHostsFile=${path.join(sb.dir, 'known_hosts')}`, '-o', 'BatchMode=yes', '-p', String(n.sshPort), `root@${n.address}`, command],
     { encoding: 'utf8' },
   );
 }
@@ -88,7 +93,7 @@ export class Project {
     const user = options.user ?? 'root';
     const hosts = sb.nodes.map(
       (n) =>
-        `  - name: ${n.name}\n    address: 127.0.0.1\n    port: ${n.sshPort}\n    user: ${user}\n    vars: { appPort: ${n.appPort}${options.vars?.[n.name] ? `, ${options.vars[n.name]}` : ''} }`,
+        `  - name: ${n.name}\n    address: ${n.address}\n    port: ${n.sshPort}\n    user: ${user}\n    vars: { appPort: ${n.appPort}${options.vars?.[n.name] ? `, ${options.vars[n.name]}` : ''} }`,
     );
     fs.writeFileSync(
       path.join(this.dir, 'hosts', 'prod.yaml'),

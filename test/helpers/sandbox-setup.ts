@@ -13,10 +13,15 @@ declare module 'vitest' {
 const root = path.resolve(import.meta.dirname, '..', '..');
 const zx = path.join(root, 'node_modules', 'zx', 'build', 'cli.js');
 
-/** One 4-node sandbox for the whole integration run, on ports of its own so a demo sandbox can keep running. */
+/**
+ * One 4-node sandbox for the whole integration run, on ports of its own so a
+ * demo sandbox can keep running. node3 has a network namespace of its own
+ * (its own address, a veth pair), so every test also crosses a real link and
+ * the fault suite can slow that node with tc netem.
+ */
 export default function setup(project: TestProject) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-it-'));
-  const args = ['up', '--nodes', '4', '--dir', dir, '--ssh-port', '2301', '--app-port', '8301', '--lb-port', '8380'];
+  const args = ['up', '--nodes', '4', '--dir', dir, '--ssh-port', '2301', '--app-port', '8301', '--lb-port', '8380', '--netns', 'node3'];
   execFileSync('node', [zx, path.join(root, 'scripts', 'sandbox.mjs'), ...args], { stdio: 'inherit' });
   project.provide('sandboxDir', dir);
   return () => {

@@ -36,8 +36,8 @@ describe('deploy over real SSH on a 4-node sandbox', () => {
     expect(release).toMatch(/^hello_prod_v1\.1\.0_main_\d{8}-\d{6}_/);
     for (const node of NODES) {
       expect(project.current(node)).toBe(`releases/${release}`);
-      const port = sb.nodes.find((n) => n.name === node)!.appPort;
-      expect(await httpText(`http://127.0.0.1:${port}/`)).toContain(`from v1.1.0 (${release})`);
+      const { address, appPort } = sb.nodes.find((n) => n.name === node)!;
+      expect(await httpText(`http://${address}:${appPort}/`)).toContain(`from v1.1.0 (${release})`);
       const events = project.journal(node).filter((e) => e.release === release).map((e) => e.event);
       expect(events).toEqual(['unpacked', 'activated', 'smoke_ok', 'run_finished']);
       expect(project.lockExists(node)).toBe(false);

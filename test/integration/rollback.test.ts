@@ -31,7 +31,7 @@ describe('rollback on a 4-node sandbox', () => {
     const result = await project.deploy(['rollback', 'prod', '--last', '--reason', 'checkout broken']);
     expect(result.code).toBe(0);
     expect(versionsOf(project)).toEqual(['v1.1.0', 'v1.1.0', 'v1.1.0', 'v1.1.0']);
-    expect(await httpText(`http://127.0.0.1:${sb.nodes[2]!.appPort}/`)).toContain('from v1.1.0');
+    expect(await httpText(`http://${sb.nodes[2]!.address}:${sb.nodes[2]!.appPort}/`)).toContain('from v1.1.0');
     expect((await servedThroughLb(sb, 'v1.1.0')).every((a) => a.includes('v1.1.0'))).toBe(true);
     for (const node of NODES) {
       const back = project.journal(node).filter((e) => e.event === 'rolled_back').at(-1)!;

@@ -22,7 +22,7 @@ module.exports = (shipit) => {
       strict: 'yes',
     },
     bench: {
-      servers: nodes.map((n) => ({ user: 'root', host: '127.0.0.1', port: n.sshPort, extraSshOptions: { UserKnownHostsFile: path.join(sandbox, 'known_hosts'), BatchMode: 'yes' } })),
+      servers: nodes.map((n) => ({ user: 'root', host: n.address, port: n.sshPort, extraSshOptions: { UserKnownHostsFile: path.join(sandbox, 'known_hosts'), BatchMode: 'yes' } })),
     },
   });
 

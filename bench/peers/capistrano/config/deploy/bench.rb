@@ -4,7 +4,7 @@ require 'json'
 sandbox = ENV.fetch('BENCH_SANDBOX')
 state = JSON.parse(File.read(File.join(sandbox, 'sandbox.json')))
 state['nodes'].first(Integer(ENV.fetch('BENCH_NODES', '10'))).each do |node|
-  server '127.0.0.1', port: node['sshPort'], user: 'root', roles: %w[app]
+  server node['address'], port: node['sshPort'], user: 'root', roles: %w[app]
 end
 
 set :ssh_options, {
