@@ -10,10 +10,12 @@ export async function doctorCommand(argv: { env: string; json?: boolean; config?
   const { errorMessage } = await import('../errors.js');
   const run = await openRun({ env: argv.env, config: argv.config, command: 'doctor', quiet: true, runLog: false });
   const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps, undefined, false);
-  // The release size to plan for: the largest artifact built here (tarball plus unpacked), else 100 MB.
+  // Room to plan for, from the largest artifact built here: 3x a tarball (it and its unpacked copy),
+  // 2x a release directory (rsync uploads); else 100 MB.
   const artifacts = path.join(run.stateDir, 'artifacts');
-  const largest = fs.existsSync(artifacts) ? Math.max(0, ...fs.readdirSync(artifacts).filter((f) => f.endsWith('.tar.gz')).map((f) => fs.statSync(path.join(artifacts, f)).size)) : 0;
-  const needKb = Math.ceil((largest ? largest * 3 : 100e6) / 1024);
+  const metas = fs.existsSync(artifacts) ? fs.readdirSync(artifacts).filter((f) => f.endsWith('.json')) : [];
+  const wanted = metas.map((f) => (JSON.parse(fs.readFileSync(path.join(artifacts, f), 'utf8')) as { bytes: number }).bytes * (f.endsWith('.d.json') ? 2 : 3));
+  const needKb = Math.ceil((wanted.length ? Math.max(...wanted) : 100e6) / 1024);
   const rows: { node: string; check: string; ok: boolean; blocks: boolean; detail: string }[] = [];
   const add = (node: string, check: string, ok: boolean, detail: string, blocks = true) => rows.push({ node, check, ok, blocks: blocks && !ok, detail });
   try {

@@ -9,7 +9,7 @@ import type { Reporter, RunEvent } from '../log/events.js';
 import { Redactor } from '../log/redact.js';
 import { consoleReporter, Fanout } from '../log/reporter.js';
 import { openRunLog } from '../log/run-log.js';
-import { buildArtifact, inspectTarball } from '../pipeline/build.js';
+import { buildArtifact, inspectArtifact } from '../pipeline/build.js';
 import type { RunDeps } from '../pipeline/context.js';
 import { stamp } from '../pipeline/release-name.js';
 import type { Source } from '../pipeline/run.js';
@@ -127,7 +127,7 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
       return resolveVersion(mirror, requested, config.env, config.requireTag);
     },
     build: (version) => buildArtifact(config, stateDir, mirror, version, reporter),
-    inspect: (file) => inspectTarball(file),
+    inspect: (artifact) => inspectArtifact(artifact),
     async check(commit) {
       await sync();
       const { loadRecords, checkHistory } = await import('../gates/poison.js');

@@ -28,11 +28,13 @@ async function sha256File(file: string): Promise<string> {
 export async function buildArtifact(config: ResolvedConfig, stateDir: string, mirror: GitMirror, version: VersionInfo, reporter: Reporter): Promise<Artifact> {
   const dir = path.join(stateDir, 'artifacts');
   const key = artifactKey(config, version);
-  const file = path.join(dir, `${config.project}-${key}.tar.gz`);
+  // rsync uploads send a directory: no tarball to pack here and none to unpack on the nodes.
+  const format = config.rollout.upload === 'rsync' ? 'dir' : 'tar.gz';
+  const file = path.join(dir, `${config.project}-${key}.${format === 'dir' ? 'd' : 'tar.gz'}`);
   const metaFile = `${file}.json`;
   if (fs.existsSync(file) && fs.existsSync(metaFile)) {
     const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as { sha256: string; bytes: number };
-    return { file, sha256: meta.sha256, bytes: meta.bytes, cached: true };
+    return { file, format, sha256: meta.sha256, bytes: meta.bytes, cached: true };
   }
   fs.mkdirSync(dir, { recursive: true });
   const work = fs.mkdtempSync(path.join(dir, `.build-${key}-`));
@@ -52,6 +54,12 @@ export async function buildArtifact(config: ResolvedConfig, stateDir: string, mi
     }
     const out = path.resolve(src, config.build.output);
     if (!fs.existsSync(out)) throw new RelinkError(`build output "${config.build.output}" does not exist after the build`, { hint: 'fix build.output in deploy.config.ts' });
+    if (format === 'dir') {
+      const { sha256, bytes } = await stampTree(out);
+      fs.renameSync(out, file);
+      fs.writeFileSync(metaFile, JSON.stringify({ sha256, bytes, commit: version.commit, version: version.version }) + '\n');
+      return { file, format, sha256, bytes, cached: false };
+    }
     const { c } = await import('tar');
     const tmp = path.join(work, 'release.tar.gz');
     // Level 1: releases are mostly already-compressed assets; higher levels cost seconds and save little.
@@ -66,19 +74,86 @@ export async function buildArtifact(config: ResolvedConfig, stateDir: string, mi
   }
 }
 
+/** Seconds from 1971 on; a content stamp spans 2^30 of them (about 34 years, all in the past). */
+const STAMP_BASE = 365 * 86_400;
+
 /**
- * The artifact unpacked into a directory beside it, for rsync uploads; made
- * once per artifact (under a temp name, then renamed, so a crash leaves no
- * half-made directory behind).
+ * Gives every regular file under `root` an mtime derived from its content
+ * (30 bits of its sha256, in seconds), so rsync's quick check (size and
+ * mtime) hard-links exactly the unchanged files against the current release
+ * without reading them on either side, and two deploy machines stamp the same
+ * content alike. A changed file is sent unless it keeps its size and its stamp
+ * collides: about one in a billion per such file. Returns the sha256 of the
+ * tree's manifest (path, type, mode, content hash or link target per entry)
+ * and its total size.
  */
-export async function stagedDir(artifact: Artifact): Promise<string> {
-  const dir = `${artifact.file}.d`;
-  if (fs.existsSync(dir)) return dir;
-  const tmp = fs.mkdtempSync(`${dir}-`);
-  const { x } = await import('tar');
-  await x({ file: artifact.file, cwd: tmp, strict: true });
-  fs.renameSync(tmp, dir);
-  return dir;
+export async function stampTree(root: string): Promise<{ sha256: string; bytes: number }> {
+  const lines: string[] = [];
+  let bytes = 0;
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const full = path.join(dir, entry.name);
+      const name = rel ? `${rel}/${entry.name}` : entry.name;
+      const stat = fs.lstatSync(full);
+      const mode = (stat.mode & 0o7777).toString(8);
+      if (entry.isSymbolicLink()) {
+        lines.push(`l ${mode} ${name} ${fs.readlinkSync(full)}`);
+      } else if (entry.isDirectory()) {
+        lines.push(`d ${mode} ${name}`);
+        await walk(full, name);
+      } else if (entry.isFile()) {
+        const hash = await sha256File(full);
+        const stamp = STAMP_BASE + (Number.parseInt(hash.slice(0, 8), 16) >>> 2);
+        fs.utimesSync(full, stamp, stamp);
+        bytes += stat.size;
+        lines.push(`f ${mode} ${name} ${hash}`);
+      }
+    }
+  };
+  await walk(root, '');
+  return { sha256: crypto.createHash('sha256').update(lines.join('\n')).digest('hex'), bytes };
+}
+
+/** Inspects an artifact of either format before it goes anywhere. */
+export async function inspectArtifact(artifact: Pick<Artifact, 'file' | 'format'>): Promise<void> {
+  if (artifact.format === 'dir') inspectDir(artifact.file);
+  else await inspectTarball(artifact.file);
+}
+
+/** The directory form of inspectTarball: no link may point outside the release. */
+export function inspectDir(root: string): void {
+  const problems: string[] = [];
+  const walk = (dir: string, rel: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const name = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isSymbolicLink()) {
+        const target = fs.readlinkSync(path.join(dir, entry.name));
+        if (leavesRelease(name, target)) problems.push(`symlink ${name} -> ${target} points outside the release`);
+      } else if (entry.isDirectory()) walk(path.join(dir, entry.name), name);
+    }
+  };
+  walk(root, '');
+  refuse(problems, 'release directory');
+}
+
+/** Whether a link at `from` (relative to the release root) with this target resolves outside the release. */
+function leavesRelease(from: string, target: string): boolean {
+  if (target.startsWith('/')) return true;
+  const parts = [...path.posix.dirname(from).split('/'), ...target.split('/')];
+  let depth = 0;
+  for (const part of parts) {
+    if (part === '..') depth--;
+    else if (part && part !== '.') depth++;
+    if (depth < 0) return true;
+  }
+  return false;
+}
+
+function refuse(problems: readonly string[], what: string): void {
+  if (problems.length === 0) return;
+  throw new RelinkError(`${what} refused: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`, {
+    hint: 'the build must produce files inside its output dir only; fix the build (links into shared/ come from shared: in deploy.config.ts)',
+  });
 }
 
 /**
@@ -89,17 +164,6 @@ export async function stagedDir(artifact: Artifact): Promise<string> {
 export async function inspectTarball(file: string): Promise<void> {
   const { t } = await import('tar');
   const problems: string[] = [];
-  const leaves = (from: string, target: string) => {
-    if (target.startsWith('/')) return true;
-    const parts = [...path.posix.dirname(from).split('/'), ...target.split('/')];
-    let depth = 0;
-    for (const part of parts) {
-      if (part === '..') depth--;
-      else if (part && part !== '.') depth++;
-      if (depth < 0) return true;
-    }
-    return false;
-  };
   await t({
     file,
     strict: true,
@@ -109,15 +173,11 @@ export async function inspectTarball(file: string): Promise<void> {
       const name = entry.path;
       if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) problems.push(`absolute path ${name}`);
       else if (name.split('/').includes('..')) problems.push(`path with .. ${name}`);
-      else if ((entry.type === 'SymbolicLink' || entry.type === 'Link') && entry.linkpath && leaves(entry.type === 'Link' ? '' : name.replace(/^\.\//, ''), entry.linkpath)) {
+      else if ((entry.type === 'SymbolicLink' || entry.type === 'Link') && entry.linkpath && leavesRelease(entry.type === 'Link' ? '' : name.replace(/^\.\//, ''), entry.linkpath)) {
         problems.push(`${entry.type === 'Link' ? 'hard link' : 'symlink'} ${name} -> ${entry.linkpath} points outside the release`);
       }
       entry.resume();
     },
   });
-  if (problems.length) {
-    throw new RelinkError(`release tarball refused: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`, {
-      hint: 'the build must produce files inside its output dir only; fix the build (links into shared/ come from shared: in deploy.config.ts)',
-    });
-  }
+  refuse(problems, 'release tarball');
 }

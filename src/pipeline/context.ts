@@ -11,7 +11,11 @@ import { layout, type Layout } from '../remote/paths.js';
 import type { ExecOptions, ExecResult, NodeSession, Transport } from '../transport/types.js';
 
 export interface Artifact {
+  /** The release tarball, or for rsync uploads the release directory itself. */
   readonly file: string;
+  /** Absent or `tar.gz`: a tarball; `dir`: a directory with content-stamped mtimes (see stampTree). */
+  readonly format?: 'tar.gz' | 'dir';
+  /** sha256 of the tarball, or of the directory's manifest (path, mode, content hash of every entry). */
   readonly sha256: string;
   readonly bytes: number;
   readonly cached: boolean;

@@ -5,7 +5,6 @@ import { checksum, incomingTarball, linkShared, removeReleases, unpackRelease, w
 import { checkAborted, execOk, session, state, step, type Artifact, type RunContext } from './context.js';
 import { releaseDir } from '../remote/paths.js';
 import { rsyncRelease } from '../transport/rsync.js';
-import { stagedDir } from './build.js';
 import { journalEvent, record } from './record.js';
 import { templateScope, type ReleaseFacts } from './scope.js';
 import { renderTemplate } from './templates.js';
@@ -45,7 +44,7 @@ async function rsyncNode(ctx: RunContext, node: NodeSpec, staged: string, facts:
   const s = state(ctx, node);
   const linkDest = s.current && s.onDisk.includes(s.current) ? releaseDir(ctx.layout, s.current) : undefined;
   await step(ctx, 'distribute:upload', node, async () => {
-    const result = await rsyncRelease(node, staged, releaseDir(ctx.layout, facts.release), linkDest, ctx.config.ssh);
+    const result = await rsyncRelease(session(ctx, node), staged, releaseDir(ctx.layout, facts.release), linkDest);
     if (result.code !== 0) {
       throw new RelinkError(`${node.name}: rsync to ${releaseDir(ctx.layout, facts.release)} failed (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-2).join(' ')}`, {
         hint: `check free disk under ${ctx.layout.deployTo} and that rsync is installed on ${node.name}`,
@@ -82,7 +81,7 @@ export async function distribute(ctx: RunContext, nodes: readonly NodeSpec[], ar
   const rendered = renderAll(ctx, nodes, facts, secrets);
   const { default: pLimit } = await import('p-limit');
   const limit = pLimit(ctx.config.rollout.parallel);
-  const staged = ctx.config.rollout.upload === 'rsync' ? await stagedDir(artifact) : undefined;
+  const staged = artifact.format === 'dir' ? artifact.file : undefined;
   const results = await Promise.allSettled(nodes.map((node) => limit(() => distributeNode(ctx, node, artifact, facts, rendered.get(node.name) ?? [], staged))));
   const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ node: nodes[i]!, error: r.reason as unknown }] : []));
   if (failures.length === 0) return;

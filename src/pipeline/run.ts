@@ -30,8 +30,8 @@ export interface Source {
   log(from: string | undefined, to: string): Promise<{ sha: string; subject: string }[]>;
   /** The known bugs (poison records) in the history of a commit, and whether each is cured there. */
   check(commit: string): Promise<Finding[]>;
-  /** Refuses a tarball with entries that would land outside the release dir. */
-  inspect(file: string): Promise<void>;
+  /** Refuses an artifact with entries or links that would land outside the release dir. */
+  inspect(artifact: Artifact): Promise<void>;
 }
 
 export interface DeployRequest {
@@ -144,7 +144,7 @@ export async function deploy(req: DeployRequest, baseDeps: RunDeps, source: Sour
 
     deps.reporter.emit({ type: 'phase', phase: 'build' });
     const artifact = await source.build(version);
-    await step(ctx, 'build:inspect', undefined, () => source.inspect(artifact.file));
+    await step(ctx, 'build:inspect', undefined, () => source.inspect(artifact));
     deps.reporter.emit({ type: 'info', message: `artifact ${(artifact.bytes / 1e6).toFixed(1)} MB sha256 ${artifact.sha256.slice(0, 16)}…${artifact.cached ? ' (cached)' : ''}` });
     checkAborted(ctx);
 

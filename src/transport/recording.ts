@@ -1,6 +1,6 @@
 import type { NodeSpec } from '../inventory/types.js';
 import { render, type Command } from '../remote/command.js';
-import type { ExecOptions, ExecResult, NodeSession, Transport } from './types.js';
+import type { ExecOptions, ExecResult, NodeSession, RemoteStream, Transport } from './types.js';
 
 export interface Recorded {
   readonly node: string;
@@ -38,6 +38,10 @@ export class RecordingTransport implements Transport {
         log.push({ node: node.name, kind: 'exec', command: text, stdin: options.stdin });
         const answer = respond(node.name, render(command), options) ?? {};
         return { code: answer.code ?? 0, stdout: answer.stdout ?? '', stderr: answer.stderr ?? '' };
+      },
+      async stream(command: Command): Promise<RemoteStream> {
+        log.push({ node: node.name, kind: 'exec', command: render(command, { redact: true }) });
+        throw new Error('the recording transport does not open streams');
       },
       async upload(localFile: string, remoteFile: string): Promise<void> {
         log.push({ node: node.name, kind: 'upload', command: `${localFile} -> ${remoteFile}` });

@@ -5,7 +5,7 @@ import { RelinkError, errorMessage } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { render, type Command } from '../remote/command.js';
 import { hostLabel, parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
-import { TIMEOUT_EXIT, type ExecOptions, type ExecResult, type NodeSession, type Transport } from './types.js';
+import { TIMEOUT_EXIT, type ExecOptions, type ExecResult, type NodeSession, type RemoteStream, type Transport } from './types.js';
 
 export interface SshOptions {
   readonly identityFile?: string;
@@ -137,6 +137,24 @@ class SshSession implements NodeSession {
     } finally {
       if (timer) clearTimeout(timer);
     }
+  }
+
+  stream(command: Command): Promise<RemoteStream> {
+    const client = this.ssh.connection;
+    if (!client) return Promise.reject(new Error('the connection to the node was lost'));
+    return new Promise((resolve, reject) => {
+      client.exec(render(command), (error, channel) => {
+        if (error) return reject(error);
+        const done = new Promise<number | null>((settle) => {
+          let code: number | null = null;
+          channel.on('exit', (exitCode: number | null, signal?: string) => {
+            code = exitCode ?? (signal ? 128 : null);
+          });
+          channel.on('close', () => settle(code));
+        });
+        resolve({ stdin: channel, stdout: channel, stderr: channel.stderr, done });
+      });
+    });
   }
 
   async upload(localFile: string, remoteFile: string): Promise<void> {

@@ -18,10 +18,21 @@ export interface ExecOptions {
   readonly pty?: boolean;
 }
 
+/** A command running on a node with its streams open, for a protocol such as rsync's. */
+export interface RemoteStream {
+  readonly stdin: NodeJS.WritableStream;
+  readonly stdout: NodeJS.ReadableStream;
+  readonly stderr: NodeJS.ReadableStream;
+  /** Resolves when the command has ended: its exit code, or null when the connection went away. */
+  readonly done: Promise<number | null>;
+}
+
 /** One open connection to one node, reused for every command and upload of a run. */
 export interface NodeSession {
   readonly node: NodeSpec;
   exec(command: Command, options?: ExecOptions): Promise<ExecResult>;
+  /** Starts a command on a channel of this connection and hands over its streams. */
+  stream(command: Command): Promise<RemoteStream>;
   upload(localFile: string, remoteFile: string): Promise<void>;
   close(): Promise<void>;
 }

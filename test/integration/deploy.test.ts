@@ -103,6 +103,38 @@ describe('deploy over real SSH on a 4-node sandbox', () => {
   });
 });
 
+describe('rsync upload over the run\'s own SSH connection', () => {
+  it('a warm deploy hard-links the unchanged files, sends the changed ones (same size too), and opens no second connection', async () => {
+    stopApps(sb);
+    const project = new Project(sb, { configExtra: "rollout: { upload: 'rsync' }," });
+    try {
+      project.tag('v1.3.0', (repo) => fs.writeFileSync(path.join(repo, 'data.txt'), 'aaaa\n'), 'data file');
+      expect((await project.deploy(['prod', 'v1.3.0'])).code).toBe(0);
+      // Same size, new content: only a content-derived mtime tells rsync's quick check it changed.
+      project.tag('v1.3.1', (repo) => fs.writeFileSync(path.join(repo, 'data.txt'), 'bbbb\n'), 'same-size change');
+      // An `ssh` first in PATH that only fails: rsync must not start a connection of its own.
+      const bin = path.join(project.dir, 'no-ssh');
+      fs.mkdirSync(bin);
+      fs.writeFileSync(path.join(bin, 'ssh'), '#!/bin/sh\necho "a second ssh connection was attempted" >&2\nexit 99\n', { mode: 0o755 });
+      const result = await project.deploy(['prod', 'v1.3.1'], { PATH: `${bin}:${process.env.PATH}` });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/node1 +distribute:upload +ok .*unchanged files hard-linked/);
+      for (const node of NODES) {
+        const [older, newer] = project.releases(node);
+        const inode = (release: string, file: string) => fs.statSync(project.nodePath(node, 'releases', release!, file)).ino;
+        expect(inode(newer!, 'server.js')).toBe(inode(older!, 'server.js'));
+        expect(inode(newer!, 'data.txt')).not.toBe(inode(older!, 'data.txt'));
+        expect(fs.readFileSync(project.nodePath(node, 'releases', newer!, 'data.txt'), 'utf8')).toBe('bbbb\n');
+        expect(project.current(node)).toBe(`releases/${newer}`);
+      }
+      expect((await servedThroughLb(sb, 'v1.3.1')).every((a) => a.includes('v1.3.1'))).toBe(true);
+    } finally {
+      stopApps(sb);
+      project.remove();
+    }
+  });
+});
+
 describe('bad input and unreachable nodes stop the deploy before any node changes', () => {
   beforeEach(() => stopApps(sb));
 

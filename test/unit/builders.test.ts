@@ -108,18 +108,26 @@ describe('builders render exact shell text', () => {
 });
 
 describe('rsync upload', () => {
-  it('renders the ssh command with the quoting function, hard-links against the current release', async () => {
+  it('hard-links against the current release, sends every path over the protocol and runs the stand-in shell through the quoting function', async () => {
     const { rsyncArgs } = await import('../../src/transport/rsync.js');
-    const node = { name: 'n1', address: '10.0.0.1', port: 2222, user: 'deploy', roles: [], vars: {} };
-    expect(rsyncArgs(node, '/a/stage', '/srv/app/releases/r2', '/srv/app/releases/r1', { identityFile: '/keys/my key', knownHostsFile: '/etc/known hosts', strictHostKeys: true, connectTimeoutMs: 10_000 })).toEqual([
-      '-rlpD',
-      '--checksum',
+    expect(rsyncArgs('/a/my stage', '/srv/app/releases/r2', '/srv/app/releases/r1')).toEqual([
+      '-rlptD',
       '--delete',
+      '-s',
       '-e',
-      `ssh -p 2222 -i '/keys/my key' -o 'UserKnownHostsFile="/etc/known hosts"' -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10`,
+      `sh -c 'exec 4<&0; printf "%s " "$@" >&3; echo >&3; cat <&4 >&3 & cat <&3; kill $! 2>/dev/null; exit 0' relink-rsh`,
       '--link-dest=/srv/app/releases/r1',
-      '/a/stage/',
-      'deploy@10.0.0.1:/srv/app/releases/r2/',
+      '/a/my stage/',
+      'node:/srv/app/releases/r2/',
     ]);
+  });
+
+  it('runs only `rsync --server` with one word of flags on the node', async () => {
+    const { serverCommand } = await import('../../src/transport/rsync.js');
+    expect(serverCommand('node rsync --server -slDtpre.iLsfxCIvu \n')).toEqual(['rsync', '--server', '-slDtpre.iLsfxCIvu']);
+    expect(() => serverCommand('node rsync --server -slDtpre.iLsfxCIvu . /etc/')).toThrow(/refusing an unexpected rsync remote command/);
+    expect(() => serverCommand('node rsync --server -lDtpre.iLsfxCIvu')).toThrow(/refusing/);
+    expect(() => serverCommand('node rm -rf /')).toThrow(/refusing/);
+    expect(() => serverCommand('node rsync --server -s;reboot')).toThrow(/refusing/);
   });
 });
