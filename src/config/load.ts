@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError, errorMessage } from '../errors.js';
-import { configSchema, formatIssues } from './schema.js';
+import { validatedOnce } from './cache.js';
 import type { EnvironmentSettings, ResolvedConfig, UserConfig } from './types.js';
 
 export const CONFIG_FILES = ['deploy.config.ts', 'deploy.config.mts', 'deploy.config.js', 'deploy.config.mjs'];
@@ -40,17 +40,7 @@ export async function loadUserConfig(file: string): Promise<UserConfig> {
       cause: error,
     });
   }
-  return validateUserConfig(loaded, path.basename(file));
-}
-
-export function validateUserConfig(value: unknown, fileLabel: string): UserConfig {
-  const result = configSchema.safeParse(value, { reportInput: true });
-  if (!result.success) {
-    throw new UsageError(`invalid config:\n  ${formatIssues(fileLabel, result.error).join('\n  ')}`, {
-      hint: 'fix the keys named above; every field is documented in src/config/types.ts',
-    });
-  }
-  return result.data as UserConfig;
+  return validatedOnce(path.join(path.dirname(file), '.relink', 'cache'), 'config', loaded, async (value) => (await import('./validate.js')).validateUserConfig(value, path.basename(file)));
 }
 
 function expandHome(p: string): string {

@@ -176,7 +176,7 @@ export function startHeartbeat(ctx: RunContext, nodes: readonly NodeSpec[], owne
 /** Releases this run's lock on the given nodes; never someone else's. */
 export async function releaseRemoteLocks(ctx: RunContext, nodes: readonly NodeSpec[]): Promise<void> {
   await Promise.all(
-    nodes.map((node) =>
+    nodes.filter((node) => !ctx.unlocked.has(node.name)).map((node) =>
       session(ctx, node)
         .exec(releaseLock(ctx.layout, ctx.runId))
         .catch((error: unknown) => ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `could not release the deploy lock: ${errorMessage(error)}` })),

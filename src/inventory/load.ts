@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { formatIssues, inventorySchema } from '../config/schema.js';
+import { validatedOnce } from '../config/cache.js';
 import type { Inventory } from './types.js';
 
 /** Environments are the hosts/<env>.yaml files of the project. */
@@ -31,22 +31,5 @@ export async function loadInventory(root: string, env: string): Promise<Inventor
   } catch (error) {
     throw new UsageError(`${label}: not valid YAML: ${(error as Error).message.split('\n')[0]}`, { hint: `fix ${label}` });
   }
-  return validateInventory(data, env, label);
-}
-
-export function validateInventory(data: unknown, env: string, label: string): Inventory {
-  const result = inventorySchema.safeParse(data, { reportInput: true });
-  if (!result.success) {
-    throw new UsageError(`invalid inventory:\n  ${formatIssues(label, result.error).join('\n  ')}`, { hint: `fix ${label}` });
-  }
-  const inv = result.data;
-  const seen = new Set<string>();
-  inv.hosts.forEach((host, i) => {
-    if (seen.has(host.name)) throw new UsageError(`${label}: hosts[${i}].name: "${host.name}" is used twice`, { hint: 'give every node its own name' });
-    seen.add(host.name);
-  });
-  if (inv.pre && !seen.has(inv.pre)) {
-    throw new UsageError(`${label}: pre: "${inv.pre}" is not one of the hosts (${[...seen].join(', ')})`, { hint: `fix pre in ${label}` });
-  }
-  return { env, file: label, ...inv } as Inventory;
+  return validatedOnce(path.join(root, '.relink', 'cache'), `inventory-${env}`, { label, data }, async () => (await import('../config/validate.js')).validateInventory(data, env, label));
 }

@@ -26,7 +26,8 @@ export async function openRunLog(dir: string, runId: string, env: string, redact
       else logger.info({ kind: type, ...fields });
     },
     close() {
-      destination.flushSync();
+      // Writes are synchronous: every line is in the file already. No fsync (it cost ~20 ms per run).
+      destination.end();
     },
   };
   return { reporter, file };

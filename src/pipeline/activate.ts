@@ -1,19 +1,47 @@
 import path from 'node:path/posix';
-import { RelinkError } from '../errors.js';
+import { RelinkError, RemoteError } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { releaseDir } from '../remote/paths.js';
-import { relinkCurrent, runInRelease } from '../remote/relink.js';
+import { render } from '../remote/command.js';
+import { appendJournal } from '../remote/journal.js';
+import { JOURNAL_FAILED, relinkAndJournal, runInRelease } from '../remote/relink.js';
 import { TIMEOUT_EXIT } from '../transport/types.js';
-import { execOk, session, step, type RunContext } from './context.js';
+import { session, state, step, type RunContext } from './context.js';
 import { journalEvent, record, type EventFields } from './record.js';
 import { commandEnv, templateScope, type ReleaseFacts } from './scope.js';
 import { renderTemplate } from './templates.js';
 
-/** Moves `current` on one node and journals it with the given event. */
-export async function relinkNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts, event: 'activated' | 'rolled_back', extra: EventFields = {}): Promise<void> {
-  const started = performance.now();
-  await step(ctx, `${phase}:relink`, node, () => execOk(ctx, node, relinkCurrent(ctx.layout, facts.release, ctx.runId)));
-  await record(ctx, node, journalEvent(ctx, node, event, { release: facts.release, version: facts.version, commit: facts.commit, ms: Math.round(performance.now() - started), ...extra }));
+/**
+ * Moves `current` on one node and journals it with the given event, in one
+ * round trip. `onMoved` runs as soon as `current` is known to have moved, even
+ * when journaling then failed, so the caller can roll the node back.
+ */
+export async function relinkNode(
+  ctx: RunContext,
+  phase: string,
+  node: NodeSpec,
+  facts: ReleaseFacts,
+  event: 'activated' | 'rolled_back',
+  extra: EventFields = {},
+  onMoved?: () => void,
+): Promise<void> {
+  const entry = journalEvent(ctx, node, event, { release: facts.release, version: facts.version, commit: facts.commit, ...extra });
+  const command = relinkAndJournal(ctx.layout, facts.release, ctx.runId, appendJournal(ctx.layout, [entry]));
+  await step(ctx, `${phase}:relink`, node, async () => {
+    const result = await session(ctx, node).exec(command);
+    if (result.code === 0 || result.code === JOURNAL_FAILED) onMoved?.();
+    if (result.code === 0) {
+      state(ctx, node).events.push(entry);
+      return;
+    }
+    const stderr = ctx.deps.redactor.apply(result.stderr);
+    if (result.code === JOURNAL_FAILED) {
+      throw new RelinkError(`${node.name}: current now points at ${facts.release}, but its journal could not be written: ${stderr.trim().split('\n').pop() ?? ''}`, {
+        hint: `check free disk and permissions under ${ctx.layout.state} on ${node.name}`,
+      });
+    }
+    throw new RemoteError(node.name, ctx.deps.redactor.apply(render(command, { redact: true })), result.code, stderr);
+  });
 }
 
 /** Runs the configured restart command in the release dir, within its time limit. */

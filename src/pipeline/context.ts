@@ -71,10 +71,12 @@ export interface RunContext {
   lb: LbDriver;
   /** Nodes this run drained and has not put back yet. */
   readonly drained: Set<string>;
+  /** Nodes whose deploy lock this run has already released (with its outcome, in one round trip). */
+  readonly unlocked: Set<string>;
 }
 
-export function makeContext(init: Omit<RunContext, 'layout' | 'sessions' | 'states' | 'lb' | 'drained'>): RunContext {
-  return { ...init, layout: layout(init.config.deployTo), sessions: new Map(), states: new Map(), lb: new NoLb(), drained: new Set() };
+export function makeContext(init: Omit<RunContext, 'layout' | 'sessions' | 'states' | 'lb' | 'drained' | 'unlocked'>): RunContext {
+  return { ...init, layout: layout(init.config.deployTo), sessions: new Map(), states: new Map(), lb: new NoLb(), drained: new Set(), unlocked: new Set() };
 }
 
 export function session(ctx: RunContext, node: NodeSpec | string): NodeSession {

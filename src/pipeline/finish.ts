@@ -3,22 +3,46 @@ import type { NodeSpec } from '../inventory/types.js';
 import type { RunResult } from '../journal/events.js';
 import { releaseRecords, releasesToRemove } from '../journal/releases.js';
 import { removeReleases } from '../remote/release.js';
-import { execOk, state, step, type RunContext } from './context.js';
+import { appendJournal } from '../remote/journal.js';
+import { group, op, seq } from '../remote/command.js';
+import { releaseLock } from '../remote/lock.js';
+import { execOk, session, state, step, type RunContext } from './context.js';
 import { journalEvent, record } from './record.js';
 import type { ReleaseFacts } from './scope.js';
 
-/** Writes the run's outcome to every reachable node's journal; history and stats read it back. */
-export async function recordOutcome(ctx: RunContext, nodes: readonly NodeSpec[], facts: Partial<ReleaseFacts>, result: RunResult, ms: number, extra: { reason?: string; emergency?: boolean; allowedPoisons?: string[] } = {}): Promise<void> {
+/**
+ * Writes the run's outcome to every reachable node's journal; history and
+ * stats read it back. With `unlock`, the same round trip then releases this
+ * run's deploy lock on the node (whether or not the journal line was
+ * written); releaseRemoteLocks skips those nodes afterwards.
+ */
+export async function recordOutcome(
+  ctx: RunContext,
+  nodes: readonly NodeSpec[],
+  facts: Partial<ReleaseFacts>,
+  result: RunResult,
+  ms: number,
+  extra: { reason?: string; emergency?: boolean; allowedPoisons?: string[] } = {},
+  options: { unlock?: boolean } = {},
+): Promise<void> {
   await Promise.all(
     nodes
       .filter((node) => ctx.sessions.has(node.name))
-      .map((node) =>
-        record(
-          ctx,
-          node,
-          journalEvent(ctx, node, 'run_finished', { release: facts.release, version: facts.version, commit: facts.commit, result, command: ctx.command, ms: Math.round(ms), nodes: nodes.length, ...extra }),
-        ).catch((error: unknown) => ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `could not journal the outcome: ${errorMessage(error)}` })),
-      ),
+      .map(async (node) => {
+        const event = journalEvent(ctx, node, 'run_finished', { release: facts.release, version: facts.version, commit: facts.commit, result, command: ctx.command, ms: Math.round(ms), nodes: nodes.length, ...extra });
+        const warn = (detail: string) => ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `could not journal the outcome: ${detail}` });
+        if (!options.unlock) {
+          await record(ctx, node, event).catch((error: unknown) => warn(errorMessage(error)));
+          return;
+        }
+        const outcome = await session(ctx, node)
+          .exec(seq(group(appendJournal(ctx.layout, [event])), [op('s=$?')], releaseLock(ctx.layout, ctx.runId), [op('exit $s')]))
+          .catch((error: unknown) => ({ code: 255, stdout: '', stderr: errorMessage(error) }));
+        // 255: the connection went; whether the lock went too is unknown, so releaseRemoteLocks tries again.
+        if (outcome.code !== 255) ctx.unlocked.add(node.name);
+        if (outcome.code === 0) state(ctx, node).events.push(event);
+        else warn(ctx.deps.redactor.apply(outcome.stderr.trim().split('\n').pop() ?? `exit ${outcome.code}`));
+      }),
   );
 }
 

@@ -123,6 +123,11 @@ export async function openLb(ctx: RunContext): Promise<void> {
   ctx.lb = createLb(ctx, session);
 }
 
+/** Undoes what the run changed in the load balancer's own files (nginx upstream); a failure is a warning. Before the lock goes. */
+export async function restoreLb(ctx: RunContext): Promise<void> {
+  await ctx.lb.restore().catch((error: unknown) => ctx.deps.reporter.emit({ type: 'warn', message: `could not restore the load balancer: ${errorMessage(error)}` }));
+}
+
 /** Puts back every node this run drained and did not switch (after a failure), as it was before. */
 export async function undrainLeftovers(ctx: RunContext, phase: string): Promise<string[]> {
   const problems: string[] = [];

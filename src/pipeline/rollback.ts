@@ -8,7 +8,7 @@ import { makeContext, state, type RunContext, type RunDeps } from './context.js'
 import { relinkNode, restartNode, smokeNode } from './activate.js';
 import { recordOutcome } from './finish.js';
 import { closeAll, connectEach, inspectAll } from './preflight.js';
-import { checkLb, drainGroup, openLb, undrainLeftovers, undrainNode } from './lb.js';
+import { checkLb, drainGroup, openLb, restoreLb, undrainLeftovers, undrainNode } from './lb.js';
 import type { ReleaseFacts } from './scope.js';
 import { Fanout } from '../log/reporter.js';
 import { Notifier } from './notify.js';
@@ -175,22 +175,26 @@ export async function rollback(req: RollbackRequest, baseDeps: RunDeps): Promise
       }
     }
     const ms = performance.now() - started;
-    await recordOutcome(ctx, reachable, movable[0]!.target!, 'success', ms, { reason, emergency: req.emergency || undefined });
+    stopHeartbeat();
+    await restoreLb(ctx);
+    await recordOutcome(ctx, reachable, movable[0]!.target!, 'success', ms, { reason, emergency: req.emergency || undefined }, { unlock: true });
     deps.reporter.emit({ type: 'info', message: `rolled back ${moved.map((n) => n.name).join(', ')} in ${(ms / 1000).toFixed(2)}s` });
     return { rows, moved: moved.map((n) => n.name), ms };
   } catch (error) {
     failure = error;
     if (locked.length) {
       const row = rows.find((r) => r.target);
+      stopHeartbeat();
+      await restoreLb(ctx);
       await recordOutcome(ctx, locked, row?.target ?? {}, error instanceof RelinkError && error.exitCode === EXIT.interrupted ? 'interrupted' : 'failed', performance.now() - started, {
         reason: errorMessage(error).split('\n')[0],
         emergency: req.emergency || undefined,
-      });
+      }, { unlock: true });
     }
     throw error;
   } finally {
     stopHeartbeat();
-    await ctx.lb.restore().catch(() => undefined);
+    await restoreLb(ctx);
     if (locked.length) await releaseRemoteLocks(ctx, locked);
     await closeAll(ctx);
     await releaseLocal();

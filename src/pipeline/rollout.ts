@@ -29,8 +29,7 @@ export class RolloutError extends RelinkError {
 
 async function switchNode(ctx: RunContext, node: NodeSpec, facts: ReleaseFacts, switched: NodeSpec[]): Promise<void> {
   checkAborted(ctx);
-  await relinkNode(ctx, 'rollout', node, facts, 'activated');
-  switched.push(node);
+  await relinkNode(ctx, 'rollout', node, facts, 'activated', {}, () => switched.push(node));
   await restartNode(ctx, 'rollout', node, facts);
   await smokeNode(ctx, 'rollout', node, facts);
   await undrainNode(ctx, 'rollout', node);

@@ -8,7 +8,7 @@ import { distribute, renderAll } from './distribute.js';
 import { cleanup, recordOutcome } from './finish.js';
 import { describePlan, type Plan } from './plan.js';
 import { checkWritableAll, closeAll, connectAll, inspectAll } from './preflight.js';
-import { checkLb, openLb } from './lb.js';
+import { checkLb, openLb, restoreLb } from './lb.js';
 import { releaseName } from './release-name.js';
 import { rollout, RolloutError } from './rollout.js';
 import type { ReleaseFacts } from './scope.js';
@@ -163,18 +163,22 @@ export async function deploy(req: DeployRequest, baseDeps: RunDeps, source: Sour
 
     deps.reporter.emit({ type: 'phase', phase: 'finish' });
     const ms = performance.now() - started;
-    await recordOutcome(ctx, nodes, facts, 'success', ms, extra);
     await cleanup(ctx, nodes, [facts.release]);
+    stopHeartbeat();
+    await restoreLb(ctx);
+    await recordOutcome(ctx, nodes, facts, 'success', ms, extra, { unlock: true });
     deps.reporter.emit({ type: 'info', message: `deployed ${version.version} to ${nodes.length} node(s) of ${env} in ${(ms / 1000).toFixed(1)}s: ${facts.release}` });
     return { release: facts.release, version, nodes: nodes.map((n) => n.name), ms, artifact };
   } catch (error) {
     failure = error;
     result = error instanceof RolloutError ? error.outcome : error instanceof RelinkError && error.exitCode === EXIT.interrupted ? 'interrupted' : 'failed';
-    if (locked) await recordOutcome(ctx, nodes, facts, result, performance.now() - started, { ...extra, reason: errorMessage(error).split('\n')[0] });
+    stopHeartbeat();
+    await restoreLb(ctx);
+    if (locked) await recordOutcome(ctx, nodes, facts, result, performance.now() - started, { ...extra, reason: errorMessage(error).split('\n')[0] }, { unlock: true });
     throw error;
   } finally {
     stopHeartbeat();
-    await ctx.lb.restore().catch((error: unknown) => deps.reporter.emit({ type: 'warn', message: `could not restore the load balancer: ${errorMessage(error)}` }));
+    await restoreLb(ctx);
     if (locked) await releaseRemoteLocks(ctx, nodes);
     await closeAll(ctx);
     await releaseLocal();

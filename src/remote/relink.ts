@@ -1,5 +1,5 @@
 import path from 'node:path/posix';
-import { and, or, type Command } from './command.js';
+import { and, group, or, type Command } from './command.js';
 import { releaseDir, assertReleaseName, type Layout } from './paths.js';
 
 /**
@@ -15,6 +15,19 @@ export function relinkCurrent(l: Layout, release: string, runId: string): Comman
     ['ln', '-sfn', path.join('releases', release), tmp],
     ['mv', '-Tf', tmp, l.current],
   );
+}
+
+/** Exit status of relinkAndJournal when `current` moved but the journal line could not be written. */
+export const JOURNAL_FAILED = 97;
+
+/**
+ * relinkCurrent and the journal line that records it, in one round trip. If
+ * the relink fails nothing is journaled; if the relink succeeds and the
+ * journal write fails, the exit status is JOURNAL_FAILED, so the caller knows
+ * `current` did move.
+ */
+export function relinkAndJournal(l: Layout, release: string, runId: string, journal: Command): Command {
+  return and(relinkCurrent(l, release, runId), group(or(group(journal), ['exit', String(JOURNAL_FAILED)])));
 }
 
 /** Removes `current` (used when the first release ever is rolled back: there is nothing to go back to). */

@@ -1,5 +1,5 @@
-import { resolveConfig, validateUserConfig } from '../../src/config/load.js';
-import { validateInventory } from '../../src/inventory/load.js';
+import { resolveConfig } from '../../src/config/load.js';
+import { validateInventory, validateUserConfig } from '../../src/config/validate.js';
 import type { RunEvent } from '../../src/log/events.js';
 import { Redactor } from '../../src/log/redact.js';
 import type { RunDeps, VersionInfo } from '../../src/pipeline/context.js';
@@ -106,9 +106,11 @@ export function label(command: string): string {
   if (command.startsWith('sha256sum')) return 'verify';
   if (command.includes('tar -xzf')) return 'unpack';
   if (command.includes('ln -s /srv/app/shared/log')) return 'shared';
-  if (command.includes('mv -Tf')) return `relink:${command.match(/releases\/(hello_prod_v[\d.]+)/)?.[1]}`;
+  const events = () => [...command.matchAll(/\\?"event\\?":\\?"(\w+)/g)].map((m) => m[1]).join('+');
+  if (command.includes('mv -Tf')) return `relink:${command.match(/releases\/(hello_prod_v[\d.]+)/)?.[1]}${command.includes('journal.jsonl') ? `+journal:${events()}` : ''}`;
+  if (command.includes('journal.jsonl') && command.includes('grep -qF')) return `journal:${events()}+unlock`;
   if (command.includes('sh bin/restart.sh')) return 'restart';
-  if (command.includes('journal.jsonl')) return `journal:${[...command.matchAll(/\\?"event\\?":\\?"(\w+)/g)].map((m) => m[1]).join('+')}`;
+  if (command.includes('journal.jsonl')) return `journal:${events()}`;
   if (command.startsWith('rm -rf /srv/app/releases/')) return 'remove';
   if (command.startsWith('rm -f /srv/app/current')) return 'unlink';
   return command;

@@ -26,7 +26,10 @@ describe('statistics from the nodes', () => {
   });
 
   it('3 successful deploys, 1 failed, 1 rollback: exactly those counts, also without .relink and from a second copy', async () => {
-    for (const v of ['v1.0.0', 'v1.1.0', 'v1.2.0']) expect((await project.deploy(['prod', v])).code).toBe(0);
+    for (const v of ['v1.0.0', 'v1.1.0', 'v1.2.0']) {
+      const result = await project.deploy(['prod', v]);
+      expect(result.code, result.stderr).toBe(0);
+    }
     project.tag('v1.3.0', breakHealth, 'break the health check');
     expect((await project.deploy(['prod', 'v1.3.0'])).code).toBe(1);
     expect((await project.deploy(['rollback', 'prod', '--last'])).code).toBe(0);

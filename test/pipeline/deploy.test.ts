@@ -11,7 +11,7 @@ function sequence(run: ReturnType<typeof fakeRun>, node: string): string[] {
 
 /** Global order of relinks across nodes. */
 function relinks(run: ReturnType<typeof fakeRun>): string[] {
-  return run.transport.log.filter((r) => r.kind === 'exec' && r.command.includes('mv -Tf')).map((r) => `${r.node}:${label(r.command).split(':')[1]}`);
+  return run.transport.log.filter((r) => r.kind === 'exec' && r.command.includes('mv -Tf')).map((r) => `${r.node}:${label(r.command).split(':')[1]!.split('+')[0]}`);
 }
 
 describe('deploy pipeline', () => {
@@ -27,12 +27,10 @@ describe('deploy pipeline', () => {
       'unpack',
       'shared',
       'journal:unpacked',
-      'relink:hello_prod_v1.1.0',
-      'journal:activated',
+      'relink:hello_prod_v1.1.0+journal:activated',
       'restart',
       'journal:smoke_ok',
-      'journal:run_finished',
-      'unlock',
+      'journal:run_finished+unlock',
     ]);
     expect(relinks(run)).toEqual(['node1:hello_prod_v1.1.0', 'node2:hello_prod_v1.1.0', 'node3:hello_prod_v1.1.0', 'node4:hello_prod_v1.1.0']);
     // Every node has its release before any node switches.
@@ -59,11 +57,11 @@ describe('deploy pipeline', () => {
     expect(order.slice(3).sort()).toEqual(['node1:hello_prod_v1.0.0', 'node2:hello_prod_v1.0.0', 'node3:hello_prod_v1.0.0']);
     expect(sequence(run, 'node4').filter((s) => s.startsWith('relink'))).toEqual([]);
     expect(sequence(run, 'node3')).toContain('journal:smoke_failed');
-    expect(sequence(run, 'node2').slice(-6)).toEqual(['relink:hello_prod_v1.0.0', 'journal:rolled_back', 'restart', 'journal:smoke_ok', 'journal:run_finished', 'unlock']);
+    expect(sequence(run, 'node2').slice(-4)).toEqual(['relink:hello_prod_v1.0.0+journal:rolled_back', 'restart', 'journal:smoke_ok', 'journal:run_finished+unlock']);
     const rolledBack = run.transport.log.find((r) => r.node === 'node2' && r.command.includes('rolled_back'))!.command;
     expect(rolledBack).toContain(`"release":"${OLD}"`);
     expect(rolledBack).toContain(`"from":"${NEW}"`);
-    for (const node of ['node1', 'node2', 'node3', 'node4']) expect(sequence(run, node).at(-1)).toBe('unlock');
+    for (const node of ['node1', 'node2', 'node3', 'node4']) expect(sequence(run, node).at(-1)).toBe('journal:run_finished+unlock');
   });
 
   it('stops at the pre node: no other node is switched', async () => {
@@ -86,7 +84,7 @@ describe('deploy pipeline', () => {
     for (const node of ['node1', 'node2', 'node3', 'node4']) {
       const steps = sequence(run, node);
       expect(steps).toContain('remove');
-      expect(steps.at(-1)).toBe('unlock');
+      expect(steps.at(-1)).toBe('journal:run_finished+unlock');
     }
     const removal = run.transport.log.find((r) => r.node === 'node1' && label(r.command) === 'remove')!.command;
     expect(removal).toBe(`rm -rf /srv/app/releases/${NEW} /srv/app/.relink/incoming/${NEW}.tar.gz`);
@@ -115,7 +113,7 @@ describe('deploy pipeline', () => {
     expect((error as RelinkError).exitCode).toBe(EXIT.interrupted);
     expect(relinks(run).slice(0, 2)).toEqual(['node1:hello_prod_v1.1.0', 'node2:hello_prod_v1.1.0']);
     expect(relinks(run).slice(2).sort()).toEqual(['node1:hello_prod_v1.0.0', 'node2:hello_prod_v1.0.0']);
-    for (const node of ['node1', 'node2', 'node3', 'node4']) expect(sequence(run, node).at(-1)).toBe('unlock');
+    for (const node of ['node1', 'node2', 'node3', 'node4']) expect(sequence(run, node).at(-1)).toBe('journal:run_finished+unlock');
     expect(run.transport.log.some((r) => r.command.includes('"result":"interrupted"'))).toBe(true);
   });
 

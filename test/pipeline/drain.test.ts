@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeSpec } from '../../src/inventory/types.js';
 import type { LbDriver, ServerState } from '../../src/lb/types.js';
-import { validateInventory } from '../../src/inventory/load.js';
+import { validateInventory } from '../../src/config/validate.js';
 import { deploy } from '../../src/pipeline/run.js';
 import { fakeRun } from '../helpers/fake-run.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { resolveConfig, validateUserConfig } from '../../src/config/load.js';
-import { validateInventory } from '../../src/inventory/load.js';
+import { resolveConfig } from '../../src/config/load.js';
+import { validateInventory, validateUserConfig } from '../../src/config/validate.js';
 
 const base = { project: 'hello', repo: './app', deployTo: '/srv/hello' };
 
@@ -60,5 +60,38 @@ describe('smoke settings after merging', () => {
   it('need exactly one of url or command', () => {
     const user = validateUserConfig({ ...base, smoke: { retries: 3 } }, 'deploy.config.ts');
     expect(() => resolveConfig(user, 'prod', '/p/deploy.config.ts')).toThrow(/smoke: set exactly one of "url" or "command"/);
+  });
+});
+
+describe('validatedOnce: an unchanged config or inventory skips the schema', () => {
+  it('validates new content, reuses the result for the same content, and never caches what JSON cannot carry', async () => {
+    const { validatedOnce } = await import('../../src/config/cache.js');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-cache-'));
+    let calls = 0;
+    const validate = (raw: unknown) => {
+      calls++;
+      if ((raw as { bad?: boolean }).bad) throw new Error('invalid config');
+      return { ...(raw as object), checked: true };
+    };
+    try {
+      expect(await validatedOnce(dir, 'config', { a: 1 }, validate)).toEqual({ a: 1, checked: true });
+      expect(await validatedOnce(dir, 'config', { a: 1 }, validate)).toEqual({ a: 1, checked: true });
+      expect(calls).toBe(1);
+      // Changed content is validated again, and an invalid one still fails after a valid one was cached.
+      await expect(validatedOnce(dir, 'config', { a: 1, bad: true }, validate)).rejects.toThrow(/invalid config/);
+      expect(calls).toBe(2);
+      expect(await validatedOnce(dir, 'config', { a: 2 }, validate)).toEqual({ a: 2, checked: true });
+      expect(fs.readdirSync(dir).filter((f) => f.startsWith('config-'))).toHaveLength(1);
+      // A function in the config (JSON would drop it) is validated every time and not cached.
+      const withFn = { a: 3, hook: () => 1 };
+      await validatedOnce(dir, 'config', withFn, validate);
+      await validatedOnce(dir, 'config', withFn, validate);
+      expect(calls).toBe(5);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
