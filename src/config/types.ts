@@ -126,8 +126,9 @@ export interface RolloutSettings {
   parallel?: number;
   /**
    * How a release reaches the nodes: `tar` uploads the tarball over the run's
-   * SSH connection (needs only tar on the node); `rsync` copies with
-   * --link-dest against the current release, so unchanged files cost nothing
+   * SSH connection (needs only tar on the node); `rsync` copies the build
+   * directory with --link-dest against the current release, also over the
+   * run's SSH connection, so unchanged files cost neither bytes nor disk
    * (needs rsync on both ends). Default: `tar`.
    */
   upload?: 'tar' | 'rsync';
