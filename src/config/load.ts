@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { UsageError, errorMessage } from '../errors.js';
 import { validatedOnce } from './cache.js';
+import { requireCjs } from '../cjs.js';
 import type { EnvironmentSettings, ResolvedConfig, UserConfig } from './types.js';
 
 export const CONFIG_FILES = ['deploy.config.ts', 'deploy.config.mts', 'deploy.config.js', 'deploy.config.mjs'];
@@ -28,7 +29,7 @@ export function findConfigFile(start: string, explicit?: string): string {
 
 /** Loads and validates deploy.config.ts (TypeScript is loaded with jiti). */
 export async function loadUserConfig(file: string): Promise<UserConfig> {
-  const { createJiti } = await import('jiti');
+  const { createJiti } = requireCjs('jiti') as typeof import('jiti');
   // The transpiled config is cached on disk (keyed by content), which saves ~150 ms per run.
   const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false, fsCache: true });
   let loaded: unknown;

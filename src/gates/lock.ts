@@ -5,6 +5,7 @@ import { LockError, errorMessage } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { acquireLock, breakLock, readLock, refreshLock, releaseLock } from '../remote/lock.js';
 import { session, state, step, type RunContext } from '../pipeline/context.js';
+import { requireCjs } from '../cjs.js';
 import { journalEvent, record } from '../pipeline/record.js';
 
 /** The record inside `.relink/lock/owner.json` on every node. */
@@ -62,7 +63,7 @@ export function describeOwner(raw: string | undefined, now: Date, ttlMs = 120_00
  * stale timeout.
  */
 export async function acquireLocalLock(stateDir: string, env: string): Promise<() => Promise<void>> {
-  const lockfile = await import('proper-lockfile');
+  const lockfile = requireCjs('proper-lockfile') as typeof import('proper-lockfile');
   fs.mkdirSync(stateDir, { recursive: true });
   const target = path.join(stateDir, `deploy-${env}`);
   const pidFile = `${target}.pid`;

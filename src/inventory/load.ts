@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { validatedOnce } from '../config/cache.js';
+import { requireCjs } from '../cjs.js';
 import type { Inventory } from './types.js';
 
 /** Environments are the hosts/<env>.yaml files of the project. */
@@ -23,13 +24,17 @@ export async function loadInventory(root: string, env: string): Promise<Inventor
       hint: known.length ? `use one of: ${known.join(', ')}` : `create hosts/${env}.yaml with the nodes of that environment`,
     });
   }
-  const { parse } = await import('yaml');
   const label = path.relative(root, file) || file;
-  let data: unknown;
-  try {
-    data = parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new UsageError(`${label}: not valid YAML: ${(error as Error).message.split('\n')[0]}`, { hint: `fix ${label}` });
-  }
-  return validatedOnce(path.join(root, '.relink', 'cache'), `inventory-${env}`, { label, data }, async () => (await import('../config/validate.js')).validateInventory(data, env, label));
+  // Keyed by the file's text: an unchanged inventory needs neither the YAML parser nor the schema.
+  const text = fs.readFileSync(file, 'utf8');
+  return validatedOnce(path.join(root, '.relink', 'cache'), `inventory-${env}`, { label, text }, async () => {
+    const { parse } = requireCjs('yaml') as typeof import('yaml');
+    let data: unknown;
+    try {
+      data = parse(text);
+    } catch (error) {
+      throw new UsageError(`${label}: not valid YAML: ${(error as Error).message.split('\n')[0]}`, { hint: `fix ${label}` });
+    }
+    return (await import('../config/validate.js')).validateInventory(data, env, label);
+  });
 }

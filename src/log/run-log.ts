@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { requireCjs } from '../cjs.js';
 import type { Reporter, RunEvent } from './events.js';
 import type { Redactor } from './redact.js';
 
@@ -10,7 +11,7 @@ import type { Redactor } from './redact.js';
  * they are written, so no secret reaches the file.
  */
 export async function openRunLog(dir: string, runId: string, env: string, redactor: Redactor): Promise<{ reporter: Reporter; file: string }> {
-  const { pino } = await import('pino');
+  const { pino } = requireCjs('pino') as typeof import('pino');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${runId}.jsonl`);
   const destination = pino.destination({ dest: file, sync: true, mkdir: true });

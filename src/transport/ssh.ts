@@ -5,6 +5,7 @@ import { RelinkError, errorMessage } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { render, type Command } from '../remote/command.js';
 import { hostLabel, parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
+import { requireCjs } from '../cjs.js';
 import { TIMEOUT_EXIT, type ExecOptions, type ExecResult, type NodeSession, type RemoteStream, type Transport } from './types.js';
 
 export interface SshOptions {
@@ -45,7 +46,7 @@ export class SshTransport implements Transport {
   }
 
   async connect(node: NodeSpec): Promise<NodeSession> {
-    const { NodeSSH } = await import('node-ssh');
+    const { NodeSSH } = requireCjs('node-ssh') as typeof import('node-ssh');
     const ssh = new NodeSSH();
     let verdict: HostKeyVerdict = 'known';
     const strict = this.options.strictHostKeys;
