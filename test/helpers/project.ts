@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -83,7 +84,8 @@ export class Project {
   ) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-project-'));
     this.appRepo = path.join(this.dir, 'app');
-    this.deployTo = options.deployTo ?? `/srv/it${process.pid}-${++counter}`;
+    // Unique across test files too: a worker process runs several files, each with its own counter.
+    this.deployTo = options.deployTo ?? `/srv/it${process.pid}-${++counter}-${crypto.randomBytes(3).toString('hex')}`;
     execFileSync('node', [zx, path.join(repoRoot, 'scripts', 'example-repo.mjs'), '--dir', this.appRepo], { stdio: 'ignore' });
     fs.mkdirSync(path.join(this.dir, 'hosts'));
     fs.mkdirSync(path.join(this.dir, 'templates'));
