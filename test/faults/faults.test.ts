@@ -79,6 +79,30 @@ describe('a node dies', () => {
     expect(versions(project)).toEqual(['v1.5.0', 'v1.5.0', 'v1.5.0', 'v1.5.0']);
   });
 
+  it('sshd killed during an rsync upload (over the run\'s own connection): nothing switched; the message says the connection was lost', async () => {
+    project = new Project(sb, { configExtra: "rollout: { upload: 'rsync' }," });
+    expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+    project.tag('v1.5.0', (repo) => fs.writeFileSync(path.join(repo, 'payload.txt'), 'new\n'), 'new payload');
+    // node3's rsync (the remote half) sleeps first, so the kill lands while node3 is inside its upload.
+    slowBinaryOn('node3', 'rsync', 30);
+    const result = await startUntil(project, ['prod', 'v1.5.0'], /node4 +distribute:upload +ok/, () => sandbox('kill-node', 'node3'));
+    sandbox('start-node', 'node3');
+    onNode(sb, 'node3', 'umount /usr/bin/rsync 2>/dev/null || true');
+    expect(result.acted).toBe(true);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/distribute failed on node3: node3: rsync to .* failed .*the connection to the node was lost before rsync finished/s);
+    expect(versions(project)).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0', 'v1.0.0']);
+    for (const node of ['node1', 'node2', 'node4']) {
+      expect(project.releases(node).filter((r) => r.includes('_v1.5.0_'))).toEqual([]);
+      expect(project.lockExists(node)).toBe(false);
+    }
+    // No rsync of this run is left behind on the deploy machine.
+    expect(execFileSync('sh', ['-c', "pgrep -f '[r]elink-rsh' || true"], { encoding: 'utf8' }).trim()).toBe('');
+    const next = await project.deploy(['prod', 'v1.5.0']);
+    expect(next.code).toBe(0);
+    expect(versions(project)).toEqual(['v1.5.0', 'v1.5.0', 'v1.5.0', 'v1.5.0']);
+  });
+
   it('sshd killed after relink, before restart: the others are rolled back, the dead node is named; the next deploy repairs it', async () => {
     project = new Project(sb);
     expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
