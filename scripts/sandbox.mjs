@@ -18,7 +18,7 @@ $.verbose = false;
 
 const dir = path.resolve(argv.dir ?? process.env.RELINK_SANDBOX ?? '.sandbox');
 const stateFile = path.join(dir, 'sandbox.json');
-const PACKAGES = { sshd: 'openssh-server', haproxy: 'haproxy', rsync: 'rsync', socat: 'socat', nginx: 'nginx' };
+const PACKAGES = { sshd: 'openssh-server', haproxy: 'haproxy', rsync: 'rsync', socat: 'socat', nginx: 'nginx', ip: 'iproute2' };
 
 const verb = argv._[0] ?? 'status';
 if (verb === 'up') await up();

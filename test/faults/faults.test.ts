@@ -97,7 +97,14 @@ describe('a node dies', () => {
       expect(project.lockExists(node)).toBe(false);
     }
     // No rsync of this run is left behind on the deploy machine.
-    expect(execFileSync('sh', ['-c', "pgrep -f '[r]elink-rsh' || true"], { encoding: 'utf8' }).trim()).toBe('');
+    const running = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      } catch {
+        return '';
+      }
+    });
+    expect(running.filter((cmd) => cmd.includes('relink-rsh'))).toEqual([]);
     const next = await project.deploy(['prod', 'v1.5.0']);
     expect(next.code).toBe(0);
     expect(versions(project)).toEqual(['v1.5.0', 'v1.5.0', 'v1.5.0', 'v1.5.0']);
