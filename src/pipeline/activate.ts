@@ -2,11 +2,10 @@ import path from 'node:path/posix';
 import { RelinkError, RemoteError } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { releaseDir } from '../remote/paths.js';
-import { render } from '../remote/command.js';
 import { appendJournal } from '../remote/journal.js';
 import { JOURNAL_FAILED, relinkAndJournal, runInRelease } from '../remote/relink.js';
 import { TIMEOUT_EXIT } from '../transport/types.js';
-import { session, state, step, type RunContext } from './context.js';
+import { execOk, session, state, step, type RunContext } from './context.js';
 import { journalEvent, record, type EventFields } from './record.js';
 import { commandEnv, templateScope, type ReleaseFacts } from './scope.js';
 import { renderTemplate } from './templates.js';
@@ -28,19 +27,17 @@ export async function relinkNode(
   const entry = journalEvent(ctx, node, event, { release: facts.release, version: facts.version, commit: facts.commit, ...extra });
   const command = relinkAndJournal(ctx.layout, facts.release, ctx.runId, appendJournal(ctx.layout, [entry]));
   await step(ctx, `${phase}:relink`, node, async () => {
-    const result = await session(ctx, node).exec(command);
-    if (result.code === 0 || result.code === JOURNAL_FAILED) onMoved?.();
-    if (result.code === 0) {
-      state(ctx, node).events.push(entry);
-      return;
-    }
-    const stderr = ctx.deps.redactor.apply(result.stderr);
-    if (result.code === JOURNAL_FAILED) {
-      throw new RelinkError(`${node.name}: current now points at ${facts.release}, but its journal could not be written: ${stderr.trim().split('\n').pop() ?? ''}`, {
+    try {
+      await execOk(ctx, node, command);
+    } catch (error) {
+      if (!(error instanceof RemoteError && error.code === JOURNAL_FAILED)) throw error;
+      onMoved?.();
+      throw new RelinkError(`${node.name}: current now points at ${facts.release}, but its journal could not be written: ${error.stderr.trim().split('\n').pop() ?? ''}`, {
         hint: `check free disk and permissions under ${ctx.layout.state} on ${node.name}`,
       });
     }
-    throw new RemoteError(node.name, ctx.deps.redactor.apply(render(command, { redact: true })), result.code, stderr);
+    onMoved?.();
+    state(ctx, node).events.push(entry);
   });
 }
 

@@ -4,44 +4,42 @@ import type { RunResult } from '../journal/events.js';
 import { releaseRecords, releasesToRemove } from '../journal/releases.js';
 import { removeReleases } from '../remote/release.js';
 import { appendJournal } from '../remote/journal.js';
-import { group, op, seq } from '../remote/command.js';
-import { releaseLock } from '../remote/lock.js';
+import { thenReleaseLock } from '../remote/lock.js';
 import { execOk, session, state, step, type RunContext } from './context.js';
+import { restoreLb } from './lb.js';
 import { journalEvent, record } from './record.js';
 import type { ReleaseFacts } from './scope.js';
 
 /**
- * Writes the run's outcome to every reachable node's journal; history and
- * stats read it back. With `unlock`, the same round trip then releases this
- * run's deploy lock on the node (whether or not the journal line was
- * written); releaseRemoteLocks skips those nodes afterwards.
+ * Ends a locked run on the nodes: the lock heartbeat stops, the load
+ * balancer's own files are restored, then on every reachable node the run's
+ * outcome is journaled (history and stats read it back) and this run's lock
+ * released, in one round trip (the lock goes whether or not the journal line
+ * was written); releaseRemoteLocks skips those nodes afterwards.
  */
-export async function recordOutcome(
+export async function closeOut(
   ctx: RunContext,
   nodes: readonly NodeSpec[],
+  stopHeartbeat: () => void,
   facts: Partial<ReleaseFacts>,
   result: RunResult,
   ms: number,
   extra: { reason?: string; emergency?: boolean; allowedPoisons?: string[] } = {},
-  options: { unlock?: boolean } = {},
 ): Promise<void> {
+  stopHeartbeat();
+  await restoreLb(ctx);
   await Promise.all(
     nodes
       .filter((node) => ctx.sessions.has(node.name))
       .map(async (node) => {
         const event = journalEvent(ctx, node, 'run_finished', { release: facts.release, version: facts.version, commit: facts.commit, result, command: ctx.command, ms: Math.round(ms), nodes: nodes.length, ...extra });
-        const warn = (detail: string) => ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `could not journal the outcome: ${detail}` });
-        if (!options.unlock) {
-          await record(ctx, node, event).catch((error: unknown) => warn(errorMessage(error)));
-          return;
-        }
         const outcome = await session(ctx, node)
-          .exec(seq(group(appendJournal(ctx.layout, [event])), [op('s=$?')], releaseLock(ctx.layout, ctx.runId), [op('exit $s')]))
+          .exec(thenReleaseLock(ctx.layout, ctx.runId, appendJournal(ctx.layout, [event])))
           .catch((error: unknown) => ({ code: 255, stdout: '', stderr: errorMessage(error) }));
         // 255: the connection went; whether the lock went too is unknown, so releaseRemoteLocks tries again.
         if (outcome.code !== 255) ctx.unlocked.add(node.name);
         if (outcome.code === 0) state(ctx, node).events.push(event);
-        else warn(ctx.deps.redactor.apply(outcome.stderr.trim().split('\n').pop() ?? `exit ${outcome.code}`));
+        else ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `could not journal the outcome: ${ctx.deps.redactor.apply(outcome.stderr.trim().split('\n').pop() ?? `exit ${outcome.code}`)}` });
       }),
   );
 }

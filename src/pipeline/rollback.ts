@@ -6,7 +6,7 @@ import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { matchReleases, previousGood, releaseRecords } from '../journal/releases.js';
 import { makeContext, state, type RunContext, type RunDeps } from './context.js';
 import { relinkNode, restartNode, smokeNode } from './activate.js';
-import { recordOutcome } from './finish.js';
+import { closeOut } from './finish.js';
 import { closeAll, connectEach, inspectAll } from './preflight.js';
 import { checkLb, drainGroup, openLb, restoreLb, undrainLeftovers, undrainNode } from './lb.js';
 import type { ReleaseFacts } from './scope.js';
@@ -175,21 +175,17 @@ export async function rollback(req: RollbackRequest, baseDeps: RunDeps): Promise
       }
     }
     const ms = performance.now() - started;
-    stopHeartbeat();
-    await restoreLb(ctx);
-    await recordOutcome(ctx, reachable, movable[0]!.target!, 'success', ms, { reason, emergency: req.emergency || undefined }, { unlock: true });
+    await closeOut(ctx, reachable, stopHeartbeat, movable[0]!.target!, 'success', ms, { reason, emergency: req.emergency || undefined });
     deps.reporter.emit({ type: 'info', message: `rolled back ${moved.map((n) => n.name).join(', ')} in ${(ms / 1000).toFixed(2)}s` });
     return { rows, moved: moved.map((n) => n.name), ms };
   } catch (error) {
     failure = error;
     if (locked.length) {
       const row = rows.find((r) => r.target);
-      stopHeartbeat();
-      await restoreLb(ctx);
-      await recordOutcome(ctx, locked, row?.target ?? {}, error instanceof RelinkError && error.exitCode === EXIT.interrupted ? 'interrupted' : 'failed', performance.now() - started, {
+      await closeOut(ctx, locked, stopHeartbeat, row?.target ?? {}, error instanceof RelinkError && error.exitCode === EXIT.interrupted ? 'interrupted' : 'failed', performance.now() - started, {
         reason: errorMessage(error).split('\n')[0],
         emergency: req.emergency || undefined,
-      }, { unlock: true });
+      });
     }
     throw error;
   } finally {

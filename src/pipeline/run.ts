@@ -5,7 +5,7 @@ import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { acquireLocalLock, acquireRemoteLocks, ownerFor, releaseRemoteLocks, startHeartbeat } from '../gates/lock.js';
 import { checkAborted, step, makeContext, type Artifact, type RunContext, type RunDeps, type VersionInfo } from './context.js';
 import { distribute, renderAll } from './distribute.js';
-import { cleanup, recordOutcome } from './finish.js';
+import { cleanup, closeOut } from './finish.js';
 import { describePlan, type Plan } from './plan.js';
 import { checkWritableAll, closeAll, connectAll, inspectAll } from './preflight.js';
 import { checkLb, openLb, restoreLb } from './lb.js';
@@ -164,17 +164,13 @@ export async function deploy(req: DeployRequest, baseDeps: RunDeps, source: Sour
     deps.reporter.emit({ type: 'phase', phase: 'finish' });
     const ms = performance.now() - started;
     await cleanup(ctx, nodes, [facts.release]);
-    stopHeartbeat();
-    await restoreLb(ctx);
-    await recordOutcome(ctx, nodes, facts, 'success', ms, extra, { unlock: true });
+    await closeOut(ctx, nodes, stopHeartbeat, facts, 'success', ms, extra);
     deps.reporter.emit({ type: 'info', message: `deployed ${version.version} to ${nodes.length} node(s) of ${env} in ${(ms / 1000).toFixed(1)}s: ${facts.release}` });
     return { release: facts.release, version, nodes: nodes.map((n) => n.name), ms, artifact };
   } catch (error) {
     failure = error;
     result = error instanceof RolloutError ? error.outcome : error instanceof RelinkError && error.exitCode === EXIT.interrupted ? 'interrupted' : 'failed';
-    stopHeartbeat();
-    await restoreLb(ctx);
-    if (locked) await recordOutcome(ctx, nodes, facts, result, performance.now() - started, { ...extra, reason: errorMessage(error).split('\n')[0] }, { unlock: true });
+    if (locked) await closeOut(ctx, nodes, stopHeartbeat, facts, result, performance.now() - started, { ...extra, reason: errorMessage(error).split('\n')[0] });
     throw error;
   } finally {
     stopHeartbeat();

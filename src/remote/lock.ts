@@ -1,5 +1,5 @@
 import path from 'node:path/posix';
-import { and, op, or, type Command } from './command.js';
+import { and, group, op, or, seq, type Command } from './command.js';
 import type { Layout } from './paths.js';
 
 function ownerFile(l: Layout): string {
@@ -32,6 +32,15 @@ export function readLock(l: Layout): Command {
 /** Releases the lock only when this run holds it, so a run never frees someone else's lock. */
 export function releaseLock(l: Layout, runId: string): Command {
   return or(and(ownedBy(l, runId), ['rm', '-rf', l.lock]), ['true']);
+}
+
+/**
+ * Runs `before` (the run's last journal line), then releases this run's lock
+ * whatever `before` returned, and exits with `before`'s status: one round trip
+ * at the end of a run.
+ */
+export function thenReleaseLock(l: Layout, runId: string, before: Command): Command {
+  return seq(group(before), [op('s=$?')], releaseLock(l, runId), [op('exit $s')]);
 }
 
 /** Removes the lock whoever holds it (`unlock --force`). */

@@ -39,8 +39,7 @@ export class RecordingTransport implements Transport {
         const answer = respond(node.name, render(command), options) ?? {};
         return { code: answer.code ?? 0, stdout: answer.stdout ?? '', stderr: answer.stderr ?? '' };
       },
-      async stream(command: Command): Promise<RemoteStream> {
-        log.push({ node: node.name, kind: 'exec', command: render(command, { redact: true }) });
+      async stream(): Promise<RemoteStream> {
         throw new Error('the recording transport does not open streams');
       },
       async upload(localFile: string, remoteFile: string): Promise<void> {

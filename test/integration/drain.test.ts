@@ -28,6 +28,15 @@ async function deployUnderLoad(p: Project, port: number, args: string[]) {
   return { result, load: await load.stop() };
 }
 
+/** The command succeeded, went through the drain path (`marker`), kept 200+ req/s, and not one request failed. */
+function expectNoDroppedRequests(run: Awaited<ReturnType<typeof deployUnderLoad>>, marker: RegExp): void {
+  expect(run.result.code).toBe(0);
+  expect(run.result.stdout).toMatch(marker);
+  expect(run.load.rate).toBeGreaterThanOrEqual(200);
+  expect(run.load.errors).toEqual([]);
+  expect(run.load.failures).toBe(0);
+}
+
 describe('zero-downtime rollout behind a real load balancer', () => {
   it('HAProxy: deploy v1.1.0 and rollback --last under 200+ req/s with 0 failed requests', async () => {
     stopApps(sb);
@@ -36,21 +45,14 @@ describe('zero-downtime rollout behind a real load balancer', () => {
     await servedThroughLb(sb, 'v1.0.0');
 
     const deploy = await deployUnderLoad(project, sb.haproxy.port, ['prod', 'v1.1.0']);
-    expect(deploy.result.code).toBe(0);
-    expect(deploy.result.stdout).toMatch(/node2 +rollout:drain +ok/);
-    expect(deploy.load.rate).toBeGreaterThanOrEqual(200);
-    expect(deploy.load.errors).toEqual([]);
-    expect(deploy.load.failures).toBe(0);
+    expectNoDroppedRequests(deploy, /node2 +rollout:drain +ok/);
     expect(Object.keys(deploy.load.versions).sort()).toEqual(['v1.0.0', 'v1.1.0']);
     const after = startLoad(`http://127.0.0.1:${sb.haproxy.port}/`);
     await new Promise((r) => setTimeout(r, 1000));
     expect(Object.keys((await after.stop()).versions)).toEqual(['v1.1.0']);
 
     const rollback = await deployUnderLoad(project, sb.haproxy.port, ['rollback', 'prod', '--last']);
-    expect(rollback.result.code).toBe(0);
-    expect(rollback.result.stdout).toMatch(/node3 +rollback:drain +ok/);
-    expect(rollback.load.rate).toBeGreaterThanOrEqual(200);
-    expect(rollback.load.failures).toBe(0);
+    expectNoDroppedRequests(rollback, /node3 +rollback:drain +ok/);
   });
 
   it('nginx: deploy under 200+ req/s with 0 failed requests, and the upstream file is restored', async () => {
@@ -59,11 +61,7 @@ describe('zero-downtime rollout behind a real load balancer', () => {
     const original = fs.readFileSync(sb.nginx.upstream, 'utf8');
     expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
     const deploy = await deployUnderLoad(project, sb.nginx.port, ['prod', 'v1.1.0']);
-    expect(deploy.result.code).toBe(0);
-    expect(deploy.result.stdout).toMatch(/node4 +rollout:undrain +ok/);
-    expect(deploy.load.rate).toBeGreaterThanOrEqual(200);
-    expect(deploy.load.errors).toEqual([]);
-    expect(deploy.load.failures).toBe(0);
+    expectNoDroppedRequests(deploy, /node4 +rollout:undrain +ok/);
     expect(Object.keys(deploy.load.versions).sort()).toEqual(['v1.0.0', 'v1.1.0']);
     expect(fs.readFileSync(sb.nginx.upstream, 'utf8')).toBe(original);
   });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { render } from '../../src/remote/command.js';
 import { appendJournal, readJournal } from '../../src/remote/journal.js';
-import { acquireLock, breakLock, refreshLock, releaseLock } from '../../src/remote/lock.js';
+import { acquireLock, breakLock, refreshLock, releaseLock, thenReleaseLock } from '../../src/remote/lock.js';
 import { tailLogs } from '../../src/remote/logs.js';
 import { inside, layout, releaseDir } from '../../src/remote/paths.js';
 import { checkWritable, linkShared, removeReleases, unpackRelease, writeReleaseFile } from '../../src/remote/release.js';
-import { readCurrent, relinkCurrent, runInRelease, unlinkCurrent } from '../../src/remote/relink.js';
+import { JOURNAL_FAILED, readCurrent, relinkAndJournal, relinkCurrent, runInRelease, unlinkCurrent } from '../../src/remote/relink.js';
 import { inspectNode, parseInspection, SECTION } from '../../src/remote/inspect.js';
 
 const l = layout('/srv/app/');
@@ -129,5 +129,58 @@ describe('rsync upload', () => {
     expect(() => serverCommand('node rsync --server -lDtpre.iLsfxCIvu')).toThrow(/refusing/);
     expect(() => serverCommand('node rm -rf /')).toThrow(/refusing/);
     expect(() => serverCommand('node rsync --server -s;reboot')).toThrow(/refusing/);
+  });
+});
+
+describe('combined round trips, run in a real shell', () => {
+  const sh = async (command: string) => {
+    const { spawnSync } = await import('node:child_process');
+    return spawnSync('sh', ['-c', command], { encoding: 'utf8' }).status;
+  };
+  const sandbox = async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-sh-'));
+    return { fs, path, dir, l: layout(dir) };
+  };
+
+  it('relinkAndJournal: a failed relink journals nothing; a failed journal after a good relink exits JOURNAL_FAILED with current moved', async () => {
+    const { fs, path, dir, l } = await sandbox();
+    try {
+      const line = appendJournal(l, [{ event: 'activated' }]);
+      expect(await sh(render(relinkAndJournal(l, R, 'run1', line)))).not.toBe(0);
+      expect(fs.existsSync(l.journal)).toBe(false);
+      expect(fs.existsSync(path.join(dir, 'current'))).toBe(false);
+      fs.mkdirSync(releaseDir(l, R), { recursive: true });
+      fs.mkdirSync(l.journal, { recursive: true }); // a directory where the journal file should be: the append fails
+      expect(await sh(render(relinkAndJournal(l, R, 'run1', line)))).toBe(JOURNAL_FAILED);
+      expect(fs.readlinkSync(path.join(dir, 'current'))).toBe(`releases/${R}`);
+      fs.rmSync(l.journal, { recursive: true });
+      expect(await sh(render(relinkAndJournal(l, R, 'run2', line)))).toBe(0);
+      expect(fs.readFileSync(l.journal, 'utf8')).toBe('{"event":"activated"}\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('thenReleaseLock: the lock goes even when the journal line fails, and the exit status is the journal\'s', async () => {
+    const { fs, dir, l } = await sandbox();
+    try {
+      const line = appendJournal(l, [{ event: 'run_finished' }]);
+      expect(await sh(render(acquireLock(l, { run: 'r1' })))).toBe(0);
+      fs.mkdirSync(l.journal, { recursive: true });
+      expect(await sh(render(thenReleaseLock(l, 'r1', line)))).not.toBe(0);
+      expect(fs.existsSync(l.lock)).toBe(false);
+      fs.rmSync(l.journal, { recursive: true });
+      expect(await sh(render(acquireLock(l, { run: 'r2' })))).toBe(0);
+      // Another run's lock stays.
+      expect(await sh(render(thenReleaseLock(l, 'r1', line)))).toBe(0);
+      expect(fs.existsSync(l.lock)).toBe(true);
+      expect(await sh(render(thenReleaseLock(l, 'r2', line)))).toBe(0);
+      expect(fs.existsSync(l.lock)).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
