@@ -9,7 +9,7 @@ export async function deployCommand(argv: {
   reason?: string;
   config?: string;
 }): Promise<void> {
-  const { openRun } = await import('./setup.js');
+  const { openRun } = await import('./compose.js');
   const { deploy } = await import('../pipeline/run.js');
   const run = await openRun({ env: argv.env, config: argv.config, author: argv.author, onFailure: argv.onFailure, command: 'deploy' });
   try {

@@ -1,12 +1,12 @@
 export async function doctorCommand(argv: { env: string; json?: boolean; config?: string }): Promise<void> {
   const fs = await import('node:fs');
   const path = await import('node:path');
-  const { openRun } = await import('./setup.js');
-  const { observe } = await import('../pipeline/observe.js');
+  const { openRun } = await import('./compose.js');
+  const { observe } = await import('../pipeline/phases/observe.js');
   const { session } = await import('../pipeline/context.js');
   const { doctorProbe, parseDoctor } = await import('../remote/doctor.js');
   const { describeOwner, lockHealth, parseOwner } = await import('../gates/lock.js');
-  const { openLb, behindLb } = await import('../pipeline/lb.js');
+  const { openLb, behindLb } = await import('../pipeline/rollout/drain.js');
   const { errorMessage } = await import('../errors.js');
   const run = await openRun({ env: argv.env, config: argv.config, command: 'doctor', quiet: true, runLog: false });
   const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps, undefined, false);

@@ -1,8 +1,8 @@
 import type { JournalEvent } from '../journal/events.js';
 
 async function journals(env: string, config?: string): Promise<{ events: JournalEvent[][]; unreachable: string[] }> {
-  const { openRun } = await import('./setup.js');
-  const { observe } = await import('../pipeline/observe.js');
+  const { openRun } = await import('./compose.js');
+  const { observe } = await import('../pipeline/phases/observe.js');
   const { state } = await import('../pipeline/context.js');
   const run = await openRun({ env, config, command: 'history', quiet: true, runLog: false });
   const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps);

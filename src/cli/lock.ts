@@ -1,6 +1,6 @@
 export async function lockCommand(argv: { target: string; env?: string; message?: string; json?: boolean; config?: string }): Promise<void> {
-  const { openRun } = await import('./setup.js');
-  const { observe } = await import('../pipeline/observe.js');
+  const { openRun } = await import('./compose.js');
+  const { observe } = await import('../pipeline/phases/observe.js');
   const env = argv.target === 'status' ? argv.env! : argv.target;
   const run = await openRun({ env, config: argv.config, command: 'lock', quiet: true, runLog: false });
   const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps);
@@ -20,7 +20,7 @@ export async function lockCommand(argv: { target: string; env?: string; message?
       else for (const r of rows) process.stdout.write(`${r.node.padEnd(10)} ${'error' in r ? `UNREACHABLE: ${r.error}` : r.text}\n`);
       return;
     }
-    const { freeze } = await import('../pipeline/freeze.js');
+    const { freeze } = await import('../pipeline/phases/freeze.js');
     const id = await freeze({ ...seen, ctx: { ...seen.ctx, command: `lock ${env} -m ${JSON.stringify(argv.message)}` } }, run.stateDir, argv.message!);
     process.stdout.write(`${env} is frozen on ${seen.nodes.length} node(s) (run ${id}): deploys refuse until: deploy unlock ${env}\n`);
   } finally {
@@ -30,9 +30,9 @@ export async function lockCommand(argv: { target: string; env?: string; message?
 }
 
 export async function unlockCommand(argv: { env: string; run?: string; force?: boolean; config?: string }): Promise<void> {
-  const { openRun } = await import('./setup.js');
-  const { observe } = await import('../pipeline/observe.js');
-  const { unfreeze } = await import('../pipeline/freeze.js');
+  const { openRun } = await import('./compose.js');
+  const { observe } = await import('../pipeline/phases/observe.js');
+  const { unfreeze } = await import('../pipeline/phases/freeze.js');
   const run = await openRun({ env: argv.env, config: argv.config, command: 'unlock', quiet: true, runLog: false });
   const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps);
   try {

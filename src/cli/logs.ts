@@ -1,6 +1,6 @@
 export async function logsCommand(argv: { env: string; node?: string[]; follow?: boolean; lines: number; config?: string }): Promise<void> {
-  const { openRun } = await import('./setup.js');
-  const { observe } = await import('../pipeline/observe.js');
+  const { openRun } = await import('./compose.js');
+  const { observe } = await import('../pipeline/phases/observe.js');
   const { session } = await import('../pipeline/context.js');
   const { tailLogs } = await import('../remote/logs.js');
   const run = await openRun({ env: argv.env, config: argv.config, command: 'logs', quiet: true, runLog: false });

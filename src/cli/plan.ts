@@ -1,7 +1,7 @@
 export async function planCommand(argv: { env: string; version: string; author?: string; node?: string[]; json?: boolean; config?: string }): Promise<void> {
-  const { openRun } = await import('./setup.js');
+  const { openRun } = await import('./compose.js');
   const { planDeploy } = await import('../pipeline/run.js');
-  const { formatPlan } = await import('../pipeline/plan.js');
+  const { formatPlan } = await import('../pipeline/phases/plan.js');
   const run = await openRun({ env: argv.env, config: argv.config, author: argv.author, command: 'plan', quiet: true });
   try {
     const plan = await planDeploy(

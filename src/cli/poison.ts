@@ -5,7 +5,7 @@ import type { GitRecords } from '../transport/git.js';
 async function openRepo(configPath?: string): Promise<{ git: GitRecords; user: string; root: string }> {
   const { findConfigFile, loadUserConfig, resolveRepo } = await import('../config/load.js');
   const { GitMirror, GitRecords } = await import('../transport/git.js');
-  const { whoAmI } = await import('./setup.js');
+  const { whoAmI } = await import('./compose.js');
   const file = findConfigFile(process.cwd(), configPath);
   const user = await loadUserConfig(file);
   const root = path.dirname(file);
@@ -31,7 +31,7 @@ async function commitOrFail(git: GitRecords, rev: string): Promise<string> {
 
 async function recordOrFail<T extends { id: string }>(list: readonly T[], id: string): Promise<T> {
   const { UsageError } = await import('../errors.js');
-  const { closest } = await import('../pipeline/version.js');
+  const { closest } = await import('../pipeline/phases/version.js');
   const found = list.find((r) => r.id === id);
   if (!found) {
     const near = closest(id, list.map((r) => r.id));
@@ -124,8 +124,8 @@ export async function impactCommand(argv: { id: string; json?: boolean; config?:
   const { git, root } = await openRepo(argv.config);
   const { checkHistory } = await import('../gates/poison.js');
   const { knownEnvironments } = await import('../inventory/load.js');
-  const { openRun } = await import('./setup.js');
-  const { observe } = await import('../pipeline/observe.js');
+  const { openRun } = await import('./compose.js');
+  const { observe } = await import('../pipeline/phases/observe.js');
   const { state } = await import('../pipeline/context.js');
   const { releaseRecords } = await import('../journal/releases.js');
   const all = await records(git);

@@ -1,6 +1,6 @@
 export async function releasesCommand(argv: { env: string; json?: boolean; node?: string[]; config?: string }): Promise<void> {
-  const { openRun } = await import('./setup.js');
-  const { observe } = await import('../pipeline/observe.js');
+  const { openRun } = await import('./compose.js');
+  const { observe } = await import('../pipeline/phases/observe.js');
   const { state } = await import('../pipeline/context.js');
   const { formatAge, releaseRows } = await import('../journal/view.js');
   const run = await openRun({ env: argv.env, config: argv.config, command: 'releases', quiet: true, runLog: false });

@@ -8,7 +8,7 @@ export async function rollbackCommand(argv: {
   node?: string[];
   config?: string;
 }): Promise<void> {
-  const { openRun } = await import('./setup.js');
+  const { openRun } = await import('./compose.js');
   const { rollback } = await import('../pipeline/rollback.js');
   const run = await openRun({ env: argv.env, config: argv.config, command: 'rollback' });
   try {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { NamedEntry } from '../pipeline/schedule.js';
+import type { NamedEntry } from '../gates/schedule.js';
 
 function log(message: string): void {
   process.stdout.write(`${new Date().toISOString()} schedule: ${message}\n`);
@@ -8,12 +8,12 @@ function log(message: string): void {
 
 /** What an entry would deploy now, or why it would not. */
 async function resolveEntry(entry: NamedEntry, configPath: string | undefined): Promise<{ version?: string; skip?: string }> {
-  const { openRun } = await import('./setup.js');
-  const { observe } = await import('../pipeline/observe.js');
+  const { openRun } = await import('./compose.js');
+  const { observe } = await import('../pipeline/phases/observe.js');
   const { state } = await import('../pipeline/context.js');
   const { releaseRecords } = await import('../journal/releases.js');
   const { GitMirror } = await import('../transport/git.js');
-  const { pickTag, promotedVersion } = await import('../pipeline/schedule.js');
+  const { pickTag, promotedVersion } = await import('../gates/schedule.js');
   const running = async (env: string) => {
     const run = await openRun({ env, config: configPath, command: 'schedule', quiet: true, runLog: false });
     const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps);
@@ -74,7 +74,7 @@ async function fire(entry: NamedEntry, configPath: string | undefined, children:
 
 export async function scheduleCommand(argv: { list?: boolean; crontab?: boolean; runOnce?: string; config?: string }): Promise<void> {
   const { findConfigFile, loadUserConfig } = await import('../config/load.js');
-  const { named } = await import('../pipeline/schedule.js');
+  const { named } = await import('../gates/schedule.js');
   const { UsageError } = await import('../errors.js');
   const { Cron } = await import('croner');
   const file = findConfigFile(process.cwd(), argv.config);

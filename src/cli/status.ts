@@ -1,8 +1,8 @@
 export async function statusCommand(argv: { env: string; json?: boolean; check?: boolean; node?: string[]; config?: string }): Promise<void> {
-  const { openRun } = await import('./setup.js');
-  const { observe } = await import('../pipeline/observe.js');
+  const { openRun } = await import('./compose.js');
+  const { observe } = await import('../pipeline/phases/observe.js');
   const { state } = await import('../pipeline/context.js');
-  const { smokeAttempt } = await import('../pipeline/activate.js');
+  const { smokeAttempt } = await import('../pipeline/rollout/activate.js');
   const { releaseRecords } = await import('../journal/releases.js');
   const { drift } = await import('../journal/view.js');
   const { describeOwner } = await import('../gates/lock.js');

@@ -1,6 +1,6 @@
 import { RelinkError } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
-import { haproxyApi } from '../remote/lb.js';
+import { haproxyApi } from '../remote/lb-commands.js';
 import type { LbDriver, LbRunner, ServerState } from './types.js';
 
 export interface HaproxySettings {

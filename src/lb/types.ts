@@ -1,5 +1,5 @@
 import type { NodeSpec } from '../inventory/types.js';
-import type { Command } from '../remote/command.js';
+import type { Command } from '../remote/tokens.js';
 import type { ExecResult } from '../transport/types.js';
 
 /** What the load balancer says of one node. */

@@ -3,10 +3,10 @@ import { RemoteError, InterruptedError } from '../errors.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { JournalEvent } from '../journal/events.js';
 import type { Reporter } from '../log/events.js';
-import { NoLb } from '../lb/command.js';
+import { NoLb } from '../lb/command-hooks.js';
 import type { LbDriver, ServerState } from '../lb/types.js';
 import type { Redactor } from '../log/redact.js';
-import { render, type Command } from '../remote/command.js';
+import { render, type Command } from '../remote/tokens.js';
 import { layout, type Layout } from '../remote/paths.js';
 import type { ExecOptions, ExecResult, NodeSession, Transport } from '../transport/types.js';
 

@@ -5,14 +5,14 @@ import { filterNodes, rolloutGroups } from '../inventory/groups.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { matchReleases, previousGood, releaseRecords } from '../journal/releases.js';
 import { makeContext, state, type RunContext, type RunDeps } from './context.js';
-import { relinkNode, restartNode, smokeNode } from './activate.js';
-import { closeOut } from './finish.js';
-import { closeAll, connectEach, inspectAll } from './preflight.js';
-import { checkLb, drainGroup, openLb, restoreLb, undrainLeftovers, undrainNode } from './lb.js';
-import type { ReleaseFacts } from './scope.js';
+import { relinkNode, restartNode, smokeNode } from './rollout/activate.js';
+import { closeOut } from './phases/finish.js';
+import { closeAll, connectEach, inspectAll } from './phases/preflight.js';
+import { checkLb, drainGroup, openLb, restoreLb, undrainLeftovers, undrainNode } from './rollout/drain.js';
+import type { ReleaseFacts } from '../template/scope.js';
 import { Fanout } from '../log/reporter.js';
-import { Notifier } from './notify.js';
-import { renderReport, StepCollector, writeReport } from './report.js';
+import { Notifier } from '../notify/notifier.js';
+import { renderReport, StepCollector, writeReport } from './lifecycle/report.js';
 
 export type RollbackTarget = { readonly kind: 'last' } | { readonly kind: 'to'; readonly spec: string };
 

@@ -1,4 +1,4 @@
-import { seq, type Command } from './command.js';
+import { seq, type Command } from './tokens.js';
 import type { Layout } from './paths.js';
 import { listReleases } from './release.js';
 import { readJournal } from './journal.js';

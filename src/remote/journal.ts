@@ -1,4 +1,4 @@
-import { and, op, or, type Command } from './command.js';
+import { and, op, or, type Command } from './tokens.js';
 import type { Layout } from './paths.js';
 
 /** Appends JSON lines to the node's journal; each record is one quoted value. */

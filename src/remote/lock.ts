@@ -1,5 +1,5 @@
 import path from 'node:path/posix';
-import { and, group, op, or, seq, type Command } from './command.js';
+import { and, group, op, or, seq, type Command } from './tokens.js';
 import type { Layout } from './paths.js';
 
 function ownerFile(l: Layout): string {

@@ -1,4 +1,4 @@
-import { and, op, type Command } from './command.js';
+import { and, op, type Command } from './tokens.js';
 import { inside, type Layout } from './paths.js';
 
 /**

@@ -1,5 +1,5 @@
 import path from 'node:path/posix';
-import { and, group, op, or, type Command } from './command.js';
+import { and, group, op, or, type Command } from './tokens.js';
 import { inside, releaseDir, type Layout } from './paths.js';
 
 /** Checks that deployTo exists (or can be made) and that this user may write there. */

@@ -1,5 +1,5 @@
 import path from 'node:path/posix';
-import { and, group, or, type Command } from './command.js';
+import { and, group, or, type Command } from './tokens.js';
 import { releaseDir, assertReleaseName, type Layout } from './paths.js';
 
 /**

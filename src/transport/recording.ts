@@ -1,5 +1,5 @@
 import type { NodeSpec } from '../inventory/types.js';
-import { render, type Command } from '../remote/command.js';
+import { render, type Command } from '../remote/tokens.js';
 import type { ExecOptions, ExecResult, NodeSession, RemoteStream, Transport } from './types.js';
 
 export interface Recorded {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Duplex } from 'node:stream';
-import { render, type Command } from '../remote/command.js';
+import { render, type Command } from '../remote/tokens.js';
 import type { LocalResult } from './local.js';
 import type { NodeSession } from './types.js';
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RelinkError, errorMessage } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
-import { render, type Command } from '../remote/command.js';
+import { render, type Command } from '../remote/tokens.js';
 import { hostLabel, parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 import { requireCjs } from '../cjs.js';
 import { TIMEOUT_EXIT, type ExecOptions, type ExecResult, type NodeSession, type RemoteStream, type Transport } from './types.js';

@@ -1,4 +1,4 @@
-import type { Command } from '../remote/command.js';
+import type { Command } from '../remote/tokens.js';
 import type { NodeSpec } from '../inventory/types.js';
 
 export interface ExecResult {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { render } from '../../src/remote/command.js';
+import { render } from '../../src/remote/tokens.js';
 import { appendJournal, readJournal } from '../../src/remote/journal.js';
 import { acquireLock, breakLock, refreshLock, releaseLock, thenReleaseLock } from '../../src/remote/lock.js';
 import { tailLogs } from '../../src/remote/logs.js';

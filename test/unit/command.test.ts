@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { and, op, or, quote, render, secret } from '../../src/remote/command.js';
+import { and, op, or, quote, render, secret } from '../../src/remote/tokens.js';
 
 const hostile = [
   '$(rm -rf /)',

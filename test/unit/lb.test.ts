@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseShowStat, toServerState } from '../../src/lb/haproxy.js';
 import { serversIn, setDown } from '../../src/lb/nginx.js';
-import { render } from '../../src/remote/command.js';
-import { haproxyApi, nginxReload, nginxWorkers, userCommand, writeFile } from '../../src/remote/lb.js';
+import { render } from '../../src/remote/tokens.js';
+import { haproxyApi, nginxReload, nginxWorkers, userCommand, writeFile } from '../../src/remote/lb-commands.js';
 
 describe('haproxy runtime API', () => {
   const csv = '# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight\n' +

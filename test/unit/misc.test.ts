@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Redactor } from '../../src/log/redact.js';
-import { parseDotenv, loadSecrets } from '../../src/pipeline/secrets.js';
-import { renderTemplate } from '../../src/pipeline/templates.js';
+import { parseDotenv, loadSecrets } from '../../src/config/secrets.js';
+import { renderTemplate } from '../../src/template/render.js';
 import { parseKnownHosts, verifyHostKey } from '../../src/transport/known-hosts.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { groupCount, rolloutGroups, filterNodes } from '../../src/inventory/groups.js';
 import type { NodeSpec } from '../../src/inventory/types.js';
-import { releaseName, stamp } from '../../src/pipeline/release-name.js';
-import { closest, distance } from '../../src/pipeline/version.js';
+import { releaseName, stamp } from '../../src/remote/release-name.js';
+import { closest, distance } from '../../src/pipeline/phases/version.js';
 
 const time = new Date('2026-11-21T17:02:03Z');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { named, pickTag, promotedVersion } from '../../src/pipeline/schedule.js';
+import { named, pickTag, promotedVersion } from '../../src/gates/schedule.js';
 
 const tags = ['v1.0.0', 'v1.1.0', 'v1.2.0', 'v2.0.0-rc.1', 'v1.10.0', 'nightly', 'release-2'];
 

@@ -2,7 +2,7 @@ import type { NotifySettings } from '../config/types.js';
 import { errorMessage } from '../errors.js';
 import type { Reporter } from '../log/events.js';
 import type { Redactor } from '../log/redact.js';
-import { webhookBody, type Notice } from '../notify/messages.js';
+import { webhookBody, type Notice } from './messages.js';
 import { postJson, sendMail } from '../transport/notify.js';
 
 /**

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Reporter, RunEvent } from '../log/events.js';
+import type { Reporter, RunEvent } from '../../log/events.js';
 
 /** Collects the per-node step timings of a run for its report. */
 export class StepCollector implements Reporter {

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { ResolvedConfig } from '../config/types.js';
+import type { ResolvedConfig } from './types.js';
 import { UsageError } from '../errors.js';
 import type { Redactor } from '../log/redact.js';
 

@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ResolvedConfig } from '../config/types.js';
-import { RelinkError } from '../errors.js';
-import type { Reporter } from '../log/events.js';
-import type { GitMirror } from '../transport/git.js';
-import { runLocal } from '../transport/local.js';
-import type { Artifact, VersionInfo } from './context.js';
+import type { ResolvedConfig } from '../../config/types.js';
+import { RelinkError } from '../../errors.js';
+import type { Reporter } from '../../log/events.js';
+import type { GitMirror } from '../../transport/git.js';
+import { runLocal } from '../../transport/local.js';
+import type { Artifact, VersionInfo } from '../context.js';
 
 export function artifactKey(config: ResolvedConfig, version: VersionInfo): string {
   const inputs = { commit: version.commit, version: version.version, build: config.build };

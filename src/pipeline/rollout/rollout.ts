@@ -1,13 +1,13 @@
-import { RelinkError, errorMessage } from '../errors.js';
-import type { NodeSpec } from '../inventory/types.js';
-import { releaseRecords } from '../journal/releases.js';
-import { unlinkCurrent } from '../remote/relink.js';
-import { checkAborted, execOk, state, step, type RunContext } from './context.js';
+import { RelinkError, errorMessage } from '../../errors.js';
+import type { NodeSpec } from '../../inventory/types.js';
+import { releaseRecords } from '../../journal/releases.js';
+import { unlinkCurrent } from '../../remote/relink.js';
+import { checkAborted, execOk, state, step, type RunContext } from '../context.js';
 import { relinkNode, restartNode, smokeNode } from './activate.js';
-import { drainGroup, undrainLeftovers, undrainNode } from './lb.js';
-import { rolloutGroups } from '../inventory/groups.js';
-import { journalEvent, record } from './record.js';
-import type { ReleaseFacts } from './scope.js';
+import { drainGroup, undrainLeftovers, undrainNode } from './drain.js';
+import { rolloutGroups } from '../../inventory/groups.js';
+import { journalEvent, record } from '../phases/record.js';
+import type { ReleaseFacts } from '../../template/scope.js';
 
 export interface RolloutResult {
   readonly switched: NodeSpec[];

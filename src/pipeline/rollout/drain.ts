@@ -1,17 +1,17 @@
 import path from 'node:path';
-import { RelinkError, errorMessage } from '../errors.js';
-import type { NodeSpec } from '../inventory/types.js';
-import { groupCount } from '../inventory/groups.js';
-import { CommandDriver, NoLb } from '../lb/command.js';
-import { HaproxyDriver } from '../lb/haproxy.js';
-import { NginxDriver } from '../lb/nginx.js';
-import type { LbDriver, LbRunner } from '../lb/types.js';
-import { render } from '../remote/command.js';
-import { runLocal } from '../transport/local.js';
-import type { NodeSession } from '../transport/types.js';
-import { state, step, type RunContext } from './context.js';
-import { commandEnv, templateScope } from './scope.js';
-import { renderTemplate } from './templates.js';
+import { RelinkError, errorMessage } from '../../errors.js';
+import type { NodeSpec } from '../../inventory/types.js';
+import { groupCount } from '../../inventory/groups.js';
+import { CommandDriver, NoLb } from '../../lb/command-hooks.js';
+import { HaproxyDriver } from '../../lb/haproxy.js';
+import { NginxDriver } from '../../lb/nginx.js';
+import type { LbDriver, LbRunner } from '../../lb/types.js';
+import { render } from '../../remote/tokens.js';
+import { runLocal } from '../../transport/local.js';
+import type { NodeSession } from '../../transport/types.js';
+import { state, step, type RunContext } from '../context.js';
+import { commandEnv, templateScope } from '../../template/scope.js';
+import { renderTemplate } from '../../template/render.js';
 
 /** The LB host of the inventory as a node, when LB commands run over SSH. */
 export function lbHost(ctx: RunContext): NodeSpec | undefined {

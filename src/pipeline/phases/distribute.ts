@@ -1,13 +1,13 @@
 import fs from 'node:fs';
-import { RelinkError, errorMessage } from '../errors.js';
-import type { NodeSpec } from '../inventory/types.js';
-import { checksum, incomingTarball, linkShared, removeReleases, unpackRelease, writeReleaseFile } from '../remote/release.js';
-import { checkAborted, execOk, session, state, step, type Artifact, type RunContext } from './context.js';
-import { releaseDir } from '../remote/paths.js';
-import { rsyncRelease } from '../transport/rsync.js';
+import { RelinkError, errorMessage } from '../../errors.js';
+import type { NodeSpec } from '../../inventory/types.js';
+import { checksum, incomingTarball, linkShared, removeReleases, unpackRelease, writeReleaseFile } from '../../remote/release.js';
+import { checkAborted, execOk, session, state, step, type Artifact, type RunContext } from '../context.js';
+import { releaseDir } from '../../remote/paths.js';
+import { rsyncRelease } from '../../transport/rsync.js';
 import { journalEvent, record } from './record.js';
-import { templateScope, type ReleaseFacts } from './scope.js';
-import { renderTemplate } from './templates.js';
+import { templateScope, type ReleaseFacts } from '../../template/scope.js';
+import { renderTemplate } from '../../template/render.js';
 
 /** Renders every template for every node before anything is uploaded, so a bad template changes nothing. */
 export function renderAll(ctx: RunContext, nodes: readonly NodeSpec[], facts: ReleaseFacts, secrets: Readonly<Record<string, string>>): Map<string, { dest: string; mode: number; content: string }[]> {

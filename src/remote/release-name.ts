@@ -1,4 +1,4 @@
-import { assertReleaseName } from '../remote/paths.js';
+import { assertReleaseName } from './paths.js';
 
 /** Characters outside this set become `-`; `_` is the separator, so it is replaced too. */
 function safePart(value: string, max = 48): string {

@@ -1,5 +1,5 @@
 import path from 'node:path/posix';
-import { and, op, or, type Command } from './command.js';
+import { and, op, or, type Command } from './tokens.js';
 
 /**
  * A command that sends stdin to HAProxy's runtime API and prints the answer:

@@ -1,6 +1,6 @@
-import { UsageError } from '../errors.js';
-import type { GitMirror } from '../transport/git.js';
-import type { VersionInfo } from './context.js';
+import { UsageError } from '../../errors.js';
+import type { GitMirror } from '../../transport/git.js';
+import type { VersionInfo } from '../context.js';
 
 /** Edit distance, to suggest the tags closest to a mistyped one. */
 export function distance(a: string, b: string): number {

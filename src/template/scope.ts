@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from '../config/types.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
-import type { TemplateScope } from './templates.js';
+import type { TemplateScope } from './render.js';
 
 export interface ReleaseFacts {
   readonly release: string;

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { LockError, RelinkError } from '../errors.js';
-import { acquireRemoteLocks, breakForeignLocks, describeOwner, ownerFor, parseOwner } from '../gates/lock.js';
-import { releaseLock } from '../remote/lock.js';
-import { execOk, state } from './context.js';
+import { LockError, RelinkError } from '../../errors.js';
+import { describeOwner, parseOwner } from '../../gates/lock.js';
+import { acquireRemoteLocks, breakForeignLocks, ownerFor } from './locks.js';
+import { releaseLock } from '../../remote/lock.js';
+import { execOk, state } from '../context.js';
 import type { Observation } from './observe.js';
 import { journalEvent, record } from './record.js';
 

@@ -1,11 +1,11 @@
-import type { NodeSpec } from '../inventory/types.js';
-import { releaseRecords } from '../journal/releases.js';
-import { state, type RunContext, type VersionInfo } from './context.js';
-import type { Source } from './run.js';
-import { templateScope, type ReleaseFacts } from './scope.js';
-import { open, type Finding } from '../gates/poison.js';
-import { describeWindow, windowState } from '../gates/window.js';
-import { renderTemplate } from './templates.js';
+import type { NodeSpec } from '../../inventory/types.js';
+import { releaseRecords } from '../../journal/releases.js';
+import { state, type RunContext, type VersionInfo } from '../context.js';
+import type { Source } from '../run.js';
+import { templateScope, type ReleaseFacts } from '../../template/scope.js';
+import { open, type Finding } from '../../gates/poison.js';
+import { describeWindow, windowState } from '../../gates/window.js';
+import { renderTemplate } from '../../template/render.js';
 
 export interface PlannedNode {
   readonly node: string;

@@ -1,14 +1,14 @@
-import { errorMessage } from '../errors.js';
-import type { NodeSpec } from '../inventory/types.js';
-import type { RunResult } from '../journal/events.js';
-import { releaseRecords, releasesToRemove } from '../journal/releases.js';
-import { removeReleases } from '../remote/release.js';
-import { appendJournal } from '../remote/journal.js';
-import { thenReleaseLock } from '../remote/lock.js';
-import { execOk, session, state, step, type RunContext } from './context.js';
-import { restoreLb } from './lb.js';
+import { errorMessage } from '../../errors.js';
+import type { NodeSpec } from '../../inventory/types.js';
+import type { RunResult } from '../../journal/events.js';
+import { releaseRecords, releasesToRemove } from '../../journal/releases.js';
+import { removeReleases } from '../../remote/release.js';
+import { appendJournal } from '../../remote/journal.js';
+import { thenReleaseLock } from '../../remote/lock.js';
+import { execOk, session, state, step, type RunContext } from '../context.js';
+import { restoreLb } from '../rollout/drain.js';
 import { journalEvent, record } from './record.js';
-import type { ReleaseFacts } from './scope.js';
+import type { ReleaseFacts } from '../../template/scope.js';
 
 /**
  * Ends a locked run on the nodes: the lock heartbeat stops, the load

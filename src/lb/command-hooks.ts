@@ -1,6 +1,6 @@
 import { RelinkError } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
-import { userCommand } from '../remote/lb.js';
+import { userCommand } from '../remote/lb-commands.js';
 import type { LbDriver, LbRunner, ServerState } from './types.js';
 
 export interface CommandSettings {

@@ -1,10 +1,10 @@
-import { RelinkError } from '../errors.js';
-import type { NodeSpec } from '../inventory/types.js';
-import { runInRelease } from '../remote/relink.js';
-import { runLocal } from '../transport/local.js';
-import { session, step, type RunContext } from './context.js';
+import { RelinkError } from '../../errors.js';
+import type { NodeSpec } from '../../inventory/types.js';
+import { runInRelease } from '../../remote/relink.js';
+import { runLocal } from '../../transport/local.js';
+import { session, step, type RunContext } from '../context.js';
 import { removeEverywhere } from './distribute.js';
-import { commandEnv, type ReleaseFacts } from './scope.js';
+import { commandEnv, type ReleaseFacts } from '../../template/scope.js';
 
 /**
  * The backup hook, after distribute and before any node switches: a command

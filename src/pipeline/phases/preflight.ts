@@ -1,9 +1,9 @@
-import { RelinkError, errorMessage } from '../errors.js';
-import type { NodeSpec } from '../inventory/types.js';
-import { parseJournal } from '../journal/events.js';
-import { inspectNode, parseInspection } from '../remote/inspect.js';
-import { checkWritable } from '../remote/release.js';
-import { execOk, state, step, type RunContext } from './context.js';
+import { RelinkError, errorMessage } from '../../errors.js';
+import type { NodeSpec } from '../../inventory/types.js';
+import { parseJournal } from '../../journal/events.js';
+import { inspectNode, parseInspection } from '../../remote/inspect.js';
+import { checkWritable } from '../../remote/release.js';
+import { execOk, state, step, type RunContext } from '../context.js';
 
 /**
  * Opens one connection per node, all in parallel. If any node cannot be

@@ -1,14 +1,14 @@
 import path from 'node:path/posix';
-import { RelinkError, RemoteError } from '../errors.js';
-import type { NodeSpec } from '../inventory/types.js';
-import { releaseDir } from '../remote/paths.js';
-import { appendJournal } from '../remote/journal.js';
-import { JOURNAL_FAILED, relinkAndJournal, runInRelease } from '../remote/relink.js';
-import { TIMEOUT_EXIT } from '../transport/types.js';
-import { execOk, session, state, step, type RunContext } from './context.js';
-import { journalEvent, record, type EventFields } from './record.js';
-import { commandEnv, templateScope, type ReleaseFacts } from './scope.js';
-import { renderTemplate } from './templates.js';
+import { RelinkError, RemoteError } from '../../errors.js';
+import type { NodeSpec } from '../../inventory/types.js';
+import { releaseDir } from '../../remote/paths.js';
+import { appendJournal } from '../../remote/journal.js';
+import { JOURNAL_FAILED, relinkAndJournal, runInRelease } from '../../remote/relink.js';
+import { TIMEOUT_EXIT } from '../../transport/types.js';
+import { execOk, session, state, step, type RunContext } from '../context.js';
+import { journalEvent, record, type EventFields } from '../phases/record.js';
+import { commandEnv, templateScope, type ReleaseFacts } from '../../template/scope.js';
+import { renderTemplate } from '../../template/render.js';
 
 /**
  * Moves `current` on one node and journals it with the given event, in one

@@ -1,7 +1,7 @@
-import type { NodeSpec } from '../inventory/types.js';
-import type { JournalEvent, JournalEventName } from '../journal/events.js';
-import { appendJournal } from '../remote/journal.js';
-import { execOk, state, type RunContext } from './context.js';
+import type { NodeSpec } from '../../inventory/types.js';
+import type { JournalEvent, JournalEventName } from '../../journal/events.js';
+import { appendJournal } from '../../remote/journal.js';
+import { execOk, state, type RunContext } from '../context.js';
 
 export type EventFields = Omit<JournalEvent, 'v' | 'ts' | 'run' | 'node' | 'env' | 'user' | 'event'>;
 

@@ -1,0 +1,16 @@
+/**
+ * Names that several layers spell: written once here, as constants, and
+ * used by the schema, the config types and the code that acts on them.
+ */
+
+/** Webhook payload shapes a notification can take. */
+export const WEBHOOK_KINDS = ['json', 'slack', 'dingtalk', 'feishu'] as const;
+export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
+
+/** The moments of a run that can send a notification. */
+export const NOTIFY_EVENTS = ['start', 'success', 'failure', 'rollback'] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+/** Load-balancer drivers an inventory can name. */
+export const LB_DRIVERS = ['haproxy', 'nginx', 'command', 'none'] as const;
+export type LbDriverName = (typeof LB_DRIVERS)[number];
