@@ -9,7 +9,8 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const deploy = path.join(root, 'dist', 'bin', 'deploy.js');
 $.cwd = root;
 
-await $({ stdio: 'inherit' })`zx scripts/sandbox.mjs up --nodes 4`;
+// node1 is prod's pre node: it takes no outside traffic, so HAProxy does not route to it.
+await $({ stdio: 'inherit' })`zx scripts/sandbox.mjs up --nodes 4 --outside node1`;
 if (!fs.existsSync(path.join(root, '.sandbox', 'example-app', '.git'))) {
   await $({ stdio: 'inherit' })`zx scripts/example-repo.mjs --dir .sandbox/example-app`;
 }

@@ -41,6 +41,8 @@ async function up() {
   const lbPort = Number(argv['lb-port'] ?? 8080);
   const nginxPort = Number(argv['nginx-port'] ?? lbPort + 10);
   const isolated = new Set(String(argv.netns ?? '').split(',').filter(Boolean));
+  // Nodes the load balancers do not route to (a pre node that takes no outside traffic).
+  const outside = new Set(String(argv.outside ?? '').split(',').filter(Boolean));
   for (const name of isolated) if (!/^node\d+$/.test(name) || Number(name.slice(4)) > count) fail(`--netns: no node "${name}" among node1..node${count}`);
   if (isolated.size && process.getuid?.() !== 0) fail('--netns needs root (ip netns, veth)');
   const ports = [lbPort, nginxPort, ...Array.from({ length: count }, (_, i) => [sshBase + i, appBase + i]).flat()];
@@ -69,6 +71,8 @@ async function up() {
     const sshPort = sshBase + i - 1;
     const appPort = appBase + i - 1;
     await fs.mkdirp(path.join(nodeDir, 'srv'));
+    // The node's /srv belongs to the ordinary deploy user, as a real host's deploy directory would.
+    if (process.getuid?.() === 0) await $`chown relink: ${path.join(nodeDir, 'srv')}`;
     await fs.mkdirp(path.join(nodeDir, 'root'));
     const hostKey = path.join(nodeDir, 'ssh_host_ed25519_key');
     if (!fs.existsSync(hostKey)) await $`ssh-keygen -q -t ed25519 -N ${''} -C ${name} -f ${hostKey}`;
@@ -87,8 +91,9 @@ async function up() {
   for (const node of nodes) node.pid = startNode(node);
   await Promise.all(nodes.map((node) => waitForPort(node.sshPort, `sshd of ${node.name}`, node.address)));
 
-  const haproxy = await startHaproxy(nodes, lbPort);
-  const nginx = await startNginx(nodes, nginxPort);
+  const pooled = nodes.filter((node) => !outside.has(node.name));
+  const haproxy = await startHaproxy(pooled, lbPort);
+  const nginx = await startNginx(pooled, nginxPort);
   const state = { dir, lbPort, haproxy, nginx, nodes };
   await fs.writeJson(stateFile, state, { spaces: 2 });
   if (argv.hosts) await writeHosts(argv.hosts, state);

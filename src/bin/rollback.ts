@@ -1,39 +1,30 @@
 #!/usr/bin/env node
 // `rollback prod --last` is `deploy rollback prod --last`. As the emergency
-// button it skips loading yargs (~100 ms here): its few options are parsed by
-// node's own parseArgs. Anything else (--help, a typo, a missing --last/--to)
-// goes to the full parser, with its usage messages.
+// button it skips loading yargs (~100 ms here): its options, declared once in
+// cli/rollback.ts, are parsed by node's own parseArgs. Anything else (--help,
+// a typo, a missing --last/--to) goes to the full parser, with its usage messages.
 import { parseArgs } from 'node:util';
+import { forParseArgs, globalOptions } from '../cli/options.js';
+import { options, rollbackCommand, saysWhere } from '../cli/rollback.js';
 
 const args = process.argv.slice(2);
-let parsed: ReturnType<typeof parse> | undefined;
 function parse() {
-  return parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      last: { type: 'boolean' },
-      to: { type: 'string' },
-      emergency: { type: 'boolean' },
-      force: { type: 'boolean' },
-      reason: { type: 'string' },
-      node: { type: 'string', multiple: true },
-      config: { type: 'string' },
-      verbose: { type: 'boolean' },
-    },
-  });
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: forParseArgs({ ...options, ...globalOptions }),
+    });
+  } catch {
+    return undefined;
+  }
 }
-try {
-  parsed = parse();
-} catch {
-  parsed = undefined;
-}
+const parsed = parse();
 
-if (parsed && parsed.positionals.length === 1 && Boolean(parsed.values.last) !== Boolean(parsed.values.to)) {
+if (parsed && parsed.positionals.length === 1 && saysWhere(parsed.values)) {
   const { values, positionals } = parsed;
   try {
-    const { rollbackCommand } = await import('../cli/rollback.js');
     await rollbackCommand({ env: positionals[0]!, ...values });
   } catch (error) {
     const { report } = await import('../cli/report-error.js');

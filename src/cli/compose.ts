@@ -1,3 +1,10 @@
+/**
+ * The composition root. openRun() wires a run together: the transports (ssh to the nodes, the local
+ * git mirror, http probes), the reporters (console, or warnings only for quiet commands; all redacted),
+ * the run log, signal handling, and the pipeline's Source (resolve, build, inspect, poison check, log).
+ * The pipeline takes all of this as arguments (RunDeps, Source) and constructs none of it; verb
+ * handlers get it here.
+ */
 import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -56,7 +63,10 @@ export function newRunId(now: Date): string {
   return `${stamp(now)}-${crypto.randomBytes(3).toString('hex')}`;
 }
 
-export async function loadProject(env: string, configPath?: string): Promise<{ config: ResolvedConfig; inventory: Inventory; stateDir: string }> {
+export async function loadProject(
+  env: string,
+  configPath?: string,
+): Promise<{ config: ResolvedConfig; inventory: Inventory; stateDir: string }> {
   const file = findConfigFile(process.cwd(), configPath);
   const user = await loadUserConfig(file);
   const inventory = await loadInventory(path.dirname(file), env);
@@ -75,10 +85,18 @@ function trapSignals(reporter: Reporter): { signal: AbortSignal; dispose(): void
   const onSignal = (name: NodeJS.Signals) => {
     count++;
     if (count === 1) {
-      reporter.emit({ type: 'warn', message: `${name} received: finishing the current step, then undoing what this run changed and releasing its locks` });
+      reporter.emit({
+        type: 'warn',
+        message:
+          `${name} received: finishing the current step, ` +
+          'then undoing what this run changed and releasing its locks',
+      });
       controller.abort(name);
     } else if (count === 2) {
-      reporter.emit({ type: 'warn', message: `still cleaning up; send ${name} once more to exit at once (a lock may remain: deploy unlock --force)` });
+      reporter.emit({
+        type: 'warn',
+        message: `still cleaning up; send ${name} once more to exit at once (a lock may remain: deploy unlock --force)`,
+      });
     } else {
       process.exit(130);
     }
@@ -96,7 +114,9 @@ function trapSignals(reporter: Reporter): { signal: AbortSignal; dispose(): void
 
 export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
   const { config: loaded, inventory, stateDir } = await loadProject(options.env, options.config);
-  const config: ResolvedConfig = options.onFailure ? { ...loaded, rollout: { ...loaded.rollout, onFailure: options.onFailure } } : loaded;
+  const config: ResolvedConfig = options.onFailure
+    ? { ...loaded, rollout: { ...loaded.rollout, onFailure: options.onFailure } }
+    : loaded;
   const redactor = new Redactor();
   const user = await whoAmI(options.author);
   const runId = newRunId(new Date());
@@ -104,13 +124,23 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
   // Quiet commands print their own output; warnings still go to stderr.
   const warnings: Reporter = {
     emit: (e: RunEvent) => {
-      if (e.type === 'warn') process.stderr.write(redactor.apply(`warning: ${e.node ? `${e.node}: ` : ''}${e.message}`) + '\n');
+      if (e.type === 'warn') {
+        process.stderr.write(redactor.apply(`warning: ${e.node ? `${e.node}: ` : ''}${e.message}`) + '\n');
+      }
     },
     close: () => undefined,
   };
-  const log = options.runLog === false ? { reporter: silent, file: '' } : await openRunLog(path.join(stateDir, 'logs'), runId, config.env, redactor);
+  const log =
+    options.runLog === false
+      ? { reporter: silent, file: '' }
+      : await openRunLog(path.join(stateDir, 'logs'), runId, config.env, redactor);
   const reporter = new Fanout([options.quiet ? warnings : consoleReporter(redactor), log.reporter]);
-  if (!config.ssh.strictHostKeys) reporter.emit({ type: 'warn', message: 'ssh.strictHostKeys is off: host keys are NOT verified for this environment' });
+  if (!config.ssh.strictHostKeys) {
+    reporter.emit({
+      type: 'warn',
+      message: 'ssh.strictHostKeys is off: host keys are NOT verified for this environment',
+    });
+  }
   const signals = trapSignals(reporter);
   const transport = new SshTransport(config.ssh);
   const mirror = new GitMirror(path.join(stateDir, 'repo.git'), config.repo);
@@ -119,7 +149,10 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
     if (synced) return;
     synced = true;
     const result = await mirror.sync();
-    if (result.offline) reporter.emit({ type: 'warn', message: `cannot fetch ${config.repo} (${result.reason ?? 'unreachable'}); using the tags fetched last` });
+    if (result.offline) {
+      const why = result.reason ?? 'unreachable';
+      reporter.emit({ type: 'warn', message: `cannot fetch ${config.repo} (${why}); using the tags fetched last` });
+    }
   };
   const source: Source = {
     async resolve(requested) {
@@ -134,7 +167,9 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
       const { GitRecords } = await import('../transport/git.js');
       const git = new GitRecords(mirror);
       const { records, malformed } = await loadRecords(git);
-      for (const file of malformed) reporter.emit({ type: 'warn', message: `skipped a malformed poison record: ${file}` });
+      for (const file of malformed) {
+        reporter.emit({ type: 'warn', message: `skipped a malformed poison record: ${file}` });
+      }
       return checkHistory(git, commit, records);
     },
     async log(from, to) {

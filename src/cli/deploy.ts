@@ -1,4 +1,22 @@
-export async function deployCommand(argv: {
+import { type GlobalOptions, type OptionSet, verb, withEnv } from './options.js';
+
+export const options = {
+  author: { type: 'string', describe: 'name in the release name and journal (default: git config user.name)' },
+  'on-failure': {
+    choices: ['rollback', 'halt'],
+    describe: 'after a failed node: roll back switched nodes, or halt for inspection',
+  },
+  node: { type: 'string', array: true, describe: 'only these nodes' },
+  'allow-poison': {
+    type: 'string',
+    array: true,
+    describe: 'release anyway although it contains this known bug (needs --reason)',
+  },
+  emergency: { type: 'boolean', describe: 'outside the release windows: go ahead anyway (needs --reason); journaled' },
+  reason: { type: 'string', describe: 'why, for the journal' },
+} as const satisfies OptionSet;
+
+export interface DeployArgs extends GlobalOptions {
   env: string;
   version: string;
   author?: string;
@@ -7,15 +25,44 @@ export async function deployCommand(argv: {
   allowPoison?: string[];
   emergency?: boolean;
   reason?: string;
-  config?: string;
-}): Promise<void> {
+}
+
+export const command = verb({
+  command: '$0 <env> <version>',
+  describe: 'deploy a version (a tag; in dev/test also a branch or commit)',
+  builder: (y) =>
+    withEnv(y)
+      .positional('version', { type: 'string', demandOption: true, describe: 'tag to release, e.g. v1.1.0' })
+      .options(options),
+  handler: (argv) => deployCommand(argv),
+});
+
+export async function deployCommand(argv: DeployArgs): Promise<void> {
   const { openRun } = await import('./compose.js');
   const { deploy } = await import('../pipeline/run.js');
-  const run = await openRun({ env: argv.env, config: argv.config, author: argv.author, onFailure: argv.onFailure, command: 'deploy' });
+  const run = await openRun({
+    env: argv.env,
+    config: argv.config,
+    author: argv.author,
+    onFailure: argv.onFailure,
+    command: 'deploy',
+  });
   try {
     const secrets = run.secrets();
     await deploy(
-      { config: run.config, inventory: run.inventory, version: argv.version, user: run.user, runId: run.runId, stateDir: run.stateDir, secrets, nodes: argv.node, allowPoison: argv.allowPoison, emergency: argv.emergency, reason: argv.reason },
+      {
+        config: run.config,
+        inventory: run.inventory,
+        version: argv.version,
+        user: run.user,
+        runId: run.runId,
+        stateDir: run.stateDir,
+        secrets,
+        nodes: argv.node,
+        allowPoison: argv.allowPoison,
+        emergency: argv.emergency,
+        reason: argv.reason,
+      },
       run.deps,
       run.source,
     );

@@ -1,3 +1,16 @@
+import { type OptionSet, verb, withEnv } from './options.js';
+
+export const options = {
+  json: { type: 'boolean' },
+} as const satisfies OptionSet;
+
+export const command = verb({
+  command: 'doctor <env>',
+  describe: 'checks before a release, per node: ssh and host keys, deployTo, disk, tools, clock, lock, load balancer',
+  builder: (y) => withEnv(y).options(options),
+  handler: (argv) => doctorCommand(argv),
+});
+
 export async function doctorCommand(argv: { env: string; json?: boolean; config?: string }): Promise<void> {
   const fs = await import('node:fs');
   const path = await import('node:path');
@@ -14,42 +27,72 @@ export async function doctorCommand(argv: { env: string; json?: boolean; config?
   // 2x a release directory (rsync uploads); else 100 MB.
   const artifacts = path.join(run.stateDir, 'artifacts');
   const metas = fs.existsSync(artifacts) ? fs.readdirSync(artifacts).filter((f) => f.endsWith('.json')) : [];
-  const wanted = metas.map((f) => (JSON.parse(fs.readFileSync(path.join(artifacts, f), 'utf8')) as { bytes: number }).bytes * (f.endsWith('.d.json') ? 2 : 3));
+  const bytes = (f: string) =>
+    (JSON.parse(fs.readFileSync(path.join(artifacts, f), 'utf8')) as { bytes: number }).bytes;
+  const wanted = metas.map((f) => bytes(f) * (f.endsWith('.d.json') ? 2 : 3));
   const needKb = Math.ceil((wanted.length ? Math.max(...wanted) : 100e6) / 1024);
   const rows: { node: string; check: string; ok: boolean; blocks: boolean; detail: string }[] = [];
-  const add = (node: string, check: string, ok: boolean, detail: string, blocks = true) => rows.push({ node, check, ok, blocks: blocks && !ok, detail });
+  const add = (node: string, check: string, ok: boolean, detail: string, blocks = true) =>
+    rows.push({ node, check, ok, blocks: blocks && !ok, detail });
   try {
     for (const node of seen.nodes) {
       const down = seen.unreachable.get(node.name);
-      add(node.name, 'ssh', !down, down ?? `${node.user}@${node.address}:${node.port}, host key verified${run.config.ssh.strictHostKeys ? '' : ' (NOT: strictHostKeys is off)'}`);
+      const verified = `host key verified${run.config.ssh.strictHostKeys ? '' : ' (NOT: strictHostKeys is off)'}`;
+      add(node.name, 'ssh', !down, down ?? `${node.user}@${node.address}:${node.port}, ${verified}`);
       if (down) continue;
       const before = Date.now();
       const result = await session(seen.ctx, node).exec(doctorProbe(seen.ctx.layout));
       const local = (before + Date.now()) / 2000;
       const f = parseDoctor(result.stdout);
-      add(node.name, 'deployTo', f.writable, `${run.config.deployTo} ${f.exists ? 'exists' : 'will be created'}, ${f.writable ? 'writable' : `NOT writable by ${node.user}`}`);
-      add(node.name, 'disk', (f.freeKb ?? 0) >= needKb, `${Math.round((f.freeKb ?? 0) / 1024)} MB free, ${Math.round(needKb / 1024)} MB wanted`);
-      add(node.name, 'tools', f.tar && f.mvT && (run.config.rollout.upload !== 'rsync' || f.rsync), `tar ${f.tar ? 'yes' : 'MISSING'}, mv -T ${f.mvT ? 'yes' : 'MISSING'}, rsync ${f.rsync ? 'yes' : run.config.rollout.upload === 'rsync' ? 'MISSING' : 'no (not needed)'}`);
+      const writable = f.writable ? 'writable' : `NOT writable by ${node.user}`;
+      add(
+        node.name,
+        'deployTo',
+        f.writable,
+        `${run.config.deployTo} ${f.exists ? 'exists' : 'will be created'}, ${writable}`,
+      );
+      const free = `${Math.round((f.freeKb ?? 0) / 1024)} MB free, ${Math.round(needKb / 1024)} MB wanted`;
+      add(node.name, 'disk', (f.freeKb ?? 0) >= needKb, free);
+      const rsync = run.config.rollout.upload === 'rsync';
+      const tools =
+        `tar ${f.tar ? 'yes' : 'MISSING'}, mv -T ${f.mvT ? 'yes' : 'MISSING'}, ` +
+        `rsync ${f.rsync ? 'yes' : rsync ? 'MISSING' : 'no (not needed)'}`;
+      add(node.name, 'tools', f.tar && f.mvT && (!rsync || f.rsync), tools);
       const skew = f.clock === undefined ? undefined : Math.abs(f.clock - local);
-      add(node.name, 'clock', skew !== undefined && skew < 5, skew === undefined ? 'unknown' : `${skew.toFixed(2)} s from this machine`, false);
+      const clock = skew === undefined ? 'unknown' : `${skew.toFixed(2)} s from this machine`;
+      add(node.name, 'clock', skew !== undefined && skew < 5, clock, false);
       const owner = parseOwner(f.lock);
       const dead = owner ? lockHealth(owner, new Date(), run.config.lock.ttlMs) : undefined;
-      add(node.name, 'lock', !f.lock || Boolean(dead?.deadPid || dead?.stale), f.lock ? `held by ${describeOwner(f.lock, new Date(), run.config.lock.ttlMs)}${dead?.deadPid || dead?.stale ? ' (its owner is gone: the next deploy takes it over)' : ''}` : 'free');
+      const gone = dead?.deadPid || dead?.stale;
+      const holder = f.lock ? describeOwner(f.lock, new Date(), run.config.lock.ttlMs) : '';
+      const lock = f.lock
+        ? `held by ${holder}${gone ? ' (its owner is gone: the next deploy takes it over)' : ''}`
+        : 'free';
+      add(node.name, 'lock', !f.lock || Boolean(gone), lock);
     }
     if (run.inventory.lb && run.inventory.lb.driver !== 'none') {
       try {
         await openLb(seen.ctx);
         const states = await seen.ctx.lb.states(behindLb(seen.ctx, seen.nodes));
-        add('lb', run.inventory.lb.driver, true, [...states].map(([n, s]) => `${n} ${s.admin}${s.up ? '' : ' DOWN'}`).join(', '));
+        const admin = [...states].map(([n, s]) => `${n} ${s.admin}${s.up ? '' : ' DOWN'}`);
+        add('lb', run.inventory.lb.driver, true, admin.join(', '));
       } catch (error) {
         add('lb', run.inventory.lb.driver, false, errorMessage(error).split('\n')[0] ?? '');
       }
     }
     const blocking = rows.filter((r) => r.blocks);
-    if (argv.json) process.stdout.write(JSON.stringify({ env: argv.env, ok: blocking.length === 0, checks: rows }, null, 2) + '\n');
-    else {
-      for (const r of rows) process.stdout.write(`${r.node.padEnd(10)} ${r.check.padEnd(9)} ${r.ok ? 'ok  ' : r.blocks ? 'FAIL' : 'warn'}  ${r.detail}\n`);
-      process.stdout.write(blocking.length ? `\n${blocking.length} problem(s) block a release to ${argv.env}\n` : `\nnothing blocks a release to ${argv.env}\n`);
+    if (argv.json) {
+      process.stdout.write(JSON.stringify({ env: argv.env, ok: blocking.length === 0, checks: rows }, null, 2) + '\n');
+    } else {
+      for (const r of rows) {
+        const mark = r.ok ? 'ok  ' : r.blocks ? 'FAIL' : 'warn';
+        process.stdout.write(`${r.node.padEnd(10)} ${r.check.padEnd(9)} ${mark}  ${r.detail}\n`);
+      }
+      process.stdout.write(
+        blocking.length
+          ? `\n${blocking.length} problem(s) block a release to ${argv.env}\n`
+          : `\nnothing blocks a release to ${argv.env}\n`,
+      );
     }
     if (blocking.length) process.exitCode = 1;
   } finally {

@@ -1,4 +1,34 @@
-export async function lockCommand(argv: { target: string; env?: string; message?: string; json?: boolean; config?: string }): Promise<void> {
+import { UsageError } from '../errors.js';
+import { type OptionSet, verb } from './options.js';
+
+export const options = {
+  message: { alias: 'm', type: 'string', describe: 'why deploys are frozen' },
+  json: { type: 'boolean' },
+} as const satisfies OptionSet;
+
+export const command = verb({
+  command: 'lock <target> [env]',
+  describe: 'freeze an environment (deploy lock prod -m "reason"), or show its locks (deploy lock status prod)',
+  builder: (y) =>
+    y
+      .positional('target', { type: 'string', demandOption: true, describe: 'the environment to freeze, or "status"' })
+      .positional('env', { type: 'string', describe: 'with "status": the environment' })
+      .options(options)
+      .check((a) => {
+        if (a.target === 'status' && !a.env) throw new UsageError('name the environment: deploy lock status <env>');
+        if (a.target !== 'status' && !a.message) throw new UsageError('say why: deploy lock <env> -m "reason"');
+        return true;
+      }),
+  handler: (argv) => lockCommand(argv),
+});
+
+export async function lockCommand(argv: {
+  target: string;
+  env?: string;
+  message?: string;
+  json?: boolean;
+  config?: string;
+}): Promise<void> {
   const { openRun } = await import('./compose.js');
   const { observe } = await import('../pipeline/phases/observe.js');
   const env = argv.target === 'status' ? argv.env! : argv.target;
@@ -14,34 +44,33 @@ export async function lockCommand(argv: { target: string; env?: string; message?
         if (down) return { node: node.name, reachable: false, error: down };
         const raw = state(seen.ctx, node).lock;
         const owner = parseOwner(raw);
-        return { node: node.name, reachable: true, locked: Boolean(raw), owner, ...(owner ? lockHealth(owner, now, run.config.lock.ttlMs) : {}), text: raw ? describeOwner(raw, now, run.config.lock.ttlMs) : 'free' };
+        return {
+          node: node.name,
+          reachable: true,
+          locked: Boolean(raw),
+          owner,
+          ...(owner ? lockHealth(owner, now, run.config.lock.ttlMs) : {}),
+          text: raw ? describeOwner(raw, now, run.config.lock.ttlMs) : 'free',
+        };
       });
-      if (argv.json) process.stdout.write(JSON.stringify({ env, nodes: rows }, null, 2) + '\n');
-      else for (const r of rows) process.stdout.write(`${r.node.padEnd(10)} ${'error' in r ? `UNREACHABLE: ${r.error}` : r.text}\n`);
+      if (argv.json) {
+        process.stdout.write(JSON.stringify({ env, nodes: rows }, null, 2) + '\n');
+      } else {
+        for (const r of rows) {
+          process.stdout.write(`${r.node.padEnd(10)} ${'error' in r ? `UNREACHABLE: ${r.error}` : r.text}\n`);
+        }
+      }
       return;
     }
     const { freeze } = await import('../pipeline/phases/freeze.js');
-    const id = await freeze({ ...seen, ctx: { ...seen.ctx, command: `lock ${env} -m ${JSON.stringify(argv.message)}` } }, run.stateDir, argv.message!);
-    process.stdout.write(`${env} is frozen on ${seen.nodes.length} node(s) (run ${id}): deploys refuse until: deploy unlock ${env}\n`);
-  } finally {
-    await seen.close();
-    await run.close();
-  }
-}
-
-export async function unlockCommand(argv: { env: string; run?: string; force?: boolean; config?: string }): Promise<void> {
-  const { openRun } = await import('./compose.js');
-  const { observe } = await import('../pipeline/phases/observe.js');
-  const { unfreeze } = await import('../pipeline/phases/freeze.js');
-  const run = await openRun({ env: argv.env, config: argv.config, command: 'unlock', quiet: true, runLog: false });
-  const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps);
-  try {
-    const released = await unfreeze({ ...seen, ctx: { ...seen.ctx, command: `unlock ${argv.env}${argv.force ? ' --force' : ''}` } }, run.stateDir, argv.run, Boolean(argv.force));
-    process.stdout.write(released.length ? `unlocked ${argv.env} on ${released.join(', ')}\n` : `${argv.env} was not locked\n`);
-    if (seen.unreachable.size) {
-      process.stderr.write(`warning: not reached, still as they were: ${[...seen.unreachable.keys()].join(', ')}\n`);
-      process.exitCode = 1;
-    }
+    const id = await freeze(
+      { ...seen, ctx: { ...seen.ctx, command: `lock ${env} -m ${JSON.stringify(argv.message)}` } },
+      run.stateDir,
+      argv.message!,
+    );
+    process.stdout.write(
+      `${env} is frozen on ${seen.nodes.length} node(s) (run ${id}): deploys refuse until: deploy unlock ${env}\n`,
+    );
   } finally {
     await seen.close();
     await run.close();

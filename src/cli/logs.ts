@@ -1,4 +1,25 @@
-export async function logsCommand(argv: { env: string; node?: string[]; follow?: boolean; lines: number; config?: string }): Promise<void> {
+import { type OptionSet, verb, withEnv } from './options.js';
+
+export const options = {
+  node: { type: 'string', array: true, describe: 'only these nodes' },
+  follow: { alias: 'f', type: 'boolean', describe: 'keep following until Ctrl-C' },
+  lines: { alias: 'n', type: 'number', default: 200, describe: 'lines from the end of each file' },
+} as const satisfies OptionSet;
+
+export const command = verb({
+  command: 'logs <env>',
+  describe: 'the application log of the nodes, node name in front of each line',
+  builder: (y) => withEnv(y).options(options),
+  handler: (argv) => logsCommand(argv),
+});
+
+export async function logsCommand(argv: {
+  env: string;
+  node?: string[];
+  follow?: boolean;
+  lines: number;
+  config?: string;
+}): Promise<void> {
   const { openRun } = await import('./compose.js');
   const { observe } = await import('../pipeline/phases/observe.js');
   const { session } = await import('../pipeline/context.js');
@@ -6,7 +27,8 @@ export async function logsCommand(argv: { env: string; node?: string[]; follow?:
   const run = await openRun({ env: argv.env, config: argv.config, command: 'logs', quiet: true, runLog: false });
   const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps, argv.node, false);
   const width = Math.max(...seen.nodes.map((n) => n.name.length));
-  const write = (node: string, line: string) => process.stdout.write(run.deps.redactor.apply(`${node.padEnd(width)} | ${line}`) + '\n');
+  const write = (node: string, line: string) =>
+    process.stdout.write(run.deps.redactor.apply(`${node.padEnd(width)} | ${line}`) + '\n');
   const stop = () => void seen.close().then(() => run.close());
   if (argv.follow) process.once('SIGINT', stop);
   try {
@@ -21,10 +43,21 @@ export async function logsCommand(argv: { env: string; node?: string[]; follow?:
             partial = lines.pop() ?? '';
             for (const line of lines) write(node.name, line);
           };
-          const command = tailLogs(seen.ctx.layout, run.config.logs.dir, run.config.logs.pattern, argv.lines, Boolean(argv.follow));
+          const command = tailLogs(
+            seen.ctx.layout,
+            run.config.logs.dir,
+            run.config.logs.pattern,
+            argv.lines,
+            Boolean(argv.follow),
+          );
           const result = await session(seen.ctx, node).exec(command, { onStdout, pty: argv.follow });
           if (partial) write(node.name, partial);
-          if (result.code !== 0 && !argv.follow) process.stderr.write(`${node.name}: no logs under ${run.config.deployTo}/${run.config.logs.dir} (${result.stderr.trim() || `exit ${result.code}`})\n`);
+          if (result.code !== 0 && !argv.follow) {
+            const why = result.stderr.trim() || `exit ${result.code}`;
+            process.stderr.write(
+              `${node.name}: no logs under ${run.config.deployTo}/${run.config.logs.dir} (${why})\n`,
+            );
+          }
         }),
     );
     if (seen.unreachable.size) process.exitCode = 1;

@@ -10,7 +10,9 @@ export function report(error: unknown, verbose: boolean): number {
   }
   const message = error instanceof Error ? error.message : String(error);
   // yargs reports bad arguments as plain errors.
-  const isUsage = error instanceof Error && (error.name === 'YError' || /Unknown argument|Not enough non-option|Missing required|Invalid values/.test(message));
+  const isUsage =
+    error instanceof Error &&
+    (error.name === 'YError' || /Unknown argument|Not enough non-option|Missing required|Invalid values/.test(message));
   process.stderr.write(`error: ${message}\n`);
   if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   return isUsage ? EXIT.usage : EXIT.failed;

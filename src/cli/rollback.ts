@@ -1,4 +1,20 @@
-export async function rollbackCommand(argv: {
+import { UsageError } from '../errors.js';
+import { type GlobalOptions, type OptionSet, verb, withEnv } from './options.js';
+
+/** rollback's options; bin/rollback.ts parses the emergency button with these too, without yargs. */
+export const options = {
+  last: { type: 'boolean', describe: "each node's previous good release" },
+  to: { type: 'string', describe: 'a release name or version still on disk' },
+  emergency: { type: 'boolean', describe: 'all nodes at once: relink and restart only, no smoke gate, no drain' },
+  force: {
+    type: 'boolean',
+    describe: 'roll back only the nodes that can; break a lock held by another run (journaled)',
+  },
+  reason: { type: 'string', describe: 'why, for the journal' },
+  node: { type: 'string', array: true, describe: 'only these nodes' },
+} as const satisfies OptionSet;
+
+export interface RollbackArgs extends GlobalOptions {
   env: string;
   last?: boolean;
   to?: string;
@@ -6,8 +22,25 @@ export async function rollbackCommand(argv: {
   force?: boolean;
   reason?: string;
   node?: string[];
-  config?: string;
-}): Promise<void> {
+}
+
+/** Exactly one of --last and --to says where to go. */
+export const saysWhere = (a: { last?: boolean; to?: string }): boolean => Boolean(a.last) !== Boolean(a.to);
+
+export const command = verb({
+  command: 'rollback <env>',
+  describe: 'put the previous good release back (also: rollback <env> --last)',
+  builder: (y) =>
+    withEnv(y)
+      .options(options)
+      .check((a) => {
+        if (!saysWhere(a)) throw new UsageError('say where to go: --last or --to <release|version>');
+        return true;
+      }),
+  handler: (argv) => rollbackCommand(argv),
+});
+
+export async function rollbackCommand(argv: RollbackArgs): Promise<void> {
   const { openRun } = await import('./compose.js');
   const { rollback } = await import('../pipeline/rollback.js');
   const run = await openRun({ env: argv.env, config: argv.config, command: 'rollback' });

@@ -1,13 +1,30 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { NamedEntry } from '../gates/schedule.js';
+import type { NodeChild } from '../transport/child.js';
+import { type OptionSet, verb } from './options.js';
+
+export const options = {
+  list: { type: 'boolean', describe: 'print the next fire times and the version each would take' },
+  crontab: { type: 'boolean', describe: 'print lines for the system cron instead of running' },
+  'run-once': { type: 'string', describe: 'resolve and deploy one schedule entry now' },
+} as const satisfies OptionSet;
+
+export const command = verb({
+  command: 'schedule',
+  describe: 'run the configured release schedules in the foreground (or --list, --crontab, --run-once <name>)',
+  builder: (y) => y.options(options),
+  handler: (argv) => scheduleCommand(argv),
+});
 
 function log(message: string): void {
   process.stdout.write(`${new Date().toISOString()} schedule: ${message}\n`);
 }
 
 /** What an entry would deploy now, or why it would not. */
-async function resolveEntry(entry: NamedEntry, configPath: string | undefined): Promise<{ version?: string; skip?: string }> {
+async function resolveEntry(
+  entry: NamedEntry,
+  configPath: string | undefined,
+): Promise<{ version?: string; skip?: string }> {
   const { openRun } = await import('./compose.js');
   const { observe } = await import('../pipeline/phases/observe.js');
   const { state } = await import('../pipeline/context.js');
@@ -43,24 +60,37 @@ async function resolveEntry(entry: NamedEntry, configPath: string | undefined): 
     if (!version) return { skip: `no tag matches "${entry.version}"` };
   }
   const now = await running(entry.env);
-  if (now.length && now.every((n) => n.version === version)) return { skip: `${entry.env} already runs ${version}: no new version` };
+  if (now.length && now.every((n) => n.version === version)) {
+    return { skip: `${entry.env} already runs ${version}: no new version` };
+  }
   return { version };
 }
 
 /** Runs one normal deploy, with every gate, as a child process; resolves its exit code. */
-function runDeploy(entry: NamedEntry, version: string, configPath: string | undefined, children: Set<ReturnType<typeof spawn>>): Promise<number> {
-  const args = [process.argv[1]!, entry.env, version, '--author', `schedule:${entry.name}`, ...(configPath ? ['--config', configPath] : [])];
-  const child = spawn(process.execPath, args, { stdio: 'inherit' });
+async function runDeploy(
+  entry: NamedEntry,
+  version: string,
+  configPath: string | undefined,
+  children: Set<NodeChild>,
+): Promise<number> {
+  const { runNodeScript } = await import('../transport/child.js');
+  const args = [
+    entry.env,
+    version,
+    '--author',
+    `schedule:${entry.name}`,
+    ...(configPath ? ['--config', configPath] : []),
+  ];
+  const child = runNodeScript(process.argv[1]!, args);
   children.add(child);
-  return new Promise((resolve) =>
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      resolve(code ?? (signal ? 128 : 1));
-    }),
-  );
+  try {
+    return await child.exited;
+  } finally {
+    children.delete(child);
+  }
 }
 
-async function fire(entry: NamedEntry, configPath: string | undefined, children: Set<ReturnType<typeof spawn>>): Promise<number> {
+async function fire(entry: NamedEntry, configPath: string | undefined, children: Set<NodeChild>): Promise<number> {
   const resolved = await resolveEntry(entry, configPath);
   if (!resolved.version) {
     log(`${entry.name}: skipped: ${resolved.skip}`);
@@ -68,11 +98,17 @@ async function fire(entry: NamedEntry, configPath: string | undefined, children:
   }
   log(`${entry.name}: deploying ${resolved.version} to ${entry.env}`);
   const code = await runDeploy(entry, resolved.version, configPath, children);
-  log(`${entry.name}: deploy ${entry.env} ${resolved.version} ${code === 0 ? 'succeeded' : `ended with exit code ${code}`}`);
+  const outcome = code === 0 ? 'succeeded' : `ended with exit code ${code}`;
+  log(`${entry.name}: deploy ${entry.env} ${resolved.version} ${outcome}`);
   return code;
 }
 
-export async function scheduleCommand(argv: { list?: boolean; crontab?: boolean; runOnce?: string; config?: string }): Promise<void> {
+export async function scheduleCommand(argv: {
+  list?: boolean;
+  crontab?: boolean;
+  runOnce?: string;
+  config?: string;
+}): Promise<void> {
   const { findConfigFile, loadUserConfig } = await import('../config/load.js');
   const { named } = await import('../gates/schedule.js');
   const { UsageError } = await import('../errors.js');
@@ -80,34 +116,37 @@ export async function scheduleCommand(argv: { list?: boolean; crontab?: boolean;
   const file = findConfigFile(process.cwd(), argv.config);
   const user = await loadUserConfig(file);
   const entries = named(user.schedule ?? []);
-  if (entries.length === 0) throw new UsageError('no schedule in deploy.config.ts', { hint: "add schedule: [{ env: 'prod', cron: '0 17 * * 2,4', version: 'latest' }]" });
+  if (entries.length === 0) {
+    const hint = "add schedule: [{ env: 'prod', cron: '0 17 * * 2,4', version: 'latest' }]";
+    throw new UsageError('no schedule in deploy.config.ts', { hint });
+  }
   const tzOf = (e: NamedEntry) => e.timezone ?? user.environments?.[e.env]?.timezone ?? user.timezone ?? 'UTC';
-  const children = new Set<ReturnType<typeof spawn>>();
+  const children = new Set<NodeChild>();
 
   if (argv.runOnce) {
     const entry = entries.find((e) => e.name === argv.runOnce);
-    if (!entry) throw new UsageError(`no schedule entry "${argv.runOnce}"`, { hint: `entries: ${entries.map((e) => e.name).join(', ')}` });
+    if (!entry) {
+      const hint = `entries: ${entries.map((e) => e.name).join(', ')}`;
+      throw new UsageError(`no schedule entry "${argv.runOnce}"`, { hint });
+    }
     process.exitCode = await fire(entry, argv.config, children);
     return;
   }
   if (argv.crontab) {
-    const root = path.dirname(file);
-    for (const e of entries) {
-      const fields = e.cron.trim().split(/\s+/);
-      if (fields.length !== 5) {
-        process.stdout.write(`# ${e.name}: "${e.cron}" has seconds; the system cron cannot run it, use: deploy schedule\n`);
-        continue;
-      }
-      process.stdout.write(`CRON_TZ=${tzOf(e)}\n${e.cron} cd '${root}' && '${process.execPath}' '${process.argv[1]}' schedule --run-once '${e.name}' >> '${root}/.relink/logs/schedule.log' 2>&1\n`);
-    }
+    const { crontabLines } = await import('./crontab.js');
+    for (const e of entries) process.stdout.write(crontabLines(e, tzOf(e), path.dirname(file)));
     return;
   }
   if (argv.list) {
     for (const e of entries) {
       const cron = new Cron(e.cron, { timezone: tzOf(e), paused: true });
       const next = cron.nextRuns(3).map((d) => d.toISOString().replace('.000Z', 'Z'));
-      const resolved = await resolveEntry(e, argv.config).catch((error: Error) => ({ skip: error.message.split('\n')[0] }) as { version?: string; skip?: string });
-      process.stdout.write(`${e.name.padEnd(12)} ${e.env.padEnd(6)} ${e.cron} (${tzOf(e)})  next: ${next.join(', ')}  would take: ${resolved.version ?? `nothing (${resolved.skip})`}\n`);
+      const resolved = await resolveEntry(e, argv.config).catch(
+        (error: Error) => ({ skip: error.message.split('\n')[0] }) as { version?: string; skip?: string },
+      );
+      const takes = resolved.version ?? `nothing (${resolved.skip})`;
+      const when = `${e.cron} (${tzOf(e)})  next: ${next.join(', ')}`;
+      process.stdout.write(`${e.name.padEnd(12)} ${e.env.padEnd(6)} ${when}  would take: ${takes}\n`);
     }
     return;
   }
@@ -121,15 +160,21 @@ export async function scheduleCommand(argv: { list?: boolean; crontab?: boolean;
           log(`${e.name}: skipped: a release is still running`);
           return;
         }
-        busy = fire(e, argv.config, children).catch((error: Error) => log(`${e.name}: failed: ${error.message.split('\n')[0]}`));
+        busy = fire(e, argv.config, children).catch((error: Error) =>
+          log(`${e.name}: failed: ${error.message.split('\n')[0]}`),
+        );
         await busy;
         busy = undefined;
       }),
   );
-  for (const [i, job] of jobs.entries()) log(`${entries[i]!.name}: ${entries[i]!.env} ${entries[i]!.version} at "${entries[i]!.cron}" (${tzOf(entries[i]!)}), next ${job.nextRun()?.toISOString()}`);
+  for (const [i, job] of jobs.entries()) {
+    const e = entries[i]!;
+    log(`${e.name}: ${e.env} ${e.version} at "${e.cron}" (${tzOf(e)}), next ${job.nextRun()?.toISOString()}`);
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
-      log(`${signal}: no new releases will start${children.size ? '; the running one is asked to stop and undo itself' : ''}`);
+      const running = children.size ? '; the running one is asked to stop and undo itself' : '';
+      log(`${signal}: no new releases will start${running}`);
       for (const job of jobs) job.stop();
       for (const child of children) child.kill('SIGTERM');
       void Promise.resolve(busy).then(() => resolve());

@@ -1,4 +1,25 @@
-export async function statusCommand(argv: { env: string; json?: boolean; check?: boolean; node?: string[]; config?: string }): Promise<void> {
+import { type OptionSet, verb, withEnv } from './options.js';
+
+export const options = {
+  json: { type: 'boolean' },
+  check: { type: 'boolean', describe: 'exit non-zero when nodes drift or one is unhealthy or unreachable' },
+  node: { type: 'string', array: true },
+} as const satisfies OptionSet;
+
+export const command = verb({
+  command: 'status <env>',
+  describe: 'per node: current release, version, commit, since, health, lock; warns on drift',
+  builder: (y) => withEnv(y).options(options),
+  handler: (argv) => statusCommand(argv),
+});
+
+export async function statusCommand(argv: {
+  env: string;
+  json?: boolean;
+  check?: boolean;
+  node?: string[];
+  config?: string;
+}): Promise<void> {
   const { openRun } = await import('./compose.js');
   const { observe } = await import('../pipeline/phases/observe.js');
   const { state } = await import('../pipeline/context.js');
@@ -16,8 +37,17 @@ export async function statusCommand(argv: { env: string; json?: boolean; check?:
         if (down) return { node: node.name, reachable: false, error: down, healthy: false };
         const s = state(seen.ctx, node);
         const record = s.current ? releaseRecords(s.events).get(s.current) : undefined;
-        const facts = { release: s.current ?? '', version: record?.version ?? 'unknown', commit: record?.commit ?? 'unknown', branch: '' };
-        const problem = !s.current ? 'nothing deployed' : run.config.smoke ? await smokeAttempt(seen.ctx, node, facts) : '';
+        const facts = {
+          release: s.current ?? '',
+          version: record?.version ?? 'unknown',
+          commit: record?.commit ?? 'unknown',
+          branch: '',
+        };
+        const problem = !s.current
+          ? 'nothing deployed'
+          : run.config.smoke
+            ? await smokeAttempt(seen.ctx, node, facts)
+            : '';
         return {
           node: node.name,
           reachable: true,
@@ -45,10 +75,13 @@ export async function statusCommand(argv: { env: string; json?: boolean; check?:
           continue;
         }
         const since = r.since ? `since ${r.since.replace('T', ' ').slice(0, 19)}` : '';
-        process.stdout.write(
-          `${r.node.padEnd(10)} ${(r.version ?? '?').padEnd(10)} ${(r.commit ?? '').slice(0, 10).padEnd(10)} ${r.healthy ? 'healthy' : 'UNHEALTHY'}  ${r.current ?? '(none)'} ${since}` +
-            `${r.unrecorded ? '  (not in the journal: relinked by hand?)' : ''}${r.healthy ? '' : `\n${''.padEnd(11)}${r.health}`}${r.lock ? `\n${''.padEnd(11)}locked by ${r.lock}` : ''}\n`,
-        );
+        const version = `${(r.version ?? '?').padEnd(10)} ${(r.commit ?? '').slice(0, 10).padEnd(10)}`;
+        const health = r.healthy ? 'healthy' : 'UNHEALTHY';
+        const unrecorded = r.unrecorded ? '  (not in the journal: relinked by hand?)' : '';
+        const problem = r.healthy ? '' : `\n${''.padEnd(11)}${r.health}`;
+        const locked = r.lock ? `\n${''.padEnd(11)}locked by ${r.lock}` : '';
+        const line = `${r.node.padEnd(10)} ${version} ${health}  ${r.current ?? '(none)'} ${since}`;
+        process.stdout.write(`${line}${unrecorded}${problem}${locked}\n`);
       }
       if (drifted) {
         process.stdout.write(`warning: drift: the nodes run ${groups.size} different releases:\n`);

@@ -3,11 +3,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The schema module's identity: a new relink build never trusts an older build's validation. */
+/** The modules that hold the schemas and the checks they run (window texts, time zones). */
+const SCHEMA_MODULES = ['./schema.js', './schema-parts.js', './window-spec.js', '../inventory/schema.js'];
+
+/** The schema modules' identity: a new relink build never trusts an older build's validation. */
 function schemaStamp(): string {
   try {
-    const stat = fs.statSync(fileURLToPath(new URL('./schema.js', import.meta.url)));
-    return `${stat.size}:${stat.mtimeMs}`;
+    return SCHEMA_MODULES.map((module) => {
+      const stat = fs.statSync(fileURLToPath(new URL(module, import.meta.url)));
+      return `${stat.size}:${stat.mtimeMs}`;
+    }).join(',');
   } catch {
     return 'unknown';
   }
@@ -31,7 +36,12 @@ function plainJson(value: unknown): string | undefined {
  * rollback included). A value JSON cannot carry exactly is always validated
  * afresh. Only the newest entry per kind is kept.
  */
-export async function validatedOnce<T>(dir: string, kind: string, raw: unknown, validate: (raw: unknown) => T | Promise<T>): Promise<T> {
+export async function validatedOnce<T>(
+  dir: string,
+  kind: string,
+  raw: unknown,
+  validate: (raw: unknown) => T | Promise<T>,
+): Promise<T> {
   const text = plainJson(raw);
   if (text === undefined) return validate(raw);
   const key = crypto.createHash('sha256').update(`${kind}\n${schemaStamp()}\n${text}`).digest('hex').slice(0, 24);
@@ -46,7 +56,9 @@ export async function validatedOnce<T>(dir: string, kind: string, raw: unknown, 
   if (out === undefined) return result;
   try {
     fs.mkdirSync(dir, { recursive: true });
-    for (const old of fs.readdirSync(dir)) if (old.startsWith(`${kind}-`) && old.endsWith('.json')) fs.rmSync(path.join(dir, old), { force: true });
+    for (const old of fs.readdirSync(dir)) {
+      if (old.startsWith(`${kind}-`) && old.endsWith('.json')) fs.rmSync(path.join(dir, old), { force: true });
+    }
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, out);
     fs.renameSync(tmp, file);

@@ -1,66 +1,14 @@
 import { Cron } from 'croner';
 import { GateError, UsageError } from '../errors.js';
+import { parseWindow, type Window } from '../config/window-spec.js';
 
-/** A release window such as `Tue 17:00-19:00`, `Mon-Fri 09:00-11:30`, `daily 02:00-04:00`, `Fri 22:00-02:00`. */
-export interface Window {
-  readonly text: string;
-  /** Days the window opens, 0 = Sunday. */
-  readonly days: readonly number[];
-  readonly startMinute: number;
-  /** Length in minutes; a window that ends at or before its start runs past midnight. */
-  readonly minutes: number;
-}
-
-const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
-
-function day(name: string, text: string): number {
-  const i = DAYS.indexOf(name.toLowerCase().slice(0, 3));
-  if (i < 0 || !DAYS.some((d) => name.toLowerCase().startsWith(d))) throw new Error(`"${name}" is not a day (Mon, Tue, ... Sun) in "${text}"`);
-  return i;
-}
-
-function minute(hhmm: string, text: string): number {
-  const m = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(hhmm);
-  if (!m) throw new Error(`"${hhmm}" is not a time HH:MM in "${text}"`);
-  return Number(m[1]) * 60 + Number(m[2]);
-}
-
-export function parseWindow(text: string): Window {
-  const m = /^\s*(\S+)\s+(\S+)-(\S+)\s*$/.exec(text);
-  if (!m) throw new Error(`"${text}" is not a window such as "Tue 17:00-19:00"`);
-  const [, daysText, from, to] = m as unknown as [string, string, string, string];
-  let days: number[];
-  if (daysText === '*' || /^daily$/i.test(daysText)) days = [0, 1, 2, 3, 4, 5, 6];
-  else {
-    days = [];
-    for (const part of daysText.split(',')) {
-      const range = part.split('-');
-      if (range.length === 2) {
-        const a = day(range[0]!, text);
-        const b = day(range[1]!, text);
-        for (let d = a; ; d = (d + 1) % 7) {
-          days.push(d);
-          if (d === b) break;
-        }
-      } else days.push(day(part, text));
-    }
-  }
-  const start = minute(from, text);
-  const end = minute(to, text);
-  const minutes = end > start ? end - start : end + 1440 - start;
-  return { text, days: [...new Set(days)].sort(), startMinute: start, minutes };
-}
-
-export function checkTimezone(tz: string): void {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-  } catch {
-    throw new Error(`"${tz}" is not a time zone (e.g. Europe/Berlin, Asia/Shanghai, UTC)`);
-  }
-}
+// Parsing a window and checking a time zone are pure model code, shared with the
+// config schema; re-exported here for the code that reads windows as a gate.
+export { checkTimezone, parseWindow, type Window } from '../config/window-spec.js';
 
 function startsOf(w: Window, tz: string): Cron {
-  return new Cron(`${w.startMinute % 60} ${Math.floor(w.startMinute / 60)} * * ${w.days.join(',')}`, { timezone: tz, paused: true });
+  const pattern = `${w.startMinute % 60} ${Math.floor(w.startMinute / 60)} * * ${w.days.join(',')}`;
+  return new Cron(pattern, { timezone: tz, paused: true });
 }
 
 export interface WindowState {
@@ -73,7 +21,10 @@ export interface WindowState {
   readonly next?: string;
 }
 
-/** Where `now` stands against the windows, in their time zone (croner does the calendar and daylight saving). */
+/**
+ * Where `now` stands against the windows, in their time zone (croner does the
+ * calendar and daylight saving).
+ */
 export function windowState(texts: readonly string[], tz: string, now: Date): WindowState {
   const windows = texts.map(parseWindow);
   let current: { w: Window; closes: Date } | undefined;
@@ -88,11 +39,26 @@ export function windowState(texts: readonly string[], tz: string, now: Date): Wi
     const opens = cron.nextRun(now);
     if (opens && (!next || opens < next.opens)) next = { w, opens };
   }
-  return { inside: Boolean(current), closes: current?.closes, current: current?.w.text, opens: next?.opens, next: next?.w.text };
+  return {
+    inside: Boolean(current),
+    closes: current?.closes,
+    current: current?.w.text,
+    opens: next?.opens,
+    next: next?.w.text,
+  };
 }
 
 function local(date: Date, tz: string): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: tz, weekday: 'short', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false }).format(date);
+  return new Intl.DateTimeFormat('en-GB', {
+    timeZone: tz,
+    weekday: 'short',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  }).format(date);
 }
 
 function inHours(ms: number): string {
@@ -105,7 +71,14 @@ function inHours(ms: number): string {
  * The window gate. Outside every window a deploy is refused with the next
  * window's start, unless it is an emergency with a reason. No windows: always open.
  */
-export function windowGate(env: string, texts: readonly string[], tz: string, now: Date, emergency: { on: boolean; reason?: string }, retry: string): WindowState | undefined {
+export function windowGate(
+  env: string,
+  texts: readonly string[],
+  tz: string,
+  now: Date,
+  emergency: { on: boolean; reason?: string },
+  retry: string,
+): WindowState | undefined {
   if (texts.length === 0) return undefined;
   const state = windowState(texts, tz, now);
   if (state.inside) return state;
@@ -113,7 +86,9 @@ export function windowGate(env: string, texts: readonly string[], tz: string, no
     if (!emergency.reason) throw new UsageError('--emergency needs --reason "why this cannot wait for the window"');
     return state;
   }
-  const opens = state.opens ? `; the next window opens ${local(state.opens, tz)} ${tz} (in ${inHours(state.opens.getTime() - now.getTime())})` : '';
+  const opens = state.opens
+    ? `; the next window opens ${local(state.opens, tz)} ${tz} (in ${inHours(state.opens.getTime() - now.getTime())})`
+    : '';
   throw new GateError(`${env} is outside its release windows (${texts.join(', ')}, ${tz})${opens}`, {
     hint: `wait for the window, or, for an emergency: ${retry} --emergency --reason "..."`,
   });
@@ -121,5 +96,6 @@ export function windowGate(env: string, texts: readonly string[], tz: string, no
 
 export function describeWindow(state: WindowState | undefined, tz: string): string {
   if (!state) return 'no release windows: always open';
-  return state.inside ? `inside ${state.current} until ${local(state.closes!, tz)} ${tz}` : `OUTSIDE the release windows; next opens ${state.opens ? `${local(state.opens, tz)} ${tz}` : 'never'}`;
+  if (state.inside) return `inside ${state.current} until ${local(state.closes!, tz)} ${tz}`;
+  return `OUTSIDE the release windows; next opens ${state.opens ? `${local(state.opens, tz)} ${tz}` : 'never'}`;
 }

@@ -83,11 +83,13 @@ export interface Stats {
   readonly deploys: number;
   readonly successes: number;
   readonly failures: number;
+  /** Deploys stopped by the operator (Ctrl-C, SIGTERM): neither a success nor a failure. */
+  readonly interrupted: number;
   readonly rollbacks: number;
   readonly rollbacksNormal: number;
   readonly rollbacksEmergency: number;
   readonly rollbacksFailed: number;
-  /** Successful deploys over all deploys, 0..1; null with no deploys. */
+  /** Successful deploys over deploys that ran to an end (interrupted ones left out), 0..1; null with none. */
   readonly successRate: number | null;
   /** Of deploy runs, in ms. */
   readonly medianMs: number | null;
@@ -106,7 +108,9 @@ export interface Stats {
 export function computeStats(runs: readonly RunRecord[]): Stats {
   const deploys = runs.filter((r) => r.kind === 'deploy');
   const ok = deploys.filter((r) => r.result === 'success');
-  const failed = deploys.filter((r) => r.result !== 'success');
+  const stopped = deploys.filter((r) => r.result === 'interrupted');
+  const failed = deploys.filter((r) => r.result !== 'success' && r.result !== 'interrupted');
+  const decided = ok.length + failed.length;
   const rollbacks = runs.filter((r) => r.kind !== 'deploy');
   const durations = deploys.map((r) => r.ms).sort((a, b) => a - b);
   const chronological = [...runs].sort((a, b) => a.ts.localeCompare(b.ts));
@@ -120,11 +124,12 @@ export function computeStats(runs: readonly RunRecord[]): Stats {
     deploys: deploys.length,
     successes: ok.length,
     failures: failed.length,
+    interrupted: stopped.length,
     rollbacks: rollbacks.length,
     rollbacksNormal: rollbacks.filter((r) => r.kind === 'rollback').length,
     rollbacksEmergency: rollbacks.filter((r) => r.kind === 'emergency-rollback').length,
     rollbacksFailed: rollbacks.filter((r) => r.result !== 'success').length,
-    successRate: deploys.length ? ok.length / deploys.length : null,
+    successRate: decided ? ok.length / decided : null,
     medianMs: percentile(durations, 50) ?? null,
     p95Ms: percentile(durations, 95) ?? null,
     mttrMs: recoveries.length ? recoveries.reduce((a, b) => a + b, 0) / recoveries.length : null,

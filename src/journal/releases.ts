@@ -6,9 +6,11 @@ import type { JournalEvent } from './events.js';
  * - `activated`: `current` pointed at it, no smoke verdict yet;
  * - `good`: its smoke test passed;
  * - `failed`: its smoke test failed;
- * - `bad`: it was rolled back from, or marked bad by hand.
+ * - `bad`: it was rolled back from, or marked bad by hand;
+ * - `interrupted`: the run that brought it was stopped by the operator before it was proven
+ *   (nothing is known against it: deploy it again to resume).
  */
-export type ReleaseStatus = 'unpacked' | 'activated' | 'good' | 'failed' | 'bad' | 'removed';
+export type ReleaseStatus = 'unpacked' | 'activated' | 'good' | 'failed' | 'bad' | 'interrupted' | 'removed';
 
 export interface ReleaseRecord {
   readonly name: string;
@@ -36,6 +38,13 @@ export function releaseRecords(events: readonly JournalEvent[]): Map<string, Rel
       const from = records.get(e.from);
       const to = e.release ? records.get(e.release) : undefined;
       if (from && (!to || to.firstSeen < from.firstSeen)) from.status = 'bad';
+    }
+    if (e.event === 'run_finished' && e.result === 'interrupted' && e.release) {
+      const record = records.get(e.release);
+      // The run was stopped, not proven wrong: an interrupted release is not bad.
+      if (record && record.run === e.run && record.status !== 'good' && record.status !== 'removed') {
+        record.status = 'interrupted';
+      }
     }
     if (!e.release || e.event === 'run_finished' || e.event === 'lock_broken') return;
     let record = records.get(e.release);
@@ -120,7 +129,8 @@ export function releasesToRemove(
   for (const name of onDisk) {
     const r = records.get(name);
     if (!r || kept.has(name)) continue;
-    if (r.status === 'failed' || r.status === 'bad' || r.status === 'unpacked' || r.status === 'removed') remove.push(name);
+    const spent = ['failed', 'bad', 'interrupted', 'unpacked', 'removed'];
+    if (spent.includes(r.status)) remove.push(name);
   }
   const good = goodReleases(records).filter((r) => onDisk.includes(r.name));
   let budget = keep;

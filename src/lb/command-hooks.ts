@@ -1,7 +1,8 @@
 import { RelinkError } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
+import { pollUntil } from '../poll.js';
 import { userCommand } from '../remote/lb-commands.js';
-import type { LbDriver, LbRunner, ServerState } from './types.js';
+import type { LbDriver, LbFactory, LbRunner, ServerState } from './types.js';
 
 export interface CommandSettings {
   readonly drain: string;
@@ -10,7 +11,19 @@ export interface CommandSettings {
   readonly check?: string;
   readonly env: (node: NodeSpec) => Record<string, string>;
   readonly sleep: (ms: number) => Promise<void>;
+  readonly now: () => Date;
 }
+
+/** Builds the command driver: the user's commands, each run with the RELINK_* environment of its node. */
+export const commandHooks: LbFactory<'command'> = (spec, context) =>
+  new CommandDriver(context.run, {
+    drain: spec.drain,
+    undrain: spec.undrain,
+    check: spec.check,
+    env: context.env,
+    sleep: context.sleep,
+    now: context.now,
+  });
 
 /** User commands for drain, undrain and check: for cloud load balancers and anything else with a CLI. */
 export class CommandDriver implements LbDriver {
@@ -23,13 +36,19 @@ export class CommandDriver implements LbDriver {
 
   private async exec(what: string, command: string, node: NodeSpec): Promise<boolean> {
     const result = await this.run(userCommand(command, this.settings.env(node)));
-    if (result.code !== 0 && what !== 'check') throw new RelinkError(`${node.name}: lb ${what} command failed (exit ${result.code}): ${result.stderr.trim().split('\n').pop() ?? ''}`);
+    if (result.code !== 0 && what !== 'check') {
+      const why = result.stderr.trim().split('\n').pop() ?? '';
+      throw new RelinkError(`${node.name}: lb ${what} command failed (exit ${result.code}): ${why}`);
+    }
     return result.code === 0;
   }
 
   async states(nodes: readonly NodeSpec[]): Promise<Map<string, ServerState>> {
+    const check = this.settings.check;
     const out = new Map<string, ServerState>();
-    for (const node of nodes) out.set(node.name, { admin: 'ready', up: this.settings.check ? await this.exec('check', this.settings.check, node) : true });
+    for (const node of nodes) {
+      out.set(node.name, { admin: 'ready', up: check ? await this.exec('check', check, node) : true });
+    }
     return out;
   }
 
@@ -46,28 +65,12 @@ export class CommandDriver implements LbDriver {
   }
 
   async waitServing(node: NodeSpec, timeoutMs: number): Promise<void> {
-    if (!this.settings.check) return;
-    const deadline = Date.now() + timeoutMs;
-    while (!(await this.exec('check', this.settings.check, node))) {
-      if (Date.now() >= deadline) throw new RelinkError(`${node.name}: lb check still fails ${timeoutMs} ms after undrain`);
-      await this.settings.sleep(200);
-    }
+    const check = this.settings.check;
+    if (!check) return;
+    const passes = () => this.exec('check', check, node);
+    const passed = await pollUntil(this.settings, { timeoutMs, intervalMs: 200 }, passes);
+    if (!passed) throw new RelinkError(`${node.name}: lb check still fails ${timeoutMs} ms after undrain`);
   }
 
-  async restore(): Promise<void> {}
-}
-
-/** No load balancer: nothing to drain. */
-export class NoLb implements LbDriver {
-  readonly kind = 'none' as const;
-  async states(nodes: readonly NodeSpec[]): Promise<Map<string, ServerState>> {
-    return new Map(nodes.map((n) => [n.name, { admin: 'ready', up: true }]));
-  }
-  async drain(): Promise<void> {}
-  async waitDrained(): Promise<boolean> {
-    return true;
-  }
-  async undrain(): Promise<void> {}
-  async waitServing(): Promise<void> {}
   async restore(): Promise<void> {}
 }

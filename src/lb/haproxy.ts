@@ -1,7 +1,8 @@
 import { RelinkError } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
-import { haproxyApi } from '../remote/lb-commands.js';
-import type { LbDriver, LbRunner, ServerState } from './types.js';
+import { pollUntil } from '../poll.js';
+import { haproxyApi, haproxyLine, haproxyServer } from '../remote/lb-commands.js';
+import type { LbDriver, LbFactory, LbRunner, ServerState } from './types.js';
 
 export interface HaproxySettings {
   /** Admin socket path, or `host:port` of a TCP stats socket. */
@@ -10,7 +11,18 @@ export interface HaproxySettings {
   /** Node name -> server name in the backend (default: the node name). */
   readonly serverOf: (node: NodeSpec) => string;
   readonly sleep: (ms: number) => Promise<void>;
+  readonly now: () => Date;
 }
+
+/** Builds the HAProxy driver: a `host:port` socket stays as written, a socket path is resolved. */
+export const haproxy: LbFactory<'haproxy'> = (spec, context) =>
+  new HaproxyDriver(context.run, {
+    socket: /^[\w.-]+:\d+$/.test(spec.socket) ? spec.socket : context.path(spec.socket),
+    backend: spec.backend,
+    serverOf: (n) => String(n.vars.lbServer ?? n.name),
+    sleep: context.sleep,
+    now: context.now,
+  });
 
 /** Parses `show stat` CSV into rows keyed by `backend/server`. */
 export function parseShowStat(csv: string): Map<string, { status: string; scur: number }> {
@@ -30,7 +42,8 @@ export function parseShowStat(csv: string): Map<string, { status: string; scur: 
 export function toServerState(row: { status: string; scur: number }): ServerState {
   const s = row.status.toUpperCase();
   const admin = s.startsWith('MAINT') ? 'maint' : s.startsWith('DRAIN') ? 'drain' : 'ready';
-  // "DRAIN" hides the check result; a drained server that answers checks is "DRAIN", a failing one "DRAIN (DOWN)"-like.
+  // "DRAIN" hides the check result; a drained server that answers checks is "DRAIN", a failing one
+  // "DRAIN (DOWN)"-like.
   const up = !s.includes('DOWN') && !s.startsWith('MAINT') && !s.startsWith('NOLB');
   return { admin, up, sessions: row.scur };
 }
@@ -44,28 +57,35 @@ export class HaproxyDriver implements LbDriver {
     private readonly settings: HaproxySettings,
   ) {}
 
-  private async api(command: string): Promise<string> {
-    const result = await this.run(haproxyApi(this.settings.socket), `${command}\n`);
+  private async api(line: string): Promise<string> {
+    const result = await this.run(haproxyApi(this.settings.socket), line);
     if (result.code !== 0) {
-      throw new RelinkError(`HAProxy runtime API at ${this.settings.socket} did not answer: ${result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}`, {
-        hint: 'check that HAProxy runs and that lb.socket in the inventory names its admin socket (stats socket ... level admin)',
+      const why = result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`;
+      throw new RelinkError(`HAProxy runtime API at ${this.settings.socket} did not answer: ${why}`, {
+        hint:
+          'check that HAProxy runs and that lb.socket in the inventory names its admin socket ' +
+          '(stats socket ... level admin)',
       });
     }
     return result.stdout;
   }
 
   async states(nodes: readonly NodeSpec[]): Promise<Map<string, ServerState>> {
-    const rows = parseShowStat(await this.api('show stat'));
+    const { backend, serverOf } = this.settings;
+    const rows = parseShowStat(await this.api(haproxyLine('show', 'stat')));
     const out = new Map<string, ServerState>();
     const unknown: string[] = [];
     for (const node of nodes) {
-      const row = rows.get(`${this.settings.backend}/${this.settings.serverOf(node)}`);
-      if (!row) unknown.push(`${node.name} (server ${this.settings.serverOf(node)})`);
+      const row = rows.get(`${backend}/${serverOf(node)}`);
+      if (!row) unknown.push(`${node.name} (server ${serverOf(node)})`);
       else out.set(node.name, toServerState(row));
     }
     if (unknown.length) {
-      const known = [...rows.keys()].filter((k) => k.startsWith(`${this.settings.backend}/`) && !k.endsWith('/BACKEND')).map((k) => k.split('/')[1]);
-      throw new RelinkError(`HAProxy backend "${this.settings.backend}" does not know ${unknown.join(', ')}; it has: ${known.join(', ') || '(no such backend)'}`, {
+      const known = [...rows.keys()]
+        .filter((k) => k.startsWith(`${backend}/`) && !k.endsWith('/BACKEND'))
+        .map((k) => k.split('/')[1]);
+      const has = known.join(', ') || '(no such backend)';
+      throw new RelinkError(`HAProxy backend "${backend}" does not know ${unknown.join(', ')}; it has: ${has}`, {
         hint: 'make the server names in HAProxy and the inventory agree (node name, or vars.lbServer)',
       });
     }
@@ -73,7 +93,15 @@ export class HaproxyDriver implements LbDriver {
   }
 
   private async setState(node: NodeSpec, state: ServerState['admin']): Promise<void> {
-    const answer = (await this.api(`set server ${this.settings.backend}/${this.settings.serverOf(node)} state ${state}`)).trim();
+    let line: string;
+    try {
+      line = haproxyLine('set', 'server', haproxyServer(this.settings.backend, this.settings.serverOf(node)), 'state', state);
+    } catch (error) {
+      throw new RelinkError(`${node.name}: ${(error as Error).message}`, {
+        hint: 'fix lb.backend or the node name / vars.lbServer in the inventory',
+      });
+    }
+    const answer = (await this.api(line)).trim();
     if (answer) throw new RelinkError(`HAProxy refused to set ${node.name} to ${state}: ${answer}`);
   }
 
@@ -85,23 +113,24 @@ export class HaproxyDriver implements LbDriver {
     return this.setState(node, to);
   }
 
-  async waitDrained(node: NodeSpec, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const state = (await this.states([node])).get(node.name)!;
-      if ((state.sessions ?? 0) === 0) return true;
-      if (Date.now() >= deadline) return false;
-      await this.settings.sleep(50);
-    }
+  private async state(node: NodeSpec): Promise<ServerState> {
+    return (await this.states([node])).get(node.name)!;
+  }
+
+  waitDrained(node: NodeSpec, timeoutMs: number): Promise<boolean> {
+    const idle = async () => ((await this.state(node)).sessions ?? 0) === 0;
+    return pollUntil(this.settings, { timeoutMs, intervalMs: 50 }, idle);
   }
 
   async waitServing(node: NodeSpec, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const state = (await this.states([node])).get(node.name)!;
-      if (state.admin === 'ready' && state.up) return;
-      if (Date.now() >= deadline) throw new RelinkError(`${node.name}: HAProxy does not report it UP ${timeoutMs} ms after it was put back`, { hint: 'check the health check of the backend and the app on that node' });
-      await this.settings.sleep(100);
+    const serving = await pollUntil(this.settings, { timeoutMs, intervalMs: 100 }, async () => {
+      const state = await this.state(node);
+      return state.admin === 'ready' && state.up;
+    });
+    if (!serving) {
+      throw new RelinkError(`${node.name}: HAProxy does not report it UP ${timeoutMs} ms after it was put back`, {
+        hint: 'check the health check of the backend and the app on that node',
+      });
     }
   }
 

@@ -1,7 +1,8 @@
 import { RelinkError } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
+import { pollUntil } from '../poll.js';
 import { nginxMasterPid, nginxReload, nginxWorkers, readFile, writeFile } from '../remote/lb-commands.js';
-import type { LbDriver, LbRunner, ServerState } from './types.js';
+import type { LbDriver, LbFactory, LbRunner, ServerState } from './types.js';
 
 export interface NginxSettings {
   /** The upstream include file nginx reads: `server 10.0.0.1:8080;` lines. */
@@ -14,11 +15,27 @@ export interface NginxSettings {
   /** Node -> `address:port` as written in the upstream file. */
   readonly serverOf: (node: NodeSpec) => string;
   readonly sleep: (ms: number) => Promise<void>;
+  readonly now: () => Date;
 }
+
+/** Builds the nginx driver: its files resolved, each node's server from vars.lbServer or the lb.server template. */
+export const nginx: LbFactory<'nginx'> = (spec, context) =>
+  new NginxDriver(context.run, {
+    upstreamFile: context.path(spec.upstreamFile),
+    prefix: spec.prefix && context.path(spec.prefix),
+    config: spec.config && context.path(spec.config),
+    pidFile: context.path(spec.pidFile),
+    serverOf: (n) => String(n.vars.lbServer ?? context.render(spec.server, n, 'lb.server')),
+    sleep: context.sleep,
+    now: context.now,
+  });
 
 const SERVER = /^(\s*server\s+)(\S+)([^;]*);/;
 
-/** Marks or unmarks the server line of `address` as `down`; returns the new text, or undefined if the server is not there. */
+/**
+ * Marks or unmarks the server line of `address` as `down`; returns the new
+ * text, or undefined if the server is not there.
+ */
 export function setDown(text: string, address: string, down: boolean): string | undefined {
   let found = false;
   const out = text.split('\n').map((line) => {
@@ -69,7 +86,10 @@ export class NginxDriver implements LbDriver {
   private async read(): Promise<string> {
     const result = await this.run(readFile(this.settings.upstreamFile));
     if (result.code !== 0) {
-      throw new RelinkError(`cannot read the nginx upstream file ${this.settings.upstreamFile}: ${result.stderr.trim()}`, { hint: 'check lb.upstreamFile in the inventory' });
+      const file = this.settings.upstreamFile;
+      throw new RelinkError(`cannot read the nginx upstream file ${file}: ${result.stderr.trim()}`, {
+        hint: 'check lb.upstreamFile in the inventory',
+      });
     }
     this.original ??= result.stdout;
     return result.stdout;
@@ -78,34 +98,53 @@ export class NginxDriver implements LbDriver {
   private async workers(): Promise<number[]> {
     const master = await this.run(nginxMasterPid(this.settings.pidFile));
     const pid = Number(master.stdout.trim());
-    if (master.code !== 0 || !Number.isInteger(pid) || pid <= 0) throw new RelinkError(`cannot read the nginx pid file ${this.settings.pidFile}`, { hint: 'set lb.pidFile in the inventory' });
-    return (await this.run(nginxWorkers(pid))).stdout.split('\n').map(Number).filter((n) => n > 0);
+    if (master.code !== 0 || !Number.isInteger(pid) || pid <= 0) {
+      throw new RelinkError(`cannot read the nginx pid file ${this.settings.pidFile}`, {
+        hint: 'set lb.pidFile in the inventory',
+      });
+    }
+    const workers = await this.run(nginxWorkers(pid));
+    return workers.stdout
+      .split('\n')
+      .map(Number)
+      .filter((n) => n > 0);
   }
 
   private async write(text: string): Promise<void> {
     this.before = await this.workers();
     const written = await this.run(writeFile(this.settings.upstreamFile), text);
-    if (written.code !== 0) throw new RelinkError(`cannot write ${this.settings.upstreamFile}: ${written.stderr.trim()}`);
+    if (written.code !== 0) {
+      throw new RelinkError(`cannot write ${this.settings.upstreamFile}: ${written.stderr.trim()}`);
+    }
     this.changed = true;
     const reload = await this.run(nginxReload(this.settings.prefix, this.settings.config));
-    if (reload.code !== 0) throw new RelinkError(`nginx -t or reload failed: ${reload.stderr.trim().split('\n').slice(-3).join(' ')}`, { hint: 'the upstream file is restored when the run ends; check the nginx config' });
+    if (reload.code !== 0) {
+      throw new RelinkError(`nginx -t or reload failed: ${reload.stderr.trim().split('\n').slice(-3).join(' ')}`, {
+        hint: 'the upstream file is restored when the run ends; check the nginx config',
+      });
+    }
   }
 
   async states(nodes: readonly NodeSpec[]): Promise<Map<string, ServerState>> {
+    const { serverOf, upstreamFile } = this.settings;
     const servers = serversIn(await this.read());
-    const unknown = nodes.filter((n) => !servers.has(this.settings.serverOf(n)));
+    const unknown = nodes.filter((n) => !servers.has(serverOf(n)));
     if (unknown.length) {
-      throw new RelinkError(`nginx upstream ${this.settings.upstreamFile} does not list ${unknown.map((n) => `${n.name} (${this.settings.serverOf(n)})`).join(', ')}`, {
+      const missing = unknown.map((n) => `${n.name} (${serverOf(n)})`).join(', ');
+      throw new RelinkError(`nginx upstream ${upstreamFile} does not list ${missing}`, {
         hint: 'make the upstream file and the inventory agree (vars.lbServer, or the address and appPort of the node)',
       });
     }
-    return new Map(nodes.map((n) => [n.name, { admin: servers.get(this.settings.serverOf(n)) ? 'drain' : 'ready', up: true } as ServerState]));
+    const state = (n: NodeSpec): ServerState => ({ admin: servers.get(serverOf(n)) ? 'drain' : 'ready', up: true });
+    return new Map(nodes.map((n) => [n.name, state(n)]));
   }
 
   private mark(node: NodeSpec, down: boolean): Promise<void> {
     return this.serial(async () => {
       const text = setDown(await this.read(), this.settings.serverOf(node), down);
-      if (text === undefined) throw new RelinkError(`nginx upstream no longer lists ${node.name} (${this.settings.serverOf(node)})`);
+      if (text === undefined) {
+        throw new RelinkError(`nginx upstream no longer lists ${node.name} (${this.settings.serverOf(node)})`);
+      }
       await this.write(text);
     });
   }
@@ -122,14 +161,11 @@ export class NginxDriver implements LbDriver {
    * `nginx -s reload` returns before the new workers take over: drained once
    * every worker from before the reload has finished its requests and exited.
    */
-  async waitDrained(_node: NodeSpec, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const now = await this.workers();
-      if (!this.before.some((pid) => now.includes(pid))) return true;
-      if (Date.now() >= deadline) return false;
-      await this.settings.sleep(50);
-    }
+  waitDrained(_node: NodeSpec, timeoutMs: number): Promise<boolean> {
+    return pollUntil(this.settings, { timeoutMs, intervalMs: 50 }, async () => {
+      const running = await this.workers();
+      return !this.before.some((pid) => running.includes(pid));
+    });
   }
 
   /** nginx has no active health checks here: serving once the reload that put the node back succeeded. */

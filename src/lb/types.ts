@@ -1,4 +1,5 @@
-import type { NodeSpec } from '../inventory/types.js';
+import type { LbDriverName } from '../config/names.js';
+import type { LbSpec, NodeSpec } from '../inventory/types.js';
 import type { Command } from '../remote/tokens.js';
 import type { ExecResult } from '../transport/types.js';
 
@@ -21,7 +22,7 @@ export type LbRunner = (command: Command, stdin?: string) => Promise<ExecResult>
  * to know which kind it talks to.
  */
 export interface LbDriver {
-  readonly kind: 'haproxy' | 'nginx' | 'command' | 'none';
+  readonly kind: LbDriverName;
   /** The state of every node; throws naming the nodes the load balancer does not know. */
   states(nodes: readonly NodeSpec[]): Promise<Map<string, ServerState>>;
   drain(node: NodeSpec): Promise<void>;
@@ -34,3 +35,23 @@ export interface LbDriver {
   /** Undoes anything left changed (nginx: the original upstream file). Called on every exit path. */
   restore(): Promise<void>;
 }
+
+/** Everything a driver needs from the run, and nothing more. */
+export interface LbContext {
+  /** Runs the driver's commands, here or on the LB host. */
+  readonly run: LbRunner;
+  /** A path of the inventory as the commands must see it (relative ones are resolved on the deploy machine). */
+  readonly path: (file: string) => string;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly now: () => Date;
+  /** Renders a template of the inventory (lb.server) for one node; `where` names it in errors. */
+  readonly render: (template: string, node: NodeSpec, where: string) => string;
+  /** The RELINK_* environment of a user command about one node. */
+  readonly env: (node: NodeSpec) => Record<string, string>;
+}
+
+/** The inventory's `lb` section for one driver. */
+export type LbSpecOf = { readonly [D in LbDriverName]: Extract<LbSpec, { driver: D }> };
+
+/** Builds one kind of driver from its section of the inventory. */
+export type LbFactory<D extends LbDriverName> = (spec: LbSpecOf[D], context: LbContext) => LbDriver;

@@ -1,6 +1,12 @@
 /** Everything a run reports while it works; the console and the run log both consume these. */
 export type RunEvent =
-  | { readonly type: 'run'; readonly runId: string; readonly env: string; readonly command: string; readonly detail: string }
+  | {
+      readonly type: 'run';
+      readonly runId: string;
+      readonly env: string;
+      readonly command: string;
+      readonly detail: string;
+    }
   | { readonly type: 'phase'; readonly phase: string }
   | {
       readonly type: 'step';

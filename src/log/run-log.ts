@@ -10,13 +10,22 @@ import type { Redactor } from './redact.js';
  * event with run id, env, node, step and duration. Lines are redacted as
  * they are written, so no secret reaches the file.
  */
-export async function openRunLog(dir: string, runId: string, env: string, redactor: Redactor): Promise<{ reporter: Reporter; file: string }> {
+export async function openRunLog(
+  dir: string,
+  runId: string,
+  env: string,
+  redactor: Redactor,
+): Promise<{ reporter: Reporter; file: string }> {
   const { pino } = requireCjs('pino') as typeof import('pino');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${runId}.jsonl`);
   const destination = pino.destination({ dest: file, sync: true, mkdir: true });
   const logger: Logger = pino(
-    { base: { run: runId, env }, timestamp: pino.stdTimeFunctions.isoTime, hooks: { streamWrite: (line) => redactor.apply(line) } },
+    {
+      base: { run: runId, env },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      hooks: { streamWrite: (line) => redactor.apply(line) },
+    },
     destination,
   );
   const reporter: Reporter = {

@@ -3,7 +3,7 @@ import { RemoteError, InterruptedError } from '../errors.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { JournalEvent } from '../journal/events.js';
 import type { Reporter } from '../log/events.js';
-import { NoLb } from '../lb/command-hooks.js';
+import { NoLb } from '../lb/none.js';
 import type { LbDriver, ServerState } from '../lb/types.js';
 import type { Redactor } from '../log/redact.js';
 import { render, type Command } from '../remote/tokens.js';
@@ -75,8 +75,18 @@ export interface RunContext {
   readonly unlocked: Set<string>;
 }
 
-export function makeContext(init: Omit<RunContext, 'layout' | 'sessions' | 'states' | 'lb' | 'drained' | 'unlocked'>): RunContext {
-  return { ...init, layout: layout(init.config.deployTo), sessions: new Map(), states: new Map(), lb: new NoLb(), drained: new Set(), unlocked: new Set() };
+export function makeContext(
+  init: Omit<RunContext, 'layout' | 'sessions' | 'states' | 'lb' | 'drained' | 'unlocked'>,
+): RunContext {
+  return {
+    ...init,
+    layout: layout(init.config.deployTo),
+    sessions: new Map(),
+    states: new Map(),
+    lb: new NoLb(),
+    drained: new Set(),
+    unlocked: new Set(),
+  };
 }
 
 export function session(ctx: RunContext, node: NodeSpec | string): NodeSession {
@@ -110,22 +120,48 @@ export async function execOk(
 ): Promise<ExecResult> {
   const result = await session(ctx, node).exec(command, options);
   if (result.code !== 0) {
-    throw new RemoteError(node.name, ctx.deps.redactor.apply(render(command, { redact: true })), result.code, ctx.deps.redactor.apply(result.stderr), options.hint);
+    throw new RemoteError(
+      node.name,
+      ctx.deps.redactor.apply(render(command, { redact: true })),
+      result.code,
+      ctx.deps.redactor.apply(result.stderr),
+      options.hint,
+    );
   }
   return result;
 }
 
 /** Times a named step on a node and reports start, ok or fail. */
-export async function step<T>(ctx: RunContext, name: string, node: NodeSpec | undefined, work: () => Promise<T>, detail?: (value: T) => string | undefined): Promise<T> {
+export async function step<T>(
+  ctx: RunContext,
+  name: string,
+  node: NodeSpec | undefined,
+  work: () => Promise<T>,
+  detail?: (value: T) => string | undefined,
+): Promise<T> {
   const started = performance.now();
   ctx.deps.reporter.emit({ type: 'step', step: name, node: node?.name, status: 'start' });
   try {
     const value = await work();
-    ctx.deps.reporter.emit({ type: 'step', step: name, node: node?.name, status: 'ok', ms: performance.now() - started, detail: detail?.(value) });
+    ctx.deps.reporter.emit({
+      type: 'step',
+      step: name,
+      node: node?.name,
+      status: 'ok',
+      ms: performance.now() - started,
+      detail: detail?.(value),
+    });
     return value;
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    ctx.deps.reporter.emit({ type: 'step', step: name, node: node?.name, status: 'fail', ms: performance.now() - started, detail: message });
+    ctx.deps.reporter.emit({
+      type: 'step',
+      step: name,
+      node: node?.name,
+      status: 'fail',
+      ms: performance.now() - started,
+      detail: message,
+    });
     throw error;
   }
 }

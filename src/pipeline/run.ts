@@ -1,55 +1,36 @@
-import type { ResolvedConfig } from '../config/types.js';
-import { EXIT, RelinkError } from '../errors.js';
+import { errorMessage } from '../errors.js';
 import { filterNodes, rolloutGroups } from '../inventory/groups.js';
-import type { Inventory, NodeSpec } from '../inventory/types.js';
-import { acquireLocalLock, acquireRemoteLocks, ownerFor, releaseRemoteLocks, startHeartbeat } from '../gates/lock.js';
-import { checkAborted, step, makeContext, type Artifact, type RunContext, type RunDeps, type VersionInfo } from './context.js';
+import type { NodeSpec } from '../inventory/types.js';
+import type { Finding } from '../gates/poison.js';
+import { releaseName } from '../remote/release-name.js';
+import type { ReleaseFacts } from '../template/scope.js';
+import {
+  type Artifact,
+  checkAborted,
+  makeContext,
+  type RunContext,
+  type RunDeps,
+  step,
+  type VersionInfo,
+} from './context.js';
+import { type LockedRequest, LockedRun } from './lifecycle/locked-run.js';
+import { runBackup } from './phases/backup.js';
 import { distribute, renderAll } from './phases/distribute.js';
-import { cleanup, closeOut } from './phases/finish.js';
+import { cleanup } from './phases/finish.js';
+import { type GateRequest, passGates } from './phases/gates.js';
+import { ownerFor } from './phases/locks.js';
 import { describePlan, type Plan } from './phases/plan.js';
 import { checkWritableAll, closeAll, connectAll, inspectAll } from './phases/preflight.js';
-import { checkLb, openLb, restoreLb } from './rollout/drain.js';
-import { releaseName } from '../remote/release-name.js';
-import { rollout, RolloutError } from './rollout/rollout.js';
-import type { ReleaseFacts } from '../template/scope.js';
-import { windowGate } from '../gates/window.js';
-import { Fanout } from '../log/reporter.js';
-import type { Notice } from '../notify/messages.js';
-import type { RunResult } from '../journal/events.js';
-import { errorMessage } from '../errors.js';
-import { runBackup } from './phases/backup.js';
-import { Notifier } from '../notify/notifier.js';
-import { renderReport, StepCollector, writeReport } from './lifecycle/report.js';
-import { gate, type Finding } from '../gates/poison.js';
+import type { Source } from './phases/source.js';
+import { checkLb, openLb } from './rollout/drain.js';
+import { afterFailedRollout } from './rollout/revert.js';
+import { rollout, type RolloutPolicy } from './rollout/rollout.js';
 
-/** Where the code comes from: git and the build on a real run, fixed values in the pipeline tests. */
-export interface Source {
-  resolve(requested: string): Promise<VersionInfo>;
-  build(version: VersionInfo): Promise<Artifact>;
-  /** Commits in `to` that are not in `from`, newest first; empty when unknown. */
-  log(from: string | undefined, to: string): Promise<{ sha: string; subject: string }[]>;
-  /** The known bugs (poison records) in the history of a commit, and whether each is cured there. */
-  check(commit: string): Promise<Finding[]>;
-  /** Refuses an artifact with entries or links that would land outside the release dir. */
-  inspect(artifact: Artifact): Promise<void>;
-}
+export type { Source } from './phases/source.js';
 
-export interface DeployRequest {
-  readonly config: ResolvedConfig;
-  readonly inventory: Inventory;
-  readonly version: string;
-  readonly user: string;
-  readonly runId: string;
-  readonly stateDir: string;
+export interface DeployRequest extends LockedRequest, GateRequest {
   readonly secrets: Readonly<Record<string, string>>;
   readonly nodes?: readonly string[];
-  /** Poison ids allowed to go out anyway (`--allow-poison`), with the reason. */
-  readonly allowPoison?: readonly string[];
-  readonly reason?: string;
-  /** Outside the release windows: go ahead anyway (needs `reason`); journaled and counted. */
-  readonly emergency?: boolean;
-  /** Skips the local proper-lockfile lock (pipeline tests run many deploys in one process). */
-  readonly localLock?: boolean;
 }
 
 export interface DeployOutcome {
@@ -60,38 +41,74 @@ export interface DeployOutcome {
   readonly artifact: Artifact;
 }
 
+/** A deploy's rollout: drain each group, smoke-test every node, stop at the first failing group. */
+const DEPLOY: RolloutPolicy = {
+  phase: 'rollout',
+  drain: true,
+  smoke: true,
+  continueOnFailure: false,
+  interruptible: true,
+};
+
 interface Prepared {
-  readonly findings: Finding[];
-  readonly ctx: RunContext;
   readonly nodes: NodeSpec[];
   readonly groups: NodeSpec[][];
   readonly facts: ReleaseFacts;
   readonly version: VersionInfo;
+  readonly findings: Finding[];
 }
 
-async function prepare(req: DeployRequest, deps: RunDeps, source: Source, command: string): Promise<Prepared> {
-  const nodes = filterNodes(req.inventory.hosts, req.nodes);
-  const ctx = makeContext({ runId: req.runId, command, config: req.config, inventory: req.inventory, user: req.user, deps });
-  deps.reporter.emit({ type: 'run', runId: req.runId, env: req.config.env, command: 'deploy', detail: `${req.version} to ${nodes.length} node(s)` });
-  deps.reporter.emit({ type: 'phase', phase: 'plan' });
+/** The plan phase: resolve the version, name the release, group the nodes, render templates, read the gate. */
+async function prepare(ctx: RunContext, req: DeployRequest, source: Source): Promise<Prepared> {
+  const { config, inventory } = req;
+  const { reporter } = ctx.deps;
+  const nodes = filterNodes(inventory.hosts, req.nodes);
+  const detail = `${req.version} to ${nodes.length} node(s)`;
+  reporter.emit({ type: 'run', runId: req.runId, env: config.env, command: 'deploy', detail });
+  reporter.emit({ type: 'phase', phase: 'plan' });
   const version = await source.resolve(req.version);
-  const release = releaseName({ project: req.config.project, env: req.config.env, version: version.version, branch: version.branch, time: deps.now(), author: req.user });
-  const facts: ReleaseFacts = { release, version: version.version, commit: version.commit, branch: version.branch };
-  const groups = rolloutGroups(nodes, req.inventory.pre, req.inventory.groupSize);
+  const { project, env } = config;
+  const named = {
+    project,
+    env,
+    version: version.version,
+    branch: version.branch,
+    time: ctx.deps.now(),
+    author: req.user,
+  };
+  const facts: ReleaseFacts = {
+    release: releaseName(named),
+    version: version.version,
+    commit: version.commit,
+    branch: version.branch,
+  };
+  const groups = rolloutGroups(nodes, inventory.pre, inventory.groupSize);
   // Templates are rendered before any connection: a missing variable changes nothing anywhere.
   renderAll(ctx, nodes, facts, req.secrets);
   const findings = await source.check(version.commit);
-  return { ctx, nodes, groups, facts, version, findings };
+  return { nodes, groups, facts, version, findings };
+}
+
+/**
+ * Connects to every node and reads the load balancer; `deploy plan` also reads
+ * the nodes, a deploy checks deployTo is writable (and reads the nodes under
+ * its lock). Changes nothing.
+ */
+async function look(ctx: RunContext, nodes: readonly NodeSpec[], mode: 'plan' | 'deploy'): Promise<void> {
+  await connectAll(ctx, nodes);
+  await openLb(ctx);
+  if (mode === 'plan') await inspectAll(ctx, nodes);
+  await checkLb(ctx, nodes);
+  if (mode === 'deploy') await checkWritableAll(ctx, nodes);
 }
 
 /** `deploy plan`: resolves, connects and reads the nodes, and describes every step. Changes nothing. */
 export async function planDeploy(req: DeployRequest, deps: RunDeps, source: Source): Promise<Plan> {
-  const { ctx, nodes, groups, facts, version, findings } = await prepare(req, deps, source, `plan ${req.config.env} ${req.version}`);
+  const { runId, config, inventory, user } = req;
+  const ctx = makeContext({ runId, command: `plan ${config.env} ${req.version}`, config, inventory, user, deps });
+  const { nodes, groups, facts, version, findings } = await prepare(ctx, req, source);
   try {
-    await connectAll(ctx, nodes);
-    await openLb(ctx);
-    await inspectAll(ctx, nodes);
-    await checkLb(ctx, nodes);
+    await look(ctx, nodes, 'plan');
     return await describePlan(ctx, groups, facts, version, source, findings);
   } finally {
     await closeAll(ctx);
@@ -100,113 +117,99 @@ export async function planDeploy(req: DeployRequest, deps: RunDeps, source: Sour
 
 /**
  * `deploy <env> <version>`: plan, gates, build, distribute, backup, rollout,
- * finish. Locks are released and connections closed on every exit path; the
- * report is written and notifications sent whatever the outcome.
+ * finish, inside the one locked-run lifecycle (locks, close-out, report and
+ * notifications on every exit path).
  */
-export async function deploy(req: DeployRequest, baseDeps: RunDeps, source: Source): Promise<DeployOutcome> {
-  const started = performance.now();
-  const startedAt = baseDeps.now();
-  const steps = new StepCollector();
-  const deps: RunDeps = { ...baseDeps, reporter: new Fanout([baseDeps.reporter, steps]) };
-  const { ctx, nodes, groups, facts, version, findings } = await prepare(req, deps, source, `deploy ${req.config.env} ${req.version}`);
+export async function deploy(req: DeployRequest, deps: RunDeps, source: Source): Promise<DeployOutcome> {
   const env = req.config.env;
-
-  deps.reporter.emit({ type: 'phase', phase: 'gates' });
-  const { allowed } = gate(version.version, findings, req.allowPoison ?? [], req.reason);
-  if (allowed.length) deps.reporter.emit({ type: 'warn', message: `releasing with known bugs allowed by --allow-poison ${allowed.join(', ')}: ${req.reason}` });
-  const window = windowGate(env, req.config.windows, req.config.timezone, deps.now(), { on: Boolean(req.emergency), reason: req.reason }, `deploy ${env} ${req.version}`);
-  const emergency = req.emergency && window && !window.inside;
-  if (emergency) deps.reporter.emit({ type: 'warn', message: `outside the release windows: emergency release (${req.reason})` });
-  const extra = { ...(allowed.length ? { allowedPoisons: allowed } : {}), ...(allowed.length || emergency ? { reason: req.reason } : {}), ...(emergency ? { emergency: true } : {}) };
-
-  const notifier = new Notifier(req.config.notify, deps.reporter, deps.redactor);
-  const notice = (event: Notice['event'], title: string, text: string, result?: string): Notice => ({ event, title, text, env, runId: req.runId, version: version.version, release: facts.release, user: req.user, result });
-  const releaseLocal = req.localLock === false ? async () => undefined : await acquireLocalLock(req.stateDir, env);
-  let locked = false;
-  let stopHeartbeat = () => undefined as void;
+  const run = new LockedRun(req, deps, `deploy ${env} ${req.version}`, `deploy ${env} ${req.version}`);
+  const { ctx } = run;
+  const { reporter } = run.deps;
+  const { nodes, groups, facts, version, findings } = await prepare(ctx, req, source);
+  const gates = passGates(ctx, req, version.version, findings);
+  run.about({ facts, fields: gates.fields });
   let plan: Plan | undefined;
-  let failure: unknown;
-  let result: RunResult = 'success';
-  try {
-    await connectAll(ctx, nodes);
-    await openLb(ctx);
-    await inspectAll(ctx, nodes);
-    await checkLb(ctx, nodes);
-    await checkWritableAll(ctx, nodes);
+
+  const phases = async (): Promise<DeployOutcome> => {
+    await look(ctx, nodes, 'deploy');
     checkAborted(ctx);
-    const owner = ownerFor(ctx, { version: version.version });
-    await acquireRemoteLocks(ctx, nodes, owner);
-    locked = true;
-    stopHeartbeat = startHeartbeat(ctx, nodes, owner);
+    await run.lock(nodes, ownerFor(ctx, { version: version.version }), { inspect: true });
     plan = await describePlan(ctx, groups, facts, version, source, findings);
-    await notifier.send(notice('start', `${env}: deploying ${version.version}`, `${req.user} started deploy ${env} ${version.version} (${facts.release}) on ${nodes.length} node(s)`));
+    const started = `${req.user} started deploy ${env} ${version.version} (${facts.release}) on ${nodes.length} node(s)`;
+    await run.notifier.send(notice('start', `${env}: deploying ${version.version}`, started));
     checkAborted(ctx);
 
-    deps.reporter.emit({ type: 'phase', phase: 'build' });
+    reporter.emit({ type: 'phase', phase: 'build' });
     const artifact = await source.build(version);
     await step(ctx, 'build:inspect', undefined, () => source.inspect(artifact));
-    deps.reporter.emit({ type: 'info', message: `artifact ${(artifact.bytes / 1e6).toFixed(1)} MB sha256 ${artifact.sha256.slice(0, 16)}…${artifact.cached ? ' (cached)' : ''}` });
+    const size = `${(artifact.bytes / 1e6).toFixed(1)} MB sha256 ${artifact.sha256.slice(0, 16)}…`;
+    reporter.emit({ type: 'info', message: `artifact ${size}${artifact.cached ? ' (cached)' : ''}` });
     checkAborted(ctx);
 
-    deps.reporter.emit({ type: 'phase', phase: 'distribute' });
+    reporter.emit({ type: 'phase', phase: 'distribute' });
     await distribute(ctx, nodes, artifact, facts, req.secrets);
     checkAborted(ctx);
 
     if (req.config.backup) {
-      deps.reporter.emit({ type: 'phase', phase: 'backup' });
+      reporter.emit({ type: 'phase', phase: 'backup' });
       await runBackup(ctx, nodes, facts);
       checkAborted(ctx);
     }
 
-    deps.reporter.emit({ type: 'phase', phase: 'rollout' });
-    await rollout(ctx, groups, facts);
+    reporter.emit({ type: 'phase', phase: 'rollout' });
+    const rolled = await rollout(ctx, groups, () => ({ to: facts, event: 'activated' }), DEPLOY);
+    if (rolled.stopped)
+      throw await afterFailedRollout(ctx, rolled.stopped.node, rolled.stopped.error, rolled.switched, facts);
 
-    deps.reporter.emit({ type: 'phase', phase: 'finish' });
-    const ms = performance.now() - started;
+    reporter.emit({ type: 'phase', phase: 'finish' });
+    const ms = run.elapsed();
     await cleanup(ctx, nodes, [facts.release]);
-    await closeOut(ctx, nodes, stopHeartbeat, facts, 'success', ms, extra);
-    deps.reporter.emit({ type: 'info', message: `deployed ${version.version} to ${nodes.length} node(s) of ${env} in ${(ms / 1000).toFixed(1)}s: ${facts.release}` });
+    await run.succeed();
+    const took = `${(ms / 1000).toFixed(1)}s: ${facts.release}`;
+    reporter.emit({
+      type: 'info',
+      message: `deployed ${version.version} to ${nodes.length} node(s) of ${env} in ${took}`,
+    });
     return { release: facts.release, version, nodes: nodes.map((n) => n.name), ms, artifact };
-  } catch (error) {
-    failure = error;
-    result = error instanceof RolloutError ? error.outcome : error instanceof RelinkError && error.exitCode === EXIT.interrupted ? 'interrupted' : 'failed';
-    if (locked) await closeOut(ctx, nodes, stopHeartbeat, facts, result, performance.now() - started, { ...extra, reason: errorMessage(error).split('\n')[0] });
-    throw error;
-  } finally {
-    stopHeartbeat();
-    await restoreLb(ctx);
-    if (locked) await releaseRemoteLocks(ctx, nodes);
-    await closeAll(ctx);
-    await releaseLocal();
-    if (locked) {
-      const previous = plan?.nodes.find((n) => n.currentVersion)?.currentVersion;
-      const report = renderReport({
-        runId: req.runId,
+  };
+
+  function notice(event: 'start' | 'success' | 'failure', title: string, text: string) {
+    return {
+      event,
+      title,
+      text,
+      env,
+      runId: req.runId,
+      version: version.version,
+      release: facts.release,
+      user: req.user,
+    };
+  }
+
+  return run.execute(phases, (result, failure) => {
+    const ok = result === 'success';
+    const previous = plan?.nodes.find((n) => n.currentVersion)?.currentVersion;
+    const undo = ok
+      ? `rollback ${env} --last${previous ? `    # back to ${previous}` : ''}`
+      : `# nothing to undo: ${result === 'halted' ? `rollback ${env} --last after inspection` : 'no node runs this release'}`;
+    const why = run.deps.redactor.apply(errorMessage(failure).split('\n')[0] ?? '');
+    const title = `${env}: ${version.version} ${ok ? 'deployed' : `FAILED (${result})`}`;
+    return {
+      report: {
         command: `deploy ${env} ${req.version}`,
-        env,
-        user: req.user,
-        started: startedAt,
-        finished: deps.now(),
-        result,
-        error: failure ? deps.redactor.apply(errorMessage(failure)) : undefined,
         version: version.version,
         release: facts.release,
         commit: version.commit,
         commits: plan?.commits,
         bugfixes: plan?.bugfixes,
         openPoisons: plan?.openPoisons,
-        allowedPoisons: allowed,
-        emergency: emergency ? { reason: req.reason } : undefined,
-        steps: steps.steps,
-        rollbackCommand: result === 'success' ? `rollback ${env} --last${previous ? `    # back to ${previous}` : ''}` : `# nothing to undo: ${result === 'halted' ? `rollback ${env} --last after inspection` : 'no node runs this release'}`,
-      });
-      const file = writeReport(req.stateDir, req.runId, report);
-      deps.reporter.emit({ type: 'info', message: `report: ${file} (deploy report ${req.runId})` });
-      const ok = result === 'success';
-      await notifier.send(
-        notice(ok ? 'success' : 'failure', `${env}: ${version.version} ${ok ? 'deployed' : `FAILED (${result})`}`, ok ? `${facts.release} runs on ${nodes.length} node(s)` : deps.redactor.apply(errorMessage(failure).split('\n')[0] ?? ''), result),
-        report,
-      );
-    }
-  }
+        allowedPoisons: gates.allowed,
+        emergency: gates.emergency ? { reason: req.reason } : undefined,
+        rollbackCommand: undo,
+      },
+      notice: {
+        ...notice(ok ? 'success' : 'failure', title, ok ? `${facts.release} runs on ${nodes.length} node(s)` : why),
+      },
+    };
+  });
 }

@@ -10,6 +10,33 @@ export function haproxyApi(socket: string): Command {
   return ['socat', '-t', '5', 'stdio', target];
 }
 
+/** What HAProxy itself allows in a proxy or server name; a word of a command may be `backend/server`. */
+const HAPROXY_NAME = /^[A-Za-z0-9_.:-]+$/;
+const HAPROXY_WORD = /^[A-Za-z0-9_.:-]+(\/[A-Za-z0-9_.:-]+)?$/;
+
+/**
+ * One line for HAProxy's runtime API from its words. The API splits commands
+ * on `;` and newlines and words on spaces, so a name with any of those would
+ * run a second command: every word must be a name HAProxy accepts (or a
+ * `backend/server` pair of them), or this throws naming it. The one encoder
+ * for that API.
+ */
+export function haproxyLine(...words: readonly string[]): string {
+  for (const word of words) if (!HAPROXY_WORD.test(word)) refuse(word);
+  return `${words.join(' ')}\n`;
+}
+
+/** `backend/server` for the runtime API, each part checked. */
+export function haproxyServer(backend: string, server: string): string {
+  for (const name of [backend, server]) if (!HAPROXY_NAME.test(name)) refuse(name);
+  return `${backend}/${server}`;
+}
+
+function refuse(word: string): never {
+  const shown = JSON.stringify(word);
+  throw new Error(`${shown} cannot be sent to HAProxy's runtime API: names may hold only letters, digits, . _ : -`);
+}
+
 /** Reads a file (the nginx upstream include). */
 export function readFile(file: string): Command {
   return ['cat', file];

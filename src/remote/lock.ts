@@ -43,6 +43,33 @@ export function thenReleaseLock(l: Layout, runId: string, before: Command): Comm
   return seq(group(before), [op('s=$?')], releaseLock(l, runId), [op('exit $s')]);
 }
 
+/** Exit status of `takeOverLock` when another takeover of the same lock is under way. */
+export const TAKEOVER_BUSY = 75;
+
+/**
+ * Takes over the lock of a run that is gone, as one compare-and-delete: under
+ * a takeover guard (`mkdir`, so two takers cannot both pass), the lock is
+ * removed only if it still names `deadRun`, then taken for `owner`. Two runs
+ * that saw the same dead owner cannot delete each other's fresh lock: the
+ * second finds the lock naming the first and fails. A guard older than a
+ * minute was left by a taker that died mid-command and is cleared first.
+ * Exits 0 when taken, TAKEOVER_BUSY when another takeover holds the guard,
+ * non-zero otherwise.
+ */
+export function takeOverLock(l: Layout, deadRun: string, owner: object): Command {
+  const guard = `${l.lock}.takeover`;
+  const staleGuard = ['find', l.state, '-maxdepth', '1', '-name', path.basename(guard), '-type', 'd', '-mmin', '+1'];
+  return seq(
+    [...staleGuard, '-exec', 'rmdir', '{}', op('+'), op('2>/dev/null')],
+    or(['mkdir', guard, op('2>/dev/null')], [op(`exit ${TAKEOVER_BUSY}`)]),
+    group(or(and(ownedBy(l, deadRun), ['rm', '-rf', l.lock]), ['true'])),
+    and(['mkdir', l.lock], ['printf', '%s\\n', JSON.stringify(owner), op('>'), ownerFile(l)]),
+    [op('s=$?')],
+    ['rmdir', guard],
+    [op('exit $s')],
+  );
+}
+
 /** Removes the lock whoever holds it (`unlock --force`). */
 export function breakLock(l: Layout): Command {
   return ['rm', '-rf', l.lock];

@@ -45,7 +45,26 @@ export function readCurrent(l: Layout): Command {
  * facts in its environment. The command is a value passed to `sh -c`, so it is
  * quoted like every other value.
  */
-export function runInRelease(dir: string, command: string, env: Readonly<Record<string, string>>): Command {
+export function runInRelease(
+  dir: string,
+  command: string,
+  env: Readonly<Record<string, string>>,
+  timeoutMs?: number,
+): Command {
   const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
-  return and(['cd', dir], ['env', ...assignments, 'sh', '-c', command]);
+  return and(['cd', dir], [...killAfter(timeoutMs), 'env', ...assignments, 'sh', '-c', command]);
+}
+
+/** Seconds `timeout` waits after SIGTERM before it sends SIGKILL. */
+export const KILL_AFTER_S = 5;
+
+/**
+ * `timeout -k 5 <limit>`: past its time limit the command and every process
+ * it started (timeout runs them in a process group of their own) get SIGTERM,
+ * then SIGKILL, on the node itself. Exit 124 (or 137 after SIGKILL) then.
+ * Closing the SSH channel alone would leave them running.
+ */
+export function killAfter(timeoutMs: number | undefined): Command {
+  if (!timeoutMs) return [];
+  return ['timeout', '-k', `${KILL_AFTER_S}s`, `${timeoutMs / 1000}s`];
 }

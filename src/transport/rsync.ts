@@ -49,8 +49,18 @@ export function serverCommand(line: string): Command {
   return ['rsync', '--server', server[2]!];
 }
 
-/** Copies a local directory into a new release dir on a node with rsync, over the node's open session. */
-export function rsyncRelease(session: NodeSession, source: string, dest: string, linkDest: string | undefined, timeoutMs = 600_000): Promise<LocalResult> {
+/**
+ * Copies a local directory into a new release dir on a node with rsync, over
+ * the node's open session. Stopped (exit 130) when `signal` fires.
+ */
+export function rsyncRelease(
+  session: NodeSession,
+  source: string,
+  dest: string,
+  linkDest: string | undefined,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<LocalResult> {
+  const timeoutMs = options.timeoutMs ?? 600_000;
   return new Promise((resolve) => {
     const child = spawn('rsync', rsyncArgs(source, dest, linkDest), { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     const relay = child.stdio[3] as Duplex;
@@ -101,6 +111,13 @@ export function rsyncRelease(session: NodeSession, source: string, dest: string,
       );
     };
     relay.on('data', onHead);
+    let interrupted = false;
+    const onAbort = () => {
+      interrupted = true;
+      abort('interrupted');
+    };
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -108,15 +125,17 @@ export function rsyncRelease(session: NodeSession, source: string, dest: string,
     }, timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
       resolve({ code: 127, stdout: '', stderr: `cannot run rsync on this machine: ${error.message}` });
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
       relay.destroy();
       void (remote ?? Promise.resolve(0)).then((remoteCode) => {
         const lost = remoteCode === null && !aborted;
         const stderr = Buffer.concat([...err, ...remoteErr]).toString('utf8') + (lost ? 'the connection to the node was lost before rsync finished' : '');
-        const local = timedOut ? 124 : (code ?? (signal ? 128 : 1));
+        const local = timedOut ? 124 : interrupted ? 130 : (code ?? (signal ? 128 : 1));
         resolve({ code: local !== 0 ? local : lost ? 255 : (remoteCode ?? 0), stdout: Buffer.concat(out).toString('utf8'), stderr });
       });
     });

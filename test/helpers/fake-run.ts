@@ -61,7 +61,7 @@ export function fakeRun(options: FakeOptions = {}) {
     if (relinked && options.fail?.(node, command) === undefined) running.set(node, relinked);
     const code = options.fail?.(node, command);
     if (code !== undefined) return { code, stderr: `injected failure on ${node}` };
-    if (command.startsWith('readlink /srv/app/current || true ;')) {
+    if (command.includes('readlink /srv/app/current || true ;')) {
       return { stdout: `releases/${OLD}\n${SECTION}\n${OLD}\n${SECTION}\n${SECTION}\n${oldJournal}\n` };
     }
     if (command.startsWith('sha256sum')) return { stdout: `${SHA}  file\n` };
@@ -100,7 +100,7 @@ export function fakeRun(options: FakeOptions = {}) {
 /** Short labels for a node's commands, enough to assert order. */
 export function label(command: string): string {
   if (command.startsWith('readlink /srv/app/current || true ;')) return 'inspect';
-  if (command.includes('mkdir /srv/app/.relink/lock')) return 'lock';
+  if (command.includes('mkdir /srv/app/.relink/lock')) return command.includes('readlink') ? 'lock+inspect' : 'lock';
   if (command.startsWith('grep -qF')) return 'unlock';
   if (command.startsWith('mkdir -p /srv/app/.relink/incoming')) return 'writable';
   if (command.startsWith('sha256sum')) return 'verify';

@@ -19,10 +19,10 @@ describe('deploy pipeline', () => {
     const run = fakeRun();
     const outcome = await deploy(run.request, run.deps, run.source);
     expect(outcome.release).toBe(NEW);
+    // The node's state is read in the same round trip as its lock: under the lock.
     expect(sequence(run, 'node1')).toEqual([
-      'inspect',
       'writable',
-      'lock',
+      'lock+inspect',
       'verify',
       'unpack',
       'shared',
@@ -97,7 +97,7 @@ describe('deploy pipeline', () => {
     expect((error as LockError).exitCode).toBe(EXIT.lock);
     expect((error as Error).message).toMatch(/deploy lock on prod is held \(node2\)/);
     expect((error as LockError).hint).toMatch(/deploy unlock prod --force/);
-    for (const node of ['node1', 'node3', 'node4']) expect(sequence(run, node)).toEqual(['inspect', 'writable', 'lock', 'unlock']);
+    for (const node of ['node1', 'node3', 'node4']) expect(sequence(run, node)).toEqual(['writable', 'lock+inspect', 'unlock']);
     expect(run.transport.log.some((r) => r.kind === 'upload')).toBe(false);
   });
 

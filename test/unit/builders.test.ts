@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { render } from '../../src/remote/tokens.js';
 import { appendJournal, readJournal } from '../../src/remote/journal.js';
-import { acquireLock, breakLock, refreshLock, releaseLock, thenReleaseLock } from '../../src/remote/lock.js';
+import { acquireLock, breakLock, refreshLock, releaseLock, TAKEOVER_BUSY, takeOverLock, thenReleaseLock } from '../../src/remote/lock.js';
 import { tailLogs } from '../../src/remote/logs.js';
 import { inside, layout, releaseDir } from '../../src/remote/paths.js';
 import { checkWritable, linkShared, removeReleases, unpackRelease, writeReleaseFile } from '../../src/remote/release.js';
@@ -179,6 +179,38 @@ describe('combined round trips, run in a real shell', () => {
       expect(fs.existsSync(l.lock)).toBe(true);
       expect(await sh(render(thenReleaseLock(l, 'r2', line)))).toBe(0);
       expect(fs.existsSync(l.lock)).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takeOverLock: of two runs that take over the same dead lock at once, exactly one wins; neither deletes the other', async () => {
+    const { fs, path, dir, l } = await sandbox();
+    const { spawn } = await import('node:child_process');
+    const run = (command: string) =>
+      new Promise<number>((resolve) => spawn('sh', ['-c', command]).on('exit', (code) => resolve(code ?? -1)));
+    try {
+      for (let round = 0; round < 20; round++) {
+        fs.rmSync(l.lock, { recursive: true, force: true });
+        expect(await sh(render(acquireLock(l, { run: 'dead' })))).toBe(0);
+        const codes = await Promise.all(['a', 'b'].map((id) => run(render(takeOverLock(l, 'dead', { run: id })))));
+        expect(codes.filter((c) => c === 0)).toHaveLength(1);
+        const winner = codes[0] === 0 ? 'a' : 'b';
+        expect(fs.readFileSync(path.join(l.lock, 'owner.json'), 'utf8')).toBe(`{"run":"${winner}"}\n`);
+        expect(fs.existsSync(`${l.lock}.takeover`)).toBe(false);
+      }
+      // A lock that no longer names the dead run is left alone.
+      expect(await sh(render(takeOverLock(l, 'dead', { run: 'c' })))).not.toBe(0);
+      expect(fs.readFileSync(path.join(l.lock, 'owner.json'), 'utf8')).not.toContain('"c"');
+      // A takeover under way elsewhere: busy; a guard left by a dead taker over a minute ago: cleared.
+      fs.mkdirSync(`${l.lock}.takeover`);
+      expect(await sh(render(takeOverLock(l, 'a', { run: 'd' })))).toBe(TAKEOVER_BUSY);
+      const old = new Date(Date.now() - 5 * 60_000);
+      fs.utimesSync(`${l.lock}.takeover`, old, old);
+      fs.rmSync(l.lock, { recursive: true });
+      expect(await sh(render(acquireLock(l, { run: 'dead2' })))).toBe(0);
+      expect(await sh(render(takeOverLock(l, 'dead2', { run: 'e' })))).toBe(0);
+      expect(fs.readFileSync(path.join(l.lock, 'owner.json'), 'utf8')).toBe('{"run":"e"}\n');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { and, op, or, quote, render, secret } from '../../src/remote/tokens.js';
+import { haproxyLine, haproxyServer } from '../../src/remote/lb-commands.js';
 
 const hostile = [
   '$(rm -rf /)',
@@ -52,4 +53,20 @@ describe('render', () => {
   it('skips empty commands when joining', () => {
     expect(render(or([], ['a'], ['b']))).toBe('a || b');
   });
+});
+
+describe('haproxyLine: the one encoder for HAProxy runtime API commands', () => {
+  it('joins checked words into one line', () => {
+    expect(haproxyLine('set', 'server', haproxyServer('app', 'web-1.a:b_c'), 'state', 'drain')).toBe(
+      'set server app/web-1.a:b_c state drain\n',
+    );
+  });
+
+  it.each(['web1;shutdown sessions server app/web2', 'web1\nset server app/web2 state maint', 'web 1', '', 'a/b', '$(x)'])(
+    'refuses a hostile server name %j before anything is sent',
+    (server) => {
+      expect(() => haproxyServer('app', server)).toThrow(/cannot be sent to HAProxy's runtime API/);
+      expect(() => haproxyServer(server, 'web1')).toThrow(/cannot be sent to HAProxy's runtime API/);
+    },
+  );
 });

@@ -1,12 +1,21 @@
 import { describe, expect, it } from 'vitest';
+import { LB_DRIVERS } from '../../src/config/names.js';
+import type { ResolvedConfig } from '../../src/config/types.js';
+import type { Inventory, LbSpec, NodeSpec } from '../../src/inventory/types.js';
 import { parseShowStat, toServerState } from '../../src/lb/haproxy.js';
 import { serversIn, setDown } from '../../src/lb/nginx.js';
-import { render } from '../../src/remote/tokens.js';
+import { NoLb } from '../../src/lb/none.js';
+import { LB_FACTORIES, lbContext, lbDriver, lbHost } from '../../src/lb/registry.js';
+import type { LbContext } from '../../src/lb/types.js';
+import { render, type Command } from '../../src/remote/tokens.js';
+import type { ExecResult, NodeSession } from '../../src/transport/types.js';
 import { haproxyApi, nginxReload, nginxWorkers, userCommand, writeFile } from '../../src/remote/lb-commands.js';
 
 describe('haproxy runtime API', () => {
-  const csv = '# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight\n' +
-    'www,FRONTEND,,,3,10,,,,,,,,,,,,OPEN,\napp,node1,0,0,2,5,,,,,,,,,,,,UP,1\napp,node2,0,0,0,1,,,,,,,,,,,,DRAIN,0\napp,node3,0,0,0,0,,,,,,,,,,,,MAINT,1\napp,node4,0,0,0,0,,,,,,,,,,,,DOWN,1\n';
+  const csv =
+    '# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight\n' +
+    'www,FRONTEND,,,3,10,,,,,,,,,,,,OPEN,\napp,node1,0,0,2,5,,,,,,,,,,,,UP,1\napp,node2,0,0,0,1,,,,,,,,,,,,DRAIN,0\n' +
+    'app,node3,0,0,0,0,,,,,,,,,,,,MAINT,1\napp,node4,0,0,0,0,,,,,,,,,,,,DOWN,1\n';
 
   it('parses show stat by column name', () => {
     const rows = parseShowStat(csv);
@@ -28,7 +37,8 @@ describe('haproxy runtime API', () => {
 });
 
 describe('nginx upstream file', () => {
-  const text = 'upstream app {\n    server 127.0.0.1:8101;\n    server 127.0.0.1:8102 weight=2;\n    server 127.0.0.1:81020;\n}\n';
+  const text =
+    'upstream app {\n    server 127.0.0.1:8101;\n    server 127.0.0.1:8102 weight=2;\n    server 127.0.0.1:81020;\n}\n';
 
   it('marks exactly one server down and back, keeping its parameters', () => {
     const down = setDown(text, '127.0.0.1:8102', true)!;
@@ -40,17 +50,141 @@ describe('nginx upstream file', () => {
   });
 
   it('reloads only after nginx -t passed, and writes files atomically', () => {
-    expect(render(nginxReload('/p', '/p/nginx.conf'))).toBe('nginx -p /p -c /p/nginx.conf -t -q && nginx -p /p -c /p/nginx.conf -s reload');
+    expect(render(nginxReload('/p', '/p/nginx.conf'))).toBe(
+      'nginx -p /p -c /p/nginx.conf -t -q && nginx -p /p -c /p/nginx.conf -s reload',
+    );
     expect(render(nginxReload(undefined, undefined))).toBe('nginx -t -q && nginx -s reload');
-    expect(render(writeFile('/etc/nginx/up.conf'))).toBe('cat > /etc/nginx/.up.conf.relink-tmp && mv -f /etc/nginx/.up.conf.relink-tmp /etc/nginx/up.conf');
+    expect(render(writeFile('/etc/nginx/up.conf'))).toBe(
+      'cat > /etc/nginx/.up.conf.relink-tmp && mv -f /etc/nginx/.up.conf.relink-tmp /etc/nginx/up.conf',
+    );
     expect(render(nginxWorkers(42))).toBe('pgrep -P 42 || true');
   });
 });
 
 describe('command driver', () => {
   it('passes node facts as quoted environment values', () => {
-    expect(render(userCommand('aws elbv2 deregister-targets --targets Id=$RELINK_NODE', { RELINK_NODE: "web'1" }))).toBe(
-      "env 'RELINK_NODE=web'\\''1' sh -c 'aws elbv2 deregister-targets --targets Id=$RELINK_NODE'",
+    expect(
+      render(userCommand('aws elbv2 deregister-targets --targets Id=$RELINK_NODE', { RELINK_NODE: "web'1" })),
+    ).toBe("env 'RELINK_NODE=web'\\''1' sh -c 'aws elbv2 deregister-targets --targets Id=$RELINK_NODE'");
+  });
+});
+
+const web1: NodeSpec = {
+  name: 'web1',
+  address: '10.0.0.1',
+  port: 22,
+  user: 'deploy',
+  roles: [],
+  vars: { appPort: 8101 },
+};
+const common = { drainTimeoutMs: 1000, serveTimeoutMs: 1000, minServing: 1, exclude: [] };
+
+/** A driver context whose runner answers from `answer` and records what it ran; the clock moves only on sleep. */
+function fakeContext(answer: (command: string, stdin?: string) => Partial<ExecResult>) {
+  const ran: string[] = [];
+  let t = 0;
+  const context: LbContext = {
+    run: async (command: Command, stdin?: string) => {
+      ran.push(render(command));
+      return { code: 0, stdout: '', stderr: '', ...answer(render(command), stdin) };
+    },
+    path: (file) => `/inv/${file}`,
+    sleep: async (ms) => {
+      t += ms;
+    },
+    now: () => new Date(t),
+    render: (template, node) => template.replace('{{ node.address }}', node.address),
+    env: (node) => ({ RELINK_NODE: node.name }),
+  };
+  return { context, ran, elapsed: () => t };
+}
+
+describe('driver registry', () => {
+  it('has a factory for every driver name, and no section means no load balancer', () => {
+    expect(Object.keys(LB_FACTORIES).sort()).toEqual([...LB_DRIVERS].sort());
+    expect(lbDriver(undefined, fakeContext(() => ({})).context)).toBeInstanceOf(NoLb);
+    expect(lbDriver({ driver: 'none', ...common } as LbSpec, fakeContext(() => ({})).context)).toBeInstanceOf(NoLb);
+  });
+
+  it('builds haproxy: a TCP socket as written, a path resolved; waitServing gives up at the deadline', async () => {
+    const csv = '# pxname,svname,scur,status\napp,web1,0,DOWN\n';
+    const { context, ran, elapsed } = fakeContext(() => ({ stdout: csv }));
+    const tcp = lbDriver({ driver: 'haproxy', socket: '10.0.0.5:9999', backend: 'app', ...common } as LbSpec, context);
+    await tcp.states([web1]);
+    const path = { driver: 'haproxy', socket: 'run/admin.sock', backend: 'app', ...common } as LbSpec;
+    const unix = lbDriver(path, context);
+    expect(unix.kind).toBe('haproxy');
+    await expect(unix.waitServing(web1, 1000)).rejects.toThrow(
+      'web1: HAProxy does not report it UP 1000 ms after it was put back',
     );
+    expect(ran[0]).toBe('socat -t 5 stdio tcp:10.0.0.5:9999');
+    expect(ran[1]).toBe('socat -t 5 stdio unix-connect:/inv/run/admin.sock');
+    expect(ran.length).toBe(1 + 11);
+    expect(elapsed()).toBe(1000);
+  });
+
+  it('builds nginx with resolved files and lb.server rendered per node', async () => {
+    const upstream = 'server 10.0.0.1:80;\n';
+    const { context, ran } = fakeContext((command) => ({ stdout: command.startsWith('cat /inv/up') ? upstream : '' }));
+    const spec = { driver: 'nginx', upstreamFile: 'up.conf', pidFile: '/run/p.pid', server: '{{ node.address }}:80' };
+    const driver = lbDriver({ ...spec, ...common } as LbSpec, context);
+    expect(await driver.states([web1])).toEqual(new Map([['web1', { admin: 'ready', up: true }]]));
+    expect(ran).toEqual(['cat /inv/up.conf']);
+  });
+
+  it('builds the command driver with the node environment; waitServing retries until the deadline', async () => {
+    const { context, ran, elapsed } = fakeContext(() => ({ code: 1 }));
+    const spec = { driver: 'command', drain: 'lb-off', undrain: 'lb-on', check: 'lb-check', ...common } as LbSpec;
+    const driver = lbDriver(spec, context);
+    await expect(driver.waitServing(web1, 1000)).rejects.toThrow('web1: lb check still fails 1000 ms after undrain');
+    expect(ran.length).toBe(6);
+    expect(ran[0]).toBe('env RELINK_NODE=web1 sh -c lb-check');
+    expect(elapsed()).toBe(1000);
+    await expect(driver.drain(web1)).rejects.toThrow('web1: lb drain command failed (exit 1)');
+  });
+});
+
+describe('driver context', () => {
+  const facts = { root: '/proj', project: 'hello', env: 'prod', deployTo: '/srv/app', vars: {} };
+  const config = facts as unknown as ResolvedConfig;
+  const inventory = { env: 'prod', file: 'hosts/prod.yaml', vars: {}, hosts: [web1], groupSize: 1 } as Inventory;
+  const clock = { now: () => new Date(0), sleep: async () => undefined };
+
+  it('resolves relative paths beside the inventory on the deploy machine, and leaves them to the LB host', () => {
+    const here = lbContext({ config, inventory, clock });
+    expect(here.path('run/admin.sock')).toBe('/proj/hosts/run/admin.sock');
+    expect(here.path('/run/admin.sock')).toBe('/run/admin.sock');
+    const session = {} as NodeSession;
+    expect(lbContext({ config, inventory, session, clock }).path('run/admin.sock')).toBe('run/admin.sock');
+  });
+
+  it('renders templates and the RELINK_* environment with empty release facts', () => {
+    const context = lbContext({ config, inventory, clock });
+    expect(context.render('{{ node.address }}:{{ host.appPort }}', web1, 'lb.server')).toBe('10.0.0.1:8101');
+    expect(context.env(web1)).toMatchObject({ RELINK_NODE: 'web1', RELINK_RELEASE: '', RELINK_ENV: 'prod' });
+  });
+
+  it('runs commands on the deploy machine through sh -c, with stdin', async () => {
+    const context = lbContext({ config, inventory, clock });
+    expect(await context.run(['echo', "it's here"])).toMatchObject({ code: 0, stdout: "it's here\n" });
+    expect(await context.run(['cat'], 'from stdin')).toMatchObject({ code: 0, stdout: 'from stdin' });
+  });
+
+  it('runs commands over the LB host session when there is one', async () => {
+    const seen: unknown[] = [];
+    const exec = async (command: Command, options: unknown) => {
+      seen.push([command, options]);
+      return { code: 0, stdout: 'ok', stderr: '' };
+    };
+    const context = lbContext({ config, inventory, session: { exec } as unknown as NodeSession, clock });
+    expect((await context.run(['true'], 'in')).stdout).toBe('ok');
+    expect(seen).toEqual([[['true'], { stdin: 'in', timeoutMs: 15_000 }]]);
+  });
+
+  it('names the LB host as a node', () => {
+    expect(lbHost(inventory)).toBeUndefined();
+    const lb = { driver: 'none', ...common, host: { address: '10.0.0.9', port: 22, user: 'root' } } as LbSpec;
+    const host = { name: 'lb', address: '10.0.0.9', port: 22, user: 'root', roles: [], vars: {} };
+    expect(lbHost({ ...inventory, lb })).toEqual(host);
   });
 });

@@ -6,7 +6,14 @@ import type { Reporter, RunEvent } from '../../log/events.js';
 export class StepCollector implements Reporter {
   readonly steps: { node: string; step: string; status: string; ms: number; detail?: string }[] = [];
   emit(event: RunEvent): void {
-    if (event.type === 'step' && event.status !== 'start') this.steps.push({ node: event.node ?? '-', step: event.step, status: event.status, ms: Math.round(event.ms ?? 0), detail: event.detail });
+    if (event.type === 'step' && event.status !== 'start')
+      this.steps.push({
+        node: event.node ?? '-',
+        step: event.step,
+        status: event.status,
+        ms: Math.round(event.ms ?? 0),
+        detail: event.detail,
+      });
   }
   close(): void {}
 }
@@ -51,14 +58,41 @@ export function renderReport(d: ReportData): string {
     ...(d.allowedPoisons?.length ? [`| released with known bugs | ${d.allowedPoisons.join(', ')} |`] : []),
     '',
     ...(d.error ? ['## What went wrong', '', '```', d.error, '```', ''] : []),
-    ...(d.commits ? ['## Commits since what ran before', '', ...(d.commits.length ? d.commits.map((c) => `- \`${c.sha.slice(0, 10)}\` ${c.subject}`) : ['(none)']), ''] : []),
-    ...(d.bugfixes ? ['## Known bugs fixed by this release', '', ...(d.bugfixes.length ? d.bugfixes.map((b) => `- ${b.id}: ${b.comment}${b.ticket ? ` (${b.ticket})` : ''}`) : ['(none)']), ''] : []),
-    ...(d.openPoisons ? ['## Known bugs still in this release', '', ...(d.openPoisons.length ? d.openPoisons.map((b) => `- ${b.id}: ${b.comment}${b.ticket ? ` (${b.ticket})` : ''}`) : ['(none)']), ''] : []),
+    ...(d.commits
+      ? [
+          '## Commits since what ran before',
+          '',
+          ...(d.commits.length ? d.commits.map((c) => `- \`${c.sha.slice(0, 10)}\` ${c.subject}`) : ['(none)']),
+          '',
+        ]
+      : []),
+    ...(d.bugfixes
+      ? [
+          '## Known bugs fixed by this release',
+          '',
+          ...(d.bugfixes.length
+            ? d.bugfixes.map((b) => `- ${b.id}: ${b.comment}${b.ticket ? ` (${b.ticket})` : ''}`)
+            : ['(none)']),
+          '',
+        ]
+      : []),
+    ...(d.openPoisons
+      ? [
+          '## Known bugs still in this release',
+          '',
+          ...(d.openPoisons.length
+            ? d.openPoisons.map((b) => `- ${b.id}: ${b.comment}${b.ticket ? ` (${b.ticket})` : ''}`)
+            : ['(none)']),
+          '',
+        ]
+      : []),
     '## Steps per node',
     '',
     '| node | step | result | ms | detail |',
     '| --- | --- | --- | ---: | --- |',
-    ...d.steps.map((s) => `| ${s.node} | ${s.step} | ${s.status} | ${s.ms} | ${(s.detail ?? '').replaceAll('|', '\\|')} |`),
+    ...d.steps.map(
+      (s) => `| ${s.node} | ${s.step} | ${s.status} | ${s.ms} | ${(s.detail ?? '').replaceAll('|', '\\|')} |`,
+    ),
     '',
     '## To undo it',
     '',

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from '../../config/types.js';
-import { RelinkError } from '../../errors.js';
+import { InterruptedError, RelinkError } from '../../errors.js';
 import type { Reporter } from '../../log/events.js';
 import type { GitMirror } from '../../transport/git.js';
 import { runLocal } from '../../transport/local.js';
@@ -19,13 +19,38 @@ async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** What every build gets from the deploy machine's environment: enough to run a toolchain, no secrets. */
+const BASIC_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TERM', 'CI'];
+const PROXY_ENV = ['http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'];
+
+/**
+ * The build's environment from the deploy machine's: the basics, locale
+ * (LC_*), proxies and the variables `build.passEnv` names; nothing else, so
+ * a secret in the deploy machine's environment never reaches the build.
+ */
+export function buildEnv(from: NodeJS.ProcessEnv, passEnv: readonly string[]): Record<string, string> {
+  const names = new Set([...BASIC_ENV, ...PROXY_ENV, ...passEnv]);
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(from)) {
+    if (value !== undefined && (names.has(key) || key.startsWith('LC_'))) env[key] = value;
+  }
+  return env;
+}
+
 /**
  * Builds the release tarball once per commit and build settings, in a clean
  * export of the commit, and keeps it in `.relink/artifacts/` so that the same
  * commit deployed to another environment is not built again. Per-environment
  * settings come from templates at deploy time, never from the build.
  */
-export async function buildArtifact(config: ResolvedConfig, stateDir: string, mirror: GitMirror, version: VersionInfo, reporter: Reporter): Promise<Artifact> {
+export async function buildArtifact(
+  config: ResolvedConfig,
+  stateDir: string,
+  mirror: GitMirror,
+  version: VersionInfo,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<Artifact> {
   const dir = path.join(stateDir, 'artifacts');
   const key = artifactKey(config, version);
   // rsync uploads send a directory: no tarball to pack here and none to unpack on the nodes.
@@ -43,21 +68,32 @@ export async function buildArtifact(config: ResolvedConfig, stateDir: string, mi
     fs.mkdirSync(src);
     await mirror.export(version.commit, src);
     if (config.build.command) {
-      const env = { ...process.env, ...config.build.env, RELINK_VERSION: version.version, RELINK_COMMIT: version.commit, RELINK_PROJECT: config.project };
-      const result = await runLocal('sh', ['-c', config.build.command], { cwd: src, env, timeoutMs: config.build.timeoutMs });
+      const relink = { RELINK_VERSION: version.version, RELINK_COMMIT: version.commit, RELINK_PROJECT: config.project };
+      const env = { ...buildEnv(process.env, config.build.passEnv), ...config.build.env, ...relink };
+      const limits = { cwd: src, env, timeoutMs: config.build.timeoutMs, signal };
+      const result = await runLocal('sh', ['-c', config.build.command], limits);
+      if (result.code === 130) throw new InterruptedError(String(signal?.reason ?? 'a signal'));
       if (result.code !== 0) {
-        throw new RelinkError(`build failed (exit ${result.code}): ${config.build.command}\n  ${result.stderr.trim().split('\n').slice(-8).join('\n  ')}`, {
+        const tail = result.stderr.trim().split('\n').slice(-8).join('\n  ');
+        throw new RelinkError(`build failed (exit ${result.code}): ${config.build.command}\n  ${tail}`, {
           hint: 'fix the build, tag a new version and deploy that',
         });
       }
-      for (const line of result.stdout.trim().split('\n').filter(Boolean).slice(-3)) reporter.emit({ type: 'info', message: `build: ${line}` });
+      for (const line of result.stdout.trim().split('\n').filter(Boolean).slice(-3))
+        reporter.emit({ type: 'info', message: `build: ${line}` });
     }
     const out = path.resolve(src, config.build.output);
-    if (!fs.existsSync(out)) throw new RelinkError(`build output "${config.build.output}" does not exist after the build`, { hint: 'fix build.output in deploy.config.ts' });
+    if (!fs.existsSync(out))
+      throw new RelinkError(`build output "${config.build.output}" does not exist after the build`, {
+        hint: 'fix build.output in deploy.config.ts',
+      });
     if (format === 'dir') {
       const { sha256, bytes } = await stampTree(out);
       fs.renameSync(out, file);
-      fs.writeFileSync(metaFile, JSON.stringify({ sha256, bytes, commit: version.commit, version: version.version }) + '\n');
+      fs.writeFileSync(
+        metaFile,
+        JSON.stringify({ sha256, bytes, commit: version.commit, version: version.version }) + '\n',
+      );
       return { file, format, sha256, bytes, cached: false };
     }
     const { c } = await import('tar');
@@ -67,7 +103,10 @@ export async function buildArtifact(config: ResolvedConfig, stateDir: string, mi
     const sha256 = await sha256File(tmp);
     const bytes = fs.statSync(tmp).size;
     fs.renameSync(tmp, file);
-    fs.writeFileSync(metaFile, JSON.stringify({ sha256, bytes, commit: version.commit, version: version.version }) + '\n');
+    fs.writeFileSync(
+      metaFile,
+      JSON.stringify({ sha256, bytes, commit: version.commit, version: version.version }) + '\n',
+    );
     return { file, sha256, bytes, cached: false };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -91,7 +130,9 @@ export async function stampTree(root: string): Promise<{ sha256: string; bytes: 
   const lines: string[] = [];
   let bytes = 0;
   const walk = async (dir: string, rel: string): Promise<void> => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    for (const entry of fs
+      .readdirSync(dir, { withFileTypes: true })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const full = path.join(dir, entry.name);
       const name = rel ? `${rel}/${entry.name}` : entry.name;
       const stat = fs.lstatSync(full);
@@ -151,9 +192,12 @@ function leavesRelease(from: string, target: string): boolean {
 
 function refuse(problems: readonly string[], what: string): void {
   if (problems.length === 0) return;
-  throw new RelinkError(`${what} refused: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`, {
-    hint: 'the build must produce files inside its output dir only; fix the build (links into shared/ come from shared: in deploy.config.ts)',
-  });
+  throw new RelinkError(
+    `${what} refused: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`,
+    {
+      hint: 'the build must produce files inside its output dir only; fix the build (links into shared/ come from shared: in deploy.config.ts)',
+    },
+  );
 }
 
 /**
@@ -173,8 +217,14 @@ export async function inspectTarball(file: string): Promise<void> {
       const name = entry.path;
       if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) problems.push(`absolute path ${name}`);
       else if (name.split('/').includes('..')) problems.push(`path with .. ${name}`);
-      else if ((entry.type === 'SymbolicLink' || entry.type === 'Link') && entry.linkpath && leavesRelease(entry.type === 'Link' ? '' : name.replace(/^\.\//, ''), entry.linkpath)) {
-        problems.push(`${entry.type === 'Link' ? 'hard link' : 'symlink'} ${name} -> ${entry.linkpath} points outside the release`);
+      else if (
+        (entry.type === 'SymbolicLink' || entry.type === 'Link') &&
+        entry.linkpath &&
+        leavesRelease(entry.type === 'Link' ? '' : name.replace(/^\.\//, ''), entry.linkpath)
+      ) {
+        problems.push(
+          `${entry.type === 'Link' ? 'hard link' : 'symlink'} ${name} -> ${entry.linkpath} points outside the release`,
+        );
       }
       entry.resume();
     },

@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import { RelinkError, errorMessage } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
-import { checksum, incomingTarball, linkShared, removeReleases, unpackRelease, writeReleaseFile } from '../../remote/release.js';
+import {
+  checksum,
+  incomingTarball,
+  linkShared,
+  removeReleases,
+  unpackRelease,
+  writeReleaseFile,
+} from '../../remote/release.js';
 import { checkAborted, execOk, session, state, step, type Artifact, type RunContext } from '../context.js';
 import { releaseDir } from '../../remote/paths.js';
 import { rsyncRelease } from '../../transport/rsync.js';
@@ -10,47 +17,81 @@ import { templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { renderTemplate } from '../../template/render.js';
 
 /** Renders every template for every node before anything is uploaded, so a bad template changes nothing. */
-export function renderAll(ctx: RunContext, nodes: readonly NodeSpec[], facts: ReleaseFacts, secrets: Readonly<Record<string, string>>): Map<string, { dest: string; mode: number; content: string }[]> {
+export function renderAll(
+  ctx: RunContext,
+  nodes: readonly NodeSpec[],
+  facts: ReleaseFacts,
+  secrets: Readonly<Record<string, string>>,
+): Map<string, { dest: string; mode: number; content: string }[]> {
   const sources = ctx.config.templates.map((t) => {
-    if (!fs.existsSync(t.src)) throw new RelinkError(`template not found: ${t.src}`, { hint: 'fix templates[].src in deploy.config.ts' });
+    if (!fs.existsSync(t.src))
+      throw new RelinkError(`template not found: ${t.src}`, { hint: 'fix templates[].src in deploy.config.ts' });
     return { ...t, text: fs.readFileSync(t.src, 'utf8') };
   });
   return new Map(
     nodes.map((node) => {
       const scope = templateScope(ctx.config, ctx.inventory, node, facts, secrets);
-      return [node.name, sources.map((t) => ({ dest: t.dest, mode: t.mode, content: renderTemplate(t.text, scope, t.src) }))];
+      return [
+        node.name,
+        sources.map((t) => ({ dest: t.dest, mode: t.mode, content: renderTemplate(t.text, scope, t.src) })),
+      ];
     }),
   );
 }
 
-async function distributeNode(ctx: RunContext, node: NodeSpec, artifact: Artifact, facts: ReleaseFacts, files: readonly { dest: string; mode: number; content: string }[], staged?: string): Promise<void> {
+async function distributeNode(
+  ctx: RunContext,
+  node: NodeSpec,
+  artifact: Artifact,
+  facts: ReleaseFacts,
+  files: readonly { dest: string; mode: number; content: string }[],
+  staged?: string,
+): Promise<void> {
   const l = ctx.layout;
   checkAborted(ctx);
   if (staged) await rsyncNode(ctx, node, staged, facts);
   else await uploadTarball(ctx, node, artifact, facts);
   await step(ctx, 'distribute:shared', node, () =>
-    execOk(ctx, node, linkShared(l, facts.release, ctx.config.shared.dirs, ctx.config.shared.files), { hint: `create the missing file under ${l.shared} on ${node.name}` }),
+    execOk(ctx, node, linkShared(l, facts.release, ctx.config.shared.dirs, ctx.config.shared.files), {
+      hint: `create the missing file under ${l.shared} on ${node.name}`,
+    }),
   );
   if (files.length) {
     await step(ctx, 'distribute:templates', node, async () => {
-      for (const file of files) await execOk(ctx, node, writeReleaseFile(l, facts.release, file.dest, file.mode), { stdin: file.content });
+      for (const file of files)
+        await execOk(ctx, node, writeReleaseFile(l, facts.release, file.dest, file.mode), { stdin: file.content });
     });
   }
-  await record(ctx, node, journalEvent(ctx, node, 'unpacked', { release: facts.release, version: facts.version, commit: facts.commit }));
+  await record(
+    ctx,
+    node,
+    journalEvent(ctx, node, 'unpacked', { release: facts.release, version: facts.version, commit: facts.commit }),
+  );
 }
 
 /** rsync mode: unchanged files are hard-linked from the current release; rsync checks every file it sends. */
 async function rsyncNode(ctx: RunContext, node: NodeSpec, staged: string, facts: ReleaseFacts): Promise<void> {
   const s = state(ctx, node);
   const linkDest = s.current && s.onDisk.includes(s.current) ? releaseDir(ctx.layout, s.current) : undefined;
-  await step(ctx, 'distribute:upload', node, async () => {
-    const result = await rsyncRelease(session(ctx, node), staged, releaseDir(ctx.layout, facts.release), linkDest);
-    if (result.code !== 0) {
-      throw new RelinkError(`${node.name}: rsync to ${releaseDir(ctx.layout, facts.release)} failed (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-2).join(' ')}`, {
-        hint: `check free disk under ${ctx.layout.deployTo} and that rsync is installed on ${node.name}`,
+  await step(
+    ctx,
+    'distribute:upload',
+    node,
+    async () => {
+      const result = await rsyncRelease(session(ctx, node), staged, releaseDir(ctx.layout, facts.release), linkDest, {
+        signal: ctx.deps.signal,
       });
-    }
-  }, () => (linkDest ? 'unchanged files hard-linked' : undefined));
+      if (result.code !== 0) {
+        throw new RelinkError(
+          `${node.name}: rsync to ${releaseDir(ctx.layout, facts.release)} failed (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-2).join(' ')}`,
+          {
+            hint: `check free disk under ${ctx.layout.deployTo} and that rsync is installed on ${node.name}`,
+          },
+        );
+      }
+    },
+    () => (linkDest ? 'unchanged files hard-linked' : undefined),
+  );
 }
 
 async function uploadTarball(ctx: RunContext, node: NodeSpec, artifact: Artifact, facts: ReleaseFacts): Promise<void> {
@@ -60,16 +101,26 @@ async function uploadTarball(ctx: RunContext, node: NodeSpec, artifact: Artifact
     try {
       await session(ctx, node).upload(artifact.file, tarball);
     } catch (error) {
-      throw new RelinkError(`${node.name}: upload to ${tarball} failed: ${errorMessage(error)}`, { hint: `check free disk and permissions under ${l.state} on ${node.name}` });
+      throw new RelinkError(`${node.name}: upload to ${tarball} failed: ${errorMessage(error)}`, {
+        hint: `check free disk and permissions under ${l.state} on ${node.name}`,
+      });
     }
   });
   checkAborted(ctx);
   await step(ctx, 'distribute:verify', node, async () => {
     const result = await execOk(ctx, node, checksum(tarball));
     const sum = result.stdout.trim().split(/\s+/)[0];
-    if (sum !== artifact.sha256) throw new RelinkError(`${node.name}: checksum mismatch after upload (expected ${artifact.sha256.slice(0, 16)}…, got ${sum?.slice(0, 16)}…)`, { hint: 'the upload was corrupted; deploy again' });
+    if (sum !== artifact.sha256)
+      throw new RelinkError(
+        `${node.name}: checksum mismatch after upload (expected ${artifact.sha256.slice(0, 16)}…, got ${sum?.slice(0, 16)}…)`,
+        { hint: 'the upload was corrupted; deploy again' },
+      );
   });
-  await step(ctx, 'distribute:unpack', node, () => execOk(ctx, node, unpackRelease(l, facts.release, tarball), { hint: `check free disk under ${l.deployTo} on ${node.name}` }));
+  await step(ctx, 'distribute:unpack', node, () =>
+    execOk(ctx, node, unpackRelease(l, facts.release, tarball), {
+      hint: `check free disk under ${l.deployTo} on ${node.name}`,
+    }),
+  );
 }
 
 /**
@@ -77,22 +128,44 @@ async function uploadTarball(ctx: RunContext, node: NodeSpec, artifact: Artifact
  * any node fails, the new release dir is removed from every node and the
  * error names the node and the cause.
  */
-export async function distribute(ctx: RunContext, nodes: readonly NodeSpec[], artifact: Artifact, facts: ReleaseFacts, secrets: Readonly<Record<string, string>>): Promise<void> {
+export async function distribute(
+  ctx: RunContext,
+  nodes: readonly NodeSpec[],
+  artifact: Artifact,
+  facts: ReleaseFacts,
+  secrets: Readonly<Record<string, string>>,
+): Promise<void> {
   const rendered = renderAll(ctx, nodes, facts, secrets);
   const { default: pLimit } = await import('p-limit');
   const limit = pLimit(ctx.config.rollout.parallel);
   const staged = artifact.format === 'dir' ? artifact.file : undefined;
-  const results = await Promise.allSettled(nodes.map((node) => limit(() => distributeNode(ctx, node, artifact, facts, rendered.get(node.name) ?? [], staged))));
-  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ node: nodes[i]!, error: r.reason as unknown }] : []));
+  const results = await Promise.allSettled(
+    nodes.map((node) => limit(() => distributeNode(ctx, node, artifact, facts, rendered.get(node.name) ?? [], staged))),
+  );
+  const failures = results.flatMap((r, i) =>
+    r.status === 'rejected' ? [{ node: nodes[i]!, error: r.reason as unknown }] : [],
+  );
   if (failures.length === 0) return;
   await removeEverywhere(ctx, nodes, facts.release);
   const first = failures[0]!;
-  if (first.error instanceof RelinkError && failures.every((f) => f.error === first.error || f.error instanceof RelinkError)) {
-    const others = failures.length > 1 ? ` (and ${failures.length - 1} more node${failures.length > 2 ? 's' : ''}: ${failures.slice(1).map((f) => f.node.name).join(', ')})` : '';
-    throw new RelinkError(`distribute failed on ${first.node.name}${others}: ${first.error.message}. The new release was removed from every node; nothing was switched.`, {
-      hint: first.error.hint,
-      exitCode: first.error.exitCode,
-    });
+  if (
+    first.error instanceof RelinkError &&
+    failures.every((f) => f.error === first.error || f.error instanceof RelinkError)
+  ) {
+    const others =
+      failures.length > 1
+        ? ` (and ${failures.length - 1} more node${failures.length > 2 ? 's' : ''}: ${failures
+            .slice(1)
+            .map((f) => f.node.name)
+            .join(', ')})`
+        : '';
+    throw new RelinkError(
+      `distribute failed on ${first.node.name}${others}: ${first.error.message}. The new release was removed from every node; nothing was switched.`,
+      {
+        hint: first.error.hint,
+        exitCode: first.error.exitCode,
+      },
+    );
   }
   throw first.error;
 }
@@ -101,8 +174,13 @@ export async function distribute(ctx: RunContext, nodes: readonly NodeSpec[], ar
 export async function removeEverywhere(ctx: RunContext, nodes: readonly NodeSpec[], release: string): Promise<void> {
   await Promise.all(
     nodes.map((node) =>
-      step(ctx, 'distribute:cleanup', node, () => execOk(ctx, node, removeReleases(ctx.layout, [release]))).catch((error: unknown) =>
-        ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `could not remove ${release}: ${errorMessage(error)}` }),
+      step(ctx, 'distribute:cleanup', node, () => execOk(ctx, node, removeReleases(ctx.layout, [release]))).catch(
+        (error: unknown) =>
+          ctx.deps.reporter.emit({
+            type: 'warn',
+            node: node.name,
+            message: `could not remove ${release}: ${errorMessage(error)}`,
+          }),
       ),
     ),
   );

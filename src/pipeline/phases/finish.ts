@@ -10,6 +10,13 @@ import { restoreLb } from '../rollout/drain.js';
 import { journalEvent, record } from './record.js';
 import type { ReleaseFacts } from '../../template/scope.js';
 
+/** Extra fields of the `run_finished` journal line. */
+export interface OutcomeFields {
+  readonly reason?: string;
+  readonly emergency?: boolean;
+  readonly allowedPoisons?: string[];
+}
+
 /**
  * Ends a locked run on the nodes: the lock heartbeat stops, the load
  * balancer's own files are restored, then on every reachable node the run's
@@ -24,7 +31,7 @@ export async function closeOut(
   facts: Partial<ReleaseFacts>,
   result: RunResult,
   ms: number,
-  extra: { reason?: string; emergency?: boolean; allowedPoisons?: string[] } = {},
+  extra: OutcomeFields = {},
 ): Promise<void> {
   stopHeartbeat();
   await restoreLb(ctx);
@@ -32,14 +39,28 @@ export async function closeOut(
     nodes
       .filter((node) => ctx.sessions.has(node.name))
       .map(async (node) => {
-        const event = journalEvent(ctx, node, 'run_finished', { release: facts.release, version: facts.version, commit: facts.commit, result, command: ctx.command, ms: Math.round(ms), nodes: nodes.length, ...extra });
+        const event = journalEvent(ctx, node, 'run_finished', {
+          release: facts.release,
+          version: facts.version,
+          commit: facts.commit,
+          result,
+          command: ctx.command,
+          ms: Math.round(ms),
+          nodes: nodes.length,
+          ...extra,
+        });
         const outcome = await session(ctx, node)
           .exec(thenReleaseLock(ctx.layout, ctx.runId, appendJournal(ctx.layout, [event])))
           .catch((error: unknown) => ({ code: 255, stdout: '', stderr: errorMessage(error) }));
         // 255: the connection went; whether the lock went too is unknown, so releaseRemoteLocks tries again.
         if (outcome.code !== 255) ctx.unlocked.add(node.name);
         if (outcome.code === 0) state(ctx, node).events.push(event);
-        else ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `could not journal the outcome: ${ctx.deps.redactor.apply(outcome.stderr.trim().split('\n').pop() ?? `exit ${outcome.code}`)}` });
+        else
+          ctx.deps.reporter.emit({
+            type: 'warn',
+            node: node.name,
+            message: `could not journal the outcome: ${ctx.deps.redactor.apply(outcome.stderr.trim().split('\n').pop() ?? `exit ${outcome.code}`)}`,
+          });
       }),
   );
 }
@@ -54,15 +75,32 @@ export async function cleanup(ctx: RunContext, nodes: readonly NodeSpec[], prote
     nodes.map(async (node) => {
       const s = state(ctx, node);
       const records = releaseRecords(s.events);
-      const current = [...s.events].reverse().find((e) => e.event === 'activated' || e.event === 'rolled_back')?.release ?? s.current;
+      const current =
+        [...s.events].reverse().find((e) => e.event === 'activated' || e.event === 'rolled_back')?.release ?? s.current;
       const onDisk = [...new Set([...s.onDisk, ...protect])];
       const remove = releasesToRemove(records, onDisk, current, ctx.config.keepReleases, protect);
       if (remove.length === 0) return;
       try {
-        await step(ctx, 'finish:cleanup', node, () => execOk(ctx, node, removeReleases(ctx.layout, remove)), () => `removed ${remove.length}`);
-        await record(ctx, node, ...remove.map((release) => journalEvent(ctx, node, 'removed', { release, reason: `keepReleases ${ctx.config.keepReleases}` })));
+        await step(
+          ctx,
+          'finish:cleanup',
+          node,
+          () => execOk(ctx, node, removeReleases(ctx.layout, remove)),
+          () => `removed ${remove.length}`,
+        );
+        await record(
+          ctx,
+          node,
+          ...remove.map((release) =>
+            journalEvent(ctx, node, 'removed', { release, reason: `keepReleases ${ctx.config.keepReleases}` }),
+          ),
+        );
       } catch (error) {
-        ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `cleanup failed (the release itself is fine): ${errorMessage(error)}` });
+        ctx.deps.reporter.emit({
+          type: 'warn',
+          node: node.name,
+          message: `cleanup failed (the release itself is fine): ${errorMessage(error)}`,
+        });
       }
     }),
   );

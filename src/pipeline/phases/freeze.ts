@@ -15,7 +15,9 @@ function freezeFile(stateDir: string, env: string): string {
 function requireAll(seen: Observation): void {
   if (seen.unreachable.size) {
     const [node, why] = [...seen.unreachable][0]!;
-    throw new RelinkError(`${node} is unreachable (${why}); nothing was changed`, { hint: 'the lock must be on every node: bring the node back or take it out of the inventory' });
+    throw new RelinkError(`${node} is unreachable (${why}); nothing was changed`, {
+      hint: 'the lock must be on every node: bring the node back or take it out of the inventory',
+    });
   }
 }
 
@@ -35,10 +37,16 @@ export async function freeze(seen: Observation, stateDir: string, message: strin
  * the freeze this machine took). Locks of other runs need `--force`, which is
  * journaled on every node.
  */
-export async function unfreeze(seen: Observation, stateDir: string, runId: string | undefined, force: boolean): Promise<string[]> {
+export async function unfreeze(
+  seen: Observation,
+  stateDir: string,
+  runId: string | undefined,
+  force: boolean,
+): Promise<string[]> {
   const { ctx, nodes } = seen;
   const file = freezeFile(stateDir, ctx.config.env);
-  const mine = runId ?? (fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { run: string }).run : undefined);
+  const mine =
+    runId ?? (fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { run: string }).run : undefined);
   const held = nodes.filter((n) => state(ctx, n).lock);
   if (held.length === 0) {
     if (fs.existsSync(file)) fs.rmSync(file);
@@ -49,14 +57,18 @@ export async function unfreeze(seen: Observation, stateDir: string, runId: strin
   } else {
     const foreign = held.filter((n) => parseOwner(state(ctx, n).lock)?.run !== mine);
     if (foreign.length) {
-      throw new LockError(`the lock on ${foreign.map((n) => n.name).join(', ')} is held by ${describeOwner(state(ctx, foreign[0]!).lock, ctx.deps.now(), ctx.config.lock.ttlMs)}`, {
-        hint: `if that run is dead or the freeze is over: deploy unlock ${ctx.config.env} --force`,
-      });
+      throw new LockError(
+        `the lock on ${foreign.map((n) => n.name).join(', ')} is held by ${describeOwner(state(ctx, foreign[0]!).lock, ctx.deps.now(), ctx.config.lock.ttlMs)}`,
+        {
+          hint: `if that run is dead or the freeze is over: deploy unlock ${ctx.config.env} --force`,
+        },
+      );
     }
     await Promise.all(
       held.map(async (node) => {
         await execOk(ctx, node, releaseLock(ctx.layout, mine!));
-        if (parseOwner(state(ctx, node).lock)?.kind === 'freeze') await record(ctx, node, journalEvent(ctx, node, 'unfrozen', {}));
+        if (parseOwner(state(ctx, node).lock)?.kind === 'freeze')
+          await record(ctx, node, journalEvent(ctx, node, 'unfrozen', {}));
       }),
     );
   }

@@ -2,62 +2,128 @@ import os from 'node:os';
 import { LockError, errorMessage } from '../../errors.js';
 import { describeOwner, lockHealth, parseOwner, type LockOwner } from '../../gates/lock.js';
 import type { NodeSpec } from '../../inventory/types.js';
-import { acquireLock, breakLock, readLock, refreshLock, releaseLock } from '../../remote/lock.js';
-import { session, state, step, type RunContext } from '../context.js';
+import { inspectNode } from '../../remote/inspect.js';
+import { acquireLock, breakLock, readLock, refreshLock, releaseLock, takeOverLock } from '../../remote/lock.js';
+import { and, group } from '../../remote/tokens.js';
+import { execOk, session, state, step, type RunContext } from '../context.js';
+import { takeInspection } from './preflight.js';
 import { journalEvent, record } from './record.js';
 
-export function ownerFor(ctx: RunContext, extra: { kind?: LockOwner['kind']; version?: string; message?: string } = {}): LockOwner {
+export function ownerFor(
+  ctx: RunContext,
+  extra: { kind?: LockOwner['kind']; version?: string; message?: string } = {},
+): LockOwner {
   const now = ctx.deps.now().toISOString();
-  return { run: ctx.runId, kind: extra.kind ?? 'run', user: ctx.user, host: os.hostname(), pid: process.pid, command: ctx.command, version: extra.version, message: extra.message, since: now, heartbeat: now };
+  return {
+    run: ctx.runId,
+    kind: extra.kind ?? 'run',
+    user: ctx.user,
+    host: os.hostname(),
+    pid: process.pid,
+    command: ctx.command,
+    version: extra.version,
+    message: extra.message,
+    since: now,
+    heartbeat: now,
+  };
+}
+
+export interface LockOptions {
+  /** Read each node's state in the same round trip as its lock: decisions are made on state read under the lock. */
+  readonly inspect?: boolean;
+  /**
+   * Take over the lock of another run, live or dead, on the record (`rollback --force`): the reason journaled.
+   * A freeze is never broken: nodes under one are returned as `frozen`, and the run goes on there without a lock.
+   */
+  readonly force?: string;
+  /** Take over, without `force`, the lock of a run that is provably gone (default: yes; a rollback asks first). */
+  readonly takeOverDead?: boolean;
+  /** The next step to name when a node is held; `frozen` when a freeze holds it. */
+  readonly hint?: (frozen: boolean) => string;
 }
 
 /**
  * Takes the remote lock: first on the leader (the first node in inventory
  * order) alone, then on the rest in parallel. Two runs started at the same
- * moment meet at the leader, so exactly one of them goes on. If any node is
- * held, what this run took is released and a LockError names the holder.
+ * moment meet at the leader, so exactly one of them goes on. A lock held by a
+ * run that is provably gone (its pid is not running on this machine, or no
+ * heartbeat within the TTL) is taken over by compare-and-delete, on the
+ * record. If any node is held, what this run took is released and a
+ * LockError names the holder. Returns the nodes left under a freeze (only
+ * with `force`).
  */
-export async function acquireRemoteLocks(ctx: RunContext, nodes: readonly NodeSpec[], owner: LockOwner = ownerFor(ctx)): Promise<void> {
+export async function acquireRemoteLocks(
+  ctx: RunContext,
+  nodes: readonly NodeSpec[],
+  owner: LockOwner = ownerFor(ctx),
+  options: LockOptions = {},
+): Promise<{ frozen: NodeSpec[] }> {
   const taken: NodeSpec[] = [];
+  const frozen: NodeSpec[] = [];
   const held: { node: NodeSpec; owner?: string }[] = [];
   const ttl = ctx.config.lock.ttlMs;
-  // One node: take it; if a run that is provably gone (its pid is not running
-  // on this machine, or no heartbeat within the TTL) holds it, take it over,
-  // on the record.
+  const { layout } = ctx;
+  const inspect = async (node: NodeSpec) => {
+    if (options.inspect) takeInspection(ctx, node, (await execOk(ctx, node, inspectNode(layout))).stdout);
+  };
   const take = async (node: NodeSpec): Promise<void> => {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      if ((await session(ctx, node).exec(acquireLock(ctx.layout, owner))).code === 0) {
-        taken.push(node);
-        return;
-      }
-      const raw = (await session(ctx, node).exec(readLock(ctx.layout))).stdout.trim() || undefined;
-      const o = parseOwner(raw);
-      const health = o && o.kind !== 'freeze' ? lockHealth(o, ctx.deps.now(), ttl) : undefined;
-      if (attempt > 0 || !(health?.deadPid || health?.stale)) {
-        held.push({ node, owner: raw });
-        return;
-      }
-      ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `taking over a dead run's lock: ${describeOwner(raw, ctx.deps.now(), ttl)}` });
-      await session(ctx, node).exec(breakLock(ctx.layout));
-      await record(ctx, node, journalEvent(ctx, node, 'lock_broken', { reason: `owner gone; was held by ${describeOwner(raw, ctx.deps.now(), ttl)}` }));
+    const command = options.inspect ? and(acquireLock(layout, owner), group(inspectNode(layout))) : acquireLock(layout, owner);
+    const first = await session(ctx, node).exec(command);
+    if (first.code === 0) {
+      taken.push(node);
+      if (options.inspect) takeInspection(ctx, node, first.stdout);
+      return;
     }
+    const raw = (await session(ctx, node).exec(readLock(layout))).stdout.trim() || undefined;
+    const o = parseOwner(raw);
+    if (o?.kind === 'freeze' && options.force) {
+      frozen.push(node);
+      return inspect(node);
+    }
+    const health = o && o.kind !== 'freeze' ? lockHealth(o, ctx.deps.now(), ttl) : undefined;
+    const dead = options.takeOverDead !== false && Boolean(health?.deadPid || health?.stale);
+    if (!o || o.kind === 'freeze' || !(dead || options.force)) {
+      held.push({ node, owner: raw });
+      return;
+    }
+    const who = describeOwner(raw, ctx.deps.now(), ttl);
+    const doing = dead ? "taking over a dead run's lock" : 'taking over the lock of another run (--force)';
+    ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `${doing}: ${who}` });
+    if ((await session(ctx, node).exec(takeOverLock(layout, o.run, owner))).code !== 0) {
+      // Another run took it first: it is theirs now.
+      held.push({ node, owner: (await session(ctx, node).exec(readLock(layout))).stdout.trim() || raw });
+      return;
+    }
+    taken.push(node);
+    const reason = dead ? `owner gone; was held by ${who}` : `${options.force}; was held by ${who}`;
+    await record(ctx, node, journalEvent(ctx, node, 'lock_broken', { reason }));
+    await inspect(node);
   };
   await step(ctx, 'gates:lock', undefined, async () => {
     const [leader, ...rest] = nodes;
     if (leader) await take(leader);
     if (held.length === 0) await Promise.all(rest.map(take));
+    if (held.length === 0) return;
+    await releaseRemoteLocks(ctx, taken);
+    throw heldError(ctx, held, options.hint);
   });
-  if (held.length === 0) return;
-  await releaseRemoteLocks(ctx, taken);
+  return { frozen };
+}
+
+function heldError(
+  ctx: RunContext,
+  held: readonly { node: NodeSpec; owner?: string }[],
+  hint?: (frozen: boolean) => string,
+): LockError {
   const first = held[0]!;
-  const who = describeOwner(first.owner, ctx.deps.now(), ttl);
+  const who = describeOwner(first.owner, ctx.deps.now(), ctx.config.lock.ttlMs);
   const env = ctx.config.env;
   const frozen = parseOwner(first.owner)?.kind === 'freeze';
-  throw new LockError(`deploy lock on ${env} is held (${first.node.name}${held.length > 1 ? ` and ${held.length - 1} more` : ''}) by ${who}`, {
-    hint: frozen
-      ? `${env} is frozen. When the freeze is over: deploy unlock ${env}. In an emergency: rollback ${env} --last --emergency --force`
-      : `wait for that run to finish. If it is dead: deploy unlock ${env} --force`,
-  });
+  const where = `${first.node.name}${held.length > 1 ? ` and ${held.length - 1} more` : ''}`;
+  const next = frozen
+    ? `${env} is frozen. When the freeze is over: deploy unlock ${env}. In an emergency: rollback ${env} --last --emergency --force`
+    : `wait for that run to finish. If it is dead: deploy unlock ${env} --force`;
+  return new LockError(`deploy lock on ${env} is held (${where}) by ${who}`, { hint: hint?.(frozen) ?? next });
 }
 
 /** Refreshes this run's heartbeat on every node while it runs; returns the function that stops it. */
@@ -77,11 +143,19 @@ export function startHeartbeat(ctx: RunContext, nodes: readonly NodeSpec[], owne
 /** Releases this run's lock on the given nodes; never someone else's. */
 export async function releaseRemoteLocks(ctx: RunContext, nodes: readonly NodeSpec[]): Promise<void> {
   await Promise.all(
-    nodes.filter((node) => !ctx.unlocked.has(node.name)).map((node) =>
-      session(ctx, node)
-        .exec(releaseLock(ctx.layout, ctx.runId))
-        .catch((error: unknown) => ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `could not release the deploy lock: ${errorMessage(error)}` })),
-    ),
+    nodes
+      .filter((node) => !ctx.unlocked.has(node.name))
+      .map((node) =>
+        session(ctx, node)
+          .exec(releaseLock(ctx.layout, ctx.runId))
+          .catch((error: unknown) =>
+            ctx.deps.reporter.emit({
+              type: 'warn',
+              node: node.name,
+              message: `could not release the deploy lock: ${errorMessage(error)}`,
+            }),
+          ),
+      ),
   );
 }
 
@@ -89,17 +163,31 @@ export async function releaseRemoteLocks(ctx: RunContext, nodes: readonly NodeSp
  * Breaks locks held by other runs (`--force`), journaling on each node whose
  * lock it broke who held it, so the takeover is on record.
  */
-export async function breakForeignLocks(ctx: RunContext, nodes: readonly NodeSpec[], reason: string): Promise<string[]> {
+export async function breakForeignLocks(
+  ctx: RunContext,
+  nodes: readonly NodeSpec[],
+  reason: string,
+): Promise<string[]> {
   const broken: string[] = [];
   await Promise.all(
     nodes.map(async (node) => {
       const owner = state(ctx, node).lock;
       if (!owner) return;
       await session(ctx, node).exec(breakLock(ctx.layout));
-      await record(ctx, node, journalEvent(ctx, node, 'lock_broken', { reason: `${reason}; was held by ${describeOwner(owner, ctx.deps.now(), ctx.config.lock.ttlMs)}` }));
+      await record(
+        ctx,
+        node,
+        journalEvent(ctx, node, 'lock_broken', {
+          reason: `${reason}; was held by ${describeOwner(owner, ctx.deps.now(), ctx.config.lock.ttlMs)}`,
+        }),
+      );
       broken.push(node.name);
     }),
   );
-  if (broken.length) ctx.deps.reporter.emit({ type: 'warn', message: `broke the deploy lock on ${broken.join(', ')} (--force); journaled` });
+  if (broken.length)
+    ctx.deps.reporter.emit({
+      type: 'warn',
+      message: `broke the deploy lock on ${broken.join(', ')} (--force); journaled`,
+    });
   return broken;
 }

@@ -14,10 +14,27 @@ export interface Observation {
 }
 
 /** Connects to the nodes it can and reads their state; for the read-only commands. */
-export async function observe(config: ResolvedConfig, inventory: Inventory, user: string, runId: string, deps: RunDeps, only?: readonly string[], inspect = true): Promise<Observation> {
+export async function observe(
+  config: ResolvedConfig,
+  inventory: Inventory,
+  user: string,
+  runId: string,
+  deps: RunDeps,
+  only?: readonly string[],
+  inspect = true,
+): Promise<Observation> {
   const nodes = filterNodes(inventory.hosts, only);
   const ctx = makeContext({ runId, command: 'observe', config, inventory, user, deps });
   const failures = await connectEach(ctx, nodes);
-  if (inspect) await inspectAll(ctx, nodes.filter((n) => ctx.sessions.has(n.name)));
-  return { ctx, nodes, unreachable: new Map(failures.map((f) => [f.node.name, errorMessage(f.error).split('\n')[0]!])), close: () => closeAll(ctx) };
+  if (inspect)
+    await inspectAll(
+      ctx,
+      nodes.filter((n) => ctx.sessions.has(n.name)),
+    );
+  return {
+    ctx,
+    nodes,
+    unreachable: new Map(failures.map((f) => [f.node.name, errorMessage(f.error).split('\n')[0]!])),
+    close: () => closeAll(ctx),
+  };
 }

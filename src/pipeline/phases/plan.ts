@@ -1,10 +1,11 @@
 import type { NodeSpec } from '../../inventory/types.js';
 import { releaseRecords } from '../../journal/releases.js';
 import { state, type RunContext, type VersionInfo } from '../context.js';
-import type { Source } from '../run.js';
+import type { Source } from './source.js';
 import { templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { open, type Finding } from '../../gates/poison.js';
 import { describeWindow, windowState } from '../../gates/window.js';
+import { behindLb } from '../rollout/drain.js';
 import { renderTemplate } from '../../template/render.js';
 
 export interface PlannedNode {
@@ -34,7 +35,14 @@ export interface Plan {
 }
 
 /** Every step of a deploy, per node, in the order the run would take them. */
-export async function describePlan(ctx: RunContext, groups: readonly NodeSpec[][], facts: ReleaseFacts, version: VersionInfo, source: Source, findings: readonly Finding[]): Promise<Plan> {
+export async function describePlan(
+  ctx: RunContext,
+  groups: readonly NodeSpec[][],
+  facts: ReleaseFacts,
+  version: VersionInfo,
+  source: Source,
+  findings: readonly Finding[],
+): Promise<Plan> {
   const { config } = ctx;
   const nodes: PlannedNode[] = [];
   const fromCommits = new Set<string>();
@@ -43,33 +51,72 @@ export async function describePlan(ctx: RunContext, groups: readonly NodeSpec[][
       const s = state(ctx, node);
       const current = s.current ? releaseRecords(s.events).get(s.current) : undefined;
       if (current?.commit) fromCommits.add(current.commit);
-      const lb = ctx.lb.kind !== 'none' && !(ctx.inventory.lb?.exclude ?? []).includes(node.name);
+      const lb = ctx.lb.kind !== 'none' && behindLb(ctx, [node]).length > 0;
       const steps = [
         { step: 'gates:lock', detail: `mkdir ${ctx.layout.lock}` },
         { step: 'distribute:upload', detail: `${ctx.layout.incoming}/${facts.release}.tar.gz` },
         { step: 'distribute:verify', detail: 'sha256 of the upload' },
         { step: 'distribute:unpack', detail: `${ctx.layout.releases}/${facts.release}` },
         { step: 'distribute:shared', detail: [...config.shared.dirs, ...config.shared.files].join(', ') || '(none)' },
-        ...(config.templates.length ? [{ step: 'distribute:templates', detail: config.templates.map((t) => t.dest).join(', ') }] : []),
+        ...(config.templates.length
+          ? [{ step: 'distribute:templates', detail: config.templates.map((t) => t.dest).join(', ') }]
+          : []),
         ...(lb ? [{ step: 'rollout:drain', detail: `${ctx.lb.kind}: drain, wait until nothing is in flight` }] : []),
         { step: 'rollout:relink', detail: `current -> releases/${facts.release}` },
         ...(config.restart ? [{ step: 'rollout:restart', detail: config.restart.command }] : []),
         ...(config.smoke
-          ? [{ step: 'rollout:smoke', detail: config.smoke.url ? `GET ${renderTemplate(config.smoke.url, templateScope(config, ctx.inventory, node, facts), 'smoke.url')}` : `on the node: ${config.smoke.command}` }]
+          ? [
+              {
+                step: 'rollout:smoke',
+                detail: config.smoke.url
+                  ? `GET ${renderTemplate(config.smoke.url, templateScope(config, ctx.inventory, node, facts), 'smoke.url')}`
+                  : `on the node: ${config.smoke.command}`,
+              },
+            ]
           : []),
         ...(lb ? [{ step: 'rollout:undrain', detail: `${ctx.lb.kind}: back into the pool, wait until serving` }] : []),
         { step: 'finish:cleanup', detail: `keep ${config.keepReleases} good releases` },
       ];
-      nodes.push({ node: node.name, group: index + 1, pre: node.name === ctx.inventory.pre, current: s.current, currentVersion: current?.version, steps });
+      nodes.push({
+        node: node.name,
+        group: index + 1,
+        pre: node.name === ctx.inventory.pre,
+        current: s.current,
+        currentVersion: current?.version,
+        steps,
+      });
     }
   });
   const from = fromCommits.size === 1 ? [...fromCommits][0] : undefined;
   const commits = await source.log(from, version.commit);
   const before = from ? new Set(open(await source.check(from)).map((f) => f.record.id)) : new Set<string>();
-  const bugfixes = findings.filter((f) => f.curedBy && before.has(f.record.id)).map((f) => ({ id: f.record.id, comment: f.record.comment, ticket: f.record.ticket }));
-  const openPoisons = open(findings).map((f) => ({ id: f.record.id, commit: f.record.commit, comment: f.record.comment, ticket: f.record.ticket, who: f.record.who }));
-  const window = describeWindow(config.windows.length ? windowState(config.windows, config.timezone, ctx.deps.now()) : undefined, config.timezone);
-  return { env: config.env, version: version.version, commit: version.commit, branch: version.branch, subject: version.subject, release: facts.release, commits, bugfixes, openPoisons, window, nodes };
+  const bugfixes = findings
+    .filter((f) => f.curedBy && before.has(f.record.id))
+    .map((f) => ({ id: f.record.id, comment: f.record.comment, ticket: f.record.ticket }));
+  const openPoisons = open(findings).map((f) => ({
+    id: f.record.id,
+    commit: f.record.commit,
+    comment: f.record.comment,
+    ticket: f.record.ticket,
+    who: f.record.who,
+  }));
+  const window = describeWindow(
+    config.windows.length ? windowState(config.windows, config.timezone, ctx.deps.now()) : undefined,
+    config.timezone,
+  );
+  return {
+    env: config.env,
+    version: version.version,
+    commit: version.commit,
+    branch: version.branch,
+    subject: version.subject,
+    release: facts.release,
+    commits,
+    bugfixes,
+    openPoisons,
+    window,
+    nodes,
+  };
 }
 
 export function formatPlan(plan: Plan): string {
@@ -85,7 +132,10 @@ export function formatPlan(plan: Plan): string {
     `  bugfixes since what runs now: ${plan.bugfixes.length ? '' : 'none'}`,
     ...plan.bugfixes.map((b) => `    ${b.id} ${b.comment}${b.ticket ? ` [${b.ticket}]` : ''}`),
     `  known bugs still open in this release: ${plan.openPoisons.length ? `${plan.openPoisons.length} (deploy refuses without --allow-poison)` : 'none'}`,
-    ...plan.openPoisons.map((p) => `    ${p.id} poison ${p.commit.slice(0, 12)} ${p.comment}${p.ticket ? ` [${p.ticket}]` : ''} (by ${p.who})`),
+    ...plan.openPoisons.map(
+      (p) =>
+        `    ${p.id} poison ${p.commit.slice(0, 12)} ${p.comment}${p.ticket ? ` [${p.ticket}]` : ''} (by ${p.who})`,
+    ),
   ];
   let group = 0;
   for (const node of plan.nodes) {
@@ -93,7 +143,9 @@ export function formatPlan(plan: Plan): string {
       group = node.group;
       lines.push(`group ${group}${node.pre ? ' (pre: a failure here stops the release)' : ''}`);
     }
-    lines.push(`  ${node.node}  now: ${node.current ?? '(nothing deployed)'}${node.currentVersion ? ` (${node.currentVersion})` : ''}`);
+    lines.push(
+      `  ${node.node}  now: ${node.current ?? '(nothing deployed)'}${node.currentVersion ? ` (${node.currentVersion})` : ''}`,
+    );
     for (const s of node.steps) lines.push(`    ${s.step.padEnd(22)} ${s.detail}`);
   }
   return lines.join('\n');

@@ -15,15 +15,27 @@ export async function connectAll(ctx: RunContext, nodes: readonly NodeSpec[]): P
   if (failed.length === 0) return;
   await closeAll(ctx);
   const first = failed[0]!.error;
-  const rest = failed.length > 1 ? `\n  ${failed.slice(1).map((f) => errorMessage(f.error)).join('\n  ')}` : '';
+  const rest =
+    failed.length > 1
+      ? `\n  ${failed
+          .slice(1)
+          .map((f) => errorMessage(f.error))
+          .join('\n  ')}`
+      : '';
   if (first instanceof RelinkError) {
-    throw new RelinkError(`${first.message}${rest}\nNothing was changed on any node.`, { hint: first.hint, exitCode: first.exitCode });
+    throw new RelinkError(`${first.message}${rest}\nNothing was changed on any node.`, {
+      hint: first.hint,
+      exitCode: first.exitCode,
+    });
   }
   throw first;
 }
 
 /** Connects to every node it can; returns the nodes it could not reach and why. */
-export async function connectEach(ctx: RunContext, nodes: readonly NodeSpec[]): Promise<{ node: NodeSpec; error: unknown }[]> {
+export async function connectEach(
+  ctx: RunContext,
+  nodes: readonly NodeSpec[],
+): Promise<{ node: NodeSpec; error: unknown }[]> {
   const results = await Promise.allSettled(
     nodes.map((node) =>
       step(ctx, 'plan:connect', node, async () => {
@@ -46,20 +58,30 @@ export async function inspectAll(ctx: RunContext, nodes: readonly NodeSpec[]): P
     nodes.map((node) =>
       step(ctx, 'plan:inspect', node, async () => {
         const result = await execOk(ctx, node, inspectNode(ctx.layout));
-        const seen = parseInspection(result.stdout);
-        const journal = parseJournal(seen.journal);
-        const s = state(ctx, node);
-        s.current = seen.current;
-        s.onDisk = seen.onDisk;
-        s.lock = seen.lock;
-        s.events = journal.events;
-        s.corrupt = journal.corrupt;
-        if (journal.corrupt.length) {
-          ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `skipped ${journal.corrupt.length} corrupt journal line(s): ${journal.corrupt.slice(0, 5).join(', ')}` });
-        }
+        takeInspection(ctx, node, result.stdout);
       }),
     ),
   );
+}
+
+/** Keeps what an inspection of the node printed as the run's view of that node. */
+export function takeInspection(ctx: RunContext, node: NodeSpec, stdout: string): void {
+  const seen = parseInspection(stdout);
+  const journal = parseJournal(seen.journal);
+  const s = state(ctx, node);
+  s.current = seen.current;
+  s.onDisk = seen.onDisk;
+  s.lock = seen.lock;
+  s.events = journal.events;
+  s.corrupt = journal.corrupt;
+  if (journal.corrupt.length) {
+    const lines = journal.corrupt.slice(0, 5).join(', ');
+    ctx.deps.reporter.emit({
+      type: 'warn',
+      node: node.name,
+      message: `skipped ${journal.corrupt.length} corrupt journal line(s): ${lines}`,
+    });
+  }
 }
 
 /** Makes sure deployTo exists and is writable on every node before anything is uploaded. */
@@ -70,9 +92,12 @@ export async function checkWritableAll(ctx: RunContext, nodes: readonly NodeSpec
         execOk(ctx, node, checkWritable(ctx.layout), {
           hint: `make ${ctx.layout.deployTo} writable for ${node.user} on ${node.name} (or fix deployTo / the node's user)`,
         }).catch((error: unknown) => {
-          throw new RelinkError(`${node.name}: ${ctx.layout.deployTo} is not writable by ${node.user}. Nothing was changed on any node.`, {
-            hint: (error as RelinkError).hint,
-          });
+          throw new RelinkError(
+            `${node.name}: ${ctx.layout.deployTo} is not writable by ${node.user}. Nothing was changed on any node.`,
+            {
+              hint: (error as RelinkError).hint,
+            },
+          );
         }),
       ),
     ),

@@ -5,13 +5,22 @@ import { execOk, state, type RunContext } from '../context.js';
 
 export type EventFields = Omit<JournalEvent, 'v' | 'ts' | 'run' | 'node' | 'env' | 'user' | 'event'>;
 
-/** Builds a journal record with the run's common fields. */
-export function journalEvent(ctx: RunContext, node: NodeSpec, event: JournalEventName, fields: EventFields = {}): JournalEvent {
-  return { v: 1, ts: ctx.deps.now().toISOString(), run: ctx.runId, node: node.name, env: ctx.config.env, user: ctx.user, event, ...fields };
+/** Builds a journal record with the run's common fields; no secret reaches the journal (reasons quote errors). */
+export function journalEvent(
+  ctx: RunContext,
+  node: NodeSpec,
+  event: JournalEventName,
+  fields: EventFields = {},
+): JournalEvent {
+  const { runId: run, user } = ctx;
+  const common = { v: 1 as const, ts: ctx.deps.now().toISOString(), run, node: node.name, env: ctx.config.env, user };
+  return { ...common, event, ...ctx.deps.redactor.applyDeep(fields) };
 }
 
 /** Appends events to the node's journal and to the run's copy of that node's state. */
 export async function record(ctx: RunContext, node: NodeSpec, ...events: JournalEvent[]): Promise<void> {
-  await execOk(ctx, node, appendJournal(ctx.layout, events), { hint: `check that ${ctx.layout.state} on the node is writable` });
+  await execOk(ctx, node, appendJournal(ctx.layout, events), {
+    hint: `check that ${ctx.layout.state} on the node is writable`,
+  });
   state(ctx, node).events.push(...events);
 }

@@ -18,7 +18,9 @@ export function distance(a: string, b: string): number {
 }
 
 export function closest(wanted: string, candidates: readonly string[], count = 3): string[] {
-  return [...candidates].sort((x, y) => distance(wanted, x) - distance(wanted, y) || y.localeCompare(x)).slice(0, count);
+  return [...candidates]
+    .sort((x, y) => distance(wanted, x) - distance(wanted, y) || y.localeCompare(x))
+    .slice(0, count);
 }
 
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9._/+-]*$/;
@@ -27,14 +29,28 @@ const VERSION = /^[A-Za-z0-9][A-Za-z0-9._/+-]*$/;
  * Resolves what the user asked for to a commit. A tag always works; a branch
  * or commit only where the environment does not require tags.
  */
-export async function resolveVersion(mirror: GitMirror, requested: string, env: string, requireTag: boolean): Promise<VersionInfo> {
+export async function resolveVersion(
+  mirror: GitMirror,
+  requested: string,
+  env: string,
+  requireTag: boolean,
+): Promise<VersionInfo> {
   if (!VERSION.test(requested) || requested.includes('..') || requested.length > 200) {
-    throw new UsageError(`"${requested}" is not a valid version: use a tag such as v1.2.3${requireTag ? '' : ', a branch or a commit'}`);
+    throw new UsageError(
+      `"${requested}" is not a valid version: use a tag such as v1.2.3${requireTag ? '' : ', a branch or a commit'}`,
+    );
   }
   const tagCommit = await mirror.resolve(`refs/tags/${requested}`);
   if (tagCommit) {
     const branches = await mirror.branchesContaining(tagCommit);
-    return { requested, version: requested, commit: tagCommit, branch: branches[0] ?? 'detached', isTag: true, subject: await mirror.subject(tagCommit) };
+    return {
+      requested,
+      version: requested,
+      commit: tagCommit,
+      branch: branches[0] ?? 'detached',
+      isTag: true,
+      subject: await mirror.subject(tagCommit),
+    };
   }
   const branchCommit = await mirror.resolve(`refs/heads/${requested}`);
   const commit = branchCommit ?? (/^[0-9a-f]{7,40}$/.test(requested) ? await mirror.resolve(requested) : undefined);
@@ -45,11 +61,23 @@ export async function resolveVersion(mirror: GitMirror, requested: string, env: 
   }
   if (commit) {
     const branch = branchCommit ? requested : ((await mirror.branchesContaining(commit))[0] ?? 'detached');
-    return { requested, version: commit.slice(0, 12), commit, branch, isTag: false, subject: await mirror.subject(commit) };
+    return {
+      requested,
+      version: commit.slice(0, 12),
+      commit,
+      branch,
+      isTag: false,
+      subject: await mirror.subject(commit),
+    };
   }
   const tags = await mirror.tags();
   const near = closest(requested, tags);
-  throw new UsageError(`no tag "${requested}" in the repository${near.length ? `; closest: ${near.join(', ')}` : ' (it has no tags)'}`, {
-    hint: near.length ? `deploy one of those, or push the tag first (git push origin ${requested})` : 'create and push a tag first',
-  });
+  throw new UsageError(
+    `no tag "${requested}" in the repository${near.length ? `; closest: ${near.join(', ')}` : ' (it has no tags)'}`,
+    {
+      hint: near.length
+        ? `deploy one of those, or push the tag first (git push origin ${requested})`
+        : 'create and push a tag first',
+    },
+  );
 }

@@ -3,8 +3,8 @@ import { RelinkError, RemoteError } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import { releaseDir } from '../../remote/paths.js';
 import { appendJournal } from '../../remote/journal.js';
-import { JOURNAL_FAILED, relinkAndJournal, runInRelease } from '../../remote/relink.js';
-import { TIMEOUT_EXIT } from '../../transport/types.js';
+import { JOURNAL_FAILED, KILL_AFTER_S, relinkAndJournal, runInRelease } from '../../remote/relink.js';
+import { type ExecResult, TIMEOUT_EXIT } from '../../transport/types.js';
 import { execOk, session, state, step, type RunContext } from '../context.js';
 import { journalEvent, record, type EventFields } from '../phases/record.js';
 import { commandEnv, templateScope, type ReleaseFacts } from '../../template/scope.js';
@@ -24,7 +24,12 @@ export async function relinkNode(
   extra: EventFields = {},
   onMoved?: () => void,
 ): Promise<void> {
-  const entry = journalEvent(ctx, node, event, { release: facts.release, version: facts.version, commit: facts.commit, ...extra });
+  const entry = journalEvent(ctx, node, event, {
+    release: facts.release,
+    version: facts.version,
+    commit: facts.commit,
+    ...extra,
+  });
   const command = relinkAndJournal(ctx.layout, facts.release, ctx.runId, appendJournal(ctx.layout, [entry]));
   await step(ctx, `${phase}:relink`, node, async () => {
     try {
@@ -32,9 +37,12 @@ export async function relinkNode(
     } catch (error) {
       if (!(error instanceof RemoteError && error.code === JOURNAL_FAILED)) throw error;
       onMoved?.();
-      throw new RelinkError(`${node.name}: current now points at ${facts.release}, but its journal could not be written: ${error.stderr.trim().split('\n').pop() ?? ''}`, {
-        hint: `check free disk and permissions under ${ctx.layout.state} on ${node.name}`,
-      });
+      throw new RelinkError(
+        `${node.name}: current now points at ${facts.release}, but its journal could not be written: ${error.stderr.trim().split('\n').pop() ?? ''}`,
+        {
+          hint: `check free disk and permissions under ${ctx.layout.state} on ${node.name}`,
+        },
+      );
     }
     onMoved?.();
     state(ctx, node).events.push(entry);
@@ -47,11 +55,16 @@ export async function restartNode(ctx: RunContext, phase: string, node: NodeSpec
   if (!restart) return;
   await step(ctx, `${phase}:restart`, node, async () => {
     const dir = releaseDir(ctx.layout, facts.release);
-    const result = await session(ctx, node).exec(runInRelease(dir, restart.command, commandEnv(ctx.config, node, facts)), { timeoutMs: restart.timeoutMs });
-    if (result.code === TIMEOUT_EXIT) throw new RelinkError(`${node.name}: restart did not finish within ${restart.timeoutMs} ms`, { hint: 'check the restart command, or raise restart.timeoutMs' });
+    const result = await runOnNode(ctx, node, dir, restart.command, facts, restart.timeoutMs);
+    if (result.code === TIMEOUT_EXIT)
+      throw new RelinkError(`${node.name}: restart did not finish within ${restart.timeoutMs} ms`, {
+        hint: 'check the restart command, or raise restart.timeoutMs',
+      });
     if (result.code !== 0) {
       const tail = ctx.deps.redactor.apply(result.stderr.trim().split('\n').slice(-5).join('\n  '));
-      throw new RelinkError(`${node.name}: restart failed with exit code ${result.code}${tail ? `\n  ${tail}` : ''}`, { hint: `see the app log on ${node.name}: deploy logs ${ctx.config.env} --node ${node.name}` });
+      throw new RelinkError(`${node.name}: restart failed with exit code ${result.code}${tail ? `\n  ${tail}` : ''}`, {
+        hint: `see the app log on ${node.name}: deploy logs ${ctx.config.env} --node ${node.name}`,
+      });
     }
   });
 }
@@ -60,7 +73,16 @@ export async function restartNode(ctx: RunContext, phase: string, node: NodeSpec
 export async function smokeNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts): Promise<void> {
   const smoke = ctx.config.smoke;
   if (!smoke) {
-    await record(ctx, node, journalEvent(ctx, node, 'smoke_ok', { release: facts.release, version: facts.version, commit: facts.commit, reason: 'no smoke test configured' }));
+    await record(
+      ctx,
+      node,
+      journalEvent(ctx, node, 'smoke_ok', {
+        release: facts.release,
+        version: facts.version,
+        commit: facts.commit,
+        reason: 'no smoke test configured',
+      }),
+    );
     return;
   }
   const started = performance.now();
@@ -77,10 +99,28 @@ export async function smokeNode(ctx: RunContext, phase: string, node: NodeSpec, 
       });
     });
   } catch (error) {
-    await record(ctx, node, journalEvent(ctx, node, 'smoke_failed', { release: facts.release, version: facts.version, commit: facts.commit, ms: Math.round(performance.now() - started) }));
+    await record(
+      ctx,
+      node,
+      journalEvent(ctx, node, 'smoke_failed', {
+        release: facts.release,
+        version: facts.version,
+        commit: facts.commit,
+        ms: Math.round(performance.now() - started),
+      }),
+    );
     throw error;
   }
-  await record(ctx, node, journalEvent(ctx, node, 'smoke_ok', { release: facts.release, version: facts.version, commit: facts.commit, ms: Math.round(performance.now() - started) }));
+  await record(
+    ctx,
+    node,
+    journalEvent(ctx, node, 'smoke_ok', {
+      release: facts.release,
+      version: facts.version,
+      commit: facts.commit,
+      ms: Math.round(performance.now() - started),
+    }),
+  );
 }
 
 /** One smoke attempt; returns '' when healthy, otherwise what was wrong. Also the health column of `deploy status`. */
@@ -88,7 +128,7 @@ export async function smokeAttempt(ctx: RunContext, node: NodeSpec, facts: Relea
   const smoke = ctx.config.smoke!;
   if (smoke.command) {
     const dir = path.join(ctx.layout.releases, facts.release);
-    const result = await session(ctx, node).exec(runInRelease(dir, smoke.command, commandEnv(ctx.config, node, facts)), { timeoutMs: smoke.timeoutMs });
+    const result = await runOnNode(ctx, node, dir, smoke.command, facts, smoke.timeoutMs);
     return result.code === 0 ? '' : `command exited ${result.code}: ${result.stderr.trim().split('\n').pop() ?? ''}`;
   }
   const scope = templateScope(ctx.config, ctx.inventory, node, facts);
@@ -96,10 +136,33 @@ export async function smokeAttempt(ctx: RunContext, node: NodeSpec, facts: Relea
   const expected = renderTemplate(smoke.expectBody, scope, 'smoke.expectBody');
   try {
     const response = await ctx.deps.probe(url, smoke.timeoutMs);
-    if (response.status !== smoke.expectStatus) return `GET ${url} answered ${response.status}, expected ${smoke.expectStatus}`;
+    if (response.status !== smoke.expectStatus)
+      return `GET ${url} answered ${response.status}, expected ${smoke.expectStatus}`;
     if (!response.body.includes(expected)) return `GET ${url}: body does not contain "${expected}"`;
     return '';
   } catch (error) {
     return `GET ${url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`;
   }
+}
+
+/**
+ * Runs a user command (restart, smoke) in a dir on the node with the release's
+ * facts in its environment. Its time limit is enforced on the node (`timeout
+ * -k`), so a hung command and its children are killed there; the connection
+ * waits a little longer than that. A timed-out command answers TIMEOUT_EXIT.
+ */
+export async function runOnNode(
+  ctx: RunContext,
+  node: NodeSpec,
+  dir: string,
+  command: string,
+  facts: ReleaseFacts,
+  timeoutMs: number,
+): Promise<ExecResult> {
+  const started = performance.now();
+  const remote = runInRelease(dir, command, commandEnv(ctx.config, node, facts), timeoutMs);
+  const result = await session(ctx, node).exec(remote, { timeoutMs: timeoutMs + (KILL_AFTER_S + 5) * 1000 });
+  // 124: `timeout` stopped it with SIGTERM; 137: it ignored that and was killed.
+  const overran = result.code === 124 || (result.code === 137 && performance.now() - started >= timeoutMs);
+  return overran ? { ...result, code: TIMEOUT_EXIT } : result;
 }

@@ -1,53 +1,14 @@
-import path from 'node:path';
 import { RelinkError, errorMessage } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import { groupCount } from '../../inventory/groups.js';
-import { CommandDriver, NoLb } from '../../lb/command-hooks.js';
-import { HaproxyDriver } from '../../lb/haproxy.js';
-import { NginxDriver } from '../../lb/nginx.js';
-import type { LbDriver, LbRunner } from '../../lb/types.js';
-import { render } from '../../remote/tokens.js';
-import { runLocal } from '../../transport/local.js';
+import { createLb, lbHost } from '../../lb/registry.js';
 import type { NodeSession } from '../../transport/types.js';
 import { state, step, type RunContext } from '../context.js';
-import { commandEnv, templateScope } from '../../template/scope.js';
-import { renderTemplate } from '../../template/render.js';
 
-/** The LB host of the inventory as a node, when LB commands run over SSH. */
-export function lbHost(ctx: RunContext): NodeSpec | undefined {
-  const host = ctx.inventory.lb?.host;
-  return host ? { name: 'lb', address: host.address, port: host.port, user: host.user, roles: [], vars: {} } : undefined;
-}
-
-/** Builds the driver the inventory asks for; its commands run here or on the LB host. */
-export function createLb(ctx: RunContext, lbSession?: NodeSession): LbDriver {
-  const spec = ctx.inventory.lb;
-  if (!spec || spec.driver === 'none') return new NoLb();
-  const run: LbRunner = lbSession
-    ? (command, stdin) => lbSession.exec(command, { stdin, timeoutMs: 15_000 })
-    : (command, stdin) => runLocal('sh', ['-c', render(command)], { input: stdin, timeoutMs: 15_000 });
-  const sleep = ctx.deps.sleep;
-  const local = (p: string) => (lbSession || path.isAbsolute(p) ? p : path.resolve(ctx.config.root, path.dirname(ctx.inventory.file), p));
-  if (spec.driver === 'haproxy') {
-    const socket = /^[\w.-]+:\d+$/.test(spec.socket) ? spec.socket : local(spec.socket);
-    return new HaproxyDriver(run, { socket, backend: spec.backend, serverOf: (n) => String(n.vars.lbServer ?? n.name), sleep });
-  }
-  if (spec.driver === 'nginx') {
-    const serverOf = (n: NodeSpec) => String(n.vars.lbServer ?? renderTemplate(spec.server, templateScope(ctx.config, ctx.inventory, n, { release: '', version: '', commit: '', branch: '' }), 'lb.server'));
-    return new NginxDriver(run, { upstreamFile: local(spec.upstreamFile), prefix: spec.prefix && local(spec.prefix), config: spec.config && local(spec.config), pidFile: local(spec.pidFile), serverOf, sleep });
-  }
-  return new CommandDriver(run, {
-    drain: spec.drain,
-    undrain: spec.undrain,
-    check: spec.check,
-    env: (n) => commandEnv(ctx.config, n, { release: '', version: '', commit: '', branch: '' }),
-    sleep,
-  });
-}
-
-/** Nodes behind the load balancer (all but `lb.exclude`). */
+/** Nodes behind the load balancer: all but `lb.exclude`, and the pre node when it is outside the pool. */
 export function behindLb(ctx: RunContext, nodes: readonly NodeSpec[]): NodeSpec[] {
-  const exclude = ctx.inventory.lb?.exclude ?? [];
+  const { lb, pre, preInPool } = ctx.inventory;
+  const exclude = [...(lb?.exclude ?? []), ...(pre && !preInPool ? [pre] : [])];
   return nodes.filter((n) => !exclude.includes(n.name));
 }
 
@@ -62,9 +23,28 @@ export async function checkLb(ctx: RunContext, nodes: readonly NodeSpec[]): Prom
       const states = await ctx.lb.states(behindLb(ctx, nodes));
       for (const [name, s] of states) state(ctx, name).lb = s;
     } catch (error) {
-      throw new RelinkError(`${errorMessage(error)}. Nothing was changed on any node.`, { hint: (error as RelinkError).hint });
+      throw new RelinkError(`${errorMessage(error)}. Nothing was changed on any node.`, {
+        hint: (error as RelinkError).hint,
+      });
     }
+    await refuseServingPre(ctx, nodes);
   });
+}
+
+/** A pre node outside the pool is never drained: refuse if the load balancer sends it outside traffic anyway. */
+async function refuseServingPre(ctx: RunContext, nodes: readonly NodeSpec[]): Promise<void> {
+  const { pre, preInPool } = ctx.inventory;
+  const node = nodes.find((n) => n.name === pre);
+  if (!node || preInPool) return;
+  // A load balancer that does not know the node at all is the expected case: the lookup throws.
+  const seen = await ctx.lb.states([node]).catch(() => undefined);
+  const s = seen?.get(node.name);
+  if (!s || s.admin !== 'ready' || !s.up) return;
+  throw new RelinkError(
+    `${node.name} is the pre node and outside the pool (preInPool: false), but the load balancer sends it traffic. ` +
+      'Nothing was changed on any node.',
+    { hint: `take ${node.name} out of the load balancer's backend, or set preInPool: true in the inventory` },
+  );
 }
 
 /**
@@ -82,16 +62,24 @@ export async function drainGroup(ctx: RunContext, phase: string, group: readonly
   const min = typeof spec.minServing === 'number' ? spec.minServing : groupCount(spec.minServing, all.length);
   // Draining nodes that serve nothing now (a cold start, a node already down) shrinks nothing.
   if (serving.length < min && serving.length < servingNow.length) {
-    throw new RelinkError(`draining ${members.map((n) => n.name).join(', ')} would leave ${serving.length} of ${all.length} node(s) serving, below minServing ${spec.minServing}`, {
-      hint: 'bring the other nodes back into the pool, use a smaller groupSize, or lower lb.minServing',
-    });
+    throw new RelinkError(
+      `draining ${members.map((n) => n.name).join(', ')} would leave ${serving.length} of ${all.length} node(s) serving, below minServing ${spec.minServing}`,
+      {
+        hint: 'bring the other nodes back into the pool, use a smaller groupSize, or lower lb.minServing',
+      },
+    );
   }
   await Promise.all(
     members.map(async (node) => {
       await step(ctx, `${phase}:drain`, node, () => ctx.lb.drain(node));
       ctx.drained.add(node.name);
       const drained = await step(ctx, `${phase}:drained`, node, () => ctx.lb.waitDrained(node, spec.drainTimeoutMs));
-      if (!drained) ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `requests still in flight after drainTimeout ${spec.drainTimeoutMs} ms; going on` });
+      if (!drained)
+        ctx.deps.reporter.emit({
+          type: 'warn',
+          node: node.name,
+          message: `requests still in flight after drainTimeout ${spec.drainTimeoutMs} ms; going on`,
+        });
     }),
   );
 }
@@ -103,7 +91,8 @@ export async function undrainNode(ctx: RunContext, phase: string, node: NodeSpec
   const before = state(ctx, node).lb?.admin ?? 'ready';
   await step(ctx, `${phase}:undrain`, node, () => ctx.lb.undrain(node, before === 'drain' ? 'ready' : before));
   ctx.drained.delete(node.name);
-  if (before === 'ready' || before === 'drain') await step(ctx, `${phase}:serving`, node, () => ctx.lb.waitServing(node, spec.serveTimeoutMs));
+  if (before === 'ready' || before === 'drain')
+    await step(ctx, `${phase}:serving`, node, () => ctx.lb.waitServing(node, spec.serveTimeoutMs));
 }
 
 export const LB_SESSION = '(lb)';
@@ -114,18 +103,22 @@ export async function openLb(ctx: RunContext): Promise<void> {
     ctx.lb = ctx.deps.lb;
     return;
   }
-  const host = lbHost(ctx);
+  const host = lbHost(ctx.inventory);
   let session: NodeSession | undefined;
   if (host && ctx.inventory.lb?.driver !== 'none') {
     session = await step(ctx, 'plan:connect', host, () => ctx.deps.transport.connect(host));
     ctx.sessions.set(LB_SESSION, session);
   }
-  ctx.lb = createLb(ctx, session);
+  ctx.lb = createLb({ config: ctx.config, inventory: ctx.inventory, session, clock: ctx.deps });
 }
 
 /** Undoes what the run changed in the load balancer's own files (nginx upstream); a failure is a warning. Before the lock goes. */
 export async function restoreLb(ctx: RunContext): Promise<void> {
-  await ctx.lb.restore().catch((error: unknown) => ctx.deps.reporter.emit({ type: 'warn', message: `could not restore the load balancer: ${errorMessage(error)}` }));
+  await ctx.lb
+    .restore()
+    .catch((error: unknown) =>
+      ctx.deps.reporter.emit({ type: 'warn', message: `could not restore the load balancer: ${errorMessage(error)}` }),
+    );
 }
 
 /** Puts back every node this run drained and did not switch (after a failure), as it was before. */

@@ -1,124 +1,129 @@
-import { RelinkError, errorMessage } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
-import { releaseRecords } from '../../journal/releases.js';
 import { unlinkCurrent } from '../../remote/relink.js';
-import { checkAborted, execOk, state, step, type RunContext } from '../context.js';
-import { relinkNode, restartNode, smokeNode } from './activate.js';
-import { drainGroup, undrainLeftovers, undrainNode } from './drain.js';
-import { rolloutGroups } from '../../inventory/groups.js';
-import { journalEvent, record } from '../phases/record.js';
 import type { ReleaseFacts } from '../../template/scope.js';
+import { checkAborted, execOk, step, type RunContext } from '../context.js';
+import { journalEvent, record, type EventFields } from '../phases/record.js';
+import { relinkNode, restartNode, smokeNode } from './activate.js';
+import { drainGroup, undrainNode } from './drain.js';
+
+/** Where one node goes in a rollout: a release, or (undoing a first deploy) no release at all. */
+export interface Move {
+  /** The release to link as `current`; absent: remove `current` (the node had nothing before). */
+  readonly to?: ReleaseFacts;
+  /** The journal event of the switch. */
+  readonly event: 'activated' | 'rolled_back';
+  /** Extra journal fields of that event (from, reason, emergency). */
+  readonly fields?: EventFields;
+}
+
+/**
+ * How a rollout switches its nodes. A deploy drains, smoke-tests and stops at
+ * the first failing group; undoing a failed deploy goes on past failures; an
+ * emergency rollback switches every node at once with neither drain nor smoke.
+ */
+export interface RolloutPolicy {
+  /** The phase part of every step name: `rollout:relink`, `rollback:smoke`, `emergency:restart`. */
+  readonly phase: 'rollout' | 'rollback' | 'emergency';
+  /** Take each group out of the load balancer before it switches, and put it back after. */
+  readonly drain: boolean;
+  /** When the load balancer cannot drain a group: switch it anyway, with a warning (undoing a failed deploy). */
+  readonly switchUndrained?: boolean;
+  /** Smoke-test each node after its restart; it counts as good only then. */
+  readonly smoke: boolean;
+  /** Go on with the other groups after a failure (and report every failure), instead of stopping. */
+  readonly continueOnFailure: boolean;
+  /** Stop between steps when the run is interrupted (a deploy); a rollback always finishes what it started. */
+  readonly interruptible: boolean;
+  /** Print a line per group. */
+  readonly announce?: boolean;
+}
+
+export interface Stop {
+  readonly node: NodeSpec;
+  readonly error: unknown;
+  readonly group: readonly NodeSpec[];
+  readonly untouched: readonly NodeSpec[];
+}
 
 export interface RolloutResult {
+  /** Nodes whose `current` this rollout moved, in the order they moved. */
   readonly switched: NodeSpec[];
-}
-
-/** Failure of the rollout, with what was done about it. */
-export class RolloutError extends RelinkError {
-  constructor(
-    message: string,
-    readonly failedNode: string,
-    readonly outcome: 'rolled_back' | 'halted' | 'interrupted',
-    hint: string,
-    exitCode?: 1 | 130,
-  ) {
-    super(message, { hint, exitCode });
-    this.name = 'RolloutError';
-  }
-}
-
-async function switchNode(ctx: RunContext, node: NodeSpec, facts: ReleaseFacts, switched: NodeSpec[]): Promise<void> {
-  checkAborted(ctx);
-  await relinkNode(ctx, 'rollout', node, facts, 'activated', {}, () => switched.push(node));
-  await restartNode(ctx, 'rollout', node, facts);
-  await smokeNode(ctx, 'rollout', node, facts);
-  await undrainNode(ctx, 'rollout', node);
+  /** Nodes that failed, with why, in group order. */
+  readonly failures: { readonly node: NodeSpec; readonly error: unknown }[];
+  /** Set when the rollout stopped at a failure: the first failing node, its group, the nodes not reached. */
+  readonly stopped?: Stop;
 }
 
 /**
- * Switches the nodes group by group (the `pre` node is the first group). A
- * failure anywhere rolls every node switched in this run back to what it ran
- * before, unless `onFailure` is `halt`.
+ * The one way nodes change release: group by group (the `pre` node is the
+ * first group), each group drained together, then per node relink, restart,
+ * smoke test and back into the pool. Deploy, rollback, the undo of a failed
+ * deploy and the emergency rollback are all this, with other targets and
+ * another policy.
  */
-export async function rollout(ctx: RunContext, groups: readonly NodeSpec[][], facts: ReleaseFacts): Promise<RolloutResult> {
+export async function rollout(
+  ctx: RunContext,
+  groups: readonly (readonly NodeSpec[])[],
+  moveOf: (node: NodeSpec) => Move,
+  policy: RolloutPolicy,
+): Promise<RolloutResult> {
   const switched: NodeSpec[] = [];
+  const failures: { node: NodeSpec; error: unknown }[] = [];
   for (const [index, group] of groups.entries()) {
-    ctx.deps.reporter.emit({ type: 'info', message: `group ${index + 1}/${groups.length}: ${group.map((n) => n.name).join(', ')}` });
-    try {
-      checkAborted(ctx);
-      await drainGroup(ctx, 'rollout', group);
-    } catch (error) {
-      throw await handleFailure(ctx, group[0]!, error, switched, facts);
+    if (policy.announce) {
+      const names = group.map((n) => n.name).join(', ');
+      ctx.deps.reporter.emit({ type: 'info', message: `group ${index + 1}/${groups.length}: ${names}` });
     }
-    const results = await Promise.allSettled(group.map((node) => switchNode(ctx, node, facts, switched)));
-    const failed = results.findIndex((r) => r.status === 'rejected');
-    if (failed === -1) continue;
-    const error = (results[failed] as PromiseRejectedResult).reason as unknown;
-    throw await handleFailure(ctx, group[failed]!, error, switched, facts);
+    const drained = await drainFirst(ctx, group, policy);
+    const results = drained.ok
+      ? await Promise.allSettled(group.map((node) => switchNode(ctx, node, moveOf(node), policy, switched)))
+      : [{ status: 'rejected', reason: drained.error } as PromiseRejectedResult];
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ node: group[i]!, error: r.reason }] : []));
+    failures.push(...failed);
+    if (failed.length && !policy.continueOnFailure) {
+      const untouched = groups.slice(index + 1).flat();
+      return { switched, failures, stopped: { ...failed[0]!, group, untouched } };
+    }
   }
-  return { switched };
+  return { switched, failures };
 }
 
-async function handleFailure(ctx: RunContext, node: NodeSpec, error: unknown, switched: NodeSpec[], facts: ReleaseFacts): Promise<RolloutError> {
-  const interrupted = ctx.deps.signal?.aborted ?? false;
-  const cause = errorMessage(error);
-  if (switched.length === 0) {
-    const left = await undrainLeftovers(ctx, 'rollback');
-    return new RolloutError(`${cause}. No node was switched.${left.length ? ` ${left.join('; ')}` : ''}`, node.name, interrupted ? 'interrupted' : 'rolled_back', 'fix the cause and deploy again', interrupted ? 130 : 1);
+async function drainFirst(
+  ctx: RunContext,
+  group: readonly NodeSpec[],
+  policy: RolloutPolicy,
+): Promise<{ ok: true } | { ok: false; error: unknown }> {
+  if (!policy.drain) return { ok: true };
+  try {
+    if (policy.interruptible) checkAborted(ctx);
+    await drainGroup(ctx, policy.phase, group);
+    return { ok: true };
+  } catch (error) {
+    if (!policy.switchUndrained) return { ok: false, error };
+    const names = group.map((n) => n.name).join(', ');
+    const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    ctx.deps.reporter.emit({ type: 'warn', message: `cannot drain ${names} (${why}); rolling back without drain` });
+    return { ok: true };
   }
-  const names = switched.map((n) => n.name).join(', ');
-  if (ctx.config.rollout.onFailure === 'halt' && !interrupted) {
-    const out = ctx.drained.size ? ` ${[...ctx.drained].join(', ')} stay out of the load balancer.` : '';
-    return new RolloutError(`${cause}. Halted as configured: ${names} stay on ${facts.release} for inspection.${out}`, node.name, 'halted', `when done: rollback ${ctx.config.env} --last`);
-  }
-  const problems = await rollBackSwitched(ctx, switched, facts);
-  problems.push(...(await undrainLeftovers(ctx, 'rollback')));
-  const summary = problems.length
-    ? `Rolled back ${names}, but ${problems.length} node(s) did not come back cleanly: ${problems.join('; ')}`
-    : `Rolled back ${names} to the release each ran before.`;
-  return new RolloutError(`${cause}. ${summary}`, node.name, interrupted ? 'interrupted' : 'rolled_back', problems.length ? `check those nodes now: deploy status ${ctx.config.env}` : 'fix the cause, tag a new version and deploy it', interrupted ? 130 : 1);
 }
 
-/**
- * Puts each switched node back on the release it ran before this run, in
- * parallel: relink, restart, smoke. The release rolled back from is bad from
- * then on. A node with no earlier release loses its `current` link.
- */
-export async function rollBackSwitched(ctx: RunContext, switched: readonly NodeSpec[], facts: ReleaseFacts): Promise<string[]> {
-  ctx.deps.reporter.emit({ type: 'phase', phase: `rollback of ${switched.length} switched node(s)` });
-  const problems: string[] = [];
-  const note = (node: NodeSpec, error: unknown) => {
-    const message = errorMessage(error).split('\n')[0] ?? '';
-    problems.push(message.startsWith(`${node.name}:`) ? message : `${node.name}: ${message}`);
-  };
-  // In batches of the group size, so the serving pool never shrinks more than during the rollout.
-  for (const batch of rolloutGroups(switched, undefined, ctx.inventory.groupSize)) {
-    try {
-      await drainGroup(ctx, 'rollback', batch);
-    } catch (error) {
-      ctx.deps.reporter.emit({ type: 'warn', message: `cannot drain ${batch.map((n) => n.name).join(', ')} (${errorMessage(error).split('\n')[0]}); rolling back without drain` });
-    }
-    await Promise.all(
-      batch.map(async (node) => {
-        const previous = state(ctx, node).current;
-        try {
-          if (!previous) {
-            await step(ctx, 'rollback:unlink', node, () => execOk(ctx, node, unlinkCurrent(ctx.layout)));
-            await record(ctx, node, journalEvent(ctx, node, 'rolled_back', { from: facts.release, reason: 'deploy failed; no earlier release' }));
-            return;
-          }
-          const old = releaseRecords(state(ctx, node).events).get(previous);
-          const back: ReleaseFacts = { release: previous, version: old?.version ?? 'unknown', commit: old?.commit ?? 'unknown', branch: '' };
-          await relinkNode(ctx, 'rollback', node, back, 'rolled_back', { from: facts.release, reason: 'deploy failed' });
-          await restartNode(ctx, 'rollback', node, back);
-          await smokeNode(ctx, 'rollback', node, back);
-        } catch (error) {
-          note(node, error);
-          return;
-        }
-        await undrainNode(ctx, 'rollback', node).catch((error: unknown) => note(node, error));
-      }),
-    );
+async function switchNode(
+  ctx: RunContext,
+  node: NodeSpec,
+  move: Move,
+  policy: RolloutPolicy,
+  switched: NodeSpec[],
+): Promise<void> {
+  if (policy.interruptible) checkAborted(ctx);
+  const to = move.to;
+  if (!to) {
+    await step(ctx, `${policy.phase}:unlink`, node, () => execOk(ctx, node, unlinkCurrent(ctx.layout)));
+    await record(ctx, node, journalEvent(ctx, node, move.event, move.fields));
+    switched.push(node);
+    return;
   }
-  return problems;
+  await relinkNode(ctx, policy.phase, node, to, move.event, move.fields, () => switched.push(node));
+  await restartNode(ctx, policy.phase, node, to);
+  if (policy.smoke) await smokeNode(ctx, policy.phase, node, to);
+  if (policy.drain) await undrainNode(ctx, policy.phase, node);
 }

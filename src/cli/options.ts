@@ -1,0 +1,69 @@
+import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
+
+/**
+ * What every verb module builds on. A verb module (src/cli/<verb>.ts) exports
+ * `command`: its yargs command definition, the options beside the handler.
+ * Its top level imports nothing but types and this file (rollback and lock also
+ * errors.ts, for their checks), and its handler imports what it needs when it
+ * runs, so parsing a command line loads yargs and these small modules only.
+ */
+
+/** A verb's options, declared once: read by its yargs builder and, for rollback, by node's parseArgs. */
+export type OptionSet = Readonly<Record<string, Options>>;
+
+/** Options every command shares. */
+export const globalOptions = {
+  config: { type: 'string', describe: 'path to deploy.config.ts (default: nearest one above the cwd)' },
+  verbose: { type: 'boolean', describe: 'print stack traces of errors' },
+} as const satisfies OptionSet;
+
+/** The shared options as handlers receive them. */
+export interface GlobalOptions {
+  config?: string;
+  verbose?: boolean;
+}
+
+/** The <env> positional of most verbs. */
+export function withEnv<T>(y: Argv<T>) {
+  return y.positional('env', { type: 'string', describe: 'environment: a hosts/<env>.yaml file', demandOption: true });
+}
+
+/** A verb's command definition as main.ts lists it; `verb` has checked that builder and handler agree. */
+export type Verb = CommandModule<GlobalOptions, GlobalOptions>;
+
+/** Declares a verb: the handler's arguments are what the builder declares (checked here, erased in `Verb`). */
+export function verb<U>(module: {
+  command: string;
+  describe: string;
+  builder: (y: Argv<GlobalOptions>) => Argv<U>;
+  handler: (argv: ArgumentsCamelCase<U>) => Promise<void>;
+}): Verb {
+  return module as unknown as Verb;
+}
+
+/** An option node's parseArgs understands: a flag or a string, maybe repeated, maybe with a one-letter alias. */
+type Simple = Options & { readonly type: 'boolean' | 'string' };
+
+type ForParseArgs<O extends Readonly<Record<string, Simple>>> = {
+  [K in keyof O]: O[K] extends { readonly array: true }
+    ? { type: O[K]['type']; multiple: true; short?: string }
+    : { type: O[K]['type']; short?: string };
+};
+
+/**
+ * The same declarations in node's parseArgs form (`array` is `multiple`, a one-letter alias is `short`),
+ * for a fast path that skips loading yargs.
+ */
+export function forParseArgs<O extends Readonly<Record<string, Simple>>>(options: O): ForParseArgs<O> {
+  const out: Record<string, { type: 'boolean' | 'string'; multiple?: boolean; short?: string; default?: unknown }> = {};
+  for (const [name, option] of Object.entries(options)) {
+    const short = [option.alias ?? []].flat().find((a) => a.length === 1);
+    out[name] = {
+      type: option.type,
+      ...(option.array ? { multiple: true } : {}),
+      ...(short ? { short } : {}),
+      ...(option.default === undefined ? {} : { default: option.default }),
+    };
+  }
+  return out as ForParseArgs<O>;
+}

@@ -1,0 +1,26 @@
+// Schema pieces shared by the config schema (schema.ts) and the inventory
+// schema (inventory/schema.ts).
+import { z } from 'zod';
+
+/** Runs a parser as a zod check, its error message becoming the issue message. */
+export function parsed(parse: (value: string) => unknown) {
+  return z.string().superRefine((value, ctx) => {
+    try {
+      parse(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
+}
+
+/** A project or node name. */
+export const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'letters, digits, "." and "-" only, starting with a letter or digit');
+
+export const envVar = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
+
+/** Template variables: `{{ vars.name }}`. */
+export const scalars = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+
+export const port = z.number().int().min(1).max(65535);

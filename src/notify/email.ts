@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import type { NotifySettings } from '../config/types.js';
+import { sendMail } from '../transport/mail.js';
+import type { Channel } from './types.js';
+
+type Email = NonNullable<NotifySettings['email']>;
+
+/** Email over SMTP: the notice's title as the subject, the release report (or the notice's text) as the body. */
+export const email: Channel<Email> = {
+  secrets: (mail, env) => [mail.passwordEnv ? env[mail.passwordEnv] : undefined],
+  deliveries: (mail, env) => [
+    {
+      name: `email to ${mail.to.join(', ')}`,
+      send: (notice, report) =>
+        sendMail({
+          host: mail.host,
+          port: mail.port ?? 25,
+          secure: mail.secure ?? false,
+          user: mail.user,
+          password: mail.passwordEnv ? env[mail.passwordEnv] : undefined,
+          from: mail.from,
+          to: mail.to,
+          subject: notice.title,
+          text: report ?? notice.text,
+          timeoutMs: mail.timeoutMs ?? 10_000,
+          insecureTls: mail.insecureTls ?? false,
+          ca: mail.caFile ? readFileSync(mail.caFile, 'utf8') : undefined,
+        }),
+    },
+  ],
+};

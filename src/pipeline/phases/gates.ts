@@ -1,0 +1,51 @@
+import { type Finding, gate } from '../../gates/poison.js';
+import { windowGate } from '../../gates/window.js';
+import type { RunContext } from '../context.js';
+import type { OutcomeFields } from './finish.js';
+
+export interface GateRequest {
+  readonly version: string;
+  /** Poison ids allowed to go out anyway (`--allow-poison`), with the reason. */
+  readonly allowPoison?: readonly string[];
+  readonly reason?: string;
+  /** Outside the release windows: go ahead anyway (needs `reason`); journaled and counted. */
+  readonly emergency?: boolean;
+}
+
+export interface GatesPassed {
+  /** Known bugs allowed to go out with this release. */
+  readonly allowed: string[];
+  /** Released outside the windows, as an emergency. */
+  readonly emergency: boolean;
+  /** What the journal's `run_finished` line records of the gates. */
+  readonly fields: OutcomeFields;
+}
+
+/** The release gates before anything is locked: known bugs (poison), then the release windows. */
+export function passGates(
+  ctx: RunContext,
+  req: GateRequest,
+  version: string,
+  findings: readonly Finding[],
+): GatesPassed {
+  const { reporter } = ctx.deps;
+  const env = ctx.config.env;
+  reporter.emit({ type: 'phase', phase: 'gates' });
+  const { allowed } = gate(version, findings, req.allowPoison ?? [], req.reason);
+  if (allowed.length) {
+    const message = `releasing with known bugs allowed by --allow-poison ${allowed.join(', ')}: ${req.reason}`;
+    reporter.emit({ type: 'warn', message });
+  }
+  const { windows, timezone } = ctx.config;
+  const override = { on: Boolean(req.emergency), reason: req.reason };
+  const window = windowGate(env, windows, timezone, ctx.deps.now(), override, `deploy ${env} ${req.version}`);
+  const emergency = Boolean(req.emergency && window && !window.inside);
+  if (emergency)
+    reporter.emit({ type: 'warn', message: `outside the release windows: emergency release (${req.reason})` });
+  const fields: OutcomeFields = {
+    ...(allowed.length ? { allowedPoisons: allowed } : {}),
+    ...(allowed.length || emergency ? { reason: req.reason } : {}),
+    ...(emergency ? { emergency: true } : {}),
+  };
+  return { allowed, emergency, fields };
+}

@@ -1,0 +1,91 @@
+import type { NodeSpec } from '../../inventory/types.js';
+import type { JournalEvent } from '../../journal/events.js';
+import { matchReleases, previousGood, releaseRecords } from '../../journal/releases.js';
+import type { ReleaseFacts } from '../../template/scope.js';
+import { type RunContext, state } from '../context.js';
+
+export type RollbackTarget = { readonly kind: 'last' } | { readonly kind: 'to'; readonly spec: string };
+
+/** One row of the per-node rollback table. */
+export interface RollbackRow {
+  readonly node: string;
+  readonly current?: string;
+  readonly currentVersion?: string;
+  readonly target?: ReleaseFacts;
+  /** Why this node cannot be rolled back; absent when it can. */
+  readonly problem?: string;
+  /** `--last`: the newest run that changed releases did not change this node, so it stays. */
+  readonly untouched?: boolean;
+}
+
+/**
+ * The run `--last` undoes: the newest run that moved `current` (a deploy's
+ * activation or a rollback) on any of the nodes. A deploy limited with
+ * `--node` changed only those nodes, so only those go back.
+ */
+export function lastChangingRun(journals: readonly (readonly JournalEvent[])[]): string | undefined {
+  let newest: JournalEvent | undefined;
+  for (const events of journals) {
+    for (const e of events) {
+      if ((e.event === 'activated' || e.event === 'rolled_back') && e.release && (!newest || e.ts > newest.ts)) newest = e;
+    }
+  }
+  return newest?.run;
+}
+
+/** The run that last moved `current` to the release it names now, on one node. */
+function runOfCurrent(events: readonly JournalEvent[], current: string | undefined): string | undefined {
+  const moved = [...events].reverse().find((e) => (e.event === 'activated' || e.event === 'rolled_back') && e.release === current);
+  return moved?.run;
+}
+
+/** Chooses each node's target from its own journal and checks that the release is on disk. */
+export function chooseTargets(
+  ctx: RunContext,
+  nodes: readonly NodeSpec[],
+  target: RollbackTarget,
+  unreachable: ReadonlyMap<string, string>,
+): RollbackRow[] {
+  const last = target.kind === 'last' ? lastChangingRun(nodes.map((n) => state(ctx, n).events)) : undefined;
+  return nodes.map((node): RollbackRow => {
+    const down = unreachable.get(node.name);
+    if (down) return { node: node.name, problem: `unreachable: ${down}` };
+    const s = state(ctx, node);
+    const records = releaseRecords(s.events);
+    const current = s.current;
+    const currentVersion = current ? records.get(current)?.version : undefined;
+    const chosen = target.kind === 'last' ? previousGood(records, current) : matchReleases(records, target.spec)[0];
+    const row = { node: node.name, current, currentVersion };
+    const here = current ? records.get(current) : undefined;
+    if (last && here && runOfCurrent(s.events, current) !== last) {
+      const stays = { release: here.name, version: here.version ?? 'unknown', commit: here.commit ?? 'unknown', branch: '' };
+      return { ...row, target: stays, untouched: true };
+    }
+    if (!chosen) {
+      const problem =
+        target.kind === 'last'
+          ? 'no previous good release in the journal'
+          : `no release "${target.spec}" that passed a smoke test here`;
+      return { ...row, problem };
+    }
+    const version = chosen.version ?? 'unknown';
+    const facts: ReleaseFacts = { release: chosen.name, version, commit: chosen.commit ?? 'unknown', branch: '' };
+    if (!s.onDisk.includes(chosen.name)) {
+      return { ...row, target: facts, problem: `${chosen.name} is not on disk (removed by hand?)` };
+    }
+    return { ...row, target: facts };
+  });
+}
+
+export function formatRows(rows: readonly RollbackRow[]): string {
+  const width = Math.max(4, ...rows.map((r) => r.node.length));
+  return rows
+    .map((r) => {
+      const from = r.currentVersion ?? (r.current ? r.current : '(none)');
+      const to = r.target ? `${r.target.version} (${r.target.release})` : '-';
+      const stays = r.untouched ? '   (not changed by the last run: stays)' : '   (already there)';
+      const note = r.problem ? `   !! ${r.problem}` : r.target?.release === r.current ? stays : '';
+      return `  ${r.node.padEnd(width)}  ${from.padEnd(10)} -> ${to}${note}`;
+    })
+    .join('\n');
+}

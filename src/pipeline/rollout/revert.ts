@@ -1,0 +1,96 @@
+import { errorMessage, RelinkError } from '../../errors.js';
+import { rolloutGroups } from '../../inventory/groups.js';
+import type { NodeSpec } from '../../inventory/types.js';
+import { releaseRecords } from '../../journal/releases.js';
+import type { ReleaseFacts } from '../../template/scope.js';
+import { state, type RunContext } from '../context.js';
+import { undrainLeftovers } from './drain.js';
+import { type Move, rollout } from './rollout.js';
+
+/** Failure of a deploy's rollout, with what was done about it. */
+export class RolloutError extends RelinkError {
+  constructor(
+    message: string,
+    readonly failedNode: string,
+    readonly outcome: 'rolled_back' | 'halted' | 'interrupted',
+    hint: string,
+    exitCode?: 1 | 130,
+  ) {
+    super(message, { hint, exitCode });
+    this.name = 'RolloutError';
+  }
+}
+
+/**
+ * What a deploy does when its rollout stopped at `node`: with nothing
+ * switched, put drained nodes back; with `onFailure: halt`, leave the switched
+ * nodes for inspection; otherwise put every switched node back on the release
+ * it ran before. Returns the error the deploy ends with.
+ */
+export async function afterFailedRollout(
+  ctx: RunContext,
+  node: NodeSpec,
+  error: unknown,
+  switched: readonly NodeSpec[],
+  facts: ReleaseFacts,
+): Promise<RolloutError> {
+  const interrupted = ctx.deps.signal?.aborted ?? false;
+  const cause = errorMessage(error);
+  const outcome = interrupted ? 'interrupted' : 'rolled_back';
+  const code = interrupted ? 130 : 1;
+  const resume = `interrupted: to resume, deploy ${ctx.config.env} ${facts.version} again`;
+  if (switched.length === 0) {
+    const left = await undrainLeftovers(ctx, 'rollback');
+    const rest = left.length ? ` ${left.join('; ')}` : '';
+    const hint = interrupted ? resume : 'fix the cause and deploy again';
+    return new RolloutError(`${cause}. No node was switched.${rest}`, node.name, outcome, hint, code);
+  }
+  const names = switched.map((n) => n.name).join(', ');
+  if (ctx.config.rollout.onFailure === 'halt' && !interrupted) {
+    const out = ctx.drained.size ? ` ${[...ctx.drained].join(', ')} stay out of the load balancer.` : '';
+    const message = `${cause}. Halted as configured: ${names} stay on ${facts.release} for inspection.${out}`;
+    return new RolloutError(message, node.name, 'halted', `when done: rollback ${ctx.config.env} --last`);
+  }
+  const problems = await revertSwitched(ctx, switched, facts);
+  problems.push(...(await undrainLeftovers(ctx, 'rollback')));
+  const summary = problems.length
+    ? `Rolled back ${names}, but ${problems.length} node(s) did not come back cleanly: ${problems.join('; ')}`
+    : `Rolled back ${names} to the release each ran before.`;
+  const hint = problems.length
+    ? `check those nodes now: deploy status ${ctx.config.env}`
+    : interrupted
+      ? resume
+      : 'fix the cause, tag a new version and deploy it';
+  return new RolloutError(`${cause}. ${summary}`, node.name, outcome, hint, code);
+}
+
+/**
+ * Puts each switched node back on the release it ran before this run: the
+ * same rollout, in batches of the group size (so the serving pool never
+ * shrinks more than during the deploy), going on past failures. The release
+ * rolled back from is bad from then on. A node with no earlier release loses
+ * its `current` link. Returns one line per node that did not come back.
+ */
+export async function revertSwitched(
+  ctx: RunContext,
+  switched: readonly NodeSpec[],
+  facts: ReleaseFacts,
+): Promise<string[]> {
+  ctx.deps.reporter.emit({ type: 'phase', phase: `rollback of ${switched.length} switched node(s)` });
+  const previousOf = (node: NodeSpec): Move => {
+    const previous = state(ctx, node).current;
+    if (!previous) {
+      return { event: 'rolled_back', fields: { from: facts.release, reason: 'deploy failed; no earlier release' } };
+    }
+    const old = releaseRecords(state(ctx, node).events).get(previous);
+    const to = { release: previous, version: old?.version ?? 'unknown', commit: old?.commit ?? 'unknown', branch: '' };
+    return { to, event: 'rolled_back', fields: { from: facts.release, reason: 'deploy failed' } };
+  };
+  const batches = rolloutGroups(switched, undefined, ctx.inventory.groupSize);
+  const policy = { phase: 'rollback', drain: true, switchUndrained: true, smoke: true } as const;
+  const result = await rollout(ctx, batches, previousOf, { ...policy, continueOnFailure: true, interruptible: false });
+  return result.failures.map(({ node, error }) => {
+    const message = errorMessage(error).split('\n')[0] ?? '';
+    return message.startsWith(`${node.name}:`) ? message : `${node.name}: ${message}`;
+  });
+}
