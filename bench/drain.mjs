@@ -47,14 +47,22 @@ function startLoad(url, rate = 250, workers = 8) {
   return async () => {
     running = false;
     await Promise.all(loops);
-    return { requests: r.requests, failures: r.failures, rate: Math.round(r.requests / ((Date.now() - r.started) / 1000)) };
+    return {
+      requests: r.requests,
+      failures: r.failures,
+      rate: Math.round(r.requests / ((Date.now() - r.started) / 1000)),
+    };
   };
 }
 
 async function underLoad(lbPort, args) {
   const stop = startLoad(`http://127.0.0.1:${lbPort}/`);
   await new Promise((res) => setTimeout(res, 500));
-  const run = await $({ cwd: project, nothrow: true, env: { ...process.env, CI: 'true', APP_SECRET: 'drain-bench-secret-7f1c' } })`node ${bin} ${args}`;
+  const run = await $({
+    cwd: project,
+    nothrow: true,
+    env: { ...process.env, CI: 'true', APP_SECRET: 'drain-bench-secret-7f1c' },
+  })`node ${bin} ${args}`;
   await new Promise((res) => setTimeout(res, 500));
   const load = await stop();
   if (run.exitCode !== 0) throw new Error(`deploy ${args.join(' ')} failed:\n${run.stderr}`);
@@ -62,13 +70,21 @@ async function underLoad(lbPort, args) {
 }
 
 function writeHosts(sb, lb) {
-  const hosts = sb.nodes.map((n) => `  - { name: ${n.name}, address: ${n.address}, port: ${n.sshPort}, user: root, vars: { appPort: ${n.appPort} } }`);
-  fs.writeFileSync(path.join(project, 'hosts', 'prod.yaml'), ['pre: node1', 'groupSize: 1', ...lb, 'hosts:', ...hosts].join('\n') + '\n');
+  const hosts = sb.nodes.map(
+    (n) =>
+      `  - { name: ${n.name}, address: ${n.address}, port: ${n.sshPort}, user: root, vars: { appPort: ${n.appPort} } }`,
+  );
+  fs.writeFileSync(
+    path.join(project, 'hosts', 'prod.yaml'),
+    ['pre: node1', 'groupSize: 1', ...lb, 'hosts:', ...hosts].join('\n') + '\n',
+  );
 }
 
 await fs.remove(work);
 await fs.mkdirp(path.join(project, 'hosts'));
-await $({ cwd: root })`zx scripts/sandbox.mjs up --nodes 4 --dir ${sandboxDir} --ssh-port 2601 --app-port 8601 --lb-port 8680`;
+await $({
+  cwd: root,
+})`zx scripts/sandbox.mjs up --nodes 4 --dir ${sandboxDir} --ssh-port 2601 --app-port 8601 --lb-port 8680`;
 const sb = await fs.readJson(path.join(sandboxDir, 'sandbox.json'));
 const results = {};
 try {
@@ -85,7 +101,10 @@ try {
 };\n`,
   );
   writeHosts(sb, ['lb:', '  driver: haproxy', `  socket: ${sb.haproxy.socket}`, '  backend: app']);
-  await $({ cwd: project, env: { ...process.env, CI: 'true', APP_SECRET: 'drain-bench-secret-7f1c' } })`node ${bin} prod v1.0.0`;
+  await $({
+    cwd: project,
+    env: { ...process.env, CI: 'true', APP_SECRET: 'drain-bench-secret-7f1c' },
+  })`node ${bin} prod v1.0.0`;
   await new Promise((res) => setTimeout(res, 2500));
   results.haproxyDeploy = await underLoad(sb.haproxy.port, ['prod', 'v1.1.0']);
   results.haproxyRollback = await underLoad(sb.haproxy.port, ['rollback', 'prod', '--last']);
@@ -96,5 +115,10 @@ try {
   await fs.remove(work);
 }
 await fs.mkdirp(path.join(root, 'bench', 'results'));
-await fs.writeJson(path.join(root, 'bench', 'results', 'drain.json'), { date: new Date().toISOString(), nodes: 4, ...results }, { spaces: 2 });
-for (const [name, r] of Object.entries(results)) console.log(`${name.padEnd(16)} ${r.failures} failed of ${r.requests} requests (${r.rate} req/s through HAProxy)`);
+await fs.writeJson(
+  path.join(root, 'bench', 'results', 'drain.json'),
+  { date: new Date().toISOString(), nodes: 4, ...results },
+  { spaces: 2 },
+);
+for (const [name, r] of Object.entries(results))
+  console.log(`${name.padEnd(16)} ${r.failures} failed of ${r.requests} requests (${r.rate} req/s through HAProxy)`);

@@ -27,7 +27,12 @@ for (let i = 1; i <= commits; i++) {
   stream += `commit refs/heads/main\nmark :${i}\ncommitter bench <b@x> ${when + i} +0000\ndata ${msg.length}\n${msg}\n${i > 1 ? `from :${i - 1}\n` : ''}M 644 inline file-${i % 50}.txt\ndata ${String(i).length + 1}\n${i}\n\n`;
 }
 execFileSync('git', ['--git-dir', repo, 'fast-import', '--quiet'], { input: stream, maxBuffer: 1 << 30 });
-const shas = execFileSync('git', ['--git-dir', repo, 'rev-list', '--reverse', 'main'], { encoding: 'utf8', maxBuffer: 1 << 28 }).trim().split('\n');
+const shas = execFileSync('git', ['--git-dir', repo, 'rev-list', '--reverse', 'main'], {
+  encoding: 'utf8',
+  maxBuffer: 1 << 28,
+})
+  .trim()
+  .split('\n');
 
 // 1,000 records: poisons spread over the history; 9 in 10 cured by a later commit, the rest open.
 const records = [];
@@ -52,7 +57,10 @@ execFileSync('git', ['--git-dir', repo, 'fast-import', '--quiet'], { input: recS
 
 const project = path.join(work, 'project');
 await fs.mkdirp(path.join(project, 'hosts'));
-await fs.writeFile(path.join(project, 'deploy.config.ts'), `export default { project: 'b', repo: ${JSON.stringify(repo)}, deployTo: '/srv/b' };\n`);
+await fs.writeFile(
+  path.join(project, 'deploy.config.ts'),
+  `export default { project: 'b', repo: ${JSON.stringify(repo)}, deployTo: '/srv/b' };\n`,
+);
 const bin = path.join(root, 'dist', 'bin', 'deploy.js');
 spawnSync('node', [bin, 'check', 'main'], { cwd: project }); // clones the mirror once
 
@@ -72,9 +80,12 @@ for (let i = 0; i < Math.min(runs, 3); i++) {
   const t = process.hrtime.bigint();
   let naiveOpen = 0;
   for (const r of records) {
-    const inHistory = spawnSync('git', ['--git-dir', mirror, 'merge-base', '--is-ancestor', r.commit, 'main']).status === 0;
+    const inHistory =
+      spawnSync('git', ['--git-dir', mirror, 'merge-base', '--is-ancestor', r.commit, 'main']).status === 0;
     if (!inHistory) continue;
-    const cured = r.cures.some((c) => spawnSync('git', ['--git-dir', mirror, 'merge-base', '--is-ancestor', c.commit, 'main']).status === 0);
+    const cured = r.cures.some(
+      (c) => spawnSync('git', ['--git-dir', mirror, 'merge-base', '--is-ancestor', c.commit, 'main']).status === 0,
+    );
     if (!cured) naiveOpen++;
   }
   naive.push(Number(process.hrtime.bigint() - t) / 1e6);
@@ -91,6 +102,10 @@ const result = {
 };
 await fs.mkdirp(path.join(root, 'bench', 'results'));
 await fs.writeJson(path.join(root, 'bench', 'results', 'poison.json'), result, { spaces: 2 });
-console.log(`deploy check, ${commits} commits, ${count} records (${open} open): median ${(median(relink) / 1000).toFixed(3)} s (${relink.map((x) => (x / 1000).toFixed(3)).join(', ')})`);
-console.log(`naive check, one git process per record:                 median ${(median(naive) / 1000).toFixed(3)} s -> relink is ${result.ratio.toFixed(1)}x faster`);
+console.log(
+  `deploy check, ${commits} commits, ${count} records (${open} open): median ${(median(relink) / 1000).toFixed(3)} s (${relink.map((x) => (x / 1000).toFixed(3)).join(', ')})`,
+);
+console.log(
+  `naive check, one git process per record:                 median ${(median(naive) / 1000).toFixed(3)} s -> relink is ${result.ratio.toFixed(1)}x faster`,
+);
 await fs.remove(work);

@@ -54,7 +54,8 @@ async function ensureTools() {
 async function makeRepo() {
   await $({ cwd: root })`zx scripts/example-repo.mjs --dir ${repo}`;
   await fs.mkdirp(path.join(repo, 'assets'));
-  for (let i = 0; i < mb; i++) await fs.writeFile(path.join(repo, 'assets', `blob-${i}.bin`), crypto.randomBytes(1024 * 1024));
+  for (let i = 0; i < mb; i++)
+    await fs.writeFile(path.join(repo, 'assets', `blob-${i}.bin`), crypto.randomBytes(1024 * 1024));
   await $({ cwd: repo })`git add -A`;
   await $({ cwd: repo })`git commit -q -m ${'add assets'}`;
   // Each tag changes one small file: a warm deploy ships one changed file.
@@ -71,7 +72,17 @@ async function makeProject(sb, count) {
   await fs.copy(path.join(root, 'templates', 'app.env'), path.join(project, 'templates', 'app.env'));
   await fs.writeFile(
     path.join(project, 'hosts', 'prod.yaml'),
-    ['pre: node1', 'groupSize: "25%"', 'hosts:', ...sb.nodes.slice(0, count).map((n) => `  - { name: ${n.name}, address: ${n.address}, port: ${n.sshPort}, user: root, vars: { appPort: ${n.appPort} } }`)].join('\n') + '\n',
+    [
+      'pre: node1',
+      'groupSize: "25%"',
+      'hosts:',
+      ...sb.nodes
+        .slice(0, count)
+        .map(
+          (n) =>
+            `  - { name: ${n.name}, address: ${n.address}, port: ${n.sshPort}, user: root, vars: { appPort: ${n.appPort} } }`,
+        ),
+    ].join('\n') + '\n',
   );
   await fs.writeFile(
     path.join(project, 'deploy.config.ts'),
@@ -94,7 +105,22 @@ async function makeProject(sb, count) {
 }
 
 function onNode(node, command) {
-  return execFileSync('ssh', ['-i', path.join(sandboxDir, 'id_ed25519'), '-o', `UserKnownHostsFile=${path.join(sandboxDir, 'known_hosts')}`, '-o', 'BatchMode=yes', '-p', String(node.sshPort), `root@${node.address}`, command], { encoding: 'utf8' });
+  return execFileSync(
+    'ssh',
+    [
+      '-i',
+      path.join(sandboxDir, 'id_ed25519'),
+      '-o',
+      `UserKnownHostsFile=${path.join(sandboxDir, 'known_hosts')}`,
+      '-o',
+      'BatchMode=yes',
+      '-p',
+      String(node.sshPort),
+      `root@${node.address}`,
+      command,
+    ],
+    { encoding: 'utf8' },
+  );
 }
 
 function stopApps(sb, count = nodes) {
@@ -103,7 +129,11 @@ function stopApps(sb, count = nodes) {
 
 /** The peers have no per-node templates: their app.env is a shared file made once per node. */
 function seedShared(sb, deployTo, count) {
-  for (const node of sb.nodes.slice(0, count)) onNode(node, `mkdir -p ${deployTo}/shared/log && printf 'PORT=${node.appPort}\\nGREETING=bench\\n' > ${deployTo}/shared/app.env`);
+  for (const node of sb.nodes.slice(0, count))
+    onNode(
+      node,
+      `mkdir -p ${deployTo}/shared/log && printf 'PORT=${node.appPort}\\nGREETING=bench\\n' > ${deployTo}/shared/app.env`,
+    );
 }
 
 // Bytes sent to the nodes' sshd ports, counted by the kernel.
@@ -121,9 +151,16 @@ function readBytes() {
 function timed(cmd, args, options) {
   resetBytes();
   const started = process.hrtime.bigint();
-  const result = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 28, ...options });
+  const result = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    ...options,
+  });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${result.status}):\n${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`);
+  if (result.status !== 0)
+    throw new Error(
+      `${cmd} ${args.join(' ')} failed (${result.status}):\n${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`,
+    );
   const rssKb = Number(result.stderr.trim().split('\n').pop());
   return { ms, rssKb, bytes: readBytes() };
 }
@@ -132,21 +169,39 @@ async function verify(sb, count, version) {
   for (const node of sb.nodes.slice(0, count)) {
     let body = '';
     for (let i = 0; i < 200 && !body.includes(`"version":"${version}"`); i++) {
-      body = await fetch(`http://127.0.0.1:${node.appPort}/health`).then((r) => r.text(), (e) => `error: ${e.cause?.code ?? e.message}`);
+      body = await fetch(`http://127.0.0.1:${node.appPort}/health`).then(
+        (r) => r.text(),
+        (e) => `error: ${e.cause?.code ?? e.message}`,
+      );
       if (!body.includes(`"version":"${version}"`)) await new Promise((r) => setTimeout(r, 50));
     }
-    if (!body.includes(`"version":"${version}"`)) throw new Error(`${node.name} serves ${body.slice(0, 100)}, expected ${version}`);
+    if (!body.includes(`"version":"${version}"`))
+      throw new Error(`${node.name} serves ${body.slice(0, 100)}, expected ${version}`);
   }
 }
 
 // One tool = how it deploys, rolls back and (relink only) rolls back in an emergency.
 function tools(sb, count) {
-  const base = { ...process.env, CI: 'true', BENCH_SANDBOX: sandboxDir, BENCH_REPO: repo, BENCH_WORK: work, BENCH_NODES: String(count), APP_SECRET: secret };
+  const base = {
+    ...process.env,
+    CI: 'true',
+    BENCH_SANDBOX: sandboxDir,
+    BENCH_REPO: repo,
+    BENCH_WORK: work,
+    BENCH_NODES: String(count),
+    APP_SECRET: secret,
+  };
   const relinkTool = {
     name: 'relink',
-    deploy: (deployTo, tag) => timed('node', [bin, 'prod', tag], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
-    rollback: (deployTo) => timed('node', [rollbackBin, 'prod', '--last'], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
-    emergency: (deployTo) => timed('node', [rollbackBin, 'prod', '--last', '--emergency'], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
+    deploy: (deployTo, tag) =>
+      timed('node', [bin, 'prod', tag], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
+    rollback: (deployTo) =>
+      timed('node', [rollbackBin, 'prod', '--last'], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
+    emergency: (deployTo) =>
+      timed('node', [rollbackBin, 'prod', '--last', '--emergency'], {
+        cwd: project,
+        env: { ...base, BENCH_DEPLOY_TO: deployTo },
+      }),
   };
   if (!peers) return [relinkTool];
   const cap = path.join(work, 'peers', 'capistrano');
@@ -156,14 +211,27 @@ function tools(sb, count) {
     {
       name: 'capistrano',
       prepare: (deployTo) => seedShared(sb, deployTo, count),
-      deploy: (deployTo, tag) => timed('cap', ['bench', 'deploy'], { cwd: cap, env: { ...base, BENCH_DEPLOY_TO: deployTo, TAG: tag } }),
-      rollback: (deployTo) => timed('cap', ['bench', 'deploy:rollback'], { cwd: cap, env: { ...base, BENCH_DEPLOY_TO: deployTo, TAG: TAGS[0] } }),
+      deploy: (deployTo, tag) =>
+        timed('cap', ['bench', 'deploy'], { cwd: cap, env: { ...base, BENCH_DEPLOY_TO: deployTo, TAG: tag } }),
+      rollback: (deployTo) =>
+        timed('cap', ['bench', 'deploy:rollback'], {
+          cwd: cap,
+          env: { ...base, BENCH_DEPLOY_TO: deployTo, TAG: TAGS[0] },
+        }),
     },
     {
       name: 'shipit',
       prepare: (deployTo) => seedShared(sb, deployTo, count),
-      deploy: (deployTo, tag) => timed(path.join(shipitDir, 'node_modules', '.bin', 'shipit'), ['bench', 'deploy'], { cwd: shipitDir, env: { ...base, BENCH_DEPLOY_TO: deployTo, TAG: tag } }),
-      rollback: (deployTo) => timed(path.join(shipitDir, 'node_modules', '.bin', 'shipit'), ['bench', 'rollback'], { cwd: shipitDir, env: { ...base, BENCH_DEPLOY_TO: deployTo, TAG: TAGS[0] } }),
+      deploy: (deployTo, tag) =>
+        timed(path.join(shipitDir, 'node_modules', '.bin', 'shipit'), ['bench', 'deploy'], {
+          cwd: shipitDir,
+          env: { ...base, BENCH_DEPLOY_TO: deployTo, TAG: tag },
+        }),
+      rollback: (deployTo) =>
+        timed(path.join(shipitDir, 'node_modules', '.bin', 'shipit'), ['bench', 'rollback'], {
+          cwd: shipitDir,
+          env: { ...base, BENCH_DEPLOY_TO: deployTo, TAG: TAGS[0] },
+        }),
     },
   ];
 }
@@ -177,14 +245,20 @@ const add = (tool, figure, sample) => {
 await fs.remove(work);
 await fs.mkdirp(work);
 await ensureTools();
-await $({ cwd: root, stdio: 'inherit' })`zx scripts/sandbox.mjs up --nodes ${Math.max(nodes, scale)} --dir ${sandboxDir} --ssh-port 2401 --app-port 8401 --lb-port 8480`;
+await $({
+  cwd: root,
+  stdio: 'inherit',
+})`zx scripts/sandbox.mjs up --nodes ${Math.max(nodes, scale)} --dir ${sandboxDir} --ssh-port 2401 --app-port 8401 --lb-port 8480`;
 const sb = await fs.readJson(path.join(sandboxDir, 'sandbox.json'));
 try {
   await makeRepo();
   await makeProject(sb, nodes);
   const list = tools(sb, nodes);
   // Warm-up: relink's git mirror. Builds are measured: every tool builds inside its deploy.
-  spawnSync('node', [bin, 'plan', 'prod', TAGS[0]], { cwd: project, env: { ...process.env, APP_SECRET: secret, BENCH_DEPLOY_TO: '/srv/warmup' } });
+  spawnSync('node', [bin, 'plan', 'prod', TAGS[0]], {
+    cwd: project,
+    env: { ...process.env, APP_SECRET: secret, BENCH_DEPLOY_TO: '/srv/warmup' },
+  });
 
   for (let run = 0; run < runs; run++) {
     for (const tool of list) {
@@ -214,7 +288,9 @@ try {
         await verify(sb, nodes, TAGS[0]);
         add(tool.name, 'emergency', e.ms);
       }
-      console.log(`run ${run + 1}/${runs} ${tool.name}: cold ${secs(cold.ms)} s, warm ${secs(warm.ms)} s, rollback ${secs(back.ms)} s`);
+      console.log(
+        `run ${run + 1}/${runs} ${tool.name}: cold ${secs(cold.ms)} s, warm ${secs(warm.ms)} s, rollback ${secs(back.ms)} s`,
+      );
     }
   }
 
@@ -229,7 +305,9 @@ try {
         await verify(sb, count, TAGS[0]);
         add('relink', `cold${count}`, r.ms);
       }
-      console.log(`relink cold deploy to ${count} nodes: median ${secs(median(results.figures.relink[`cold${count}`]))} s`);
+      console.log(
+        `relink cold deploy to ${count} nodes: median ${secs(median(results.figures.relink[`cold${count}`]))} s`,
+      );
     }
   }
 
@@ -263,28 +341,45 @@ const md = [
   '',
   `${results.date}: ${nodes} sandbox nodes (and ${scale} for scaling), ${mb} MB release of incompressible data, medians of ${runs} runs, each tool in alternation on the same cluster; wall time from spawn to exit; the app restart is included and every node's version is checked after every step.`,
   '',
-  `| figure | ${names.join(' | ')} | ${names.filter((n) => n !== 'relink').map((n) => `relink vs ${n}`).join(' | ')} |`,
-  `| --- | ${names.map(() => '---:').join(' | ')} | ${names.filter((n) => n !== 'relink').map(() => '---:').join(' | ')} |`,
+  `| figure | ${names.join(' | ')} | ${names
+    .filter((n) => n !== 'relink')
+    .map((n) => `relink vs ${n}`)
+    .join(' | ')} |`,
+  `| --- | ${names.map(() => '---:').join(' | ')} | ${names
+    .filter((n) => n !== 'relink')
+    .map(() => '---:')
+    .join(' | ')} |`,
   ...rows.map(([label, key, div]) => {
     const own = m('relink', key);
-    const ratios = names.filter((n) => n !== 'relink').map((n) => {
-      const peer = key === 'emergency' ? m(n, 'rollback') : m(n, key);
-      return own && peer ? `${(peer / own).toFixed(1)}x` : '-';
-    });
+    const ratios = names
+      .filter((n) => n !== 'relink')
+      .map((n) => {
+        const peer = key === 'emergency' ? m(n, 'rollback') : m(n, key);
+        return own && peer ? `${(peer / own).toFixed(1)}x` : '-';
+      });
     return `| ${label} | ${names.map((n) => fmt(m(n, key), div)).join(' | ')} | ${ratios.join(' | ')} |`;
   }),
   '',
-  ...(m('relink', `cold${scale}`) ? [`relink cold deploy: ${nodes} nodes ${secs(m('relink', `cold${nodes}`))} s, ${scale} nodes ${secs(m('relink', `cold${scale}`))} s: ${(m('relink', `cold${scale}`) / m('relink', `cold${nodes}`)).toFixed(2)}x the time for ${scale / nodes}x the nodes.`, ''] : []),
+  ...(m('relink', `cold${scale}`)
+    ? [
+        `relink cold deploy: ${nodes} nodes ${secs(m('relink', `cold${nodes}`))} s, ${scale} nodes ${secs(m('relink', `cold${scale}`))} s: ${(m('relink', `cold${scale}`) / m('relink', `cold${nodes}`)).toFixed(2)}x the time for ${scale / nodes}x the nodes.`,
+        '',
+      ]
+    : []),
   `deploy --help: median ${secs(m('relink', 'help'))} s over 11 starts.`,
   '',
-  'The emergency-rollback ratio compares relink --emergency with each peer\'s own rollback (neither peer has a faster path). Ratios > 1 mean relink is faster (or, for bytes and memory, smaller).',
+  "The emergency-rollback ratio compares relink --emergency with each peer's own rollback (neither peer has a faster path). Ratios > 1 mean relink is faster (or, for bytes and memory, smaller).",
   '',
 ];
 await fs.mkdirp(path.join(root, 'bench', 'results'));
 await fs.writeJson(path.join(root, 'bench', 'results', 'latest.json'), results, { spaces: 2 });
 await fs.writeFile(path.join(root, 'bench', 'results', 'latest.md'), md.join('\n'));
 if (m('relink', `cold${scale}`)) {
-  const points = [[0, 0], [nodes, m('relink', `cold${nodes}`)], [scale, m('relink', `cold${scale}`)]];
+  const points = [
+    [0, 0],
+    [nodes, m('relink', `cold${nodes}`)],
+    [scale, m('relink', `cold${scale}`)],
+  ];
   const maxY = Math.max(...points.map((p) => p[1])) * 1.2;
   const x = (n) => 50 + (n / scale) * 400;
   const y = (ms) => 250 - (ms / maxY) * 200;
@@ -292,10 +387,18 @@ if (m('relink', `cold${scale}`)) {
 <text x="250" y="20" text-anchor="middle">relink cold deploy time against node count (${mb} MB release)</text>
 <line x1="50" y1="250" x2="460" y2="250" stroke="black"/><line x1="50" y1="250" x2="50" y2="40" stroke="black"/>
 <polyline fill="none" stroke="steelblue" stroke-width="2" points="${points.map(([n, ms]) => `${x(n)},${y(ms)}`).join(' ')}"/>
-${points.slice(1).map(([n, ms]) => `<circle cx="${x(n)}" cy="${y(ms)}" r="4" fill="steelblue"/><text x="${x(n)}" y="${y(ms) - 10}" text-anchor="middle">${n} nodes: ${secs(ms)} s</text>`).join('\n')}
+${points
+  .slice(1)
+  .map(
+    ([n, ms]) =>
+      `<circle cx="${x(n)}" cy="${y(ms)}" r="4" fill="steelblue"/><text x="${x(n)}" y="${y(ms) - 10}" text-anchor="middle">${n} nodes: ${secs(ms)} s</text>`,
+  )
+  .join('\n')}
 <text x="250" y="285" text-anchor="middle">nodes</text><text x="15" y="145" transform="rotate(-90 15 145)" text-anchor="middle">seconds</text>
 </svg>
 `;
   await fs.writeFile(path.join(root, 'bench', 'results', 'scaling.svg'), svg);
 }
-console.log(`\n${md.join('\n')}\nwritten: bench/results/latest.json, latest.md${m('relink', `cold${scale}`) ? ', scaling.svg' : ''}`);
+console.log(
+  `\n${md.join('\n')}\nwritten: bench/results/latest.json, latest.md${m('relink', `cold${scale}`) ? ', scaling.svg' : ''}`,
+);

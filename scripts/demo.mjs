@@ -16,7 +16,8 @@ if (!fs.existsSync(path.join(root, '.sandbox', 'example-app', '.git'))) {
 }
 // The one secret the example templates use; it lives outside git, as real ones must.
 const secrets = path.join(root, '.sandbox', 'secrets.env');
-if (!fs.existsSync(secrets)) await fs.writeFile(secrets, `APP_SECRET=demo-${Math.random().toString(36).slice(2)}\n`, { mode: 0o600 });
+if (!fs.existsSync(secrets))
+  await fs.writeFile(secrets, `APP_SECRET=demo-${Math.random().toString(36).slice(2)}\n`, { mode: 0o600 });
 
 for (const version of ['v1.0.0', 'v1.1.0']) {
   console.log(`\n$ deploy prod ${version}`);

@@ -18,7 +18,14 @@ $.verbose = false;
 
 const dir = path.resolve(argv.dir ?? process.env.RELINK_SANDBOX ?? '.sandbox');
 const stateFile = path.join(dir, 'sandbox.json');
-const PACKAGES = { sshd: 'openssh-server', haproxy: 'haproxy', rsync: 'rsync', socat: 'socat', nginx: 'nginx', ip: 'iproute2' };
+const PACKAGES = {
+  sshd: 'openssh-server',
+  haproxy: 'haproxy',
+  rsync: 'rsync',
+  socat: 'socat',
+  nginx: 'nginx',
+  ip: 'iproute2',
+};
 
 const verb = argv._[0] ?? 'status';
 if (verb === 'up') await up();
@@ -33,17 +40,28 @@ else {
 
 async function up() {
   const count = Number(argv.nodes ?? 4);
-  if (!Number.isInteger(count) || count < 1 || count > 200) fail(`--nodes must be a whole number from 1 to 200, got ${argv.nodes}`);
+  if (!Number.isInteger(count) || count < 1 || count > 200)
+    fail(`--nodes must be a whole number from 1 to 200, got ${argv.nodes}`);
   if (fs.existsSync(stateFile)) await down({ quiet: true });
   await ensurePackages();
   const sshBase = Number(argv['ssh-port'] ?? 2201);
   const appBase = Number(argv['app-port'] ?? 8101);
   const lbPort = Number(argv['lb-port'] ?? 8080);
   const nginxPort = Number(argv['nginx-port'] ?? lbPort + 10);
-  const isolated = new Set(String(argv.netns ?? '').split(',').filter(Boolean));
+  const isolated = new Set(
+    String(argv.netns ?? '')
+      .split(',')
+      .filter(Boolean),
+  );
   // Nodes the load balancers do not route to (a pre node that takes no outside traffic).
-  const outside = new Set(String(argv.outside ?? '').split(',').filter(Boolean));
-  for (const name of isolated) if (!/^node\d+$/.test(name) || Number(name.slice(4)) > count) fail(`--netns: no node "${name}" among node1..node${count}`);
+  const outside = new Set(
+    String(argv.outside ?? '')
+      .split(',')
+      .filter(Boolean),
+  );
+  for (const name of isolated)
+    if (!/^node\d+$/.test(name) || Number(name.slice(4)) > count)
+      fail(`--netns: no node "${name}" among node1..node${count}`);
   if (isolated.size && process.getuid?.() !== 0) fail('--netns needs root (ip netns, veth)');
   const ports = [lbPort, nginxPort, ...Array.from({ length: count }, (_, i) => [sshBase + i, appBase + i]).flat()];
   // Processes of a sandbox just stopped die with their namespace a moment later.
@@ -54,7 +72,10 @@ async function up() {
     if (busy.length === 0) break;
     await sleep(100);
   }
-  if (busy.length) fail(`port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use (another sandbox? stop it with its own "sandbox down", or pick --ssh-port/--app-port/--lb-port)`);
+  if (busy.length)
+    fail(
+      `port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use (another sandbox? stop it with its own "sandbox down", or pick --ssh-port/--app-port/--lb-port)`,
+    );
 
   await fs.mkdirp(path.join(dir, 'nodes'));
   await fs.mkdirp('/srv');
@@ -97,7 +118,9 @@ async function up() {
   const state = { dir, lbPort, haproxy, nginx, nodes };
   await fs.writeJson(stateFile, state, { spaces: 2 });
   if (argv.hosts) await writeHosts(argv.hosts, state);
-  console.log(`sandbox up: ${count} node(s), ssh ${sshBase}-${sshBase + count - 1}, app ${appBase}-${appBase + count - 1}, HAProxy on http://127.0.0.1:${lbPort}/, nginx on http://127.0.0.1:${nginxPort}/`);
+  console.log(
+    `sandbox up: ${count} node(s), ssh ${sshBase}-${sshBase + count - 1}, app ${appBase}-${appBase + count - 1}, HAProxy on http://127.0.0.1:${lbPort}/, nginx on http://127.0.0.1:${nginxPort}/`,
+  );
 }
 
 function sshdConfig(nodeDir, address, port) {
@@ -162,7 +185,19 @@ function startNode(node) {
     `mount --bind ${node.dir}/root /root`,
     `exec /usr/sbin/sshd -D -e -f ${node.dir}/sshd_config`,
   ].join(' && ');
-  const unshare = ['unshare', '--mount', '--pid', '--fork', '--mount-proc', '--kill-child', '--propagation', 'private', 'sh', '-c', inner];
+  const unshare = [
+    'unshare',
+    '--mount',
+    '--pid',
+    '--fork',
+    '--mount-proc',
+    '--kill-child',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    inner,
+  ];
   // `ip netns exec` enters the node's network namespace and execs unshare in place (same PID).
   const command = node.netns ? ['ip', 'netns', 'exec', node.netns, ...unshare] : unshare;
   const child = spawn(command[0], command.slice(1), { detached: true, stdio: ['ignore', log, log] });
@@ -216,7 +251,10 @@ async function startNginx(nodes, port) {
   await fs.mkdirp(path.join(prefix, 'logs'));
   const upstream = path.join(prefix, 'upstream.conf');
   const config = path.join(prefix, 'nginx.conf');
-  await fs.writeFile(upstream, ['upstream app {', ...nodes.map((n) => `    server ${n.address}:${n.appPort};`), '}', ''].join('\n'));
+  await fs.writeFile(
+    upstream,
+    ['upstream app {', ...nodes.map((n) => `    server ${n.address}:${n.appPort};`), '}', ''].join('\n'),
+  );
   await fs.writeFile(
     config,
     [
@@ -315,7 +353,9 @@ async function status() {
   for (const node of state.nodes) {
     const up = alive(node.pid) && (await portOpen(node.sshPort, node.address));
     ok &&= up;
-    console.log(`${node.name.padEnd(8)} ssh ${node.address}:${node.sshPort}  app :${node.appPort}  ${up ? 'up' : 'DOWN'}${node.netns ? `  netns ${node.netns} (veth ${node.veth})` : ''}`);
+    console.log(
+      `${node.name.padEnd(8)} ssh ${node.address}:${node.sshPort}  app :${node.appPort}  ${up ? 'up' : 'DOWN'}${node.netns ? `  netns ${node.netns} (veth ${node.veth})` : ''}`,
+    );
   }
   const lbUp = alive(state.haproxy.pid) && (await portOpen(state.haproxy.port));
   ok &&= lbUp;
@@ -347,9 +387,12 @@ async function ensureUser(name, clientKey) {
 }
 
 async function ensurePackages() {
-  const missing = Object.entries(PACKAGES).filter(([bin]) => !hasBinary(bin)).map(([, pkg]) => pkg);
+  const missing = Object.entries(PACKAGES)
+    .filter(([bin]) => !hasBinary(bin))
+    .map(([, pkg]) => pkg);
   if (missing.length === 0) return;
-  if (process.getuid?.() !== 0) fail(`missing ${missing.join(', ')}; install them (apt-get install ${missing.join(' ')}) or run this as root`);
+  if (process.getuid?.() !== 0)
+    fail(`missing ${missing.join(', ')}; install them (apt-get install ${missing.join(' ')}) or run this as root`);
   console.log(`installing ${missing.join(', ')} ...`);
   await $({ env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })`apt-get update -qq`;
   await $({ env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })`apt-get install -y -qq ${missing}`;
@@ -370,7 +413,10 @@ async function waitForPort(port, what, host = '127.0.0.1') {
 function portOpen(port, host = '127.0.0.1') {
   return new Promise((resolve) => {
     const socket = net.connect(port, host);
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }
@@ -390,7 +436,11 @@ function alive(pid) {
 }
 
 function signal(pid, sig) {
-  try { process.kill(pid, sig); } catch { /* already gone */ }
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* already gone */
+  }
 }
 
 function fail(message) {

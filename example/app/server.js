@@ -9,7 +9,8 @@ const root = path.dirname(fs.realpathSync(fileURLToPath(import.meta.url)));
 const release = path.basename(root);
 const info = JSON.parse(fs.readFileSync(path.join(root, 'version.json'), 'utf8'));
 const env = Object.fromEntries(
-  fs.readFileSync(path.join(root, 'app.env'), 'utf8')
+  fs
+    .readFileSync(path.join(root, 'app.env'), 'utf8')
     .split('\n')
     .filter((line) => line.includes('='))
     .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),

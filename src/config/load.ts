@@ -12,7 +12,8 @@ export const CONFIG_FILES = ['deploy.config.ts', 'deploy.config.mts', 'deploy.co
 export function findConfigFile(start: string, explicit?: string): string {
   if (explicit) {
     const file = path.resolve(start, explicit);
-    if (!fs.existsSync(file)) throw new UsageError(`config file not found: ${file}`, { hint: 'check the --config path' });
+    if (!fs.existsSync(file))
+      throw new UsageError(`config file not found: ${file}`, { hint: 'check the --config path' });
     return file;
   }
   for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
@@ -41,7 +42,9 @@ export async function loadUserConfig(file: string): Promise<UserConfig> {
       cause: error,
     });
   }
-  return validatedOnce(path.join(path.dirname(file), '.relink', 'cache'), 'config', loaded, async (value) => (await import('./validate.js')).validateUserConfig(value, path.basename(file)));
+  return validatedOnce(path.join(path.dirname(file), '.relink', 'cache'), 'config', loaded, async (value) =>
+    (await import('./validate.js')).validateUserConfig(value, path.basename(file)),
+  );
 }
 
 function expandHome(p: string): string {
@@ -50,7 +53,9 @@ function expandHome(p: string): string {
 
 /** The application repository: a URL as is, a local path relative to the config file. */
 export function resolveRepo(user: UserConfig, configFile: string): string {
-  return /^[a-z+]+:\/\/|^[^/]+@[^/]+:/.test(user.repo) ? user.repo : path.resolve(path.dirname(configFile), expandHome(user.repo));
+  return /^[a-z+]+:\/\/|^[^/]+@[^/]+:/.test(user.repo)
+    ? user.repo
+    : path.resolve(path.dirname(configFile), expandHome(user.repo));
 }
 
 /** Merges one environment's overrides over the top level and fills every default. */
@@ -63,16 +68,22 @@ export function resolveConfig(user: UserConfig, env: string, configFile: string)
 
   const deployTo = pick('deployTo');
   if (!deployTo) {
-    throw new UsageError(`${path.basename(configFile)}: deployTo: required (top level or environments.${env}.deployTo)`, {
-      hint: "set deployTo: '/srv/<project>' in deploy.config.ts",
-    });
+    throw new UsageError(
+      `${path.basename(configFile)}: deployTo: required (top level or environments.${env}.deployTo)`,
+      {
+        hint: "set deployTo: '/srv/<project>' in deploy.config.ts",
+      },
+    );
   }
   const build = merge('build');
   const smoke = user.smoke || over.smoke ? merge('smoke') : undefined;
   if (smoke && Boolean(smoke.url) === Boolean(smoke.command)) {
-    throw new UsageError(`${path.basename(configFile)}: smoke: set exactly one of "url" or "command" (environment ${env})`, {
-      hint: "e.g. smoke: { url: 'http://{{ node.address }}:8080/health' }",
-    });
+    throw new UsageError(
+      `${path.basename(configFile)}: smoke: set exactly one of "url" or "command" (environment ${env})`,
+      {
+        hint: "e.g. smoke: { url: 'http://{{ node.address }}:8080/health' }",
+      },
+    );
   }
   const restart = user.restart || over.restart ? merge('restart') : undefined;
   const rollout = merge('rollout');
@@ -113,10 +124,20 @@ export function resolveConfig(user: UserConfig, env: string, configFile: string)
           timeoutMs: smoke.timeoutMs ?? 2000,
         }
       : undefined,
-    rollout: { parallel: rollout.parallel ?? 10, onFailure: rollout.onFailure ?? 'rollback', upload: rollout.upload ?? 'tar' },
+    rollout: {
+      parallel: rollout.parallel ?? 10,
+      onFailure: rollout.onFailure ?? 'rollback',
+      upload: rollout.upload ?? 'tar',
+    },
     windows: pick('windows') ?? [],
     timezone: pick('timezone') ?? 'UTC',
-    backup: pick('backup') ? { command: pick('backup')!.command, node: pick('backup')!.node, timeoutMs: pick('backup')!.timeoutMs ?? 600_000 } : undefined,
+    backup: pick('backup')
+      ? {
+          command: pick('backup')!.command,
+          node: pick('backup')!.node,
+          timeoutMs: pick('backup')!.timeoutMs ?? 600_000,
+        }
+      : undefined,
     notify: pick('notify') ?? {},
     lock: { ttlMs: pick('lock')?.ttlMs ?? 120_000, heartbeatMs: pick('lock')?.heartbeatMs ?? 15_000 },
     logs: { dir: pick('logs')?.dir ?? 'shared/log', pattern: pick('logs')?.pattern ?? '*.log' },

@@ -103,7 +103,10 @@ const settings = {
   logs: z
     .strictObject({
       dir: relative.optional(),
-      pattern: z.string().regex(/^[^/]+$/, 'a file name pattern such as *.log').optional(),
+      pattern: z
+        .string()
+        .regex(/^[^/]+$/, 'a file name pattern such as *.log')
+        .optional(),
     })
     .optional(),
   ssh: z
@@ -128,7 +131,10 @@ export const configSchema = z.strictObject({
   schedule: z
     .array(
       z.strictObject({
-        name: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]+$/)
+          .optional(),
         env: z.string().min(1),
         cron,
         version: z.string().min(1),

@@ -12,7 +12,12 @@ export function parseDotenv(text: string): Record<string, string> {
     if (!line || line.startsWith('#') || eq < 1) continue;
     let value = line.slice(eq + 1).trim();
     if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
-    out[line.slice(0, eq).replace(/^export\s+/, '').trim()] = value;
+    out[
+      line
+        .slice(0, eq)
+        .replace(/^export\s+/, '')
+        .trim()
+    ] = value;
   }
   return out;
 }
@@ -22,8 +27,15 @@ export function parseDotenv(text: string): Record<string, string> {
  * secrets file, registers each value with the redactor, and refuses to go on
  * when one is missing: before anything touches a node.
  */
-export function loadSecrets(config: ResolvedConfig, env: NodeJS.ProcessEnv, redactor: Redactor): Record<string, string> {
-  const fromFile = config.secretsFile && fs.existsSync(config.secretsFile) ? parseDotenv(fs.readFileSync(config.secretsFile, 'utf8')) : {};
+export function loadSecrets(
+  config: ResolvedConfig,
+  env: NodeJS.ProcessEnv,
+  redactor: Redactor,
+): Record<string, string> {
+  const fromFile =
+    config.secretsFile && fs.existsSync(config.secretsFile)
+      ? parseDotenv(fs.readFileSync(config.secretsFile, 'utf8'))
+      : {};
   const values: Record<string, string> = {};
   const missing: string[] = [];
   for (const name of config.secrets) {

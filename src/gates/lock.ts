@@ -30,11 +30,19 @@ export function parseOwner(raw: string | undefined): LockOwner | undefined {
 
 function age(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${s % 60}s`
+      : `${s}s`;
 }
 
 /** Whether a lock's owner looks dead: no heartbeat within the TTL, or its pid gone on this very machine. */
-export function lockHealth(owner: LockOwner, now: Date, ttlMs: number): { stale: boolean; deadPid: boolean; heartbeatAgeMs: number } {
+export function lockHealth(
+  owner: LockOwner,
+  now: Date,
+  ttlMs: number,
+): { stale: boolean; deadPid: boolean; heartbeatAgeMs: number } {
   const heartbeatAgeMs = now.getTime() - Date.parse(owner.heartbeat ?? owner.since);
   const deadPid = owner.kind !== 'freeze' && owner.host === os.hostname() && !alive(owner.pid);
   return { stale: owner.kind !== 'freeze' && heartbeatAgeMs > ttlMs, deadPid, heartbeatAgeMs };
@@ -46,9 +54,13 @@ export function describeOwner(raw: string | undefined, now: Date, ttlMs = 120_00
   const o = parseOwner(raw);
   if (!o) return `an unreadable owner record: ${raw.slice(0, 80)}`;
   const since = `since ${o.since.slice(11, 19)} UTC, ${age(now.getTime() - Date.parse(o.since))} ago`;
-  if (o.kind === 'freeze') return `a freeze by ${o.user} on ${o.host} (run ${o.run}) ${since}: ${o.message ?? ''}`.trim();
+  if (o.kind === 'freeze')
+    return `a freeze by ${o.user} on ${o.host} (run ${o.run}) ${since}: ${o.message ?? ''}`.trim();
   const h = lockHealth(o, now, ttlMs);
-  const notes = [h.stale ? `STALE: no heartbeat for ${age(h.heartbeatAgeMs)}` : '', h.deadPid ? `pid ${o.pid} is not running on this machine` : ''].filter(Boolean);
+  const notes = [
+    h.stale ? `STALE: no heartbeat for ${age(h.heartbeatAgeMs)}` : '',
+    h.deadPid ? `pid ${o.pid} is not running on this machine` : '',
+  ].filter(Boolean);
   return `${o.user} on ${o.host} (pid ${o.pid}, run ${o.run}) ${since}: ${o.command}${notes.length ? ` [${notes.join('; ')}]` : ''}`;
 }
 
@@ -68,7 +80,9 @@ export async function acquireLocalLock(stateDir: string, env: string): Promise<(
     stale: 30_000,
     update: 5_000,
     onCompromised: (error: Error) => {
-      process.stderr.write(`warning: the local deploy lock ${target}.lock was taken over or removed: ${error.message}\n`);
+      process.stderr.write(
+        `warning: the local deploy lock ${target}.lock was taken over or removed: ${error.message}\n`,
+      );
     },
   };
   const take = async () => {
@@ -87,9 +101,12 @@ export async function acquireLocalLock(stateDir: string, env: string): Promise<(
       fs.rmSync(`${target}.lock`, { recursive: true, force: true });
       return take();
     }
-    throw new LockError(`another relink run on this machine holds the local lock for ${env} (${target}.lock${Number.isInteger(holder) ? `, pid ${holder}` : ''})`, {
-      hint: `wait for it to finish; if no relink process is running, remove ${target}.lock (${errorMessage(error)})`,
-    });
+    throw new LockError(
+      `another relink run on this machine holds the local lock for ${env} (${target}.lock${Number.isInteger(holder) ? `, pid ${holder}` : ''})`,
+      {
+        hint: `wait for it to finish; if no relink process is running, remove ${target}.lock (${errorMessage(error)})`,
+      },
+    );
   }
 }
 

@@ -34,7 +34,8 @@ export function parseRecords(files: ReadonlyMap<string, string>): Loaded {
   for (const [file, text] of files) {
     try {
       const r = JSON.parse(text) as PoisonRecord;
-      if (typeof r.id !== 'string' || !/^[0-9a-f]{40}$/.test(r.commit) || !Array.isArray(r.cures)) throw new Error('missing fields');
+      if (typeof r.id !== 'string' || !/^[0-9a-f]{40}$/.test(r.commit) || !Array.isArray(r.cures))
+        throw new Error('missing fields');
       records.push(r);
     } catch {
       malformed.push(file);
@@ -51,7 +52,11 @@ export async function loadRecords(git: GitRecords): Promise<Loaded> {
 }
 
 export function newPoisonId(commit: string, when: string): string {
-  return `p-${crypto.createHash('sha256').update(`${commit}\0${when}\0${crypto.randomBytes(8).toString('hex')}`).digest('hex').slice(0, 8)}`;
+  return `p-${crypto
+    .createHash('sha256')
+    .update(`${commit}\0${when}\0${crypto.randomBytes(8).toString('hex')}`)
+    .digest('hex')
+    .slice(0, 8)}`;
 }
 
 /** What the check found for one record in the history of a revision. */
@@ -102,7 +107,10 @@ export const open = (findings: readonly Finding[]) => findings.filter((f) => !f.
 
 export function describeOpen(findings: readonly Finding[]): string {
   return open(findings)
-    .map((f) => `  ${f.record.id}  poison ${f.record.commit.slice(0, 12)}  ${f.record.comment}${f.record.ticket ? ` [${f.record.ticket}]` : ''} (by ${f.record.who}, ${f.record.when.slice(0, 10)})`)
+    .map(
+      (f) =>
+        `  ${f.record.id}  poison ${f.record.commit.slice(0, 12)}  ${f.record.comment}${f.record.ticket ? ` [${f.record.ticket}]` : ''} (by ${f.record.who}, ${f.record.when.slice(0, 10)})`,
+    )
     .join('\n');
 }
 
@@ -110,16 +118,25 @@ export function describeOpen(findings: readonly Finding[]): string {
  * The release gate: refuses a version whose history holds a poison without
  * its cure, unless every open one is allowed by id with a reason.
  */
-export function gate(version: string, findings: readonly Finding[], allowed: readonly string[], reason: string | undefined): { allowed: string[] } {
+export function gate(
+  version: string,
+  findings: readonly Finding[],
+  allowed: readonly string[],
+  reason: string | undefined,
+): { allowed: string[] } {
   const openOnes = open(findings);
   const notAllowed = openOnes.filter((f) => !allowed.includes(f.record.id));
   if (notAllowed.length === 0) {
-    if (openOnes.length && !reason) throw new UsageError('--allow-poison needs --reason "why this release may go out anyway"');
+    if (openOnes.length && !reason)
+      throw new UsageError('--allow-poison needs --reason "why this release may go out anyway"');
     return { allowed: openOnes.map((f) => f.record.id) };
   }
-  throw new GateError(`${version} contains ${notAllowed.length} known bug(s) without their fix:\n${describeOpen(notAllowed)}`, {
-    hint: `release a version with the fix (deploy check <rev> shows what is missing), or, deliberately: --allow-poison ${notAllowed.map((f) => f.record.id).join(' --allow-poison ')} --reason "..."`,
-  });
+  throw new GateError(
+    `${version} contains ${notAllowed.length} known bug(s) without their fix:\n${describeOpen(notAllowed)}`,
+    {
+      hint: `release a version with the fix (deploy check <rev> shows what is missing), or, deliberately: --allow-poison ${notAllowed.map((f) => f.record.id).join(' --allow-poison ')} --reason "..."`,
+    },
+  );
 }
 
 /**
@@ -127,21 +144,38 @@ export function gate(version: string, findings: readonly Finding[], allowed: rea
  * else pushed first, fetches their records and applies this change again on
  * top: both keep theirs, nothing is dropped.
  */
-export async function writeRecord(git: GitRecords, change: (current: PoisonRecord[]) => PoisonRecord, message: string): Promise<PoisonRecord> {
+export async function writeRecord(
+  git: GitRecords,
+  change: (current: PoisonRecord[]) => PoisonRecord,
+  message: string,
+): Promise<PoisonRecord> {
   for (let attempt = 1; attempt <= 8; attempt++) {
     const fetched = await git.fetchRef(POISON_REF);
-    if (!fetched.ok) throw new RelinkError(`cannot reach the repository to share the record: ${fetched.reason ?? 'fetch failed'}. Nothing was recorded.`, { hint: 'records must be pushed to be seen by others: check the network and repo in deploy.config.ts' });
+    if (!fetched.ok)
+      throw new RelinkError(
+        `cannot reach the repository to share the record: ${fetched.reason ?? 'fetch failed'}. Nothing was recorded.`,
+        { hint: 'records must be pushed to be seen by others: check the network and repo in deploy.config.ts' },
+      );
     const tip = await git.tip(POISON_REF);
     const current = tip ? parseRecords(await git.readFiles(tip, DIR)).records : [];
     const record = change(current);
-    const commit = await git.commitFiles(tip, new Map([[`${DIR}/${record.id}.json`, JSON.stringify(record, null, 2) + '\n']]), message);
+    const commit = await git.commitFiles(
+      tip,
+      new Map([[`${DIR}/${record.id}.json`, JSON.stringify(record, null, 2) + '\n']]),
+      message,
+    );
     const pushed = await git.push(commit, POISON_REF);
     if (pushed === 'ok') {
       await git.setRef(POISON_REF, commit);
       return record;
     }
-    if (pushed !== 'rejected') throw new RelinkError(`cannot push the record to the repository: ${pushed.error}. Nothing was recorded.`, { hint: 'check that you may push to the repository in deploy.config.ts' });
+    if (pushed !== 'rejected')
+      throw new RelinkError(`cannot push the record to the repository: ${pushed.error}. Nothing was recorded.`, {
+        hint: 'check that you may push to the repository in deploy.config.ts',
+      });
     await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 50));
   }
-  throw new RelinkError('the poison records changed under us 8 times in a row; nothing was recorded', { hint: 'try again' });
+  throw new RelinkError('the poison records changed under us 8 times in a row; nothing was recorded', {
+    hint: 'try again',
+  });
 }

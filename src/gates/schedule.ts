@@ -15,11 +15,19 @@ export function named(entries: readonly ScheduleEntry[]): NamedEntry[] {
  * semver (with or without a leading v) never count.
  */
 export function pickTag(spec: string, tags: readonly string[]): string | undefined {
-  const versions = tags.map((tag) => ({ tag, v: semver.valid(semver.clean(tag) ?? '') })).filter((t): t is { tag: string; v: string } => Boolean(t.v));
+  const versions = tags
+    .map((tag) => ({ tag, v: semver.valid(semver.clean(tag) ?? '') }))
+    .filter((t): t is { tag: string; v: string } => Boolean(t.v));
   // `latest` never picks a pre-release (v2.0.0-rc.1): a schedule ships releases.
-  if (spec === 'latest') return semver.rsort(versions.map((t) => t.v).filter((v) => !semver.prerelease(v))).map((v) => versions.find((t) => t.v === v)!.tag)[0];
+  if (spec === 'latest')
+    return semver
+      .rsort(versions.map((t) => t.v).filter((v) => !semver.prerelease(v)))
+      .map((v) => versions.find((t) => t.v === v)!.tag)[0];
   if (semver.validRange(spec) && !tags.includes(spec)) {
-    const best = semver.maxSatisfying(versions.map((t) => t.v), spec);
+    const best = semver.maxSatisfying(
+      versions.map((t) => t.v),
+      spec,
+    );
     return best ? versions.find((t) => t.v === best)!.tag : undefined;
   }
   return tags.includes(spec) ? spec : undefined;

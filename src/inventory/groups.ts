@@ -13,7 +13,11 @@ export function groupCount(size: number | string, total: number): number {
  * The order nodes are switched in: the `pre` node alone first, then the other
  * nodes in inventory order, in batches of `groupSize`.
  */
-export function rolloutGroups(hosts: readonly NodeSpec[], pre: string | undefined, size: number | string): NodeSpec[][] {
+export function rolloutGroups(
+  hosts: readonly NodeSpec[],
+  pre: string | undefined,
+  size: number | string,
+): NodeSpec[][] {
   const preNode = pre ? hosts.find((h) => h.name === pre) : undefined;
   const rest = hosts.filter((h) => h !== preNode);
   const per = groupCount(size, rest.length);

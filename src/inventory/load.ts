@@ -21,7 +21,9 @@ export async function loadInventory(root: string, env: string): Promise<Inventor
   const file = ['yaml', 'yml'].map((ext) => path.join(root, 'hosts', `${env}.${ext}`)).find((f) => fs.existsSync(f));
   if (!/^[a-z][a-z0-9-]*$/.test(env) || !file) {
     throw new UsageError(`unknown environment "${env}"; known: ${known.length ? known.join(', ') : '(none)'}`, {
-      hint: known.length ? `use one of: ${known.join(', ')}` : `create hosts/${env}.yaml with the nodes of that environment`,
+      hint: known.length
+        ? `use one of: ${known.join(', ')}`
+        : `create hosts/${env}.yaml with the nodes of that environment`,
     });
   }
   const label = path.relative(root, file) || file;
@@ -33,7 +35,9 @@ export async function loadInventory(root: string, env: string): Promise<Inventor
     try {
       data = parse(text);
     } catch (error) {
-      throw new UsageError(`${label}: not valid YAML: ${(error as Error).message.split('\n')[0]}`, { hint: `fix ${label}` });
+      throw new UsageError(`${label}: not valid YAML: ${(error as Error).message.split('\n')[0]}`, {
+        hint: `fix ${label}`,
+      });
     }
     return (await import('../config/validate.js')).validateInventory(data, env, label);
   });

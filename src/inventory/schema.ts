@@ -13,9 +13,15 @@ const groupSize = z.union([
 
 export const nodeSchema = z.strictObject({
   name,
-  address: z.string().min(1).regex(/^[A-Za-z0-9.:_-]+$/, 'a host name or IP address'),
+  address: z
+    .string()
+    .min(1)
+    .regex(/^[A-Za-z0-9.:_-]+$/, 'a host name or IP address'),
   port: port.default(22),
-  user: z.string().regex(/^[a-z_][a-z0-9_.-]*$/, 'a user name').default('deploy'),
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_.-]*$/, 'a user name')
+    .default('deploy'),
   roles: z.array(z.string()).default([]),
   vars: scalars.default({}),
 });
@@ -27,7 +33,10 @@ const lbCommon = {
       address: z.string().regex(/^[A-Za-z0-9.:_-]+$/),
       port: port.default(22),
       // An ordinary user, as on the nodes: root only when the inventory says so.
-      user: z.string().regex(/^[a-z_][a-z0-9_.-]*$/, 'a user name').default('deploy'),
+      user: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_.-]*$/, 'a user name')
+        .default('deploy'),
     })
     .optional(),
   /** Longest wait for in-flight requests to finish on a drained node. */
@@ -36,10 +45,7 @@ const lbCommon = {
   serveTimeoutMs: z.number().int().min(0).default(30_000),
   /** Fewest nodes that must stay serving while others are drained: a number or a percentage. */
   minServing: z
-    .union([
-      z.number().int().min(0),
-      z.string().regex(percentage, 'a number of nodes or a percentage such as "50%"'),
-    ])
+    .union([z.number().int().min(0), z.string().regex(percentage, 'a number of nodes or a percentage such as "50%"')])
     .default(1),
   /** Nodes that are not behind the load balancer (a pre node that takes no outside traffic). */
   exclude: z.array(z.string()).default([]),

@@ -55,7 +55,12 @@ export function parseJournal(text: string): ParsedJournal {
     if (line.trim() === '') return;
     try {
       const record = JSON.parse(line) as Partial<JournalEvent>;
-      if (typeof record !== 'object' || record === null || typeof record.event !== 'string' || typeof record.run !== 'string') {
+      if (
+        typeof record !== 'object' ||
+        record === null ||
+        typeof record.event !== 'string' ||
+        typeof record.run !== 'string'
+      ) {
         corrupt.push(index + 1);
         return;
       }

@@ -22,7 +22,8 @@ export interface RunRecord {
 }
 
 function kindOf(e: JournalEvent): RunRecord['kind'] {
-  if (e.command?.startsWith('rollback')) return e.emergency || e.command.includes('--emergency') ? 'emergency-rollback' : 'rollback';
+  if (e.command?.startsWith('rollback'))
+    return e.emergency || e.command.includes('--emergency') ? 'emergency-rollback' : 'rollback';
   return 'deploy';
 }
 

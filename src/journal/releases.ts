@@ -49,7 +49,17 @@ export function releaseRecords(events: readonly JournalEvent[]): Map<string, Rel
     if (!e.release || e.event === 'run_finished' || e.event === 'lock_broken') return;
     let record = records.get(e.release);
     if (!record) {
-      record = { name: e.release, status: 'unpacked', version: e.version, commit: e.commit, passedSmoke: false, firstSeen: index, activatedAt: -1, ts: e.ts, run: e.run };
+      record = {
+        name: e.release,
+        status: 'unpacked',
+        version: e.version,
+        commit: e.commit,
+        passedSmoke: false,
+        firstSeen: index,
+        activatedAt: -1,
+        ts: e.ts,
+        run: e.run,
+      };
       records.set(e.release, record);
     }
     record.version ??= e.version;
@@ -101,12 +111,18 @@ export function goodReleases(records: ReadonlyMap<string, ReleaseRecord>): Relea
  */
 export function matchReleases(records: ReadonlyMap<string, ReleaseRecord>, spec: string): ReleaseRecord[] {
   return [...records.values()]
-    .filter((r) => (r.name === spec || r.version === spec) && r.passedSmoke && r.status !== 'failed' && r.status !== 'removed')
+    .filter(
+      (r) =>
+        (r.name === spec || r.version === spec) && r.passedSmoke && r.status !== 'failed' && r.status !== 'removed',
+    )
     .sort((a, b) => b.activatedAt - a.activatedAt);
 }
 
 /** The good release that ran before `current`: what `rollback --last` goes back to. */
-export function previousGood(records: ReadonlyMap<string, ReleaseRecord>, current: string | undefined): ReleaseRecord | undefined {
+export function previousGood(
+  records: ReadonlyMap<string, ReleaseRecord>,
+  current: string | undefined,
+): ReleaseRecord | undefined {
   return goodReleases(records).find((r) => r.name !== current);
 }
 

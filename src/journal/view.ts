@@ -13,13 +13,27 @@ export interface ReleaseRow {
 }
 
 /** Every release dir on a node, with what the journal says of it, newest activity first. */
-export function releaseRows(events: readonly JournalEvent[], onDisk: readonly string[], current: string | undefined, now: Date): ReleaseRow[] {
+export function releaseRows(
+  events: readonly JournalEvent[],
+  onDisk: readonly string[],
+  current: string | undefined,
+  now: Date,
+): ReleaseRow[] {
   const records = releaseRecords(events);
   return onDisk
     .map((name): ReleaseRow & { order: number } => {
       const r = records.get(name);
       const ageSeconds = r ? Math.max(0, Math.round((now.getTime() - Date.parse(r.ts)) / 1000)) : undefined;
-      return { name, status: r?.status ?? 'unknown', current: name === current, version: r?.version, commit: r?.commit, since: r?.ts, ageSeconds, order: r?.activatedAt ?? -2 };
+      return {
+        name,
+        status: r?.status ?? 'unknown',
+        current: name === current,
+        version: r?.version,
+        commit: r?.commit,
+        since: r?.ts,
+        ageSeconds,
+        order: r?.activatedAt ?? -2,
+      };
     })
     .sort((a, b) => b.order - a.order || b.name.localeCompare(a.name))
     .map(({ order: _, ...row }) => row);

@@ -95,7 +95,13 @@ export class HaproxyDriver implements LbDriver {
   private async setState(node: NodeSpec, state: ServerState['admin']): Promise<void> {
     let line: string;
     try {
-      line = haproxyLine('set', 'server', haproxyServer(this.settings.backend, this.settings.serverOf(node)), 'state', state);
+      line = haproxyLine(
+        'set',
+        'server',
+        haproxyServer(this.settings.backend, this.settings.serverOf(node)),
+        'state',
+        state,
+      );
     } catch (error) {
       throw new RelinkError(`${node.name}: ${(error as Error).message}`, {
         hint: 'fix lb.backend or the node name / vars.lbServer in the inventory',

@@ -3,7 +3,8 @@ import { and, group, op, or, seq, type Command } from './tokens.js';
 import type { Layout } from './paths.js';
 import { readLock } from './lock.js';
 
-const yesNo = (key: string, test: Command): Command => group(or(and(test, ['echo', `${key}=yes`]), ['echo', `${key}=no`]));
+const yesNo = (key: string, test: Command): Command =>
+  group(or(and(test, ['echo', `${key}=yes`]), ['echo', `${key}=no`]));
 
 /**
  * Everything `deploy doctor` asks a node, in one round trip and changing
@@ -37,7 +38,13 @@ export interface DoctorFacts {
 
 export function parseDoctor(stdout: string): DoctorFacts {
   const [head = '', lock = ''] = stdout.split(/^lock=$/m);
-  const kv = new Map(head.split('\n').flatMap((line) => (/^\w+=/.test(line) ? [[line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const] : [])));
+  const kv = new Map(
+    head
+      .split('\n')
+      .flatMap((line) =>
+        /^\w+=/.test(line) ? [[line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const] : [],
+      ),
+  );
   const dfLine = head.split('\n').find((line) => /^\S+\s+\d+\s+\d+\s+\d+\s+\d+%/.test(line));
   return {
     exists: kv.get('exists') === 'yes',

@@ -29,9 +29,11 @@ export function parseInspection(stdout: string): Inspection {
   const target = current.trim();
   return {
     current: target ? target.replace(/^.*\//, '') : undefined,
-    onDisk: releases.split('\n').map((s) => s.trim()).filter(Boolean),
+    onDisk: releases
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean),
     lock: lock.trim() || undefined,
     journal: journal.join(`${SECTION}\n`),
   };
 }
-

@@ -15,13 +15,21 @@ function ownedBy(l: Layout, runId: string): Command {
  * owner record goes inside. Exits non-zero when the lock is already held.
  */
 export function acquireLock(l: Layout, owner: object): Command {
-  return and(['mkdir', '-p', l.state], ['mkdir', l.lock], ['printf', '%s\\n', JSON.stringify(owner), op('>'), ownerFile(l)]);
+  return and(
+    ['mkdir', '-p', l.state],
+    ['mkdir', l.lock],
+    ['printf', '%s\\n', JSON.stringify(owner), op('>'), ownerFile(l)],
+  );
 }
 
 /** Rewrites the owner record (new heartbeat), only while this run still holds the lock. */
 export function refreshLock(l: Layout, runId: string, owner: object): Command {
   const tmp = `${ownerFile(l)}.tmp`;
-  return and(ownedBy(l, runId), ['printf', '%s\\n', JSON.stringify(owner), op('>'), tmp], ['mv', '-f', tmp, ownerFile(l)]);
+  return and(
+    ownedBy(l, runId),
+    ['printf', '%s\\n', JSON.stringify(owner), op('>'), tmp],
+    ['mv', '-f', tmp, ownerFile(l)],
+  );
 }
 
 /** Prints the owner record of the lock, or nothing when the node is not locked. */

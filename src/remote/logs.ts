@@ -10,6 +10,25 @@ export function tailLogs(l: Layout, dir: string, pattern: string, lines: number,
   const base = inside(l.deployTo, dir);
   return and(
     ['cd', base],
-    ['find', '.', '-maxdepth', '1', '-type', 'f', '-name', pattern, '-print0', op('|'), 'xargs', '-0', '-r', 'tail', '-q', '-n', String(Math.max(0, Math.floor(lines))), ...(follow ? ['-F'] : [])],
+    [
+      'find',
+      '.',
+      '-maxdepth',
+      '1',
+      '-type',
+      'f',
+      '-name',
+      pattern,
+      '-print0',
+      op('|'),
+      'xargs',
+      '-0',
+      '-r',
+      'tail',
+      '-q',
+      '-n',
+      String(Math.max(0, Math.floor(lines))),
+      ...(follow ? ['-F'] : []),
+    ],
   );
 }

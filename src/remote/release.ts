@@ -55,7 +55,12 @@ export function linkShared(l: Layout, release: string, dirs: readonly string[], 
     const target = inside(l.shared, entry);
     const link = inside(dir, entry);
     steps.push(
-      group(or(['test', '-e', target], group(and(['echo', `shared file missing on the node: ${target}`, op('>&2')], ['exit', '3'])))),
+      group(
+        or(
+          ['test', '-e', target],
+          group(and(['echo', `shared file missing on the node: ${target}`, op('>&2')], ['exit', '3'])),
+        ),
+      ),
       ['mkdir', '-p', path.dirname(link)],
       ['rm', '-rf', link],
       ['ln', '-s', target, link],

@@ -5,11 +5,17 @@ import { runLocal } from './local.js';
 
 /** A bare mirror of the application repository under `.relink/`, the only checkout relink uses. */
 export class GitMirror {
-  constructor(readonly dir: string, readonly remote: string) {}
+  constructor(
+    readonly dir: string,
+    readonly remote: string,
+  ) {}
 
   async git(args: readonly string[]): Promise<string> {
-    const result = await runLocal('git', ['--git-dir', this.dir, ...args], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
-    if (result.code !== 0) throw new RelinkError(`git ${args[0]} failed: ${result.stderr.trim().split('\n').pop() ?? ''}`);
+    const result = await runLocal('git', ['--git-dir', this.dir, ...args], {
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+    });
+    if (result.code !== 0)
+      throw new RelinkError(`git ${args[0]} failed: ${result.stderr.trim().split('\n').pop() ?? ''}`);
     return result.stdout;
   }
 
@@ -53,7 +59,10 @@ export class GitMirror {
   async branchesContaining(commit: string): Promise<string[]> {
     const out = await this.git(['branch', '--format=%(refname:short)', '--contains', commit]);
     const head = (await this.tryGit(['symbolic-ref', '--short', 'HEAD']))?.trim();
-    const branches = out.split('\n').map((b) => b.trim()).filter(Boolean);
+    const branches = out
+      .split('\n')
+      .map((b) => b.trim())
+      .filter(Boolean);
     return branches.sort((a, b) => Number(b === head) - Number(a === head));
   }
 
@@ -65,7 +74,9 @@ export class GitMirror {
   async export(commit: string, dest: string): Promise<void> {
     const { x } = await import('tar');
     await new Promise<void>((resolve, reject) => {
-      const git = spawn('git', ['--git-dir', this.dir, 'archive', '--format=tar', commit], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const git = spawn('git', ['--git-dir', this.dir, 'archive', '--format=tar', commit], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       git.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       const extract = x({ cwd: dest, strict: true });
@@ -89,7 +100,10 @@ export class GitRecords {
   constructor(private readonly mirror: GitMirror) {}
 
   private run(args: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
-    return runLocal('git', ['--git-dir', this.mirror.dir, ...args], { input: options.input, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...options.env } });
+    return runLocal('git', ['--git-dir', this.mirror.dir, ...args], {
+      input: options.input,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...options.env },
+    });
   }
 
   /** Fetches one ref from the remote; false when the remote cannot be reached. A ref the remote lacks is not an error. */
@@ -110,7 +124,10 @@ export class GitRecords {
     const files = new Map<string, string>();
     const listed = await this.run(['ls-tree', '-r', '--format=%(objectname) %(path)', ref, '--', dir]);
     if (listed.code !== 0) return files;
-    const entries = listed.stdout.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as const);
+    const entries = listed.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as const);
     if (entries.length === 0) return files;
     const batch = await this.run(['cat-file', '--batch'], { input: entries.map(([oid]) => oid).join('\n') + '\n' });
     let rest = Buffer.from(batch.stdout, 'utf8');
@@ -126,7 +143,13 @@ export class GitRecords {
   /** A commit on top of `parent` (or a root commit) with `files` written into its tree. */
   async commitFiles(parent: string | undefined, files: ReadonlyMap<string, string>, message: string): Promise<string> {
     const index = `${this.mirror.dir}/relink-records-${process.pid}-${Date.now()}.index`;
-    const env = { GIT_INDEX_FILE: index, GIT_AUTHOR_NAME: 'relink', GIT_AUTHOR_EMAIL: 'relink@localhost', GIT_COMMITTER_NAME: 'relink', GIT_COMMITTER_EMAIL: 'relink@localhost' };
+    const env = {
+      GIT_INDEX_FILE: index,
+      GIT_AUTHOR_NAME: 'relink',
+      GIT_AUTHOR_EMAIL: 'relink@localhost',
+      GIT_COMMITTER_NAME: 'relink',
+      GIT_COMMITTER_EMAIL: 'relink@localhost',
+    };
     try {
       if (parent) await this.checked(['read-tree', parent], env);
       else await this.checked(['read-tree', '--empty'], env);
@@ -172,7 +195,10 @@ export class GitRecords {
 
   /** Whether `rev` holds a commit with the same patch (git patch-id) as `commit`. */
   async hasEquivalent(rev: string, commit: string): Promise<boolean> {
-    const out = await this.checked(['rev-list', '--left-right', '--cherry-mark', '--no-merges', `${commit}...${rev}`], {});
+    const out = await this.checked(
+      ['rev-list', '--left-right', '--cherry-mark', '--no-merges', `${commit}...${rev}`],
+      {},
+    );
     return out.split('\n').some((line) => line === `=${commit}`);
   }
 

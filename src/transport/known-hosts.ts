@@ -29,7 +29,12 @@ export function hostLabel(host: string, port: number): string {
 }
 
 function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return re.test(value);
 }
 
@@ -55,7 +60,12 @@ function hostMatches(patterns: string, label: string): boolean {
  * Whether the key a host presented is the one known_hosts holds for it.
  * `changed` when the host is listed with other keys only: the case to refuse loudly.
  */
-export function verifyHostKey(entries: readonly Entry[], host: string, port: number, presented: Buffer): HostKeyVerdict {
+export function verifyHostKey(
+  entries: readonly Entry[],
+  host: string,
+  port: number,
+  presented: Buffer,
+): HostKeyVerdict {
   const label = hostLabel(host, port);
   const presentedB64 = presented.toString('base64');
   let listed = false;

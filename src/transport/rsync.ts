@@ -134,9 +134,15 @@ export function rsyncRelease(
       relay.destroy();
       void (remote ?? Promise.resolve(0)).then((remoteCode) => {
         const lost = remoteCode === null && !aborted;
-        const stderr = Buffer.concat([...err, ...remoteErr]).toString('utf8') + (lost ? 'the connection to the node was lost before rsync finished' : '');
+        const stderr =
+          Buffer.concat([...err, ...remoteErr]).toString('utf8') +
+          (lost ? 'the connection to the node was lost before rsync finished' : '');
         const local = timedOut ? 124 : interrupted ? 130 : (code ?? (signal ? 128 : 1));
-        resolve({ code: local !== 0 ? local : lost ? 255 : (remoteCode ?? 0), stdout: Buffer.concat(out).toString('utf8'), stderr });
+        resolve({
+          code: local !== 0 ? local : lost ? 255 : (remoteCode ?? 0),
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr,
+        });
       });
     });
   });

@@ -6,7 +6,14 @@ import type { NodeSpec } from '../inventory/types.js';
 import { render, type Command } from '../remote/tokens.js';
 import { hostLabel, parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 import { requireCjs } from '../cjs.js';
-import { TIMEOUT_EXIT, type ExecOptions, type ExecResult, type NodeSession, type RemoteStream, type Transport } from './types.js';
+import {
+  TIMEOUT_EXIT,
+  type ExecOptions,
+  type ExecResult,
+  type NodeSession,
+  type RemoteStream,
+  type Transport,
+} from './types.js';
 
 export interface SshOptions {
   readonly identityFile?: string;
@@ -37,10 +44,14 @@ export class SshTransport implements Transport {
   private readonly privateKey: string | undefined;
 
   constructor(private readonly options: SshOptions) {
-    this.knownHosts = fs.existsSync(options.knownHostsFile) ? parseKnownHosts(fs.readFileSync(options.knownHostsFile, 'utf8')) : [];
+    this.knownHosts = fs.existsSync(options.knownHostsFile)
+      ? parseKnownHosts(fs.readFileSync(options.knownHostsFile, 'utf8'))
+      : [];
     const identity = options.identityFile ?? defaultIdentity();
     if (options.identityFile && !fs.existsSync(options.identityFile)) {
-      throw new RelinkError(`SSH identity file not found: ${options.identityFile}`, { hint: 'fix ssh.identityFile in deploy.config.ts' });
+      throw new RelinkError(`SSH identity file not found: ${options.identityFile}`, {
+        hint: 'fix ssh.identityFile in deploy.config.ts',
+      });
     }
     this.privateKey = identity ? fs.readFileSync(identity, 'utf8') : undefined;
   }
@@ -79,7 +90,11 @@ export class SshTransport implements Transport {
     const file = this.options.knownHostsFile;
     const scan = `ssh-keyscan ${node.port === 22 ? '' : `-p ${node.port} `}${node.address} >> ${file}`;
     if (verdict === 'unknown') {
-      return new ConnectError(node, `host key is not in ${file}; refusing to connect to an unverified host`, `check the node's fingerprint, then add it deliberately: ${scan}`);
+      return new ConnectError(
+        node,
+        `host key is not in ${file}; refusing to connect to an unverified host`,
+        `check the node's fingerprint, then add it deliberately: ${scan}`,
+      );
     }
     if (verdict === 'changed') {
       return new ConnectError(
@@ -88,10 +103,19 @@ export class SshTransport implements Transport {
         `if the node was rebuilt on purpose: ssh-keygen -R '${label}' -f ${file} && ${scan}`,
       );
     }
-    if (verdict === 'revoked') return new ConnectError(node, 'host key is marked @revoked in known_hosts; refusing', `replace the node's host key`);
+    if (verdict === 'revoked')
+      return new ConnectError(
+        node,
+        'host key is marked @revoked in known_hosts; refusing',
+        `replace the node's host key`,
+      );
     const message = errorMessage(error);
     if (/authentication/i.test(message)) {
-      return new ConnectError(node, `authentication failed: ${message}`, `check ssh.identityFile and that its public key is in ~${node.user}/.ssh/authorized_keys on the node`);
+      return new ConnectError(
+        node,
+        `authentication failed: ${message}`,
+        `check ssh.identityFile and that its public key is in ~${node.user}/.ssh/authorized_keys on the node`,
+      );
     }
     if (/timed out/i.test(message)) {
       return new ConnectError(
@@ -100,7 +124,11 @@ export class SshTransport implements Transport {
         `check the network to the node (ping, packet loss); if the link is just slow, raise ssh.connectTimeoutMs`,
       );
     }
-    return new ConnectError(node, `cannot connect: ${message}`, `check that sshd runs on the node and that address and port in the inventory are right`);
+    return new ConnectError(
+      node,
+      `cannot connect: ${message}`,
+      `check that sshd runs on the node and that address and port in the inventory are right`,
+    );
   }
 }
 
@@ -169,6 +197,11 @@ class SshSession implements NodeSession {
 
 function normalize(r: { code: number | null; signal: string | null; stdout: string; stderr: string }): ExecResult {
   // No exit status and no signal: the channel closed under the command (the node or its sshd went away).
-  if (r.code === null && !r.signal) return { code: 255, stdout: r.stdout, stderr: `${r.stderr}${r.stderr ? '\n' : ''}the connection to the node was lost before the command finished` };
+  if (r.code === null && !r.signal)
+    return {
+      code: 255,
+      stdout: r.stdout,
+      stderr: `${r.stderr}${r.stderr ? '\n' : ''}the connection to the node was lost before the command finished`,
+    };
   return { code: r.code ?? 128, stdout: r.stdout, stderr: r.stderr };
 }

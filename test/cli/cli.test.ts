@@ -12,7 +12,10 @@ const zx = path.join(repoRoot, 'node_modules', 'zx', 'build', 'cli.js');
 
 async function cli(args: string[], cwd: string, file = bin) {
   try {
-    const { stdout, stderr } = await promisify(execFile)('node', [file, ...args], { cwd, env: { ...process.env, CI: 'true', APP_SECRET: 'x-secret' } });
+    const { stdout, stderr } = await promisify(execFile)('node', [file, ...args], {
+      cwd,
+      env: { ...process.env, CI: 'true', APP_SECRET: 'x-secret' },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -24,11 +27,25 @@ let dir: string;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-cli-'));
-  await promisify(execFile)('node', [zx, path.join(repoRoot, 'scripts', 'example-repo.mjs'), '--dir', path.join(dir, 'app')]);
+  await promisify(execFile)('node', [
+    zx,
+    path.join(repoRoot, 'scripts', 'example-repo.mjs'),
+    '--dir',
+    path.join(dir, 'app'),
+  ]);
   fs.mkdirSync(path.join(dir, 'hosts'));
-  fs.writeFileSync(path.join(dir, 'hosts', 'prod.yaml'), 'hosts:\n  - name: web1\n    address: 127.0.0.1\n    port: 2999\n');
-  fs.writeFileSync(path.join(dir, 'hosts', 'dev.yaml'), 'hosts:\n  - name: web1\n    address: 127.0.0.1\n    port: 2999\n');
-  fs.writeFileSync(path.join(dir, 'deploy.config.ts'), "export default { project: 'hello', repo: './app', deployTo: '/srv/cli-test' };\n");
+  fs.writeFileSync(
+    path.join(dir, 'hosts', 'prod.yaml'),
+    'hosts:\n  - name: web1\n    address: 127.0.0.1\n    port: 2999\n',
+  );
+  fs.writeFileSync(
+    path.join(dir, 'hosts', 'dev.yaml'),
+    'hosts:\n  - name: web1\n    address: 127.0.0.1\n    port: 2999\n',
+  );
+  fs.writeFileSync(
+    path.join(dir, 'deploy.config.ts'),
+    "export default { project: 'hello', repo: './app', deployTo: '/srv/cli-test' };\n",
+  );
 });
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -64,13 +81,22 @@ describe('the deploy binary', () => {
   it('names the file and path of an invalid config key', async () => {
     const bad = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-cli-bad-'));
     fs.cpSync(dir, bad, { recursive: true });
-    fs.writeFileSync(path.join(bad, 'deploy.config.ts'), "export default { project: 'hello', repo: './app', deployTo: '/srv/x', keepReleases: 'many', smoke: { url: 'http://x', retries: -1 } };\n");
-    fs.writeFileSync(path.join(bad, 'hosts', 'prod.yaml'), 'hosts:\n  - name: web1\n    address: 127.0.0.1\n    port: twenty\n');
+    fs.writeFileSync(
+      path.join(bad, 'deploy.config.ts'),
+      "export default { project: 'hello', repo: './app', deployTo: '/srv/x', keepReleases: 'many', smoke: { url: 'http://x', retries: -1 } };\n",
+    );
+    fs.writeFileSync(
+      path.join(bad, 'hosts', 'prod.yaml'),
+      'hosts:\n  - name: web1\n    address: 127.0.0.1\n    port: twenty\n',
+    );
     const result = await cli(['prod', 'v1.0.0'], bad);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/deploy\.config\.ts: keepReleases: expected a number, got "many"/);
     expect(result.stderr).toMatch(/deploy\.config\.ts: smoke\.retries: /);
-    fs.writeFileSync(path.join(bad, 'deploy.config.ts'), "export default { project: 'hello', repo: './app', deployTo: '/srv/x' };\n");
+    fs.writeFileSync(
+      path.join(bad, 'deploy.config.ts'),
+      "export default { project: 'hello', repo: './app', deployTo: '/srv/x' };\n",
+    );
     const inventory = await cli(['prod', 'v1.0.0'], bad);
     expect(inventory.code).toBe(2);
     expect(inventory.stderr).toMatch(/hosts\/prod\.yaml: hosts\[0\]\.port: expected a number, got "twenty"/);

@@ -9,7 +9,16 @@ import { repoRoot } from '../helpers/project.js';
 const bin = path.join(repoRoot, 'dist', 'bin', 'deploy.js');
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', cwd, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'dev', GIT_AUTHOR_EMAIL: 'd@x', GIT_COMMITTER_NAME: 'dev', GIT_COMMITTER_EMAIL: 'd@x' } }).trim();
+  return execFileSync('git', ['-C', cwd, ...args], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'dev',
+      GIT_AUTHOR_EMAIL: 'd@x',
+      GIT_COMMITTER_NAME: 'dev',
+      GIT_COMMITTER_EMAIL: 'd@x',
+    },
+  }).trim();
 }
 
 function commit(work: string, file: string, content: string, message: string): string {
@@ -21,7 +30,10 @@ function commit(work: string, file: string, content: string, message: string): s
 
 async function cli(cwd: string, ...args: string[]) {
   try {
-    const { stdout, stderr } = await promisify(execFile)('node', [bin, ...args], { cwd, env: { ...process.env, CI: 'true' } });
+    const { stdout, stderr } = await promisify(execFile)('node', [bin, ...args], {
+      cwd,
+      env: { ...process.env, CI: 'true' },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -33,7 +45,10 @@ async function cli(cwd: string, ...args: string[]) {
 function makeProject(remote: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-poison-project-'));
   fs.mkdirSync(path.join(dir, 'hosts'));
-  fs.writeFileSync(path.join(dir, 'deploy.config.ts'), `export default { project: 'p', repo: ${JSON.stringify(remote)}, deployTo: '/srv/p' };\n`);
+  fs.writeFileSync(
+    path.join(dir, 'deploy.config.ts'),
+    `export default { project: 'p', repo: ${JSON.stringify(remote)}, deployTo: '/srv/p' };\n`,
+  );
   return dir;
 }
 
@@ -77,12 +92,28 @@ describe('poison and cure, kept in git', () => {
   let id: string;
 
   it('poisons a commit, prints the id, and pushes the record to the remote', async () => {
-    const result = await cli(project, 'poison', c.poison!.slice(0, 10), '-m', 'null deref in checkout', '--ticket', 'BUG-1');
+    const result = await cli(
+      project,
+      'poison',
+      c.poison!.slice(0, 10),
+      '-m',
+      'null deref in checkout',
+      '--ticket',
+      'BUG-1',
+    );
     expect(result.code).toBe(0);
     id = result.stdout.trim();
     expect(id).toMatch(/^p-[0-9a-f]{8}$/);
-    expect(execFileSync('git', ['--git-dir', remote, 'ls-tree', '-r', '--name-only', 'refs/relink/poison'], { encoding: 'utf8' }).trim()).toBe(`records/${id}.json`);
-    const show = JSON.parse((await cli(project, 'poison', 'show', id)).stdout) as { commit: string; ticket: string; cures: unknown[] };
+    expect(
+      execFileSync('git', ['--git-dir', remote, 'ls-tree', '-r', '--name-only', 'refs/relink/poison'], {
+        encoding: 'utf8',
+      }).trim(),
+    ).toBe(`records/${id}.json`);
+    const show = JSON.parse((await cli(project, 'poison', 'show', id)).stdout) as {
+      commit: string;
+      ticket: string;
+      cures: unknown[];
+    };
     expect(show).toMatchObject({ commit: c.poison, ticket: 'BUG-1', cures: [] });
   });
 
@@ -90,7 +121,9 @@ describe('poison and cure, kept in git', () => {
     for (const rev of ['main', 'lts', 'lts-picked', 'lts-patch', 'feature']) {
       const result = await cli(project, 'check', rev);
       expect(result.code, rev).toBe(3);
-      expect(result.stdout).toMatch(new RegExp(`${id}  poison ${c.poison!.slice(0, 12)}  null deref in checkout \\[BUG-1\\] \\(by `));
+      expect(result.stdout).toMatch(
+        new RegExp(`${id}  poison ${c.poison!.slice(0, 12)}  null deref in checkout \\[BUG-1\\] \\(by `),
+      );
     }
     expect((await cli(project, 'check', c.base!)).stdout).toMatch(/healthy/);
   });
@@ -99,7 +132,8 @@ describe('poison and cure, kept in git', () => {
     const cured = await cli(project, 'cure', id, c.fix!);
     expect(cured.code).toBe(0);
     expect(cured.stderr).toBe('');
-    const verdict = async (rev: string) => JSON.parse((await cli(project, 'check', rev, '--json')).stdout) as { healthy: boolean; cured: { how: string }[] };
+    const verdict = async (rev: string) =>
+      JSON.parse((await cli(project, 'check', rev, '--json')).stdout) as { healthy: boolean; cured: { how: string }[] };
     expect(await verdict('main')).toMatchObject({ healthy: true, cured: [{ how: 'commit' }] });
     expect(await verdict('lts-picked')).toMatchObject({ healthy: true, cured: [{ how: 'cherry-pick trailer' }] });
     expect(await verdict('lts-patch')).toMatchObject({ healthy: true, cured: [{ how: 'patch-id' }] });
@@ -110,9 +144,15 @@ describe('poison and cure, kept in git', () => {
 
   it('two writers at the same moment both keep their records', async () => {
     const other = makeProject(remote);
-    const [a, b] = await Promise.all([cli(project, 'poison', c.more!, '-m', 'writer A'), cli(other, 'poison', c.base!, '-m', 'writer B')]);
+    const [a, b] = await Promise.all([
+      cli(project, 'poison', c.more!, '-m', 'writer A'),
+      cli(other, 'poison', c.base!, '-m', 'writer B'),
+    ]);
     expect([a.code, b.code]).toEqual([0, 0]);
-    const list = JSON.parse((await cli(project, 'poison', 'list', '--json')).stdout) as { id: string; comment: string }[];
+    const list = JSON.parse((await cli(project, 'poison', 'list', '--json')).stdout) as {
+      id: string;
+      comment: string;
+    }[];
     expect(list.map((r) => r.comment).sort()).toEqual(['null deref in checkout', 'writer A', 'writer B']);
     expect(list.map((r) => r.id)).toEqual(expect.arrayContaining([a.stdout.trim(), b.stdout.trim()]));
     fs.rmSync(other, { recursive: true, force: true });
@@ -128,7 +168,10 @@ describe('poison and cure, kept in git', () => {
   });
 
   it('warns, and records, a cure that does not descend from the poison', async () => {
-    const list = JSON.parse((await cli(project, 'poison', 'list', '--json')).stdout) as { id: string; comment: string }[];
+    const list = JSON.parse((await cli(project, 'poison', 'list', '--json')).stdout) as {
+      id: string;
+      comment: string;
+    }[];
     const writerA = list.find((r) => r.comment === 'writer A')!.id;
     const result = await cli(project, 'cure', writerA, c.base!);
     expect(result.code).toBe(0);
@@ -145,7 +188,9 @@ describe('poison and cure, kept in git', () => {
     git(scratch, 'commit', '-q', '-m', 'a bad record');
     git(scratch, 'push', '-q', 'origin', 'HEAD:refs/relink/poison');
     const result = await cli(project, 'check', 'main');
-    expect(result.stderr).toMatch(/warning: skipped a malformed poison record on refs\/relink\/poison: records\/broken\.json/);
+    expect(result.stderr).toMatch(
+      /warning: skipped a malformed poison record on refs\/relink\/poison: records\/broken\.json/,
+    );
     expect(result.code).toBe(3);
   });
 

@@ -3,7 +3,16 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { onNode, Project, readSandbox, repoRoot, servedThroughLb, startUntil, stopApps, type Sandbox } from '../helpers/project.js';
+import {
+  onNode,
+  Project,
+  readSandbox,
+  repoRoot,
+  servedThroughLb,
+  startUntil,
+  stopApps,
+  type Sandbox,
+} from '../helpers/project.js';
 
 let sb: Sandbox;
 const NODES = ['node1', 'node2', 'node3', 'node4'];
@@ -14,7 +23,9 @@ beforeAll(() => {
 });
 
 function sandbox(verb: string, node: string): void {
-  execFileSync('node', [zx, path.join(repoRoot, 'scripts', 'sandbox.mjs'), verb, '--name', node, '--dir', sb.dir], { stdio: 'ignore' });
+  execFileSync('node', [zx, path.join(repoRoot, 'scripts', 'sandbox.mjs'), verb, '--name', node, '--dir', sb.dir], {
+    stdio: 'ignore',
+  });
 }
 
 /**
@@ -34,13 +45,20 @@ function slowBinaryOn(node: string, name: string, seconds: number, firstArg?: st
 
 /** Server name to HAProxy admin state (0 ready, 1 maintenance, 8 drain) from the runtime API. */
 function haproxyAdminStates(): Record<string, string> {
-  const out = execFileSync('socat', ['stdio', `unix-connect:${sb.haproxy.socket}`], { input: `show servers state ${sb.haproxy.backend}\n`, encoding: 'utf8' });
-  const rows = out.split('\n').filter((l) => /^\d+ /.test(l)).map((l) => l.split(' '));
+  const out = execFileSync('socat', ['stdio', `unix-connect:${sb.haproxy.socket}`], {
+    input: `show servers state ${sb.haproxy.backend}\n`,
+    encoding: 'utf8',
+  });
+  const rows = out
+    .split('\n')
+    .filter((l) => /^\d+ /.test(l))
+    .map((l) => l.split(' '));
   return Object.fromEntries(rows.map((c) => [c[3]!, c[6]!]));
 }
 
 const versions = (p: Project) => NODES.map((n) => p.current(n)?.match(/_(v[\d.]+)_/)?.[1] ?? 'none');
-const bigPayload = (repo: string) => fs.writeFileSync(path.join(repo, 'payload.bin'), crypto.randomBytes(40 * 1024 * 1024));
+const bigPayload = (repo: string) =>
+  fs.writeFileSync(path.join(repo, 'payload.bin'), crypto.randomBytes(40 * 1024 * 1024));
 const slowRestart = (seconds: number) => (repo: string) => {
   const file = path.join(repo, 'bin', 'restart.sh');
   fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('set -eu\n', `set -eu\nsleep ${seconds}\n`));
@@ -60,12 +78,16 @@ describe('a node dies', () => {
     project.tag('v1.5.0', (repo) => fs.writeFileSync(path.join(repo, 'payload.txt'), 'new\n'), 'new payload');
     // node3's tar sleeps before unpacking, so the kill always lands inside distribute, whatever the machine's speed.
     slowBinaryOn('node3', 'tar', 30);
-    const result = await startUntil(project, ['prod', 'v1.5.0'], /node3 +distribute:verify +ok/, () => sandbox('kill-node', 'node3'));
+    const result = await startUntil(project, ['prod', 'v1.5.0'], /node3 +distribute:verify +ok/, () =>
+      sandbox('kill-node', 'node3'),
+    );
     sandbox('start-node', 'node3');
     onNode(sb, 'node3', 'umount /usr/bin/tar 2>/dev/null || true');
     expect(result.acted).toBe(true);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/distribute failed on node3: .*(connection to the node was lost|upload to .* failed)/is);
+    expect(result.stderr).toMatch(
+      /distribute failed on node3: .*(connection to the node was lost|upload to .* failed)/is,
+    );
     expect(versions(project)).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0', 'v1.0.0']);
     for (const node of ['node1', 'node2', 'node4']) {
       expect(project.releases(node).filter((r) => r.includes('_v1.5.0_'))).toEqual([]);
@@ -79,31 +101,38 @@ describe('a node dies', () => {
     expect(versions(project)).toEqual(['v1.5.0', 'v1.5.0', 'v1.5.0', 'v1.5.0']);
   });
 
-  it('sshd killed during an rsync upload (over the run\'s own connection): nothing switched; the message says the connection was lost', async () => {
+  it("sshd killed during an rsync upload (over the run's own connection): nothing switched; the message says the connection was lost", async () => {
     project = new Project(sb, { configExtra: "rollout: { upload: 'rsync' }," });
     expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
     project.tag('v1.5.0', (repo) => fs.writeFileSync(path.join(repo, 'payload.txt'), 'new\n'), 'new payload');
     // node3's rsync (the remote half) sleeps first, so the kill lands while node3 is inside its upload.
     slowBinaryOn('node3', 'rsync', 30);
-    const result = await startUntil(project, ['prod', 'v1.5.0'], /node4 +distribute:upload +ok/, () => sandbox('kill-node', 'node3'));
+    const result = await startUntil(project, ['prod', 'v1.5.0'], /node4 +distribute:upload +ok/, () =>
+      sandbox('kill-node', 'node3'),
+    );
     sandbox('start-node', 'node3');
     onNode(sb, 'node3', 'umount /usr/bin/rsync 2>/dev/null || true');
     expect(result.acted).toBe(true);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/distribute failed on node3: node3: rsync to .* failed .*the connection to the node was lost before rsync finished/s);
+    expect(result.stderr).toMatch(
+      /distribute failed on node3: node3: rsync to .* failed .*the connection to the node was lost before rsync finished/s,
+    );
     expect(versions(project)).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0', 'v1.0.0']);
     for (const node of ['node1', 'node2', 'node4']) {
       expect(project.releases(node).filter((r) => r.includes('_v1.5.0_'))).toEqual([]);
       expect(project.lockExists(node)).toBe(false);
     }
     // No rsync of this run is left behind on the deploy machine.
-    const running = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map((p) => {
-      try {
-        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      } catch {
-        return '';
-      }
-    });
+    const running = fs
+      .readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .map((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        } catch {
+          return '';
+        }
+      });
     expect(running.filter((cmd) => cmd.includes('relink-rsh'))).toEqual([]);
     const next = await project.deploy(['prod', 'v1.5.0']);
     expect(next.code).toBe(0);
@@ -114,7 +143,9 @@ describe('a node dies', () => {
     project = new Project(sb);
     expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
     project.tag('v1.6.0', slowRestart(2), 'slow restart');
-    const result = await startUntil(project, ['prod', 'v1.6.0'], /node2 +rollout:relink +ok/, () => sandbox('kill-node', 'node2'));
+    const result = await startUntil(project, ['prod', 'v1.6.0'], /node2 +rollout:relink +ok/, () =>
+      sandbox('kill-node', 'node2'),
+    );
     sandbox('start-node', 'node2');
     expect(result.acted).toBe(true);
     expect(result.code).toBe(1);
@@ -130,12 +161,16 @@ describe('a node dies', () => {
   });
 
   it('sshd killed during rollout after its drain: switched nodes rolled back, the dead node put back in HAProxy, named in the message', async () => {
-    project = new Project(sb, { lb: ['lb:', '  driver: haproxy', `  socket: ${sb.haproxy.socket}`, '  backend: app', '  serveTimeoutMs: 3000'] });
+    project = new Project(sb, {
+      lb: ['lb:', '  driver: haproxy', `  socket: ${sb.haproxy.socket}`, '  backend: app', '  serveTimeoutMs: 3000'],
+    });
     expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
     project.tag('v1.6.0', (repo) => fs.writeFileSync(path.join(repo, 'payload.txt'), 'v1.6.0\n'), 'new payload');
     // node3's `mv -Tf` (the relink) sleeps, so the kill always lands after its drain and before its switch.
     slowBinaryOn('node3', 'mv', 30, '-Tf');
-    const result = await startUntil(project, ['prod', 'v1.6.0'], /node3 +rollout:drained +ok/, () => sandbox('kill-node', 'node3'));
+    const result = await startUntil(project, ['prod', 'v1.6.0'], /node3 +rollout:drained +ok/, () =>
+      sandbox('kill-node', 'node3'),
+    );
     sandbox('start-node', 'node3');
     onNode(sb, 'node3', 'umount /usr/bin/mv 2>/dev/null || true');
     expect(result.acted).toBe(true);
@@ -161,7 +196,11 @@ describe('a node dies', () => {
     const releases = `${project.deployTo}/releases`;
     onNode(sb, 'node3', `mkdir -p ${releases} && mount -t tmpfs -o size=128k tmpfs ${releases}`);
     try {
-      project.tag('v1.4.0', (repo) => fs.writeFileSync(path.join(repo, 'payload.bin'), crypto.randomBytes(512 * 1024)), 'payload');
+      project.tag(
+        'v1.4.0',
+        (repo) => fs.writeFileSync(path.join(repo, 'payload.bin'), crypto.randomBytes(512 * 1024)),
+        'payload',
+      );
       const result = await project.deploy(['prod', 'v1.4.0']);
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/distribute failed on node3: .*tar.*No space left on device/s);
@@ -214,9 +253,15 @@ describe('a slow network (tc on node3, which has a network namespace of its own)
     expect(slow().netns).toBeDefined();
     project = new Project(sb, { configExtra: "rollout: { upload: 'rsync' }," });
     expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
-    project.tag('v1.7.0', (repo) => fs.writeFileSync(path.join(repo, 'payload.bin'), crypto.randomBytes(256 * 1024)), 'a 256 KB payload');
+    project.tag(
+      'v1.7.0',
+      (repo) => fs.writeFileSync(path.join(repo, 'payload.bin'), crypto.randomBytes(256 * 1024)),
+      'a 256 KB payload',
+    );
     const kind = slowDown('150ms', '512kbit');
-    expect(execFileSync('tc', ['qdisc', 'show', 'dev', slow().veth!], { encoding: 'utf8' })).toMatch(kind === 'netem' ? /netem .*delay 150ms/ : /tbf .*rate 512Kbit/);
+    expect(execFileSync('tc', ['qdisc', 'show', 'dev', slow().veth!], { encoding: 'utf8' })).toMatch(
+      kind === 'netem' ? /netem .*delay 150ms/ : /tbf .*rate 512Kbit/,
+    );
     const result = await project.deploy(['prod', 'v1.7.0']);
     expect(result.code).toBe(0);
     expect(versions(project)).toEqual(['v1.7.0', 'v1.7.0', 'v1.7.0', 'v1.7.0']);
@@ -225,17 +270,26 @@ describe('a slow network (tc on node3, which has a network namespace of its own)
       expect(at(node)).toBeGreaterThan(-1);
       expect(at(node)).toBeLessThan(at('node3'));
     }
-    expect(project.journal('node3').filter((e) => e.event === 'activated').at(-1)).toMatchObject({ version: 'v1.7.0' });
+    expect(
+      project
+        .journal('node3')
+        .filter((e) => e.event === 'activated')
+        .at(-1),
+    ).toMatchObject({ version: 'v1.7.0' });
     expect((await servedThroughLb(sb, 'v1.7.0')).every((a) => a.includes('v1.7.0'))).toBe(true);
   });
 
   it('slower than connectTimeoutMs: refused before any node is touched, no lock left, the node named', async () => {
-    project = new Project(sb, { configExtra: `ssh: { identityFile: ${JSON.stringify(path.join(sb.dir, 'id_ed25519'))}, knownHostsFile: ${JSON.stringify(path.join(sb.dir, 'known_hosts'))}, connectTimeoutMs: 1000 },` });
+    project = new Project(sb, {
+      configExtra: `ssh: { identityFile: ${JSON.stringify(path.join(sb.dir, 'id_ed25519'))}, knownHostsFile: ${JSON.stringify(path.join(sb.dir, 'known_hosts'))}, connectTimeoutMs: 1000 },`,
+    });
     expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
     slowDown('1500ms', '8kbit');
     const result = await project.deploy(['prod', 'v1.1.0']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/node3 \(root@[\d.]+:2303\): cannot connect: Timed out .*\(ssh\.connectTimeoutMs is 1000 ms\)/);
+    expect(result.stderr).toMatch(
+      /node3 \(root@[\d.]+:2303\): cannot connect: Timed out .*\(ssh\.connectTimeoutMs is 1000 ms\)/,
+    );
     expect(result.stderr).toMatch(/next: check the network to the node .*raise ssh\.connectTimeoutMs/);
     expect(versions(project)).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0', 'v1.0.0']);
     for (const node of ['node1', 'node2', 'node4']) {
@@ -255,24 +309,34 @@ describe('signals to the deploy process in each phase', () => {
     ['build', /== build/, 'SIGTERM'],
     ['distribute', /distribute:upload/, 'SIGINT'],
     ['rollout', /group 2\/4/, 'SIGTERM'],
-  ] as const)('%s + %s: every node on the old release, no lock, exit 130; the next deploy succeeds', async (_phase, marker, signal) => {
-    project = new Project(sb);
-    expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
-    project.tag('v1.5.0', (repo) => {
-      bigPayload(repo);
-      slowRestart(1)(repo);
-    }, 'big and slow');
-    const result = await startUntil(project, ['prod', 'v1.5.0'], marker, (child) => child.kill(signal));
-    expect(result.acted).toBe(true);
-    expect(result.code).toBe(130);
-    expect(result.stderr).toMatch(new RegExp(`interrupted by ${signal}|Rolled back`));
-    expect(versions(project)).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0', 'v1.0.0']);
-    for (const node of NODES) expect(project.lockExists(node)).toBe(false);
-    expect((await project.deploy(['prod', 'v1.5.0'])).code).toBe(0);
-    expect(versions(project)).toEqual(['v1.5.0', 'v1.5.0', 'v1.5.0', 'v1.5.0']);
-    // Whatever the interrupted run left unpacked or rolled back from is gone after the next cleanup.
-    for (const node of NODES) expect(project.releases(node).filter((r) => r.includes('_v1.5.0_'))).toEqual([project.current(node)!.replace('releases/', '')]);
-  });
+  ] as const)(
+    '%s + %s: every node on the old release, no lock, exit 130; the next deploy succeeds',
+    async (_phase, marker, signal) => {
+      project = new Project(sb);
+      expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+      project.tag(
+        'v1.5.0',
+        (repo) => {
+          bigPayload(repo);
+          slowRestart(1)(repo);
+        },
+        'big and slow',
+      );
+      const result = await startUntil(project, ['prod', 'v1.5.0'], marker, (child) => child.kill(signal));
+      expect(result.acted).toBe(true);
+      expect(result.code).toBe(130);
+      expect(result.stderr).toMatch(new RegExp(`interrupted by ${signal}|Rolled back`));
+      expect(versions(project)).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0', 'v1.0.0']);
+      for (const node of NODES) expect(project.lockExists(node)).toBe(false);
+      expect((await project.deploy(['prod', 'v1.5.0'])).code).toBe(0);
+      expect(versions(project)).toEqual(['v1.5.0', 'v1.5.0', 'v1.5.0', 'v1.5.0']);
+      // Whatever the interrupted run left unpacked or rolled back from is gone after the next cleanup.
+      for (const node of NODES)
+        expect(project.releases(node).filter((r) => r.includes('_v1.5.0_'))).toEqual([
+          project.current(node)!.replace('releases/', ''),
+        ]);
+    },
+  );
 
   it('SIGKILL mid-rollout leaves the lock (stale, dead pid); the next plain deploy takes it over and succeeds', async () => {
     project = new Project(sb);
@@ -287,7 +351,9 @@ describe('signals to the deploy process in each phase', () => {
     expect(versions(project)).toEqual(['v1.6.0', 'v1.6.0', 'v1.6.0', 'v1.6.0']);
     for (const node of NODES) {
       expect(project.lockExists(node)).toBe(false);
-      expect(project.journal(node).some((e) => e.event === 'lock_broken' && /owner gone/.test(e.reason ?? ''))).toBe(true);
+      expect(project.journal(node).some((e) => e.event === 'lock_broken' && /owner gone/.test(e.reason ?? ''))).toBe(
+        true,
+      );
     }
   });
 });
@@ -299,7 +365,9 @@ describe('a restart that hangs', () => {
     project.tag('v1.7.0', slowRestart(30), 'restart hangs');
     const result = await project.deploy(['prod', 'v1.7.0']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/node1: restart did not finish within 1500 ms\. Rolled back node1 to the release each ran before\./);
+    expect(result.stderr).toMatch(
+      /node1: restart did not finish within 1500 ms\. Rolled back node1 to the release each ran before\./,
+    );
     expect(versions(project)).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0', 'v1.0.0']);
   });
 });
@@ -329,18 +397,34 @@ describe('hostile input', () => {
     fs.writeFileSync(`${file}.json`, JSON.stringify(meta));
     const result = await project.deploy(['prod', 'v1.0.0']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/release tarball refused: path with \.\. \.\.\/escape; absolute path \/etc\/hostname/);
+    expect(result.stderr).toMatch(
+      /release tarball refused: path with \.\. \.\.\/escape; absolute path \/etc\/hostname/,
+    );
     expect(fs.existsSync(project.nodePath('node2', '..', 'escape'))).toBe(false);
   });
 
   it('a node whose host key changed is refused, with how to accept it deliberately', async () => {
-    const other = execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(sb.dir, `tmpkey-${process.pid}`)]) && fs.readFileSync(path.join(sb.dir, `tmpkey-${process.pid}.pub`), 'utf8').split(' ').slice(0, 2).join(' ');
-    const known = fs.readFileSync(path.join(sb.dir, 'known_hosts'), 'utf8').split('\n').map((l) => (l.startsWith('[127.0.0.1]:2302 ') ? `[127.0.0.1]:2302 ${other}` : l)).join('\n');
+    const other =
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(sb.dir, `tmpkey-${process.pid}`)]) &&
+      fs
+        .readFileSync(path.join(sb.dir, `tmpkey-${process.pid}.pub`), 'utf8')
+        .split(' ')
+        .slice(0, 2)
+        .join(' ');
+    const known = fs
+      .readFileSync(path.join(sb.dir, 'known_hosts'), 'utf8')
+      .split('\n')
+      .map((l) => (l.startsWith('[127.0.0.1]:2302 ') ? `[127.0.0.1]:2302 ${other}` : l))
+      .join('\n');
     project = new Project(sb, { knownHosts: known });
     const result = await project.deploy(['prod', 'v1.0.0']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/node2 \(root@127\.0\.0\.1:2302\): HOST KEY CHANGED: .*refusing \(this can be an attack\)/);
-    expect(result.stderr).toMatch(/next: if the node was rebuilt on purpose: ssh-keygen -R '\[127\.0\.0\.1\]:2302' -f .* && ssh-keyscan -p 2302 127\.0\.0\.1 >>/);
+    expect(result.stderr).toMatch(
+      /node2 \(root@127\.0\.0\.1:2302\): HOST KEY CHANGED: .*refusing \(this can be an attack\)/,
+    );
+    expect(result.stderr).toMatch(
+      /next: if the node was rebuilt on purpose: ssh-keygen -R '\[127\.0\.0\.1\]:2302' -f .* && ssh-keyscan -p 2302 127\.0\.0\.1 >>/,
+    );
     for (const node of NODES) expect(project.releases(node)).toEqual([]);
   });
 
@@ -351,13 +435,18 @@ describe('hostile input', () => {
       configExtra: `vars: { greeting: ${JSON.stringify(hostile)} },`,
       vars: { node2: `note: ${JSON.stringify(`$(touch ${marker}-host)`)}` },
     });
-    project.tag('v1.8.0', (repo) => fs.appendFileSync(path.join(repo, 'CHANGELOG.md'), 'x\n'), `$(touch ${marker}-subject) \`id\` ; rm -rf /`);
+    project.tag(
+      'v1.8.0',
+      (repo) => fs.appendFileSync(path.join(repo, 'CHANGELOG.md'), 'x\n'),
+      `$(touch ${marker}-subject) \`id\` ; rm -rf /`,
+    );
     const result = await project.deploy(['prod', 'v1.8.0', '--author', `${'a'.repeat(3000)}$(touch ${marker}-author)`]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const plan = await project.deploy(['plan', 'prod', 'v1.8.0']);
     expect(plan.stdout).toContain(`$(touch ${marker}-subject)`);
-    for (const suffix of ['var', 'tick', 'host', 'subject', 'author']) expect(fs.existsSync(`${marker}-${suffix}`)).toBe(false);
+    for (const suffix of ['var', 'tick', 'host', 'subject', 'author'])
+      expect(fs.existsSync(`${marker}-${suffix}`)).toBe(false);
     const env = fs.readFileSync(project.nodePath('node2', 'current', 'app.env'), 'utf8');
     expect(env).toContain(`GREETING=${hostile}`);
     expect(project.current('node2')!.length).toBeLessThan(200);
@@ -373,8 +462,14 @@ describe('hostile input', () => {
     results.push(await project.deploy(['rollback', 'prod', '--last'], { APP_SECRET: secret }));
     expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
     expect(fs.readFileSync(project.nodePath('node1', 'current', 'app.env'), 'utf8')).toContain(secret);
-    const files = ['logs', 'reports'].flatMap((d) => fs.readdirSync(path.join(project!.dir, '.relink', d)).map((f) => path.join(project!.dir, '.relink', d, f)));
-    const texts = [...results.flatMap((r) => [r.stdout, r.stderr]), ...files.map((f) => fs.readFileSync(f, 'utf8')), ...NODES.map((n) => fs.readFileSync(project!.nodePath(n, '.relink', 'journal.jsonl'), 'utf8'))];
+    const files = ['logs', 'reports'].flatMap((d) =>
+      fs.readdirSync(path.join(project!.dir, '.relink', d)).map((f) => path.join(project!.dir, '.relink', d, f)),
+    );
+    const texts = [
+      ...results.flatMap((r) => [r.stdout, r.stderr]),
+      ...files.map((f) => fs.readFileSync(f, 'utf8')),
+      ...NODES.map((n) => fs.readFileSync(project!.nodePath(n, '.relink', 'journal.jsonl'), 'utf8')),
+    ];
     expect(texts.length).toBeGreaterThan(10);
     for (const text of texts) expect(text).not.toContain(secret);
   });
@@ -391,7 +486,11 @@ describe('deploy doctor', () => {
     expect(ok.stdout).toMatch(/node4 +tools +ok +tar yes, mv -T yes/);
     expect(ok.stdout).toMatch(/lb +haproxy +ok +node1 ready/);
     expect(ok.stdout).toMatch(/nothing blocks a release to prod/);
-    onNode(sb, 'node3', `mkdir -p ${project.deployTo}/.relink/lock && echo '{"run":"x","kind":"freeze","user":"ana","host":"h","pid":1,"command":"lock","since":"2026-01-01T00:00:00Z","heartbeat":"2026-01-01T00:00:00Z","message":"audit"}' > ${project.deployTo}/.relink/lock/owner.json`);
+    onNode(
+      sb,
+      'node3',
+      `mkdir -p ${project.deployTo}/.relink/lock && echo '{"run":"x","kind":"freeze","user":"ana","host":"h","pid":1,"command":"lock","since":"2026-01-01T00:00:00Z","heartbeat":"2026-01-01T00:00:00Z","message":"audit"}' > ${project.deployTo}/.relink/lock/owner.json`,
+    );
     const blocked = await project.deploy(['doctor', 'prod', '--json']);
     expect(blocked.code).toBe(1);
     const json = JSON.parse(blocked.stdout) as { ok: boolean; checks: { node: string; check: string; ok: boolean }[] };

@@ -12,7 +12,18 @@ export const OLD = 'hello_prod_v1.0.0_main_20261101-120000_ana';
 
 const oldJournal = ['unpacked', 'activated', 'smoke_ok']
   .map((event, i) =>
-    JSON.stringify({ v: 1, ts: `2026-11-01T12:00:0${i}Z`, run: 'old-run', node: 'x', env: 'prod', user: 'ana', event, release: OLD, version: 'v1.0.0', commit: 'c0' }),
+    JSON.stringify({
+      v: 1,
+      ts: `2026-11-01T12:00:0${i}Z`,
+      run: 'old-run',
+      node: 'x',
+      env: 'prod',
+      user: 'ana',
+      event,
+      release: OLD,
+      version: 'v1.0.0',
+      commit: 'c0',
+    }),
   )
   .join('\n');
 
@@ -48,7 +59,11 @@ export function fakeRun(options: FakeOptions = {}) {
     {
       pre: 'node1',
       groupSize: options.groupSize ?? 1,
-      hosts: Array.from({ length: count }, (_, i) => ({ name: `node${i + 1}`, address: `10.0.0.${i + 1}`, vars: { appPort: 8100 + i + 1 } })),
+      hosts: Array.from({ length: count }, (_, i) => ({
+        name: `node${i + 1}`,
+        address: `10.0.0.${i + 1}`,
+        vars: { appPort: 8100 + i + 1 },
+      })),
     },
     'prod',
     'hosts/prod.yaml',
@@ -85,7 +100,14 @@ export function fakeRun(options: FakeOptions = {}) {
     redactor: new Redactor(),
     signal: options.signal,
   };
-  const version: VersionInfo = { requested: 'v1.1.0', version: 'v1.1.0', commit: 'c1'.repeat(20), branch: 'main', isTag: true, subject: 'feature' };
+  const version: VersionInfo = {
+    requested: 'v1.1.0',
+    version: 'v1.1.0',
+    commit: 'c1'.repeat(20),
+    branch: 'main',
+    isTag: true,
+    subject: 'feature',
+  };
   const source: Source = {
     resolve: async () => version,
     build: async () => ({ file: '/tmp/relink-fake/a.tar.gz', sha256: SHA, bytes: 1000, cached: false }),
@@ -93,7 +115,16 @@ export function fakeRun(options: FakeOptions = {}) {
     check: async () => [],
     inspect: async () => undefined,
   };
-  const request: DeployRequest = { config, inventory, version: 'v1.1.0', user: 'ana', runId: 'run42', stateDir: '/tmp/relink-fake/.relink', secrets: {}, localLock: false };
+  const request: DeployRequest = {
+    config,
+    inventory,
+    version: 'v1.1.0',
+    user: 'ana',
+    runId: 'run42',
+    stateDir: '/tmp/relink-fake/.relink',
+    secrets: {},
+    localLock: false,
+  };
   return { transport, deps, source, request, events, probes };
 }
 
@@ -107,7 +138,8 @@ export function label(command: string): string {
   if (command.includes('tar -xzf')) return 'unpack';
   if (command.includes('ln -s /srv/app/shared/log')) return 'shared';
   const events = () => [...command.matchAll(/\\?"event\\?":\\?"(\w+)/g)].map((m) => m[1]).join('+');
-  if (command.includes('mv -Tf')) return `relink:${command.match(/releases\/(hello_prod_v[\d.]+)/)?.[1]}${command.includes('journal.jsonl') ? `+journal:${events()}` : ''}`;
+  if (command.includes('mv -Tf'))
+    return `relink:${command.match(/releases\/(hello_prod_v[\d.]+)/)?.[1]}${command.includes('journal.jsonl') ? `+journal:${events()}` : ''}`;
   if (command.includes('journal.jsonl') && command.includes('grep -qF')) return `journal:${events()}+unlock`;
   if (command.includes('sh bin/restart.sh')) return 'restart';
   if (command.includes('journal.jsonl')) return `journal:${events()}`;

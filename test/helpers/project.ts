@@ -39,7 +39,18 @@ export function onNode(sb: Sandbox, node: string, command: string): string {
   const n = sb.nodes.find((x) => x.name === node)!;
   return execFileSync(
     'ssh',
-    ['-i', path.join(sb.dir, 'id_ed25519'), '-o', `UserKnownHostsFile=${path.join(sb.dir, 'known_hosts')}`, '-o', 'BatchMode=yes', '-p', String(n.sshPort), `root@${n.address}`, command],
+    [
+      '-i',
+      path.join(sb.dir, 'id_ed25519'),
+      '-o',
+      `UserKnownHostsFile=${path.join(sb.dir, 'known_hosts')}`,
+      '-o',
+      'BatchMode=yes',
+      '-p',
+      String(n.sshPort),
+      `root@${n.address}`,
+      command,
+    ],
     { encoding: 'utf8' },
   );
 }
@@ -86,7 +97,9 @@ export class Project {
     this.appRepo = path.join(this.dir, 'app');
     // Unique across test files too: a worker process runs several files, each with its own counter.
     this.deployTo = options.deployTo ?? `/srv/it${process.pid}-${++counter}-${crypto.randomBytes(3).toString('hex')}`;
-    execFileSync('node', [zx, path.join(repoRoot, 'scripts', 'example-repo.mjs'), '--dir', this.appRepo], { stdio: 'ignore' });
+    execFileSync('node', [zx, path.join(repoRoot, 'scripts', 'example-repo.mjs'), '--dir', this.appRepo], {
+      stdio: 'ignore',
+    });
     fs.mkdirSync(path.join(this.dir, 'hosts'));
     fs.mkdirSync(path.join(this.dir, 'templates'));
     fs.copyFileSync(path.join(repoRoot, 'templates', 'app.env'), path.join(this.dir, 'templates', 'app.env'));
@@ -99,7 +112,9 @@ export class Project {
     );
     fs.writeFileSync(
       path.join(this.dir, 'hosts', 'prod.yaml'),
-      ['pre: node1', 'groupSize: 1', ...(options.lb ?? []), 'hosts:', ...hosts, ...(options.extraHosts ?? [])].join('\n') + '\n',
+      ['pre: node1', 'groupSize: 1', ...(options.lb ?? []), 'hosts:', ...hosts, ...(options.extraHosts ?? [])].join(
+        '\n',
+      ) + '\n',
     );
     fs.writeFileSync(path.join(this.dir, 'hosts', 'dev.yaml'), ['hosts:', hosts[1]!].join('\n') + '\n');
     fs.writeFileSync(
@@ -139,7 +154,10 @@ export class Project {
 
   /** Starts the CLI without waiting, for signal tests. */
   spawn(args: string[], env: NodeJS.ProcessEnv = {}) {
-    return spawn('node', [bin, ...args], { cwd: this.dir, env: { ...process.env, CI: 'true', APP_SECRET: 'it-secret-value', ...env } });
+    return spawn('node', [bin, ...args], {
+      cwd: this.dir,
+      env: { ...process.env, CI: 'true', APP_SECRET: 'it-secret-value', ...env },
+    });
   }
 
   /** The deployTo dir of a node, seen from the host through the node's bind-mounted /srv. */
@@ -202,7 +220,8 @@ export async function servedThroughLb(sb: Sandbox, version: string, count = 8): 
   let answers: string[] = [];
   while (Date.now() < deadline) {
     answers = [];
-    for (let i = 0; i < count; i++) answers.push(await httpText(`http://127.0.0.1:${sb.lbPort}/`).catch((e: Error) => `error ${e.message}`));
+    for (let i = 0; i < count; i++)
+      answers.push(await httpText(`http://127.0.0.1:${sb.lbPort}/`).catch((e: Error) => `error ${e.message}`));
     if (answers.every((a) => a.includes(version))) return answers;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -212,11 +231,24 @@ export async function servedThroughLb(sb: Sandbox, version: string, count = 8): 
 /** A change for Project.tag: the app's health check answers 500 (its smoke test fails). */
 export function breakHealth(repo: string): void {
   const file = path.join(repo, 'server.js');
-  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace("res.writeHead(200, { 'content-type': 'application/json' });", "res.writeHead(500, { 'content-type': 'application/json' });"));
+  fs.writeFileSync(
+    file,
+    fs
+      .readFileSync(file, 'utf8')
+      .replace(
+        "res.writeHead(200, { 'content-type': 'application/json' });",
+        "res.writeHead(500, { 'content-type': 'application/json' });",
+      ),
+  );
 }
 
 /** Starts the CLI and calls `act` the moment its output matches, so a signal or fault lands in a known phase. */
-export function startUntil(project: Project, args: string[], pattern: RegExp, act: (child: ReturnType<Project['spawn']>) => void) {
+export function startUntil(
+  project: Project,
+  args: string[],
+  pattern: RegExp,
+  act: (child: ReturnType<Project['spawn']>) => void,
+) {
   const child = project.spawn(args);
   let stdout = '';
   let stderr = '';
@@ -229,7 +261,14 @@ export function startUntil(project: Project, args: string[], pattern: RegExp, ac
       act(child);
     }
   });
-  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; acted: boolean; pid: number }>((resolve) =>
+  return new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+    acted: boolean;
+    pid: number;
+  }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr, acted, pid: child.pid! })),
   );
 }

@@ -21,7 +21,21 @@ const zx = path.join(root, 'node_modules', 'zx', 'build', 'cli.js');
  */
 export default function setup(project: TestProject) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-it-'));
-  const args = ['up', '--nodes', '4', '--dir', dir, '--ssh-port', '2301', '--app-port', '8301', '--lb-port', '8380', '--netns', 'node3'];
+  const args = [
+    'up',
+    '--nodes',
+    '4',
+    '--dir',
+    dir,
+    '--ssh-port',
+    '2301',
+    '--app-port',
+    '8301',
+    '--lb-port',
+    '8380',
+    '--netns',
+    'node3',
+  ];
   execFileSync('node', [zx, path.join(root, 'scripts', 'sandbox.mjs'), ...args], { stdio: 'inherit' });
   project.provide('sandboxDir', dir);
   return () => {

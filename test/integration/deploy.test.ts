@@ -3,7 +3,16 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { breakHealth, httpText, onNode, Project, readSandbox, servedThroughLb, stopApps, type Sandbox } from '../helpers/project.js';
+import {
+  breakHealth,
+  httpText,
+  onNode,
+  Project,
+  readSandbox,
+  servedThroughLb,
+  stopApps,
+  type Sandbox,
+} from '../helpers/project.js';
 
 let sb: Sandbox;
 const NODES = ['node1', 'node2', 'node3', 'node4'];
@@ -38,7 +47,10 @@ describe('deploy over real SSH on a 4-node sandbox', () => {
       expect(project.current(node)).toBe(`releases/${release}`);
       const { address, appPort } = sb.nodes.find((n) => n.name === node)!;
       expect(await httpText(`http://${address}:${appPort}/`)).toContain(`from v1.1.0 (${release})`);
-      const events = project.journal(node).filter((e) => e.release === release).map((e) => e.event);
+      const events = project
+        .journal(node)
+        .filter((e) => e.release === release)
+        .map((e) => e.event);
       expect(events).toEqual(['unpacked', 'activated', 'smoke_ok', 'run_finished']);
       expect(project.lockExists(node)).toBe(false);
       // The rendered template is on the node with mode 0600 and its secret, never in git.
@@ -49,10 +61,14 @@ describe('deploy over real SSH on a 4-node sandbox', () => {
     const answers = await servedThroughLb(sb, 'v1.1.0');
     expect(answers.every((a) => a.includes(`from v1.1.0 (${release})`))).toBe(true);
     // The pre node went first.
-    const activations = NODES.map((node) => project.journal(node).find((e) => e.release === release && e.event === 'activated')!.ts);
+    const activations = NODES.map(
+      (node) => project.journal(node).find((e) => e.release === release && e.event === 'activated')!.ts,
+    );
     expect(activations[0]! <= activations[1]!).toBe(true);
     // No secret in the console output or the run logs.
-    const logs = fs.readdirSync(path.join(project.dir, '.relink', 'logs')).map((f) => fs.readFileSync(path.join(project.dir, '.relink', 'logs', f), 'utf8'));
+    const logs = fs
+      .readdirSync(path.join(project.dir, '.relink', 'logs'))
+      .map((f) => fs.readFileSync(path.join(project.dir, '.relink', 'logs', f), 'utf8'));
     for (const text of [first.stdout, second.stdout, ...logs]) expect(text).not.toContain('it-secret-value');
     expect(logs.join('\n')).toMatch(/"step":"rollout:relink"/);
   });
@@ -62,7 +78,9 @@ describe('deploy over real SSH on a 4-node sandbox', () => {
     project.tag('v1.3.0', breakHealth, 'break the health check');
     const result = await project.deploy(['prod', 'v1.3.0']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/node1: smoke test failed after 30 attempts: GET http:\/\/127\.0\.0\.1:8301\/health answered 500/);
+    expect(result.stderr).toMatch(
+      /node1: smoke test failed after 30 attempts: GET http:\/\/127\.0\.0\.1:8301\/health answered 500/,
+    );
     expect(result.stderr).toMatch(/Rolled back node1 to the release each ran before/);
     expect(NODES.map((node) => project.current(node))).toEqual(before);
     for (const node of NODES.slice(1)) {
@@ -78,11 +96,15 @@ describe('deploy over real SSH on a 4-node sandbox', () => {
 
   it('a failed upload on one node leaves no new release dir anywhere', async () => {
     // Incompressible, so the tarball is larger than the node's tiny incoming dir.
-    project.tag('v1.4.0', (repo) => {
-      fs.writeFileSync(path.join(repo, 'payload.bin'), crypto.randomBytes(256 * 1024));
-      const file = path.join(repo, 'server.js');
-      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('res.writeHead(500,', 'res.writeHead(200,'));
-    }, 'add a payload, fix the health check');
+    project.tag(
+      'v1.4.0',
+      (repo) => {
+        fs.writeFileSync(path.join(repo, 'payload.bin'), crypto.randomBytes(256 * 1024));
+        const file = path.join(repo, 'server.js');
+        fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('res.writeHead(500,', 'res.writeHead(200,'));
+      },
+      'add a payload, fix the health check',
+    );
     const incoming = `${project.deployTo}/.relink/incoming`;
     onNode(sb, 'node3', `mkdir -p ${incoming} && mount -t tmpfs -o size=64k tmpfs ${incoming}`);
     try {
@@ -96,14 +118,18 @@ describe('deploy over real SSH on a 4-node sandbox', () => {
         expect(project.current(node)).toMatch(/_v1\.1\.0_/);
         expect(project.lockExists(node)).toBe(false);
       }
-      expect(project.journal('node1').at(-1)).toMatchObject({ event: 'run_finished', result: 'failed', version: 'v1.4.0' });
+      expect(project.journal('node1').at(-1)).toMatchObject({
+        event: 'run_finished',
+        result: 'failed',
+        version: 'v1.4.0',
+      });
     } finally {
       onNode(sb, 'node3', `umount ${incoming}`);
     }
   });
 });
 
-describe('rsync upload over the run\'s own SSH connection', () => {
+describe("rsync upload over the run's own SSH connection", () => {
   it('a warm deploy hard-links the unchanged files, sends the changed ones (same size too), and opens no second connection', async () => {
     stopApps(sb);
     const project = new Project(sb, { configExtra: "rollout: { upload: 'rsync' }," });
@@ -115,13 +141,18 @@ describe('rsync upload over the run\'s own SSH connection', () => {
       // An `ssh` first in PATH that only fails: rsync must not start a connection of its own.
       const bin = path.join(project.dir, 'no-ssh');
       fs.mkdirSync(bin);
-      fs.writeFileSync(path.join(bin, 'ssh'), '#!/bin/sh\necho "a second ssh connection was attempted" >&2\nexit 99\n', { mode: 0o755 });
+      fs.writeFileSync(
+        path.join(bin, 'ssh'),
+        '#!/bin/sh\necho "a second ssh connection was attempted" >&2\nexit 99\n',
+        { mode: 0o755 },
+      );
       const result = await project.deploy(['prod', 'v1.3.1'], { PATH: `${bin}:${process.env.PATH}` });
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/node1 +distribute:upload +ok .*unchanged files hard-linked/);
       for (const node of NODES) {
         const [older, newer] = project.releases(node);
-        const inode = (release: string, file: string) => fs.statSync(project.nodePath(node, 'releases', release!, file)).ino;
+        const inode = (release: string, file: string) =>
+          fs.statSync(project.nodePath(node, 'releases', release!, file)).ino;
         expect(inode(newer!, 'server.js')).toBe(inode(older!, 'server.js'));
         expect(inode(newer!, 'data.txt')).not.toBe(inode(older!, 'data.txt'));
         expect(fs.readFileSync(project.nodePath(node, 'releases', newer!, 'data.txt'), 'utf8')).toBe('bbbb\n');
@@ -139,13 +170,19 @@ describe('bad input and unreachable nodes stop the deploy before any node change
   beforeEach(() => stopApps(sb));
 
   it('a node with an unknown host key: abort naming the node, nothing changed anywhere', async () => {
-    const known = fs.readFileSync(path.join(sb.dir, 'known_hosts'), 'utf8').split('\n').filter((l) => !l.includes(':2302 ')).join('\n');
+    const known = fs
+      .readFileSync(path.join(sb.dir, 'known_hosts'), 'utf8')
+      .split('\n')
+      .filter((l) => !l.includes(':2302 '))
+      .join('\n');
     const project = new Project(sb, { knownHosts: known });
     try {
       const result = await project.deploy(['prod', 'v1.0.0']);
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/node2 \(root@127\.0\.0\.1:2302\): host key is not in .*known_hosts; refusing/);
-      expect(result.stderr).toMatch(/next: check the node's fingerprint, then add it deliberately: ssh-keyscan -p 2302 127\.0\.0\.1 >>/);
+      expect(result.stderr).toMatch(
+        /next: check the node's fingerprint, then add it deliberately: ssh-keyscan -p 2302 127\.0\.0\.1 >>/,
+      );
       for (const node of NODES) {
         expect(project.releases(node)).toEqual([]);
         expect(project.lockExists(node)).toBe(false);
@@ -156,7 +193,15 @@ describe('bad input and unreachable nodes stop the deploy before any node change
   });
 
   it('a node that refuses the connection: abort naming it, nothing changed on the others', async () => {
-    const project = new Project(sb, { extraHosts: ['  - name: ghost', '    address: 127.0.0.1', '    port: 2399', '    user: root', '    vars: { appPort: 8399 }'] });
+    const project = new Project(sb, {
+      extraHosts: [
+        '  - name: ghost',
+        '    address: 127.0.0.1',
+        '    port: 2399',
+        '    user: root',
+        '    vars: { appPort: 8399 }',
+      ],
+    });
     try {
       const result = await project.deploy(['prod', 'v1.0.0']);
       expect(result.code).toBe(1);
@@ -174,7 +219,9 @@ describe('bad input and unreachable nodes stop the deploy before any node change
     try {
       const result = await project.deploy(['prod', 'v1.0.0']);
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/node\d: \/srv\/rootonly\/app is not writable by relink\. Nothing was changed on any node\./);
+      expect(result.stderr).toMatch(
+        /node\d: \/srv\/rootonly\/app is not writable by relink\. Nothing was changed on any node\./,
+      );
       expect(result.stderr).toMatch(/next: make \/srv\/rootonly\/app writable for relink/);
     } finally {
       project.remove();
@@ -188,7 +235,11 @@ describe('bad input and unreachable nodes stop the deploy before any node change
       const result = await project.deploy(['prod', 'v1.0.0']);
       expect(result.code).toBe(0);
       for (const node of NODES) {
-        const owner = onNode(sb, node, `stat -c %U /srv/userapp/${project.current(node)} && ps -o user= -p $(cat /srv/userapp/shared/run/app.pid)`);
+        const owner = onNode(
+          sb,
+          node,
+          `stat -c %U /srv/userapp/${project.current(node)} && ps -o user= -p $(cat /srv/userapp/shared/run/app.pid)`,
+        );
         expect(owner.trim().split('\n')).toEqual(['relink', 'relink']);
       }
     } finally {

@@ -18,7 +18,14 @@ afterEach(() => {
 });
 
 const haproxy = () => ['lb:', '  driver: haproxy', `  socket: ${sb.haproxy.socket}`, '  backend: app'];
-const nginx = () => ['lb:', '  driver: nginx', `  upstreamFile: ${sb.nginx.upstream}`, `  prefix: ${sb.nginx.prefix}`, `  config: ${sb.nginx.config}`, `  pidFile: ${sb.nginx.prefix}/nginx.pid`];
+const nginx = () => [
+  'lb:',
+  '  driver: nginx',
+  `  upstreamFile: ${sb.nginx.upstream}`,
+  `  prefix: ${sb.nginx.prefix}`,
+  `  config: ${sb.nginx.config}`,
+  `  pidFile: ${sb.nginx.prefix}/nginx.pid`,
+];
 
 async function deployUnderLoad(p: Project, port: number, args: string[]) {
   const load = startLoad(`http://127.0.0.1:${port}/`);
@@ -81,10 +88,14 @@ describe('zero-downtime rollout behind a real load balancer', () => {
 describe('load balancer faults', () => {
   it('an unreachable load balancer at start: abort before touching any node', async () => {
     stopApps(sb);
-    project = new Project(sb, { lb: ['lb:', '  driver: haproxy', `  socket: ${sb.dir}/no-such.sock`, '  backend: app'] });
+    project = new Project(sb, {
+      lb: ['lb:', '  driver: haproxy', `  socket: ${sb.dir}/no-such.sock`, '  backend: app'],
+    });
     const result = await project.deploy(['prod', 'v1.0.0']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/HAProxy runtime API at .*no-such\.sock did not answer.*Nothing was changed on any node/s);
+    expect(result.stderr).toMatch(
+      /HAProxy runtime API at .*no-such\.sock did not answer.*Nothing was changed on any node/s,
+    );
     for (const node of NODES) {
       expect(project.releases(node)).toEqual([]);
       expect(project.lockExists(node)).toBe(false);
@@ -96,7 +107,9 @@ describe('load balancer faults', () => {
     project = new Project(sb, { lb: haproxy(), vars: { node3: 'lbServer: web9' } });
     const result = await project.deploy(['prod', 'v1.0.0']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/HAProxy backend "app" does not know node3 \(server web9\); it has: node1, node2, node3, node4/);
+    expect(result.stderr).toMatch(
+      /HAProxy backend "app" does not know node3 \(server web9\); it has: node1, node2, node3, node4/,
+    );
     for (const node of NODES) expect(project.releases(node)).toEqual([]);
   });
 
@@ -105,7 +118,9 @@ describe('load balancer faults', () => {
     project = new Project(sb, { lb: [...haproxy(), '  drainTimeoutMs: 300'] });
     expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
     await servedThroughLb(sb, 'v1.0.0');
-    const slow = Array.from({ length: 8 }, () => fetch(`http://127.0.0.1:${sb.haproxy.port}/slow?ms=4000`).catch(() => undefined));
+    const slow = Array.from({ length: 8 }, () =>
+      fetch(`http://127.0.0.1:${sb.haproxy.port}/slow?ms=4000`).catch(() => undefined),
+    );
     await new Promise((r) => setTimeout(r, 300));
     const result = await project.deploy(['prod', 'v1.1.0']);
     await Promise.all(slow);

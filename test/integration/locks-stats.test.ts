@@ -34,7 +34,15 @@ describe('statistics from the nodes', () => {
     expect((await project.deploy(['prod', 'v1.3.0'])).code).toBe(1);
     expect((await project.deploy(['rollback', 'prod', '--last'])).code).toBe(0);
 
-    const expected = { deploys: 4, successes: 3, failures: 1, rollbacks: 1, rollbacksNormal: 1, rollbacksEmergency: 0, successRate: 0.75 };
+    const expected = {
+      deploys: 4,
+      successes: 3,
+      failures: 1,
+      rollbacks: 1,
+      rollbacksNormal: 1,
+      rollbacksEmergency: 0,
+      successRate: 0.75,
+    };
     const stats = JSON.parse((await project.deploy(['stats', 'prod', '--json'])).stdout) as Record<string, unknown>;
     expect(stats).toMatchObject(expected);
     expect(stats.mttrMs).toBeGreaterThan(0);
@@ -49,7 +57,9 @@ describe('statistics from the nodes', () => {
     Object.defineProperty(copy, 'dir', { value: second });
     try {
       expect(JSON.parse((await copy.deploy(['stats', 'prod', '--json'])).stdout)).toMatchObject(expected);
-      const history = JSON.parse((await copy.deploy(['history', 'prod', '--json'])).stdout) as { runs: { command: string; result: string; nodes: string[] }[] };
+      const history = JSON.parse((await copy.deploy(['history', 'prod', '--json'])).stdout) as {
+        runs: { command: string; result: string; nodes: string[] }[];
+      };
       expect(history.runs.map((r) => r.result)).toEqual(['success', 'rolled_back', 'success', 'success', 'success']);
       expect(history.runs[0]!.command).toBe('rollback');
       expect(history.runs.every((r) => r.nodes.length === 4)).toBe(true);
@@ -59,7 +69,10 @@ describe('statistics from the nodes', () => {
   });
 
   it('a corrupt journal line on one node is skipped with a warning; the counts come from the rest', async () => {
-    fs.appendFileSync(project.nodePath('node2', '.relink', 'journal.jsonl'), '{"v":1,"run":"half-written\nnot json at all\n');
+    fs.appendFileSync(
+      project.nodePath('node2', '.relink', 'journal.jsonl'),
+      '{"v":1,"run":"half-written\nnot json at all\n',
+    );
     const result = await project.deploy(['stats', 'prod', '--json']);
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/warning: node2: skipped 2 corrupt journal line\(s\)/);
@@ -74,7 +87,10 @@ describe('locks', () => {
     const a = new Project(sb);
     const b = new Project(sb, { deployTo: a.deployTo });
     try {
-      const [ra, rb] = await Promise.all([a.deploy(['prod', 'v1.0.0', '--author', 'alice']), b.deploy(['prod', 'v1.0.0', '--author', 'bob'])]);
+      const [ra, rb] = await Promise.all([
+        a.deploy(['prod', 'v1.0.0', '--author', 'alice']),
+        b.deploy(['prod', 'v1.0.0', '--author', 'bob']),
+      ]);
       const codes = [ra.code, rb.code].sort();
       expect(codes).toEqual([0, 4]);
       const loser = ra.code === 4 ? { result: ra, author: 'alice' } : { result: rb, author: 'bob' };
@@ -94,7 +110,11 @@ describe('locks', () => {
     const project = new Project(sb);
     try {
       expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
-      project.tag('v1.5.0', (repo) => fs.writeFileSync(path.join(repo, 'payload.bin'), crypto.randomBytes(40 * 1024 * 1024)), 'big payload');
+      project.tag(
+        'v1.5.0',
+        (repo) => fs.writeFileSync(path.join(repo, 'payload.bin'), crypto.randomBytes(40 * 1024 * 1024)),
+        'big payload',
+      );
       const before = NODES.map((n) => project.releases(n));
       const done = await startUntil(project, ['prod', 'v1.5.0'], /== distribute/, (child) => child.kill('SIGINT'));
       expect(done.acted).toBe(true);
@@ -104,7 +124,11 @@ describe('locks', () => {
       for (const node of NODES) {
         expect(project.current(node)).toMatch(/_v1\.0\.0_/);
         expect(project.lockExists(node)).toBe(false);
-        expect(project.journal(node).at(-1)).toMatchObject({ event: 'run_finished', result: 'interrupted', version: 'v1.5.0' });
+        expect(project.journal(node).at(-1)).toMatchObject({
+          event: 'run_finished',
+          result: 'interrupted',
+          version: 'v1.5.0',
+        });
       }
     } finally {
       stopApps(sb);
@@ -144,10 +168,19 @@ describe('locks', () => {
       for (const node of NODES) expect(project.lockExists(node)).toBe(true);
 
       const status = await project.deploy(['lock', 'status', 'prod']);
-      expect(status.stdout).toMatch(new RegExp(`node1 .*\\(pid ${pid}, run .*\\) since .* ago: deploy prod v1\\.6\\.0 \\[pid ${pid} is not running on this machine\\]`));
+      expect(status.stdout).toMatch(
+        new RegExp(
+          `node1 .*\\(pid ${pid}, run .*\\) since .* ago: deploy prod v1\\.6\\.0 \\[pid ${pid} is not running on this machine\\]`,
+        ),
+      );
 
       // Seen from another machine the pid cannot be checked and the heartbeat is fresh: the lock holds.
-      for (const node of NODES) onNode(sb, node, `sed -i 's/"host":"[^"]*"/"host":"other-machine"/' ${project.deployTo}/.relink/lock/owner.json`);
+      for (const node of NODES)
+        onNode(
+          sb,
+          node,
+          `sed -i 's/"host":"[^"]*"/"host":"other-machine"/' ${project.deployTo}/.relink/lock/owner.json`,
+        );
       const refused = await project.deploy(['prod', 'v1.0.0']);
       expect(refused.code).toBe(4);
       expect(refused.stderr).toMatch(new RegExp(`held \\(node1\\) by .* on other-machine \\(pid ${pid}`));
@@ -180,7 +213,9 @@ describe('locks', () => {
       const emergency = await project.deploy(['rollback', 'prod', '--last', '--emergency', '--force']);
       expect(emergency.code).toBe(0);
       for (const node of NODES) expect(project.current(node)).toMatch(/_v1\.0\.0_/);
-      expect(project.journal('node1').some((e) => e.event === 'lock_broken' && /audit freeze/.test(e.reason ?? ''))).toBe(true);
+      expect(
+        project.journal('node1').some((e) => e.event === 'lock_broken' && /audit freeze/.test(e.reason ?? '')),
+      ).toBe(true);
     } finally {
       stopApps(sb);
       project.remove();

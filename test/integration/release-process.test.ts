@@ -35,10 +35,11 @@ async function receiver() {
   return {
     url: `http://127.0.0.1:${port}`,
     posts,
-    close: () => new Promise<void>((r) => {
-      for (const res of hanging) res.destroy();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const res of hanging) res.destroy();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -89,7 +90,10 @@ describe('notifications and reports', () => {
       expect(json.map((p) => p.body.event)).toEqual(['start', 'success']);
       expect(json[1]!.body).toMatchObject({ env: 'prod', version: 'v1.0.0', result: 'success', source: 'relink' });
       expect(hooks.posts.find((p) => p.path === '/slack')!.body.text).toMatch(/^\*prod: deploying v1\.0\.0\*/);
-      expect(hooks.posts.find((p) => p.path === '/dingtalk')!.body).toMatchObject({ msgtype: 'markdown', markdown: { title: 'prod: deploying v1.0.0' } });
+      expect(hooks.posts.find((p) => p.path === '/dingtalk')!.body).toMatchObject({
+        msgtype: 'markdown',
+        markdown: { title: 'prod: deploying v1.0.0' },
+      });
       expect(hooks.posts.find((p) => p.path === '/feishu')!.body).toMatchObject({ msg_type: 'text' });
       expect(mail.mails).toHaveLength(2);
       expect(mail.mails[1]!.to).toEqual(['ops@example.test']);
@@ -100,22 +104,43 @@ describe('notifications and reports', () => {
       expect((await project.deploy(['prod', 'v1.3.0'], env)).code).toBe(1);
       expect((await project.deploy(['prod', 'v1.1.0'], env)).code).toBe(0);
       expect((await project.deploy(['rollback', 'prod', '--last'], env)).code).toBe(0);
-      const events = hooks.posts.filter((p) => p.path.startsWith('/json')).map((p) => `${p.body.event}:${p.body.version}`);
-      expect(events).toEqual(['start:v1.0.0', 'success:v1.0.0', 'start:v1.3.0', 'failure:v1.3.0', 'start:v1.1.0', 'success:v1.1.0', 'rollback:v1.0.0']);
+      const events = hooks.posts
+        .filter((p) => p.path.startsWith('/json'))
+        .map((p) => `${p.body.event}:${p.body.version}`);
+      expect(events).toEqual([
+        'start:v1.0.0',
+        'success:v1.0.0',
+        'start:v1.3.0',
+        'failure:v1.3.0',
+        'start:v1.1.0',
+        'success:v1.1.0',
+        'rollback:v1.0.0',
+      ]);
 
       // The report of the last deploy, through the CLI.
       const reports = fs.readdirSync(path.join(project.dir, '.relink', 'reports')).sort();
       expect(reports).toHaveLength(4);
-      const deployRun = project.journal('node1').filter((e) => e.event === 'run_finished' && e.version === 'v1.1.0').at(-1)!.run;
+      const deployRun = project
+        .journal('node1')
+        .filter((e) => e.event === 'run_finished' && e.version === 'v1.1.0')
+        .at(-1)!.run;
       const report = await project.deploy(['report', deployRun]);
       expect(report.stdout).toMatch(/^# deploy prod v1\.1\.0: success/);
-      expect(report.stdout).toMatch(/## Commits since what ran before\n\n- `[0-9a-f]{10}` answer with the release directory/);
+      expect(report.stdout).toMatch(
+        /## Commits since what ran before\n\n- `[0-9a-f]{10}` answer with the release directory/,
+      );
       expect(report.stdout).toMatch(/\| node3 \| rollout:smoke \| ok \| \d+ \|/);
       expect(report.stdout).toMatch(/```sh\nrollback prod --last    # back to v1\.0\.0\n```/);
 
       // The token in the webhook URL is nowhere: console, run logs, journals, reports.
-      const logs = fs.readdirSync(path.join(project.dir, '.relink', 'logs')).map((f) => fs.readFileSync(path.join(project.dir, '.relink', 'logs', f), 'utf8'));
-      const texts = [...logs, ...reports.map((f) => fs.readFileSync(path.join(project.dir, '.relink', 'reports', f), 'utf8')), ...NODES.map((n) => JSON.stringify(project.journal(n)))];
+      const logs = fs
+        .readdirSync(path.join(project.dir, '.relink', 'logs'))
+        .map((f) => fs.readFileSync(path.join(project.dir, '.relink', 'logs', f), 'utf8'));
+      const texts = [
+        ...logs,
+        ...reports.map((f) => fs.readFileSync(path.join(project.dir, '.relink', 'reports', f), 'utf8')),
+        ...NODES.map((n) => JSON.stringify(project.journal(n))),
+      ];
       for (const t of texts) expect(t).not.toContain(TOKEN);
     } finally {
       await hooks.close();
@@ -134,8 +159,12 @@ describe('notifications and reports', () => {
     try {
       const result = await project.deploy(['prod', 'v1.0.0']);
       expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/warning: notification by webhook 1 \(json\) failed \(the release is not affected\): .*(abort|timeout)/i);
-      expect(result.stdout).toMatch(/warning: notification by email to ops@example\.test failed \(the release is not affected\): .*relaying denied/);
+      expect(result.stdout).toMatch(
+        /warning: notification by webhook 1 \(json\) failed \(the release is not affected\): .*(abort|timeout)/i,
+      );
+      expect(result.stdout).toMatch(
+        /warning: notification by email to ops@example\.test failed \(the release is not affected\): .*relaying denied/,
+      );
       for (const node of NODES) expect(project.current(node)).toMatch(/_v1\.0\.0_/);
     } finally {
       await hooks.close();
@@ -156,15 +185,28 @@ describe('release windows', () => {
     try {
       const refused = await project.deploy(['prod', 'v1.0.0']);
       expect(refused.code).toBe(3);
-      expect(refused.stderr).toMatch(new RegExp(`prod is outside its release windows \\(${window}, UTC\\); the next window opens .* ${hh}:00 UTC \\(in [23]h \\d+m\\)`));
-      expect(refused.stderr).toMatch(/next: wait for the window, or, for an emergency: deploy prod v1\.0\.0 --emergency --reason/);
+      expect(refused.stderr).toMatch(
+        new RegExp(
+          `prod is outside its release windows \\(${window}, UTC\\); the next window opens .* ${hh}:00 UTC \\(in [23]h \\d+m\\)`,
+        ),
+      );
+      expect(refused.stderr).toMatch(
+        /next: wait for the window, or, for an emergency: deploy prod v1\.0\.0 --emergency --reason/,
+      );
       for (const node of NODES) expect(project.releases(node)).toEqual([]);
 
       expect((await project.deploy(['prod', 'v1.0.0', '--emergency'])).code).toBe(2);
       const emergency = await project.deploy(['prod', 'v1.0.0', '--emergency', '--reason', 'payment outage']);
       expect(emergency.code).toBe(0);
-      expect(project.journal('node2').at(-1)).toMatchObject({ event: 'run_finished', result: 'success', emergency: true, reason: 'payment outage' });
-      const stats = JSON.parse((await project.deploy(['stats', 'prod', '--json'])).stdout) as { emergencyReleases: number };
+      expect(project.journal('node2').at(-1)).toMatchObject({
+        event: 'run_finished',
+        result: 'success',
+        emergency: true,
+        reason: 'payment outage',
+      });
+      const stats = JSON.parse((await project.deploy(['stats', 'prod', '--json'])).stdout) as {
+        emergencyReleases: number;
+      };
       expect(stats.emergencyReleases).toBe(1);
       // Rollbacks are never blocked by a window.
       expect((await project.deploy(['rollback', 'prod', '--last'])).code).toBe(1);
@@ -176,11 +218,15 @@ describe('release windows', () => {
   });
 
   it('an invalid window or cron names the config path', async () => {
-    const project = new Project(sb, { configExtra: `environments: { prod: { windows: ['Tue 17:00-19:00', 'Thu 25:00-26:00'] } }, schedule: [{ env: 'prod', cron: '61 * * * *', version: 'latest' }],` });
+    const project = new Project(sb, {
+      configExtra: `environments: { prod: { windows: ['Tue 17:00-19:00', 'Thu 25:00-26:00'] } }, schedule: [{ env: 'prod', cron: '61 * * * *', version: 'latest' }],`,
+    });
     try {
       const result = await project.deploy(['prod', 'v1.0.0']);
       expect(result.code).toBe(2);
-      expect(result.stderr).toMatch(/deploy\.config\.ts: environments\.prod\.windows\[1\]: "25:00" is not a time HH:MM in "Thu 25:00-26:00"/);
+      expect(result.stderr).toMatch(
+        /deploy\.config\.ts: environments\.prod\.windows\[1\]: "25:00" is not a time HH:MM in "Thu 25:00-26:00"/,
+      );
       expect(result.stderr).toMatch(/deploy\.config\.ts: schedule\[0\]\.cron: .*minute/i);
     } finally {
       project.remove();
@@ -203,7 +249,9 @@ describe('backup hook', () => {
     try {
       const result = await bad.deploy(['prod', 'v1.0.0']);
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/backup failed \(exit 4\): disk full\. The new release was removed from every node; nothing was switched\./);
+      expect(result.stderr).toMatch(
+        /backup failed \(exit 4\): disk full\. The new release was removed from every node; nothing was switched\./,
+      );
       for (const node of NODES) {
         expect(bad.releases(node)).toEqual([]);
         expect(bad.current(node)).toBeUndefined();
@@ -219,7 +267,9 @@ describe('deploy schedule', () => {
   it('a cron a few seconds ahead releases the latest tag to the sandbox; SIGTERM stops it cleanly', async () => {
     const fireAt = new Date(Date.now() + 6000);
     const cron = `${fireAt.getUTCSeconds()} ${fireAt.getUTCMinutes()} ${fireAt.getUTCHours()} * * *`;
-    const project = new Project(sb, { configExtra: `schedule: [{ name: 'soon', env: 'prod', cron: '${cron}', version: 'latest' }],` });
+    const project = new Project(sb, {
+      configExtra: `schedule: [{ name: 'soon', env: 'prod', cron: '${cron}', version: 'latest' }],`,
+    });
     try {
       const list = await project.deploy(['schedule', '--list']);
       expect(list.stdout).toMatch(/soon +prod +.* \(UTC\) +next: .* would take: v1\.2\.0/);

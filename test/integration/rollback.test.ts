@@ -34,11 +34,18 @@ describe('rollback on a 4-node sandbox', () => {
     expect(await httpText(`http://${sb.nodes[2]!.address}:${sb.nodes[2]!.appPort}/`)).toContain('from v1.1.0');
     expect((await servedThroughLb(sb, 'v1.1.0')).every((a) => a.includes('v1.1.0'))).toBe(true);
     for (const node of NODES) {
-      const back = project.journal(node).filter((e) => e.event === 'rolled_back').at(-1)!;
+      const back = project
+        .journal(node)
+        .filter((e) => e.event === 'rolled_back')
+        .at(-1)!;
       expect(back).toMatchObject({ version: 'v1.1.0', reason: 'checkout broken' });
       expect(back.from).toMatch(/_v1\.2\.0_/);
       expect(back.user).toBeTruthy();
-      expect(project.journal(node).at(-1)).toMatchObject({ event: 'run_finished', command: 'rollback', result: 'success' });
+      expect(project.journal(node).at(-1)).toMatchObject({
+        event: 'run_finished',
+        command: 'rollback',
+        result: 'success',
+      });
       expect(project.lockExists(node)).toBe(false);
     }
   });
@@ -58,7 +65,11 @@ describe('rollback on a 4-node sandbox', () => {
 
   it('releases --json and status --json match what is on the nodes', async () => {
     const releases = JSON.parse((await project.deploy(['releases', 'prod', '--json'])).stdout) as {
-      nodes: { node: string; current: string; releases: { name: string; status: string; current: boolean; version: string }[] }[];
+      nodes: {
+        node: string;
+        current: string;
+        releases: { name: string; status: string; current: boolean; version: string }[];
+      }[];
     };
     for (const n of releases.nodes) {
       expect(n.releases.map((r) => r.name).sort()).toEqual(project.releases(n.node));
@@ -69,10 +80,17 @@ describe('rollback on a 4-node sandbox', () => {
     }
     const status = await project.deploy(['status', 'prod', '--json', '--check']);
     expect(status.code).toBe(0);
-    const parsed = JSON.parse(status.stdout) as { drift: boolean; nodes: { node: string; current: string; version: string; healthy: boolean }[] };
+    const parsed = JSON.parse(status.stdout) as {
+      drift: boolean;
+      nodes: { node: string; current: string; version: string; healthy: boolean }[];
+    };
     expect(parsed.drift).toBe(false);
     for (const n of parsed.nodes) {
-      expect(n).toMatchObject({ version: 'v1.2.0', healthy: true, current: project.current(n.node)!.replace('releases/', '') });
+      expect(n).toMatchObject({
+        version: 'v1.2.0',
+        healthy: true,
+        current: project.current(n.node)!.replace('releases/', ''),
+      });
     }
   });
 
@@ -87,7 +105,11 @@ describe('rollback on a 4-node sandbox', () => {
       const json = JSON.parse((await project.deploy(['status', 'prod', '--json'])).stdout) as { drift: boolean };
       expect(json.drift).toBe(true);
     } finally {
-      onNode(sb, 'node3', `ln -sfn releases/${project.current('node1')!.replace('releases/', '')} ${project.deployTo}/current`);
+      onNode(
+        sb,
+        'node3',
+        `ln -sfn releases/${project.current('node1')!.replace('releases/', '')} ${project.deployTo}/current`,
+      );
     }
   });
 
@@ -101,17 +123,32 @@ describe('rollback on a 4-node sandbox', () => {
   });
 
   it('refuses while another run holds the lock, naming it; --force breaks it and journals that', async () => {
-    const owner = { run: 'other-run', user: 'ana', host: 'laptop', pid: 4242, command: 'deploy prod v9', since: new Date(Date.now() - 120_000).toISOString() };
-    onNode(sb, 'node3', `mkdir -p ${project.deployTo}/.relink/lock && printf '%s' '${JSON.stringify(owner)}' > ${project.deployTo}/.relink/lock/owner.json`);
+    const owner = {
+      run: 'other-run',
+      user: 'ana',
+      host: 'laptop',
+      pid: 4242,
+      command: 'deploy prod v9',
+      since: new Date(Date.now() - 120_000).toISOString(),
+    };
+    onNode(
+      sb,
+      'node3',
+      `mkdir -p ${project.deployTo}/.relink/lock && printf '%s' '${JSON.stringify(owner)}' > ${project.deployTo}/.relink/lock/owner.json`,
+    );
     const refused = await project.deploy(['rollback', 'prod', '--last']);
     expect(refused.code).toBe(4);
-    expect(refused.stderr).toMatch(/deploy lock on prod is held \(node3\) by ana on laptop \(pid 4242, run other-run\) since .* 2m\ds ago: deploy prod v9/);
+    expect(refused.stderr).toMatch(
+      /deploy lock on prod is held \(node3\) by ana on laptop \(pid 4242, run other-run\) since .* 2m\ds ago: deploy prod v9/,
+    );
     expect(versionsOf(project)).toEqual(['v1.2.0', 'v1.2.0', 'v1.2.0', 'v1.2.0']);
     expect(project.lockExists('node1')).toBe(false);
     const forced = await project.deploy(['rollback', 'prod', '--to', 'v1.1.0', '--force']);
     expect(forced.code).toBe(0);
     expect(versionsOf(project)).toEqual(['v1.1.0', 'v1.1.0', 'v1.1.0', 'v1.1.0']);
-    expect(project.journal('node3').find((e) => e.event === 'lock_broken')!.reason).toMatch(/was held by ana on laptop/);
+    expect(project.journal('node3').find((e) => e.event === 'lock_broken')!.reason).toMatch(
+      /was held by ana on laptop/,
+    );
     expect(project.lockExists('node3')).toBe(false);
   });
 
@@ -138,9 +175,19 @@ describe('rollback on a 4-node sandbox', () => {
       expect(result.code).toBe(0);
       expect(versionsOf(project)).toEqual(['v1.1.0', 'v1.1.0', 'v1.1.0', 'v1.1.0']);
       for (const node of ['node1', 'node3', 'node4']) {
-        expect(project.journal(node).filter((e) => e.event === 'rolled_back').at(-1)).toMatchObject({ emergency: true, version: 'v1.1.0' });
+        expect(
+          project
+            .journal(node)
+            .filter((e) => e.event === 'rolled_back')
+            .at(-1),
+        ).toMatchObject({ emergency: true, version: 'v1.1.0' });
       }
-      for (const node of NODES) expect(project.journal(node).at(-1)).toMatchObject({ command: 'rollback --emergency', result: 'success', emergency: true });
+      for (const node of NODES)
+        expect(project.journal(node).at(-1)).toMatchObject({
+          command: 'rollback --emergency',
+          result: 'success',
+          emergency: true,
+        });
       expect((await servedThroughLb(sb, 'v1.1.0')).every((a) => a.includes('v1.1.0'))).toBe(true);
     } finally {
       fs.renameSync(`${project.appRepo}.moved`, project.appRepo);
@@ -189,7 +236,10 @@ describe('rollback refusals', () => {
     const project = new Project(sb);
     try {
       for (const v of ['v1.0.0', 'v1.1.0']) expect((await project.deploy(['prod', v])).code).toBe(0);
-      fs.appendFileSync(path.join(project.dir, 'hosts', 'prod.yaml'), '  - name: ghost\n    address: 127.0.0.1\n    port: 2399\n    user: root\n    vars: { appPort: 8399 }\n');
+      fs.appendFileSync(
+        path.join(project.dir, 'hosts', 'prod.yaml'),
+        '  - name: ghost\n    address: 127.0.0.1\n    port: 2399\n    user: root\n    vars: { appPort: 8399 }\n',
+      );
       const refused = await project.deploy(['rollback', 'prod', '--last']);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/ghost .*!! unreachable: .*ECONNREFUSED/);

@@ -11,7 +11,9 @@ function sequence(run: ReturnType<typeof fakeRun>, node: string): string[] {
 
 /** Global order of relinks across nodes. */
 function relinks(run: ReturnType<typeof fakeRun>): string[] {
-  return run.transport.log.filter((r) => r.kind === 'exec' && r.command.includes('mv -Tf')).map((r) => `${r.node}:${label(r.command).split(':')[1]!.split('+')[0]}`);
+  return run.transport.log
+    .filter((r) => r.kind === 'exec' && r.command.includes('mv -Tf'))
+    .map((r) => `${r.node}:${label(r.command).split(':')[1]!.split('+')[0]}`);
 }
 
 describe('deploy pipeline', () => {
@@ -32,7 +34,12 @@ describe('deploy pipeline', () => {
       'journal:smoke_ok',
       'journal:run_finished+unlock',
     ]);
-    expect(relinks(run)).toEqual(['node1:hello_prod_v1.1.0', 'node2:hello_prod_v1.1.0', 'node3:hello_prod_v1.1.0', 'node4:hello_prod_v1.1.0']);
+    expect(relinks(run)).toEqual([
+      'node1:hello_prod_v1.1.0',
+      'node2:hello_prod_v1.1.0',
+      'node3:hello_prod_v1.1.0',
+      'node4:hello_prod_v1.1.0',
+    ]);
     // Every node has its release before any node switches.
     const firstRelink = run.transport.log.findIndex((r) => r.command.includes('mv -Tf'));
     const lastUnpack = run.transport.log.findLastIndex((r) => r.command.includes('tar -xzf'));
@@ -41,7 +48,12 @@ describe('deploy pipeline', () => {
       expect(run.transport.log.filter((r) => r.node === node && r.kind === 'connect')).toHaveLength(1);
       expect(run.transport.log.filter((r) => r.node === node && r.kind === 'upload')).toHaveLength(1);
     }
-    expect(run.probes).toEqual(['http://10.0.0.1:8101/health', 'http://10.0.0.2:8102/health', 'http://10.0.0.3:8103/health', 'http://10.0.0.4:8104/health']);
+    expect(run.probes).toEqual([
+      'http://10.0.0.1:8101/health',
+      'http://10.0.0.2:8102/health',
+      'http://10.0.0.3:8103/health',
+      'http://10.0.0.4:8104/health',
+    ]);
   });
 
   it('rolls back every switched node after a failure in group 2 and leaves the rest untouched', async () => {
@@ -49,37 +61,59 @@ describe('deploy pipeline', () => {
     const error = await deploy(run.request, run.deps, run.source).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RelinkError);
     expect((error as RelinkError).exitCode).toBe(EXIT.failed);
-    expect((error as Error).message).toMatch(/node3: smoke test failed after 2 attempts: GET http:\/\/10.0.0.3:8103\/health answered 500/);
+    expect((error as Error).message).toMatch(
+      /node3: smoke test failed after 2 attempts: GET http:\/\/10.0.0.3:8103\/health answered 500/,
+    );
     expect((error as Error).message).toMatch(/Rolled back node1, node2, node3/);
     // groups: [node1] [node2 node3] [node4]
     const order = relinks(run);
-    expect(order.slice(0, 3).sort()).toEqual(['node1:hello_prod_v1.1.0', 'node2:hello_prod_v1.1.0', 'node3:hello_prod_v1.1.0']);
-    expect(order.slice(3).sort()).toEqual(['node1:hello_prod_v1.0.0', 'node2:hello_prod_v1.0.0', 'node3:hello_prod_v1.0.0']);
+    expect(order.slice(0, 3).sort()).toEqual([
+      'node1:hello_prod_v1.1.0',
+      'node2:hello_prod_v1.1.0',
+      'node3:hello_prod_v1.1.0',
+    ]);
+    expect(order.slice(3).sort()).toEqual([
+      'node1:hello_prod_v1.0.0',
+      'node2:hello_prod_v1.0.0',
+      'node3:hello_prod_v1.0.0',
+    ]);
     expect(sequence(run, 'node4').filter((s) => s.startsWith('relink'))).toEqual([]);
     expect(sequence(run, 'node3')).toContain('journal:smoke_failed');
-    expect(sequence(run, 'node2').slice(-4)).toEqual(['relink:hello_prod_v1.0.0+journal:rolled_back', 'restart', 'journal:smoke_ok', 'journal:run_finished+unlock']);
+    expect(sequence(run, 'node2').slice(-4)).toEqual([
+      'relink:hello_prod_v1.0.0+journal:rolled_back',
+      'restart',
+      'journal:smoke_ok',
+      'journal:run_finished+unlock',
+    ]);
     const rolledBack = run.transport.log.find((r) => r.node === 'node2' && r.command.includes('rolled_back'))!.command;
     expect(rolledBack).toContain(`"release":"${OLD}"`);
     expect(rolledBack).toContain(`"from":"${NEW}"`);
-    for (const node of ['node1', 'node2', 'node3', 'node4']) expect(sequence(run, node).at(-1)).toBe('journal:run_finished+unlock');
+    for (const node of ['node1', 'node2', 'node3', 'node4'])
+      expect(sequence(run, node).at(-1)).toBe('journal:run_finished+unlock');
   });
 
   it('stops at the pre node: no other node is switched', async () => {
     const run = fakeRun({ unhealthy: (node) => node === 'node1' });
-    await expect(deploy(run.request, run.deps, run.source)).rejects.toThrow(/node1: smoke test failed.*Rolled back node1 to the release each ran before/s);
+    await expect(deploy(run.request, run.deps, run.source)).rejects.toThrow(
+      /node1: smoke test failed.*Rolled back node1 to the release each ran before/s,
+    );
     expect(relinks(run)).toEqual(['node1:hello_prod_v1.1.0', 'node1:hello_prod_v1.0.0']);
   });
 
   it('halts without rolling back when told to', async () => {
     const run = fakeRun({ unhealthy: (node) => node === 'node2', onFailure: 'halt' });
-    await expect(deploy(run.request, run.deps, run.source)).rejects.toThrow(/Halted as configured: node1, node2 stay on/);
+    await expect(deploy(run.request, run.deps, run.source)).rejects.toThrow(
+      /Halted as configured: node1, node2 stay on/,
+    );
     expect(relinks(run)).toEqual(['node1:hello_prod_v1.1.0', 'node2:hello_prod_v1.1.0']);
     expect(run.transport.log.some((r) => r.command.includes('"result":"halted"'))).toBe(true);
   });
 
   it('removes the new release from every node when one upload fails, switches nothing, releases the locks', async () => {
     const run = fakeRun({ fail: (node, cmd) => (node === 'node3' && cmd.startsWith('sha256sum') ? 1 : undefined) });
-    await expect(deploy(run.request, run.deps, run.source)).rejects.toThrow(/distribute failed on node3: .*The new release was removed from every node; nothing was switched/s);
+    await expect(deploy(run.request, run.deps, run.source)).rejects.toThrow(
+      /distribute failed on node3: .*The new release was removed from every node; nothing was switched/s,
+    );
     expect(relinks(run)).toEqual([]);
     for (const node of ['node1', 'node2', 'node3', 'node4']) {
       const steps = sequence(run, node);
@@ -91,13 +125,16 @@ describe('deploy pipeline', () => {
   });
 
   it('refuses when another run holds the lock on one node, and frees the locks it took', async () => {
-    const run = fakeRun({ fail: (node, cmd) => (node === 'node2' && cmd.includes('mkdir /srv/app/.relink/lock') ? 1 : undefined) });
+    const run = fakeRun({
+      fail: (node, cmd) => (node === 'node2' && cmd.includes('mkdir /srv/app/.relink/lock') ? 1 : undefined),
+    });
     const error = await deploy(run.request, run.deps, run.source).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LockError);
     expect((error as LockError).exitCode).toBe(EXIT.lock);
     expect((error as Error).message).toMatch(/deploy lock on prod is held \(node2\)/);
     expect((error as LockError).hint).toMatch(/deploy unlock prod --force/);
-    for (const node of ['node1', 'node3', 'node4']) expect(sequence(run, node)).toEqual(['writable', 'lock+inspect', 'unlock']);
+    for (const node of ['node1', 'node3', 'node4'])
+      expect(sequence(run, node)).toEqual(['writable', 'lock+inspect', 'unlock']);
     expect(run.transport.log.some((r) => r.kind === 'upload')).toBe(false);
   });
 
@@ -113,7 +150,8 @@ describe('deploy pipeline', () => {
     expect((error as RelinkError).exitCode).toBe(EXIT.interrupted);
     expect(relinks(run).slice(0, 2)).toEqual(['node1:hello_prod_v1.1.0', 'node2:hello_prod_v1.1.0']);
     expect(relinks(run).slice(2).sort()).toEqual(['node1:hello_prod_v1.0.0', 'node2:hello_prod_v1.0.0']);
-    for (const node of ['node1', 'node2', 'node3', 'node4']) expect(sequence(run, node).at(-1)).toBe('journal:run_finished+unlock');
+    for (const node of ['node1', 'node2', 'node3', 'node4'])
+      expect(sequence(run, node).at(-1)).toBe('journal:run_finished+unlock');
     expect(run.transport.log.some((r) => r.command.includes('"result":"interrupted"'))).toBe(true);
   });
 
@@ -122,6 +160,16 @@ describe('deploy pipeline', () => {
     await deploy(run.request, run.deps, run.source);
     const line = run.transport.log.find((r) => r.command.includes('activated'))!.command;
     const json = JSON.parse(line.match(/'(\{.*\})'/)![1]!.replaceAll("'\\''", "'"));
-    expect(json).toMatchObject({ v: 1, run: 'run42', node: 'node1', env: 'prod', user: 'ana', event: 'activated', release: NEW, version: 'v1.1.0', commit: 'c1'.repeat(20) });
+    expect(json).toMatchObject({
+      v: 1,
+      run: 'run42',
+      node: 'node1',
+      env: 'prod',
+      user: 'ana',
+      event: 'activated',
+      release: NEW,
+      version: 'v1.1.0',
+      commit: 'c1'.repeat(20),
+    });
   });
 });

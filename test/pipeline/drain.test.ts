@@ -51,8 +51,15 @@ describe('rollout with a load balancer', () => {
     const lb = new FakeLb();
     const run = withLb(lb, 2);
     await deploy(run.request, run.deps, run.source);
-    expect(lb.calls.slice(0, 4)).toEqual(['drain node1 (drained now: 1)', 'drained node1', 'undrain node1', 'serving node1']);
-    expect(lb.calls.slice(4, 8).sort()).toEqual(['drain node2 (drained now: 1)', 'drain node3 (drained now: 2)', 'drained node2', 'drained node3'].sort());
+    expect(lb.calls.slice(0, 4)).toEqual([
+      'drain node1 (drained now: 1)',
+      'drained node1',
+      'undrain node1',
+      'serving node1',
+    ]);
+    expect(lb.calls.slice(4, 8).sort()).toEqual(
+      ['drain node2 (drained now: 1)', 'drain node3 (drained now: 2)', 'drained node2', 'drained node3'].sort(),
+    );
     expect(lb.calls.at(-1)).toBe('restore');
     // The relink happens while the node is drained.
     const node2 = run.transport.log.filter((r) => r.node === 'node2' && r.command.includes('mv -Tf'));
@@ -62,7 +69,9 @@ describe('rollout with a load balancer', () => {
   it('refuses to drain below minServing, before touching that group', async () => {
     const lb = new FakeLb();
     const run = withLb(lb, 2, 3);
-    await expect(deploy(run.request, run.deps, run.source)).rejects.toThrow(/draining node2, node3 would leave 2 of 4 node\(s\) serving, below minServing 3/);
+    await expect(deploy(run.request, run.deps, run.source)).rejects.toThrow(
+      /draining node2, node3 would leave 2 of 4 node\(s\) serving, below minServing 3/,
+    );
     // pre went and came back; then the guard stopped the run and rolled node1 back.
     expect(lb.calls.filter((c) => c.startsWith('drain node2') || c.startsWith('drain node3'))).toEqual([]);
     expect([...lb.admin.values()].every((a) => a === 'ready')).toBe(true);
@@ -73,7 +82,11 @@ describe('rollout with a load balancer', () => {
     const run = withLb(lb, 1);
     const probe = run.deps.probe;
     let calls = 0;
-    const deps = { ...run.deps, probe: async (url: string, t: number) => (url.includes(':8103') && ++calls <= 2 ? { status: 500, body: '' } : probe(url, t)) };
+    const deps = {
+      ...run.deps,
+      probe: async (url: string, t: number) =>
+        url.includes(':8103') && ++calls <= 2 ? { status: 500, body: '' } : probe(url, t),
+    };
     await expect(deploy(run.request, deps, run.source)).rejects.toThrow(/node3: smoke test failed/);
     expect([...lb.admin.values()].every((a) => a === 'ready')).toBe(true);
     expect(lb.calls.filter((c) => c.startsWith('drain node1'))).toHaveLength(2);

@@ -1,11 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import { render } from '../../src/remote/tokens.js';
 import { appendJournal, readJournal } from '../../src/remote/journal.js';
-import { acquireLock, breakLock, refreshLock, releaseLock, TAKEOVER_BUSY, takeOverLock, thenReleaseLock } from '../../src/remote/lock.js';
+import {
+  acquireLock,
+  breakLock,
+  refreshLock,
+  releaseLock,
+  TAKEOVER_BUSY,
+  takeOverLock,
+  thenReleaseLock,
+} from '../../src/remote/lock.js';
 import { tailLogs } from '../../src/remote/logs.js';
 import { inside, layout, releaseDir } from '../../src/remote/paths.js';
-import { checkWritable, linkShared, removeReleases, unpackRelease, writeReleaseFile } from '../../src/remote/release.js';
-import { JOURNAL_FAILED, readCurrent, relinkAndJournal, relinkCurrent, runInRelease, unlinkCurrent } from '../../src/remote/relink.js';
+import {
+  checkWritable,
+  linkShared,
+  removeReleases,
+  unpackRelease,
+  writeReleaseFile,
+} from '../../src/remote/release.js';
+import {
+  JOURNAL_FAILED,
+  readCurrent,
+  relinkAndJournal,
+  relinkCurrent,
+  runInRelease,
+  unlinkCurrent,
+} from '../../src/remote/relink.js';
 import { inspectNode, parseInspection, SECTION } from '../../src/remote/inspect.js';
 
 const l = layout('/srv/app/');
@@ -64,7 +85,9 @@ describe('builders render exact shell text', () => {
   });
 
   it('checks that deployTo is writable', () => {
-    expect(render(checkWritable(l))).toBe('mkdir -p /srv/app/.relink/incoming /srv/app/releases /srv/app/shared && test -w /srv/app && test -w /srv/app/releases');
+    expect(render(checkWritable(l))).toBe(
+      'mkdir -p /srv/app/.relink/incoming /srv/app/releases /srv/app/shared && test -w /srv/app && test -w /srv/app/releases',
+    );
   });
 
   it('runs user commands through sh -c with quoted values', () => {
@@ -84,7 +107,9 @@ describe('builders render exact shell text', () => {
     expect(render(acquireLock(l, { run: 'r1' }))).toBe(
       `mkdir -p /srv/app/.relink && mkdir /srv/app/.relink/lock && printf '%s\\n' '{"run":"r1"}' > /srv/app/.relink/lock/owner.json`,
     );
-    expect(render(releaseLock(l, 'r1'))).toBe(`grep -qF '"run":"r1"' /srv/app/.relink/lock/owner.json 2>/dev/null && rm -rf /srv/app/.relink/lock || true`);
+    expect(render(releaseLock(l, 'r1'))).toBe(
+      `grep -qF '"run":"r1"' /srv/app/.relink/lock/owner.json 2>/dev/null && rm -rf /srv/app/.relink/lock || true`,
+    );
     expect(render(breakLock(l))).toBe('rm -rf /srv/app/.relink/lock');
     expect(render(refreshLock(l, 'r1', { run: 'r1', heartbeat: 't2' }))).toBe(
       `grep -qF '"run":"r1"' /srv/app/.relink/lock/owner.json 2>/dev/null && printf '%s\\n' '{"run":"r1","heartbeat":"t2"}' > /srv/app/.relink/lock/owner.json.tmp && mv -f /srv/app/.relink/lock/owner.json.tmp /srv/app/.relink/lock/owner.json`,
@@ -124,8 +149,14 @@ describe('rsync upload', () => {
 
   it('runs only `rsync --server` with one word of flags on the node', async () => {
     const { serverCommand } = await import('../../src/transport/rsync.js');
-    expect(serverCommand('node rsync --server -slDtpre.iLsfxCIvu \n')).toEqual(['rsync', '--server', '-slDtpre.iLsfxCIvu']);
-    expect(() => serverCommand('node rsync --server -slDtpre.iLsfxCIvu . /etc/')).toThrow(/refusing an unexpected rsync remote command/);
+    expect(serverCommand('node rsync --server -slDtpre.iLsfxCIvu \n')).toEqual([
+      'rsync',
+      '--server',
+      '-slDtpre.iLsfxCIvu',
+    ]);
+    expect(() => serverCommand('node rsync --server -slDtpre.iLsfxCIvu . /etc/')).toThrow(
+      /refusing an unexpected rsync remote command/,
+    );
     expect(() => serverCommand('node rsync --server -lDtpre.iLsfxCIvu')).toThrow(/refusing/);
     expect(() => serverCommand('node rm -rf /')).toThrow(/refusing/);
     expect(() => serverCommand('node rsync --server -s;reboot')).toThrow(/refusing/);
@@ -164,7 +195,7 @@ describe('combined round trips, run in a real shell', () => {
     }
   });
 
-  it('thenReleaseLock: the lock goes even when the journal line fails, and the exit status is the journal\'s', async () => {
+  it("thenReleaseLock: the lock goes even when the journal line fails, and the exit status is the journal's", async () => {
     const { fs, dir, l } = await sandbox();
     try {
       const line = appendJournal(l, [{ event: 'run_finished' }]);

@@ -62,11 +62,15 @@ describe('haproxyLine: the one encoder for HAProxy runtime API commands', () => 
     );
   });
 
-  it.each(['web1;shutdown sessions server app/web2', 'web1\nset server app/web2 state maint', 'web 1', '', 'a/b', '$(x)'])(
-    'refuses a hostile server name %j before anything is sent',
-    (server) => {
-      expect(() => haproxyServer('app', server)).toThrow(/cannot be sent to HAProxy's runtime API/);
-      expect(() => haproxyServer(server, 'web1')).toThrow(/cannot be sent to HAProxy's runtime API/);
-    },
-  );
+  it.each([
+    'web1;shutdown sessions server app/web2',
+    'web1\nset server app/web2 state maint',
+    'web 1',
+    '',
+    'a/b',
+    '$(x)',
+  ])('refuses a hostile server name %j before anything is sent', (server) => {
+    expect(() => haproxyServer('app', server)).toThrow(/cannot be sent to HAProxy's runtime API/);
+    expect(() => haproxyServer(server, 'web1')).toThrow(/cannot be sent to HAProxy's runtime API/);
+  });
 });

@@ -9,16 +9,26 @@ describe('config validation', () => {
     expect(() => validateUserConfig({ ...base, keepReleases: 'five' }, 'deploy.config.ts')).toThrow(
       'deploy.config.ts: keepReleases: expected a number, got "five"',
     );
-    expect(() => validateUserConfig({ ...base, smoke: { url: 'http://x', retries: 0 } }, 'deploy.config.ts')).toThrow(/smoke\.retries/);
-    expect(() => validateUserConfig({ ...base, deployTo: 'relative/path' }, 'deploy.config.ts')).toThrow(/deployTo: .*absolute path/);
-    expect(() => validateUserConfig({ ...base, shared: { dirs: ['../escape'] } }, 'deploy.config.ts')).toThrow(/shared\.dirs\[0\]/);
+    expect(() => validateUserConfig({ ...base, smoke: { url: 'http://x', retries: 0 } }, 'deploy.config.ts')).toThrow(
+      /smoke\.retries/,
+    );
+    expect(() => validateUserConfig({ ...base, deployTo: 'relative/path' }, 'deploy.config.ts')).toThrow(
+      /deployTo: .*absolute path/,
+    );
+    expect(() => validateUserConfig({ ...base, shared: { dirs: ['../escape'] } }, 'deploy.config.ts')).toThrow(
+      /shared\.dirs\[0\]/,
+    );
     expect(() => validateUserConfig({ ...base, restrat: {} }, 'deploy.config.ts')).toThrow(/unknown key "restrat"/);
     expect(() => validateUserConfig({ repo: 'x' }, 'deploy.config.ts')).toThrow(/project: required/);
   });
 
   it('merges environment overrides and fills defaults', () => {
     const user = validateUserConfig(
-      { ...base, smoke: { url: 'http://{{ node.address }}/', retries: 3 }, environments: { dev: { deployTo: '/srv/dev', smoke: { retries: 9 } } } },
+      {
+        ...base,
+        smoke: { url: 'http://{{ node.address }}/', retries: 3 },
+        environments: { dev: { deployTo: '/srv/dev', smoke: { retries: 9 } } },
+      },
       'deploy.config.ts',
     );
     const prod = resolveConfig(user, 'prod', '/p/deploy.config.ts');
@@ -40,13 +50,21 @@ describe('inventory validation', () => {
   const host = (over: object = {}) => ({ name: 'n1', address: '10.0.0.1', ...over });
 
   it('names the file and path of a bad key', () => {
-    expect(() => validateInventory({ hosts: [host(), host({ name: 'n2' }), host({ name: 'n3', port: 'ssh' })] }, 'prod', 'hosts/prod.yaml')).toThrow(
-      'hosts/prod.yaml: hosts[2].port: expected a number, got "ssh"',
-    );
+    expect(() =>
+      validateInventory(
+        { hosts: [host(), host({ name: 'n2' }), host({ name: 'n3', port: 'ssh' })] },
+        'prod',
+        'hosts/prod.yaml',
+      ),
+    ).toThrow('hosts/prod.yaml: hosts[2].port: expected a number, got "ssh"');
     expect(() => validateInventory({ hosts: [] }, 'prod', 'hosts/prod.yaml')).toThrow(/hosts: at least one host/);
     expect(() => validateInventory({ hosts: [host(), host()] }, 'prod', 'hosts/prod.yaml')).toThrow(/used twice/);
-    expect(() => validateInventory({ pre: 'zz', hosts: [host()] }, 'prod', 'hosts/prod.yaml')).toThrow(/pre: "zz" is not one of the hosts/);
-    expect(() => validateInventory({ hosts: [host({ address: 'a;b' })] }, 'prod', 'hosts/prod.yaml')).toThrow(/hosts\[0\]\.address/);
+    expect(() => validateInventory({ pre: 'zz', hosts: [host()] }, 'prod', 'hosts/prod.yaml')).toThrow(
+      /pre: "zz" is not one of the hosts/,
+    );
+    expect(() => validateInventory({ hosts: [host({ address: 'a;b' })] }, 'prod', 'hosts/prod.yaml')).toThrow(
+      /hosts\[0\]\.address/,
+    );
   });
 
   it('fills defaults', () => {
@@ -59,7 +77,9 @@ describe('inventory validation', () => {
 describe('smoke settings after merging', () => {
   it('need exactly one of url or command', () => {
     const user = validateUserConfig({ ...base, smoke: { retries: 3 } }, 'deploy.config.ts');
-    expect(() => resolveConfig(user, 'prod', '/p/deploy.config.ts')).toThrow(/smoke: set exactly one of "url" or "command"/);
+    expect(() => resolveConfig(user, 'prod', '/p/deploy.config.ts')).toThrow(
+      /smoke: set exactly one of "url" or "command"/,
+    );
   });
 });
 

@@ -19,7 +19,11 @@ const fin = (node: string, run: string, minute: number, fields: Partial<JournalE
 describe('history', () => {
   it('merges runs across nodes, de-duplicated by run id, newest first', () => {
     const n1 = [fin('n1', 'r1', 0, {}), fin('n1', 'r2', 5, { result: 'rolled_back' })];
-    const n2 = [fin('n2', 'r1', 0, {}), fin('n2', 'r2', 5, { result: 'rolled_back' }), fin('n2', 'r3', 9, { command: 'rollback --emergency', emergency: true })];
+    const n2 = [
+      fin('n2', 'r1', 0, {}),
+      fin('n2', 'r2', 5, { result: 'rolled_back' }),
+      fin('n2', 'r3', 9, { command: 'rollback --emergency', emergency: true }),
+    ];
     const runs = mergeRuns([n1, n2]);
     expect(runs.map((r) => [r.run, r.kind, r.nodes.join(',')])).toEqual([
       ['r3', 'emergency-rollback', 'n2'],
@@ -64,6 +68,12 @@ describe('stats', () => {
   });
 
   it('is empty but well-formed with no runs', () => {
-    expect(computeStats([])).toMatchObject({ deploys: 0, successRate: null, medianMs: null, mttrMs: null, lastSuccess: null });
+    expect(computeStats([])).toMatchObject({
+      deploys: 0,
+      successRate: null,
+      medianMs: null,
+      mttrMs: null,
+      lastSuccess: null,
+    });
   });
 });

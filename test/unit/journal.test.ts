@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseJournal, type JournalEvent } from '../../src/journal/events.js';
-import { goodReleases, matchReleases, previousGood, releaseRecords, releasesToRemove } from '../../src/journal/releases.js';
+import {
+  goodReleases,
+  matchReleases,
+  previousGood,
+  releaseRecords,
+  releasesToRemove,
+} from '../../src/journal/releases.js';
 
 let ts = 0;
 const ev = (event: JournalEvent['event'], release: string, extra: Partial<JournalEvent> = {}): JournalEvent => ({
@@ -28,14 +34,27 @@ describe('journal parsing', () => {
 
 describe('release status and rollback target', () => {
   it('is good only after its smoke test passed', () => {
-    const records = releaseRecords([...good('a'), ev('unpacked', 'b'), ev('activated', 'b'), ev('smoke_failed', 'b'), ev('unpacked', 'c')]);
+    const records = releaseRecords([
+      ...good('a'),
+      ev('unpacked', 'b'),
+      ev('activated', 'b'),
+      ev('smoke_failed', 'b'),
+      ev('unpacked', 'c'),
+    ]);
     expect(records.get('a')?.status).toBe('good');
     expect(records.get('b')?.status).toBe('failed');
     expect(records.get('c')?.status).toBe('unpacked');
   });
 
   it('orders by activation in the journal, not by name, and never picks failed ones', () => {
-    const events = [...good('zeta'), ...good('alpha'), ev('unpacked', 'mid'), ev('activated', 'mid'), ev('smoke_failed', 'mid'), ev('rolled_back', 'alpha', { from: 'mid' })];
+    const events = [
+      ...good('zeta'),
+      ...good('alpha'),
+      ev('unpacked', 'mid'),
+      ev('activated', 'mid'),
+      ev('smoke_failed', 'mid'),
+      ev('rolled_back', 'alpha', { from: 'mid' }),
+    ];
     const records = releaseRecords(events);
     expect(goodReleases(records).map((r) => r.name)).toEqual(['alpha', 'zeta']);
     expect(previousGood(records, 'alpha')?.name).toBe('zeta');
@@ -51,7 +70,14 @@ describe('release status and rollback target', () => {
 describe('keepReleases cleanup', () => {
   it('removes failed releases first and never current, the previous good one or protected ones', () => {
     const names = ['r1', 'r2', 'r3', 'r4', 'r5'];
-    const events = [...names.flatMap(good), ev('unpacked', 'f1'), ev('activated', 'f1'), ev('smoke_failed', 'f1'), ev('rolled_back', 'r5', { from: 'f1' }), ev('unpacked', 'u1')];
+    const events = [
+      ...names.flatMap(good),
+      ev('unpacked', 'f1'),
+      ev('activated', 'f1'),
+      ev('smoke_failed', 'f1'),
+      ev('rolled_back', 'r5', { from: 'f1' }),
+      ev('unpacked', 'u1'),
+    ];
     const records = releaseRecords(events);
     const onDisk = [...names, 'f1', 'u1', 'handmade'];
     expect(releasesToRemove(records, onDisk, 'r5', 2).sort()).toEqual(['f1', 'r1', 'r2', 'r3', 'u1']);
@@ -67,7 +93,13 @@ describe('keepReleases cleanup', () => {
 
 describe('rollback chains', () => {
   it('--last goes further back after a rollback, --to may return to the release rolled back from', () => {
-    const events = [...good('v1'), ...good('v2'), ...good('v3'), ev('rolled_back', 'v2', { from: 'v3' }), ev('smoke_ok', 'v2')];
+    const events = [
+      ...good('v1'),
+      ...good('v2'),
+      ...good('v3'),
+      ev('rolled_back', 'v2', { from: 'v3' }),
+      ev('smoke_ok', 'v2'),
+    ];
     let records = releaseRecords(events);
     expect(records.get('v3')?.status).toBe('bad');
     expect(previousGood(records, 'v2')?.name).toBe('v1');
@@ -84,13 +116,23 @@ describe('rollback chains', () => {
   });
 
   it('an emergency rollback (no smoke test) keeps a proven release good', () => {
-    const records = releaseRecords([...good('v1'), ...good('v2'), ev('rolled_back', 'v1', { from: 'v2', emergency: true })]);
+    const records = releaseRecords([
+      ...good('v1'),
+      ...good('v2'),
+      ev('rolled_back', 'v1', { from: 'v2', emergency: true }),
+    ]);
     expect(records.get('v1')?.status).toBe('good');
     expect(records.get('v2')?.status).toBe('bad');
   });
 
   it('--to never offers a release whose smoke test failed or that never ran', () => {
-    const records = releaseRecords([...good('v1'), ev('unpacked', 'v2'), ev('activated', 'v2'), ev('smoke_failed', 'v2'), ev('unpacked', 'v3')]);
+    const records = releaseRecords([
+      ...good('v1'),
+      ev('unpacked', 'v2'),
+      ev('activated', 'v2'),
+      ev('smoke_failed', 'v2'),
+      ev('unpacked', 'v3'),
+    ]);
     expect(matchReleases(records, 'V2')).toEqual([]);
     expect(matchReleases(records, 'v3')).toEqual([]);
     expect(matchReleases(records, 'v1').map((r) => r.name)).toEqual(['v1']);

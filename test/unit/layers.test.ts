@@ -35,19 +35,28 @@ describe('the layer rules (.dependency-cruiser.cjs)', () => {
   });
 
   it('refuse a type-only import that points up as well', async () => {
-    const seen = await cruise('src/journal/zz-layer-probe.ts', "import type { Plan } from '../pipeline/phases/plan.js';\nexport type P = Plan;\n");
+    const seen = await cruise(
+      'src/journal/zz-layer-probe.ts',
+      "import type { Plan } from '../pipeline/phases/plan.js';\nexport type P = Plan;\n",
+    );
     expect(seen.code).not.toBe(0);
     expect(seen.out).toContain('layer-core-imports-up: src/journal/zz-layer-probe.ts');
   });
 
   it('refuse a process started outside src/transport/', async () => {
-    const seen = await cruise('src/gates/zz-layer-probe.ts', "import { spawn } from 'node:child_process';\nexport const s = spawn;\n");
+    const seen = await cruise(
+      'src/gates/zz-layer-probe.ts',
+      "import { spawn } from 'node:child_process';\nexport const s = spawn;\n",
+    );
     expect(seen.code).not.toBe(0);
     expect(seen.out).toContain('processes-and-sockets-only-in-transport: src/gates/zz-layer-probe.ts');
   });
 
   it('accept the same import inside src/transport/', async () => {
-    const seen = await cruise('src/transport/zz-layer-probe.ts', "import { spawn } from 'node:child_process';\nexport const s = spawn;\n");
+    const seen = await cruise(
+      'src/transport/zz-layer-probe.ts',
+      "import { spawn } from 'node:child_process';\nexport const s = spawn;\n",
+    );
     expect(seen.out).not.toContain('processes-and-sockets-only-in-transport: src/transport/');
   });
 });

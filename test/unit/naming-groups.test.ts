@@ -18,7 +18,7 @@ describe('release name', () => {
     ['feature/login', 'feature-login'],
     ['$(rm -rf /)', 'rm-rf'],
     ['`id`', 'id'],
-    ["o'brien \"x\"", 'o-brien-x'],
+    ['o\'brien "x"', 'o-brien-x'],
     ['Ana María Þór', 'Ana-Mar-a-Þ'.replace('Þ', '') + 'r'],
     ['部署', 'unknown'],
     ['a_b', 'a-b'],
@@ -33,7 +33,14 @@ describe('release name', () => {
   });
 
   it('bounds very long parts', () => {
-    const name = releaseName({ project: 'p', env: 'dev', version: 'v1', branch: 'x'.repeat(500), time, author: 'y'.repeat(500) });
+    const name = releaseName({
+      project: 'p',
+      env: 'dev',
+      version: 'v1',
+      branch: 'x'.repeat(500),
+      time,
+      author: 'y'.repeat(500),
+    });
     expect(name.length).toBeLessThan(160);
   });
 });

@@ -25,12 +25,22 @@ describe('schedule version resolution', () => {
 
   it('promote:pre takes exactly what every pre node runs and proved good', () => {
     expect(promotedVersion([{ version: 'v1.2.0', good: true }])).toBe('v1.2.0');
-    expect(promotedVersion([{ version: 'v1.2.0', good: true }, { version: 'v1.1.0', good: true }])).toBeUndefined();
+    expect(
+      promotedVersion([
+        { version: 'v1.2.0', good: true },
+        { version: 'v1.1.0', good: true },
+      ]),
+    ).toBeUndefined();
     expect(promotedVersion([{ version: 'v1.2.0', good: false }])).toBeUndefined();
     expect(promotedVersion([])).toBeUndefined();
   });
 
   it('names entries that have no name', () => {
-    expect(named([{ env: 'prod', cron: '0 17 * * 2,4', version: 'latest' }, { name: 'nightly', env: 'dev', cron: '0 2 * * *', version: 'latest' }]).map((e) => e.name)).toEqual(['prod-1', 'nightly']);
+    expect(
+      named([
+        { env: 'prod', cron: '0 17 * * 2,4', version: 'latest' },
+        { name: 'nightly', env: 'dev', cron: '0 2 * * *', version: 'latest' },
+      ]).map((e) => e.name),
+    ).toEqual(['prod-1', 'nightly']);
   });
 });

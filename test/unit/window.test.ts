@@ -49,7 +49,9 @@ describe('window maths in a time zone, across daylight saving', () => {
     expect(windowState(prod, 'Europe/Berlin', at('2026-11-24T15:30:00Z')).inside).toBe(false);
     expect(windowState(prod, 'Europe/Berlin', at('2026-06-02T15:30:00Z')).inside).toBe(true);
     // The week daylight saving starts (Sun 29 March 2026): Tue 31 March opens at 15:00Z.
-    expect(windowState(prod, 'Europe/Berlin', at('2026-03-28T12:00:00Z')).opens?.toISOString()).toBe('2026-03-31T15:00:00.000Z');
+    expect(windowState(prod, 'Europe/Berlin', at('2026-03-28T12:00:00Z')).opens?.toISOString()).toBe(
+      '2026-03-31T15:00:00.000Z',
+    );
   });
 
   it('Asia/Shanghai has no daylight saving: 17:00 is always 09:00Z', () => {
@@ -69,13 +71,19 @@ describe('the window gate', () => {
     })();
     expect(error).toBeInstanceOf(GateError);
     expect(error!.exitCode).toBe(EXIT.gate);
-    expect(error!.message).toBe('prod is outside its release windows (Tue 17:00-19:00, Thu 17:00-19:00, UTC); the next window opens Tue, 24/11/2026, 17:00 UTC (in 3d 5h)');
+    expect(error!.message).toBe(
+      'prod is outside its release windows (Tue 17:00-19:00, Thu 17:00-19:00, UTC); the next window opens Tue, 24/11/2026, 17:00 UTC (in 3d 5h)',
+    );
     expect(error!.hint).toMatch(/deploy prod v1\.1\.1 --emergency --reason/);
   });
 
   it('lets an emergency with a reason through, and wants the reason', () => {
-    expect(windowGate('prod', prod, 'UTC', at('2026-11-21T12:00:00Z'), { on: true, reason: 'outage' }, 'x')?.inside).toBe(false);
-    expect(() => windowGate('prod', prod, 'UTC', at('2026-11-21T12:00:00Z'), { on: true }, 'x')).toThrow(/--emergency needs --reason/);
+    expect(
+      windowGate('prod', prod, 'UTC', at('2026-11-21T12:00:00Z'), { on: true, reason: 'outage' }, 'x')?.inside,
+    ).toBe(false);
+    expect(() => windowGate('prod', prod, 'UTC', at('2026-11-21T12:00:00Z'), { on: true }, 'x')).toThrow(
+      /--emergency needs --reason/,
+    );
     expect(windowGate('dev', [], 'UTC', at('2026-11-21T12:00:00Z'), { on: false }, 'x')).toBeUndefined();
   });
 });

@@ -22,16 +22,29 @@ module.exports = (shipit) => {
       strict: 'yes',
     },
     bench: {
-      servers: nodes.map((n) => ({ user: 'root', host: n.address, port: n.sshPort, extraSshOptions: { UserKnownHostsFile: path.join(sandbox, 'known_hosts'), BatchMode: 'yes' } })),
+      servers: nodes.map((n) => ({
+        user: 'root',
+        host: n.address,
+        port: n.sshPort,
+        extraSshOptions: { UserKnownHostsFile: path.join(sandbox, 'known_hosts'), BatchMode: 'yes' },
+      })),
     },
   });
 
   // Build in the local workspace before the upload, as a shipit user would.
   shipit.on('fetched', () => shipit.start('bench:build'));
-  shipit.blTask('bench:build', () => shipit.local(`cd ${shipit.workspace} && RELINK_VERSION=${process.env.TAG} node build.mjs`));
+  shipit.blTask('bench:build', () =>
+    shipit.local(`cd ${shipit.workspace} && RELINK_VERSION=${process.env.TAG} node build.mjs`),
+  );
   shipit.on('updated', () => shipit.start('bench:link'));
-  shipit.blTask('bench:link', () => shipit.remote(`ln -sfn ${deployTo}/shared/app.env ${shipit.releasePath}/app.env && mkdir -p ${deployTo}/shared/log && ln -sfn ${deployTo}/shared/log ${shipit.releasePath}/log`));
+  shipit.blTask('bench:link', () =>
+    shipit.remote(
+      `ln -sfn ${deployTo}/shared/app.env ${shipit.releasePath}/app.env && mkdir -p ${deployTo}/shared/log && ln -sfn ${deployTo}/shared/log ${shipit.releasePath}/log`,
+    ),
+  );
   shipit.on('published', () => shipit.start('bench:restart'));
   shipit.on('rollbacked', () => shipit.start('bench:restart'));
-  shipit.blTask('bench:restart', () => shipit.remote(`cd ${deployTo}/current && RELINK_DEPLOY_TO=${deployTo} sh bin/restart.sh`));
+  shipit.blTask('bench:restart', () =>
+    shipit.remote(`cd ${deployTo}/current && RELINK_DEPLOY_TO=${deployTo} sh bin/restart.sh`),
+  );
 };

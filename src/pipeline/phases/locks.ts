@@ -67,7 +67,9 @@ export async function acquireRemoteLocks(
     if (options.inspect) takeInspection(ctx, node, (await execOk(ctx, node, inspectNode(layout))).stdout);
   };
   const take = async (node: NodeSpec): Promise<void> => {
-    const command = options.inspect ? and(acquireLock(layout, owner), group(inspectNode(layout))) : acquireLock(layout, owner);
+    const command = options.inspect
+      ? and(acquireLock(layout, owner), group(inspectNode(layout)))
+      : acquireLock(layout, owner);
     const first = await session(ctx, node).exec(command);
     if (first.code === 0) {
       taken.push(node);

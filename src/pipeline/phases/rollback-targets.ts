@@ -27,7 +27,8 @@ export function lastChangingRun(journals: readonly (readonly JournalEvent[])[]):
   let newest: JournalEvent | undefined;
   for (const events of journals) {
     for (const e of events) {
-      if ((e.event === 'activated' || e.event === 'rolled_back') && e.release && (!newest || e.ts > newest.ts)) newest = e;
+      if ((e.event === 'activated' || e.event === 'rolled_back') && e.release && (!newest || e.ts > newest.ts))
+        newest = e;
     }
   }
   return newest?.run;
@@ -35,7 +36,9 @@ export function lastChangingRun(journals: readonly (readonly JournalEvent[])[]):
 
 /** The run that last moved `current` to the release it names now, on one node. */
 function runOfCurrent(events: readonly JournalEvent[], current: string | undefined): string | undefined {
-  const moved = [...events].reverse().find((e) => (e.event === 'activated' || e.event === 'rolled_back') && e.release === current);
+  const moved = [...events]
+    .reverse()
+    .find((e) => (e.event === 'activated' || e.event === 'rolled_back') && e.release === current);
   return moved?.run;
 }
 
@@ -58,7 +61,12 @@ export function chooseTargets(
     const row = { node: node.name, current, currentVersion };
     const here = current ? records.get(current) : undefined;
     if (last && here && runOfCurrent(s.events, current) !== last) {
-      const stays = { release: here.name, version: here.version ?? 'unknown', commit: here.commit ?? 'unknown', branch: '' };
+      const stays = {
+        release: here.name,
+        version: here.version ?? 'unknown',
+        commit: here.commit ?? 'unknown',
+        branch: '',
+      };
       return { ...row, target: stays, untouched: true };
     }
     if (!chosen) {
