@@ -76,7 +76,7 @@ function writeHosts(sb, lb) {
   );
   fs.writeFileSync(
     path.join(project, 'hosts', 'prod.yaml'),
-    ['pre: node1', 'groupSize: 1', ...lb, 'hosts:', ...hosts].join('\n') + '\n',
+    `${['pre: node1', 'groupSize: 1', ...lb, 'hosts:', ...hosts].join('\n')}\n`,
   );
 }
 

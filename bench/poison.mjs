@@ -50,7 +50,7 @@ for (let i = 0; i < count; i++) {
 }
 let recStream = `commit refs/relink/poison\ncommitter bench <b@x> ${when} +0000\ndata 7\nrecords\n`;
 for (const r of records) {
-  const body = JSON.stringify(r, null, 2) + '\n';
+  const body = `${JSON.stringify(r, null, 2)}\n`;
   recStream += `M 644 inline records/${r.id}.json\ndata ${Buffer.byteLength(body)}\n${body}\n`;
 }
 execFileSync('git', ['--git-dir', repo, 'fast-import', '--quiet'], { input: recStream, maxBuffer: 1 << 30 });

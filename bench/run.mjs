@@ -72,7 +72,7 @@ async function makeProject(sb, count) {
   await fs.copy(path.join(root, 'templates', 'app.env'), path.join(project, 'templates', 'app.env'));
   await fs.writeFile(
     path.join(project, 'hosts', 'prod.yaml'),
-    [
+    `${[
       'pre: node1',
       'groupSize: "25%"',
       'hosts:',
@@ -82,7 +82,7 @@ async function makeProject(sb, count) {
           (n) =>
             `  - { name: ${n.name}, address: ${n.address}, port: ${n.sshPort}, user: root, vars: { appPort: ${n.appPort} } }`,
         ),
-    ].join('\n') + '\n',
+    ].join('\n')}\n`,
   );
   await fs.writeFile(
     path.join(project, 'deploy.config.ts'),
@@ -238,8 +238,10 @@ function tools(sb, count) {
 
 const results = { date: new Date().toISOString(), nodes, scale, runs, releaseMB: mb, figures: {} };
 const add = (tool, figure, sample) => {
-  const t = (results.figures[tool] ??= {});
-  (t[figure] ??= []).push(sample);
+  results.figures[tool] ??= {};
+  const t = results.figures[tool];
+  t[figure] ??= [];
+  t[figure].push(sample);
 };
 
 await fs.remove(work);

@@ -5,7 +5,7 @@
 // their own, reached over a veth pair at 10.213.x.y, so `tc netem` can slow
 // one node's network and nothing else.
 //
-//   zx scripts/sandbox.mjs up [--nodes 4] [--dir .sandbox] [--ssh-port 2201]
+//   zx scripts/sandbox.mjs up [--nodes 4] [--dir .sandbox] [--ssh-port 2201] [--outside node1]
 //                             [--app-port 8101] [--lb-port 8080] [--nginx-port 8090]
 //                             [--hosts FILE] [--netns node3,node4]
 //   zx scripts/sandbox.mjs down [--dir .sandbox]
@@ -99,7 +99,7 @@ async function up() {
     if (!fs.existsSync(hostKey)) await $`ssh-keygen -q -t ed25519 -N ${''} -C ${name} -f ${hostKey}`;
     // root's home is the node's own /root; its key goes where sshd looks by default.
     await fs.mkdirp(path.join(nodeDir, 'root', '.ssh'), { mode: 0o700 });
-    await fs.writeFile(path.join(nodeDir, 'root', '.ssh', 'authorized_keys'), clientKey + '\n', { mode: 0o600 });
+    await fs.writeFile(path.join(nodeDir, 'root', '.ssh', 'authorized_keys'), `${clientKey}\n`, { mode: 0o600 });
     const net = isolated.has(name) ? await createNetns(sshPort) : undefined;
     const address = net?.address ?? '127.0.0.1';
     await fs.writeFile(path.join(nodeDir, 'sshd_config'), sshdConfig(nodeDir, address, sshPort));
@@ -107,7 +107,7 @@ async function up() {
     knownHosts.push(`[${address}]:${sshPort} ${pub}`);
     nodes.push({ name, address, sshPort, appPort, dir: nodeDir, ...(net ? { netns: net.netns, veth: net.veth } : {}) });
   }
-  await fs.writeFile(path.join(dir, 'known_hosts'), knownHosts.join('\n') + '\n');
+  await fs.writeFile(path.join(dir, 'known_hosts'), `${knownHosts.join('\n')}\n`);
 
   for (const node of nodes) node.pid = startNode(node);
   await Promise.all(nodes.map((node) => waitForPort(node.sshPort, `sshd of ${node.name}`, node.address)));
@@ -381,7 +381,7 @@ async function ensureUser(name, clientKey) {
   const keys = path.join(home, '.ssh', 'authorized_keys');
   await fs.mkdirp(path.dirname(keys));
   const existing = fs.existsSync(keys) ? await fs.readFile(keys, 'utf8') : '';
-  if (!existing.includes(clientKey)) await fs.appendFile(keys, clientKey + '\n');
+  if (!existing.includes(clientKey)) await fs.appendFile(keys, `${clientKey}\n`);
   await $`chown -R ${name}: ${path.join(home, '.ssh')}`;
   await fs.chmod(keys, 0o600);
 }

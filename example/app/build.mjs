@@ -4,5 +4,5 @@ import fs from 'node:fs';
 
 const version = process.env.RELINK_VERSION ?? 'dev';
 const commit = process.env.RELINK_COMMIT ?? 'unknown';
-fs.writeFileSync('version.json', JSON.stringify({ version, commit }) + '\n');
+fs.writeFileSync('version.json', `${JSON.stringify({ version, commit })}\n`);
 console.log(`built ${version} (${commit.slice(0, 12)})`);

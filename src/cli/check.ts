@@ -22,7 +22,7 @@ export async function checkCommand(argv: { rev: string; json?: boolean; config?:
   if (argv.json) {
     const cured = findings.filter((f) => f.curedBy).map((f) => ({ id: f.record.id, curedBy: f.curedBy, how: f.how }));
     const body = { rev: argv.rev, commit, healthy: openOnes.length === 0, open: openOnes.map((f) => f.record), cured };
-    process.stdout.write(JSON.stringify(body, null, 2) + '\n');
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   } else if (openOnes.length === 0) {
     const all = findings.length ? ` (${findings.length} known bug(s) in its history, all cured)` : '';
     process.stdout.write(`${argv.rev}: healthy${all}\n`);

@@ -13,14 +13,14 @@ import type { ResolvedConfig } from '../config/types.js';
 import { loadInventory } from '../inventory/load.js';
 import type { Inventory } from '../inventory/types.js';
 import type { Reporter, RunEvent } from '../log/events.js';
-import { Redactor } from '../log/redact.js';
+import { processRedactor } from '../log/redact.js';
 import { consoleReporter, Fanout } from '../log/reporter.js';
 import { openRunLog } from '../log/run-log.js';
 import { buildArtifact, inspectArtifact } from '../pipeline/phases/build.js';
 import type { RunDeps } from '../pipeline/context.js';
 import { stamp } from '../remote/release-name.js';
 import type { Source } from '../pipeline/run.js';
-import { loadSecrets } from '../config/secrets.js';
+import { learnSecrets, loadSecrets } from '../config/secrets.js';
 import { resolveVersion } from '../pipeline/phases/version.js';
 import { GitMirror } from '../transport/git.js';
 import { httpGet } from '../transport/http.js';
@@ -117,7 +117,9 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
   const config: ResolvedConfig = options.onFailure
     ? { ...loaded, rollout: { ...loaded.rollout, onFailure: options.onFailure } }
     : loaded;
-  const redactor = new Redactor();
+  // The process's one redactor: what it learns here also guards the error printed at exit.
+  const redactor = processRedactor;
+  learnSecrets(config, process.env, redactor);
   const user = await whoAmI(options.author);
   const runId = newRunId(new Date());
   const silent: Reporter = { emit: (_: RunEvent) => undefined, close: () => undefined };
@@ -125,7 +127,7 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
   const warnings: Reporter = {
     emit: (e: RunEvent) => {
       if (e.type === 'warn') {
-        process.stderr.write(redactor.apply(`warning: ${e.node ? `${e.node}: ` : ''}${e.message}`) + '\n');
+        process.stderr.write(`${redactor.apply(`warning: ${e.node ? `${e.node}: ` : ''}${e.message}`)}\n`);
       }
     },
     close: () => undefined,
@@ -159,7 +161,7 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
       await sync();
       return resolveVersion(mirror, requested, config.env, config.requireTag);
     },
-    build: (version) => buildArtifact(config, stateDir, mirror, version, reporter),
+    build: (version) => buildArtifact(config, stateDir, mirror, version, reporter, signals.signal),
     inspect: (artifact) => inspectArtifact(artifact),
     async check(commit) {
       await sync();

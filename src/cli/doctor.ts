@@ -82,7 +82,7 @@ export async function doctorCommand(argv: { env: string; json?: boolean; config?
     }
     const blocking = rows.filter((r) => r.blocks);
     if (argv.json) {
-      process.stdout.write(JSON.stringify({ env: argv.env, ok: blocking.length === 0, checks: rows }, null, 2) + '\n');
+      process.stdout.write(`${JSON.stringify({ env: argv.env, ok: blocking.length === 0, checks: rows }, null, 2)}\n`);
     } else {
       for (const r of rows) {
         const mark = r.ok ? 'ok  ' : r.blocks ? 'FAIL' : 'warn';

@@ -1,7 +1,7 @@
-import { type OptionSet, verb, withEnv } from './options.js';
+import { count, type OptionSet, verb, withEnv } from './options.js';
 
 export const options = {
-  n: { type: 'number', default: 20, describe: 'rows' },
+  n: count('-n', 'rows', 20),
   json: { type: 'boolean' },
 } as const satisfies OptionSet;
 
@@ -18,7 +18,7 @@ export async function historyCommand(argv: { env: string; n: number; json?: bool
   const { events } = await journals(argv.env, argv.config);
   const runs = mergeRuns(events).slice(0, Math.max(0, argv.n));
   if (argv.json) {
-    process.stdout.write(JSON.stringify({ env: argv.env, runs }, null, 2) + '\n');
+    process.stdout.write(`${JSON.stringify({ env: argv.env, runs }, null, 2)}\n`);
     return;
   }
   if (runs.length === 0) process.stdout.write(`no runs recorded on the nodes of ${argv.env}\n`);

@@ -62,7 +62,7 @@ export async function impactCommand(argv: { id: string; json?: boolean; config?:
   }
   if (argv.json) {
     process.stdout.write(
-      JSON.stringify({ id: record.id, poison: record.commit, affected, unreachable }, null, 2) + '\n',
+      `${JSON.stringify({ id: record.id, poison: record.commit, affected, unreachable }, null, 2)}\n`,
     );
   } else {
     const how = affected.length

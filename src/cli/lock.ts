@@ -54,7 +54,7 @@ export async function lockCommand(argv: {
         };
       });
       if (argv.json) {
-        process.stdout.write(JSON.stringify({ env, nodes: rows }, null, 2) + '\n');
+        process.stdout.write(`${JSON.stringify({ env, nodes: rows }, null, 2)}\n`);
       } else {
         for (const r of rows) {
           process.stdout.write(`${r.node.padEnd(10)} ${'error' in r ? `UNREACHABLE: ${r.error}` : r.text}\n`);

@@ -1,9 +1,9 @@
-import { type OptionSet, verb, withEnv } from './options.js';
+import { count, type OptionSet, verb, withEnv } from './options.js';
 
 export const options = {
   node: { type: 'string', array: true, describe: 'only these nodes' },
   follow: { alias: 'f', type: 'boolean', describe: 'keep following until Ctrl-C' },
-  lines: { alias: 'n', type: 'number', default: 200, describe: 'lines from the end of each file' },
+  lines: { alias: 'n', ...count('-n/--lines', 'lines from the end of each file', 200) },
 } as const satisfies OptionSet;
 
 export const command = verb({
@@ -28,7 +28,7 @@ export async function logsCommand(argv: {
   const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps, argv.node, false);
   const width = Math.max(...seen.nodes.map((n) => n.name.length));
   const write = (node: string, line: string) =>
-    process.stdout.write(run.deps.redactor.apply(`${node.padEnd(width)} | ${line}`) + '\n');
+    process.stdout.write(`${run.deps.redactor.apply(`${node.padEnd(width)} | ${line}`)}\n`);
   const stop = () => void seen.close().then(() => run.close());
   if (argv.follow) process.once('SIGINT', stop);
   try {

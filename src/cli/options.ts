@@ -1,4 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
+import { UsageError } from '../errors.js';
 
 /**
  * What every verb module builds on. A verb module (src/cli/<verb>.ts) exports
@@ -21,6 +22,27 @@ export const globalOptions = {
 export interface GlobalOptions {
   config?: string;
   verbose?: boolean;
+}
+
+/**
+ * A whole-number option (`-n 20`), checked as it is parsed: anything but
+ * digits (`1;x`, `abc`, `-3`, `1.5`) is a usage error (exit 2) naming the
+ * option, never a NaN passed on.
+ */
+export function count(name: string, describe: string, fallback: number, min = 1) {
+  return {
+    type: 'string',
+    default: String(fallback),
+    describe,
+    coerce: (value: unknown): number => {
+      const text = String(Array.isArray(value) ? value.at(-1) : value);
+      const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+      if (!Number.isSafeInteger(n) || n < min) {
+        throw new UsageError(`${name} takes a whole number of ${min} or more, not ${JSON.stringify(text)}`);
+      }
+      return n;
+    },
+  } as const;
 }
 
 /** The <env> positional of most verbs. */

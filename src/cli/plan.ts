@@ -40,7 +40,7 @@ export async function planCommand(argv: {
       run.deps,
       run.source,
     );
-    process.stdout.write((argv.json ? JSON.stringify(plan, null, 2) : formatPlan(plan)) + '\n');
+    process.stdout.write(`${argv.json ? JSON.stringify(plan, null, 2) : formatPlan(plan)}\n`);
   } finally {
     await run.close();
   }

@@ -36,12 +36,12 @@ export async function poisonCommand(argv: {
     const all = await records(git);
     if (argv.target === 'show') {
       if (!argv.id) throw new UsageError('name the record: deploy poison show <id>');
-      process.stdout.write(JSON.stringify(await recordOrFail(all, argv.id), null, 2) + '\n');
+      process.stdout.write(`${JSON.stringify(await recordOrFail(all, argv.id), null, 2)}\n`);
       return;
     }
     const list = argv.open ? all.filter((r) => r.cures.length === 0) : all;
     if (argv.json) {
-      process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+      process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
       return;
     }
     if (list.length === 0) process.stdout.write(argv.open ? 'no open poison records\n' : 'no poison records\n');

@@ -34,7 +34,7 @@ export async function releasesCommand(argv: {
     });
     if (argv.json) {
       process.stdout.write(
-        JSON.stringify({ env: run.config.env, deployTo: run.config.deployTo, nodes }, null, 2) + '\n',
+        `${JSON.stringify({ env: run.config.env, deployTo: run.config.deployTo, nodes }, null, 2)}\n`,
       );
     } else {
       for (const n of nodes) {

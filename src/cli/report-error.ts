@@ -1,11 +1,17 @@
 import { EXIT, RelinkError } from '../errors.js';
+import { processRedactor } from '../log/redact.js';
 
-/** The one top-level catch: message and hint, the stack only with --verbose. Returns the exit code. */
+/**
+ * The one top-level catch: message and hint, the stack only with --verbose,
+ * all through the process's redactor (an error can quote a command's output).
+ * Returns the exit code.
+ */
 export function report(error: unknown, verbose: boolean): number {
+  const write = (text: string) => process.stderr.write(`${processRedactor.apply(text)}\n`);
   if (error instanceof RelinkError) {
-    process.stderr.write(`error: ${error.message}\n`);
-    if (error.hint) process.stderr.write(`next: ${error.hint}\n`);
-    if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
+    write(`error: ${error.message}`);
+    if (error.hint) write(`next: ${error.hint}`);
+    if (verbose && error.stack) write(error.stack);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
@@ -13,7 +19,7 @@ export function report(error: unknown, verbose: boolean): number {
   const isUsage =
     error instanceof Error &&
     (error.name === 'YError' || /Unknown argument|Not enough non-option|Missing required|Invalid values/.test(message));
-  process.stderr.write(`error: ${message}\n`);
-  if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  write(`error: ${message}`);
+  if (verbose && error instanceof Error && error.stack) write(error.stack);
   return isUsage ? EXIT.usage : EXIT.failed;
 }

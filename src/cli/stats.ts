@@ -42,7 +42,7 @@ export async function statsCommand(argv: {
   const total = computeStats(all);
   if (argv.json) {
     const body = argv.env ? perEnv[argv.env] : { total, environments: perEnv };
-    process.stdout.write(JSON.stringify({ since: argv.since, ...body }, null, 2) + '\n');
+    process.stdout.write(`${JSON.stringify({ since: argv.since, ...body }, null, 2)}\n`);
     return;
   }
   const rows = argv.env
@@ -53,7 +53,8 @@ export async function statsCommand(argv: {
   for (const [env, s] of rows) {
     const rate = s.successRate === null ? '-' : `${Math.round(s.successRate * 100)}%`;
     process.stdout.write(
-      `${env.padEnd(6)} deploys ${s.deploys} (ok ${s.successes}, failed ${s.failures}, success rate ${rate}), ` +
+      `${env.padEnd(6)} deploys ${s.deploys} (ok ${s.successes}, failed ${s.failures}, interrupted ${s.interrupted}, ` +
+        `success rate ${rate}), ` +
         `rollbacks ${s.rollbacks} (normal ${s.rollbacksNormal}, emergency ${s.rollbacksEmergency}, ` +
         `failed ${s.rollbacksFailed}), ` +
         `duration median ${seconds(s.medianMs)} p95 ${seconds(s.p95Ms)}, time to recover ${seconds(s.mttrMs)}, ` +

@@ -67,7 +67,7 @@ export async function statusCommand(argv: {
     const drifted = groups.size > 1;
     const unhealthy = rows.filter((r) => !r.healthy);
     if (argv.json) {
-      process.stdout.write(JSON.stringify({ env: run.config.env, drift: drifted, nodes: rows }, null, 2) + '\n');
+      process.stdout.write(`${JSON.stringify({ env: run.config.env, drift: drifted, nodes: rows }, null, 2)}\n`);
     } else {
       for (const r of rows) {
         if (!r.reachable) {

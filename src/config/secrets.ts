@@ -27,6 +27,18 @@ export function parseDotenv(text: string): Record<string, string> {
  * secrets file, registers each value with the redactor, and refuses to go on
  * when one is missing: before anything touches a node.
  */
+/**
+ * Teaches the redactor every configured secret that is set, without
+ * requiring any: a rollback or a status loads no secrets, yet a restart's
+ * output that quotes one must still be redacted.
+ */
+export function learnSecrets(config: ResolvedConfig, env: NodeJS.ProcessEnv, redactor: Redactor): void {
+  const file =
+    config.secretsFile && fs.existsSync(config.secretsFile) ? fs.readFileSync(config.secretsFile, 'utf8') : '';
+  const fromFile = file ? parseDotenv(file) : {};
+  for (const name of config.secrets) redactor.add(env[name] ?? fromFile[name]);
+}
+
 export function loadSecrets(
   config: ResolvedConfig,
   env: NodeJS.ProcessEnv,
@@ -47,8 +59,11 @@ export function loadSecrets(
     }
   }
   if (missing.length) {
+    const orFile = config.secretsFile
+      ? ` or put it in ${config.secretsFile}`
+      : ' (or set secretsFile in deploy.config.ts)';
     throw new UsageError(`secret${missing.length > 1 ? 's' : ''} not set: ${missing.join(', ')}`, {
-      hint: `export ${missing[0]}=...${config.secretsFile ? ` or put it in ${config.secretsFile}` : ' (or set secretsFile in deploy.config.ts)'}`,
+      hint: `export ${missing[0]}=...${orFile}`,
     });
   }
   return values;

@@ -61,7 +61,8 @@ export function describeOwner(raw: string | undefined, now: Date, ttlMs = 120_00
     h.stale ? `STALE: no heartbeat for ${age(h.heartbeatAgeMs)}` : '',
     h.deadPid ? `pid ${o.pid} is not running on this machine` : '',
   ].filter(Boolean);
-  return `${o.user} on ${o.host} (pid ${o.pid}, run ${o.run}) ${since}: ${o.command}${notes.length ? ` [${notes.join('; ')}]` : ''}`;
+  const noted = notes.length ? ` [${notes.join('; ')}]` : '';
+  return `${o.user} on ${o.host} (pid ${o.pid}, run ${o.run}) ${since}: ${o.command}${noted}`;
 }
 
 /**
@@ -101,12 +102,10 @@ export async function acquireLocalLock(stateDir: string, env: string): Promise<(
       fs.rmSync(`${target}.lock`, { recursive: true, force: true });
       return take();
     }
-    throw new LockError(
-      `another relink run on this machine holds the local lock for ${env} (${target}.lock${Number.isInteger(holder) ? `, pid ${holder}` : ''})`,
-      {
-        hint: `wait for it to finish; if no relink process is running, remove ${target}.lock (${errorMessage(error)})`,
-      },
-    );
+    const pid = Number.isInteger(holder) ? `, pid ${holder}` : '';
+    throw new LockError(`another relink run on this machine holds the local lock for ${env} (${target}.lock${pid})`, {
+      hint: `wait for it to finish; if no relink process is running, remove ${target}.lock (${errorMessage(error)})`,
+    });
   }
 }
 

@@ -107,10 +107,10 @@ export const open = (findings: readonly Finding[]) => findings.filter((f) => !f.
 
 export function describeOpen(findings: readonly Finding[]): string {
   return open(findings)
-    .map(
-      (f) =>
-        `  ${f.record.id}  poison ${f.record.commit.slice(0, 12)}  ${f.record.comment}${f.record.ticket ? ` [${f.record.ticket}]` : ''} (by ${f.record.who}, ${f.record.when.slice(0, 10)})`,
-    )
+    .map(({ record: r }) => {
+      const ticket = r.ticket ? ` [${r.ticket}]` : '';
+      return `  ${r.id}  poison ${r.commit.slice(0, 12)}  ${r.comment}${ticket} (by ${r.who}, ${r.when.slice(0, 10)})`;
+    })
     .join('\n');
 }
 
@@ -131,10 +131,11 @@ export function gate(
       throw new UsageError('--allow-poison needs --reason "why this release may go out anyway"');
     return { allowed: openOnes.map((f) => f.record.id) };
   }
+  const flags = `--allow-poison ${notAllowed.map((f) => f.record.id).join(' --allow-poison ')} --reason "..."`;
   throw new GateError(
     `${version} contains ${notAllowed.length} known bug(s) without their fix:\n${describeOpen(notAllowed)}`,
     {
-      hint: `release a version with the fix (deploy check <rev> shows what is missing), or, deliberately: --allow-poison ${notAllowed.map((f) => f.record.id).join(' --allow-poison ')} --reason "..."`,
+      hint: `release a version with the fix (deploy check <rev> shows what is missing), or, deliberately: ${flags}`,
     },
   );
 }
@@ -161,7 +162,7 @@ export async function writeRecord(
     const record = change(current);
     const commit = await git.commitFiles(
       tip,
-      new Map([[`${DIR}/${record.id}.json`, JSON.stringify(record, null, 2) + '\n']]),
+      new Map([[`${DIR}/${record.id}.json`, `${JSON.stringify(record, null, 2)}\n`]]),
       message,
     );
     const pushed = await git.push(commit, POISON_REF);

@@ -33,7 +33,10 @@ export function pickTag(spec: string, tags: readonly string[]): string | undefin
   return tags.includes(spec) ? spec : undefined;
 }
 
-/** `promote:pre`: the one version every pre node runs and has proven good; undefined if they disagree or none is good. */
+/**
+ * `promote:pre`: the one version every pre node runs and has proven good;
+ * undefined if they disagree or none is good.
+ */
 export function promotedVersion(pre: readonly { version?: string; good: boolean }[]): string | undefined {
   const versions = new Set(pre.map((n) => (n.good ? n.version : undefined)));
   if (versions.size !== 1) return undefined;

@@ -17,7 +17,7 @@ export class LineReporter implements Reporter {
 
   emit(event: RunEvent): void {
     const line = this.format(event);
-    if (line !== undefined) this.out.write(this.redactor.apply(line) + '\n');
+    if (line !== undefined) this.out.write(`${this.redactor.apply(line)}\n`);
   }
 
   protected format(event: RunEvent): string | undefined {
@@ -26,9 +26,13 @@ export class LineReporter implements Reporter {
         return `relink ${event.command} ${event.env}: ${event.detail} (run ${event.runId})`;
       case 'phase':
         return `== ${event.phase}`;
-      case 'step':
+      case 'step': {
         if (event.status === 'start') return undefined;
-        return `${(event.node ?? '-').padEnd(10)} ${event.step.padEnd(22)} ${MARK[event.status].padEnd(4)} ${ms(event.ms).padStart(7)}${event.detail ? `  ${event.detail}` : ''}`;
+        const node = (event.node ?? '-').padEnd(10);
+        const took = ms(event.ms).padStart(7);
+        const detail = event.detail ? `  ${event.detail}` : '';
+        return `${node} ${event.step.padEnd(22)} ${MARK[event.status].padEnd(4)} ${took}${detail}`;
+      }
       case 'info':
         return event.node ? `${event.node.padEnd(10)} ${event.message}` : event.message;
       case 'warn':
@@ -87,9 +91,10 @@ export class LiveReporter extends LineReporter {
   private draw(): void {
     const lines = [...this.rows].map(([node, row]) => {
       const elapsed = row.status === 'start' ? ms(Date.now() - row.started) : ms(row.ms);
-      return `  ${node.padEnd(10)} ${row.step.padEnd(22)} ${MARK[row.status as keyof typeof MARK] ?? row.status} ${elapsed}`;
+      const mark = MARK[row.status as keyof typeof MARK] ?? row.status;
+      return `  ${node.padEnd(10)} ${row.step.padEnd(22)} ${mark} ${elapsed}`;
     });
-    if (lines.length) this.tty.write(lines.join('\n') + '\n');
+    if (lines.length) this.tty.write(`${lines.join('\n')}\n`);
     this.drawn = lines.length;
   }
 

@@ -73,10 +73,11 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     const reason = req.reason ?? `${command} ${spec}`;
     const force = req.force ? `${command} --force by ${req.user}` : undefined;
     const retry = `rollback ${env} ${spec}${req.emergency ? '' : ' --emergency'} --force`;
+    const takeOver = `rollback ${env} ${spec} --force`;
     const hint = (frozen: boolean) =>
       frozen
         ? `${env} is frozen. To roll back anyway (the freeze stays): ${retry}`
-        : `wait for that run to finish; to roll back anyway: rollback ${env} ${spec} --force (takes the lock over, journaled)`;
+        : `wait for that run to finish; to roll back anyway: ${takeOver} (takes the lock over, journaled)`;
     const { frozen } = await run.lock(reachable, undefined, { inspect: true, force, hint, takeOverDead: false });
     const unreachable = new Map(failures.map((f) => [f.node.name, errorMessage(f.error).split('\n')[0]!]));
     rows = chooseTargets(ctx, nodes, req.target, unreachable);
@@ -112,8 +113,9 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
       }
     } else {
       await checkLb(ctx, moved).catch((error: unknown) => {
+        const withoutLb = `rollback ${env} ${spec} --emergency (may drop requests)`;
         throw new RelinkError(errorMessage(error), {
-          hint: `the load balancer is needed to drain nodes; without it: rollback ${env} ${spec} --emergency (may drop requests)`,
+          hint: `the load balancer is needed to drain nodes; without it: ${withoutLb}`,
         });
       });
       reporter.emit({ type: 'phase', phase: 'rollback' });
@@ -159,9 +161,10 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     const from = (movedRow ?? rows.find((r) => r.currentVersion))?.currentVersion;
     const failed = result !== 'success';
     const names = moved.map((n) => n.name).join(', ');
+    const because = req.reason ? `: ${req.reason}` : '';
     const text = failed
       ? run.deps.redactor.apply(errorMessage(failure).split('\n')[0] ?? '')
-      : `${req.user} rolled back ${names} from ${from ?? '?'} to ${target?.version ?? '?'}${req.reason ? `: ${req.reason}` : ''}`;
+      : `${req.user} rolled back ${names} from ${from ?? '?'} to ${target?.version ?? '?'}${because}`;
     return {
       report: {
         command: `${command} ${env} ${spec}`,
@@ -192,7 +195,8 @@ function refusalOf(rows: readonly RollbackRow[], env: string, force: boolean): R
   const why = problems.length
     ? `${problems.length} node(s) cannot be rolled back`
     : 'the nodes would go to different releases';
+  const pick = `pick a release every node has (rollback ${env} --to <version>)`;
   return new RelinkError(`rollback refused: ${why}. Nothing was changed.\n${formatRows(rows)}`, {
-    hint: `pick a release every node has (rollback ${env} --to <version>), or roll back only the nodes that can: add --force`,
+    hint: `${pick}, or roll back only the nodes that can: add --force`,
   });
 }

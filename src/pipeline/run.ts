@@ -48,6 +48,7 @@ const DEPLOY: RolloutPolicy = {
   smoke: true,
   continueOnFailure: false,
   interruptible: true,
+  announce: true,
 };
 
 interface Prepared {
@@ -135,7 +136,8 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     checkAborted(ctx);
     await run.lock(nodes, ownerFor(ctx, { version: version.version }), { inspect: true });
     plan = await describePlan(ctx, groups, facts, version, source, findings);
-    const started = `${req.user} started deploy ${env} ${version.version} (${facts.release}) on ${nodes.length} node(s)`;
+    const what = `${version.version} (${facts.release})`;
+    const started = `${req.user} started deploy ${env} ${what} on ${nodes.length} node(s)`;
     await run.notifier.send(notice('start', `${env}: deploying ${version.version}`, started));
     checkAborted(ctx);
 
@@ -189,9 +191,10 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
   return run.execute(phases, (result, failure) => {
     const ok = result === 'success';
     const previous = plan?.nodes.find((n) => n.currentVersion)?.currentVersion;
+    const afterHalt = result === 'halted' ? `rollback ${env} --last after inspection` : 'no node runs this release';
     const undo = ok
       ? `rollback ${env} --last${previous ? `    # back to ${previous}` : ''}`
-      : `# nothing to undo: ${result === 'halted' ? `rollback ${env} --last after inspection` : 'no node runs this release'}`;
+      : `# nothing to undo: ${afterHalt}`;
     const why = run.deps.redactor.apply(errorMessage(failure).split('\n')[0] ?? '');
     const title = `${env}: ${version.version} ${ok ? 'deployed' : `FAILED (${result})`}`;
     return {

@@ -50,7 +50,7 @@ export function assertReleaseName(name: string): void {
  */
 export function inside(base: string, relative: string): string {
   const joined = path.normalize(path.join(base, relative));
-  if (path.isAbsolute(relative) || joined === base || !joined.startsWith(base + '/')) {
+  if (path.isAbsolute(relative) || joined === base || !joined.startsWith(`${base}/`)) {
     throw new Error(`path ${JSON.stringify(relative)} leaves ${base}`);
   }
   return joined;

@@ -29,12 +29,10 @@ export function renderTemplate(text: string, scope: TemplateScope, file: string)
     return String(value);
   });
   if (missing.size > 0) {
-    throw new UsageError(
-      `${file}: unknown template variable${missing.size > 1 ? 's' : ''} ${[...missing].map((k) => `{{ ${k} }}`).join(', ')}`,
-      {
-        hint: 'define it under vars in deploy.config.ts or hosts/<env>.yaml, or list it under secrets',
-      },
-    );
+    const names = [...missing].map((k) => `{{ ${k} }}`).join(', ');
+    throw new UsageError(`${file}: unknown template variable${missing.size > 1 ? 's' : ''} ${names}`, {
+      hint: 'define it under vars in deploy.config.ts or hosts/<env>.yaml, or list it under secrets',
+    });
   }
   return out;
 }

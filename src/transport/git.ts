@@ -84,7 +84,10 @@ export class GitMirror {
       let gitDone = false;
       let tarDone = false;
       const finish = () => gitDone && tarDone && resolve();
-      extract.on('finish', () => ((tarDone = true), finish()));
+      extract.on('finish', () => {
+        tarDone = true;
+        finish();
+      });
       extract.on('error', reject);
       git.on('close', (code) => {
         if (code !== 0) reject(new RelinkError(`git archive failed: ${stderr.trim()}`));
@@ -106,7 +109,10 @@ export class GitRecords {
     });
   }
 
-  /** Fetches one ref from the remote; false when the remote cannot be reached. A ref the remote lacks is not an error. */
+  /**
+   * Fetches one ref from the remote; false when the remote cannot be reached.
+   * A ref the remote lacks is not an error.
+   */
   async fetchRef(ref: string): Promise<{ ok: boolean; reason?: string }> {
     const result = await this.run(['fetch', '--quiet', '--no-tags', this.mirror.remote, `+${ref}:${ref}`]);
     if (result.code === 0) return { ok: true };
@@ -129,7 +135,7 @@ export class GitRecords {
       .filter(Boolean)
       .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as const);
     if (entries.length === 0) return files;
-    const batch = await this.run(['cat-file', '--batch'], { input: entries.map(([oid]) => oid).join('\n') + '\n' });
+    const batch = await this.run(['cat-file', '--batch'], { input: `${entries.map(([oid]) => oid).join('\n')}\n` });
     let rest = Buffer.from(batch.stdout, 'utf8');
     for (const [, file] of entries) {
       const nl = rest.indexOf(10);

@@ -97,9 +97,10 @@ export class SshTransport implements Transport {
       );
     }
     if (verdict === 'changed') {
+      const differs = `the key the node presented differs from the one in ${file}`;
       return new ConnectError(
         node,
-        `HOST KEY CHANGED: the key the node presented differs from the one in ${file}; refusing (this can be an attack)`,
+        `HOST KEY CHANGED: ${differs}; refusing (this can be an attack)`,
         `if the node was rebuilt on purpose: ssh-keygen -R '${label}' -f ${file} && ${scan}`,
       );
     }

@@ -115,6 +115,21 @@ describe('the deploy binary', () => {
     expect(result.stderr).toMatch(/Unknown argument: frobnicate/);
   });
 
+  it.each([
+    ['logs', 'prod', '-n', '1;x'],
+    ['logs', 'prod', '-n', 'abc'],
+    ['history', 'prod', '-n', '-3'],
+    ['history', 'prod', '-n', '1.5'],
+  ])(
+    '4. operator intent: a numeric option that is not a whole number is a usage error: %s %s %s %j',
+    async (...args) => {
+      const result = await cli(args, dir);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/error: -n(\/--lines)? takes a whole number of 1 or more, not "/);
+      expect(result.stderr).not.toMatch(/NaN/);
+    },
+  );
+
   it('names an unreachable node and changes nothing (exit 1)', async () => {
     const result = await cli(['prod', 'v1.0.0'], dir);
     expect(result.code).toBe(1);

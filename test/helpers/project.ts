@@ -112,11 +112,11 @@ export class Project {
     );
     fs.writeFileSync(
       path.join(this.dir, 'hosts', 'prod.yaml'),
-      ['pre: node1', 'groupSize: 1', ...(options.lb ?? []), 'hosts:', ...hosts, ...(options.extraHosts ?? [])].join(
+      `${['pre: node1', 'groupSize: 1', ...(options.lb ?? []), 'hosts:', ...hosts, ...(options.extraHosts ?? [])].join(
         '\n',
-      ) + '\n',
+      )}\n`,
     );
-    fs.writeFileSync(path.join(this.dir, 'hosts', 'dev.yaml'), ['hosts:', hosts[1]!].join('\n') + '\n');
+    fs.writeFileSync(path.join(this.dir, 'hosts', 'dev.yaml'), `${['hosts:', hosts[1]!].join('\n')}\n`);
     fs.writeFileSync(
       path.join(this.dir, 'deploy.config.ts'),
       `export default {

@@ -21,21 +21,11 @@ const zx = path.join(root, 'node_modules', 'zx', 'build', 'cli.js');
  */
 export default function setup(project: TestProject) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-it-'));
-  const args = [
-    'up',
-    '--nodes',
-    '4',
-    '--dir',
-    dir,
-    '--ssh-port',
-    '2301',
-    '--app-port',
-    '8301',
-    '--lb-port',
-    '8380',
-    '--netns',
-    'node3',
-  ];
+  // RELINK_IT_PORTS=25 moves the whole sandbox to ssh 2501-2504, app 8501-8504, HAProxy 8580 (two at once).
+  const base = Number(process.env.RELINK_IT_PORTS ?? 23);
+  const app = 8000 + (base % 10) * 100;
+  const ports = ['--ssh-port', `${base}01`, '--app-port', `${app + 1}`, '--lb-port', `${app + 80}`];
+  const args = ['up', '--nodes', '4', '--dir', dir, ...ports, '--netns', 'node3'];
   execFileSync('node', [zx, path.join(root, 'scripts', 'sandbox.mjs'), ...args], { stdio: 'inherit' });
   project.provide('sandboxDir', dir);
   return () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { breakHealth, Project, readSandbox, servedThroughLb, stopApps, type Sandbox } from '../helpers/project.js';
 
 let sb: Sandbox;
@@ -49,7 +49,7 @@ async function smtp(refuse = false) {
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
-    onRcptTo(address, _session, callback) {
+    onRcptTo(_address, _session, callback) {
       callback(refuse ? Object.assign(new Error('relaying denied'), { responseCode: 550 }) : undefined);
     },
     onData(stream, session, callback) {
@@ -130,7 +130,7 @@ describe('notifications and reports', () => {
         /## Commits since what ran before\n\n- `[0-9a-f]{10}` answer with the release directory/,
       );
       expect(report.stdout).toMatch(/\| node3 \| rollout:smoke \| ok \| \d+ \|/);
-      expect(report.stdout).toMatch(/```sh\nrollback prod --last    # back to v1\.0\.0\n```/);
+      expect(report.stdout).toMatch(/```sh\nrollback prod --last {4}# back to v1\.0\.0\n```/);
 
       // The token in the webhook URL is nowhere: console, run logs, journals, reports.
       const logs = fs

@@ -155,6 +155,19 @@ describe('deploy pipeline', () => {
     expect(run.transport.log.some((r) => r.command.includes('"result":"interrupted"'))).toBe(true);
   });
 
+  it('a commit on the nodes that this clone does not know does not stop the release', async () => {
+    const run = fakeRun();
+    const source = {
+      ...run.source,
+      check: async (commit: string) => {
+        if (commit === 'c0') throw new Error('git rev-list failed: fatal: bad object c0');
+        return [];
+      },
+    };
+    const outcome = await deploy(run.request, run.deps, source);
+    expect(outcome.release).toBe(NEW);
+  });
+
   it('journals who, what and when with every event', async () => {
     const run = fakeRun({ nodes: 1 });
     await deploy(run.request, run.deps, run.source);

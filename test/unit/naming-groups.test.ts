@@ -19,7 +19,7 @@ describe('release name', () => {
     ['$(rm -rf /)', 'rm-rf'],
     ['`id`', 'id'],
     ['o\'brien "x"', 'o-brien-x'],
-    ['Ana María Þór', 'Ana-Mar-a-Þ'.replace('Þ', '') + 'r'],
+    ['Ana María Þór', `${'Ana-Mar-a-Þ'.replace('Þ', '')}r`],
     ['部署', 'unknown'],
     ['a_b', 'a-b'],
     ['../../etc', 'etc'],

@@ -50,8 +50,10 @@ export function resultOf(error: unknown): RunResult {
  * reported as the interruption, exit 130, with how to resume.
  */
 export function asInterrupt(error: unknown, signal: AbortSignal | undefined, resume: string): unknown {
-  if (!signal?.aborted || (error instanceof RelinkError && error.exitCode === EXIT.interrupted)) return error;
-  const message = `interrupted by ${String(signal.reason ?? 'a signal')}: ${errorMessage(error)}`;
+  if (!signal?.aborted || error instanceof RolloutError) return error;
+  const by = `interrupted by ${String(signal.reason ?? 'a signal')}`;
+  const text = errorMessage(error);
+  const message = text.startsWith(by) ? text : `${by}: ${text}`;
   return new RelinkError(message, { exitCode: EXIT.interrupted, hint: `to resume: ${resume}` });
 }
 

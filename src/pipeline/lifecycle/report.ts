@@ -41,6 +41,7 @@ export interface ReportData {
 
 /** The Markdown release report: what went out, where, how long each step took, and how to undo it. */
 export function renderReport(d: ReportData): string {
+  const seconds = ((d.finished.getTime() - d.started.getTime()) / 1000).toFixed(1);
   const lines = [
     `# ${d.command}: ${d.result}`,
     '',
@@ -52,7 +53,7 @@ export function renderReport(d: ReportData): string {
     ...(d.commit ? [`| commit | \`${d.commit}\` |`] : []),
     `| who | ${d.user} |`,
     `| started | ${d.started.toISOString()} |`,
-    `| finished | ${d.finished.toISOString()} (${((d.finished.getTime() - d.started.getTime()) / 1000).toFixed(1)} s) |`,
+    `| finished | ${d.finished.toISOString()} (${seconds} s) |`,
     `| run | ${d.runId} |`,
     ...(d.emergency ? [`| emergency | yes: ${d.emergency.reason ?? ''} |`] : []),
     ...(d.allowedPoisons?.length ? [`| released with known bugs | ${d.allowedPoisons.join(', ')} |`] : []),

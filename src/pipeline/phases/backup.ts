@@ -2,7 +2,7 @@ import { RelinkError } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import { runOnNode } from '../rollout/activate.js';
 import { runLocal } from '../../transport/local.js';
-import { session, step, type RunContext } from '../context.js';
+import { step, type RunContext } from '../context.js';
 import { removeEverywhere } from './distribute.js';
 import { commandEnv, type ReleaseFacts } from '../../template/scope.js';
 
@@ -29,10 +29,10 @@ export async function runBackup(ctx: RunContext, nodes: readonly NodeSpec[], fac
             timeoutMs: backup.timeoutMs,
             signal: ctx.deps.signal,
           });
-      if (result.code !== 0)
-        throw new RelinkError(
-          `backup failed (exit ${result.code}): ${ctx.deps.redactor.apply(result.stderr.trim().split('\n').slice(-3).join(' '))}`,
-        );
+      if (result.code !== 0) {
+        const tail = result.stderr.trim().split('\n').slice(-3).join(' ');
+        throw new RelinkError(`backup failed (exit ${result.code}): ${ctx.deps.redactor.apply(tail)}`);
+      }
     });
   } catch (error) {
     await removeEverywhere(ctx, nodes, facts.release);

@@ -92,7 +92,7 @@ export async function buildArtifact(
       fs.renameSync(out, file);
       fs.writeFileSync(
         metaFile,
-        JSON.stringify({ sha256, bytes, commit: version.commit, version: version.version }) + '\n',
+        `${JSON.stringify({ sha256, bytes, commit: version.commit, version: version.version })}\n`,
       );
       return { file, format, sha256, bytes, cached: false };
     }
@@ -105,7 +105,7 @@ export async function buildArtifact(
     fs.renameSync(tmp, file);
     fs.writeFileSync(
       metaFile,
-      JSON.stringify({ sha256, bytes, commit: version.commit, version: version.version }) + '\n',
+      `${JSON.stringify({ sha256, bytes, commit: version.commit, version: version.version })}\n`,
     );
     return { file, sha256, bytes, cached: false };
   } finally {
@@ -192,12 +192,12 @@ function leavesRelease(from: string, target: string): boolean {
 
 function refuse(problems: readonly string[], what: string): void {
   if (problems.length === 0) return;
-  throw new RelinkError(
-    `${what} refused: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`,
-    {
-      hint: 'the build must produce files inside its output dir only; fix the build (links into shared/ come from shared: in deploy.config.ts)',
-    },
-  );
+  const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
+  throw new RelinkError(`${what} refused: ${problems.slice(0, 5).join('; ')}${more}`, {
+    hint:
+      'the build must produce files inside its output dir only; ' +
+      'fix the build (links into shared/ come from shared: in deploy.config.ts)',
+  });
 }
 
 /**

@@ -82,12 +82,11 @@ async function rsyncNode(ctx: RunContext, node: NodeSpec, staged: string, facts:
         signal: ctx.deps.signal,
       });
       if (result.code !== 0) {
-        throw new RelinkError(
-          `${node.name}: rsync to ${releaseDir(ctx.layout, facts.release)} failed (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-2).join(' ')}`,
-          {
-            hint: `check free disk under ${ctx.layout.deployTo} and that rsync is installed on ${node.name}`,
-          },
-        );
+        const dest = releaseDir(ctx.layout, facts.release);
+        const tail = result.stderr.trim().split('\n').slice(-2).join(' ');
+        throw new RelinkError(`${node.name}: rsync to ${dest} failed (exit ${result.code}): ${tail}`, {
+          hint: `check free disk under ${ctx.layout.deployTo} and that rsync is installed on ${node.name}`,
+        });
       }
     },
     () => (linkDest ? 'unchanged files hard-linked' : undefined),
@@ -110,11 +109,12 @@ async function uploadTarball(ctx: RunContext, node: NodeSpec, artifact: Artifact
   await step(ctx, 'distribute:verify', node, async () => {
     const result = await execOk(ctx, node, checksum(tarball));
     const sum = result.stdout.trim().split(/\s+/)[0];
-    if (sum !== artifact.sha256)
-      throw new RelinkError(
-        `${node.name}: checksum mismatch after upload (expected ${artifact.sha256.slice(0, 16)}…, got ${sum?.slice(0, 16)}…)`,
-        { hint: 'the upload was corrupted; deploy again' },
-      );
+    if (sum !== artifact.sha256) {
+      const sums = `expected ${artifact.sha256.slice(0, 16)}…, got ${sum?.slice(0, 16)}…`;
+      throw new RelinkError(`${node.name}: checksum mismatch after upload (${sums})`, {
+        hint: 'the upload was corrupted; deploy again',
+      });
+    }
   });
   await step(ctx, 'distribute:unpack', node, () =>
     execOk(ctx, node, unpackRelease(l, facts.release, tarball), {
@@ -160,7 +160,8 @@ export async function distribute(
             .join(', ')})`
         : '';
     throw new RelinkError(
-      `distribute failed on ${first.node.name}${others}: ${first.error.message}. The new release was removed from every node; nothing was switched.`,
+      `distribute failed on ${first.node.name}${others}: ${first.error.message}. ` +
+        'The new release was removed from every node; nothing was switched.',
       {
         hint: first.error.hint,
         exitCode: first.error.exitCode,

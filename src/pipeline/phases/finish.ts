@@ -55,12 +55,14 @@ export async function closeOut(
         // 255: the connection went; whether the lock went too is unknown, so releaseRemoteLocks tries again.
         if (outcome.code !== 255) ctx.unlocked.add(node.name);
         if (outcome.code === 0) state(ctx, node).events.push(event);
-        else
+        else {
+          const last = outcome.stderr.trim().split('\n').pop() ?? `exit ${outcome.code}`;
           ctx.deps.reporter.emit({
             type: 'warn',
             node: node.name,
-            message: `could not journal the outcome: ${ctx.deps.redactor.apply(outcome.stderr.trim().split('\n').pop() ?? `exit ${outcome.code}`)}`,
+            message: `could not journal the outcome: ${ctx.deps.redactor.apply(last)}`,
           });
+        }
       }),
   );
 }

@@ -28,7 +28,7 @@ export async function freeze(seen: Observation, stateDir: string, message: strin
   await acquireRemoteLocks(ctx, nodes, ownerFor(ctx, { kind: 'freeze', message }));
   await Promise.all(nodes.map((node) => record(ctx, node, journalEvent(ctx, node, 'frozen', { reason: message }))));
   fs.mkdirSync(stateDir, { recursive: true });
-  fs.writeFileSync(freezeFile(stateDir, ctx.config.env), JSON.stringify({ run: ctx.runId, message }) + '\n');
+  fs.writeFileSync(freezeFile(stateDir, ctx.config.env), `${JSON.stringify({ run: ctx.runId, message })}\n`);
   return ctx.runId;
 }
 
@@ -57,12 +57,11 @@ export async function unfreeze(
   } else {
     const foreign = held.filter((n) => parseOwner(state(ctx, n).lock)?.run !== mine);
     if (foreign.length) {
-      throw new LockError(
-        `the lock on ${foreign.map((n) => n.name).join(', ')} is held by ${describeOwner(state(ctx, foreign[0]!).lock, ctx.deps.now(), ctx.config.lock.ttlMs)}`,
-        {
-          hint: `if that run is dead or the freeze is over: deploy unlock ${ctx.config.env} --force`,
-        },
-      );
+      const names = foreign.map((n) => n.name).join(', ');
+      const owner = describeOwner(state(ctx, foreign[0]!).lock, ctx.deps.now(), ctx.config.lock.ttlMs);
+      throw new LockError(`the lock on ${names} is held by ${owner}`, {
+        hint: `if that run is dead or the freeze is over: deploy unlock ${ctx.config.env} --force`,
+      });
     }
     await Promise.all(
       held.map(async (node) => {

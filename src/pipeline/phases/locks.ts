@@ -122,8 +122,9 @@ function heldError(
   const env = ctx.config.env;
   const frozen = parseOwner(first.owner)?.kind === 'freeze';
   const where = `${first.node.name}${held.length > 1 ? ` and ${held.length - 1} more` : ''}`;
+  const emergency = `rollback ${env} --last --emergency --force`;
   const next = frozen
-    ? `${env} is frozen. When the freeze is over: deploy unlock ${env}. In an emergency: rollback ${env} --last --emergency --force`
+    ? `${env} is frozen. When the freeze is over: deploy unlock ${env}. In an emergency: ${emergency}`
     : `wait for that run to finish. If it is dead: deploy unlock ${env} --force`;
   return new LockError(`deploy lock on ${env} is held (${where}) by ${who}`, { hint: hint?.(frozen) ?? next });
 }

@@ -52,6 +52,7 @@ export async function describePlan(
       const current = s.current ? releaseRecords(s.events).get(s.current) : undefined;
       if (current?.commit) fromCommits.add(current.commit);
       const lb = ctx.lb.kind !== 'none' && behindLb(ctx, [node]).length > 0;
+      const scope = templateScope(config, ctx.inventory, node, facts);
       const steps = [
         { step: 'gates:lock', detail: `mkdir ${ctx.layout.lock}` },
         { step: 'distribute:upload', detail: `${ctx.layout.incoming}/${facts.release}.tar.gz` },
@@ -69,7 +70,7 @@ export async function describePlan(
               {
                 step: 'rollout:smoke',
                 detail: config.smoke.url
-                  ? `GET ${renderTemplate(config.smoke.url, templateScope(config, ctx.inventory, node, facts), 'smoke.url')}`
+                  ? `GET ${renderTemplate(config.smoke.url, scope, 'smoke.url')}`
                   : `on the node: ${config.smoke.command}`,
               },
             ]
@@ -89,7 +90,10 @@ export async function describePlan(
   });
   const from = fromCommits.size === 1 ? [...fromCommits][0] : undefined;
   const commits = await source.log(from, version.commit);
-  const before = from ? new Set(open(await source.check(from)).map((f) => f.record.id)) : new Set<string>();
+  // What runs now may be a commit this clone never saw (history rewritten, another clone's build): then
+  // nothing is known of its bugs, which must not stop the release.
+  const known = from ? await source.check(from).catch(() => []) : [];
+  const before = new Set(open(known).map((f) => f.record.id));
   const bugfixes = findings
     .filter((f) => f.curedBy && before.has(f.record.id))
     .map((f) => ({ id: f.record.id, comment: f.record.comment, ticket: f.record.ticket }));
@@ -120,6 +124,8 @@ export async function describePlan(
 }
 
 export function formatPlan(plan: Plan): string {
+  const openCount = plan.openPoisons.length;
+  const openBugs = openCount ? `${openCount} (deploy refuses without --allow-poison)` : 'none';
   const lines = [
     `plan: ${plan.version} to ${plan.env} (${plan.nodes.length} node(s)); nothing has been changed`,
     `  commit   ${plan.commit.slice(0, 12)} ${plan.subject}`,
@@ -131,7 +137,7 @@ export function formatPlan(plan: Plan): string {
     ...(plan.commits.length > 20 ? [`    … ${plan.commits.length - 20} more`] : []),
     `  bugfixes since what runs now: ${plan.bugfixes.length ? '' : 'none'}`,
     ...plan.bugfixes.map((b) => `    ${b.id} ${b.comment}${b.ticket ? ` [${b.ticket}]` : ''}`),
-    `  known bugs still open in this release: ${plan.openPoisons.length ? `${plan.openPoisons.length} (deploy refuses without --allow-poison)` : 'none'}`,
+    `  known bugs still open in this release: ${openBugs}`,
     ...plan.openPoisons.map(
       (p) =>
         `    ${p.id} poison ${p.commit.slice(0, 12)} ${p.comment}${p.ticket ? ` [${p.ticket}]` : ''} (by ${p.who})`,
@@ -143,9 +149,8 @@ export function formatPlan(plan: Plan): string {
       group = node.group;
       lines.push(`group ${group}${node.pre ? ' (pre: a failure here stops the release)' : ''}`);
     }
-    lines.push(
-      `  ${node.node}  now: ${node.current ?? '(nothing deployed)'}${node.currentVersion ? ` (${node.currentVersion})` : ''}`,
-    );
+    const nowVersion = node.currentVersion ? ` (${node.currentVersion})` : '';
+    lines.push(`  ${node.node}  now: ${node.current ?? '(nothing deployed)'}${nowVersion}`);
     for (const s of node.steps) lines.push(`    ${s.step.padEnd(22)} ${s.detail}`);
   }
   return lines.join('\n');

@@ -90,7 +90,9 @@ export async function checkWritableAll(ctx: RunContext, nodes: readonly NodeSpec
     nodes.map((node) =>
       step(ctx, 'plan:writable', node, () =>
         execOk(ctx, node, checkWritable(ctx.layout), {
-          hint: `make ${ctx.layout.deployTo} writable for ${node.user} on ${node.name} (or fix deployTo / the node's user)`,
+          hint:
+            `make ${ctx.layout.deployTo} writable for ${node.user} on ${node.name} ` +
+            "(or fix deployTo / the node's user)",
         }).catch((error: unknown) => {
           throw new RelinkError(
             `${node.name}: ${ctx.layout.deployTo} is not writable by ${node.user}. Nothing was changed on any node.`,

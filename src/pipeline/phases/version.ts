@@ -55,8 +55,9 @@ export async function resolveVersion(
   const branchCommit = await mirror.resolve(`refs/heads/${requested}`);
   const commit = branchCommit ?? (/^[0-9a-f]{7,40}$/.test(requested) ? await mirror.resolve(requested) : undefined);
   if (commit && requireTag) {
+    const tagIt = `git tag v1.2.3 ${commit.slice(0, 12)} && git push --tags`;
     throw new UsageError(`${env} takes tags only, and "${requested}" is a ${branchCommit ? 'branch' : 'commit'}`, {
-      hint: `tag it (git tag v1.2.3 ${commit.slice(0, 12)} && git push --tags), or set environments.${env}.requireTag: false`,
+      hint: `tag it (${tagIt}), or set environments.${env}.requireTag: false`,
     });
   }
   if (commit) {

@@ -37,8 +37,9 @@ export async function relinkNode(
     } catch (error) {
       if (!(error instanceof RemoteError && error.code === JOURNAL_FAILED)) throw error;
       onMoved?.();
+      const last = error.stderr.trim().split('\n').pop() ?? '';
       throw new RelinkError(
-        `${node.name}: current now points at ${facts.release}, but its journal could not be written: ${error.stderr.trim().split('\n').pop() ?? ''}`,
+        `${node.name}: current now points at ${facts.release}, but its journal could not be written: ${last}`,
         {
           hint: `check free disk and permissions under ${ctx.layout.state} on ${node.name}`,
         },
@@ -141,7 +142,8 @@ export async function smokeAttempt(ctx: RunContext, node: NodeSpec, facts: Relea
     if (!response.body.includes(expected)) return `GET ${url}: body does not contain "${expected}"`;
     return '';
   } catch (error) {
-    return `GET ${url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`;
+    const { cause, message } = error as Error;
+    return `GET ${url}: ${cause instanceof Error ? cause.message : message}`;
   }
 }
 

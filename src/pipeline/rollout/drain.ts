@@ -35,13 +35,14 @@ export async function checkLb(ctx: RunContext, nodes: readonly NodeSpec[]): Prom
 async function refuseServingPre(ctx: RunContext, nodes: readonly NodeSpec[]): Promise<void> {
   const { pre, preInPool } = ctx.inventory;
   const node = nodes.find((n) => n.name === pre);
-  if (!node || preInPool) return;
+  // Hook commands cannot tell whether a node is in the pool: the inventory is trusted there.
+  if (!node || preInPool || ctx.lb.kind === 'command') return;
   // A load balancer that does not know the node at all is the expected case: the lookup throws.
   const seen = await ctx.lb.states([node]).catch(() => undefined);
-  const s = seen?.get(node.name);
-  if (!s || s.admin !== 'ready' || !s.up) return;
+  // In the pool and not held out (drain, maintenance): it gets traffic as soon as it answers its health check.
+  if (seen?.get(node.name)?.admin !== 'ready') return;
   throw new RelinkError(
-    `${node.name} is the pre node and outside the pool (preInPool: false), but the load balancer sends it traffic. ` +
+    `${node.name} is the pre node and outside the pool (preInPool: false), but the load balancer has it in its pool. ` +
       'Nothing was changed on any node.',
     { hint: `take ${node.name} out of the load balancer's backend, or set preInPool: true in the inventory` },
   );
@@ -62,12 +63,11 @@ export async function drainGroup(ctx: RunContext, phase: string, group: readonly
   const min = typeof spec.minServing === 'number' ? spec.minServing : groupCount(spec.minServing, all.length);
   // Draining nodes that serve nothing now (a cold start, a node already down) shrinks nothing.
   if (serving.length < min && serving.length < servingNow.length) {
-    throw new RelinkError(
-      `draining ${members.map((n) => n.name).join(', ')} would leave ${serving.length} of ${all.length} node(s) serving, below minServing ${spec.minServing}`,
-      {
-        hint: 'bring the other nodes back into the pool, use a smaller groupSize, or lower lb.minServing',
-      },
-    );
+    const names = members.map((n) => n.name).join(', ');
+    const left = `${serving.length} of ${all.length} node(s) serving`;
+    throw new RelinkError(`draining ${names} would leave ${left}, below minServing ${spec.minServing}`, {
+      hint: 'bring the other nodes back into the pool, use a smaller groupSize, or lower lb.minServing',
+    });
   }
   await Promise.all(
     members.map(async (node) => {
@@ -112,7 +112,10 @@ export async function openLb(ctx: RunContext): Promise<void> {
   ctx.lb = createLb({ config: ctx.config, inventory: ctx.inventory, session, clock: ctx.deps });
 }
 
-/** Undoes what the run changed in the load balancer's own files (nginx upstream); a failure is a warning. Before the lock goes. */
+/**
+ * Undoes what the run changed in the load balancer's own files (nginx upstream);
+ * a failure is a warning. Before the lock goes.
+ */
 export async function restoreLb(ctx: RunContext): Promise<void> {
   await ctx.lb
     .restore()
