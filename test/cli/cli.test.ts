@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../helpers/project.js';
+import { distDir, repoRoot } from '../helpers/project.js';
 
-const bin = path.join(repoRoot, 'dist', 'bin', 'deploy.js');
-const rollbackBin = path.join(repoRoot, 'dist', 'bin', 'rollback.js');
+const bin = path.join(distDir, 'bin', 'deploy.js');
+const rollbackBin = path.join(distDir, 'bin', 'rollback.js');
 const zx = path.join(repoRoot, 'node_modules', 'zx', 'build', 'cli.js');
 
 async function cli(args: string[], cwd: string, file = bin) {

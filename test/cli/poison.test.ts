@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../helpers/project.js';
+import { distDir, repoRoot } from '../helpers/project.js';
 
-const bin = path.join(repoRoot, 'dist', 'bin', 'deploy.js');
+const bin = path.join(distDir, 'bin', 'deploy.js');
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', ['-C', cwd, ...args], {

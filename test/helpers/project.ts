@@ -6,7 +6,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
-const bin = path.join(repoRoot, 'dist', 'bin', 'deploy.js');
+/** The built CLI: dist/, or RELINK_DIST when a second build of the tree is tested beside the first. */
+export const distDir = process.env.RELINK_DIST ?? path.join(repoRoot, 'dist');
+const bin = path.join(distDir, 'bin', 'deploy.js');
 const zx = path.join(repoRoot, 'node_modules', 'zx', 'build', 'cli.js');
 const run = promisify(execFile);
 
