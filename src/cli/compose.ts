@@ -161,7 +161,7 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
       await sync();
       return resolveVersion(mirror, requested, config.env, config.requireTag);
     },
-    build: (version) => buildArtifact(config, stateDir, mirror, version, reporter, signals.signal),
+    build: (version, signal) => buildArtifact(config, stateDir, mirror, version, reporter, signal ?? signals.signal),
     inspect: (artifact) => inspectArtifact(artifact),
     async check(commit) {
       await sync();

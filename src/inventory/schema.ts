@@ -47,6 +47,11 @@ const lbCommon = {
   minServing: z
     .union([z.number().int().min(0), z.string().regex(percentage, 'a number of nodes or a percentage such as "50%"')])
     .default(1),
+  /**
+   * After relink's own smoke test passed on a node, tell the load balancer it is healthy (HAProxy:
+   * `set server … health up`) instead of waiting for its rise checks.
+   */
+  trustSmoke: z.boolean().default(true),
   /** Nodes that are not behind the load balancer (a pre node that takes no outside traffic). */
   exclude: z.array(z.string()).default([]),
 };

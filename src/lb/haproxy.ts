@@ -111,6 +111,13 @@ export class HaproxyDriver implements LbDriver {
     if (answer) throw new RelinkError(`HAProxy refused to set ${node.name} to ${state}: ${answer}`);
   }
 
+  /** `set server <backend>/<server> health up`: HAProxy refuses it (and this says false) without health checks. */
+  async vouch(node: NodeSpec): Promise<boolean> {
+    const server = haproxyServer(this.settings.backend, this.settings.serverOf(node));
+    const answer = await this.api(haproxyLine('set', 'server', server, 'health', 'up')).catch(() => 'unreachable');
+    return answer.trim() === '';
+  }
+
   drain(node: NodeSpec): Promise<void> {
     return this.setState(node, 'drain');
   }

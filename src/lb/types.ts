@@ -34,6 +34,11 @@ export interface LbDriver {
   waitServing(node: NodeSpec, timeoutMs: number): Promise<void>;
   /** Undoes anything left changed (nginx: the original upstream file). Called on every exit path. */
   restore(): Promise<void>;
+  /**
+   * Tells the load balancer that the node just passed relink's own smoke test, so it counts as healthy now
+   * instead of after its next `rise` health checks. Resolves false when this load balancer cannot be told.
+   */
+  vouch?(node: NodeSpec): Promise<boolean>;
 }
 
 /** Everything a driver needs from the run, and nothing more. */

@@ -20,9 +20,9 @@ import { cleanup } from './phases/finish.js';
 import { type GateRequest, passGates } from './phases/gates.js';
 import { ownerFor } from './phases/locks.js';
 import { describePlan, type Plan } from './phases/plan.js';
-import { checkWritableAll, closeAll, connectAll, inspectAll } from './phases/preflight.js';
+import { closeAll, connectAll, inspectAll } from './phases/preflight.js';
 import type { Source } from './phases/source.js';
-import { checkLb, openLb } from './rollout/drain.js';
+import { checkLb, groupsFor, openLb } from './rollout/drain.js';
 import { afterFailedRollout } from './rollout/revert.js';
 import { rollout, type RolloutPolicy } from './rollout/rollout.js';
 
@@ -90,17 +90,32 @@ async function prepare(ctx: RunContext, req: DeployRequest, source: Source): Pro
   return { nodes, groups, facts, version, findings };
 }
 
+/** The build, started early; `cancel` stops it (and everything it started) when the run ends before needing it. */
+function startBuild(ctx: RunContext, source: Source, version: VersionInfo) {
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(ctx.deps.signal?.reason);
+  ctx.deps.signal?.addEventListener('abort', onAbort, { once: true });
+  const done = source.build(version, stop.signal).finally(() => ctx.deps.signal?.removeEventListener('abort', onAbort));
+  done.catch(() => undefined);
+  return {
+    done,
+    async cancel() {
+      stop.abort('the run ended before its build was needed');
+      await done.catch(() => undefined);
+    },
+  };
+}
+
 /**
  * Connects to every node and reads the load balancer; `deploy plan` also reads
- * the nodes, a deploy checks deployTo is writable (and reads the nodes under
- * its lock). Changes nothing.
+ * the nodes (a deploy reads them, and checks deployTo is writable, in the
+ * round trip of its lock). Changes nothing.
  */
 async function look(ctx: RunContext, nodes: readonly NodeSpec[], mode: 'plan' | 'deploy'): Promise<void> {
   await connectAll(ctx, nodes);
   await openLb(ctx);
   if (mode === 'plan') await inspectAll(ctx, nodes);
   await checkLb(ctx, nodes);
-  if (mode === 'deploy') await checkWritableAll(ctx, nodes);
 }
 
 /** `deploy plan`: resolves, connects and reads the nodes, and describes every step. Changes nothing. */
@@ -110,7 +125,7 @@ export async function planDeploy(req: DeployRequest, deps: RunDeps, source: Sour
   const { nodes, groups, facts, version, findings } = await prepare(ctx, req, source);
   try {
     await look(ctx, nodes, 'plan');
-    return await describePlan(ctx, groups, facts, version, source, findings);
+    return await describePlan(ctx, groupsFor(ctx, groups), facts, version, source, findings);
   } finally {
     await closeAll(ctx);
   }
@@ -132,17 +147,26 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
   let plan: Plan | undefined;
 
   const phases = async (): Promise<DeployOutcome> => {
-    await look(ctx, nodes, 'deploy');
-    checkAborted(ctx);
-    await run.lock(nodes, ownerFor(ctx, { version: version.version }), { inspect: true });
-    plan = await describePlan(ctx, groups, facts, version, source, findings);
-    const what = `${version.version} (${facts.release})`;
-    const started = `${req.user} started deploy ${env} ${what} on ${nodes.length} node(s)`;
-    await run.notifier.send(notice('start', `${env}: deploying ${version.version}`, started));
-    checkAborted(ctx);
+    // The build runs on this machine while the nodes are connected, checked and locked; it is awaited after.
+    const build = startBuild(ctx, source, version);
+    let rolling: NodeSpec[][];
+    try {
+      await look(ctx, nodes, 'deploy');
+      checkAborted(ctx);
+      await run.lock(nodes, ownerFor(ctx, { version: version.version }), { inspect: true, writable: true });
+      rolling = groupsFor(ctx, groups);
+      plan = await describePlan(ctx, rolling, facts, version, source, findings);
+      const what = `${version.version} (${facts.release})`;
+      const started = `${req.user} started deploy ${env} ${what} on ${nodes.length} node(s)`;
+      await run.notifier.send(notice('start', `${env}: deploying ${version.version}`, started));
+      checkAborted(ctx);
+    } catch (error) {
+      await build.cancel();
+      throw error;
+    }
 
-    reporter.emit({ type: 'phase', phase: 'build' });
-    const artifact = await source.build(version);
+    reporter.emit({ type: 'phase', phase: 'build (started with the connections)' });
+    const artifact = await step(ctx, 'build:artifact', undefined, () => build.done);
     await step(ctx, 'build:inspect', undefined, () => source.inspect(artifact));
     const size = `${(artifact.bytes / 1e6).toFixed(1)} MB sha256 ${artifact.sha256.slice(0, 16)}…`;
     reporter.emit({ type: 'info', message: `artifact ${size}${artifact.cached ? ' (cached)' : ''}` });
@@ -159,7 +183,10 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     }
 
     reporter.emit({ type: 'phase', phase: 'rollout' });
-    const rolled = await rollout(ctx, groups, () => ({ to: facts, event: 'activated' }), DEPLOY);
+    if (rolling.length < groups.length) {
+      reporter.emit({ type: 'info', message: 'nothing serves yet: after the pre node, every node switches at once' });
+    }
+    const rolled = await rollout(ctx, rolling, () => ({ to: facts, event: 'activated' }), DEPLOY);
     if (rolled.stopped)
       throw await afterFailedRollout(ctx, rolled.stopped.node, rolled.stopped.error, rolled.switched, facts);
 

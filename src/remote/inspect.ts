@@ -12,9 +12,9 @@ export const SECTION = '@@relink-section@@';
  * nothing: where `current` points, the release dirs, the lock owner and the
  * journal, separated by a marker line.
  */
-export function inspectNode(l: Layout): Command {
+export function inspectNode(l: Layout, options: { journalLines?: number } = {}): Command {
   const mark: Command = ['echo', SECTION];
-  return seq(readCurrent(l), mark, listReleases(l), mark, readLock(l), mark, readJournal(l));
+  return seq(readCurrent(l), mark, listReleases(l), mark, readLock(l), mark, readJournal(l, options.journalLines));
 }
 
 export interface Inspection {

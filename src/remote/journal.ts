@@ -7,7 +7,8 @@ export function appendJournal(l: Layout, records: readonly object[]): Command {
   return and(['mkdir', '-p', l.state], ['printf', '%s\\n', ...lines, op('>>'), l.journal]);
 }
 
-/** Prints the whole journal, or nothing when there is none yet. */
-export function readJournal(l: Layout): Command {
-  return or(['cat', l.journal, op('2>/dev/null')], ['true']);
+/** Prints the journal (its last `lines` lines, when given), or nothing when there is none yet. */
+export function readJournal(l: Layout, lines?: number): Command {
+  const read = lines ? ['tail', '-n', String(lines), l.journal] : ['cat', l.journal];
+  return or([...read, op('2>/dev/null')], ['true']);
 }

@@ -36,6 +36,8 @@ export interface FakeOptions {
   unhealthy?: (node: string, url: string) => boolean;
   onFailure?: 'rollback' | 'halt';
   signal?: AbortSignal;
+  /** Every node empty: nothing deployed yet (a cold start). */
+  cold?: boolean;
   /** Called for every recorded command; lets a test abort mid-run. */
   onCommand?: (node: string, command: string) => void;
 }
@@ -76,6 +78,9 @@ export function fakeRun(options: FakeOptions = {}) {
     if (relinked && options.fail?.(node, command) === undefined) running.set(node, relinked);
     const code = options.fail?.(node, command);
     if (code !== undefined) return { code, stderr: `injected failure on ${node}` };
+    if (command.includes('readlink /srv/app/current || true ;') && options.cold) {
+      return { stdout: `${SECTION}\n${SECTION}\n${SECTION}\n` };
+    }
     if (command.includes('readlink /srv/app/current || true ;')) {
       return { stdout: `releases/${OLD}\n${SECTION}\n${OLD}\n${SECTION}\n${SECTION}\n${oldJournal}\n` };
     }

@@ -45,6 +45,21 @@ function expectNoDroppedRequests(run: Awaited<ReturnType<typeof deployUnderLoad>
 }
 
 describe('zero-downtime rollout behind a real load balancer', () => {
+  it('a cold start through HAProxy: nothing serves, so nothing is drained; each node is vouched for after its smoke test, then pre first and the rest at once', async () => {
+    project = new Project(sb, { lb: haproxy() });
+    const cold = await project.deploy(['prod', 'v1.0.0']);
+    expect(cold.code).toBe(0);
+    expect(cold.stdout).not.toMatch(/rollout:drain/);
+    for (const node of NODES) expect(cold.stdout).toMatch(new RegExp(`${node} +rollout:vouch +ok`));
+    expect(cold.stdout).toMatch(/group 1\/2: node1\ngroup 2\/2|group 2\/2: node2, node3, node4/);
+    expect(await servedThroughLb(sb, 'v1.0.0')).toHaveLength(8);
+    // Warm: the nodes serve now, so they are drained and put back group by group.
+    const warm = await project.deploy(['prod', 'v1.1.0']);
+    expect(warm.code).toBe(0);
+    for (const node of NODES) expect(warm.stdout).toMatch(new RegExp(`${node} +rollout:drain +ok`));
+    expect(warm.stdout).toMatch(/group 4\/4: node4/);
+  });
+
   it('HAProxy: deploy v1.1.0 and rollback --last under 200+ req/s with 0 failed requests', async () => {
     stopApps(sb);
     project = new Project(sb, { lb: haproxy() });

@@ -21,9 +21,8 @@ describe('deploy pipeline', () => {
     const run = fakeRun();
     const outcome = await deploy(run.request, run.deps, run.source);
     expect(outcome.release).toBe(NEW);
-    // The node's state is read in the same round trip as its lock: under the lock.
+    // deployTo is checked, the lock taken and the node's state read in one round trip: under the lock.
     expect(sequence(run, 'node1')).toEqual([
-      'writable',
       'lock+inspect',
       'verify',
       'unpack',
@@ -134,7 +133,7 @@ describe('deploy pipeline', () => {
     expect((error as Error).message).toMatch(/deploy lock on prod is held \(node2\)/);
     expect((error as LockError).hint).toMatch(/deploy unlock prod --force/);
     for (const node of ['node1', 'node3', 'node4'])
-      expect(sequence(run, node)).toEqual(['writable', 'lock+inspect', 'unlock']);
+      expect(sequence(run, node)).toEqual(['lock+inspect', 'unlock']);
     expect(run.transport.log.some((r) => r.kind === 'upload')).toBe(false);
   });
 
@@ -153,6 +152,19 @@ describe('deploy pipeline', () => {
     for (const node of ['node1', 'node2', 'node3', 'node4'])
       expect(sequence(run, node).at(-1)).toBe('journal:run_finished+unlock');
     expect(run.transport.log.some((r) => r.command.includes('"result":"interrupted"'))).toBe(true);
+  });
+
+  it('a cold start (nothing serves yet): the pre node first, then every other node at once', async () => {
+    const run = fakeRun({ cold: true });
+    await deploy(run.request, run.deps, run.source);
+    const groups = run.events.flatMap((e) => (e.type === 'info' && e.message.startsWith('group ') ? [e.message] : []));
+    expect(groups).toEqual(['group 1/2: node1', 'group 2/2: node2, node3, node4']);
+    expect(relinks(run)[0]).toBe('node1:hello_prod_v1.1.0');
+    // A warm fleet keeps the inventory's groups.
+    const warm = fakeRun();
+    await deploy(warm.request, warm.deps, warm.source);
+    const warmGroups = warm.events.filter((e) => e.type === 'info' && e.message.startsWith('group '));
+    expect(warmGroups).toHaveLength(4);
   });
 
   it('a commit on the nodes that this clone does not know does not stop the release', async () => {

@@ -1,10 +1,11 @@
 import os from 'node:os';
-import { LockError, errorMessage } from '../../errors.js';
+import { LockError, RelinkError, errorMessage } from '../../errors.js';
 import { describeOwner, lockHealth, parseOwner, type LockOwner } from '../../gates/lock.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import { inspectNode } from '../../remote/inspect.js';
 import { acquireLock, breakLock, readLock, refreshLock, releaseLock, takeOverLock } from '../../remote/lock.js';
-import { and, group } from '../../remote/tokens.js';
+import { checkWritable } from '../../remote/release.js';
+import { and, group, op, or, seq } from '../../remote/tokens.js';
 import { execOk, session, state, step, type RunContext } from '../context.js';
 import { takeInspection } from './preflight.js';
 import { journalEvent, record } from './record.js';
@@ -38,6 +39,8 @@ export interface LockOptions {
   readonly force?: string;
   /** Take over, without `force`, the lock of a run that is provably gone (default: yes; a rollback asks first). */
   readonly takeOverDead?: boolean;
+  /** Check first, in the same round trip, that deployTo is writable (a deploy: it uploads next). */
+  readonly writable?: boolean;
   /** The next step to name when a node is held; `frozen` when a freeze holds it. */
   readonly hint?: (frozen: boolean) => string;
 }
@@ -66,11 +69,18 @@ export async function acquireRemoteLocks(
   const inspect = async (node: NodeSpec) => {
     if (options.inspect) takeInspection(ctx, node, (await execOk(ctx, node, inspectNode(layout))).stdout);
   };
+  const lockAndRead = options.inspect
+    ? and(acquireLock(layout, owner), group(inspectNode(layout, { journalLines: JOURNAL_LINES })))
+    : acquireLock(layout, owner);
+  const writable = or(group(checkWritable(layout)), [op(`exit ${NOT_WRITABLE}`)]);
+  const command = options.writable ? seq(writable, lockAndRead) : lockAndRead;
+  const unwritable: NodeSpec[] = [];
   const take = async (node: NodeSpec): Promise<void> => {
-    const command = options.inspect
-      ? and(acquireLock(layout, owner), group(inspectNode(layout)))
-      : acquireLock(layout, owner);
     const first = await session(ctx, node).exec(command);
+    if (first.code === NOT_WRITABLE) {
+      unwritable.push(node);
+      return;
+    }
     if (first.code === 0) {
       taken.push(node);
       if (options.inspect) takeInspection(ctx, node, first.stdout);
@@ -104,12 +114,25 @@ export async function acquireRemoteLocks(
   await step(ctx, 'gates:lock', undefined, async () => {
     const [leader, ...rest] = nodes;
     if (leader) await take(leader);
-    if (held.length === 0) await Promise.all(rest.map(take));
-    if (held.length === 0) return;
+    if (held.length === 0 && unwritable.length === 0) await Promise.all(rest.map(take));
+    if (held.length === 0 && unwritable.length === 0) return;
     await releaseRemoteLocks(ctx, taken);
+    if (unwritable.length) throw notWritableError(ctx, unwritable[0]!);
     throw heldError(ctx, held, options.hint);
   });
   return { frozen };
+}
+
+/** Exit status of the lock command when deployTo is not writable: nothing was locked on that node. */
+const NOT_WRITABLE = 98;
+/** A run reads the newest lines of each journal: what it decides on; `history` and `stats` read them all. */
+const JOURNAL_LINES = 5000;
+
+function notWritableError(ctx: RunContext, node: NodeSpec): RelinkError {
+  const dir = ctx.layout.deployTo;
+  return new RelinkError(`${node.name}: ${dir} is not writable by ${node.user}. Nothing was changed on any node.`, {
+    hint: `make ${dir} writable for ${node.user} on ${node.name} (or fix deployTo / the node's user)`,
+  });
 }
 
 function heldError(

@@ -69,8 +69,10 @@ export async function drainGroup(ctx: RunContext, phase: string, group: readonly
       hint: 'bring the other nodes back into the pool, use a smaller groupSize, or lower lb.minServing',
     });
   }
+  // A node the load balancer does not see up takes no traffic: nothing to drain, nothing to wait for.
+  const live = members.filter((n) => states.get(n.name)?.up);
   await Promise.all(
-    members.map(async (node) => {
+    live.map(async (node) => {
       await step(ctx, `${phase}:drain`, node, () => ctx.lb.drain(node));
       ctx.drained.add(node.name);
       const drained = await step(ctx, `${phase}:drained`, node, () => ctx.lb.waitDrained(node, spec.drainTimeoutMs));
@@ -84,15 +86,26 @@ export async function drainGroup(ctx: RunContext, phase: string, group: readonly
   );
 }
 
-/** Puts a drained node back as it was before the run and waits until the LB reports it serving. */
-export async function undrainNode(ctx: RunContext, phase: string, node: NodeSpec): Promise<void> {
+/**
+ * Puts a drained node back as it was before the run and waits until the LB
+ * reports it serving. `proven`: the node just passed relink's own smoke test,
+ * so (with `lb.trustSmoke`) the load balancer is told it is healthy at once
+ * instead of after its own rise checks, drained or not (a cold node).
+ */
+export async function undrainNode(ctx: RunContext, phase: string, node: NodeSpec, proven = false): Promise<void> {
   const spec = ctx.inventory.lb;
-  if (!spec || ctx.lb.kind === 'none' || !ctx.drained.has(node.name)) return;
+  if (!spec || ctx.lb.kind === 'none' || behindLb(ctx, [node]).length === 0) return;
+  const drained = ctx.drained.has(node.name);
   const before = state(ctx, node).lb?.admin ?? 'ready';
-  await step(ctx, `${phase}:undrain`, node, () => ctx.lb.undrain(node, before === 'drain' ? 'ready' : before));
-  ctx.drained.delete(node.name);
-  if (before === 'ready' || before === 'drain')
-    await step(ctx, `${phase}:serving`, node, () => ctx.lb.waitServing(node, spec.serveTimeoutMs));
+  if (drained) {
+    await step(ctx, `${phase}:undrain`, node, () => ctx.lb.undrain(node, before === 'drain' ? 'ready' : before));
+    ctx.drained.delete(node.name);
+  }
+  // A node put in maintenance by hand stays out; one that was never drained needs no wait.
+  if (before !== 'ready' && before !== 'drain') return;
+  const vouch = proven && spec.trustSmoke ? ctx.lb.vouch?.bind(ctx.lb) : undefined;
+  if (vouch) await step(ctx, `${phase}:vouch`, node, () => vouch(node));
+  if (drained) await step(ctx, `${phase}:serving`, node, () => ctx.lb.waitServing(node, spec.serveTimeoutMs));
 }
 
 export const LB_SESSION = '(lb)';
@@ -135,4 +148,23 @@ export async function undrainLeftovers(ctx: RunContext, phase: string): Promise<
     });
   }
   return problems;
+}
+
+/**
+ * The groups a rollout takes. While nothing serves yet (a cold start: no node
+ * up in the load balancer, or without one no node with a release) there is no
+ * capacity to protect, so after the pre group every other node switches at
+ * once; otherwise the inventory's groups.
+ */
+export function groupsFor(ctx: RunContext, groups: readonly NodeSpec[][]): NodeSpec[][] {
+  const nodes = groups.flat();
+  const serving =
+    ctx.lb.kind === 'none'
+      ? nodes.filter((n) => state(ctx, n).current)
+      : behindLb(ctx, nodes).filter((n) => state(ctx, n).lb?.admin === 'ready' && state(ctx, n).lb?.up);
+  if (serving.length > 0 || groups.length <= 1) return groups.map((g) => [...g]);
+  const pre = ctx.inventory.pre;
+  const first = groups[0]!;
+  if (!pre || !first.some((n) => n.name === pre)) return [nodes];
+  return [[...first], groups.slice(1).flat()].filter((g) => g.length > 0);
 }

@@ -125,5 +125,5 @@ async function switchNode(
   await relinkNode(ctx, policy.phase, node, to, move.event, move.fields, () => switched.push(node));
   await restartNode(ctx, policy.phase, node, to);
   if (policy.smoke) await smokeNode(ctx, policy.phase, node, to);
-  if (policy.drain) await undrainNode(ctx, policy.phase, node);
+  if (policy.drain) await undrainNode(ctx, policy.phase, node, policy.smoke);
 }
