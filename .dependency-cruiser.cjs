@@ -9,7 +9,7 @@
 //   phases     pipeline/context.ts, pipeline/phases/, pipeline/rollout/
 //   lifecycle  pipeline/lifecycle/ (the one locked-run lifecycle)
 //   commands   pipeline/*.ts (deploy, rollback: their lists of phases)
-//   cli        cli/, bin/, index.ts
+//   cli        cli/, bin/, index.ts, web/ (the dashboard of `deploy serve`; its socket is transport/web-server.ts)
 const layers = [
   { name: 'core', path: '^src/((errors|cjs|poll)\\.ts$|log/|remote/|journal/)' },
   { name: 'model', path: '^src/(config|inventory|template)/' },
@@ -18,7 +18,7 @@ const layers = [
   { name: 'phases', path: '^src/pipeline/(context\\.ts$|phases/|rollout/)' },
   { name: 'lifecycle', path: '^src/pipeline/lifecycle/' },
   { name: 'commands', path: '^src/pipeline/(?!context\\.ts$)[^/]+\\.ts$' },
-  { name: 'cli', path: '^src/(cli/|bin/|index\\.ts$)' },
+  { name: 'cli', path: '^src/(cli/|bin/|web/|index\\.ts$)' },
 ];
 
 const upward = layers.slice(0, -1).map((layer, i) => ({
@@ -49,7 +49,7 @@ module.exports = {
       from: { path: '^src/', pathNot: '^src/transport/' },
       to: {
         dependencyTypesNot: ['type-only'],
-        path: '^(node:)?(child_process|net|tls|http|https|http2|dgram|cluster|worker_threads)$|^(zx|ssh2|node-ssh|nodemailer)$',
+        path: '^(node:)?(child_process|net|tls|http|https|http2|dgram|cluster|worker_threads)$|^(node_modules/)?(zx|ssh2|node-ssh|nodemailer|@hono/node-server)(/|$)',
       },
     },
     {

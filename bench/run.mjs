@@ -1,15 +1,22 @@
 #!/usr/bin/env zx
-// npm run bench: relink against Capistrano 3 and shipit on the same sandbox
-// cluster, in alternation, with a ~20 MB release of incompressible data in a
-// real git repository with tags. Every figure is the wall time of the real
-// command from spawn to exit, median of --runs; after every step each node is
-// asked over HTTP which version it serves. Writes bench/results/latest.{json,md}
-// and an SVG of deploy time against node count.
+// npm run bench: relink (with HAProxy drain and a smoke test on every node,
+// and once with no load balancer) against Capistrano 3 and shipit on one
+// sandbox cluster, in alternation, with a 20 MB release of incompressible
+// data in a real git repository with tags. Every figure is the wall time of
+// the real command from spawn to exit (median of --runs), its CPU (user+sys,
+// children included) and peak RSS; after every step each node is asked which
+// version it serves. Beside each relink figure: the floor for that step on
+// this machine. Then one loaded pass: failed requests at 200 req/s through
+// HAProxy during a deploy and a rollback of each tool. Writes
+// bench/results/latest.{json,md} and bench/results/figures.svg; the peers'
+// setups are described in bench/peers/README.md.
 //
 //   zx bench/run.mjs [--nodes 10] [--scale 50] [--runs 3] [--mb 20] [--no-peers]
 import crypto from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { $, argv, fs, path } from 'zx';
+import { chart, floorsOf, markdown } from './report.mjs';
+import { startLoad } from './load.mjs';
 
 $.verbose = false;
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -27,7 +34,6 @@ const project = path.join(work, 'relink-project');
 const TAGS = ['bench-v1.0.0', 'bench-v1.1.0', 'bench-v1.2.0', 'bench-v1.3.0'];
 // A real random value: the redactor would blank out any short common word used as a secret.
 const secret = crypto.randomBytes(12).toString('hex');
-
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -54,8 +60,9 @@ async function ensureTools() {
 async function makeRepo() {
   await $({ cwd: root })`zx scripts/example-repo.mjs --dir ${repo}`;
   await fs.mkdirp(path.join(repo, 'assets'));
-  for (let i = 0; i < mb; i++)
+  for (let i = 0; i < mb; i++) {
     await fs.writeFile(path.join(repo, 'assets', `blob-${i}.bin`), crypto.randomBytes(1024 * 1024));
+  }
   await $({ cwd: repo })`git add -A`;
   await $({ cwd: repo })`git commit -q -m ${'add assets'}`;
   // Each tag changes one small file: a warm deploy ships one changed file.
@@ -66,24 +73,20 @@ async function makeRepo() {
   }
 }
 
+/** relink's project: env `prod` behind HAProxy (drain, smoke on every node), env `nolb` with no load balancer. */
 async function makeProject(sb, count) {
   await fs.mkdirp(path.join(project, 'hosts'));
   await fs.mkdirp(path.join(project, 'templates'));
   await fs.copy(path.join(root, 'templates', 'app.env'), path.join(project, 'templates', 'app.env'));
-  await fs.writeFile(
-    path.join(project, 'hosts', 'prod.yaml'),
-    `${[
-      'pre: node1',
-      'groupSize: "25%"',
-      'hosts:',
-      ...sb.nodes
-        .slice(0, count)
-        .map(
-          (n) =>
-            `  - { name: ${n.name}, address: ${n.address}, port: ${n.sshPort}, user: root, vars: { appPort: ${n.appPort} } }`,
-        ),
-    ].join('\n')}\n`,
-  );
+  const hosts = sb.nodes.slice(0, count).map((n) => {
+    const where = `address: ${n.address}, port: ${n.sshPort}, user: root`;
+    return `  - { name: ${n.name}, ${where}, vars: { appPort: ${n.appPort} } }`;
+  });
+  const lb = ['lb:', '  driver: haproxy', `  socket: ${sb.haproxy.socket}`, `  backend: ${sb.haproxy.backend}`];
+  const inventory = (extra) => `${['pre: node1', 'groupSize: "25%"', ...extra, 'hosts:', ...hosts].join('\n')}\n`;
+  await fs.writeFile(path.join(project, 'hosts', 'prod.yaml'), inventory(lb));
+  await fs.writeFile(path.join(project, 'hosts', 'nolb.yaml'), inventory(['lb: { driver: none }']));
+  const ssh = `{ identityFile: ${JSON.stringify(path.join(sandboxDir, 'id_ed25519'))}, knownHostsFile: ${JSON.stringify(path.join(sandboxDir, 'known_hosts'))} }`;
   await fs.writeFile(
     path.join(project, 'deploy.config.ts'),
     `export default {
@@ -98,42 +101,34 @@ async function makeProject(sb, count) {
   restart: { command: 'sh bin/restart.sh' },
   smoke: { url: 'http://{{ node.address }}:{{ host.appPort }}/health', expectBody: '"version":"{{ version }}"', retries: 100, intervalMs: 50 },
   rollout: { parallel: 50, upload: 'rsync' },
-  ssh: { identityFile: ${JSON.stringify(path.join(sandboxDir, 'id_ed25519'))}, knownHostsFile: ${JSON.stringify(path.join(sandboxDir, 'known_hosts'))} },
+  ssh: ${ssh},
 };
 `,
   );
 }
 
-function onNode(node, command) {
-  return execFileSync(
-    'ssh',
-    [
-      '-i',
-      path.join(sandboxDir, 'id_ed25519'),
-      '-o',
-      `UserKnownHostsFile=${path.join(sandboxDir, 'known_hosts')}`,
-      '-o',
-      'BatchMode=yes',
-      '-p',
-      String(node.sshPort),
-      `root@${node.address}`,
-      command,
-    ],
-    { encoding: 'utf8' },
-  );
-}
-
-function stopApps(sb, count = nodes) {
+const sshArgs = (node) => [
+  '-i',
+  path.join(sandboxDir, 'id_ed25519'),
+  '-o',
+  `UserKnownHostsFile=${path.join(sandboxDir, 'known_hosts')}`,
+  '-o',
+  'BatchMode=yes',
+  '-p',
+  String(node.sshPort),
+  `root@${node.address}`,
+];
+const onNode = (node, command) => execFileSync('ssh', [...sshArgs(node), command], { encoding: 'utf8' });
+const stopApps = (sb, count = nodes) => {
   for (const node of sb.nodes.slice(0, count)) onNode(node, "pkill -9 -f '[s]erver[.]js' || true");
-}
+};
 
 /** The peers have no per-node templates: their app.env is a shared file made once per node. */
 function seedShared(sb, deployTo, count) {
-  for (const node of sb.nodes.slice(0, count))
-    onNode(
-      node,
-      `mkdir -p ${deployTo}/shared/log && printf 'PORT=${node.appPort}\\nGREETING=bench\\n' > ${deployTo}/shared/app.env`,
-    );
+  for (const node of sb.nodes.slice(0, count)) {
+    const env = `printf 'PORT=${node.appPort}\\nGREETING=bench\\n' > ${deployTo}/shared/app.env`;
+    onNode(node, `mkdir -p ${deployTo}/shared/log && ${env}`);
+  }
 }
 
 // Bytes sent to the nodes' sshd ports, counted by the kernel.
@@ -144,25 +139,25 @@ function resetBytes() {
 function readBytes() {
   const out = spawnSync('iptables', ['-L', 'OUTPUT', '-v', '-x', '-n'], { encoding: 'utf8' }).stdout;
   const line = out.split('\n').find((l) => l.includes('dpts:2401:2600'));
-  return line ? Number(line.trim().split(/\s+/)[1]) : NaN;
+  return line ? Number(line.trim().split(/\s+/)[1]) : Number.NaN;
 }
 
-/** Runs a command under /usr/bin/time: wall ms, peak RSS in KB, bytes to the nodes. */
+/** Runs a command under /usr/bin/time: wall ms, CPU ms (user+sys, children too), peak RSS in KB, bytes sent. */
 function timed(cmd, args, options) {
   resetBytes();
   const started = process.hrtime.bigint();
-  const result = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], {
+  const result = spawnSync('/usr/bin/time', ['-f', '%M %U %S', cmd, ...args], {
     encoding: 'utf8',
     maxBuffer: 1 << 28,
     ...options,
   });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0)
-    throw new Error(
-      `${cmd} ${args.join(' ')} failed (${result.status}):\n${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`,
-    );
-  const rssKb = Number(result.stderr.trim().split('\n').pop());
-  return { ms, rssKb, bytes: readBytes() };
+  if (result.status !== 0) {
+    const tail = `${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`;
+    throw new Error(`${cmd} ${args.join(' ')} failed (${result.status}):\n${tail}`);
+  }
+  const [rss, user, sys] = result.stderr.trim().split('\n').pop().split(' ').map(Number);
+  return { ms, cpuMs: (user + sys) * 1000, rssKb: rss, bytes: readBytes() };
 }
 
 async function verify(sb, count, version) {
@@ -175,12 +170,29 @@ async function verify(sb, count, version) {
       );
       if (!body.includes(`"version":"${version}"`)) await new Promise((r) => setTimeout(r, 50));
     }
-    if (!body.includes(`"version":"${version}"`))
+    if (!body.includes(`"version":"${version}"`)) {
       throw new Error(`${node.name} serves ${body.slice(0, 100)}, expected ${version}`);
+    }
   }
 }
 
-// One tool = how it deploys, rolls back and (relink only) rolls back in an emergency.
+/**
+ * The emergency rollback done by hand, as a competent shell user would: one
+ * OpenSSH connection per node, all at once, each relinking `current` to the
+ * previous release and restarting the app.
+ */
+function shellLoop(sb, deployTo, release) {
+  const script = sb.nodes
+    .slice(0, nodes)
+    .map((n) => {
+      const remote = `cd ${deployTo} && ln -sfn releases/${release} current.tmp && mv -Tf current.tmp current && cd current && RELINK_DEPLOY_TO=${deployTo} sh bin/restart.sh`;
+      return `ssh ${sshArgs(n).join(' ')} '${remote}' &`;
+    })
+    .join('\n');
+  return timed('sh', ['-c', `${script}\nwait`], {});
+}
+
+// One tool = how it deploys and rolls back; relink also rolls back in an emergency.
 function tools(sb, count) {
   const base = {
     ...process.env,
@@ -191,66 +203,110 @@ function tools(sb, count) {
     BENCH_NODES: String(count),
     APP_SECRET: secret,
   };
-  const relinkTool = {
-    name: 'relink',
+  const relink = (name, env) => ({
+    name,
     deploy: (deployTo, tag) =>
-      timed('node', [bin, 'prod', tag], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
+      timed('node', [bin, env, tag], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
     rollback: (deployTo) =>
-      timed('node', [rollbackBin, 'prod', '--last'], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
+      timed('node', [rollbackBin, env, '--last'], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
     emergency: (deployTo) =>
-      timed('node', [rollbackBin, 'prod', '--last', '--emergency'], {
+      timed('node', [rollbackBin, env, '--last', '--emergency'], {
         cwd: project,
         env: { ...base, BENCH_DEPLOY_TO: deployTo },
       }),
-  };
-  if (!peers) return [relinkTool];
+  });
+  const list = [relink('relink', 'prod'), relink('relink-nolb', 'nolb')];
+  if (!peers) return list;
   const cap = path.join(work, 'peers', 'capistrano');
+  const shipit = path.join(work, 'peers', 'shipit', 'node_modules', '.bin', 'shipit');
   const shipitDir = path.join(work, 'peers', 'shipit');
+  const peer = (name, command, deployArgs, rollbackArgs, cwd) => ({
+    name,
+    prepare: (deployTo) => seedShared(sb, deployTo, count),
+    deploy: (deployTo, tag) =>
+      timed(command, deployArgs, { cwd, env: { ...base, BENCH_DEPLOY_TO: deployTo, TAG: tag } }),
+    rollback: (deployTo) =>
+      timed(command, rollbackArgs, { cwd, env: { ...base, BENCH_DEPLOY_TO: deployTo, TAG: TAGS[0] } }),
+  });
   return [
-    relinkTool,
-    {
-      name: 'capistrano',
-      prepare: (deployTo) => seedShared(sb, deployTo, count),
-      deploy: (deployTo, tag) =>
-        timed('cap', ['bench', 'deploy'], { cwd: cap, env: { ...base, BENCH_DEPLOY_TO: deployTo, TAG: tag } }),
-      rollback: (deployTo) =>
-        timed('cap', ['bench', 'deploy:rollback'], {
-          cwd: cap,
-          env: { ...base, BENCH_DEPLOY_TO: deployTo, TAG: TAGS[0] },
-        }),
-    },
-    {
-      name: 'shipit',
-      prepare: (deployTo) => seedShared(sb, deployTo, count),
-      deploy: (deployTo, tag) =>
-        timed(path.join(shipitDir, 'node_modules', '.bin', 'shipit'), ['bench', 'deploy'], {
-          cwd: shipitDir,
-          env: { ...base, BENCH_DEPLOY_TO: deployTo, TAG: tag },
-        }),
-      rollback: (deployTo) =>
-        timed(path.join(shipitDir, 'node_modules', '.bin', 'shipit'), ['bench', 'rollback'], {
-          cwd: shipitDir,
-          env: { ...base, BENCH_DEPLOY_TO: deployTo, TAG: TAGS[0] },
-        }),
-    },
+    ...list,
+    peer('capistrano', 'cap', ['bench', 'deploy'], ['bench', 'deploy:rollback'], cap),
+    peer('shipit', shipit, ['bench', 'deploy'], ['bench', 'rollback'], shipitDir),
   ];
+}
+
+/** What bounds each step on this machine: one connect, bytes over one SSH stream, the app's own restart. */
+async function measureFloors(sb) {
+  const node = sb.nodes[0];
+  const connects = [];
+  for (let i = 0; i < 5; i++) connects.push(timed('ssh', [...sshArgs(node), 'true'], {}).ms);
+  const blob = path.join(work, 'floor.bin');
+  await fs.writeFile(blob, crypto.randomBytes(mb * 1024 * 1024));
+  const streams = [];
+  for (let i = 0; i < 3; i++) {
+    streams.push(timed('sh', ['-c', `ssh ${sshArgs(node).join(' ')} 'cat > /dev/null' < ${blob}`], {}).ms);
+  }
+  // The app's own restart, by hand on one node, until it answers with its version.
+  const restarts = [];
+  const current = '/srv/floor/current';
+  onNode(node, `rm -rf /srv/floor && mkdir -p /srv/floor/releases && cp -a ${repo} /srv/floor/releases/r1`);
+  onNode(
+    node,
+    `cd /srv/floor/releases/r1 && RELINK_VERSION=floor node build.mjs >/dev/null && ln -sfn releases/r1 ${current}`,
+  );
+  onNode(node, `printf 'PORT=${node.appPort}\\n' > /srv/floor/releases/r1/app.env`);
+  for (let i = 0; i < 3; i++) {
+    const t = process.hrtime.bigint();
+    onNode(node, `cd ${current} && RELINK_DEPLOY_TO=/srv/floor sh bin/restart.sh`);
+    await verify({ nodes: [node] }, 1, 'floor');
+    restarts.push(Number(process.hrtime.bigint() - t) / 1e6 - median(connects));
+  }
+  onNode(node, "pkill -9 -f '[s]erver[.]js' || true; rm -rf /srv/floor");
+  return { connectMs: median(connects), streamMs: median(streams), restartMs: median(restarts) };
+}
+
+/** Failed requests at 200 req/s through HAProxy while each tool deploys and rolls back. */
+async function loadedPass(sb, list) {
+  const out = {};
+  for (const tool of list) {
+    const deployTo = `/srv/${tool.name}-loaded`;
+    stopApps(sb);
+    tool.prepare?.(deployTo);
+    tool.deploy(deployTo, TAGS[0]);
+    await verify(sb, nodes, TAGS[0]);
+    await new Promise((r) => setTimeout(r, 2500)); // HAProxy's checks see every node up
+    const under = async (work) => {
+      const load = startLoad(`http://127.0.0.1:${sb.lbPort}/`, 200);
+      await new Promise((r) => setTimeout(r, 500));
+      await work();
+      await new Promise((r) => setTimeout(r, 1500));
+      return load.stop();
+    };
+    const deploy = await under(async () => tool.deploy(deployTo, TAGS[1]));
+    await verify(sb, nodes, TAGS[1]);
+    await new Promise((r) => setTimeout(r, 2500));
+    const rollback = await under(async () => tool.rollback(deployTo));
+    await verify(sb, nodes, TAGS[0]);
+    out[tool.name] = { deploy, rollback };
+    console.log(
+      `loaded ${tool.name}: failed requests deploy ${deploy.failures}/${deploy.requests}, rollback ${rollback.failures}/${rollback.requests}`,
+    );
+  }
+  return out;
 }
 
 const results = { date: new Date().toISOString(), nodes, scale, runs, releaseMB: mb, figures: {} };
 const add = (tool, figure, sample) => {
   results.figures[tool] ??= {};
-  const t = results.figures[tool];
-  t[figure] ??= [];
-  t[figure].push(sample);
+  results.figures[tool][figure] ??= [];
+  results.figures[tool][figure].push(sample);
 };
 
 await fs.remove(work);
 await fs.mkdirp(work);
 await ensureTools();
-await $({
-  cwd: root,
-  stdio: 'inherit',
-})`zx scripts/sandbox.mjs up --nodes ${Math.max(nodes, scale)} --dir ${sandboxDir} --ssh-port 2401 --app-port 8401 --lb-port 8480`;
+const size = ['--nodes', Math.max(nodes, scale), '--dir', sandboxDir, '--ssh-port', 2401, '--app-port', 8401];
+await $({ cwd: root, stdio: 'inherit' })`zx scripts/sandbox.mjs up ${size} --lb-port 8480 --haproxy-rise 2`;
 const sb = await fs.readJson(path.join(sandboxDir, 'sandbox.json'));
 try {
   await makeRepo();
@@ -261,6 +317,7 @@ try {
     cwd: project,
     env: { ...process.env, APP_SECRET: secret, BENCH_DEPLOY_TO: '/srv/warmup' },
   });
+  results.floors = await measureFloors(sb);
 
   for (let run = 0; run < runs; run++) {
     for (const tool of list) {
@@ -270,49 +327,62 @@ try {
       const cold = tool.deploy(deployTo, TAGS[0]);
       await verify(sb, nodes, TAGS[0]);
       add(tool.name, 'cold', cold.ms);
+      add(tool.name, 'coldCpuMs', cold.cpuMs);
       add(tool.name, 'coldRssKb', cold.rssKb);
-      add(tool.name, 'coldBytesPerNode', cold.bytes / nodes);
       stopApps(sb);
       const warm = tool.deploy(deployTo, TAGS[1]);
       await verify(sb, nodes, TAGS[1]);
       add(tool.name, 'warm', warm.ms);
       add(tool.name, 'warmBytesPerNode', warm.bytes / nodes);
-      stopApps(sb);
       const back = tool.rollback(deployTo);
       await verify(sb, nodes, TAGS[0]);
       add(tool.name, 'rollback', back.ms);
       if (tool.emergency) {
-        stopApps(sb);
         tool.deploy(deployTo, TAGS[2]);
         await verify(sb, nodes, TAGS[2]);
-        stopApps(sb);
         const e = tool.emergency(deployTo);
         await verify(sb, nodes, TAGS[0]);
         add(tool.name, 'emergency', e.ms);
+        if (tool.name === 'relink') {
+          // The same work by hand over OpenSSH, in the same run: forward to TAGS[2], then the loop back.
+          tool.deploy(deployTo, TAGS[2]);
+          await verify(sb, nodes, TAGS[2]);
+          const release = onNode(sb.nodes[0], `readlink ${deployTo}/current`).trim().replace('releases/', '');
+          const previous = onNode(sb.nodes[0], `ls ${deployTo}/releases`)
+            .trim()
+            .split('\n')
+            .find((r) => r.includes('_bench-v1.0.0_'));
+          const loop = shellLoop(sb, deployTo, previous);
+          await verify(sb, nodes, TAGS[0]);
+          add('shell-loop', 'emergency', loop.ms);
+          if (!release) throw new Error('no current release before the shell loop');
+        }
       }
       console.log(
         `run ${run + 1}/${runs} ${tool.name}: cold ${secs(cold.ms)} s, warm ${secs(warm.ms)} s, rollback ${secs(back.ms)} s`,
       );
     }
   }
+  results.loaded = await loadedPass(
+    sb,
+    list.filter((t) => t.name !== 'relink-nolb'),
+  );
 
-  // How cost grows with the node count (relink).
+  // How cost grows with the node count (relink without a load balancer: distribution, not health checks).
   if (scale > nodes) {
-    await makeProject(sb, scale);
     for (const count of [nodes, scale]) {
       await makeProject(sb, count);
       for (let run = 0; run < runs; run++) {
         stopApps(sb, count);
-        const r = tools(sb, count)[0].deploy(`/srv/scale-${count}-${run}`, TAGS[0]);
+        const r = tools(sb, count)[1].deploy(`/srv/scale-${count}-${run}`, TAGS[0]);
         await verify(sb, count, TAGS[0]);
-        add('relink', `cold${count}`, r.ms);
+        add('relink-nolb', `cold${count}`, r.ms);
       }
       console.log(
-        `relink cold deploy to ${count} nodes: median ${secs(median(results.figures.relink[`cold${count}`]))} s`,
+        `relink cold deploy to ${count} nodes: median ${secs(median(results.figures['relink-nolb'][`cold${count}`]))} s`,
       );
     }
   }
-
   const help = [];
   for (let i = 0; i < 11; i++) {
     const t = process.hrtime.bigint();
@@ -326,81 +396,10 @@ try {
   await $({ cwd: root })`zx scripts/sandbox.mjs down --dir ${sandboxDir}`;
 }
 
-// Tables, ratios against each peer in the same run, and the chart.
-const m = (tool, figure) => (results.figures[tool]?.[figure] ? median(results.figures[tool][figure]) : undefined);
-const rows = [
-  ['cold deploy, 10 nodes (s)', 'cold', 1000],
-  ['warm deploy, one file changed (s)', 'warm', 1000],
-  ['rollback (s)', 'rollback', 1000],
-  ['emergency rollback (s)', 'emergency', 1000],
-  ['bytes sent per node, warm deploy (KB)', 'warmBytesPerNode', 1024],
-  ['peak memory of the deploy process (MB)', 'coldRssKb', 1024],
-];
-const names = Object.keys(results.figures);
-const fmt = (v, div) => (v === undefined ? '-' : (v / div).toFixed(div === 1000 ? 2 : 0));
-const md = [
-  '# relink benchmark',
-  '',
-  `${results.date}: ${nodes} sandbox nodes (and ${scale} for scaling), ${mb} MB release of incompressible data, medians of ${runs} runs, each tool in alternation on the same cluster; wall time from spawn to exit; the app restart is included and every node's version is checked after every step.`,
-  '',
-  `| figure | ${names.join(' | ')} | ${names
-    .filter((n) => n !== 'relink')
-    .map((n) => `relink vs ${n}`)
-    .join(' | ')} |`,
-  `| --- | ${names.map(() => '---:').join(' | ')} | ${names
-    .filter((n) => n !== 'relink')
-    .map(() => '---:')
-    .join(' | ')} |`,
-  ...rows.map(([label, key, div]) => {
-    const own = m('relink', key);
-    const ratios = names
-      .filter((n) => n !== 'relink')
-      .map((n) => {
-        const peer = key === 'emergency' ? m(n, 'rollback') : m(n, key);
-        return own && peer ? `${(peer / own).toFixed(1)}x` : '-';
-      });
-    return `| ${label} | ${names.map((n) => fmt(m(n, key), div)).join(' | ')} | ${ratios.join(' | ')} |`;
-  }),
-  '',
-  ...(m('relink', `cold${scale}`)
-    ? [
-        `relink cold deploy: ${nodes} nodes ${secs(m('relink', `cold${nodes}`))} s, ${scale} nodes ${secs(m('relink', `cold${scale}`))} s: ${(m('relink', `cold${scale}`) / m('relink', `cold${nodes}`)).toFixed(2)}x the time for ${scale / nodes}x the nodes.`,
-        '',
-      ]
-    : []),
-  `deploy --help: median ${secs(m('relink', 'help'))} s over 11 starts.`,
-  '',
-  "The emergency-rollback ratio compares relink --emergency with each peer's own rollback (neither peer has a faster path). Ratios > 1 mean relink is faster (or, for bytes and memory, smaller).",
-  '',
-];
+results.floorsPerStep = floorsOf(results, nodes);
+const md = markdown(results, median);
 await fs.mkdirp(path.join(root, 'bench', 'results'));
 await fs.writeJson(path.join(root, 'bench', 'results', 'latest.json'), results, { spaces: 2 });
-await fs.writeFile(path.join(root, 'bench', 'results', 'latest.md'), md.join('\n'));
-if (m('relink', `cold${scale}`)) {
-  const points = [
-    [0, 0],
-    [nodes, m('relink', `cold${nodes}`)],
-    [scale, m('relink', `cold${scale}`)],
-  ];
-  const maxY = Math.max(...points.map((p) => p[1])) * 1.2;
-  const x = (n) => 50 + (n / scale) * 400;
-  const y = (ms) => 250 - (ms / maxY) * 200;
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="500" height="300" font-family="sans-serif" font-size="12">
-<text x="250" y="20" text-anchor="middle">relink cold deploy time against node count (${mb} MB release)</text>
-<line x1="50" y1="250" x2="460" y2="250" stroke="black"/><line x1="50" y1="250" x2="50" y2="40" stroke="black"/>
-<polyline fill="none" stroke="steelblue" stroke-width="2" points="${points.map(([n, ms]) => `${x(n)},${y(ms)}`).join(' ')}"/>
-${points
-  .slice(1)
-  .map(
-    ([n, ms]) =>
-      `<circle cx="${x(n)}" cy="${y(ms)}" r="4" fill="steelblue"/><text x="${x(n)}" y="${y(ms) - 10}" text-anchor="middle">${n} nodes: ${secs(ms)} s</text>`,
-  )
-  .join('\n')}
-<text x="250" y="285" text-anchor="middle">nodes</text><text x="15" y="145" transform="rotate(-90 15 145)" text-anchor="middle">seconds</text>
-</svg>
-`;
-  await fs.writeFile(path.join(root, 'bench', 'results', 'scaling.svg'), svg);
-}
-console.log(
-  `\n${md.join('\n')}\nwritten: bench/results/latest.json, latest.md${m('relink', `cold${scale}`) ? ', scaling.svg' : ''}`,
-);
+await fs.writeFile(path.join(root, 'bench', 'results', 'latest.md'), md);
+await fs.writeFile(path.join(root, 'bench', 'results', 'figures.svg'), chart(results, median));
+console.log(`\n${md}\nwritten: bench/results/latest.json, latest.md, figures.svg`);

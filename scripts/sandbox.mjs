@@ -7,7 +7,7 @@
 //
 //   zx scripts/sandbox.mjs up [--nodes 4] [--dir .sandbox] [--ssh-port 2201] [--outside node1]
 //                             [--app-port 8101] [--lb-port 8080] [--nginx-port 8090]
-//                             [--hosts FILE] [--netns node3,node4]
+//                             [--hosts FILE] [--netns node3,node4] [--haproxy-rise 1]
 //   zx scripts/sandbox.mjs down [--dir .sandbox]
 //   zx scripts/sandbox.mjs status [--dir .sandbox]
 import { spawn } from 'node:child_process';
@@ -231,7 +231,7 @@ async function startHaproxy(nodes, port) {
     'backend app',
     '  balance roundrobin',
     '  option httpchk GET /health',
-    '  default-server inter 1s fall 2 rise 1',
+    `  default-server inter 1s fall 2 rise ${Number(argv['haproxy-rise'] ?? 1)}`,
     ...nodes.map((node) => `  server ${node.name} ${node.address}:${node.appPort} check`),
     '',
   ];

@@ -2,6 +2,9 @@
 // `deploy --help` is answered from the help text yargs generated at build
 // time (dist/help.txt): printing it needs no module at all. Everything else
 // goes through the real parser.
+import { quietOnClosedPipe } from './quiet-pipe.js';
+
+quietOnClosedPipe();
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) {
   const { readFileSync, existsSync } = await import('node:fs');

@@ -6,7 +6,9 @@
 import { parseArgs } from 'node:util';
 import { forParseArgs, globalOptions } from '../cli/options.js';
 import { options, rollbackCommand, saysWhere } from '../cli/rollback.js';
+import { quietOnClosedPipe } from './quiet-pipe.js';
 
+quietOnClosedPipe();
 const args = process.argv.slice(2);
 function parse() {
   try {

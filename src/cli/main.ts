@@ -5,6 +5,7 @@ import * as deploy from './deploy.js';
 import * as doctor from './doctor.js';
 import * as history from './history.js';
 import * as impact from './impact.js';
+import * as init from './init.js';
 import * as lock from './lock.js';
 import * as logs from './logs.js';
 import { globalOptions, type Verb } from './options.js';
@@ -14,6 +15,7 @@ import * as releases from './releases.js';
 import * as report from './report.js';
 import * as rollback from './rollback.js';
 import * as schedule from './schedule.js';
+import * as serve from './serve.js';
 import * as stats from './stats.js';
 import * as status from './status.js';
 import * as unlock from './unlock.js';
@@ -40,6 +42,8 @@ const verbs: readonly { command: Verb }[] = [
   doctor,
   report,
   schedule,
+  serve,
+  init,
 ];
 
 /** The command line. */

@@ -4,7 +4,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The modules that hold the schemas and the checks they run (window texts, time zones). */
-const SCHEMA_MODULES = ['./schema.js', './schema-parts.js', './window-spec.js', '../inventory/schema.js'];
+const SCHEMA_MODULES = [
+  './schema.js',
+  './schema-settings.js',
+  './schema-notify.js',
+  './schema-parts.js',
+  './window-spec.js',
+  '../inventory/schema.js',
+  '../inventory/lb-schema.js',
+];
 
 /** The schema modules' identity: a new relink build never trusts an older build's validation. */
 function schemaStamp(): string {

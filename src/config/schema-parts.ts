@@ -24,3 +24,13 @@ export const envVar = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environme
 export const scalars = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 
 export const port = z.number().int().min(1).max(65535);
+
+/**
+ * A field's documentation, carried on its schema: the reference (docs/reference/) and the JSON Schemas
+ * (docs/schema/) are generated from it by `npm run docs`. The description is the field's JSDoc in
+ * types.ts, word for word (a test compares them); a "Default: ..." sentence, if any, comes last. The
+ * example is checked against the field's schema.
+ */
+export function doc<T extends z.ZodType>(schema: T, description: string, ...examples: unknown[]): T {
+  return schema.meta(examples.length ? { description, examples } : { description });
+}

@@ -1,145 +1,170 @@
 // The schema of deploy.config.ts. Its input type must equal UserConfig
 // (types.ts): the check is in validate.ts and fails tsc when they drift.
+// Every field carries its documentation (`doc`, the JSDoc of types.ts word
+// for word), from which `npm run docs` generates the reference.
 import { z } from 'zod';
 import { Cron } from 'croner';
-import { NOTIFY_EVENTS, WEBHOOK_KINDS } from './names.js';
-import { envVar, name, parsed, port, scalars } from './schema-parts.js';
+import { notifySchema } from './schema-notify.js';
+import { doc, envVar, name, parsed, scalars } from './schema-parts.js';
+import {
+  buildSchema,
+  lockSchema,
+  logsSchema,
+  ms,
+  relative,
+  restartSchema,
+  rolloutSchema,
+  smokeSchema,
+  sshSchema,
+  templateSchema,
+} from './schema-settings.js';
 import { checkTimezone, parseWindow } from './window-spec.js';
 
 const cron = parsed((p) => new Cron(p, { paused: true }).stop());
 const timezone = parsed(checkTimezone);
-const positiveInt = z.number().int().positive();
-const notify = z.strictObject({
-  webhooks: z
-    .array(
-      z
-        .strictObject({
-          kind: z.enum(WEBHOOK_KINDS).optional(),
-          url: z.url().optional(),
-          urlEnv: envVar.optional(),
-          timeoutMs: positiveInt.optional(),
-        })
-        .refine((w) => Boolean(w.url) !== Boolean(w.urlEnv), 'set exactly one of "url" or "urlEnv"'),
-    )
-    .optional(),
-  email: z
-    .strictObject({
-      host: z.string().min(1),
-      port: port.optional(),
-      secure: z.boolean().optional(),
-      user: z.string().optional(),
-      passwordEnv: envVar.optional(),
-      from: z.string().min(3),
-      to: z.array(z.string().min(3)).min(1),
-      timeoutMs: positiveInt.optional(),
-      caFile: z.string().min(1).optional(),
-      insecureTls: z.boolean().optional(),
-    })
-    .optional(),
-  on: z.array(z.enum(NOTIFY_EVENTS)).optional(),
-});
-
 const absolute = z
   .string()
   .regex(/^\/[^\0]*$/, 'an absolute path')
   .refine((p) => !p.split('/').includes('..'), 'no ".." parts');
-const relative = z
-  .string()
-  .min(1)
-  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'a path relative to the release, without ".."');
+
+const backup = z.strictObject({
+  command: doc(
+    z.string().min(1),
+    'Shell command: on the deploy machine in the project directory, or with `node` on that node in deployTo; ' +
+      'with RELINK_* variables set.',
+    'pg_dump -Fc shop > /var/backups/shop-$RELINK_RELEASE.dump',
+  ),
+  node: doc(z.string().optional(), 'Run on this node of the environment. Default: on the deploy machine.', 'db1'),
+  timeoutMs: ms('Time limit of the backup in ms. Default: 600000.', 1800000),
+});
 
 const settings = {
-  windows: z.array(parsed(parseWindow)).optional(),
-  timezone: timezone.optional(),
-  backup: z
-    .strictObject({ command: z.string().min(1), node: z.string().optional(), timeoutMs: positiveInt.optional() })
-    .optional(),
-  notify: notify.optional(),
-  deployTo: absolute.optional(),
-  keepReleases: z.number().int().min(1).optional(),
-  requireTag: z.boolean().optional(),
-  build: z
-    .strictObject({
-      command: z.string().min(1).optional(),
-      output: relative.or(z.literal('.')).optional(),
-      env: z.record(z.string(), z.string()).optional(),
-      passEnv: z.array(envVar).optional(),
-      timeoutMs: positiveInt.optional(),
-    })
-    .optional(),
-  shared: z.strictObject({ dirs: z.array(relative).optional(), files: z.array(relative).optional() }).optional(),
-  templates: z
-    .array(
-      z.strictObject({
-        src: z.string().min(1),
-        dest: relative,
-        mode: z.number().int().min(0).max(0o777).optional(),
-      }),
-    )
-    .optional(),
-  vars: scalars.optional(),
-  secrets: z.array(envVar).optional(),
-  secretsFile: z.string().min(1).optional(),
-  restart: z.strictObject({ command: z.string().min(1), timeoutMs: positiveInt.optional() }).optional(),
-  smoke: z
-    .strictObject({
-      url: z.string().min(1).optional(),
-      expectStatus: z.number().int().min(100).max(599).optional(),
-      expectBody: z.string().optional(),
-      command: z.string().min(1).optional(),
-      retries: z.number().int().min(1).optional(),
-      intervalMs: z.number().int().min(0).optional(),
-      timeoutMs: positiveInt.optional(),
-    })
-    .optional(),
-  rollout: z
-    .strictObject({
-      parallel: z.number().int().min(1).max(500).optional(),
-      upload: z.enum(['tar', 'rsync']).optional(),
-      onFailure: z.enum(['rollback', 'halt']).optional(),
-    })
-    .optional(),
-  lock: z.strictObject({ ttlMs: positiveInt.optional(), heartbeatMs: positiveInt.optional() }).optional(),
-  logs: z
-    .strictObject({
-      dir: relative.optional(),
-      pattern: z
-        .string()
-        .regex(/^[^/]+$/, 'a file name pattern such as *.log')
-        .optional(),
-    })
-    .optional(),
-  ssh: z
-    .strictObject({
-      identityFile: z.string().min(1).optional(),
-      knownHostsFile: z.string().min(1).optional(),
-      strictHostKeys: z.boolean().optional(),
-      connectTimeoutMs: positiveInt.optional(),
-    })
-    .optional(),
+  windows: doc(
+    z.array(parsed(parseWindow)).optional(),
+    "Release windows, e.g. `['Tue 17:00-19:00', 'Thu 17:00-19:00']` (a window may span midnight); outside " +
+      'them deploys need `--emergency --reason`. Default: always open.',
+    ['Tue 17:00-19:00', 'Thu 17:00-19:00'],
+  ),
+  timezone: doc(timezone.optional(), 'IANA time zone of windows and schedules. Default: `UTC`.', 'Europe/Berlin'),
+  backup: doc(
+    backup.optional(),
+    'A step before rollout, e.g. a database dump; its failure stops the release before any node switches. ' +
+      'Default: none.',
+  ),
+  notify: doc(notifySchema.optional(), 'Where release notifications go. Default: nowhere.'),
+  deployTo: doc(
+    absolute.optional(),
+    'Absolute directory on every node that holds `releases/`, `shared/` and `current`. Required at top ' +
+      'level or per environment.',
+    '/srv/shop',
+  ),
+  keepReleases: doc(
+    z.number().int().min(1).optional(),
+    'Good releases kept per node by cleanup, besides `current` and the previous good one. Default: 5.',
+    10,
+  ),
+  requireTag: doc(
+    z.boolean().optional(),
+    'Whether the version must be a tag. Default: true for `pre` and `prod`, false elsewhere.',
+    true,
+  ),
+  build: doc(
+    buildSchema.optional(),
+    'How the release is built from a clean export of the commit. Default: no build step, pack the export as is.',
+  ),
+  shared: doc(
+    z
+      .strictObject({
+        dirs: doc(z.array(relative).optional(), 'Directories, relative to the release. Default: none.', ['log']),
+        files: doc(z.array(relative).optional(), 'Files, relative to the release. Default: none.', ['.env']),
+      })
+      .optional(),
+    'Paths linked from `<deployTo>/shared` into every release. Default: none.',
+  ),
+  templates: doc(
+    z.array(templateSchema).optional(),
+    'Files rendered per environment and node into the release. Default: none.',
+  ),
+  vars: doc(scalars.optional(), 'Variables for templates and the smoke URL (`{{ vars.name }}`). Default: none.', {
+    greeting: 'hello',
+    workers: 4,
+  }),
+  secrets: doc(
+    z.array(envVar).optional(),
+    'Names of secrets (`{{ secret.NAME }}`), read from the environment or `secretsFile`, never logged. ' +
+      'Default: none.',
+    ['APP_SECRET'],
+  ),
+  secretsFile: doc(
+    z.string().min(1).optional(),
+    'A dotenv-style file (`NAME=value` lines) that holds secret values, relative to this file and kept out of ' +
+      'git (ignored, or outside the repository). Default: none (environment only).',
+    'deploy.secrets.env',
+  ),
+  restart: doc(
+    restartSchema.optional(),
+    'How the app is restarted on a node after `current` moves. Default: no restart.',
+  ),
+  smoke: doc(
+    smokeSchema.optional(),
+    'How a node proves the new release works. Default: no smoke test (a release is good once it is activated).',
+    { url: 'http://{{ node.address }}:{{ host.appPort }}/health', expectBody: '"version":"{{ version }}"' },
+  ),
+  rollout: doc(rolloutSchema.optional(), 'How nodes are switched over.'),
+  lock: doc(lockSchema.optional(), 'The remote deploy lock.'),
+  logs: doc(logsSchema.optional(), "Where `deploy logs` finds the app's logs on a node."),
+  ssh: doc(sshSchema.optional(), 'How nodes are reached.'),
 };
 
 export const environmentSchema = z.strictObject(settings);
 
+const scheduleEntry = z.strictObject({
+  name: doc(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/)
+      .optional(),
+    'Name for `--run-once` and the logs. Default: `<env>-<n>`, n its place in the list from 1.',
+    'prod-weekly',
+  ),
+  env: doc(z.string().min(1), 'The environment it releases to (a hosts/<env>.yaml file).', 'prod'),
+  cron: doc(cron, 'Cron expression (5 fields, or 6 with seconds), e.g. `0 17 * * 2,4`.', '0 17 * * 2,4'),
+  version: doc(
+    z.string().min(1),
+    'What it releases: `latest` (the highest version tag that is not a pre-release), a tag that exists (itself), ' +
+      'a semver range such as `*`, `>=1`, `^3` or `~1.2` (the highest version tag inside it; pre-releases only ' +
+      'when the range names one), or `promote:pre` (the version every pre node runs and proved good). A version ' +
+      'tag is an optional `v` and one to three numbers, the missing ones 0 (`v1` is 1.0.0, `v1.2` is 1.2.0), ' +
+      'maybe with a pre-release part (`v2.0.0-rc.1`); other tags are never picked by `latest` or a range. Of ' +
+      'two tags of one version (`v1`, `v1.0.0`) the one with more numbers written wins, then byte order.',
+    'latest',
+  ),
+  timezone: doc(
+    timezone.optional(),
+    "Time zone of the cron expression. Default: the environment's `timezone`.",
+    'Europe/Berlin',
+  ),
+});
+
 export const configSchema = z.strictObject({
-  project: name,
-  repo: z.string().min(1),
+  project: doc(
+    name,
+    'Project name: the first part of every release name. Letters, digits, `.` and `-`, starting with a letter ' +
+      'or digit.',
+    'shop',
+  ),
+  repo: doc(
+    z.string().min(1),
+    'Git repository of the application: a local path (relative to this file) or a URL.',
+    'git@git.example.com:acme/shop.git',
+  ),
   ...settings,
-  environments: z
-    .record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case letters, digits and "-"'), environmentSchema)
-    .optional(),
-  schedule: z
-    .array(
-      z.strictObject({
-        name: z
-          .string()
-          .regex(/^[A-Za-z0-9._-]+$/)
-          .optional(),
-        env: z.string().min(1),
-        cron,
-        version: z.string().min(1),
-        timezone: timezone.optional(),
-      }),
-    )
-    .optional(),
+  environments: doc(
+    z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case letters, digits and "-"'), environmentSchema).optional(),
+    'Settings that differ per environment (`dev`, `test`, `pre`, `prod`, ...), merged over the top level: ' +
+      '`build`, `smoke`, `rollout`, `ssh` and `restart` key by key, `vars` name by name, `secrets` added to; ' +
+      'every other setting replaces the top-level one. Default: none.',
+    { dev: { deployTo: '/srv/shop-dev', requireTag: false }, prod: { keepReleases: 10 } },
+  ),
+  schedule: doc(z.array(scheduleEntry).optional(), 'Releases `deploy schedule` makes on its own. Default: none.'),
 });

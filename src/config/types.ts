@@ -1,107 +1,113 @@
 // The documented shape of deploy.config.ts. The schema in schema.ts must
 // accept exactly this shape: validate.ts fails to compile when the two differ.
-import type { NotifyEvent, WebhookKind } from './names.js';
+// Each field's JSDoc is its schema description word for word (the reference in
+// docs/reference/ is generated from those; test/unit/docs.test.ts compares).
+import type { NotifySettings } from './notify-types.js';
+
+export type { NotifySettings } from './notify-types.js';
+export type { ResolvedConfig } from './resolved.js';
 
 /** What a user writes in deploy.config.ts. Every field documents its default. */
 export interface UserConfig extends EnvironmentSettings {
-  /** Project name: the first part of every release name. Letters, digits, `.` and `-`. */
+  /**
+   * Project name: the first part of every release name. Letters, digits, `.` and `-`, starting with a
+   * letter or digit.
+   */
   project: string;
   /** Git repository of the application: a local path (relative to this file) or a URL. */
   repo: string;
-  /** Settings that differ per environment (`dev`, `test`, `pre`, `prod`, ...),
-   * merged over the top level. */
+  /**
+   * Settings that differ per environment (`dev`, `test`, `pre`, `prod`, ...), merged over the top level:
+   * `build`, `smoke`, `rollout`, `ssh` and `restart` key by key, `vars` name by name, `secrets` added to;
+   * every other setting replaces the top-level one. Default: none.
+   */
   environments?: Record<string, EnvironmentSettings>;
   /** Releases `deploy schedule` makes on its own. Default: none. */
   schedule?: ScheduleEntry[];
 }
 
 export interface ScheduleEntry {
-  /** Name for `--run-once` and the logs. Default: `<env>-<index>`. */
+  /** Name for `--run-once` and the logs. Default: `<env>-<n>`, n its place in the list from 1. */
   name?: string;
+  /** The environment it releases to (a hosts/<env>.yaml file). */
   env: string;
   /** Cron expression (5 fields, or 6 with seconds), e.g. `0 17 * * 2,4`. */
   cron: string;
-  /** `latest` (highest semver tag), a semver range such as `^1.2`, or
-   * `promote:pre` (what passed on pre). */
+  /**
+   * What it releases: `latest` (the highest version tag that is not a pre-release), a tag that exists
+   * (itself), a semver range such as `*`, `>=1`, `^3` or `~1.2` (the highest version tag inside it;
+   * pre-releases only when the range names one), or `promote:pre` (the version every pre node runs and
+   * proved good). A version tag is an optional `v` and one to three numbers, the missing ones 0 (`v1` is
+   * 1.0.0, `v1.2` is 1.2.0), maybe with a pre-release part (`v2.0.0-rc.1`); other tags are never picked by
+   * `latest` or a range. Of two tags of one version (`v1`, `v1.0.0`) the one with more numbers written
+   * wins, then byte order.
+   */
   version: string;
   /** Time zone of the cron expression. Default: the environment's `timezone`. */
   timezone?: string;
 }
 
-export interface NotifySettings {
-  /** Webhooks: a generic JSON body, or the message shape of Slack, DingTalk or Feishu. */
-  webhooks?: {
-    kind?: WebhookKind;
-    url?: string;
-    /** Environment variable holding the URL (it usually carries a token). */
-    urlEnv?: string;
-    timeoutMs?: number;
-  }[];
-  /** Email over SMTP with the release report as the body. */
-  email?: {
-    host: string;
-    port?: number;
-    secure?: boolean;
-    user?: string;
-    /** Environment variable holding the SMTP password. */
-    passwordEnv?: string;
-    from: string;
-    to: string[];
-    timeoutMs?: number;
-    /** PEM file of a CA to trust for the relay's certificate (a private CA). Default: the system's CAs. */
-    caFile?: string;
-    /** Send even when the relay's certificate does not verify (a self-signed relay you trust on the path).
-     * Default: false: the certificate is verified on TLS and STARTTLS alike. */
-    insecureTls?: boolean;
-  };
-  /** Which events are sent. Default: all of start, success, failure, rollback. */
-  on?: NotifyEvent[];
-}
-
 export interface EnvironmentSettings {
-  /** Absolute directory on every node that holds `releases/`, `shared/` and
-   * `current`. Required at top level or per environment. */
+  /**
+   * Absolute directory on every node that holds `releases/`, `shared/` and `current`. Required at top
+   * level or per environment.
+   */
   deployTo?: string;
-  /** Good releases kept per node by cleanup, besides `current` and the previous
-   * good one. Default: 5. */
+  /** Good releases kept per node by cleanup, besides `current` and the previous good one. Default: 5. */
   keepReleases?: number;
   /** Whether the version must be a tag. Default: true for `pre` and `prod`, false elsewhere. */
   requireTag?: boolean;
-  /** How the release is built from a clean export of the commit. Default: no
-   * build step, pack the export as is. */
+  /** How the release is built from a clean export of the commit. Default: no build step, pack the export as is. */
   build?: BuildSettings;
   /** Paths linked from `<deployTo>/shared` into every release. Default: none. */
-  shared?: { dirs?: string[]; files?: string[] };
+  shared?: {
+    /** Directories, relative to the release. Default: none. */
+    dirs?: string[];
+    /** Files, relative to the release. Default: none. */
+    files?: string[];
+  };
   /** Files rendered per environment and node into the release. Default: none. */
   templates?: TemplateSettings[];
   /** Variables for templates and the smoke URL (`{{ vars.name }}`). Default: none. */
   vars?: Record<string, string | number | boolean>;
-  /** Names of secrets (`{{ secret.NAME }}`), read from the environment or
-   * `secretsFile`, never logged. Default: none. */
+  /**
+   * Names of secrets (`{{ secret.NAME }}`), read from the environment or `secretsFile`, never logged.
+   * Default: none.
+   */
   secrets?: string[];
-  /** A dotenv-style file outside the repository that holds secret values.
-   * Default: none (environment only). */
+  /**
+   * A dotenv-style file (`NAME=value` lines) that holds secret values, relative to this file and kept out
+   * of git (ignored, or outside the repository). Default: none (environment only).
+   */
   secretsFile?: string;
   /** How the app is restarted on a node after `current` moves. Default: no restart. */
   restart?: RestartSettings;
-  /** How a node proves the new release works. Default: no smoke test (a release
-   * is good once it is activated). */
+  /** How a node proves the new release works. Default: no smoke test (a release is good once it is activated). */
   smoke?: SmokeSettings;
   /** How nodes are switched over. */
   rollout?: RolloutSettings;
   /** How nodes are reached. */
   ssh?: SshSettings;
-  /** Release windows, e.g. `['Tue 17:00-19:00', 'Thu 17:00-19:00']`; outside
-   * them deploys need `--emergency --reason`. Default: always open. */
+  /**
+   * Release windows, e.g. `['Tue 17:00-19:00', 'Thu 17:00-19:00']` (a window may span midnight); outside
+   * them deploys need `--emergency --reason`. Default: always open.
+   */
   windows?: string[];
   /** IANA time zone of windows and schedules. Default: `UTC`. */
   timezone?: string;
-  /** A step before rollout, e.g. a database dump; its failure stops the release
-   * before any node switches. Default: none. */
+  /**
+   * A step before rollout, e.g. a database dump; its failure stops the release before any node switches.
+   * Default: none.
+   */
   backup?: {
+    /**
+     * Shell command: on the deploy machine in the project directory, or with `node` on that node in
+     * deployTo; with RELINK_* variables set.
+     */
     command: string;
-    /** Run on this node of the environment; default: on the deploy machine. */
+    /** Run on this node of the environment. Default: on the deploy machine. */
     node?: string;
+    /** Time limit of the backup in ms. Default: 600000. */
     timeoutMs?: number;
   };
   /** Where release notifications go. Default: nowhere. */
@@ -125,13 +131,15 @@ export interface EnvironmentSettings {
 export interface BuildSettings {
   /** Shell command run in the clean export, e.g. `npm ci && npm run build`. Default: none. */
   command?: string;
-  /** Directory of the export that is packed, relative to its root. Default: `.`
-   * (everything). */
+  /** Directory of the export that is packed, relative to its root. Default: `.` (everything). */
   output?: string;
   /** Extra environment for the build command. Default: none. */
   env?: Record<string, string>;
-  /** Variables of the deploy machine's environment passed on to the build, by name. The build gets only these,
-   * `env`, RELINK_* and the basics (PATH, HOME, USER, LANG, LC_*, TZ, TMPDIR, TERM, CI, proxies). Default: none. */
+  /**
+   * Variables of the deploy machine's environment passed on to the build, by name. The build gets only
+   * these, `env`, RELINK_* and the basics (PATH, HOME, USER, LANG, LC_*, TZ, TMPDIR, TERM, CI, proxies).
+   * Default: none.
+   */
   passEnv?: string[];
   /** Time limit for the build in ms. Default: 600000. */
   timeoutMs?: number;
@@ -154,8 +162,10 @@ export interface RestartSettings {
 }
 
 export interface SmokeSettings {
-  /** URL requested from the deploy machine, with template variables
-   * (`http://{{ node.address }}:{{ host.appPort }}/health`). */
+  /**
+   * URL requested from the deploy machine, with template variables
+   * (`http://{{ node.address }}:{{ host.appPort }}/health`). Set exactly one of `url` and `command`.
+   */
   url?: string;
   /** Expected HTTP status. Default: 200. */
   expectStatus?: number;
@@ -175,73 +185,26 @@ export interface RolloutSettings {
   /** Nodes worked on at once during distribute. Default: 10. */
   parallel?: number;
   /**
-   * How a release reaches the nodes: `tar` uploads the tarball over the run's
-   * SSH connection (needs only tar on the node); `rsync` copies the build
-   * directory with --link-dest against the current release, also over the
-   * run's SSH connection, so unchanged files cost neither bytes nor disk
-   * (needs rsync on both ends). Default: `tar`.
+   * How a release reaches the nodes: `tar` uploads the tarball over the run's SSH connection (needs only
+   * tar on the node); `rsync` copies the build directory with --link-dest against the current release,
+   * also over the run's SSH connection, so unchanged files cost neither bytes nor disk (needs rsync on
+   * both ends). Default: `tar`.
    */
   upload?: 'tar' | 'rsync';
-  /** On a failure after nodes switched: roll them back, or halt and leave them.
-   * Default: `rollback`. */
+  /** On a failure after nodes switched: roll them back, or halt and leave them. Default: `rollback`. */
   onFailure?: 'rollback' | 'halt';
 }
 
 export interface SshSettings {
-  /** Private key. Default: ~/.ssh/id_ed25519, then ~/.ssh/id_rsa. */
+  /**
+   * Private key, relative to this file or under `~/`. Default: the first of ~/.ssh/id_ed25519,
+   * ~/.ssh/id_ecdsa and ~/.ssh/id_rsa that exists.
+   */
   identityFile?: string;
   /** known_hosts used to verify host keys. Default: ~/.ssh/known_hosts. */
   knownHostsFile?: string;
-  /** Verify host keys against knownHostsFile. Default: true. Turning it off is
-   * logged on every run. */
+  /** Verify host keys against knownHostsFile; turning it off is logged on every run. Default: true. */
   strictHostKeys?: boolean;
   /** Time limit for connecting in ms. Default: 10000. */
   connectTimeoutMs?: number;
-}
-
-/** The complete, validated settings for one environment. */
-export interface ResolvedConfig {
-  readonly project: string;
-  readonly repo: string;
-  readonly env: string;
-  readonly root: string;
-  readonly configFile: string;
-  readonly deployTo: string;
-  readonly keepReleases: number;
-  readonly requireTag: boolean;
-  readonly build: Readonly<{
-    command?: string;
-    output: string;
-    env: Readonly<Record<string, string>>;
-    passEnv: readonly string[];
-    timeoutMs: number;
-  }>;
-  readonly shared: Readonly<{ dirs: readonly string[]; files: readonly string[] }>;
-  readonly templates: readonly Readonly<{ src: string; dest: string; mode: number }>[];
-  readonly vars: Readonly<Record<string, string | number | boolean>>;
-  readonly secrets: readonly string[];
-  readonly secretsFile?: string;
-  readonly restart?: Readonly<{ command: string; timeoutMs: number }>;
-  readonly smoke?: Readonly<{
-    url?: string;
-    expectStatus: number;
-    expectBody: string;
-    command?: string;
-    retries: number;
-    intervalMs: number;
-    timeoutMs: number;
-  }>;
-  readonly rollout: Readonly<{ parallel: number; onFailure: 'rollback' | 'halt'; upload: 'tar' | 'rsync' }>;
-  readonly ssh: Readonly<{
-    identityFile?: string;
-    knownHostsFile: string;
-    strictHostKeys: boolean;
-    connectTimeoutMs: number;
-  }>;
-  readonly logs: Readonly<{ dir: string; pattern: string }>;
-  readonly lock: Readonly<{ ttlMs: number; heartbeatMs: number }>;
-  readonly windows: readonly string[];
-  readonly timezone: string;
-  readonly backup?: Readonly<{ command: string; node?: string; timeoutMs: number }>;
-  readonly notify: NotifySettings;
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { validatedOnce } from '../config/cache.js';
 import { requireCjs } from '../cjs.js';
+import { excerpt } from './excerpt.js';
 import type { Inventory } from './types.js';
 
 /** Environments are the hosts/<env>.yaml files of the project. */
@@ -35,8 +36,12 @@ export async function loadInventory(root: string, env: string): Promise<Inventor
     try {
       data = parse(text);
     } catch (error) {
-      throw new UsageError(`${label}: not valid YAML: ${(error as Error).message.split('\n')[0]}`, {
-        hint: `fix ${label}`,
+      // yaml's own message ends in a context of its own; ours numbers the lines and marks the column.
+      const e = error as Error & { linePos?: readonly { line: number; col: number }[] };
+      const what = (e.message.split('\n')[0] ?? '').replace(/:$/, '');
+      const at = e.linePos?.[0];
+      throw new UsageError(`${label}: not valid YAML: ${what}${at ? `\n${excerpt(text, at.line, at.col)}` : ''}`, {
+        hint: at ? `fix ${label} at the marked line` : `fix ${label}`,
       });
     }
     return (await import('../config/validate.js')).validateInventory(data, env, label);

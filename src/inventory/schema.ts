@@ -1,8 +1,13 @@
 // The schema of hosts/<env>.yaml. Its output type must equal NodeSpec and
 // Inventory (types.ts), and its drivers LB_DRIVERS (config/names.ts): the
-// checks are in config/validate.ts and fail tsc when they drift.
+// checks are in config/validate.ts and fail tsc when they drift. Every field
+// carries its documentation (the JSDoc of types.ts word for word), from which
+// `npm run docs` generates the reference and the JSON Schema editors read.
 import { z } from 'zod';
-import { name, port, scalars } from '../config/schema-parts.js';
+import { doc, name, port, scalars } from '../config/schema-parts.js';
+import { lbSchema } from './lb-schema.js';
+
+export { lbSchema };
 
 const percentage = /^\d{1,3}%$/;
 
@@ -12,76 +17,70 @@ const groupSize = z.union([
 ]);
 
 export const nodeSchema = z.strictObject({
-  name,
-  address: z
-    .string()
-    .min(1)
-    .regex(/^[A-Za-z0-9.:_-]+$/, 'a host name or IP address'),
-  port: port.default(22),
-  user: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_.-]*$/, 'a user name')
-    .default('deploy'),
-  roles: z.array(z.string()).default([]),
-  vars: scalars.default({}),
+  name: doc(
+    name,
+    'Node name: in output, journals and `--node`, and its server name at the load balancer unless ' +
+      '`vars.lbServer` says otherwise.',
+    'web1',
+  ),
+  address: doc(
+    z
+      .string()
+      .min(1)
+      .regex(/^[A-Za-z0-9.:_-]+$/, 'a host name or IP address'),
+    'Host name or IP address to reach it over SSH.',
+    '10.0.0.11',
+  ),
+  port: doc(port.default(22), 'SSH port.', 2222),
+  user: doc(
+    z
+      .string()
+      .regex(/^[a-z_][a-z0-9_.-]*$/, 'a user name')
+      .default('deploy'),
+    'User to log in as: an ordinary user that can write deployTo (root only when written here).',
+    'deploy',
+  ),
+  roles: doc(z.array(z.string()).default([]), 'Labels, for templates (`{{ node.roles }}`, comma-separated).', ['app']),
+  vars: doc(
+    scalars.default({}),
+    "This node's template variables (`{{ host.name }}`), e.g. its app port; `lbServer` names its server at the " +
+      'load balancer.',
+    { appPort: 3000 },
+  ),
 });
 
-const lbCommon = {
-  /** Where LB commands run: the deploy machine (default) or this host over SSH. */
-  host: z
-    .strictObject({
-      address: z.string().regex(/^[A-Za-z0-9.:_-]+$/),
-      port: port.default(22),
-      // An ordinary user, as on the nodes: root only when the inventory says so.
-      user: z
-        .string()
-        .regex(/^[a-z_][a-z0-9_.-]*$/, 'a user name')
-        .default('deploy'),
-    })
-    .optional(),
-  /** Longest wait for in-flight requests to finish on a drained node. */
-  drainTimeoutMs: z.number().int().min(0).default(30_000),
-  /** Longest wait for the LB to report a node up after it was put back. */
-  serveTimeoutMs: z.number().int().min(0).default(30_000),
-  /** Fewest nodes that must stay serving while others are drained: a number or a percentage. */
-  minServing: z
-    .union([z.number().int().min(0), z.string().regex(percentage, 'a number of nodes or a percentage such as "50%"')])
-    .default(1),
-  /**
-   * After relink's own smoke test passed on a node, tell the load balancer it is healthy (HAProxy:
-   * `set server … health up`) instead of waiting for its rise checks.
-   */
-  trustSmoke: z.boolean().default(true),
-  /** Nodes that are not behind the load balancer (a pre node that takes no outside traffic). */
-  exclude: z.array(z.string()).default([]),
-};
-
-export const lbSchema = z.discriminatedUnion('driver', [
-  z.strictObject({ driver: z.literal('haproxy'), socket: z.string().min(1), backend: z.string().min(1), ...lbCommon }),
-  z.strictObject({
-    driver: z.literal('nginx'),
-    upstreamFile: z.string().min(1),
-    prefix: z.string().optional(),
-    config: z.string().optional(),
-    pidFile: z.string().default('/run/nginx.pid'),
-    server: z.string().default('{{ node.address }}:{{ host.appPort }}'),
-    ...lbCommon,
-  }),
-  z.strictObject({
-    driver: z.literal('command'),
-    drain: z.string().min(1),
-    undrain: z.string().min(1),
-    check: z.string().optional(),
-    ...lbCommon,
-  }),
-  z.strictObject({ driver: z.literal('none'), ...lbCommon }),
-]);
-
 export const inventorySchema = z.strictObject({
-  pre: name.optional(),
-  preInPool: z.boolean().default(true),
-  groupSize: groupSize.default(1),
-  vars: scalars.default({}),
-  lb: lbSchema.optional(),
-  hosts: z.array(nodeSchema).min(1, 'at least one host'),
+  pre: doc(
+    name.optional(),
+    'The node released and smoke-tested first, alone; a failure there stops the release before any other ' +
+      'node changes. Default: none.',
+    'web1',
+  ),
+  preInPool: doc(
+    z.boolean().default(true),
+    "Whether the pre node is in the load balancer's pool (a canary that takes outside traffic: drained and " +
+      'put back like the others). `false`: it takes no outside traffic, relink never drains it, and the pool ' +
+      'must not list it.',
+    false,
+  ),
+  groupSize: doc(
+    groupSize.default(1),
+    'Nodes switched at once after the pre node: a number, or a percentage of the nodes other than pre, ' +
+      'rounded up, at least 1 (25% of 10 nodes with a pre node: pre alone, then groups of 3, 3 and 3). While ' +
+      'nothing serves yet (no node up in the load balancer, or without one no node with a release), every node ' +
+      'after pre switches at once.',
+    '25%',
+  ),
+  vars: doc(
+    scalars.default({}),
+    "Template variables of this environment (`{{ vars.name }}`), over deploy.config.ts's `vars`.",
+    { apiUrl: 'https://api.example.com' },
+  ),
+  lb: doc(
+    lbSchema.optional(),
+    'The load balancer: every node behind it is drained before it switches and put back after its smoke ' +
+      'test. Default: none.',
+    { driver: 'haproxy', socket: '/run/haproxy/admin.sock', backend: 'app' },
+  ),
+  hosts: doc(z.array(nodeSchema).min(1, 'at least one host'), 'The nodes of this environment, in rollout order.'),
 });

@@ -216,3 +216,9 @@ export class GitRecords {
     return this.mirror.resolve(rev);
   }
 }
+
+/** The top directory of the git work tree `dir` is in, or undefined outside one (or without git). */
+export async function gitTopLevel(dir: string): Promise<string | undefined> {
+  const result = await runLocal('git', ['-C', dir, 'rev-parse', '--show-toplevel']);
+  return result.code === 0 ? result.stdout.trim() || undefined : undefined;
+}

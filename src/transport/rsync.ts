@@ -68,10 +68,13 @@ export function rsyncRelease(
     const err: Buffer[] = [];
     const remoteErr: Buffer[] = [];
     let remote: Promise<number | null> | undefined;
+    let channel: { close?: () => void } | undefined;
     let aborted = false;
     const abort = (message: string) => {
       aborted = true;
       err.push(Buffer.from(`${message}\n`));
+      // The node's rsync would wait for more input forever: close its channel too.
+      channel?.close?.();
       child.kill('SIGTERM');
       relay.destroy();
     };
@@ -98,6 +101,8 @@ export function rsyncRelease(
       const rest = head.subarray(newline + 1);
       remote = session.stream(command).then(
         (stream) => {
+          channel = stream.stdin as { close?: () => void };
+          if (aborted) channel.close?.();
           if (rest.length) stream.stdin.write(rest);
           relay.pipe(stream.stdin as NodeJS.WritableStream);
           (stream.stdout as NodeJS.ReadableStream).pipe(relay);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { distDir, repoRoot } from '../helpers/project.js';
+import { distDir } from '../helpers/project.js';
 
 const bin = path.join(distDir, 'bin', 'deploy.js');
 

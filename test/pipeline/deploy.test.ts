@@ -132,8 +132,7 @@ describe('deploy pipeline', () => {
     expect((error as LockError).exitCode).toBe(EXIT.lock);
     expect((error as Error).message).toMatch(/deploy lock on prod is held \(node2\)/);
     expect((error as LockError).hint).toMatch(/deploy unlock prod --force/);
-    for (const node of ['node1', 'node3', 'node4'])
-      expect(sequence(run, node)).toEqual(['lock+inspect', 'unlock']);
+    for (const node of ['node1', 'node3', 'node4']) expect(sequence(run, node)).toEqual(['lock+inspect', 'unlock']);
     expect(run.transport.log.some((r) => r.kind === 'upload')).toBe(false);
   });
 

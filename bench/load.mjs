@@ -1,0 +1,43 @@
+// Bounded load for the benchmark: `rate` requests/s of GET on fresh
+// connections (no keep-alive, so nothing is quietly retried) through
+// `workers` loops, until stop() is called or two minutes pass.
+import http from 'node:http';
+
+export function startLoad(url, rate = 200, workers = 8) {
+  const r = { requests: 0, failures: 0, started: Date.now() };
+  let running = true;
+  const pause = (workers * 1000) / rate;
+  const one = () =>
+    new Promise((resolve) => {
+      const req = http.get(url, { agent: false, timeout: 5000 }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          r.requests++;
+          if (res.statusCode !== 200) r.failures++;
+          resolve();
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => {
+        r.requests++;
+        r.failures++;
+        resolve();
+      });
+    });
+  const loops = Array.from({ length: workers }, async () => {
+    while (running && Date.now() - r.started < 120_000) {
+      const t = Date.now();
+      await one();
+      const wait = pause - (Date.now() - t);
+      if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+    }
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      const seconds = (Date.now() - r.started) / 1000;
+      return { requests: r.requests, failures: r.failures, rate: Math.round(r.requests / seconds) };
+    },
+  };
+}

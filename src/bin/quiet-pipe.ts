@@ -1,0 +1,14 @@
+/**
+ * A closed stdout (`deploy releases prod | head -1`) ends the command quietly
+ * with exit 0, as `git log | head` does, instead of an unhandled EPIPE. A run
+ * that is changing nodes is not cut short by this: its own signal handling
+ * and lifecycle still run; only the writes to the closed pipe stop.
+ */
+export function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      if (stream === process.stdout) process.exit(process.exitCode ?? 0);
+    });
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Sessions, CSRF tokens and the login rate limit. Sessions live in this process's memory (a restart
+ * logs everyone out) behind a cookie that carries a random id signed with a per-process key; every
+ * request re-reads the user from the users file, so a removed user or changed role takes effect at once.
+ */
+import crypto from 'node:crypto';
+
+export interface Session {
+  readonly id: string;
+  readonly user: string;
+  /** Sent back in every form and in the `x-csrf-token` header of script calls. */
+  readonly csrf: string;
+  readonly created: number;
+  seen: number;
+}
+
+export const SESSION_COOKIE = 'relink_session';
+
+export class Sessions {
+  private readonly key = crypto.randomBytes(32);
+  private readonly live = new Map<string, Session>();
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    /** Idle sessions end after this long (default 8 h); any session after `maxMs` (default 24 h). */
+    private readonly idleMs = 8 * 3600_000,
+    private readonly maxMs = 24 * 3600_000,
+  ) {}
+
+  create(user: string): { session: Session; cookie: string } {
+    this.prune();
+    const id = crypto.randomBytes(24).toString('base64url');
+    const t = this.now();
+    const session: Session = { id, user, csrf: crypto.randomBytes(24).toString('base64url'), created: t, seen: t };
+    this.live.set(id, session);
+    return { session, cookie: `${id}.${this.sign(id)}` };
+  }
+
+  /** The session a cookie value names, if its signature holds and it has not expired. */
+  read(cookie: string | undefined): Session | undefined {
+    const [id, signature] = (cookie ?? '').split('.');
+    if (!id || !signature || !same(signature, this.sign(id))) return undefined;
+    const session = this.live.get(id);
+    if (!session) return undefined;
+    const t = this.now();
+    if (t - session.seen > this.idleMs || t - session.created > this.maxMs) {
+      this.live.delete(id);
+      return undefined;
+    }
+    session.seen = t;
+    return session;
+  }
+
+  drop(cookie: string | undefined): void {
+    const session = this.read(cookie);
+    if (session) this.live.delete(session.id);
+  }
+
+  /** Ends every session of a user (their password or role changed). */
+  dropUser(user: string): void {
+    for (const [id, s] of this.live) if (s.user === user) this.live.delete(id);
+  }
+
+  private sign(id: string): string {
+    return crypto.createHmac('sha256', this.key).update(id).digest('base64url');
+  }
+
+  private prune(): void {
+    const t = this.now();
+    for (const [id, s] of this.live) if (t - s.seen > this.idleMs || t - s.created > this.maxMs) this.live.delete(id);
+  }
+}
+
+/** Constant-time comparison of two strings. */
+export function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
+
+/**
+ * Failed logins per key (the client's address, and the user name tried) in a sliding window: past
+ * `limit` failures in `windowMs` the key is refused until the oldest failure leaves the window.
+ */
+export class LoginLimiter {
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(
+    private readonly limit = 5,
+    private readonly windowMs = 15 * 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Seconds to wait before another try, or 0 when every key may try now. */
+  retryAfter(keys: readonly string[]): number {
+    const t = this.now();
+    let wait = 0;
+    for (const key of keys) {
+      const recent = this.recent(key, t);
+      if (recent.length >= this.limit) wait = Math.max(wait, recent[0]! + this.windowMs - t);
+    }
+    return Math.ceil(wait / 1000);
+  }
+
+  fail(keys: readonly string[]): void {
+    const t = this.now();
+    for (const key of keys) this.failures.set(key, [...this.recent(key, t), t]);
+    if (this.failures.size > 10_000) {
+      for (const [key] of this.failures) if (this.recent(key, t).length === 0) this.failures.delete(key);
+    }
+  }
+
+  succeed(keys: readonly string[]): void {
+    for (const key of keys) this.failures.delete(key);
+  }
+
+  private recent(key: string, t: number): number[] {
+    return (this.failures.get(key) ?? []).filter((x) => t - x < this.windowMs);
+  }
+}

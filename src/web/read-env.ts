@@ -1,0 +1,154 @@
+// One environment read from its nodes, in the shapes of `status`, `releases`, `lock status` and
+// `history` --json, plus the rollback targets. Read-only: observe() connects, inspects and closes.
+import { loadProject, newRunId } from '../cli/compose.js';
+import { learnSecrets } from '../config/secrets.js';
+import { errorMessage } from '../errors.js';
+import { describeOwner, lockHealth, parseOwner } from '../gates/lock.js';
+import { describeWindow, windowState } from '../gates/window.js';
+import type { JournalEvent } from '../journal/events.js';
+import { mergeRuns } from '../journal/history.js';
+import { releaseRecords } from '../journal/releases.js';
+import { drift, releaseRows } from '../journal/view.js';
+import type { Reporter } from '../log/events.js';
+import { processRedactor } from '../log/redact.js';
+import { type RunContext, type RunDeps, state } from '../pipeline/context.js';
+import { observe } from '../pipeline/phases/observe.js';
+import { chooseTargets } from '../pipeline/phases/rollback-targets.js';
+import { smokeAttempt } from '../pipeline/rollout/activate.js';
+import { httpGet } from '../transport/http.js';
+import { SshTransport } from '../transport/ssh.js';
+import type { NodeSpec } from '../inventory/types.js';
+import type { EnvView, LockRow, StatusRow } from './types.js';
+
+const quiet: Reporter = { emit: () => undefined, close: () => undefined };
+
+/** An environment whose config or inventory does not load: the page says why and goes on. */
+export function brokenEnv(env: string, problem: string, now: Date): EnvView {
+  const readAt = now.toISOString();
+  return {
+    env,
+    readAt,
+    problem,
+    window: '-',
+    status: { env, drift: false, nodes: [] },
+    releases: { env, deployTo: '', nodes: [] },
+    locks: { env, nodes: [] },
+    runs: [],
+    rollback: { last: [], to: [] },
+    corrupt: [],
+  };
+}
+
+export async function readEnv(env: string, configPath: string | undefined): Promise<EnvView> {
+  const now = new Date();
+  let project: Awaited<ReturnType<typeof loadProject>>;
+  try {
+    project = await loadProject(env, configPath);
+  } catch (error) {
+    return brokenEnv(env, processRedactor.apply(errorMessage(error)), now);
+  }
+  const { config, inventory } = project;
+  learnSecrets(config, process.env, processRedactor);
+  const deps: RunDeps = {
+    transport: new SshTransport(config.ssh),
+    probe: httpGet,
+    now: () => new Date(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    reporter: quiet,
+    redactor: processRedactor,
+  };
+  const seen = await observe(config, inventory, 'web', newRunId(now), deps);
+  try {
+    const { ctx, nodes, unreachable } = seen;
+    const status = await Promise.all(nodes.map((node) => statusRow(ctx, node, unreachable.get(node.name), now)));
+    const groups = drift(new Map(status.filter((r) => r.reachable).map((r) => [r.node, r.current])));
+    const reachable = nodes.filter((n) => !unreachable.has(n.name));
+    const journals = reachable.map((n) => state(ctx, n).events);
+    const window = config.windows.length ? windowState(config.windows, config.timezone, now) : undefined;
+    return {
+      env,
+      readAt: now.toISOString(),
+      window: describeWindow(window, config.timezone),
+      pre: inventory.pre,
+      status: { env, drift: groups.size > 1, nodes: status },
+      releases: {
+        env,
+        deployTo: config.deployTo,
+        nodes: nodes.map((node) => {
+          const down = unreachable.get(node.name);
+          if (down) return { node: node.name, error: down, releases: [] };
+          const s = state(ctx, node);
+          return { node: node.name, current: s.current, releases: releaseRows(s.events, s.onDisk, s.current, now) };
+        }),
+      },
+      locks: { env, nodes: nodes.map((node) => lockRow(ctx, node, unreachable.get(node.name), now)) },
+      // A node in two environments keeps one journal: each environment shows its own runs.
+      runs: mergeRuns(journals).filter((r) => r.env === env),
+      rollback: {
+        last: chooseTargets(ctx, nodes, { kind: 'last' }, unreachable),
+        to: versionsEverywhere(reachable.map((n) => state(ctx, n))).filter(
+          (v) => !status.every((r) => !r.reachable || r.version === v),
+        ),
+      },
+      corrupt: reachable.map((n) => ({ node: n.name, lines: state(ctx, n).corrupt.length })).filter((c) => c.lines > 0),
+    };
+  } finally {
+    await seen.close();
+  }
+}
+
+async function statusRow(ctx: RunContext, node: NodeSpec, down: string | undefined, now: Date): Promise<StatusRow> {
+  if (down) return { node: node.name, reachable: false, error: down, healthy: false };
+  const s = state(ctx, node);
+  const record = s.current ? releaseRecords(s.events).get(s.current) : undefined;
+  const facts = {
+    release: s.current ?? '',
+    version: record?.version ?? 'unknown',
+    commit: record?.commit ?? 'unknown',
+    branch: '',
+  };
+  const problem = !s.current ? 'nothing deployed' : ctx.config.smoke ? await smokeAttempt(ctx, node, facts) : '';
+  return {
+    node: node.name,
+    reachable: true,
+    current: s.current,
+    version: record?.version,
+    commit: record?.commit,
+    since: record?.ts,
+    unrecorded: Boolean(s.current && !record),
+    healthy: problem === '',
+    health: problem || (ctx.config.smoke ? 'ok' : 'ok (no smoke test configured)'),
+    lock: s.lock ? describeOwner(s.lock, now, ctx.config.lock.ttlMs) : undefined,
+  };
+}
+
+function lockRow(ctx: RunContext, node: NodeSpec, down: string | undefined, now: Date): LockRow {
+  if (down) return { node: node.name, reachable: false, error: down };
+  const raw = state(ctx, node).lock;
+  const owner = parseOwner(raw);
+  return {
+    node: node.name,
+    reachable: true,
+    locked: Boolean(raw),
+    owner,
+    ...(owner ? lockHealth(owner, now, ctx.config.lock.ttlMs) : {}),
+    text: raw ? describeOwner(raw, now, ctx.config.lock.ttlMs) : 'free',
+  };
+}
+
+/**
+ * Versions `rollback --to` can reach on every reachable node: on disk there, passed a smoke test
+ * there, not failed since. Most recently activated first (by the first node's journal).
+ */
+function versionsEverywhere(states: readonly { events: JournalEvent[]; onDisk: string[] }[]): string[] {
+  const per = states.map((s) => {
+    const records = [...releaseRecords(s.events).values()];
+    const ok = records.filter(
+      (r) => r.version && r.passedSmoke && r.status !== 'failed' && r.status !== 'removed' && s.onDisk.includes(r.name),
+    );
+    return ok.sort((a, b) => b.activatedAt - a.activatedAt).map((r) => r.version!);
+  });
+  if (per.length === 0) return [];
+  const [first, ...rest] = per;
+  return [...new Set(first)].filter((v) => rest.every((vs) => vs.includes(v)));
+}

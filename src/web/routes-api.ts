@@ -1,0 +1,184 @@
+// The JSON API: the shapes of the CLI's --json output, for CI and chat bots with a token
+// (Authorization: Bearer ...). Reads carry `readAt`; actions answer 202 with the run to follow.
+import { computeStats, parseSince } from '../journal/history.js';
+import { type App, type AppDeps, type Ctx, canDeploy, errorJson, forbidden, journalName, statusOf } from './http.js';
+import type { EnvView } from './types.js';
+import { deploysEverywhere } from './users.js';
+
+type Body = Record<string, unknown>;
+const text = (v: unknown) => (typeof v === 'string' ? v : '');
+const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+export function registerApi(app: App, deps: AppDeps): void {
+  const { source } = deps;
+  const fail = (c: Ctx, error: unknown) => c.json(errorJson(error), statusOf(error));
+  /** A read of one environment: 404 for an unknown one. */
+  const read = (pick: (view: EnvView, c: Ctx) => object) => async (c: Ctx) => {
+    const env = c.req.param('env') ?? '';
+    if (!source.environments().includes(env)) return c.json({ error: `unknown environment "${env}"` }, 404);
+    const view = await source.env(env, c.req.query('refresh') === '1');
+    if (view.problem) return c.json({ env, readAt: view.readAt, error: view.problem }, 500);
+    return c.json({ ...pick(view, c), readAt: view.readAt });
+  };
+  /** An action in one environment, for its deployers. */
+  const act = (what: string, work: (c: Ctx, env: string, body: Body) => Promise<Response>) => async (c: Ctx) => {
+    const env = c.req.param('env') ?? '';
+    if (!source.environments().includes(env)) return c.json({ error: `unknown environment "${env}"` }, 404);
+    if (!canDeploy(c, env)) return forbidden(c, deps, what);
+    try {
+      return await work(c, env, ((await c.req.json().catch(() => ({}))) ?? {}) as Body);
+    } catch (error) {
+      return fail(c, error);
+    }
+  };
+  const started = (c: Ctx, run: string) => c.json({ run, url: `/runs/${run}`, events: `/api/runs/${run}/events` }, 202);
+
+  app.get('/api/environments', (c) => c.json({ project: source.project, environments: source.environments() }));
+  app.get('/api/overview', async (c) => {
+    const views = await Promise.all(source.environments().map((env) => source.env(env)));
+    return c.json({
+      environments: views.map((v) => ({
+        env: v.env,
+        readAt: v.readAt,
+        error: v.problem,
+        window: v.window,
+        drift: v.status.drift,
+        nodes: v.status.nodes,
+        lastRun: v.runs[0],
+      })),
+      running: source.runs.list().filter((r) => r.live),
+    });
+  });
+  app.get(
+    '/api/status/:env',
+    read((v) => v.status),
+  );
+  app.get(
+    '/api/releases/:env',
+    read((v) => v.releases),
+  );
+  app.get(
+    '/api/locks/:env',
+    read((v) => v.locks),
+  );
+  app.get(
+    '/api/history/:env',
+    read((v, c) => ({ env: v.env, runs: v.runs.slice(0, Math.max(0, Number(c.req.query('n') ?? 20) || 20)) })),
+  );
+  app.get(
+    '/api/rollback/:env',
+    read((v) => ({ env: v.env, last: v.rollback.last, to: v.rollback.to })),
+  );
+  app.get('/api/stats', async (c) => {
+    const since = c.req.query('since') ?? '30d';
+    let window: number;
+    try {
+      window = parseSince(since);
+    } catch (error) {
+      return c.json({ error: (error as Error).message }, 400);
+    }
+    const cutoff = new Date(Date.now() - window).toISOString();
+    const views = await Promise.all(source.environments().map((env) => source.env(env)));
+    const environments = Object.fromEntries(
+      views.map((v) => [v.env, computeStats(v.runs.filter((r) => r.ts >= cutoff))]),
+    );
+    const total = computeStats(views.flatMap((v) => v.runs.filter((r) => r.ts >= cutoff)));
+    const one = c.req.query('env');
+    if (one)
+      return environments[one]
+        ? c.json({ since, ...environments[one] })
+        : c.json({ error: 'unknown environment' }, 404);
+    return c.json({ since, total, environments });
+  });
+
+  app.get('/api/poison', async (c) => {
+    const gate = await source.gate();
+    const records = c.req.query('open') === '1' ? gate.records.filter((r) => r.cures.length === 0) : gate.records;
+    return c.json(records);
+  });
+  app.get('/api/impact/:id', async (c) => {
+    const found = (await source.gate()).impact.find((i) => i.id === c.req.param('id'));
+    return found ? c.json(found) : c.json({ error: `no poison record "${c.req.param('id')}"` }, 404);
+  });
+  app.get('/api/check/:rev', (c) =>
+    source.check(c.req.param('rev')).then(
+      (r) => c.json(r),
+      (e) => fail(c, e),
+    ),
+  );
+
+  app.get('/api/runs', (c) => c.json({ runs: source.runs.list(c.req.query('env')) }));
+  app.get('/api/runs/:run', (c) => {
+    const run = source.runs.get(c.req.param('run'));
+    return run ? c.json(run) : c.json({ error: 'no such run on this machine' }, 404);
+  });
+  app.get('/api/report/:run', (c) => {
+    const report = source.runs.get(c.req.param('run'))?.report;
+    return report
+      ? c.body(report, 200, { 'content-type': 'text/markdown; charset=utf-8' })
+      : c.json({ error: 'no report' }, 404);
+  });
+
+  app.get(
+    '/api/plan/:env/:version',
+    act('plan a deploy', async (c, env) =>
+      c.json(await source.actions.planDeploy(env, c.req.param('version') ?? '', journalName(c.get('who')))),
+    ),
+  );
+  app.post(
+    '/api/deploy/:env',
+    act('deploy', async (c, env, b) => {
+      const form = {
+        version: text(b.version),
+        emergency: b.emergency === true,
+        reason: text(b.reason),
+        allowPoison: list(b.allowPoison),
+      };
+      return started(c, await source.actions.deploy(env, form, journalName(c.get('who'))));
+    }),
+  );
+  app.post(
+    '/api/rollback/:env',
+    act('roll back', async (c, env, b) => {
+      const target = text(b.to) ? { kind: 'to' as const, spec: text(b.to) } : { kind: 'last' as const };
+      const form = { target, emergency: b.emergency === true, force: b.force === true, reason: text(b.reason) };
+      return started(c, await source.actions.rollback(env, form, journalName(c.get('who'))));
+    }),
+  );
+  app.post(
+    '/api/lock/:env',
+    act('freeze', async (c, env, b) =>
+      c.json({ env, run: await source.actions.freeze(env, text(b.message), journalName(c.get('who'))) }),
+    ),
+  );
+  app.post(
+    '/api/unlock/:env',
+    act('unfreeze', async (c, env, b) =>
+      c.json({ env, unlocked: await source.actions.unfreeze(env, text(b.run), journalName(c.get('who'))) }),
+    ),
+  );
+  app.post('/api/runs/:run/stop', (c) => {
+    const run = source.runs.get(c.req.param('run'));
+    if (!run) return c.json({ error: 'no such run on this machine' }, 404);
+    if (!canDeploy(c, run.env)) return forbidden(c, deps, 'stop a run');
+    return c.json({ stopping: source.actions.stop(run.run) });
+  });
+  const record = (what: string, work: (b: Body, who: string) => Promise<object>) => async (c: Ctx) => {
+    if (!deploysEverywhere(c.get('who'))) return forbidden(c, deps, `${what} (in every environment)`);
+    try {
+      return c.json(await work(((await c.req.json().catch(() => ({}))) ?? {}) as Body, journalName(c.get('who'))));
+    } catch (error) {
+      return fail(c, error);
+    }
+  };
+  app.post(
+    '/api/poison',
+    record('record a poison', (b, who) =>
+      source.actions.poison(text(b.commit), text(b.message), text(b.ticket) || undefined, who),
+    ),
+  );
+  app.post(
+    '/api/cure',
+    record('record a cure', (b, who) => source.actions.cure(text(b.id), text(b.fix), who)),
+  );
+}

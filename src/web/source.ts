@@ -1,0 +1,173 @@
+// The dashboard's view of the project, read from the nodes and the repository and kept for a few
+// seconds: a page served from the cache says how old it is, and a read never waits behind another.
+import path from 'node:path';
+import semver from 'semver';
+import { findConfigFile, loadUserConfig, resolveRepo } from '../config/load.js';
+import { errorMessage } from '../errors.js';
+import { checkHistory, loadRecords, open } from '../gates/poison.js';
+import { knownEnvironments } from '../inventory/load.js';
+import { processRedactor } from '../log/redact.js';
+import { GitMirror, GitRecords } from '../transport/git.js';
+import { brokenEnv, readEnv } from './read-env.js';
+import type { FileRuns } from './runs.js';
+import type { Actions, CheckJson, EnvView, GateView, ImpactJson, StateSource } from './types.js';
+
+/** One value, reloaded when older than `ttlMs`; callers at the same moment share one load. */
+export class Cached<T> {
+  private value: { at: number; v: T } | undefined;
+  private pending: Promise<T> | undefined;
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly load: () => Promise<T>,
+  ) {}
+
+  get(fresh = false): Promise<T> {
+    if (this.value && !fresh && Date.now() - this.value.at < this.ttlMs) return Promise.resolve(this.value.v);
+    this.pending ??= this.load()
+      .then((v) => {
+        this.value = { at: Date.now(), v };
+        return v;
+      })
+      .finally(() => {
+        this.pending = undefined;
+      });
+    return this.pending;
+  }
+}
+
+export interface SourceOptions {
+  readonly configPath?: string;
+  /** How long a read of the nodes is served before they are read again (default 5 s). */
+  readonly ttlMs: number;
+}
+
+export class NodeSource implements StateSource {
+  readonly project: string;
+  readonly root: string;
+  readonly stateDir: string;
+  private readonly envs = new Map<string, Cached<EnvView>>();
+  private readonly mirror: GitMirror;
+  private readonly git: GitRecords;
+  private readonly synced: Cached<{ offline?: string }>;
+  private readonly gateView: Cached<GateView>;
+
+  private constructor(
+    project: string,
+    file: string,
+    repo: string,
+    private readonly options: SourceOptions,
+    readonly runs: FileRuns,
+  ) {
+    this.project = project;
+    this.root = path.dirname(file);
+    this.stateDir = path.join(this.root, '.relink');
+    this.mirror = new GitMirror(path.join(this.stateDir, 'repo.git'), repo);
+    this.git = new GitRecords(this.mirror);
+    // A fetch of the repository at most every 30 s; offline, the refs fetched last.
+    this.synced = new Cached(30_000, async () => {
+      const result = await this.mirror
+        .sync()
+        .catch((error: unknown) => ({ offline: true, reason: errorMessage(error) }));
+      return result.offline ? { offline: result.reason ?? 'unreachable' } : {};
+    });
+    this.gateView = new Cached(options.ttlMs, () => this.readGate());
+  }
+
+  static async open(
+    options: SourceOptions,
+    runs: (stateDir: string) => FileRuns,
+    actions: (source: NodeSource) => Actions,
+  ): Promise<NodeSource> {
+    const file = findConfigFile(process.cwd(), options.configPath);
+    const user = await loadUserConfig(file);
+    const stateDir = path.join(path.dirname(file), '.relink');
+    const made = new NodeSource(user.project, file, resolveRepo(user, file), options, runs(stateDir));
+    made.actions = actions(made);
+    return made;
+  }
+
+  /** Set once by open(): the actions need the source (to forget what they changed). */
+  actions!: Actions;
+
+  environments(): readonly string[] {
+    return knownEnvironments(this.root);
+  }
+
+  env(name: string, fresh = false): Promise<EnvView> {
+    if (!this.environments().includes(name)) return Promise.resolve(brokenEnv(name, 'unknown environment', new Date()));
+    let cached = this.envs.get(name);
+    if (!cached) {
+      cached = new Cached(this.options.ttlMs, () =>
+        readEnv(name, this.options.configPath).catch((error: unknown) =>
+          brokenEnv(name, processRedactor.apply(errorMessage(error)), new Date()),
+        ),
+      );
+      this.envs.set(name, cached);
+    }
+    return cached.get(fresh);
+  }
+
+  /** Forgets what was read of an environment (after an action changed it). */
+  invalidate(env: string): void {
+    this.envs.delete(env);
+  }
+
+  gate(fresh = false): Promise<GateView> {
+    return this.gateView.get(fresh);
+  }
+
+  async repo(): Promise<{ git: GitRecords; mirror: GitMirror; offline?: string }> {
+    const { offline } = await this.synced.get();
+    return { git: this.git, mirror: this.mirror, offline };
+  }
+
+  async tags(): Promise<string[]> {
+    await this.synced.get();
+    const tags = await this.mirror.tags().catch(() => [] as string[]);
+    const versions = semver.rsort(tags.filter((t) => semver.valid(t)));
+    return [...versions, ...tags.filter((t) => !semver.valid(t)).sort()];
+  }
+
+  async check(rev: string): Promise<CheckJson> {
+    const { git } = await this.repo();
+    const commit = /^[A-Za-z0-9][A-Za-z0-9._/+-]*$/.test(rev) ? await git.resolve(rev) : undefined;
+    if (!commit) throw new Error(`no commit "${rev}" in the repository`);
+    const { records } = await loadRecords(git);
+    const findings = await checkHistory(git, commit, records);
+    const openOnes = open(findings);
+    const cured = findings.filter((f) => f.curedBy).map((f) => ({ id: f.record.id, curedBy: f.curedBy, how: f.how }));
+    return { rev, commit, healthy: openOnes.length === 0, open: openOnes.map((f) => f.record), cured };
+  }
+
+  private async readGate(): Promise<GateView> {
+    const { git, offline } = await this.repo();
+    const readAt = new Date().toISOString();
+    const { records, malformed } = await loadRecords(git);
+    const views = await Promise.all(this.environments().map((env) => this.env(env)));
+    type Hit = ImpactJson['affected'][number];
+    const affected = new Map<string, Hit[]>(records.map((r) => [r.id, []]));
+    const unreachable: { env: string; node: string }[] = [];
+    const verdicts = new Map<string, string[]>();
+    for (const view of views) {
+      for (const row of view.status.nodes) {
+        if (!row.reachable) unreachable.push({ env: view.env, node: row.node });
+        if (!row.reachable || !row.commit || !row.current) continue;
+        if (!verdicts.has(row.commit)) {
+          const known = records.length ? await git.resolve(row.commit) : undefined;
+          const findings = known ? await checkHistory(git, row.commit, records) : [];
+          verdicts.set(
+            row.commit,
+            open(findings).map((f) => f.record.id),
+          );
+        }
+        for (const id of verdicts.get(row.commit)!) {
+          const hit = { env: view.env, node: row.node, release: row.current, version: row.version, commit: row.commit };
+          affected.get(id)?.push(hit);
+        }
+      }
+    }
+    const impact = records.map((r) => ({ id: r.id, poison: r.commit, affected: affected.get(r.id)!, unreachable }));
+    return { readAt, offline, records, malformed, impact };
+  }
+}

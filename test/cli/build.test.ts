@@ -1,0 +1,43 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/project.js';
+
+const run = promisify(execFile);
+const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+  bin: Record<string, string>;
+  scripts: Record<string, string>;
+};
+let out: string;
+
+// `npm run build` is `node scripts/build.mjs`; the same script builds into a directory of the test's own
+// here, so this proves what `npm run build` leaves in dist/ without touching the dist/ others run.
+beforeAll(async () => {
+  out = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-build-'));
+  await run('node', [path.join(repoRoot, 'scripts', 'build.mjs'), '--out-dir', out], { cwd: repoRoot });
+}, 60_000);
+afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
+
+describe('the build', () => {
+  it('is scripts/build.mjs (what this test runs)', () => {
+    expect(pkg.scripts.build).toBe('node scripts/build.mjs');
+  });
+
+  it('leaves every bin of package.json executable, and each runs by its own #! line', async () => {
+    expect(Object.keys(pkg.bin).sort()).toEqual(['deploy', 'rollback']);
+    for (const [name, file] of Object.entries(pkg.bin)) {
+      const built = path.join(out, path.relative('dist', file));
+      expect(fs.statSync(built).mode & 0o777, name).toBe(0o755);
+      const { stdout } = await run(built, ['--help'], { cwd: out });
+      expect(stdout, name).toMatch(/deploy <env> <version>|rollback <env>/);
+    }
+  });
+
+  it('writes the help text `deploy --help` prints without loading a module', () => {
+    const help = fs.readFileSync(path.join(out, 'help.txt'), 'utf8');
+    expect(help).toContain('deploy doctor <env>');
+  });
+});

@@ -1,0 +1,165 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createJiti } from 'jiti';
+import { parse } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { answers, parseHosts, projectFrom, questions } from '../../src/cli/init-answers.js';
+import { HOSTS_SCHEMA_COMMENT, INIT_ENVS, initFiles, withIgnored } from '../../src/cli/init-files.js';
+import { resolveConfig } from '../../src/config/load.js';
+import { validateInventory, validateUserConfig } from '../../src/config/validate.js';
+import { renderTemplate } from '../../src/template/render.js';
+import { templateScope } from '../../src/template/scope.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-init-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const flags = { project: 'shop', lb: 'haproxy', hosts: ['app1,app2,app3', 'dev=box1'], user: 'relink' };
+
+describe('deploy init: the answers', () => {
+  it('takes the options, then the defaults: project from the directory, /srv/<project>, no LB, user deploy', () => {
+    expect(answers({}, 'My Shop!')).toEqual({
+      project: 'My-Shop',
+      deployTo: '/srv/My-Shop',
+      lb: 'none',
+      user: 'deploy',
+      hosts: { dev: ['dev1'], test: ['test1'], pre: ['pre1'], prod: ['web1', 'web2'] },
+    });
+    const a = answers({ ...flags, deployTo: '/opt/shop' }, 'x');
+    expect(a).toMatchObject({ project: 'shop', deployTo: '/opt/shop', lb: 'haproxy', user: 'relink' });
+    expect(a.hosts).toEqual({ dev: ['box1'], test: ['test1'], pre: ['pre1'], prod: ['app1', 'app2', 'app3'] });
+    expect(projectFrom('...')).toBe('app');
+  });
+
+  it('refuses a wrong answer as bad input naming the option (exit 2)', () => {
+    const wrong = (f: Parameters<typeof answers>[0]) => {
+      try {
+        answers(f, 'x');
+      } catch (error) {
+        return { message: (error as Error).message, exitCode: (error as { exitCode?: number }).exitCode };
+      }
+      return undefined;
+    };
+    expect(wrong({ project: '-x' })).toEqual({ message: expect.stringMatching(/^--project "-x"/), exitCode: 2 });
+    expect(wrong({ deployTo: 'srv/x' })?.message).toMatch(/^--deploy-to "srv\/x": an absolute path/);
+    expect(wrong({ deployTo: '/srv/../etc' })?.message).toMatch(/^--deploy-to/);
+    expect(wrong({ deployTo: '/srv/a\nb' })?.message).toMatch(/^--deploy-to/);
+    expect(wrong({ user: 'Root' })?.message).toMatch(/^--user "Root"/);
+    expect(wrong({ hosts: ['qa=a'] })?.message).toBe('--hosts qa=a: "qa" is not one of dev, test, pre, prod');
+    expect(wrong({ hosts: ['a,a'] })?.message).toBe('--hosts a,a: a node is named twice');
+    expect(wrong({ hosts: ['a b'] })?.message).toMatch(/^--hosts a b: "a b": a host name/);
+    expect(wrong({ hosts: [','] })?.message).toBe('--hosts ,: name at least one node');
+  });
+
+  it('asks only what no option answered, in order, each default following the answers before it', () => {
+    expect(questions({}, 'shop', {}).map((q) => [q.key, q.fallback])).toEqual([
+      ['project', 'shop'],
+      ['deployTo', '/srv/shop'],
+      ['lb', 'none'],
+      ['prod', 'web1,web2'],
+      ['user', 'deploy'],
+    ]);
+    expect(questions(flags, 'shop', parseHosts(flags.hosts)).map((q) => q.key)).toEqual(['deployTo']);
+    expect(answers({}, 'x', { project: 'p', lb: 'nginx', prod: 'a, b', user: 'u' })).toMatchObject({
+      deployTo: '/srv/p',
+      lb: 'nginx',
+      user: 'u',
+      hosts: { prod: ['a', 'b'] },
+    });
+  });
+});
+
+describe('deploy init: the files', () => {
+  const files = initFiles(answers(flags, 'x'));
+  for (const [file, text] of files) {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.writeFileSync(path.join(dir, file), text);
+  }
+
+  it('writes deploy.config.ts, hosts/{dev,test,pre,prod}.yaml and templates/app.env', () => {
+    expect([...files.keys()]).toEqual([
+      'deploy.config.ts',
+      'hosts/dev.yaml',
+      'hosts/test.yaml',
+      'hosts/pre.yaml',
+      'hosts/prod.yaml',
+      'templates/app.env',
+    ]);
+  });
+
+  it('a config that loads (import from relink) and validates', async () => {
+    const jiti = createJiti(import.meta.url, { alias: { relink: path.join(root, 'src', 'index.ts') }, fsCache: false });
+    const loaded = await jiti.import(path.join(dir, 'deploy.config.ts'), { default: true });
+    const config = validateUserConfig(loaded, 'deploy.config.ts');
+    expect(config).toMatchObject({
+      project: 'shop',
+      repo: '.',
+      deployTo: '/srv/shop',
+      secretsFile: 'deploy.secrets.env',
+    });
+    expect(config.templates).toEqual([{ src: 'templates/app.env', dest: 'app.env' }]);
+  });
+
+  it("hosts files that start with the JSON Schema comment, validate, and name the options' nodes", () => {
+    const inventories = INIT_ENVS.map((env) => {
+      const text = files.get(`hosts/${env}.yaml`)!;
+      expect(text.split('\n')[0], env).toBe(HOSTS_SCHEMA_COMMENT);
+      return validateInventory(parse(text), env, `hosts/${env}.yaml`);
+    });
+    const prod = inventories[3]!;
+    expect(prod).toMatchObject({ pre: 'app1', groupSize: 1, lb: { driver: 'haproxy', backend: 'app' } });
+    expect(prod.hosts.map((h) => [h.name, h.address, h.user, h.port, h.vars])).toEqual(
+      ['app1', 'app2', 'app3'].map((n) => [n, n, 'relink', 22, { appPort: 3000 }]),
+    );
+    expect(inventories.map((i) => i.hosts.map((h) => h.name))).toEqual([
+      ['box1'],
+      ['test1'],
+      ['pre1'],
+      ['app1', 'app2', 'app3'],
+    ]);
+    expect(inventories.slice(0, 3).every((i) => i.lb === undefined && i.pre === undefined)).toBe(true);
+    for (const lb of ['nginx', 'none'] as const) {
+      const text = initFiles(answers({ ...flags, lb }, 'x')).get('hosts/prod.yaml')!;
+      expect(validateInventory(parse(text), 'prod', 'prod.yaml').lb?.driver).toBe(lb === 'none' ? undefined : lb);
+    }
+    const single = initFiles(answers({ hosts: ['solo'] }, 'x')).get('hosts/prod.yaml')!;
+    expect(validateInventory(parse(single), 'prod', 'prod.yaml').pre).toBeUndefined();
+  });
+
+  it('whose schema comment points where the installed package keeps the JSON Schema', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { files: string[] };
+    const target = HOSTS_SCHEMA_COMMENT.split('$schema=')[1]!;
+    const inPackage = path.relative('node_modules/relink', path.join('hosts', target));
+    expect(inPackage).toBe('docs/schema/hosts.schema.json');
+    expect(fs.existsSync(path.join(root, inPackage))).toBe(true);
+    expect(pkg.files).toContain('docs');
+  });
+
+  it('a template every generated node can render', async () => {
+    const loaded = (await createJiti(import.meta.url, {
+      alias: { relink: path.join(root, 'src', 'index.ts') },
+      fsCache: false,
+    }).import(path.join(dir, 'deploy.config.ts'), { default: true })) as Parameters<typeof resolveConfig>[0];
+    const config = resolveConfig(loaded, 'prod', path.join(dir, 'deploy.config.ts'));
+    const inventory = validateInventory(parse(files.get('hosts/prod.yaml')!), 'prod', 'hosts/prod.yaml');
+    const facts = { release: 'r', version: 'v1.0.0', commit: 'c', branch: 'main' };
+    for (const node of inventory.hosts) {
+      const text = renderTemplate(
+        files.get('templates/app.env')!,
+        templateScope(config, inventory, node, facts),
+        'app.env',
+      );
+      expect(text).toContain(`NODE_NAME=${node.name}\nPORT=3000\n`);
+    }
+  });
+
+  it('.gitignore: adds what is missing once, keeps the rest', () => {
+    expect(withIgnored(undefined)).toBe('# relink: secret values and local state\ndeploy.secrets.env\n.relink/\n');
+    expect(withIgnored('node_modules')).toBe(
+      'node_modules\n\n# relink: secret values and local state\ndeploy.secrets.env\n.relink/\n',
+    );
+    expect(withIgnored('/.relink\n')).toBe('/.relink\n\n# relink: secret values and local state\ndeploy.secrets.env\n');
+    expect(withIgnored(withIgnored('x\n'))).toBeUndefined();
+  });
+});
