@@ -2,7 +2,7 @@
 
 /**
  * What each relink step cannot beat on this machine: one SSH connect, the
- * bytes it must send over SSH streams, and the app's own restart once per
+ * release's bytes to every node at once over OpenSSH, and the app's own restart once per
  * sequential rolling phase (cold: the pre node, then every other node at once
  * since nothing serves; warm and rollback: the pre node and the 25% groups;
  * emergency: all nodes at once).
@@ -11,7 +11,7 @@ export function floorsOf(results, nodes) {
   const { connectMs, streamMs, restartMs } = results.floors;
   const groups = 1 + Math.ceil((nodes - 1) / Math.max(1, Math.ceil((nodes * 25) / 100)));
   return {
-    cold: connectMs + streamMs * nodes + 2 * restartMs,
+    cold: connectMs + streamMs + 2 * restartMs,
     warm: connectMs + groups * restartMs,
     rollback: connectMs + groups * restartMs,
     emergency: connectMs + restartMs,
@@ -59,7 +59,7 @@ export function markdown(results, median) {
     '',
     `Emergency rollback (\`rollback prod --last --emergency\`): ${s(emergency)} s; the same work by hand (one OpenSSH connection per node, all at once, relink + the app's restart) in the same run: ${s(loop)} s: relink / shell loop = ${emergency && loop ? (emergency / loop).toFixed(2) : '-'}x (floor ${s(f.emergency)} s).`,
     '',
-    `Floors measured here: one OpenSSH connect ${s(results.floors.connectMs)} s; ${results.releaseMB} MB over one SSH stream ${s(results.floors.streamMs)} s; the app's own restart until it answers ${s(results.floors.restartMs)} s.`,
+    `Floors measured here: one OpenSSH connect ${s(results.floors.connectMs)} s; ${results.releaseMB} MB to each of the ${results.nodes} nodes at once, one OpenSSH stream each (connects left out) ${s(results.floors.streamMs)} s; the app's own restart until it answers ${s(results.floors.restartMs)} s.`,
     '',
     ...(cold(results.scale)
       ? [
