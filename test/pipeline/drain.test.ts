@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { NodeSpec } from '../../src/inventory/types.js';
 import type { LbDriver, ServerState } from '../../src/lb/types.js';
 import { validateInventory } from '../../src/config/validate.js';
-import { deploy } from '../../src/pipeline/run.js';
+import { deploy, planDeploy } from '../../src/pipeline/run.js';
 import { fakeRun } from '../helpers/fake-run.js';
 
 /** A load balancer that records calls and knows who is drained. */
@@ -90,5 +90,35 @@ describe('rollout with a load balancer', () => {
     await expect(deploy(run.request, deps, run.source)).rejects.toThrow(/node3: smoke test failed/);
     expect([...lb.admin.values()].every((a) => a === 'ready')).toBe(true);
     expect(lb.calls.filter((c) => c.startsWith('drain node1'))).toHaveLength(2);
+  });
+});
+
+describe('plan = run: the steps `deploy plan` lists per node are the steps the deploy runs there', () => {
+  const phases = (name: string) => name.startsWith('distribute:') || name.startsWith('rollout:');
+  const ran = (events: ReturnType<typeof fakeRun>['events'], node: string) =>
+    events.flatMap((e) =>
+      e.type === 'step' && e.status === 'ok' && e.node === node && phases(e.step) ? [e.step] : [],
+    );
+
+  it.each([
+    ['without a load balancer', () => fakeRun()],
+    ['behind a load balancer (drain, undrain, serving)', () => withLb(new FakeLb())],
+  ])('%s, tarball upload', async (_what, make) => {
+    const planned = make();
+    const plan = await planDeploy(planned.request, planned.deps, planned.source);
+    const run = make();
+    await deploy(run.request, run.deps, run.source);
+    for (const node of plan.nodes) {
+      expect(ran(run.events, node.node)).toEqual(node.steps.map((s) => s.step).filter(phases));
+    }
+  });
+
+  it('rsync upload: one upload step, no tarball, no verify, no unpack', async () => {
+    const run = fakeRun();
+    const config = { ...run.request.config, rollout: { ...run.request.config.rollout, upload: 'rsync' as const } };
+    const plan = await planDeploy({ ...run.request, config }, run.deps, run.source);
+    const steps = plan.nodes[0]!.steps.filter((s) => s.step.startsWith('distribute:'));
+    expect(steps.map((s) => s.step)).toEqual(['distribute:upload', 'distribute:shared']);
+    expect(steps[0]!.detail).toMatch(/^rsync into \/srv\/app\/releases\/hello_prod_v1\.1\.0_.* hard-linked/);
   });
 });

@@ -51,18 +51,19 @@ export async function describePlan(
       const s = state(ctx, node);
       const current = s.current ? releaseRecords(s.events).get(s.current) : undefined;
       if (current?.commit) fromCommits.add(current.commit);
-      const lb = ctx.lb.kind !== 'none' && behindLb(ctx, [node]).length > 0;
+      // The same conditions the run applies: only a node the load balancer sees serving is drained.
+      const lb = ctx.lb.kind !== 'none' && behindLb(ctx, [node]).length > 0 && s.lb?.admin === 'ready' && s.lb.up;
+      const vouch = ctx.lb.kind !== 'none' && behindLb(ctx, [node]).length > 0 && uses(ctx, 'vouch');
       const scope = templateScope(config, ctx.inventory, node, facts);
       const steps = [
         { step: 'gates:lock', detail: `mkdir ${ctx.layout.lock}` },
-        { step: 'distribute:upload', detail: `${ctx.layout.incoming}/${facts.release}.tar.gz` },
-        { step: 'distribute:verify', detail: 'sha256 of the upload' },
-        { step: 'distribute:unpack', detail: `${ctx.layout.releases}/${facts.release}` },
+        ...uploadSteps(ctx, facts, Boolean(s.current)),
         { step: 'distribute:shared', detail: [...config.shared.dirs, ...config.shared.files].join(', ') || '(none)' },
         ...(config.templates.length
           ? [{ step: 'distribute:templates', detail: config.templates.map((t) => t.dest).join(', ') }]
           : []),
-        ...(lb ? [{ step: 'rollout:drain', detail: `${ctx.lb.kind}: drain, wait until nothing is in flight` }] : []),
+        ...(lb ? [{ step: 'rollout:drain', detail: `${ctx.lb.kind}: out of the pool` }] : []),
+        ...(lb ? [{ step: 'rollout:drained', detail: 'wait until nothing is in flight' }] : []),
         { step: 'rollout:relink', detail: `current -> releases/${facts.release}` },
         ...(config.restart ? [{ step: 'rollout:restart', detail: config.restart.command }] : []),
         ...(config.smoke
@@ -75,7 +76,11 @@ export async function describePlan(
               },
             ]
           : []),
-        ...(lb ? [{ step: 'rollout:undrain', detail: `${ctx.lb.kind}: back into the pool, wait until serving` }] : []),
+        ...(lb ? [{ step: 'rollout:undrain', detail: `${ctx.lb.kind}: back into the pool` }] : []),
+        ...(vouch && config.smoke
+          ? [{ step: 'rollout:vouch', detail: `${ctx.lb.kind}: healthy now (trustSmoke)` }]
+          : []),
+        ...(lb ? [{ step: 'rollout:serving', detail: `${ctx.lb.kind}: wait until it reports the node serving` }] : []),
         { step: 'finish:cleanup', detail: `keep ${config.keepReleases} good releases` },
       ];
       nodes.push({
@@ -121,6 +126,25 @@ export async function describePlan(
     window,
     nodes,
   };
+}
+
+/** The upload steps of the configured mode, as distribute runs them. */
+function uploadSteps(ctx: RunContext, facts: ReleaseFacts, warm: boolean) {
+  const dir = `${ctx.layout.releases}/${facts.release}`;
+  if (ctx.config.rollout.upload === 'rsync') {
+    const linked = warm ? ' (unchanged files hard-linked against the current release)' : '';
+    return [{ step: 'distribute:upload', detail: `rsync into ${dir}${linked}` }];
+  }
+  return [
+    { step: 'distribute:upload', detail: `${ctx.layout.incoming}/${facts.release}.tar.gz` },
+    { step: 'distribute:verify', detail: 'sha256 of the upload' },
+    { step: 'distribute:unpack', detail: dir },
+  ];
+}
+
+/** Whether the run's load balancer can be told a node is healthy after relink's smoke test. */
+function uses(ctx: RunContext, what: 'vouch'): boolean {
+  return what === 'vouch' && Boolean(ctx.inventory.lb?.trustSmoke) && typeof ctx.lb.vouch === 'function';
 }
 
 export function formatPlan(plan: Plan): string {
