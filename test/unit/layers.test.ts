@@ -60,3 +60,24 @@ describe('the layer rules (.dependency-cruiser.cjs)', () => {
     expect(seen.out).not.toContain('processes-and-sockets-only-in-transport: src/transport/');
   });
 });
+
+describe('the dashboard in the layer rules', () => {
+  it('keeps its socket in src/transport/: the HTTP server package is refused in src/web/', async () => {
+    const seen = await cruise(
+      'src/web/zz-probe.ts',
+      "import { serve } from '@hono/node-server';\nexport const s = serve;\n",
+    );
+    expect(seen.code).not.toBe(0);
+    expect(seen.out).toContain('processes-and-sockets-only-in-transport: src/web/zz-probe.ts');
+  });
+
+  it('refuses an npm package that starts processes outside transport too (zx), not only node builtins', async () => {
+    const seen = await cruise('src/gates/zz-probe.ts', "import { $ } from 'zx';\nexport const s = $;\n");
+    expect(seen.out).toContain('processes-and-sockets-only-in-transport: src/gates/zz-probe.ts');
+  });
+
+  it('lets nothing below the cli layer import the dashboard', async () => {
+    const seen = await cruise('src/pipeline/zz-probe.ts', "import '../web/html.js';\nexport const x = 1;\n");
+    expect(seen.out).toContain('layer-commands-imports-up: src/pipeline/zz-probe.ts');
+  });
+});
