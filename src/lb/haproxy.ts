@@ -70,9 +70,27 @@ export class HaproxyDriver implements LbDriver {
     return result.stdout;
   }
 
+  /**
+   * The `show stat` being read now, shared by every waiter of a group instead of a channel each. A read
+   * started before this driver's last state change is not shared: it may not show that change.
+   */
+  private reading: { changes: number; rows: Promise<ReturnType<typeof parseShowStat>> } | undefined;
+  private changes = 0;
+
+  private snapshot(): Promise<ReturnType<typeof parseShowStat>> {
+    if (this.reading?.changes === this.changes) return this.reading.rows;
+    const reading = { changes: this.changes, rows: this.api(haproxyLine('show', 'stat')).then(parseShowStat) };
+    this.reading = reading;
+    const done = () => {
+      if (this.reading === reading) this.reading = undefined;
+    };
+    reading.rows.then(done, done);
+    return reading.rows;
+  }
+
   async states(nodes: readonly NodeSpec[]): Promise<Map<string, ServerState>> {
     const { backend, serverOf } = this.settings;
-    const rows = parseShowStat(await this.api(haproxyLine('show', 'stat')));
+    const rows = await this.snapshot();
     const out = new Map<string, ServerState>();
     const unknown: string[] = [];
     for (const node of nodes) {
@@ -108,6 +126,7 @@ export class HaproxyDriver implements LbDriver {
       });
     }
     const answer = (await this.api(line)).trim();
+    this.changes++;
     if (answer) throw new RelinkError(`HAProxy refused to set ${node.name} to ${state}: ${answer}`);
   }
 
@@ -115,6 +134,7 @@ export class HaproxyDriver implements LbDriver {
   async vouch(node: NodeSpec): Promise<boolean> {
     const server = haproxyServer(this.settings.backend, this.settings.serverOf(node));
     const answer = await this.api(haproxyLine('set', 'server', server, 'health', 'up')).catch(() => 'unreachable');
+    this.changes++;
     return answer.trim() === '';
   }
 

@@ -49,12 +49,29 @@ const NO_RELEASE: ReleaseFacts = { release: '', version: '', commit: '', branch:
 /** A command to the load balancer that has not answered in this time is abandoned. */
 const LB_COMMAND_TIMEOUT_MS = 15_000;
 
+/**
+ * Commands in flight to the load balancer at once. Over SSH each is a channel of one connection, and OpenSSH
+ * allows 10 per connection (MaxSessions): a group of any size stays below it.
+ */
+export const LB_CHANNELS = 6;
+
+/** Runs at most LB_CHANNELS commands at once; the rest wait their turn. */
+function budgeted(run: LbRunner): LbRunner {
+  let limit: Promise<import('p-limit').LimitFunction> | undefined;
+  return async (command, stdin) => {
+    limit ??= import('p-limit').then((m) => m.default(LB_CHANNELS));
+    return (await limit)(() => run(command, stdin));
+  };
+}
+
 /** The explicit context of the drivers: where their commands run, how paths and templates resolve, the clock. */
 export function lbContext(setup: LbSetup): LbContext {
   const { config, inventory, session } = setup;
-  const run: LbRunner = session
-    ? (command, stdin) => session.exec(command, { stdin, timeoutMs: LB_COMMAND_TIMEOUT_MS })
-    : (command, stdin) => runLocalCommand(command, { input: stdin, timeoutMs: LB_COMMAND_TIMEOUT_MS });
+  const run = budgeted(
+    session
+      ? (command, stdin) => session.exec(command, { stdin, timeoutMs: LB_COMMAND_TIMEOUT_MS })
+      : (command, stdin) => runLocalCommand(command, { input: stdin, timeoutMs: LB_COMMAND_TIMEOUT_MS }),
+  );
   const base = path.resolve(config.root, path.dirname(inventory.file));
   const scope = (node: NodeSpec) => templateScope(config, inventory, node, NO_RELEASE);
   return {

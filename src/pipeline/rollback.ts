@@ -142,14 +142,17 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
 
   /** A rolling rollback that stopped: what runs the target, what was not touched, what is left drained. */
   async function stoppedError(stopped: Stop, switched: readonly NodeSpec[]): Promise<RelinkError> {
-    const left = await undrainLeftovers(ctx, 'rollback');
+    // The node that failed runs a release that did not pass: it stays out of the pool.
+    const at = stopped.node.name;
+    const kept = ctx.drained.has(at) ? [at] : [];
+    const left = await undrainLeftovers(ctx, 'rollback', kept);
+    if (kept.length) left.push(`${at} stays drained (out of the load balancer); the next successful run puts it back.`);
     const done = switched.filter((n) => !stopped.group.includes(n)).map((n) => n.name);
     const rest = stopped.untouched.map((n) => n.name);
     const cause = errorMessage(stopped.error).split('\n')[0];
     const message =
       `rollback stopped: ${cause}. ${done.length ? `${done.join(', ')} run the target; ` : ''}` +
       `${rest.length ? `${rest.join(', ')} were not touched.` : ''}${left.length ? ` ${left.join('; ')}` : ''}`;
-    const at = stopped.node.name;
     return new RelinkError(message, {
       hint: `look at ${at} (deploy logs ${env} --node ${at}), then rollback ${env} --to <version> or --emergency`,
     });

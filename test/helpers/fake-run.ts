@@ -38,6 +38,8 @@ export interface FakeOptions {
   signal?: AbortSignal;
   /** Every node empty: nothing deployed yet (a cold start). */
   cold?: boolean;
+  /** An answer of its own for a command on a node (stdout, code), before the default answers. */
+  answer?: (node: string, command: string) => { code?: number; stdout?: string } | undefined;
   /** Called for every recorded command; lets a test abort mid-run. */
   onCommand?: (node: string, command: string) => void;
 }
@@ -78,6 +80,8 @@ export function fakeRun(options: FakeOptions = {}) {
     if (relinked && options.fail?.(node, command) === undefined) running.set(node, relinked);
     const code = options.fail?.(node, command);
     if (code !== undefined) return { code, stderr: `injected failure on ${node}` };
+    const custom = options.answer?.(node, command);
+    if (custom) return custom;
     if (command.includes('readlink /srv/app/current || true ;') && options.cold) {
       return { stdout: `${SECTION}\n${SECTION}\n${SECTION}\n` };
     }

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { LB_DRIVERS } from '../../src/config/names.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
 import type { Inventory, LbSpec, NodeSpec } from '../../src/inventory/types.js';
-import { parseShowStat, toServerState } from '../../src/lb/haproxy.js';
+import { HaproxyDriver, parseShowStat, toServerState } from '../../src/lb/haproxy.js';
 import { serversIn, setDown } from '../../src/lb/nginx.js';
 import { NoLb } from '../../src/lb/none.js';
-import { LB_FACTORIES, lbContext, lbDriver, lbHost } from '../../src/lb/registry.js';
+import { LB_CHANNELS, LB_FACTORIES, lbContext, lbDriver, lbHost } from '../../src/lb/registry.js';
 import type { LbContext } from '../../src/lb/types.js';
 import { render, type Command } from '../../src/remote/tokens.js';
 import type { ExecResult, NodeSession } from '../../src/transport/types.js';
@@ -28,6 +28,26 @@ describe('haproxy runtime API', () => {
     expect(toServerState({ status: 'DRAIN', scur: 0 })).toEqual({ admin: 'drain', up: true, sessions: 0 });
     expect(toServerState({ status: 'MAINT', scur: 0 })).toMatchObject({ admin: 'maint', up: false });
     expect(toServerState({ status: 'DOWN', scur: 0 })).toMatchObject({ admin: 'ready', up: false });
+  });
+
+  it('a whole group waiting on HAProxy shares one `show stat` per poll, and never one read before a change', async () => {
+    const lines: string[] = [];
+    const run = async (_c: Command, stdin?: string) => {
+      lines.push(stdin!.trim());
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      return { code: 0, stdout: stdin!.startsWith('show') ? csv.replace(',2,5,', ',0,5,') : '', stderr: '' };
+    };
+    const settings = { socket: '/s', backend: 'app', serverOf: (n: NodeSpec) => n.name, now: () => new Date() };
+    const driver = new HaproxyDriver(run, { ...settings, sleep: async () => undefined });
+    const nodes = ['node1', 'node2'].map((name) => ({ name }) as NodeSpec);
+    const group = Array.from({ length: 30 }, () => nodes);
+    await Promise.all(group.map(([a]) => driver.waitDrained(a!, 1000)));
+    expect(lines.filter((l) => l === 'show stat')).toHaveLength(1);
+    // A read that started before a drain is not handed to a waiter after it.
+    const before = driver.states(nodes);
+    await driver.drain(nodes[1]!);
+    await Promise.all([before, driver.states(nodes)]);
+    expect(lines.slice(1)).toEqual(['show stat', 'set server app/node2 state drain', 'show stat']);
   });
 
   it('reaches the socket through socat, unix or TCP', () => {
@@ -179,6 +199,20 @@ describe('driver context', () => {
     const context = lbContext({ config, inventory, session: { exec } as unknown as NodeSession, clock });
     expect((await context.run(['true'], 'in')).stdout).toBe('ok');
     expect(seen).toEqual([[['true'], { stdin: 'in', timeoutMs: 15_000 }]]);
+  });
+
+  it('keeps at most LB_CHANNELS commands in flight on the LB host, whatever the group size', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const exec = async () => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return { code: 0, stdout: '', stderr: '' };
+    };
+    const context = lbContext({ config, inventory, session: { exec } as unknown as NodeSession, clock });
+    await Promise.all(Array.from({ length: 40 }, () => context.run(['true'])));
+    expect(most).toBe(LB_CHANNELS);
   });
 
   it('names the LB host as a node', () => {

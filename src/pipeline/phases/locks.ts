@@ -67,7 +67,8 @@ export async function acquireRemoteLocks(
   const ttl = ctx.config.lock.ttlMs;
   const { layout } = ctx;
   const inspect = async (node: NodeSpec) => {
-    if (options.inspect) takeInspection(ctx, node, (await execOk(ctx, node, inspectNode(layout))).stdout);
+    const read = inspectNode(layout, { journalLines: JOURNAL_LINES });
+    if (options.inspect) takeInspection(ctx, node, (await execOk(ctx, node, read)).stdout);
   };
   const lockAndRead = options.inspect
     ? and(acquireLock(layout, owner), group(inspectNode(layout, { journalLines: JOURNAL_LINES })))
@@ -75,12 +76,13 @@ export async function acquireRemoteLocks(
   const writable = or(group(checkWritable(layout)), [op(`exit ${NOT_WRITABLE}`)]);
   const command = options.writable ? seq(writable, lockAndRead) : lockAndRead;
   const unwritable: NodeSpec[] = [];
+  const lost: NodeSpec[] = [];
+  // Takeovers are journaled only once every lock is held: a run that is refused journals nothing.
+  const takeovers: { node: NodeSpec; reason: string }[] = [];
   const take = async (node: NodeSpec): Promise<void> => {
     const first = await session(ctx, node).exec(command);
-    if (first.code === NOT_WRITABLE) {
-      unwritable.push(node);
-      return;
-    }
+    if (first.code === NOT_WRITABLE) return void unwritable.push(node);
+    if (first.code === CONNECTION_LOST) return void lost.push(node);
     if (first.code === 0) {
       taken.push(node);
       if (options.inspect) takeInspection(ctx, node, first.stdout);
@@ -88,35 +90,43 @@ export async function acquireRemoteLocks(
     }
     const raw = (await session(ctx, node).exec(readLock(layout))).stdout.trim() || undefined;
     const o = parseOwner(raw);
-    if (o?.kind === 'freeze' && options.force) {
-      frozen.push(node);
-      return inspect(node);
-    }
+    if (o?.kind === 'freeze' && options.force) return void frozen.push(node);
     const health = o && o.kind !== 'freeze' ? lockHealth(o, ctx.deps.now(), ttl) : undefined;
     const dead = options.takeOverDead !== false && Boolean(health?.deadPid || health?.stale);
-    if (!o || o.kind === 'freeze' || !(dead || options.force)) {
-      held.push({ node, owner: raw });
-      return;
-    }
+    if (!o || o.kind === 'freeze' || !(dead || options.force)) return void held.push({ node, owner: raw });
     const who = describeOwner(raw, ctx.deps.now(), ttl);
     const doing = dead ? "taking over a dead run's lock" : 'taking over the lock of another run (--force)';
     ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `${doing}: ${who}` });
-    if ((await session(ctx, node).exec(takeOverLock(layout, o.run, owner))).code !== 0) {
+    const swap = await session(ctx, node).exec(takeOverLock(layout, o.run, owner));
+    if (swap.code === CONNECTION_LOST) return void lost.push(node);
+    if (swap.code !== 0) {
       // Another run took it first: it is theirs now.
       held.push({ node, owner: (await session(ctx, node).exec(readLock(layout))).stdout.trim() || raw });
       return;
     }
     taken.push(node);
-    const reason = dead ? `owner gone; was held by ${who}` : `${options.force}; was held by ${who}`;
-    await record(ctx, node, journalEvent(ctx, node, 'lock_broken', { reason }));
-    await inspect(node);
+    takeovers.push({ node, reason: dead ? `owner gone; was held by ${who}` : `${options.force}; was held by ${who}` });
   };
+  const refused = () => held.length + unwritable.length + lost.length > 0;
   await step(ctx, 'gates:lock', undefined, async () => {
     const [leader, ...rest] = nodes;
-    if (leader) await take(leader);
-    if (held.length === 0 && unwritable.length === 0) await Promise.all(rest.map(take));
-    if (held.length === 0 && unwritable.length === 0) return;
-    await releaseRemoteLocks(ctx, taken);
+    const errors: unknown[] = [];
+    const settle = async (work: Promise<unknown>[]) => {
+      for (const r of await Promise.allSettled(work)) if (r.status === 'rejected') errors.push(r.reason);
+    };
+    if (leader) await settle([take(leader)]);
+    if (!refused() && errors.length === 0) await settle(rest.map(take));
+    if (!refused() && errors.length === 0) {
+      await settle([
+        ...takeovers.map(({ node, reason }) => record(ctx, node, journalEvent(ctx, node, 'lock_broken', { reason }))),
+        ...(options.inspect ? [...frozen, ...takeovers.map((t) => t.node)].map(inspect) : []),
+      ]);
+      if (errors.length === 0) return;
+    }
+    // A lost connection may have left this run's lock behind: releasing removes only this run's own.
+    await releaseRemoteLocks(ctx, [...taken, ...lost]);
+    if (errors.length) throw errors[0];
+    if (lost.length) throw lostError(ctx, lost[0]!);
     if (unwritable.length) throw notWritableError(ctx, unwritable[0]!);
     throw heldError(ctx, held, options.hint);
   });
@@ -125,8 +135,17 @@ export async function acquireRemoteLocks(
 
 /** Exit status of the lock command when deployTo is not writable: nothing was locked on that node. */
 const NOT_WRITABLE = 98;
+/** What the transport answers when the connection went away under a command. */
+const CONNECTION_LOST = 255;
 /** A run reads the newest lines of each journal: what it decides on; `history` and `stats` read them all. */
 const JOURNAL_LINES = 5000;
+
+function lostError(ctx: RunContext, node: NodeSpec): RelinkError {
+  return new RelinkError(
+    `${node.name}: the connection was lost while taking the deploy lock. Nothing was changed on any node.`,
+    { hint: `check ${node.name} (deploy doctor ${ctx.config.env}), then run the command again` },
+  );
+}
 
 function notWritableError(ctx: RunContext, node: NodeSpec): RelinkError {
   const dir = ctx.layout.deployTo;

@@ -18,28 +18,48 @@ export interface RollbackRow {
   readonly untouched?: boolean;
 }
 
+/** One run's net move of `current` on one node. */
+interface NetMove {
+  readonly run: string;
+  readonly ts: string;
+  readonly from?: string;
+  readonly to: string;
+}
+
+/**
+ * Each run's net move of `current` on one node, in journal order. A run that
+ * left the node where it was (a failed deploy that put it back) moved nothing.
+ */
+export function netMoves(events: readonly JournalEvent[]): NetMove[] {
+  const byRun = new Map<string, { run: string; ts: string; from?: string; to: string }>();
+  let current: string | undefined;
+  for (const e of events) {
+    if ((e.event !== 'activated' && e.event !== 'rolled_back') || !e.release) continue;
+    const move = byRun.get(e.run);
+    if (move) Object.assign(move, { ts: e.ts, to: e.release });
+    else byRun.set(e.run, { run: e.run, ts: e.ts, from: current, to: e.release });
+    current = e.release;
+  }
+  return [...byRun.values()].filter((m) => m.from !== m.to);
+}
+
 /**
  * The run `--last` undoes: the newest run that moved `current` (a deploy's
- * activation or a rollback) on any of the nodes. A deploy limited with
- * `--node` changed only those nodes, so only those go back.
+ * activation or a rollback) on any of the nodes and did not put it back. A
+ * deploy limited with `--node` changed only those nodes, so only those go back.
  */
 export function lastChangingRun(journals: readonly (readonly JournalEvent[])[]): string | undefined {
-  let newest: JournalEvent | undefined;
+  let newest: NetMove | undefined;
   for (const events of journals) {
-    for (const e of events) {
-      if ((e.event === 'activated' || e.event === 'rolled_back') && e.release && (!newest || e.ts > newest.ts))
-        newest = e;
-    }
+    for (const m of netMoves(events)) if (!newest || m.ts > newest.ts) newest = m;
   }
   return newest?.run;
 }
 
 /** The run that last moved `current` to the release it names now, on one node. */
 function runOfCurrent(events: readonly JournalEvent[], current: string | undefined): string | undefined {
-  const moved = [...events]
-    .reverse()
-    .find((e) => (e.event === 'activated' || e.event === 'rolled_back') && e.release === current);
-  return moved?.run;
+  const last = netMoves(events).at(-1);
+  return last?.to === current ? last?.run : undefined;
 }
 
 /** Chooses each node's target from its own journal and checks that the release is on disk. */

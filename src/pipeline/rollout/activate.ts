@@ -10,6 +10,9 @@ import { journalEvent, record, type EventFields } from '../phases/record.js';
 import { commandEnv, templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { renderTemplate } from '../../template/render.js';
 
+/** What the transport answers when the connection went away under a command. */
+const CONNECTION_LOST = 255;
+
 /**
  * Moves `current` on one node and journals it with the given event, in one
  * round trip. `onMoved` runs as soon as `current` is known to have moved, even
@@ -35,7 +38,11 @@ export async function relinkNode(
     try {
       await execOk(ctx, node, command);
     } catch (error) {
-      if (!(error instanceof RemoteError && error.code === JOURNAL_FAILED)) throw error;
+      if (!(error instanceof RemoteError)) throw error;
+      // The connection went during the relink: `current` may have moved, so the node counts as switched
+      // (putting it back on its release is harmless if it never moved).
+      if (error.code === CONNECTION_LOST) onMoved?.();
+      if (error.code !== JOURNAL_FAILED) throw error;
       onMoved?.();
       const last = error.stderr.trim().split('\n').pop() ?? '';
       throw new RelinkError(

@@ -71,10 +71,11 @@ export async function drainGroup(ctx: RunContext, phase: string, group: readonly
   }
   // A node the load balancer does not see up takes no traffic: nothing to drain, nothing to wait for.
   const live = members.filter((n) => states.get(n.name)?.up);
-  await Promise.all(
+  const results = await Promise.allSettled(
     live.map(async (node) => {
-      await step(ctx, `${phase}:drain`, node, () => ctx.lb.drain(node));
+      // Counted as drained before the command goes out: a drain that fails or is cut short is put back too.
       ctx.drained.add(node.name);
+      await step(ctx, `${phase}:drain`, node, () => ctx.lb.drain(node));
       const drained = await step(ctx, `${phase}:drained`, node, () => ctx.lb.waitDrained(node, spec.drainTimeoutMs));
       if (!drained)
         ctx.deps.reporter.emit({
@@ -84,6 +85,8 @@ export async function drainGroup(ctx: RunContext, phase: string, group: readonly
         });
     }),
   );
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /**
@@ -137,10 +140,17 @@ export async function restoreLb(ctx: RunContext): Promise<void> {
     );
 }
 
-/** Puts back every node this run drained and did not switch (after a failure), as it was before. */
-export async function undrainLeftovers(ctx: RunContext, phase: string): Promise<string[]> {
+/**
+ * Puts back every node this run drained and did not switch (after a failure), as it was before; the nodes
+ * in `keep` stay drained.
+ */
+export async function undrainLeftovers(
+  ctx: RunContext,
+  phase: string,
+  keep: readonly string[] = [],
+): Promise<string[]> {
   const problems: string[] = [];
-  for (const name of [...ctx.drained]) {
+  for (const name of [...ctx.drained].filter((n) => !keep.includes(n))) {
     const node = ctx.inventory.hosts.find((n) => n.name === name)!;
     await undrainNode(ctx, phase, node).catch((error: unknown) => {
       const where = ctx.drained.has(name) ? 'still drained' : 'back in the load balancer but not serving';

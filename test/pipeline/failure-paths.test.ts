@@ -1,0 +1,177 @@
+import { describe, expect, it } from 'vitest';
+import { EXIT, LockError, RelinkError } from '../../src/errors.js';
+import type { JournalEvent } from '../../src/journal/events.js';
+import type { NodeSpec } from '../../src/inventory/types.js';
+import type { LbDriver, ServerState } from '../../src/lb/types.js';
+import { validateInventory } from '../../src/config/validate.js';
+import { lastChangingRun } from '../../src/pipeline/phases/rollback-targets.js';
+import { deploy } from '../../src/pipeline/run.js';
+import { rollback } from '../../src/pipeline/rollback.js';
+import { SECTION } from '../../src/remote/inspect.js';
+import { fakeRun, label } from '../helpers/fake-run.js';
+
+const LOCK = 'mkdir /srv/app/.relink/lock';
+const READ_LOCK = 'cat /srv/app/.relink/lock/owner.json';
+
+function owner(run: string, heartbeat: string): string {
+  const o = { run, kind: 'run', user: 'bo', host: 'elsewhere', pid: 1, command: 'deploy prod v9', since: heartbeat };
+  return JSON.stringify({ ...o, heartbeat });
+}
+
+function sequence(run: ReturnType<typeof fakeRun>, node: string): string[] {
+  return run.transport.commandsFor(node).map(label);
+}
+
+describe('taking the locks', () => {
+  it('a takeover of a dead lock is not journaled when another node refuses the run, and every lock taken goes', async () => {
+    const held: Record<string, string> = {
+      node1: owner('dead-run', '2026-11-21T16:00:00Z'), // no heartbeat for an hour: gone
+      node3: owner('live-run', '2026-11-21T16:59:59Z'), // alive
+    };
+    const run = fakeRun({
+      answer: (node, command) => {
+        if (held[node] && command.startsWith(READ_LOCK)) return { stdout: `${held[node]}\n` };
+        if (held[node] && command.includes(LOCK) && !command.includes('takeover')) return { code: 1 };
+        return undefined;
+      },
+    });
+    const error = await deploy(run.request, run.deps, run.source).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockError);
+    expect((error as Error).message).toMatch(/held \(node3\) by bo on elsewhere/);
+    // Refused: nothing journaled anywhere, no takeover on record, the lock it took over released.
+    expect(run.transport.log.some((r) => /lock_broken|>> [^ ]*journal.jsonl/.test(r.command))).toBe(false);
+    expect(sequence(run, 'node1').at(-1)).toBe('unlock');
+    for (const node of ['node2', 'node4']) expect(sequence(run, node)).toEqual(['lock+inspect', 'unlock']);
+  });
+
+  it('a connection lost while locking is not "an unknown run": the lock is released, nothing changes', async () => {
+    const run = fakeRun({ fail: (node, cmd) => (node === 'node2' && cmd.includes(LOCK) ? 255 : undefined) });
+    const error = await deploy(run.request, run.deps, run.source).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RelinkError);
+    expect((error as RelinkError).exitCode).toBe(EXIT.failed);
+    expect((error as Error).message).toBe(
+      'node2: the connection was lost while taking the deploy lock. Nothing was changed on any node.',
+    );
+    for (const node of ['node1', 'node2', 'node3', 'node4']) expect(sequence(run, node).at(-1)).toBe('unlock');
+    expect(run.transport.log.some((r) => r.kind === 'upload')).toBe(false);
+  });
+});
+
+describe('switching', () => {
+  it('a connection lost during the relink counts the node as switched: it is put back with the others', async () => {
+    const run = fakeRun({ fail: (node, cmd) => (node === 'node2' && cmd.includes('mv -Tf') ? 255 : undefined) });
+    await expect(deploy(run.request, run.deps, run.source)).rejects.toThrow(/node2/);
+    const back = run.transport.log
+      .filter((r) => r.kind === 'exec' && r.command.includes('mv -Tf') && r.command.includes('v1.0.0'))
+      .map((r) => r.node)
+      .sort();
+    expect(back).toEqual(['node1', 'node2']);
+  });
+});
+
+/** A load balancer whose drain of one node answers late and then fails, while the others drain. */
+class SlowFailLb implements LbDriver {
+  readonly kind = 'haproxy' as const;
+  readonly admin = new Map<string, ServerState['admin']>();
+  constructor(private readonly failDrain = true) {}
+  async states(nodes: readonly NodeSpec[]) {
+    return new Map(nodes.map((n) => [n.name, { admin: this.admin.get(n.name) ?? 'ready', up: true } as ServerState]));
+  }
+  async drain(node: NodeSpec) {
+    this.admin.set(node.name, 'drain');
+    if (this.failDrain && node.name === 'node2') throw new Error('socket gone');
+    // node3's drain is still in flight when node2's fails.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  }
+  async waitDrained() {
+    return true;
+  }
+  async undrain(node: NodeSpec, to: ServerState['admin'] = 'ready') {
+    this.admin.set(node.name, to);
+  }
+  async waitServing() {}
+  async restore() {}
+}
+
+describe('draining', () => {
+  it('a drain that fails while another is in flight: both nodes are put back in the pool', async () => {
+    const lb = new SlowFailLb();
+    const run = fakeRun({ groupSize: 2 });
+    const { env: _env, file: _file, ...plain } = run.request.inventory;
+    const inventory = validateInventory(
+      { ...plain, lb: { driver: 'haproxy', socket: '/run/h.sock', backend: 'app', minServing: 1 } },
+      'prod',
+      'hosts/prod.yaml',
+    );
+    await expect(deploy({ ...run.request, inventory }, { ...run.deps, lb }, run.source)).rejects.toThrow(/socket gone/);
+    expect(Object.fromEntries(lb.admin)).toEqual({ node1: 'ready', node2: 'ready', node3: 'ready' });
+  });
+});
+
+function event(run: string, kind: 'activated' | 'rolled_back', release: string, ts: string): JournalEvent {
+  return { v: 1, ts, run, node: 'n', env: 'prod', user: 'ana', event: kind, release } as JournalEvent;
+}
+
+describe('rollback --last', () => {
+  it('skips a failed deploy that put its nodes back: the last run that changed releases is the one before', () => {
+    const node1 = [
+      event('a', 'activated', 'r2', '2026-11-20T10:00:00Z'),
+      event('b', 'activated', 'r3', '2026-11-21T10:00:00Z'),
+      event('b', 'rolled_back', 'r2', '2026-11-21T10:00:05Z'),
+    ];
+    const node2 = [event('a', 'activated', 'r2', '2026-11-20T10:00:01Z')];
+    expect(lastChangingRun([node1, node2])).toBe('a');
+    // A rollback that did move a node is a change.
+    const node3 = [...node2, event('c', 'rolled_back', 'r1', '2026-11-22T10:00:00Z')];
+    expect(lastChangingRun([node1, node3])).toBe('c');
+  });
+});
+
+describe('a rolling rollback that stops', () => {
+  it('leaves the node that failed its smoke test drained, puts the rest back, and says so', async () => {
+    const r0 = 'hello_prod_v1.0.0_main_20261101-120000_ana';
+    const r1 = 'hello_prod_v1.1.0_main_20261110-120000_ana';
+    const line = (run: string, kind: string, release: string, version: string, ts: string) =>
+      JSON.stringify({
+        v: 1,
+        ts,
+        run,
+        node: 'x',
+        env: 'prod',
+        user: 'ana',
+        event: kind,
+        release,
+        version,
+        commit: 'c',
+      });
+    const journal = [
+      line('a', 'activated', r0, 'v1.0.0', '2026-11-01T12:00:00Z'),
+      line('a', 'smoke_ok', r0, 'v1.0.0', '2026-11-01T12:00:01Z'),
+      line('b', 'activated', r1, 'v1.1.0', '2026-11-10T12:00:00Z'),
+      line('b', 'smoke_ok', r1, 'v1.1.0', '2026-11-10T12:00:01Z'),
+    ].join('\n');
+    const state = `releases/${r1}\n${SECTION}\n${r0}\n${r1}\n${SECTION}\n${SECTION}\n${journal}\n`;
+    const run = fakeRun({
+      groupSize: 1,
+      answer: (_node, command) => (command.includes('readlink /srv/app/current') ? { stdout: state } : undefined),
+    });
+    const lb = new SlowFailLb(false);
+    const { env: _env, file: _file, ...plain } = run.request.inventory;
+    const inventory = validateInventory(
+      { ...plain, lb: { driver: 'haproxy', socket: '/run/h.sock', backend: 'app', minServing: 1 } },
+      'prod',
+      'hosts/prod.yaml',
+    );
+    const deps = {
+      ...run.deps,
+      lb,
+      probe: async (url: string) => ({ status: url.includes(':8102') ? 500 : 200, body: '{"version":"v1.0.0"}' }),
+    };
+    const request = { ...run.request, inventory, target: { kind: 'last' as const } };
+    const error = await rollback(request, deps).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/rollback stopped: node2: smoke test failed/);
+    expect((error as Error).message).toMatch(/node2 stays drained \(out of the load balancer\)/);
+    expect(lb.admin.get('node2')).toBe('drain');
+    expect(lb.admin.get('node1')).toBe('ready');
+  });
+});
