@@ -33,7 +33,7 @@ export function markdown(results, median) {
     return a && b ? `${(b / a).toFixed(2)}x` : '-';
   };
   const row = (label, key, floor) =>
-    `| ${label} | ${s(m('relink', key))} | ${s(floor)} | ${s(m('relink-nolb', key))} | ${peers.map((p) => s(m(p, key))).join(' | ')} | ${peers.map((p) => ratio(p, key)).join(' | ')} |`;
+    `| ${label} | ${s(m('relink', key))} | ${s(floor)} | ${s(m('relink-before', key))} | ${s(m('relink-nolb', key))} | ${peers.map((p) => s(m(p, key))).join(' | ')} | ${peers.map((p) => ratio(p, key)).join(' | ')} |`;
   const loaded = (tool) => {
     const l = results.loaded?.[tool];
     return l ? `${l.deploy.failures} / ${l.rollback.failures}` : '-';
@@ -48,16 +48,16 @@ export function markdown(results, median) {
     '',
     `${results.date}: ${results.nodes} sandbox nodes, ${results.releaseMB} MB release of incompressible data, medians of ${results.runs} runs, every tool in alternation on the same cluster (HAProxy health checks \`inter 1s rise 2 fall 2\`). Wall time from spawn to exit, the app's restart included; every node's version is checked after every step. Setups: [bench/peers/README.md](../peers/README.md).`,
     '',
-    `| step, ${results.nodes} nodes (s) | relink, HAProxy drain | floor | relink, no LB | ${peers.join(' | ')} | ${peers.map((p) => `${p} / relink`).join(' | ')} |`,
-    `| --- | ---: | ---: | ---: | ${peers.map(() => '---:').join(' | ')} | ${peers.map(() => '---:').join(' | ')} |`,
+    `| step, ${results.nodes} nodes (s) | relink, HAProxy drain | floor | relink before (${results.before ?? '-'}), drain | relink, no LB | ${peers.join(' | ')} | ${peers.map((p) => `${p} / relink`).join(' | ')} |`,
+    `| --- | ---: | ---: | ---: | ---: | ${peers.map(() => '---:').join(' | ')} | ${peers.map(() => '---:').join(' | ')} |`,
     row('cold deploy (empty nodes)', 'cold', f.cold),
     row('warm deploy (one file changed)', 'warm', f.warm),
     row('rollback --last', 'rollback', f.rollback),
-    `| tool CPU, cold deploy (s) | ${cpu('relink')} | | ${cpu('relink-nolb')} | ${peers.map(cpu).join(' | ')} | ${peers.map((p) => ratio(p, 'coldCpuMs')).join(' | ')} |`,
-    `| peak RSS, cold deploy (MB) | ${rss('relink')} | | ${rss('relink-nolb')} | ${peers.map(rss).join(' | ')} | |`,
-    `| failed requests at 200 req/s, deploy / rollback | ${loaded('relink')} | 0 / 0 | - | ${peers.map(loaded).join(' | ')} | |`,
+    `| tool CPU, cold deploy (s) | ${cpu('relink')} | | ${cpu('relink-before')} | ${cpu('relink-nolb')} | ${peers.map(cpu).join(' | ')} | ${peers.map((p) => ratio(p, 'coldCpuMs')).join(' | ')} |`,
+    `| peak RSS, cold deploy (MB) | ${rss('relink')} | | ${rss('relink-before')} | ${rss('relink-nolb')} | ${peers.map(rss).join(' | ')} | |`,
+    `| failed requests at 200 req/s, deploy / rollback | ${loaded('relink')} | 0 / 0 | ${loaded('relink-before')} | - | ${peers.map(loaded).join(' | ')} | |`,
     '',
-    `Emergency rollback (\`rollback prod --last --emergency\`): ${s(emergency)} s; the same work by hand (one OpenSSH connection per node, all at once, relink + the app's restart) in the same run: ${s(loop)} s: relink / shell loop = ${emergency && loop ? (emergency / loop).toFixed(2) : '-'}x (floor ${s(f.emergency)} s).`,
+    `Emergency rollback (\`rollback prod --last --emergency\`): ${s(emergency)} s (before: ${s(m('relink-before', 'emergency'))} s); the same work by hand (one OpenSSH connection per node, all at once, relink + the app's restart) in the same run: ${s(loop)} s: relink / shell loop = ${emergency && loop ? (emergency / loop).toFixed(2) : '-'}x (floor ${s(f.emergency)} s).`,
     '',
     `Floors measured here: one OpenSSH connect ${s(results.floors.connectMs)} s; ${results.releaseMB} MB to each of the ${results.nodes} nodes at once, one OpenSSH stream each (connects left out) ${s(results.floors.streamMs)} s; the app's own restart until it answers ${s(results.floors.restartMs)} s.`,
     '',
@@ -74,33 +74,33 @@ export function markdown(results, median) {
 
 /** Grouped bars: cold, warm and rollback per tool, with relink's floor marked. */
 export function chart(results, median) {
-  const tools = ['relink', 'relink-nolb', 'capistrano', 'shipit'].filter((t) => results.figures[t]);
+  const tools = ['relink', 'relink-before', 'relink-nolb', 'capistrano', 'shipit'].filter((t) => results.figures[t]);
   const steps = ['cold', 'warm', 'rollback'];
-  const colors = ['steelblue', 'lightsteelblue', 'indianred', 'darkseagreen'];
+  const colors = ['steelblue', 'goldenrod', 'lightsteelblue', 'indianred', 'darkseagreen'];
   const value = (t, k) => median(results.figures[t][k] ?? [0]);
   const max = Math.max(...tools.flatMap((t) => steps.map((k) => value(t, k)))) * 1.15;
   const y = (ms) => 260 - (ms / max) * 220;
   const bars = steps.flatMap((k, i) =>
     tools.map((t, j) => {
-      const x = 60 + i * 170 + j * 36;
+      const x = 60 + i * 200 + j * 36;
       const v = value(t, k);
       return `<rect x="${x}" y="${y(v)}" width="30" height="${260 - y(v)}" fill="${colors[j]}"/><text x="${x + 15}" y="${y(v) - 4}" text-anchor="middle" font-size="10">${(v / 1000).toFixed(1)}</text>`;
     }),
   );
   const floors = steps.map((k, i) => {
     const v = results.floorsPerStep[k];
-    return `<line x1="${55 + i * 170}" x2="${205 + i * 170}" y1="${y(v)}" y2="${y(v)}" stroke="black" stroke-dasharray="4 3"/>`;
+    return `<line x1="${55 + i * 200}" x2="${240 + i * 200}" y1="${y(v)}" y2="${y(v)}" stroke="black" stroke-dasharray="4 3"/>`;
   });
-  const labels = steps.map((k, i) => `<text x="${130 + i * 170}" y="280" text-anchor="middle">${k}</text>`);
+  const labels = steps.map((k, i) => `<text x="${150 + i * 200}" y="280" text-anchor="middle">${k}</text>`);
   const legend = tools.map(
     (t, j) =>
-      `<rect x="${560}" y="${50 + j * 18}" width="12" height="12" fill="${colors[j]}"/><text x="${578}" y="${61 + j * 18}">${t}</text>`,
+      `<rect x="${660}" y="${50 + j * 18}" width="12" height="12" fill="${colors[j]}"/><text x="${678}" y="${61 + j * 18}">${t}</text>`,
   );
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="700" height="300" font-family="sans-serif" font-size="12">
-<text x="350" y="20" text-anchor="middle">${results.nodes} nodes, ${results.releaseMB} MB release: seconds (dashed: relink's floor)</text>
-<line x1="50" y1="260" x2="540" y2="260" stroke="black"/>
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="300" font-family="sans-serif" font-size="12">
+<text x="400" y="20" text-anchor="middle">${results.nodes} nodes, ${results.releaseMB} MB release: seconds (dashed: relink's floor)</text>
+<line x1="50" y1="260" x2="650" y2="260" stroke="black"/>
 ${[...bars, ...floors, ...labels, ...legend].join('\n')}
-<text x="578" y="${61 + tools.length * 18}">- - floor</text>
+<text x="678" y="${61 + tools.length * 18}">- - floor</text>
 </svg>
 `;
 }

@@ -11,7 +11,11 @@
 // bench/results/latest.{json,md} and bench/results/figures.svg; the peers'
 // setups are described in bench/peers/README.md.
 //
-//   zx bench/run.mjs [--nodes 10] [--scale 50] [--runs 3] [--mb 20] [--no-peers]
+// The "before" column is relink as it was before the speed work (commit
+// --before, default 3b17037), built from this repository's history into
+// bench/work/before and run on the same cluster in the same alternation.
+//
+//   zx bench/run.mjs [--nodes 10] [--scale 50] [--runs 3] [--mb 20] [--no-peers] [--before <rev> | --no-before]
 import crypto from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { $, argv, fs, path } from 'zx';
@@ -26,6 +30,7 @@ const scale = Number(argv.scale ?? 50);
 const runs = Number(argv.runs ?? 3);
 const mb = Number(argv.mb ?? 20);
 const peers = argv.peers !== false;
+const before = argv.before === false ? undefined : String(argv.before ?? '3b17037');
 const bin = path.join(root, 'dist', 'bin', 'deploy.js');
 const rollbackBin = path.join(root, 'dist', 'bin', 'rollback.js');
 const sandboxDir = path.join(work, 'sandbox');
@@ -48,6 +53,14 @@ async function ensureTools() {
   if (missing.length) {
     console.log(`installing ${missing.join(', ')} ...`);
     await $({ env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })`apt-get install -y -qq ${missing}`;
+  }
+  if (before) {
+    // The release of relink before the speed work, from git history: its own dependencies, its own build.
+    const dir = path.join(work, 'before');
+    await fs.mkdirp(dir);
+    await $({ cwd: root })`sh -c ${`git archive ${before} | tar -x -C ${dir}`}`;
+    await $({ cwd: dir })`npm ci --no-audit --no-fund --silent`;
+    await $({ cwd: dir })`npm run build --silent`;
   }
   if (peers) {
     const dir = path.join(work, 'peers', 'shipit');
@@ -203,19 +216,26 @@ function tools(sb, count) {
     BENCH_NODES: String(count),
     APP_SECRET: secret,
   };
-  const relink = (name, env) => ({
+  const relink = (name, env, bins = { deploy: bin, rollback: rollbackBin }) => ({
     name,
     deploy: (deployTo, tag) =>
-      timed('node', [bin, env, tag], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
+      timed('node', [bins.deploy, env, tag], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
     rollback: (deployTo) =>
-      timed('node', [rollbackBin, env, '--last'], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
+      timed('node', [bins.rollback, env, '--last'], { cwd: project, env: { ...base, BENCH_DEPLOY_TO: deployTo } }),
     emergency: (deployTo) =>
-      timed('node', [rollbackBin, env, '--last', '--emergency'], {
+      timed('node', [bins.rollback, env, '--last', '--emergency'], {
         cwd: project,
         env: { ...base, BENCH_DEPLOY_TO: deployTo },
       }),
   });
-  const list = [relink('relink', 'prod'), relink('relink-nolb', 'nolb')];
+  const old = path.join(work, 'before', 'dist', 'bin');
+  const list = [
+    relink('relink', 'prod'),
+    relink('relink-nolb', 'nolb'),
+    ...(before
+      ? [relink('relink-before', 'prod', { deploy: `${old}/deploy.js`, rollback: `${old}/rollback.js` })]
+      : []),
+  ];
   if (!peers) return list;
   const cap = path.join(work, 'peers', 'capistrano');
   const shipit = path.join(work, 'peers', 'shipit', 'node_modules', '.bin', 'shipit');
@@ -298,7 +318,7 @@ async function loadedPass(sb, list) {
   return out;
 }
 
-const results = { date: new Date().toISOString(), nodes, scale, runs, releaseMB: mb, figures: {} };
+const results = { date: new Date().toISOString(), nodes, scale, runs, releaseMB: mb, before, figures: {} };
 const add = (tool, figure, sample) => {
   results.figures[tool] ??= {};
   results.figures[tool][figure] ??= [];

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The build (`npm run build`): compiles src/ with tsc, makes the bins that package.json names
-// executable (tsc writes every file 0644), and writes the help text `deploy --help` prints
-// without loading a module.
+// executable (tsc writes every file 0644), and writes the help texts `deploy --help` and
+// `rollback --help` print without loading yargs.
 //
 //   node scripts/build.mjs [--out-dir DIR]
 //
@@ -35,5 +35,10 @@ if (path.relative(root, out).startsWith('..') && !fs.existsSync(modules)) {
 }
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 for (const bin of Object.values(pkg.bin)) fs.chmodSync(path.join(out, path.relative('dist', bin)), 0o755);
-const help = execFileSync(process.execPath, [path.join(out, 'bin', 'deploy.js'), '--verbose', '--help']);
-fs.writeFileSync(path.join(out, 'help.txt'), help);
+for (const [bin, file] of [
+  ['deploy.js', 'help.txt'],
+  ['rollback.js', 'rollback-help.txt'],
+]) {
+  const help = execFileSync(process.execPath, [path.join(out, 'bin', bin), '--verbose', '--help']);
+  fs.writeFileSync(path.join(out, file), help);
+}

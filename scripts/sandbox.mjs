@@ -3,11 +3,14 @@
 // own mount and PID namespace with its own /srv and /root, and HAProxy in
 // front of the app ports. Nodes named in --netns get a network namespace of
 // their own, reached over a veth pair at 10.213.x.y, so `tc netem` can slow
-// one node's network and nothing else.
+// one node's network and nothing else. Nodes named in --behind-jump get one
+// too, linked only to a jump node (an sshd in a namespace of its own): this
+// machine reaches them through the jump node's sshd and not otherwise.
 //
 //   zx scripts/sandbox.mjs up [--nodes 4] [--dir .sandbox] [--ssh-port 2201] [--outside node1]
 //                             [--app-port 8101] [--lb-port 8080] [--nginx-port 8090]
 //                             [--hosts FILE] [--netns node3,node4] [--haproxy-rise 1]
+//                             [--behind-jump node2,node3] [--jump-port <ssh-port + nodes>]
 //   zx scripts/sandbox.mjs down [--dir .sandbox]
 //   zx scripts/sandbox.mjs status [--dir .sandbox]
 import { spawn } from 'node:child_process';
@@ -25,6 +28,7 @@ const PACKAGES = {
   socat: 'socat',
   nginx: 'nginx',
   ip: 'iproute2',
+  curl: 'curl',
 };
 
 const verb = argv._[0] ?? 'status';
@@ -63,6 +67,7 @@ async function up() {
     if (!/^node\d+$/.test(name) || Number(name.slice(4)) > count)
       fail(`--netns: no node "${name}" among node1..node${count}`);
   if (isolated.size && process.getuid?.() !== 0) fail('--netns needs root (ip netns, veth)');
+  const behind = behindJumpOption(count, isolated);
   const ports = [lbPort, nginxPort, ...Array.from({ length: count }, (_, i) => [sshBase + i, appBase + i]).flat()];
   // Processes of a sandbox just stopped die with their namespace a moment later.
   let busy = [];
@@ -86,6 +91,7 @@ async function up() {
   await fs.mkdirp('/run/sshd');
   const nodes = [];
   const knownHosts = [];
+  const jump = behind.size ? await createJump(Number(argv['jump-port'] ?? sshBase + count), knownHosts) : undefined;
   for (let i = 1; i <= count; i++) {
     const name = `node${i}`;
     const nodeDir = path.join(dir, 'nodes', name);
@@ -100,27 +106,38 @@ async function up() {
     // root's home is the node's own /root; its key goes where sshd looks by default.
     await fs.mkdirp(path.join(nodeDir, 'root', '.ssh'), { mode: 0o700 });
     await fs.writeFile(path.join(nodeDir, 'root', '.ssh', 'authorized_keys'), `${clientKey}\n`, { mode: 0o600 });
-    const net = isolated.has(name) ? await createNetns(sshPort) : undefined;
+    const net = isolated.has(name)
+      ? await createNetns(sshPort)
+      : behind.has(name)
+        ? await createBehindJump(sshPort, jump)
+        : undefined;
     const address = net?.address ?? '127.0.0.1';
     await fs.writeFile(path.join(nodeDir, 'sshd_config'), sshdConfig(nodeDir, address, sshPort));
     const pub = (await fs.readFile(`${hostKey}.pub`, 'utf8')).trim().split(' ').slice(0, 2).join(' ');
     knownHosts.push(`[${address}]:${sshPort} ${pub}`);
-    nodes.push({ name, address, sshPort, appPort, dir: nodeDir, ...(net ? { netns: net.netns, veth: net.veth } : {}) });
+    // Behind the jump node the host end of the veth pair is in the jump node's namespace, not here.
+    const link = behind.has(name) ? { behindJump: true } : { veth: net?.veth };
+    nodes.push({ name, address, sshPort, appPort, dir: nodeDir, ...(net ? { netns: net.netns, ...link } : {}) });
   }
   await fs.writeFile(path.join(dir, 'known_hosts'), `${knownHosts.join('\n')}\n`);
 
   for (const node of nodes) node.pid = startNode(node);
-  await Promise.all(nodes.map((node) => waitForPort(node.sshPort, `sshd of ${node.name}`, node.address)));
+  if (jump) jump.pid = startNode(jump);
+  const all = jump ? [...nodes, jump] : nodes;
+  await Promise.all(all.map((node) => waitForNode(node, jump)));
 
-  const pooled = nodes.filter((node) => !outside.has(node.name));
+  // The load balancers run on this machine, which cannot reach the nodes behind the jump node.
+  const pooled = nodes.filter((node) => !outside.has(node.name) && !node.behindJump);
   const haproxy = await startHaproxy(pooled, lbPort);
-  const nginx = await startNginx(pooled, nginxPort);
-  const state = { dir, lbPort, haproxy, nginx, nodes };
+  const nginx = await startNginx(pooled, nginxPort, await artifactSite(nodes, nginxPort));
+  const state = { dir, lbPort, haproxy, nginx, nodes, ...(jump ? { jump } : {}) };
   await fs.writeJson(stateFile, state, { spaces: 2 });
   if (argv.hosts) await writeHosts(argv.hosts, state);
   console.log(
     `sandbox up: ${count} node(s), ssh ${sshBase}-${sshBase + count - 1}, app ${appBase}-${appBase + count - 1}, HAProxy on http://127.0.0.1:${lbPort}/, nginx on http://127.0.0.1:${nginxPort}/`,
   );
+  if (jump)
+    console.log(`jump node on ${jump.user}@${jump.address}:${jump.sshPort}, in front of ${[...behind].join(', ')}`);
 }
 
 function sshdConfig(nodeDir, address, port) {
@@ -148,8 +165,9 @@ function sshdConfig(nodeDir, address, port) {
 // A network namespace for one node: a veth pair, the host end 10.213.x.(y+1)
 // and the node end 10.213.x.(y+2) on a /30 derived from the node's SSH port,
 // so sandboxes on other ports do not collide. The host end is where
-// `tc qdisc ... netem` goes to slow the node down.
-async function createNetns(sshPort) {
+// `tc qdisc ... netem` goes to slow the node down. With `outer` the host end
+// goes into that namespace instead (a node behind the jump node).
+async function createNetns(sshPort, outer) {
   const netns = `relink-${sshPort}`;
   const veth = `rlh${sshPort}`;
   const peer = `rln${sshPort}`;
@@ -161,14 +179,91 @@ async function createNetns(sshPort) {
   await $`ip netns add ${netns}`;
   await $`ip link add ${veth} type veth peer name ${peer}`;
   await $`ip link set ${peer} netns ${netns}`;
-  await $`ip addr add ${hostIp}/30 dev ${veth}`;
-  await $`ip link set ${veth} up`;
+  const outside = (...args) => (outer ? $`ip netns exec ${outer} ${args}` : $`${args}`);
+  if (outer) await $`ip link set ${veth} netns ${outer}`;
+  await outside('ip', 'addr', 'add', `${hostIp}/30`, 'dev', veth);
+  await outside('ip', 'link', 'set', veth, 'up');
   const inNs = (...args) => $`ip netns exec ${netns} ${args}`;
   await inNs('ip', 'link', 'set', 'lo', 'up');
   await inNs('ip', 'addr', 'add', `${address}/30`, 'dev', peer);
   await inNs('ip', 'link', 'set', peer, 'up');
   await inNs('ip', 'route', 'add', 'default', 'via', hostIp);
   return { netns, veth, address };
+}
+
+// --behind-jump: the named nodes, each in a network namespace linked only to
+// the jump node's namespace (which forwards no packets), so from here the
+// only way to them is an SSH connection to the jump node that forwards one.
+function behindJumpOption(count, isolated) {
+  const behind = new Set(
+    String(argv['behind-jump'] ?? '')
+      .split(',')
+      .filter(Boolean),
+  );
+  for (const name of behind) {
+    if (!/^node\d+$/.test(name) || Number(name.slice(4)) > count)
+      fail(`--behind-jump: no node "${name}" among node1..node${count}`);
+    if (isolated.has(name)) fail(`--behind-jump: ${name} is also in --netns; a node has one network`);
+  }
+  if (behind.size && process.getuid?.() !== 0) fail('--behind-jump needs root (ip netns, veth)');
+  return behind;
+}
+
+// The jump node: an sshd in a namespace of its own, reached from here over a
+// veth pair (10.213.x.y from its port, like a node's), logged in to as the
+// ordinary user relink. Its log (LogLevel INFO) has one line per login.
+async function createJump(sshPort, knownHosts) {
+  const jumpDir = path.join(dir, 'jump');
+  await fs.mkdirp(path.join(jumpDir, 'srv'));
+  await fs.mkdirp(path.join(jumpDir, 'root'));
+  const net = await createNetns(sshPort);
+  await $`ip netns exec ${net.netns} sysctl -qw net.ipv4.ip_forward=0`;
+  const hostKey = path.join(jumpDir, 'ssh_host_ed25519_key');
+  if (!fs.existsSync(hostKey)) await $`ssh-keygen -q -t ed25519 -N ${''} -C jump -f ${hostKey}`;
+  const config = sshdConfig(jumpDir, net.address, sshPort).replace('LogLevel ERROR', 'LogLevel INFO');
+  await fs.writeFile(path.join(jumpDir, 'sshd_config'), config);
+  const pub = (await fs.readFile(`${hostKey}.pub`, 'utf8')).trim().split(' ').slice(0, 2).join(' ');
+  knownHosts.push(`[${net.address}]:${sshPort} ${pub}`);
+  return {
+    name: 'jump',
+    user: 'relink',
+    address: net.address,
+    sshPort,
+    dir: jumpDir,
+    netns: net.netns,
+    veth: net.veth,
+  };
+}
+
+// A node behind the jump node: its veth pair runs to the jump node's namespace.
+// This machine's default route would still send packets for its address out
+// to the real network (where a gateway might even answer): an unreachable
+// route keeps them here, as on a deploy machine outside a private network.
+async function createBehindJump(sshPort, jump) {
+  const net = await createNetns(sshPort, jump.netns);
+  await $`ip route replace unreachable ${net.address}/32`;
+  return net;
+}
+
+async function removeBehindJump(node) {
+  await $`ip route del unreachable ${node.address}/32`.nothrow().quiet();
+}
+
+// A node behind the jump node is checked from inside the jump node's namespace.
+function nodeListening(node, jump) {
+  if (!node.behindJump) return portOpen(node.sshPort, node.address);
+  return $`ip netns exec ${jump.netns} socat -T1 /dev/null TCP:${node.address}:${node.sshPort},connect-timeout=1`
+    .nothrow()
+    .quiet()
+    .then((r) => r.exitCode === 0);
+}
+
+async function waitForNode(node, jump) {
+  for (let i = 0; i < 100; i++) {
+    if (await nodeListening(node, jump)) return;
+    await sleep(50);
+  }
+  fail(`sshd of ${node.name} did not start listening on ${node.address}:${node.sshPort}; see ${dir}`);
 }
 
 // Deleting the namespace takes its end of the veth pair, and with it the host end.
@@ -246,7 +341,7 @@ async function startHaproxy(nodes, port) {
 // nginx on another port, its upstream in an include file that the nginx
 // driver edits. proxy_next_upstream off: a failed request is not retried on
 // another node, so a gap in service shows.
-async function startNginx(nodes, port) {
+async function startNginx(nodes, port, artifacts) {
   const prefix = path.join(dir, 'nginx');
   await fs.mkdirp(path.join(prefix, 'logs'));
   const upstream = path.join(prefix, 'upstream.conf');
@@ -267,6 +362,7 @@ async function startNginx(nodes, port) {
       `  include ${upstream};`,
       '  server {',
       `    listen 127.0.0.1:${port};`,
+      ...artifacts.lines,
       '    location / {',
       '      proxy_pass http://app;',
       '      proxy_next_upstream off;',
@@ -280,7 +376,36 @@ async function startNginx(nodes, port) {
   await $`nginx -p ${prefix} -c ${config}`;
   await waitForPort(port, 'nginx');
   const pid = Number((await fs.readFile(path.join(prefix, 'nginx.pid'), 'utf8')).trim());
-  return { pid, port, prefix, config, upstream };
+  return { pid, port, prefix, config, upstream, artifacts: artifacts.state };
+}
+
+// An artifact store for fan-out by pull: nginx serves <dir>/artifacts under /artifacts/. A node in a
+// network namespace of its own reaches this machine at its default gateway (the host end of its veth
+// pair), so nginx listens there too; `hosts` says, per node, the address it finds the store at. nginx's
+// workers run as nobody: the sandbox dir must let them pass (o+x), the store itself is world-readable.
+async function artifactSite(nodes, port) {
+  const root = path.join(dir, 'artifacts');
+  await fs.mkdirp(root);
+  await fs.chmod(root, 0o755);
+  await fs.chmod(dir, (await fs.stat(dir)).mode | 0o011);
+  const hosts = {};
+  for (const node of nodes) {
+    hosts[node.name] = '127.0.0.1';
+    if (!node.netns || node.behindJump) continue;
+    const route = await $`ip -n ${node.netns} route show default`;
+    const via = route.stdout.match(/via (\S+)/)?.[1];
+    if (via) hosts[node.name] = via;
+  }
+  const gateways = [...new Set(Object.values(hosts))].filter((ip) => ip !== '127.0.0.1');
+  return {
+    lines: [
+      ...gateways.map((ip) => `    listen ${ip}:${port};`),
+      '    location /artifacts/ {',
+      `      alias ${root}/;`,
+      '    }',
+    ],
+    state: { dir: root, path: '/artifacts/', hosts },
+  };
 }
 
 async function writeHosts(file, state) {
@@ -300,6 +425,7 @@ async function writeHosts(file, state) {
       '    user: root',
       '    roles: [app]',
       `    vars: { appPort: ${node.appPort} }`,
+      ...(node.behindJump ? [`    proxyJump: ${state.jump.user}@${state.jump.address}:${state.jump.sshPort}`] : []),
     ]),
     '',
   ];
@@ -313,11 +439,15 @@ async function down({ quiet = false } = {}) {
     return;
   }
   const state = await fs.readJson(stateFile);
-  const pids = [state.haproxy?.pid, state.nginx?.pid, ...state.nodes.map((node) => node.pid)].filter(Boolean);
+  const pids = [state.haproxy?.pid, state.nginx?.pid, state.jump?.pid, ...state.nodes.map((node) => node.pid)].filter(
+    Boolean,
+  );
   for (const pid of pids) signal(pid, 'SIGTERM');
   for (let i = 0; i < 50 && pids.some(alive); i++) await sleep(100);
   for (const pid of pids.filter(alive)) signal(pid, 'SIGKILL');
   for (const node of state.nodes) if (node.netns) await removeNetns(node.netns);
+  if (state.jump) await removeNetns(state.jump.netns);
+  for (const node of state.nodes) if (node.behindJump) await removeBehindJump(node);
   await fs.remove(stateFile);
   await fs.remove(path.join(dir, 'haproxy.sock'));
   if (!quiet) console.log(`sandbox down: stopped ${pids.length} process(es)`);
@@ -337,7 +467,7 @@ async function startNodeAgain(name) {
   const node = state.nodes.find((n) => n.name === name) ?? fail(`no node "${name}"`);
   if (alive(node.pid)) fail(`${name} is running`);
   node.pid = startNode(node);
-  await waitForPort(node.sshPort, `sshd of ${name}`, node.address);
+  await waitForNode(node, state.jump);
   await fs.writeJson(stateFile, state, { spaces: 2 });
   console.log(`sandbox: ${name} started`);
 }
@@ -351,10 +481,17 @@ async function status() {
   const state = await fs.readJson(stateFile);
   let ok = true;
   for (const node of state.nodes) {
-    const up = alive(node.pid) && (await portOpen(node.sshPort, node.address));
+    const up = alive(node.pid) && (await nodeListening(node, state.jump));
     ok &&= up;
     console.log(
-      `${node.name.padEnd(8)} ssh ${node.address}:${node.sshPort}  app :${node.appPort}  ${up ? 'up' : 'DOWN'}${node.netns ? `  netns ${node.netns} (veth ${node.veth})` : ''}`,
+      `${node.name.padEnd(8)} ssh ${node.address}:${node.sshPort}  app :${node.appPort}  ${up ? 'up' : 'DOWN'}${node.netns ? `  netns ${node.netns} (${node.behindJump ? 'behind the jump node' : `veth ${node.veth}`})` : ''}`,
+    );
+  }
+  if (state.jump) {
+    const up = alive(state.jump.pid) && (await portOpen(state.jump.sshPort, state.jump.address));
+    ok &&= up;
+    console.log(
+      `jump     ssh ${state.jump.address}:${state.jump.sshPort}  ${up ? 'up' : 'DOWN'}  netns ${state.jump.netns}`,
     );
   }
   const lbUp = alive(state.haproxy.pid) && (await portOpen(state.haproxy.port));

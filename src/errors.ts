@@ -5,10 +5,34 @@ export const EXIT = {
   usage: 2,
   gate: 3,
   lock: 4,
+  partial: 5,
   interrupted: 130,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/**
+ * What each exit code means, in Markdown (`--help` shows it without the backticks; the reference,
+ * docs/reference/exit-codes.md, as it is). A code added to EXIT without its meaning does not compile.
+ */
+export const EXIT_MEANING: Readonly<Record<keyof typeof EXIT, string>> = {
+  ok: 'done',
+  failed:
+    'failed: the release or command did not succeed (a deploy rolls back the nodes it switched, unless ' +
+    '`--on-failure halt`)',
+  usage:
+    'bad input (an unknown environment, a missing tag, an invalid config or inventory, a bad option, a ' +
+    '`rollback --to` release no node has, a host key not in known_hosts); nothing was changed',
+  gate: 'refused by a gate (a poison without its cure, outside the release windows); nothing was changed',
+  lock: 'the deploy lock is held by another run or a freeze; nothing was changed',
+  partial:
+    'released with nodes set aside: every other node runs the release; the nodes that failed within ' +
+    '`rollout.maxFailures` were put back on their release and are named, with `deploy <env> <version> ' +
+    '--retry-failed` to bring them up to it',
+  interrupted:
+    'interrupted (SIGINT, SIGTERM) after undoing what the run changed and releasing its locks; journaled as ' +
+    '`interrupted`, and the message says the command that resumes',
+};
 
 /** An error a person can act on: what happened, and the next step. */
 export class RelinkError extends Error {

@@ -37,6 +37,7 @@ const lockOwner = z.strictObject({
 const stats = z.strictObject({
   deploys: z.number(),
   successes: z.number(),
+  partial: z.number(),
   failures: z.number(),
   interrupted: d(z.number(), 'deploys stopped by the operator: neither success nor failure'),
   rollbacks: z.number(),
@@ -67,6 +68,16 @@ export const shapes: readonly Shape[] = [
     schema: z.strictObject({
       env: str,
       drift: d(z.boolean(), 'reachable nodes run different releases'),
+      setAside: opt(
+        z.strictObject({
+          run: d(str, 'the deploy that set them aside (result `partial`)'),
+          version: str,
+          release: str,
+          nodes: d(z.array(str), 'set aside and not brought up to `release` since'),
+          retry: d(str, 'the command that brings them up: `deploy <env> <version> --retry-failed`'),
+        }),
+        'nodes the newest partial deploy set aside (rollout.maxFailures)',
+      ),
       nodes: z.array(
         z.union([
           z.strictObject({
@@ -135,6 +146,14 @@ export const shapes: readonly Shape[] = [
         'known bugs in this release without their fix: the gate refuses unless each is allowed',
       ),
       window: d(str, 'where now stands against the release windows'),
+      distribute: d(
+        z.strictObject({
+          mode: d(z.enum(['push', 'relay', 'pull']), 'rollout.fanout.mode'),
+          detail: d(str, 'who sends the release to whom'),
+          steps: d(z.array(z.strictObject({ step: str, detail: str })), 'run on this machine (relay key, publish)'),
+        }),
+        'how the release gets to the nodes',
+      ),
       nodes: z.array(
         z.strictObject({
           node: str,

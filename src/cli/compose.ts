@@ -14,7 +14,8 @@ import { loadInventory } from '../inventory/load.js';
 import type { Inventory } from '../inventory/types.js';
 import type { Reporter, RunEvent } from '../log/events.js';
 import { processRedactor } from '../log/redact.js';
-import { consoleReporter, Fanout } from '../log/reporter.js';
+import { consoleReporter } from '../log/live.js';
+import { Fanout } from '../log/reporter.js';
 import { openRunLog } from '../log/run-log.js';
 import { buildArtifact, inspectArtifact } from '../pipeline/phases/build.js';
 import type { RunDeps } from '../pipeline/context.js';
@@ -26,6 +27,7 @@ import { GitMirror } from '../transport/git.js';
 import { httpGet } from '../transport/http.js';
 import { runLocal } from '../transport/local.js';
 import { SshTransport } from '../transport/ssh.js';
+import { MeteredTransport } from '../transport/metered.js';
 
 export interface OpenRunOptions {
   readonly env: string;
@@ -136,7 +138,7 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
     options.runLog === false
       ? { reporter: silent, file: '' }
       : await openRunLog(path.join(stateDir, 'logs'), runId, config.env, redactor);
-  const reporter = new Fanout([options.quiet ? warnings : consoleReporter(redactor), log.reporter]);
+  const reporter = new Fanout([options.quiet ? warnings : await consoleReporter(redactor), log.reporter]);
   if (!config.ssh.strictHostKeys) {
     reporter.emit({
       type: 'warn',
@@ -144,7 +146,8 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
     });
   }
   const signals = trapSignals(reporter);
-  const transport = new SshTransport(config.ssh);
+  // Metered: the run reports how many bytes it sent from this machine (fan-out modes are compared by it).
+  const transport = new MeteredTransport(new SshTransport(config.ssh));
   const mirror = new GitMirror(path.join(stateDir, 'repo.git'), config.repo);
   let synced = false;
   const sync = async () => {

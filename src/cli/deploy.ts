@@ -1,3 +1,4 @@
+import { EXIT } from '../errors.js';
 import { type GlobalOptions, type OptionSet, verb, withEnv } from './options.js';
 
 export const options = {
@@ -14,6 +15,10 @@ export const options = {
   },
   emergency: { type: 'boolean', describe: 'outside the release windows: go ahead anyway (needs --reason); journaled' },
   reason: { type: 'string', describe: 'why, for the journal' },
+  'retry-failed': {
+    type: 'boolean',
+    describe: "only the nodes the last partial deploy of this version set aside, onto that deploy's release",
+  },
 } as const satisfies OptionSet;
 
 export interface DeployArgs extends GlobalOptions {
@@ -25,6 +30,7 @@ export interface DeployArgs extends GlobalOptions {
   allowPoison?: string[];
   emergency?: boolean;
   reason?: string;
+  retryFailed?: boolean;
 }
 
 export const command = verb({
@@ -49,7 +55,7 @@ export async function deployCommand(argv: DeployArgs): Promise<void> {
   });
   try {
     const secrets = run.secrets();
-    await deploy(
+    const outcome = await deploy(
       {
         config: run.config,
         inventory: run.inventory,
@@ -62,10 +68,13 @@ export async function deployCommand(argv: DeployArgs): Promise<void> {
         allowPoison: argv.allowPoison,
         emergency: argv.emergency,
         reason: argv.reason,
+        retryFailed: argv.retryFailed,
       },
       run.deps,
       run.source,
     );
+    // Released, with nodes set aside: not a success, not a failure.
+    if (outcome.setAside.length) process.exitCode = EXIT.partial;
   } finally {
     await run.close();
   }

@@ -84,10 +84,9 @@ export async function doctorCommand(argv: { env: string; json?: boolean; config?
     if (argv.json) {
       process.stdout.write(`${JSON.stringify({ env: argv.env, ok: blocking.length === 0, checks: rows }, null, 2)}\n`);
     } else {
-      for (const r of rows) {
-        const mark = r.ok ? 'ok  ' : r.blocks ? 'FAIL' : 'warn';
-        process.stdout.write(`${r.node.padEnd(10)} ${r.check.padEnd(9)} ${mark}  ${r.detail}\n`);
-      }
+      const { table } = await import('../log/listing.js');
+      const cells = rows.map((r) => [r.node, r.check, r.ok ? 'ok' : r.blocks ? 'FAIL' : 'warn', r.detail]);
+      process.stdout.write(`${table(cells).join('\n')}\n`);
       process.stdout.write(
         blocking.length
           ? `\n${blocking.length} problem(s) block a release to ${argv.env}\n`

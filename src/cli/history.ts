@@ -13,20 +13,43 @@ export const command = verb({
 });
 
 export async function historyCommand(argv: { env: string; n: number; json?: boolean; config?: string }): Promise<void> {
-  const { mergeRuns } = await import('../journal/history.js');
+  const { isDefaultReason, mergeRuns } = await import('../journal/history.js');
   const { journals, seconds } = await import('./journals.js');
   const { events } = await journals(argv.env, argv.config);
-  const runs = mergeRuns(events).slice(0, Math.max(0, argv.n));
+  // A node in two environments keeps the runs of both in its journal: only this one's are listed.
+  const runs = mergeRuns(events)
+    .filter((r) => r.env === argv.env)
+    .slice(0, Math.max(0, argv.n));
   if (argv.json) {
     process.stdout.write(`${JSON.stringify({ env: argv.env, runs }, null, 2)}\n`);
     return;
   }
-  if (runs.length === 0) process.stdout.write(`no runs recorded on the nodes of ${argv.env}\n`);
-  for (const r of runs) {
-    const when = r.ts.replace('T', ' ').slice(0, 19);
-    process.stdout.write(
-      `${when}  ${r.user.slice(0, 16).padEnd(16)} ${r.command.padEnd(28)} ${(r.version ?? '-').padEnd(10)} ` +
-        `${r.result.padEnd(11)} ${seconds(r.ms).padStart(7)}  ${r.nodes.length} node(s)\n`,
-    );
+  if (runs.length === 0) {
+    process.stdout.write(`no runs recorded on the nodes of ${argv.env}\n`);
+    return;
   }
+  const { table } = await import('../log/listing.js');
+  // What --json has beyond the columns: an emergency, the known bugs allowed, a reason (a failure's error).
+  const notes = (r: (typeof runs)[number]) =>
+    [
+      r.kind === 'deploy' && r.emergency ? 'emergency release outside the windows' : '',
+      r.allowedPoisons?.length ? `released with known bugs allowed: ${r.allowedPoisons.join(', ')}` : '',
+      r.reason && !isDefaultReason(r.reason) ? `reason: ${r.reason}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+  const rows = runs.map((r) => [
+    r.ts.replace('T', ' ').slice(0, 19),
+    r.user,
+    r.command,
+    r.version ?? '-',
+    r.result,
+    seconds(r.ms),
+    r.nodes.length,
+    r.run,
+    notes(r),
+  ]);
+  const header = ['finished (UTC)', 'who', 'command', 'version', 'result', 'took', 'nodes', 'run', ''];
+  const align = ['left', 'left', 'left', 'left', 'left', 'right', 'right'] as const;
+  process.stdout.write(`${table([header, ...rows], { align }).join('\n')}\n`);
 }

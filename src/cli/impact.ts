@@ -68,10 +68,10 @@ export async function impactCommand(argv: { id: string; json?: boolean; config?:
     const how = affected.length
       ? `${affected.length} node(s) run it without the fix`
       : 'no node runs it without the fix';
-    process.stdout.write(`${record.id} (${record.comment}): ${how}\n`);
-    for (const a of affected) {
-      process.stdout.write(`  ${a.env.padEnd(6)} ${a.node.padEnd(10)} ${a.version ?? '?'}  ${a.release}\n`);
-    }
+    const { printable, table } = await import('../log/listing.js');
+    process.stdout.write(`${record.id} (${printable(record.comment)}): ${how}\n`);
+    const rows = affected.map((a) => [a.env, a.node, a.version ?? '?', a.release]);
+    for (const line of table(rows, { indent: '  ' })) process.stdout.write(`${line}\n`);
   }
   for (const u of unreachable) process.stderr.write(`warning: ${u.env}/${u.node} unreachable: not checked\n`);
   if (unreachable.length) process.exitCode = 1;

@@ -11,8 +11,9 @@ export async function journals(
   const run = await openRun({ env, config, command: 'history', quiet: true, runLog: false });
   const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps);
   try {
+    const { printable } = await import('../log/listing.js');
     for (const [node, why] of seen.unreachable) {
-      process.stderr.write(`warning: ${env}/${node} unreachable, its journal is not counted: ${why}\n`);
+      process.stderr.write(`warning: ${env}/${node} unreachable, its journal is not counted: ${printable(why)}\n`);
     }
     return {
       events: seen.nodes.filter((n) => !seen.unreachable.has(n.name)).map((n) => state(seen.ctx, n).events),

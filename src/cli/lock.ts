@@ -36,29 +36,15 @@ export async function lockCommand(argv: {
   const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps);
   try {
     if (argv.target === 'status') {
-      const { state } = await import('../pipeline/context.js');
-      const { describeOwner, lockHealth, parseOwner } = await import('../gates/lock.js');
+      const { lockRow } = await import('../pipeline/phases/node-rows.js');
       const now = new Date();
-      const rows = seen.nodes.map((node) => {
-        const down = seen.unreachable.get(node.name);
-        if (down) return { node: node.name, reachable: false, error: down };
-        const raw = state(seen.ctx, node).lock;
-        const owner = parseOwner(raw);
-        return {
-          node: node.name,
-          reachable: true,
-          locked: Boolean(raw),
-          owner,
-          ...(owner ? lockHealth(owner, now, run.config.lock.ttlMs) : {}),
-          text: raw ? describeOwner(raw, now, run.config.lock.ttlMs) : 'free',
-        };
-      });
+      const rows = seen.nodes.map((node) => lockRow(seen.ctx, node, seen.unreachable.get(node.name), now));
       if (argv.json) {
         process.stdout.write(`${JSON.stringify({ env, nodes: rows }, null, 2)}\n`);
       } else {
-        for (const r of rows) {
-          process.stdout.write(`${r.node.padEnd(10)} ${'error' in r ? `UNREACHABLE: ${r.error}` : r.text}\n`);
-        }
+        const { table } = await import('../log/listing.js');
+        const cells = rows.map((r) => [r.node, 'error' in r ? `UNREACHABLE: ${r.error}` : r.text]);
+        process.stdout.write(`${table(cells).join('\n')}\n`);
       }
       return;
     }

@@ -26,13 +26,17 @@ export async function logsCommand(argv: {
   const { tailLogs } = await import('../remote/logs.js');
   const run = await openRun({ env: argv.env, config: argv.config, command: 'logs', quiet: true, runLog: false });
   const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps, argv.node, false);
-  const width = Math.max(...seen.nodes.map((n) => n.name.length));
+  const { displayWidth, pad, printable } = await import('../log/listing.js');
+  const width = Math.max(...seen.nodes.map((n) => displayWidth(printable(n.name))));
+  // Redacted before it is escaped: a secret is matched as the app wrote it. A tab stays a tab.
   const write = (node: string, line: string) =>
-    process.stdout.write(`${run.deps.redactor.apply(`${node.padEnd(width)} | ${line}`)}\n`);
+    process.stdout.write(
+      `${pad(printable(node), width)} | ${printable(run.deps.redactor.apply(line), { tabs: true })}\n`,
+    );
   const stop = () => void seen.close().then(() => run.close());
   if (argv.follow) process.once('SIGINT', stop);
   try {
-    for (const [node, why] of seen.unreachable) process.stderr.write(`${node}: unreachable: ${why}\n`);
+    for (const [node, why] of seen.unreachable) process.stderr.write(`${node}: unreachable: ${printable(why)}\n`);
     await Promise.all(
       seen.nodes
         .filter((n) => seen.ctx.sessions.has(n.name))
@@ -53,7 +57,7 @@ export async function logsCommand(argv: {
           const result = await session(seen.ctx, node).exec(command, { onStdout, pty: argv.follow });
           if (partial) write(node.name, partial);
           if (result.code !== 0 && !argv.follow) {
-            const why = result.stderr.trim() || `exit ${result.code}`;
+            const why = printable(run.deps.redactor.apply(result.stderr.trim())) || `exit ${result.code}`;
             process.stderr.write(
               `${node.name}: no logs under ${run.config.deployTo}/${run.config.logs.dir} (${why})\n`,
             );

@@ -8,7 +8,7 @@ import * as impact from './impact.js';
 import * as init from './init.js';
 import * as lock from './lock.js';
 import * as logs from './logs.js';
-import { globalOptions, type Verb } from './options.js';
+import { globalOptions, helpWidth, type Verb } from './options.js';
 import * as plan from './plan.js';
 import * as poison from './poison.js';
 import * as releases from './releases.js';
@@ -23,6 +23,7 @@ import * as unlock from './unlock.js';
 /**
  * The verbs, in the order of `deploy --help`. Each module declares its command, options and handler;
  * handlers import the heavy modules only when they run, so parsing loads yargs and these small files.
+ * Every verb's `--help` ends with the exit codes; `deploy --help` is the default verb's (`$0 <env> <version>`).
  */
 const verbs: readonly { command: Verb }[] = [
   deploy,
@@ -63,7 +64,7 @@ export async function main(args: string[]): Promise<void> {
     .help()
     .alias('h', 'help')
     .version(false)
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .wrap(helpWidth())
     .fail(false);
   try {
     await cli.parseAsync();

@@ -1,5 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
-import { UsageError } from '../errors.js';
+import { EXIT, EXIT_MEANING, UsageError } from '../errors.js';
 
 /**
  * What every verb module builds on. A verb module (src/cli/<verb>.ts) exports
@@ -50,17 +50,44 @@ export function withEnv<T>(y: Argv<T>) {
   return y.positional('env', { type: 'string', describe: 'environment: a hosts/<env>.yaml file', demandOption: true });
 }
 
+/** The width `--help` wraps at. */
+export const helpWidth = (): number => Math.min(110, process.stdout.columns || 100);
+
+/** The exit-code table every `--help` ends with, made from EXIT and its meanings (src/errors.ts). */
+export function exitCodesHelp(width = helpWidth()): string {
+  const codes = Object.entries(EXIT) as [keyof typeof EXIT, number][];
+  const indent = ' '.repeat(4 + Math.max(...codes.map(([, code]) => String(code).length)));
+  const lines = ['Exit codes:'];
+  for (const [name, code] of codes) {
+    let line = `  ${String(code).padEnd(indent.length - 2)}`;
+    for (const [i, word] of EXIT_MEANING[name].replaceAll('`', '').split(' ').entries()) {
+      if (i > 0 && line.length + 1 + word.length > width) {
+        lines.push(line);
+        line = indent + word;
+      } else line += i > 0 ? ` ${word}` : word;
+    }
+    lines.push(line);
+  }
+  return lines.join('\n');
+}
+
 /** A verb's command definition as main.ts lists it; `verb` has checked that builder and handler agree. */
 export type Verb = CommandModule<GlobalOptions, GlobalOptions>;
 
-/** Declares a verb: the handler's arguments are what the builder declares (checked here, erased in `Verb`). */
+/**
+ * Declares a verb: the handler's arguments are what the builder declares (checked here, erased in
+ * `Verb`); its `--help` ends with the exit codes.
+ */
 export function verb<U>(module: {
   command: string;
   describe: string;
   builder: (y: Argv<GlobalOptions>) => Argv<U>;
   handler: (argv: ArgumentsCamelCase<U>) => Promise<void>;
 }): Verb {
-  return module as unknown as Verb;
+  return {
+    ...module,
+    builder: (y: Argv<GlobalOptions>) => module.builder(y).epilogue(exitCodesHelp()),
+  } as unknown as Verb;
 }
 
 /** An option node's parseArgs understands: a flag or a string, maybe repeated, maybe with a one-letter alias. */

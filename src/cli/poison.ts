@@ -34,9 +34,26 @@ export async function poisonCommand(argv: {
   const { writeRecord, newPoisonId } = await import('../gates/poison.js');
   if (argv.target === 'list' || argv.target === 'show') {
     const all = await records(git);
+    const { table } = await import('../log/listing.js');
     if (argv.target === 'show') {
       if (!argv.id) throw new UsageError('name the record: deploy poison show <id>');
-      process.stdout.write(`${JSON.stringify(await recordOrFail(all, argv.id), null, 2)}\n`);
+      const r = await recordOrFail(all, argv.id);
+      if (argv.json) {
+        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        return;
+      }
+      const cures = r.cures.length
+        ? r.cures.map((c, i) => [i ? '' : 'cured by', `${c.commit} (${c.who}, ${c.when})`])
+        : [['cured by', '(no cure yet: deploy cure <id> <fix-commit>)']];
+      const rows = [
+        ['poison', `${r.id}  ${r.cures.length ? 'cured' : 'OPEN'}`],
+        ['commit', r.commit],
+        ['bug', r.comment],
+        ['ticket', r.ticket ?? '-'],
+        ['recorded', `${r.who}, ${r.when}`],
+        ...cures,
+      ];
+      process.stdout.write(`${table(rows).join('\n')}\n`);
       return;
     }
     const list = argv.open ? all.filter((r) => r.cures.length === 0) : all;
@@ -44,14 +61,19 @@ export async function poisonCommand(argv: {
       process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
       return;
     }
-    if (list.length === 0) process.stdout.write(argv.open ? 'no open poison records\n' : 'no poison records\n');
-    for (const r of list) {
-      const cured = r.cures.length ? `cured by ${r.cures.map((c) => c.commit.slice(0, 12)).join(', ')}` : 'OPEN';
-      const ticket = r.ticket ? ` [${r.ticket}]` : '';
-      process.stdout.write(
-        `${r.id}  ${r.commit.slice(0, 12)}  ${cured}  ${r.comment}${ticket}  (${r.who}, ${r.when.slice(0, 10)})\n`,
-      );
+    if (list.length === 0) {
+      process.stdout.write(argv.open ? 'no open poison records\n' : 'no poison records\n');
+      return;
     }
+    const rows = list.map((r) => [
+      r.id,
+      r.commit.slice(0, 12),
+      r.cures.length ? `cured by ${r.cures.map((c) => c.commit.slice(0, 12)).join(', ')}` : 'OPEN',
+      r.comment,
+      r.ticket ? `[${r.ticket}]` : '',
+      `(${r.who}, ${r.when.slice(0, 10)})`,
+    ]);
+    process.stdout.write(`${table(rows).join('\n')}\n`);
     return;
   }
   if (!argv.message) throw new UsageError('say what the bug is: deploy poison <commit> -m "..."');

@@ -116,10 +116,13 @@ export async function scheduleCommand(argv: {
   const file = findConfigFile(process.cwd(), argv.config);
   const user = await loadUserConfig(file);
   const entries = named(user.schedule ?? []);
-  if (entries.length === 0) {
-    const hint = "add schedule: [{ env: 'prod', cron: '0 17 * * 2,4', version: 'latest' }]";
-    throw new UsageError('no schedule in deploy.config.ts', { hint });
+  const example = "schedule: [{ env: 'prod', cron: '0 17 * * 2,4', version: 'latest' }]";
+  if (entries.length === 0 && argv.list) {
+    // An empty listing is an answer, not an error.
+    process.stdout.write(`no schedules in ${path.basename(file)} (add one: ${example})\n`);
+    return;
   }
+  if (entries.length === 0) throw new UsageError('no schedule in deploy.config.ts', { hint: `add ${example}` });
   const tzOf = (e: NamedEntry) => e.timezone ?? user.environments?.[e.env]?.timezone ?? user.timezone ?? 'UTC';
   const children = new Set<NodeChild>();
 
@@ -138,6 +141,7 @@ export async function scheduleCommand(argv: {
     return;
   }
   if (argv.list) {
+    const rows: string[][] = [];
     for (const e of entries) {
       const cron = new Cron(e.cron, { timezone: tzOf(e), paused: true });
       const next = cron.nextRuns(3).map((d) => d.toISOString().replace('.000Z', 'Z'));
@@ -145,9 +149,10 @@ export async function scheduleCommand(argv: {
         (error: Error) => ({ skip: error.message.split('\n')[0] }) as { version?: string; skip?: string },
       );
       const takes = resolved.version ?? `nothing (${resolved.skip})`;
-      const when = `${e.cron} (${tzOf(e)})  next: ${next.join(', ')}`;
-      process.stdout.write(`${e.name.padEnd(12)} ${e.env.padEnd(6)} ${when}  would take: ${takes}\n`);
+      rows.push([e.name, e.env, `${e.cron} (${tzOf(e)})`, `next: ${next.join(', ')}`, `would take: ${takes}`]);
     }
+    const { table } = await import('../log/listing.js');
+    process.stdout.write(`${table(rows).join('\n')}\n`);
     return;
   }
 

@@ -35,7 +35,8 @@ export async function statsCommand(argv: {
   const perEnv: Record<string, ReturnType<typeof computeStats>> = {};
   const all = [];
   for (const env of envs) {
-    const runs = mergeRuns((await journals(env, argv.config)).events).filter((r) => r.ts >= cutoff);
+    // A node in two environments journals the runs of both: each is counted in its own.
+    const runs = mergeRuns((await journals(env, argv.config)).events).filter((r) => r.env === env && r.ts >= cutoff);
     perEnv[env] = computeStats(runs);
     all.push(...runs);
   }
@@ -48,19 +49,29 @@ export async function statsCommand(argv: {
   const rows = argv.env
     ? [[argv.env, perEnv[argv.env]!] as const]
     : [...Object.entries(perEnv), ['all', total] as const];
+  const { table } = await import('../log/listing.js');
   const day = (ts: string | null) => ts?.slice(0, 19).replace('T', ' ') ?? '-';
   process.stdout.write(`since ${argv.since}\n`);
   for (const [env, s] of rows) {
     const rate = s.successRate === null ? '-' : `${Math.round(s.successRate * 100)}%`;
-    process.stdout.write(
-      `${env.padEnd(6)} deploys ${s.deploys} (ok ${s.successes}, failed ${s.failures}, interrupted ${s.interrupted}, ` +
-        `success rate ${rate}), ` +
-        `rollbacks ${s.rollbacks} (normal ${s.rollbacksNormal}, emergency ${s.rollbacksEmergency}, ` +
-        `failed ${s.rollbacksFailed}), ` +
-        `duration median ${seconds(s.medianMs)} p95 ${seconds(s.p95Ms)}, time to recover ${seconds(s.mttrMs)}, ` +
-        `last success ${day(s.lastSuccess)}, last failure ${day(s.lastFailure)}` +
-        `${s.poisonOverrides ? `, released with known bugs allowed: ${s.poisonOverrides}` : ''}` +
-        `${s.emergencyReleases ? `, emergency releases outside the windows: ${s.emergencyReleases}` : ''}\n`,
+    const aside = s.partial ? ` (${s.partial} with nodes set aside)` : '';
+    const lines = table(
+      [
+        ['deploys', `${s.deploys}: ${s.successes} ok${aside}, ${s.failures} failed, ${s.interrupted} interrupted`],
+        ['success rate', `${rate} (of the deploys that ran to an end)`],
+        [
+          'rollbacks',
+          `${s.rollbacks}: ${s.rollbacksNormal} normal, ${s.rollbacksEmergency} emergency, ${s.rollbacksFailed} failed`,
+        ],
+        ['duration', `median ${seconds(s.medianMs)}, p95 ${seconds(s.p95Ms)}`],
+        ['time to recover', `${seconds(s.mttrMs)} (mean, from a failed deploy to the next success)`],
+        ['last success', day(s.lastSuccess)],
+        ['last failure', day(s.lastFailure)],
+        ['poison overrides', `${s.poisonOverrides} (released with a known bug allowed by --allow-poison)`],
+        ['emergency releases', `${s.emergencyReleases} (outside the release windows, with --emergency)`],
+      ],
+      { indent: '  ' },
     );
+    process.stdout.write(`${env}\n${lines.join('\n')}\n`);
   }
 }

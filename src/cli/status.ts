@@ -22,70 +22,63 @@ export async function statusCommand(argv: {
 }): Promise<void> {
   const { openRun } = await import('./compose.js');
   const { observe } = await import('../pipeline/phases/observe.js');
-  const { state } = await import('../pipeline/context.js');
-  const { smokeAttempt } = await import('../pipeline/rollout/activate.js');
-  const { releaseRecords } = await import('../journal/releases.js');
+  const { statusRow } = await import('../pipeline/phases/node-rows.js');
   const { drift } = await import('../journal/view.js');
-  const { describeOwner } = await import('../gates/lock.js');
   const run = await openRun({ env: argv.env, config: argv.config, command: 'status', quiet: true, runLog: false });
   const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps, argv.node);
   try {
     const now = new Date();
     const rows = await Promise.all(
-      seen.nodes.map(async (node) => {
-        const down = seen.unreachable.get(node.name);
-        if (down) return { node: node.name, reachable: false, error: down, healthy: false };
-        const s = state(seen.ctx, node);
-        const record = s.current ? releaseRecords(s.events).get(s.current) : undefined;
-        const facts = {
-          release: s.current ?? '',
-          version: record?.version ?? 'unknown',
-          commit: record?.commit ?? 'unknown',
-          branch: '',
-        };
-        const problem = !s.current
-          ? 'nothing deployed'
-          : run.config.smoke
-            ? await smokeAttempt(seen.ctx, node, facts)
-            : '';
-        return {
-          node: node.name,
-          reachable: true,
-          current: s.current,
-          version: record?.version,
-          commit: record?.commit,
-          since: record?.ts,
-          /** The journal does not know this release: `current` was moved by hand. */
-          unrecorded: Boolean(s.current && !record),
-          healthy: problem === '',
-          health: problem || (run.config.smoke ? 'ok' : 'ok (no smoke test configured)'),
-          lock: s.lock ? describeOwner(s.lock, now) : undefined,
-        };
-      }),
+      seen.nodes.map((node) => statusRow(seen.ctx, node, seen.unreachable.get(node.name), now)),
     );
     const groups = drift(new Map(rows.filter((r) => r.reachable).map((r) => [r.node, r.current])));
     const drifted = groups.size > 1;
     const unhealthy = rows.filter((r) => !r.healthy);
+    const { findRetry } = await import('../pipeline/phases/retry.js');
+    const reachable = seen.nodes.filter((n) => !seen.unreachable.has(n.name));
+    const pending = findRetry(new Map(reachable.map((n) => [n.name, seen.ctx.states.get(n.name)?.events ?? []])));
+    const env = run.config.env;
+    const setAside = pending?.nodes.length
+      ? { ...pending, retry: `deploy ${env} ${pending.version} --retry-failed` }
+      : undefined;
     if (argv.json) {
-      process.stdout.write(`${JSON.stringify({ env: run.config.env, drift: drifted, nodes: rows }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ env, drift: drifted, setAside, nodes: rows }, null, 2)}\n`);
     } else {
-      for (const r of rows) {
-        if (!r.reachable) {
-          process.stdout.write(`${r.node.padEnd(10)} UNREACHABLE  ${r.error}\n`);
-          continue;
-        }
+      const { displayWidth, printable, table } = await import('../log/listing.js');
+      const cells = rows.map((r) => {
+        if (!r.reachable)
+          return [r.node, `UNREACHABLE  ${r.error}${setAside?.nodes.includes(r.node) ? ' (set aside)' : ''}`];
         const since = r.since ? `since ${r.since.replace('T', ' ').slice(0, 19)}` : '';
-        const version = `${(r.version ?? '?').padEnd(10)} ${(r.commit ?? '').slice(0, 10).padEnd(10)}`;
-        const health = r.healthy ? 'healthy' : 'UNHEALTHY';
-        const unrecorded = r.unrecorded ? '  (not in the journal: relinked by hand?)' : '';
-        const problem = r.healthy ? '' : `\n${''.padEnd(11)}${r.health}`;
-        const locked = r.lock ? `\n${''.padEnd(11)}locked by ${r.lock}` : '';
-        const line = `${r.node.padEnd(10)} ${version} ${health}  ${r.current ?? '(none)'} ${since}`;
-        process.stdout.write(`${line}${unrecorded}${problem}${locked}\n`);
+        const health = r.healthy ? `healthy${run.config.smoke ? '' : ' (no smoke test configured)'}` : 'UNHEALTHY';
+        const unrecorded = r.unrecorded ? '(not in the journal: relinked by hand?)' : '';
+        const aside = setAside?.nodes.includes(r.node) ? `SET ASIDE by run ${setAside.run}` : '';
+        return [
+          r.node,
+          r.version ?? '?',
+          (r.commit ?? '').slice(0, 10),
+          health,
+          r.current ?? '(none)',
+          since,
+          [unrecorded, aside].filter(Boolean).join(' '),
+        ];
+      });
+      const under = ' '.repeat(Math.max(...rows.map((r) => displayWidth(printable(r.node)))) + 2);
+      for (const [i, line] of table(cells).entries()) {
+        const r = rows[i]!;
+        const problem = r.reachable && !r.healthy ? `\n${under}${printable(r.health)}` : '';
+        const locked = r.reachable && r.lock ? `\n${under}locked by ${printable(r.lock)}` : '';
+        process.stdout.write(`${line}${problem}${locked}\n`);
+      }
+      if (setAside) {
+        const names = setAside.nodes.join(', ');
+        const what = `${names} set aside by run ${setAside.run} (${setAside.version}, rollout.maxFailures)`;
+        process.stdout.write(`warning: ${what}; once they are back: ${setAside.retry}\n`);
       }
       if (drifted) {
         process.stdout.write(`warning: drift: the nodes run ${groups.size} different releases:\n`);
-        for (const [release, nodes] of groups) process.stdout.write(`  ${release}: ${nodes.join(', ')}\n`);
+        for (const [release, nodes] of groups) {
+          process.stdout.write(`  ${printable(release)}: ${nodes.map((n) => printable(n)).join(', ')}\n`);
+        }
       }
     }
     if (argv.check && (drifted || unhealthy.length)) process.exitCode = 1;

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { UsageError, errorMessage } from '../errors.js';
 import { validatedOnce } from './cache.js';
 import { requireCjs } from '../cjs.js';
-import type { EnvironmentSettings, ResolvedConfig, UserConfig } from './types.js';
+import { parseProxyJump } from './proxy-jump.js';
+import type { EnvironmentSettings, FanoutSettings, ResolvedConfig, UserConfig } from './types.js';
+import type { ResolvedFanout } from './resolved.js';
 
 export const CONFIG_FILES = ['deploy.config.ts', 'deploy.config.mts', 'deploy.config.js', 'deploy.config.mjs'];
 
@@ -128,6 +130,8 @@ export function resolveConfig(user: UserConfig, env: string, configFile: string)
       parallel: rollout.parallel ?? 10,
       onFailure: rollout.onFailure ?? 'rollback',
       upload: rollout.upload ?? 'tar',
+      fanout: resolveFanout(rollout.fanout, env, configFile),
+      maxFailures: rollout.maxFailures ?? 0,
     },
     windows: pick('windows') ?? [],
     timezone: pick('timezone') ?? 'UTC',
@@ -146,6 +150,27 @@ export function resolveConfig(user: UserConfig, env: string, configFile: string)
       knownHostsFile: fromRoot(ssh.knownHostsFile ?? '~/.ssh/known_hosts'),
       strictHostKeys: ssh.strictHostKeys ?? true,
       connectTimeoutMs: ssh.connectTimeoutMs ?? 10_000,
+      proxyJump: parseProxyJump(ssh.proxyJump ?? ''),
+      maxConnectionStarts: ssh.maxConnectionStarts ?? 10,
     },
+  };
+}
+
+/** rollout.fanout with its defaults; `pull` needs the URL the nodes fetch from. */
+function resolveFanout(fanout: FanoutSettings | undefined, env: string, configFile: string): ResolvedFanout {
+  const mode = fanout?.mode ?? 'push';
+  if (mode === 'pull' && !fanout?.url) {
+    throw new UsageError(`${path.basename(configFile)}: rollout.fanout: mode 'pull' needs a url (environment ${env})`, {
+      hint: "e.g. fanout: { mode: 'pull', url: 'https://artifacts.example.com/{{ release }}.tar.gz' }",
+    });
+  }
+  return {
+    mode,
+    seeds: fanout?.seeds ?? 2,
+    width: fanout?.width ?? 4,
+    from: fanout?.from,
+    url: fanout?.url,
+    publish: fanout?.publish,
+    timeoutMs: fanout?.timeoutMs ?? 600_000,
   };
 }

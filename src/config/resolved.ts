@@ -1,6 +1,7 @@
 // The validated, complete settings of one environment: what resolveConfig (load.ts) returns from a
 // UserConfig (types.ts), every default filled in.
 import type { NotifySettings } from './notify-types.js';
+import type { JumpHop } from './proxy-jump.js';
 
 /** The complete, validated settings for one environment. */
 export interface ResolvedConfig {
@@ -34,12 +35,21 @@ export interface ResolvedConfig {
     intervalMs: number;
     timeoutMs: number;
   }>;
-  readonly rollout: Readonly<{ parallel: number; onFailure: 'rollback' | 'halt'; upload: 'tar' | 'rsync' }>;
+  readonly rollout: Readonly<{
+    parallel: number;
+    onFailure: 'rollback' | 'halt';
+    upload: 'tar' | 'rsync';
+    fanout: ResolvedFanout;
+    maxFailures: number | `${number}%`;
+  }>;
   readonly ssh: Readonly<{
     identityFile?: string;
     knownHostsFile: string;
     strictHostKeys: boolean;
     connectTimeoutMs: number;
+    /** The jump hosts of ssh.proxyJump, the first hop first; empty: nodes are reached directly. */
+    proxyJump: readonly JumpHop[];
+    maxConnectionStarts: number;
   }>;
   readonly logs: Readonly<{ dir: string; pattern: string }>;
   readonly lock: Readonly<{ ttlMs: number; heartbeatMs: number }>;
@@ -47,4 +57,15 @@ export interface ResolvedConfig {
   readonly timezone: string;
   readonly backup?: Readonly<{ command: string; node?: string; timeoutMs: number }>;
   readonly notify: NotifySettings;
+}
+
+/** rollout.fanout with its defaults: how the release gets from this machine to the nodes. */
+export interface ResolvedFanout {
+  readonly mode: 'push' | 'relay' | 'pull';
+  readonly seeds: number;
+  readonly width: number;
+  readonly from?: readonly string[];
+  readonly url?: string;
+  readonly publish?: string;
+  readonly timeoutMs: number;
 }

@@ -1,7 +1,9 @@
 // Parts of the config schema (schema.ts): how a release is built, checked and rolled out, and how nodes
 // are reached. Documented in types.ts, word for word (BuildSettings, SmokeSettings, ...).
 import { z } from 'zod';
-import { doc, envVar } from './schema-parts.js';
+import { parseProxyJump } from './proxy-jump.js';
+import { doc, envVar, parsed } from './schema-parts.js';
+import { fanoutSchema } from './schema-fanout.js';
 
 const positiveInt = z.number().int().positive();
 export const ms = (text: string, example: number) => doc(positiveInt.optional(), text, example);
@@ -92,10 +94,32 @@ export const rolloutSchema = z.strictObject({
       'both ends). Default: `tar`.',
     'rsync',
   ),
+  fanout: doc(
+    fanoutSchema.optional(),
+    'How the release gets from this machine to the nodes: push, relay or pull (`upload` says how this machine ' +
+      "sends it, for push and for relay's seeds). Per environment it is replaced whole, not merged key by key. " +
+      'Default: push.',
+    { mode: 'relay', seeds: 2, width: 4 },
+  ),
   onFailure: doc(
     z.enum(['rollback', 'halt']).optional(),
     'On a failure after nodes switched: roll them back, or halt and leave them. Default: `rollback`.',
     'halt',
+  ),
+  maxFailures: doc(
+    z
+      .union([z.number().int().min(0), z.templateLiteral([z.number().int().min(0), '%'])], {
+        error: 'a number of nodes or a percentage such as "10%"',
+      })
+      .refine((v) => typeof v === 'number' || Number.parseInt(v, 10) <= 100, 'a percentage is at most 100%')
+      .optional(),
+    "Nodes a deploy may set aside and still release: a number, or a percentage of the run's nodes rounded " +
+      'down (10% of 25 nodes: 2). A node that cannot be reached, fails its upload, or fails or dies during ' +
+      'its switch is put back on its release, kept out of the load balancer, named and journaled, and the ' +
+      'release goes on to the rest; the deploy then exits 5 and `deploy <env> <version> --retry-failed` ' +
+      'brings those nodes up to it. The pre node is never set aside. Default: 0 (the first failure stops ' +
+      'the release).',
+    '10%',
   ),
 });
 
@@ -134,4 +158,20 @@ export const sshSchema = z.strictObject({
     false,
   ),
   connectTimeoutMs: ms('Time limit for connecting in ms. Default: 10000.', 20000),
+  proxyJump: doc(
+    parsed(parseProxyJump).optional(),
+    "Jump hosts (bastions) the nodes are reached through, as OpenSSH's ProxyJump: `[user@]host[:port]`, " +
+      'several separated by commas, the first hop first; the user defaults to `deploy` and the port to 22. ' +
+      'Every hop logs in with the same key and has its host key checked against knownHostsFile like a node; ' +
+      "all nodes behind a jump host share one connection to it. A host's own `proxyJump` (hosts/<env>.yaml) " +
+      'wins; the LB host (`lb.host`) goes through this one too. Default: none (nodes are reached directly).',
+    'deploy@bastion.example.com:2222',
+  ),
+  maxConnectionStarts: doc(
+    positiveInt.optional(),
+    'SSH handshakes started at once (jump hosts included); the others wait their turn. A handshake the server ' +
+      "drops before it begins (sshd's MaxStartups) is retried up to 4 times after a jittered pause that " +
+      'doubles from 250 ms; a failed login or host-key check is never retried. Default: 10.',
+    20,
+  ),
 });

@@ -3,8 +3,10 @@
 // Each field's JSDoc is its schema description word for word (the reference in
 // docs/reference/ is generated from those; test/unit/docs.test.ts compares).
 import type { NotifySettings } from './notify-types.js';
+import type { BuildSettings, RestartSettings, SmokeSettings, TemplateSettings } from './step-types.js';
 
 export type { NotifySettings } from './notify-types.js';
+export type { BuildSettings, RestartSettings, SmokeSettings, TemplateSettings } from './step-types.js';
 export type { ResolvedConfig } from './resolved.js';
 
 /** What a user writes in deploy.config.ts. Every field documents its default. */
@@ -128,59 +130,6 @@ export interface EnvironmentSettings {
   };
 }
 
-export interface BuildSettings {
-  /** Shell command run in the clean export, e.g. `npm ci && npm run build`. Default: none. */
-  command?: string;
-  /** Directory of the export that is packed, relative to its root. Default: `.` (everything). */
-  output?: string;
-  /** Extra environment for the build command. Default: none. */
-  env?: Record<string, string>;
-  /**
-   * Variables of the deploy machine's environment passed on to the build, by name. The build gets only
-   * these, `env`, RELINK_* and the basics (PATH, HOME, USER, LANG, LC_*, TZ, TMPDIR, TERM, CI, proxies).
-   * Default: none.
-   */
-  passEnv?: string[];
-  /** Time limit for the build in ms. Default: 600000. */
-  timeoutMs?: number;
-}
-
-export interface TemplateSettings {
-  /** Template file, relative to the project root (usually under `templates/`). */
-  src: string;
-  /** Destination inside the release. */
-  dest: string;
-  /** File mode. Default: 0o600. */
-  mode?: number;
-}
-
-export interface RestartSettings {
-  /** Shell command run in the new release dir on the node, with RELINK_* variables set. */
-  command: string;
-  /** Time limit in ms; past it the restart counts as failed. Default: 30000. */
-  timeoutMs?: number;
-}
-
-export interface SmokeSettings {
-  /**
-   * URL requested from the deploy machine, with template variables
-   * (`http://{{ node.address }}:{{ host.appPort }}/health`). Set exactly one of `url` and `command`.
-   */
-  url?: string;
-  /** Expected HTTP status. Default: 200. */
-  expectStatus?: number;
-  /** Text the response body must contain, with template variables. Default: `{{ version }}`. */
-  expectBody?: string;
-  /** Alternatively a shell command run on the node in the release dir; exit 0 means healthy. */
-  command?: string;
-  /** Attempts before the smoke test fails. Default: 20. */
-  retries?: number;
-  /** Pause between attempts in ms. Default: 250. */
-  intervalMs?: number;
-  /** Time limit of one attempt in ms. Default: 2000. */
-  timeoutMs?: number;
-}
-
 export interface RolloutSettings {
   /** Nodes worked on at once during distribute. Default: 10. */
   parallel?: number;
@@ -191,8 +140,23 @@ export interface RolloutSettings {
    * both ends). Default: `tar`.
    */
   upload?: 'tar' | 'rsync';
+  /**
+   * How the release gets from this machine to the nodes: push, relay or pull (`upload` says how this machine
+   * sends it, for push and for relay's seeds). Per environment it is replaced whole, not merged key by key.
+   * Default: push.
+   */
+  fanout?: FanoutSettings;
   /** On a failure after nodes switched: roll them back, or halt and leave them. Default: `rollback`. */
   onFailure?: 'rollback' | 'halt';
+  /**
+   * Nodes a deploy may set aside and still release: a number, or a percentage of the run's nodes rounded
+   * down (10% of 25 nodes: 2). A node that cannot be reached, fails its upload, or fails or dies during
+   * its switch is put back on its release, kept out of the load balancer, named and journaled, and the
+   * release goes on to the rest; the deploy then exits 5 and `deploy <env> <version> --retry-failed`
+   * brings those nodes up to it. The pre node is never set aside. Default: 0 (the first failure stops
+   * the release).
+   */
+  maxFailures?: number | `${number}%`;
 }
 
 export interface SshSettings {
@@ -207,4 +171,55 @@ export interface SshSettings {
   strictHostKeys?: boolean;
   /** Time limit for connecting in ms. Default: 10000. */
   connectTimeoutMs?: number;
+  /**
+   * Jump hosts (bastions) the nodes are reached through, as OpenSSH's ProxyJump: `[user@]host[:port]`,
+   * several separated by commas, the first hop first; the user defaults to `deploy` and the port to 22.
+   * Every hop logs in with the same key and has its host key checked against knownHostsFile like a node;
+   * all nodes behind a jump host share one connection to it. A host's own `proxyJump` (hosts/<env>.yaml)
+   * wins; the LB host (`lb.host`) goes through this one too. Default: none (nodes are reached directly).
+   */
+  proxyJump?: string;
+  /**
+   * SSH handshakes started at once (jump hosts included); the others wait their turn. A handshake the server
+   * drops before it begins (sshd's MaxStartups) is retried up to 4 times after a jittered pause that
+   * doubles from 250 ms; a failed login or host-key check is never retried. Default: 10.
+   */
+  maxConnectionStarts?: number;
+}
+
+export interface FanoutSettings {
+  /**
+   * How the release gets to the nodes. `push`: this machine sends it to every node. `relay`: this machine
+   * sends it to `seeds` nodes, and every node that has it passes it on to up to `width` more (rsync over
+   * SSH between the nodes, hard-linked against each node's current release, with a key made for the run).
+   * `pull`: every node fetches the tarball from `url` and checks its sha256 before unpacking. Default: `push`.
+   */
+  mode?: 'push' | 'relay' | 'pull';
+  /**
+   * relay: how many nodes this machine sends the release to itself (the first ones in the inventory), as
+   * push does. Default: 2.
+   */
+  seeds?: number;
+  /** relay: how many nodes each node that has the release sends it on to, at once. Default: 4. */
+  width?: number;
+  /**
+   * relay: where a receiving node accepts the run's key from (sshd's `from=`: addresses, CIDR blocks or
+   * patterns), for nodes that see each other at other addresses than the inventory names (NAT, a second
+   * network). Default: the sending node's inventory address.
+   */
+  from?: string[];
+  /**
+   * pull: where every node fetches the release tarball, with template variables (`{{ release }}`,
+   * `{{ sha256 }}`, `{{ version }}`, `{{ host.name }}`, ...; no secrets). http or https; certificates are
+   * verified. Required for `pull`.
+   */
+  url?: string;
+  /**
+   * pull: a shell command run on this machine in the project directory that puts the tarball where `url`
+   * serves it, with `{{ file }}`, `{{ release }}`, `{{ sha256 }}` and `{{ version }}` (shell-quoted) and
+   * RELINK_* variables. Default: none (`url` already serves it).
+   */
+  publish?: string;
+  /** Time limit of the publish, of one fetch and of one node-to-node copy in ms. Default: 600000. */
+  timeoutMs?: number;
 }

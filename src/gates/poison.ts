@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { GateError, RelinkError, UsageError } from '../errors.js';
+import { printable } from '../log/listing.js';
 import type { GitRecords } from '../transport/git.js';
 
 export const POISON_REF = 'refs/relink/poison';
@@ -108,8 +109,9 @@ export const open = (findings: readonly Finding[]) => findings.filter((f) => !f.
 export function describeOpen(findings: readonly Finding[]): string {
   return open(findings)
     .map(({ record: r }) => {
-      const ticket = r.ticket ? ` [${r.ticket}]` : '';
-      return `  ${r.id}  poison ${r.commit.slice(0, 12)}  ${r.comment}${ticket} (by ${r.who}, ${r.when.slice(0, 10)})`;
+      const ticket = r.ticket ? ` [${printable(r.ticket)}]` : '';
+      const by = `(by ${printable(r.who)}, ${printable(r.when.slice(0, 10))})`;
+      return `  ${printable(r.id)}  poison ${r.commit.slice(0, 12)}  ${printable(r.comment)}${ticket} ${by}`;
     })
     .join('\n');
 }

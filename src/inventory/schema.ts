@@ -4,7 +4,8 @@
 // carries its documentation (the JSDoc of types.ts word for word), from which
 // `npm run docs` generates the reference and the JSON Schema editors read.
 import { z } from 'zod';
-import { doc, name, port, scalars } from '../config/schema-parts.js';
+import { parseProxyJump } from '../config/proxy-jump.js';
+import { doc, name, parsed, port, scalars } from '../config/schema-parts.js';
 import { lbSchema } from './lb-schema.js';
 
 export { lbSchema };
@@ -46,6 +47,13 @@ export const nodeSchema = z.strictObject({
     "This node's template variables (`{{ host.name }}`), e.g. its app port; `lbServer` names its server at the " +
       'load balancer.',
     { appPort: 3000 },
+  ),
+  proxyJump: doc(
+    parsed(parseProxyJump).optional(),
+    "Jump hosts to reach this node through, written as deploy.config.ts's `ssh.proxyJump` " +
+      '(`[user@]host[:port]`, comma-separated, the first hop first); it wins over that one, and `none` (or an ' +
+      'empty string) reaches this node directly. Default: `ssh.proxyJump`.',
+    'deploy@bastion.example.com',
   ),
 });
 

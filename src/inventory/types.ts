@@ -25,6 +25,12 @@ export interface NodeSpec {
    * the load balancer.
    */
   readonly vars: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * Jump hosts to reach this node through, written as deploy.config.ts's `ssh.proxyJump`
+   * (`[user@]host[:port]`, comma-separated, the first hop first); it wins over that one, and `none` (or an
+   * empty string) reaches this node directly. Default: `ssh.proxyJump`.
+   */
+  readonly proxyJump?: string;
 }
 
 /** The load balancer of an environment, as validated from hosts/<env>.yaml. */

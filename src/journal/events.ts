@@ -18,10 +18,14 @@ export interface JournalEvent {
   readonly from?: string;
   readonly reason?: string;
   readonly result?: RunResult;
-  /** run_finished: `deploy`, `rollback`, `rollback --emergency`, ... */
+  /** run_finished: the command line, `deploy prod v1.1.0`, `rollback prod --last --emergency` (older: `rollback`). */
   readonly command?: string;
   readonly nodes?: number;
   readonly emergency?: boolean;
+  /** run_finished of a deploy released with nodes set aside (result `partial`): their names. */
+  readonly setAside?: readonly string[];
+  /** activated by `deploy --retry-failed`: the run whose set-aside nodes this one brings up (it undoes as one). */
+  readonly retryOf?: string;
   /** run_finished: poison ids released anyway with --allow-poison (the reason is in `reason`). */
   readonly allowedPoisons?: readonly string[];
 }
@@ -36,10 +40,11 @@ export type JournalEventName =
   | 'removed'
   | 'run_finished'
   | 'lock_broken'
+  | 'set_aside'
   | 'frozen'
   | 'unfrozen';
 
-export type RunResult = 'success' | 'failed' | 'rolled_back' | 'halted' | 'interrupted';
+export type RunResult = 'success' | 'partial' | 'failed' | 'rolled_back' | 'halted' | 'interrupted';
 
 export interface ParsedJournal {
   readonly events: JournalEvent[];

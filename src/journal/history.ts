@@ -21,6 +21,24 @@ export interface RunRecord {
   readonly emergency?: boolean;
 }
 
+/** A rollback's reason when none was given: `rollback --last`, `rollback --emergency --to v1.0.0`. */
+const DEFAULT_REASON = /^rollback(?: --emergency)? (--last|--to \S+)$/;
+
+/** Whether a run's reason is only the default one a rollback without --reason journals. */
+export const isDefaultReason = (reason: string | undefined): boolean => DEFAULT_REASON.test(reason ?? '');
+
+/**
+ * The command line of a run, as journaled (`deploy prod v1.1.0`, `rollback prod --last`). Records
+ * of rollbacks written before the command line was journaled say only `rollback`: their `--last`
+ * or `--to X` comes from the default reason, else from the version the rollback went to.
+ */
+function commandLine(e: JournalEvent): string {
+  const command = e.command ?? 'deploy';
+  if (command !== 'rollback' && command !== 'rollback --emergency') return command;
+  const spec = DEFAULT_REASON.exec(e.reason ?? '')?.[1] ?? `--to ${e.version ?? '?'}`;
+  return `rollback ${e.env} ${spec}${command === 'rollback' ? '' : ' --emergency'}`;
+}
+
 function kindOf(e: JournalEvent): RunRecord['kind'] {
   if (e.command?.startsWith('rollback'))
     return e.emergency || e.command.includes('--emergency') ? 'emergency-rollback' : 'rollback';
@@ -48,7 +66,7 @@ export function mergeRuns(journals: Iterable<readonly JournalEvent[]>): RunRecor
         env: e.env,
         ts: e.ts,
         user: e.user,
-        command: e.command ?? 'deploy',
+        command: commandLine(e),
         kind: kindOf(e),
         version: e.version,
         release: e.release,
@@ -99,6 +117,8 @@ export interface Stats {
   readonly mttrMs: number | null;
   readonly lastSuccess: string | null;
   readonly lastFailure: string | null;
+  /** Successes that set nodes aside within rollout.maxFailures (result `partial`). */
+  readonly partial: number;
   /** Deploys that went out with a known bug allowed by --allow-poison. */
   readonly poisonOverrides: number;
   /** Deploys outside the release windows with --emergency. */
@@ -108,22 +128,25 @@ export interface Stats {
 /** Counts over the runs of one or more environments. */
 export function computeStats(runs: readonly RunRecord[]): Stats {
   const deploys = runs.filter((r) => r.kind === 'deploy');
-  const ok = deploys.filter((r) => r.result === 'success');
+  // A release that went out with nodes set aside (rollout.maxFailures) went out: a success, counted apart too.
+  const released = (r: RunRecord) => r.result === 'success' || r.result === 'partial';
+  const ok = deploys.filter(released);
   const stopped = deploys.filter((r) => r.result === 'interrupted');
-  const failed = deploys.filter((r) => r.result !== 'success' && r.result !== 'interrupted');
+  const failed = deploys.filter((r) => !released(r) && r.result !== 'interrupted');
   const decided = ok.length + failed.length;
   const rollbacks = runs.filter((r) => r.kind !== 'deploy');
   const durations = deploys.map((r) => r.ms).sort((a, b) => a - b);
   const chronological = [...runs].sort((a, b) => a.ts.localeCompare(b.ts));
   const recoveries: number[] = [];
   for (const failure of failed) {
-    const next = chronological.find((r) => r.env === failure.env && r.ts > failure.ts && r.result === 'success');
+    const next = chronological.find((r) => r.env === failure.env && r.ts > failure.ts && released(r));
     if (next) recoveries.push(Date.parse(next.ts) - Date.parse(failure.ts));
   }
   const latest = (xs: readonly RunRecord[]) => (xs.length ? xs.reduce((a, b) => (a.ts > b.ts ? a : b)).ts : null);
   return {
     deploys: deploys.length,
     successes: ok.length,
+    partial: deploys.filter((r) => r.result === 'partial').length,
     failures: failed.length,
     interrupted: stopped.length,
     rollbacks: rollbacks.length,

@@ -39,13 +39,43 @@ export function parseShowStat(csv: string): Map<string, { status: string; scur: 
   return rows;
 }
 
-export function toServerState(row: { status: string; scur: number }): ServerState {
+/**
+ * Parses `show servers state <backend>` into each server's admin state bits
+ * (srv_admin_state): what was set, which `show stat` hides once a drained
+ * server fails its checks (it then says only DOWN).
+ */
+export function parseServersState(text: string): Map<string, number> {
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => l.startsWith('# be_id'));
+  const admins = new Map<string, number>();
+  if (at < 0) return admins;
+  const header = lines[at]!.replace(/^#\s*/, '').split(' ');
+  const [name, admin] = [header.indexOf('srv_name'), header.indexOf('srv_admin_state')];
+  for (const line of lines.slice(at + 1)) {
+    const f = line.trim().split(' ');
+    if (f.length > Math.max(name, admin) && name >= 0 && admin >= 0) admins.set(f[name]!, Number(f[admin]));
+  }
+  return admins;
+}
+
+/** srv_admin_state bits: forced, inherited, config, resolver and hostname maintenance; forced and inherited drain. */
+const MAINT_BITS = 0x01 | 0x02 | 0x04 | 0x20 | 0x40;
+const DRAIN_BITS = 0x08 | 0x10;
+
+export function toServerState(row: { status: string; scur: number }, adminBits?: number): ServerState {
   const s = row.status.toUpperCase();
-  const admin = s.startsWith('MAINT') ? 'maint' : s.startsWith('DRAIN') ? 'drain' : 'ready';
+  const set = adminBits === undefined ? undefined : adminBits & MAINT_BITS ? 'maint' : adminBits & DRAIN_BITS;
+  const shown = s.startsWith('MAINT') ? 'maint' : s.startsWith('DRAIN') ? 'drain' : 'ready';
+  const admin = set === 'maint' ? 'maint' : set ? 'drain' : set === 0 ? 'ready' : shown;
   // "DRAIN" hides the check result; a drained server that answers checks is "DRAIN", a failing one
   // "DRAIN (DOWN)"-like.
   const up = !s.includes('DOWN') && !s.startsWith('MAINT') && !s.startsWith('NOLB');
   return { admin, up, sessions: row.scur };
+}
+
+interface Snapshot {
+  readonly stat: ReturnType<typeof parseShowStat>;
+  readonly admin: Map<string, number>;
 }
 
 /** HAProxy through its runtime API: `set server <backend>/<server> state drain|ready|maint`, `show stat`. */
@@ -74,12 +104,16 @@ export class HaproxyDriver implements LbDriver {
    * The `show stat` being read now, shared by every waiter of a group instead of a channel each. A read
    * started before this driver's last state change is not shared: it may not show that change.
    */
-  private reading: { changes: number; rows: Promise<ReturnType<typeof parseShowStat>> } | undefined;
+  private reading: { changes: number; rows: Promise<Snapshot> } | undefined;
   private changes = 0;
 
-  private snapshot(): Promise<ReturnType<typeof parseShowStat>> {
+  private snapshot(): Promise<Snapshot> {
     if (this.reading?.changes === this.changes) return this.reading.rows;
-    const reading = { changes: this.changes, rows: this.api(haproxyLine('show', 'stat')).then(parseShowStat) };
+    // One round trip, two answers: `show stat` for health and sessions, `show servers state` for what was set.
+    const servers = haproxyLine('show', 'servers', 'state', this.settings.backend);
+    const line = `${haproxyLine('show', 'stat').trim()};${servers}`;
+    const rows = this.api(line).then((text) => ({ stat: parseShowStat(text), admin: parseServersState(text) }));
+    const reading = { changes: this.changes, rows };
     this.reading = reading;
     const done = () => {
       if (this.reading === reading) this.reading = undefined;
@@ -90,13 +124,13 @@ export class HaproxyDriver implements LbDriver {
 
   async states(nodes: readonly NodeSpec[]): Promise<Map<string, ServerState>> {
     const { backend, serverOf } = this.settings;
-    const rows = await this.snapshot();
+    const { stat: rows, admin } = await this.snapshot();
     const out = new Map<string, ServerState>();
     const unknown: string[] = [];
     for (const node of nodes) {
       const row = rows.get(`${backend}/${serverOf(node)}`);
       if (!row) unknown.push(`${node.name} (server ${serverOf(node)})`);
-      else out.set(node.name, toServerState(row));
+      else out.set(node.name, toServerState(row, admin.get(serverOf(node))));
     }
     if (unknown.length) {
       const known = [...rows.keys()]

@@ -16,6 +16,15 @@ export type RunEvent =
       readonly ms?: number;
       readonly detail?: string;
     }
+  /** How far a running step's transfer is (an upload): for the live view only, neither logged nor reported. */
+  | {
+      readonly type: 'progress';
+      readonly step: string;
+      readonly node: string;
+      readonly bytes: number;
+      /** 0-100, when the sender knows the whole. */
+      readonly percent?: number;
+    }
   | { readonly type: 'info' | 'warn'; readonly message: string; readonly node?: string };
 
 export interface Reporter {

@@ -1,3 +1,5 @@
+import { printable } from './listing.js';
+
 /**
  * Replaces every known secret value with [REDACTED]. Every line that leaves
  * the process (console, run log, journal, report, notifications, the error
@@ -6,7 +8,9 @@
  * A secret can reach a sink in another form than the one it was added in: a
  * JSON sink (run log, journal line, webhook body) escapes `"`, `\` and
  * newlines; a shell command quotes `'`; an error message keeps only the first
- * line of a multi-line value. Each of those forms is matched too.
+ * line of a multi-line value; a text listing escapes control characters
+ * (`printable`), and a Markdown table cell also its `|`. Each of those forms is
+ * matched too.
  */
 export class Redactor {
   private readonly values = new Set<string>();
@@ -39,13 +43,23 @@ export class Redactor {
   }
 }
 
-/** The secret as written, JSON-escaped (once and twice), shell-quoted, and each of its lines. */
+/** The secret as written, JSON-escaped (once and twice), shell-quoted, as listings show it, and each of its lines. */
 function formsOf(value: string): string[] {
   const json = JSON.stringify(value).slice(1, -1);
   const jsonTwice = JSON.stringify(json).slice(1, -1);
   const shell = value.replaceAll("'", `'\\''`);
+  const listed = printable(value);
   const lines = value.split(/\r?\n/).map((line) => line.trim());
-  return [value, json, jsonTwice, shell, ...lines, ...lines.map((line) => JSON.stringify(line).slice(1, -1))];
+  return [
+    value,
+    json,
+    jsonTwice,
+    shell,
+    listed,
+    listed.replaceAll('|', '\\|'),
+    ...lines,
+    ...lines.map((line) => JSON.stringify(line).slice(1, -1)),
+  ];
 }
 
 /** The one redactor of this process: secrets are added as they are loaded, every sink applies it. */

@@ -30,6 +30,8 @@ export async function openRunLog(
   );
   const reporter: Reporter = {
     emit(event: RunEvent) {
+      // Upload progress is for the live view: the log keeps the step's start and end.
+      if (event.type === 'progress') return;
       const { type, ...fields } = event;
       if (type === 'warn') logger.warn(fields, event.message);
       else if (type === 'step' && event.status === 'fail') logger.error(fields, `${event.step} failed`);

@@ -71,12 +71,14 @@ export interface RunContext {
   lb: LbDriver;
   /** Nodes this run drained and has not put back yet. */
   readonly drained: Set<string>;
+  /** Nodes set aside within the failure budget (rollout.maxFailures), with why; the release goes on without them. */
+  readonly setAside: Map<string, string>;
   /** Nodes whose deploy lock this run has already released (with its outcome, in one round trip). */
   readonly unlocked: Set<string>;
 }
 
 export function makeContext(
-  init: Omit<RunContext, 'layout' | 'sessions' | 'states' | 'lb' | 'drained' | 'unlocked'>,
+  init: Omit<RunContext, 'layout' | 'sessions' | 'states' | 'lb' | 'drained' | 'setAside' | 'unlocked'>,
 ): RunContext {
   return {
     ...init,
@@ -85,6 +87,7 @@ export function makeContext(
     states: new Map(),
     lb: new NoLb(),
     drained: new Set(),
+    setAside: new Map(),
     unlocked: new Set(),
   };
 }

@@ -1,4 +1,4 @@
-import { errorMessage, RelinkError } from '../errors.js';
+import { errorMessage, EXIT, RelinkError, UsageError } from '../errors.js';
 import { describeOwner } from '../gates/lock.js';
 import { filterNodes, rolloutGroups } from '../inventory/groups.js';
 import type { NodeSpec } from '../inventory/types.js';
@@ -55,7 +55,9 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
   const env = req.config.env;
   const spec = req.target.kind === 'last' ? '--last' : `--to ${req.target.spec}`;
   const command = `rollback${req.emergency ? ' --emergency' : ''}`;
-  const run = new LockedRun(req, deps, command, `rollback ${env} ${spec}${req.emergency ? ' --emergency' : ''}`);
+  // The journal, the lock owner and the resume hint all name the command line: `rollback prod --last`.
+  const line = `rollback ${env} ${spec}${req.emergency ? ' --emergency' : ''}`;
+  const run = new LockedRun(req, deps, line, line);
   const { ctx } = run;
   const { reporter } = run.deps;
   const nodes = filterNodes(req.inventory.hosts, req.nodes);
@@ -81,7 +83,9 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     const { frozen } = await run.lock(reachable, undefined, { inspect: true, force, hint, takeOverDead: false });
     const unreachable = new Map(failures.map((f) => [f.node.name, errorMessage(f.error).split('\n')[0]!]));
     rows = chooseTargets(ctx, nodes, req.target, unreachable);
-    const refusal = refusalOf(rows, env, Boolean(req.force));
+    // A node refused for a trust decision (an unknown or changed host key) is bad input, not a failure.
+    const untrusted = failures.some((f) => f.error instanceof RelinkError && f.error.exitCode === EXIT.usage);
+    const refusal = noSuchRelease(rows, req.target, env) ?? refusalOf(rows, env, Boolean(req.force), untrusted);
     if (refusal) {
       await run.abandon();
       throw refusal;
@@ -190,8 +194,23 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
   });
 }
 
+/** `--to X` that no reachable node has (passed a smoke test there): bad input, exit 2, even with --force. */
+function noSuchRelease(rows: readonly RollbackRow[], target: RollbackTarget, env: string): UsageError | undefined {
+  const seen = rows.filter((r) => !r.problem?.startsWith('unreachable'));
+  if (target.kind !== 'to' || seen.length === 0 || seen.some((r) => r.target)) return undefined;
+  const message = `rollback refused: no node has a release "${target.spec}" that passed a smoke test there`;
+  return new UsageError(`${message}. Nothing was changed.\n${formatRows(rows)}`, {
+    hint: `see which releases each node has: deploy releases ${env}`,
+  });
+}
+
 /** The refusal, before anything changed, when a node cannot be rolled back or the nodes disagree (unless --force). */
-function refusalOf(rows: readonly RollbackRow[], env: string, force: boolean): RelinkError | undefined {
+function refusalOf(
+  rows: readonly RollbackRow[],
+  env: string,
+  force: boolean,
+  untrusted = false,
+): RelinkError | undefined {
   const targets = new Set(rows.filter((r) => r.target && !r.problem && !r.untouched).map((r) => r.target!.release));
   const problems = rows.filter((r) => r.problem);
   if ((problems.length === 0 && targets.size <= 1) || force) return undefined;
@@ -201,5 +220,6 @@ function refusalOf(rows: readonly RollbackRow[], env: string, force: boolean): R
   const pick = `pick a release every node has (rollback ${env} --to <version>)`;
   return new RelinkError(`rollback refused: ${why}. Nothing was changed.\n${formatRows(rows)}`, {
     hint: `${pick}, or roll back only the nodes that can: add --force`,
+    exitCode: untrusted ? EXIT.usage : EXIT.failed,
   });
 }

@@ -17,12 +17,15 @@ import { type LockedRequest, LockedRun } from './lifecycle/locked-run.js';
 import { runBackup } from './phases/backup.js';
 import { distribute, renderAll } from './phases/distribute.js';
 import { cleanup } from './phases/finish.js';
-import { type GateRequest, passGates } from './phases/gates.js';
+import { announceGates, type GateRequest, passGates } from './phases/gates.js';
 import { ownerFor } from './phases/locks.js';
 import { describePlan, type Plan } from './phases/plan.js';
-import { closeAll, connectAll, inspectAll } from './phases/preflight.js';
+import { closeAll } from './phases/preflight.js';
+import { narrowed, readRetry } from './phases/retry.js';
+import { look, startBuild } from './phases/start.js';
 import type { Source } from './phases/source.js';
-import { checkLb, groupsFor, openLb } from './rollout/drain.js';
+import { spending } from './rollout/budget.js';
+import { groupsFor } from './rollout/drain.js';
 import { afterFailedRollout } from './rollout/revert.js';
 import { rollout, type RolloutPolicy } from './rollout/rollout.js';
 
@@ -31,6 +34,8 @@ export type { Source } from './phases/source.js';
 export interface DeployRequest extends LockedRequest, GateRequest {
   readonly secrets: Readonly<Record<string, string>>;
   readonly nodes?: readonly string[];
+  /** Only the nodes the newest partial deploy of this version set aside, onto that deploy's release. */
+  readonly retryFailed?: boolean;
 }
 
 export interface DeployOutcome {
@@ -39,6 +44,8 @@ export interface DeployOutcome {
   readonly nodes: readonly string[];
   readonly ms: number;
   readonly artifact: Artifact;
+  /** Nodes set aside within rollout.maxFailures, with why: the run exits EXIT.partial. */
+  readonly setAside: readonly { readonly node: string; readonly reason: string }[];
 }
 
 /** A deploy's rollout: drain each group, smoke-test every node, stop at the first failing group. */
@@ -90,34 +97,6 @@ async function prepare(ctx: RunContext, req: DeployRequest, source: Source): Pro
   return { nodes, groups, facts, version, findings };
 }
 
-/** The build, started early; `cancel` stops it (and everything it started) when the run ends before needing it. */
-function startBuild(ctx: RunContext, source: Source, version: VersionInfo) {
-  const stop = new AbortController();
-  const onAbort = () => stop.abort(ctx.deps.signal?.reason);
-  ctx.deps.signal?.addEventListener('abort', onAbort, { once: true });
-  const done = source.build(version, stop.signal).finally(() => ctx.deps.signal?.removeEventListener('abort', onAbort));
-  done.catch(() => undefined);
-  return {
-    done,
-    async cancel() {
-      stop.abort('the run ended before its build was needed');
-      await done.catch(() => undefined);
-    },
-  };
-}
-
-/**
- * Connects to every node and reads the load balancer; `deploy plan` also reads
- * the nodes (a deploy reads them, and checks deployTo is writable, in the
- * round trip of its lock). Changes nothing.
- */
-async function look(ctx: RunContext, nodes: readonly NodeSpec[], mode: 'plan' | 'deploy'): Promise<void> {
-  await connectAll(ctx, nodes);
-  await openLb(ctx);
-  if (mode === 'plan') await inspectAll(ctx, nodes);
-  await checkLb(ctx, nodes);
-}
-
 /** `deploy plan`: resolves, connects and reads the nodes, and describes every step. Changes nothing. */
 export async function planDeploy(req: DeployRequest, deps: RunDeps, source: Source): Promise<Plan> {
   const { runId, config, inventory, user } = req;
@@ -141,18 +120,30 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
   const run = new LockedRun(req, deps, `deploy ${env} ${req.version}`, `deploy ${env} ${req.version}`);
   const { ctx } = run;
   const { reporter } = run.deps;
-  const { nodes, groups, facts, version, findings } = await prepare(ctx, req, source);
+  let { nodes, groups, facts, version, findings } = await prepare(ctx, req, source);
   const gates = passGates(ctx, req, version.version, findings);
   run.about({ facts, fields: gates.fields });
   let plan: Plan | undefined;
+  const budget = spending(ctx, nodes.length);
 
   const phases = async (): Promise<DeployOutcome> => {
     // The build runs on this machine while the nodes are connected, checked and locked; it is awaited after.
     const build = startBuild(ctx, source, version);
     let rolling: NodeSpec[][];
+    let retryOf: string | undefined;
     try {
-      await look(ctx, nodes, 'deploy');
+      if (req.retryFailed) {
+        const retry = await readRetry(ctx, nodes, version.version);
+        ({ nodes, groups } = only(retry.nodes));
+        facts = { ...facts, release: retry.release };
+        retryOf = retry.run;
+        run.about({ facts, fields: gates.fields });
+        reporter.emit({ type: 'info', message: `retrying ${retry.nodes.join(', ')} of run ${retry.run}` });
+      }
+      await look(ctx, nodes, 'deploy', budget.spare('connect'));
+      ({ nodes, groups } = only(nodes.filter((n) => !ctx.setAside.has(n.name)).map((n) => n.name)));
       checkAborted(ctx);
+      announceGates(ctx, gates);
       await run.lock(nodes, ownerFor(ctx, { version: version.version }), { inspect: true, writable: true });
       rolling = groupsFor(ctx, groups);
       plan = await describePlan(ctx, rolling, facts, version, source, findings);
@@ -173,8 +164,9 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     checkAborted(ctx);
 
     reporter.emit({ type: 'phase', phase: 'distribute' });
-    await distribute(ctx, nodes, artifact, facts, req.secrets);
+    await distribute(ctx, nodes, artifact, facts, req.secrets, budget.spare('distribute'));
     checkAborted(ctx);
+    rolling = rolling.map((g) => g.filter((n) => !ctx.setAside.has(n.name))).filter((g) => g.length > 0);
 
     if (req.config.backup) {
       reporter.emit({ type: 'phase', phase: 'backup' });
@@ -186,21 +178,27 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     if (rolling.length < groups.length) {
       reporter.emit({ type: 'info', message: 'nothing serves yet: after the pre node, every node switches at once' });
     }
-    const rolled = await rollout(ctx, rolling, () => ({ to: facts, event: 'activated' }), DEPLOY);
+    const fields = retryOf ? { retryOf } : undefined;
+    const policy = { ...DEPLOY, budget: budget.rollout(facts) };
+    const rolled = await rollout(ctx, rolling, () => ({ to: facts, event: 'activated', fields }), policy);
     if (rolled.stopped)
       throw await afterFailedRollout(ctx, rolled.stopped.node, rolled.stopped.error, rolled.switched, facts);
+    const setAside = await budget.settle(facts, gates.fields, (o) => run.about(o));
 
     reporter.emit({ type: 'phase', phase: 'finish' });
     const ms = run.elapsed();
-    await cleanup(ctx, nodes, [facts.release]);
-    await run.succeed();
+    const released = nodes.filter((n) => !ctx.setAside.has(n.name));
+    await cleanup(ctx, released, [facts.release]);
+    await run.succeed(setAside.length ? 'partial' : 'success');
     const took = `${(ms / 1000).toFixed(1)}s: ${facts.release}`;
-    reporter.emit({
-      type: 'info',
-      message: `deployed ${version.version} to ${nodes.length} node(s) of ${env} in ${took}`,
-    });
-    return { release: facts.release, version, nodes: nodes.map((n) => n.name), ms, artifact };
+    const of = setAside.length ? `${released.length} of ${nodes.length}` : `${nodes.length}`;
+    reporter.emit({ type: 'info', message: `deployed ${version.version} to ${of} node(s) of ${env} in ${took}` });
+    if (setAside.length) reporter.emit({ type: 'warn', message: budget.summary(version.version) });
+    return { release: facts.release, version, nodes: released.map((n) => n.name), ms, artifact, setAside };
   };
+
+  /** The run's nodes narrowed to these names, and their groups. */
+  const only = (names: readonly string[]) => narrowed(req.inventory, names);
 
   function notice(event: 'start' | 'success' | 'failure', title: string, text: string) {
     return {
@@ -216,7 +214,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
   }
 
   return run.execute(phases, (result, failure) => {
-    const ok = result === 'success';
+    const ok = result === 'success' || result === 'partial';
     const previous = plan?.nodes.find((n) => n.currentVersion)?.currentVersion;
     const afterHalt = result === 'halted' ? `rollback ${env} --last after inspection` : 'no node runs this release';
     const undo = ok
@@ -236,6 +234,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
         allowedPoisons: gates.allowed,
         emergency: gates.emergency ? { reason: req.reason } : undefined,
         rollbackCommand: undo,
+        setAside: budget.report(version.version),
       },
       notice: {
         ...notice(ok ? 'success' : 'failure', title, ok ? `${facts.release} runs on ${nodes.length} node(s)` : why),

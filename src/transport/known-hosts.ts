@@ -80,3 +80,15 @@ export function verifyHostKey(
   }
   return listed ? 'changed' : 'unknown';
 }
+
+/**
+ * The known_hosts lines for one host only, its patterns replaced by its own label: what a node that
+ * connects to this host needs to check its key (plain or hashed entries, `@revoked` and
+ * `@cert-authority` lines kept with their marker). Empty when known_hosts does not know the host.
+ */
+export function linesForHost(entries: readonly Entry[], host: string, port: number): string[] {
+  const label = hostLabel(host, port);
+  return entries
+    .filter((entry) => hostMatches(entry.patterns, label))
+    .map((entry) => `${entry.marker ? `${entry.marker} ` : ''}${label} ${entry.type} ${entry.key}`);
+}

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { render, type Command } from '../remote/tokens.js';
 import type { LocalResult } from './local.js';
@@ -25,7 +25,7 @@ const RSH_SCRIPT = 'exec 4<&0; printf "%s " "$@" >&3; echo >&3; cat <&4 >&3 & ca
  * own protocol: the remote command line is `rsync --server` and one word of
  * flags, nothing else.
  */
-export function rsyncArgs(source: string, dest: string, linkDest: string | undefined): string[] {
+export function rsyncArgs(source: string, dest: string, linkDest: string | undefined, progress = false): string[] {
   return [
     '-rlptD',
     '--delete',
@@ -33,6 +33,7 @@ export function rsyncArgs(source: string, dest: string, linkDest: string | undef
     '-e',
     render(['sh', '-c', RSH_SCRIPT, 'relink-rsh']),
     ...(linkDest ? [`--link-dest=${linkDest}`] : []),
+    ...(progress ? ['--info=progress2'] : []),
     source.replace(/\/?$/, '/'),
     `node:${dest.replace(/\/?$/, '/')}`,
   ];
@@ -49,20 +50,52 @@ export function serverCommand(line: string): Command {
   return ['rsync', '--server', server[2]!];
 }
 
+let progress2: Promise<boolean> | undefined;
+
+/** Whether this machine's rsync reports a whole transfer's progress (`--info=progress2`: 3.1 on, not openrsync). */
+function reportsProgress(): Promise<boolean> {
+  progress2 ??= new Promise((resolve) =>
+    execFile('rsync', ['--version'], (error, stdout) => {
+      const [major = 0, minor = 0] = (/version\s+(\d+)\.(\d+)/.exec(String(stdout)) ?? []).slice(1).map(Number);
+      resolve(!error && (major > 3 || (major === 3 && minor >= 1)));
+    }),
+  );
+  return progress2;
+}
+
+/**
+ * Reads `--info=progress2` updates (`\r  1,234,567  45%  1.2MB/s  0:00:01`, one write each) into bytes and
+ * percent. The newest update is read at once; only a number cut by a chunk boundary waits for the rest.
+ */
+function progressReader(report: (bytes: number, percent: number) => void): (chunk: Buffer) => void {
+  let tail = '';
+  return (chunk) => {
+    const parts = (tail + chunk.toString('latin1')).split(/[\r\n]/);
+    tail = parts.at(-1) ?? '';
+    const seen = parts.reverse().find((p) => /^\s*[\d,.']+\s+\d+%/.test(p));
+    const [bytes = '', percent = ''] = seen?.trim().split(/\s+/) ?? [];
+    if (seen) report(Number(bytes.replace(/\D/g, '')), Number.parseInt(percent, 10));
+  };
+}
+
 /**
  * Copies a local directory into a new release dir on a node with rsync, over
- * the node's open session. Stopped (exit 130) when `signal` fires.
+ * the node's open session. Stopped (exit 130) when `signal` fires;
+ * `onProgress` hears the bytes sent and the percent done, where this
+ * machine's rsync reports them.
  */
-export function rsyncRelease(
+export async function rsyncRelease(
   session: NodeSession,
   source: string,
   dest: string,
   linkDest: string | undefined,
-  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  options: { timeoutMs?: number; signal?: AbortSignal; onProgress?: (bytes: number, percent: number) => void } = {},
 ): Promise<LocalResult> {
   const timeoutMs = options.timeoutMs ?? 600_000;
+  const progress = options.onProgress && (await reportsProgress()) ? options.onProgress : undefined;
   return new Promise((resolve) => {
-    const child = spawn('rsync', rsyncArgs(source, dest, linkDest), { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    const args = rsyncArgs(source, dest, linkDest, Boolean(progress));
+    const child = spawn('rsync', args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     const relay = child.stdio[3] as Duplex;
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -78,7 +111,12 @@ export function rsyncRelease(
       child.kill('SIGTERM');
       relay.destroy();
     };
-    child.stdout!.on('data', (chunk: Buffer) => out.push(chunk));
+    const readProgress = progress ? progressReader(progress) : undefined;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      // The progress lines are all rsync prints to stdout here: the result keeps none of them.
+      if (readProgress) readProgress(chunk);
+      else out.push(chunk);
+    });
     child.stderr!.on('data', (chunk: Buffer) => err.push(chunk));
     relay.on('error', () => undefined);
     let head = Buffer.alloc(0);

@@ -1,11 +1,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RelinkError, errorMessage } from '../errors.js';
+import { EXIT, type ExitCode, RelinkError, errorMessage } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { render, type Command } from '../remote/tokens.js';
-import { hostLabel, parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
-import { requireCjs } from '../cjs.js';
+import { hostLabel, parseKnownHosts, type HostKeyVerdict } from './known-hosts.js';
+import { type JumpHop, parseProxyJump } from '../config/proxy-jump.js';
+import { Jumps } from './jump.js';
+import { login, LoginFailure, type LoginKeys } from './login.js';
+import { ConnectionStarts, droppedAtStart } from './starts.js';
 import {
   TIMEOUT_EXIT,
   type ExecOptions,
@@ -20,12 +23,22 @@ export interface SshOptions {
   readonly knownHostsFile: string;
   readonly strictHostKeys: boolean;
   readonly connectTimeoutMs: number;
+  /** Hops to every node without a proxyJump of its own; none: direct. */
+  readonly proxyJump?: readonly JumpHop[];
+  /** Handshakes under way at once. Default: 10. */
+  readonly maxConnectionStarts?: number;
 }
 
-/** Error raised when a node cannot be reached; names the node and what to do. */
+/** Only a handshake the server dropped before it began is tried again. */
+const retryLogin = (error: unknown) => error instanceof LoginFailure && droppedAtStart(error.error);
+
+/**
+ * Error raised when a node cannot be reached; names the node and what to do. A host key that is not
+ * trusted is bad input (exit 2): nothing was tried, and the next step is a decision about trust.
+ */
 export class ConnectError extends RelinkError {
-  constructor(node: NodeSpec, message: string, hint: string) {
-    super(`${node.name} (${node.user}@${node.address}:${node.port}): ${message}`, { hint });
+  constructor(node: NodeSpec, message: string, hint: string, exitCode: ExitCode = EXIT.failed) {
+    super(`${node.name} (${node.user}@${node.address}:${node.port}): ${message}`, { hint, exitCode });
     this.name = 'ConnectError';
   }
 }
@@ -42,6 +55,8 @@ function defaultIdentity(): string | undefined {
 export class SshTransport implements Transport {
   private readonly knownHosts: ReturnType<typeof parseKnownHosts>;
   private readonly privateKey: string | undefined;
+  private readonly starts: ConnectionStarts;
+  private readonly jumps: Jumps;
 
   constructor(private readonly options: SshOptions) {
     this.knownHosts = fs.existsSync(options.knownHostsFile)
@@ -54,35 +69,36 @@ export class SshTransport implements Transport {
       });
     }
     this.privateKey = identity ? fs.readFileSync(identity, 'utf8') : undefined;
+    this.starts = new ConnectionStarts(options.maxConnectionStarts ?? 10);
+    this.jumps = new Jumps({
+      login: (hop, sock) => this.starts.run(() => login(hop, this.keys(), sock), retryLogin),
+      refuseKey: (hop, failure) => this.connectError(hop, failure.verdict, failure.error),
+      connectTimeoutMs: options.connectTimeoutMs,
+    });
+  }
+
+  private keys(): LoginKeys {
+    const { strictHostKeys, connectTimeoutMs } = this.options;
+    return { knownHosts: this.knownHosts, strictHostKeys, privateKey: this.privateKey, connectTimeoutMs };
   }
 
   async connect(node: NodeSpec): Promise<NodeSession> {
-    const { NodeSSH } = requireCjs('node-ssh') as typeof import('node-ssh');
-    const ssh = new NodeSSH();
-    let verdict: HostKeyVerdict = 'known';
-    const strict = this.options.strictHostKeys;
+    const hops = node.proxyJump === undefined ? (this.options.proxyJump ?? []) : parseProxyJump(node.proxyJump);
+    // Through jump hosts: logged in to (or joined) first, outside this node's start slot.
+    const passage = hops.length ? await this.jumps.enter(hops, node) : undefined;
+    let ssh: import('node-ssh').NodeSSH;
     try {
-      await ssh.connect({
-        host: node.address,
-        port: node.port,
-        username: node.user,
-        privateKey: this.privateKey,
-        agent: process.env.SSH_AUTH_SOCK,
-        readyTimeout: this.options.connectTimeoutMs,
-        keepaliveInterval: 10_000,
-        hostVerifier: (key: Buffer) => {
-          verdict = verifyHostKey(this.knownHosts, node.address, node.port, key);
-          return !strict || verdict === 'known';
-        },
-      });
+      ssh = await this.starts.run(
+        async () => login(node, this.keys(), await passage?.forward(node.address, node.port)),
+        retryLogin,
+      );
     } catch (error) {
-      ssh.dispose();
-      throw this.connectError(node, verdict, error);
+      passage?.leave();
+      if (error instanceof LoginFailure) throw this.connectError(node, error.verdict, error.error);
+      throw error;
     }
-    // Every step is a small request and a small answer: without TCP_NODELAY,
-    // Nagle's algorithm and delayed ACKs add ~40 ms to many of them.
-    ssh.connection?.setNoDelay(true);
-    return new SshSession(node, ssh);
+    if (passage) ssh.connection?.once('close', passage.leave);
+    return new SshSession(node, ssh, passage?.leave);
   }
 
   private connectError(node: NodeSpec, verdict: HostKeyVerdict, error: unknown): ConnectError {
@@ -94,6 +110,7 @@ export class SshTransport implements Transport {
         node,
         `host key is not in ${file}; refusing to connect to an unverified host`,
         `check the node's fingerprint, then add it deliberately: ${scan}`,
+        EXIT.usage,
       );
     }
     if (verdict === 'changed') {
@@ -102,6 +119,7 @@ export class SshTransport implements Transport {
         node,
         `HOST KEY CHANGED: ${differs}; refusing (this can be an attack)`,
         `if the node was rebuilt on purpose: ssh-keygen -R '${label}' -f ${file} && ${scan}`,
+        EXIT.usage,
       );
     }
     if (verdict === 'revoked')
@@ -109,6 +127,7 @@ export class SshTransport implements Transport {
         node,
         'host key is marked @revoked in known_hosts; refusing',
         `replace the node's host key`,
+        EXIT.usage,
       );
     const message = errorMessage(error);
     if (/authentication/i.test(message)) {
@@ -137,6 +156,8 @@ class SshSession implements NodeSession {
   constructor(
     readonly node: NodeSpec,
     private readonly ssh: import('node-ssh').NodeSSH,
+    /** Lets go of the jump hosts the connection rides on, if any. */
+    private readonly closed?: () => void,
   ) {}
 
   async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
@@ -187,12 +208,22 @@ class SshSession implements NodeSession {
     });
   }
 
-  async upload(localFile: string, remoteFile: string): Promise<void> {
-    await this.ssh.putFile(localFile, remoteFile);
+  async upload(
+    localFile: string,
+    remoteFile: string,
+    onProgress?: (bytes: number, total: number) => void,
+  ): Promise<void> {
+    await this.ssh.putFile(
+      localFile,
+      remoteFile,
+      null,
+      onProgress ? { step: (sent, _, total) => onProgress(sent, total) } : null,
+    );
   }
 
   async close(): Promise<void> {
     this.ssh.dispose();
+    this.closed?.();
   }
 }
 

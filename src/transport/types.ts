@@ -33,13 +33,16 @@ export interface NodeSession {
   exec(command: Command, options?: ExecOptions): Promise<ExecResult>;
   /** Starts a command on a channel of this connection and hands over its streams. */
   stream(command: Command): Promise<RemoteStream>;
-  upload(localFile: string, remoteFile: string): Promise<void>;
+  /** Copies a file to the node; `onProgress` hears the bytes sent so far, of `total`. */
+  upload(localFile: string, remoteFile: string, onProgress?: (bytes: number, total: number) => void): Promise<void>;
   close(): Promise<void>;
 }
 
 /** The only place remote work is executed. */
 export interface Transport {
   connect(node: NodeSpec): Promise<NodeSession>;
+  /** Bytes this machine has sent to the nodes so far (commands, stdin, uploads, streams), where counted. */
+  sentBytes?(): number;
 }
 
 export const TIMEOUT_EXIT = 124;

@@ -8,6 +8,7 @@ import { CSS, JS } from './assets.js';
 import { SESSION_COOKIE, same } from './auth.js';
 import { html, page } from './html.js';
 import { type AppDeps, type AppEnv, clientAddress, csrfOf, field } from './http.js';
+import { redactLines } from './redact-stream.js';
 import { registerActions } from './routes-actions.js';
 import { registerApi } from './routes-api.js';
 import { registerPages } from './routes-pages.js';
@@ -29,14 +30,7 @@ async function redacted(response: Response): Promise<Response> {
   for (const [k, v] of Object.entries(HEADERS)) if (!headers.has(k)) headers.set(k, v);
   const type = headers.get('content-type') ?? '';
   if (type.startsWith('text/event-stream') && response.body) {
-    const decoder = new TextDecoder();
-    const encoder = new TextEncoder();
-    const body = response.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform: (chunk, out) => out.enqueue(encoder.encode(processRedactor.apply(decoder.decode(chunk)))),
-      }),
-    );
-    return new Response(body, { status: response.status, headers });
+    return new Response(redactLines(response.body), { status: response.status, headers });
   }
   if (!response.body || !/^(text\/|application\/json)/.test(type)) {
     return new Response(response.body, { status: response.status, headers });
@@ -100,7 +94,7 @@ export function createApp(deps: AppDeps): (request: Request, conn: ConnInfo) => 
       return c.html(loginPage(deps.source.project, next, 'wrong user or password'), 401);
     }
     limiter.succeed(keys);
-    const { cookie } = sessions.create(user.name);
+    const { cookie } = sessions.create(user.name, user.hash);
     setCookie(c, SESSION_COOKIE, cookie, {
       httpOnly: true,
       sameSite: 'Strict',
@@ -110,7 +104,8 @@ export function createApp(deps: AppDeps): (request: Request, conn: ConnInfo) => 
     return c.redirect(next, 303);
   });
 
-  // Everything below needs a principal: an API token, or a session whose user still exists.
+  // Everything below needs a principal: an API token, or a session whose user still exists with the
+  // password the session logged in with.
   app.use('*', async (c, next) => {
     const file = deps.users();
     const bearer = /^Bearer (\S+)$/.exec(c.req.header('authorization') ?? '')?.[1];
@@ -119,8 +114,9 @@ export function createApp(deps: AppDeps): (request: Request, conn: ConnInfo) => 
       const token = findToken(file, bearer);
       if (token) who = { name: token.name, kind: 'token', role: token.role, envs: token.envs };
     } else {
-      const session = sessions.read(getCookie(c, SESSION_COOKIE));
-      const user = session && file.users.find((u) => u.name === session.user);
+      const userNamed = (name: string) => file.users.find((u) => u.name === name);
+      const session = sessions.read(getCookie(c, SESSION_COOKIE), (name) => userNamed(name)?.hash);
+      const user = session && userNamed(session.user);
       if (session && user) {
         c.set('session', session);
         who = { name: user.name, kind: 'user', role: user.role, envs: user.envs };

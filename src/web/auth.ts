@@ -1,7 +1,9 @@
 /**
  * Sessions, CSRF tokens and the login rate limit. Sessions live in this process's memory (a restart
  * logs everyone out) behind a cookie that carries a random id signed with a per-process key; every
- * request re-reads the user from the users file, so a removed user or changed role takes effect at once.
+ * request re-reads the user from the users file, so a removed user or changed role takes effect at once,
+ * and a session holds a fingerprint of the password hash it logged in with, so a new password (or the
+ * user removed and added again) ends the sessions opened with the old one.
  */
 import crypto from 'node:crypto';
 
@@ -10,6 +12,8 @@ export interface Session {
   readonly user: string;
   /** Sent back in every form and in the `x-csrf-token` header of script calls. */
   readonly csrf: string;
+  /** An HMAC of the user's password hash at login: a session outlives no change of password. */
+  readonly credential: string;
   readonly created: number;
   seen: number;
 }
@@ -27,24 +31,29 @@ export class Sessions {
     private readonly maxMs = 24 * 3600_000,
   ) {}
 
-  create(user: string): { session: Session; cookie: string } {
+  /** A session for a user who just logged in with the password whose stored hash is `hash`. */
+  create(user: string, hash: string): { session: Session; cookie: string } {
     this.prune();
     const id = crypto.randomBytes(24).toString('base64url');
     const t = this.now();
-    const session: Session = { id, user, csrf: crypto.randomBytes(24).toString('base64url'), created: t, seen: t };
+    const csrf = crypto.randomBytes(24).toString('base64url');
+    const session: Session = { id, user, csrf, credential: this.fingerprint(hash), created: t, seen: t };
     this.live.set(id, session);
     return { session, cookie: `${id}.${this.sign(id)}` };
   }
 
-  /** The session a cookie value names, if its signature holds and it has not expired. */
-  read(cookie: string | undefined): Session | undefined {
-    const [id, signature] = (cookie ?? '').split('.');
-    if (!id || !signature || !same(signature, this.sign(id))) return undefined;
-    const session = this.live.get(id);
+  /**
+   * The session a cookie value names, if its signature holds, it has not expired, and `hashOf` (the
+   * users file now) still gives its user the password hash it logged in with; otherwise it ends.
+   */
+  read(cookie: string | undefined, hashOf: (user: string) => string | undefined): Session | undefined {
+    const session = this.lookup(cookie);
     if (!session) return undefined;
     const t = this.now();
-    if (t - session.seen > this.idleMs || t - session.created > this.maxMs) {
-      this.live.delete(id);
+    const hash = hashOf(session.user);
+    const expired = t - session.seen > this.idleMs || t - session.created > this.maxMs;
+    if (expired || hash === undefined || !same(session.credential, this.fingerprint(hash))) {
+      this.live.delete(session.id);
       return undefined;
     }
     session.seen = t;
@@ -52,13 +61,18 @@ export class Sessions {
   }
 
   drop(cookie: string | undefined): void {
-    const session = this.read(cookie);
+    const session = this.lookup(cookie);
     if (session) this.live.delete(session.id);
   }
 
-  /** Ends every session of a user (their password or role changed). */
-  dropUser(user: string): void {
-    for (const [id, s] of this.live) if (s.user === user) this.live.delete(id);
+  private lookup(cookie: string | undefined): Session | undefined {
+    const [id, signature] = (cookie ?? '').split('.');
+    if (!id || !signature || !same(signature, this.sign(id))) return undefined;
+    return this.live.get(id);
+  }
+
+  private fingerprint(hash: string): string {
+    return crypto.createHmac('sha256', this.key).update(`credential:${hash}`).digest('base64url');
   }
 
   private sign(id: string): string {

@@ -17,7 +17,7 @@ export interface AppDeps {
   readonly limiter: LoginLimiter;
   /** Cookies get `Secure` (relink serves TLS, or a proxy in front does). */
   readonly secureCookies: boolean;
-  /** Behind a proxy: the client's address is the first X-Forwarded-For entry. */
+  /** Behind a proxy: the client's address is the last X-Forwarded-For entry (the one the proxy wrote). */
   readonly trustProxy: boolean;
 }
 
@@ -33,8 +33,12 @@ export function journalName(who: Principal): string {
   return `${who.kind === 'token' ? 'api' : 'web'}:${who.name}`;
 }
 
+/**
+ * The client's address for the login limit. Behind a proxy it is the last X-Forwarded-For entry: the
+ * proxy appends the address it saw, and every entry before it is whatever the client chose to send.
+ */
 export function clientAddress(c: Ctx, trustProxy: boolean): string {
-  const forwarded = trustProxy ? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() : undefined;
+  const forwarded = trustProxy ? c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim() : undefined;
   return forwarded || c.env.conn.remote || 'unknown';
 }
 

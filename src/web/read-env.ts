@@ -3,22 +3,20 @@
 import { loadProject, newRunId } from '../cli/compose.js';
 import { learnSecrets } from '../config/secrets.js';
 import { errorMessage } from '../errors.js';
-import { describeOwner, lockHealth, parseOwner } from '../gates/lock.js';
 import { describeWindow, windowState } from '../gates/window.js';
 import type { JournalEvent } from '../journal/events.js';
 import { mergeRuns } from '../journal/history.js';
 import { releaseRecords } from '../journal/releases.js';
-import { drift, releaseRows } from '../journal/view.js';
+import { drift } from '../journal/view.js';
 import type { Reporter } from '../log/events.js';
 import { processRedactor } from '../log/redact.js';
-import { type RunContext, type RunDeps, state } from '../pipeline/context.js';
+import { type RunDeps, state } from '../pipeline/context.js';
+import { lockRow, releasesRow, statusRow } from '../pipeline/phases/node-rows.js';
 import { observe } from '../pipeline/phases/observe.js';
 import { chooseTargets } from '../pipeline/phases/rollback-targets.js';
-import { smokeAttempt } from '../pipeline/rollout/activate.js';
 import { httpGet } from '../transport/http.js';
 import { SshTransport } from '../transport/ssh.js';
-import type { NodeSpec } from '../inventory/types.js';
-import type { EnvView, LockRow, StatusRow } from './types.js';
+import type { EnvView } from './types.js';
 
 const quiet: Reporter = { emit: () => undefined, close: () => undefined };
 
@@ -74,12 +72,7 @@ export async function readEnv(env: string, configPath: string | undefined): Prom
       releases: {
         env,
         deployTo: config.deployTo,
-        nodes: nodes.map((node) => {
-          const down = unreachable.get(node.name);
-          if (down) return { node: node.name, error: down, releases: [] };
-          const s = state(ctx, node);
-          return { node: node.name, current: s.current, releases: releaseRows(s.events, s.onDisk, s.current, now) };
-        }),
+        nodes: nodes.map((node) => releasesRow(ctx, node, unreachable.get(node.name), now)),
       },
       locks: { env, nodes: nodes.map((node) => lockRow(ctx, node, unreachable.get(node.name), now)) },
       // A node in two environments keeps one journal: each environment shows its own runs.
@@ -95,45 +88,6 @@ export async function readEnv(env: string, configPath: string | undefined): Prom
   } finally {
     await seen.close();
   }
-}
-
-async function statusRow(ctx: RunContext, node: NodeSpec, down: string | undefined, now: Date): Promise<StatusRow> {
-  if (down) return { node: node.name, reachable: false, error: down, healthy: false };
-  const s = state(ctx, node);
-  const record = s.current ? releaseRecords(s.events).get(s.current) : undefined;
-  const facts = {
-    release: s.current ?? '',
-    version: record?.version ?? 'unknown',
-    commit: record?.commit ?? 'unknown',
-    branch: '',
-  };
-  const problem = !s.current ? 'nothing deployed' : ctx.config.smoke ? await smokeAttempt(ctx, node, facts) : '';
-  return {
-    node: node.name,
-    reachable: true,
-    current: s.current,
-    version: record?.version,
-    commit: record?.commit,
-    since: record?.ts,
-    unrecorded: Boolean(s.current && !record),
-    healthy: problem === '',
-    health: problem || (ctx.config.smoke ? 'ok' : 'ok (no smoke test configured)'),
-    lock: s.lock ? describeOwner(s.lock, now, ctx.config.lock.ttlMs) : undefined,
-  };
-}
-
-function lockRow(ctx: RunContext, node: NodeSpec, down: string | undefined, now: Date): LockRow {
-  if (down) return { node: node.name, reachable: false, error: down };
-  const raw = state(ctx, node).lock;
-  const owner = parseOwner(raw);
-  return {
-    node: node.name,
-    reachable: true,
-    locked: Boolean(raw),
-    owner,
-    ...(owner ? lockHealth(owner, now, ctx.config.lock.ttlMs) : {}),
-    text: raw ? describeOwner(raw, now, ctx.config.lock.ttlMs) : 'free',
-  };
 }
 
 /**

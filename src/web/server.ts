@@ -48,13 +48,17 @@ export function checkBind(options: ServeOptions, users: UsersFile): void {
   }
 }
 
-/** The users file, re-read when it changes (a removed user is logged out at their next request). */
+/**
+ * The users file, re-read when it changes (a removed user, or one with a new password, is logged out at
+ * their next request). Every write renames a new file into place, so its inode tells a change even
+ * within one tick of the clock and at the same size.
+ */
 function usersReader(file: string): () => UsersFile {
   let seen = '';
   let value: UsersFile = { users: [], tokens: [] };
   return () => {
     const stat = fs.existsSync(file) ? fs.statSync(file) : undefined;
-    const key = stat ? `${stat.mtimeMs}:${stat.size}:${stat.mode}` : 'absent';
+    const key = stat ? `${stat.ino}:${stat.mtimeMs}:${stat.size}:${stat.mode}` : 'absent';
     if (key !== seen) {
       try {
         value = readUsers(file);

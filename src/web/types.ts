@@ -4,38 +4,12 @@ import type { PoisonRecord } from '../gates/poison.js';
 import type { LockOwner } from '../gates/lock.js';
 import type { RunRecord } from '../journal/history.js';
 import type { ReleaseRow } from '../journal/view.js';
+import type { LockRow, ReleasesRow, StatusRow } from '../pipeline/phases/node-rows.js';
 import type { Plan } from '../pipeline/phases/plan.js';
 import type { RollbackRow, RollbackTarget } from '../pipeline/phases/rollback-targets.js';
 
 export type { RollbackRow, RollbackTarget, Plan, PoisonRecord, RunRecord, ReleaseRow, LockOwner };
-
-/** One node in `deploy status <env> --json`. */
-export interface StatusRow {
-  readonly node: string;
-  readonly reachable: boolean;
-  readonly error?: string;
-  readonly current?: string;
-  readonly version?: string;
-  readonly commit?: string;
-  readonly since?: string;
-  readonly unrecorded?: boolean;
-  readonly healthy: boolean;
-  readonly health?: string;
-  readonly lock?: string;
-}
-
-/** One node in `deploy lock status <env> --json`. */
-export interface LockRow {
-  readonly node: string;
-  readonly reachable: boolean;
-  readonly error?: string;
-  readonly locked?: boolean;
-  readonly owner?: LockOwner;
-  readonly stale?: boolean;
-  readonly deadPid?: boolean;
-  readonly heartbeatAgeMs?: number;
-  readonly text?: string;
-}
+export type { LockRow, ReleasesRow, StatusRow };
 
 export interface StatusJson {
   readonly env: string;
@@ -45,7 +19,7 @@ export interface StatusJson {
 export interface ReleasesJson {
   readonly env: string;
   readonly deployTo: string;
-  readonly nodes: readonly { node: string; current?: string; error?: string; releases: readonly ReleaseRow[] }[];
+  readonly nodes: readonly ReleasesRow[];
 }
 export interface LocksJson {
   readonly env: string;

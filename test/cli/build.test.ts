@@ -36,8 +36,19 @@ describe('the build', () => {
     }
   });
 
-  it('writes the help text `deploy --help` prints without loading a module', () => {
+  it('writes the help texts `deploy --help` and `rollback --help` print without loading yargs', async () => {
     const help = fs.readFileSync(path.join(out, 'help.txt'), 'utf8');
     expect(help).toContain('deploy doctor <env>');
+    const rollbackHelp = fs.readFileSync(path.join(out, 'rollback-help.txt'), 'utf8');
+    expect(rollbackHelp).toContain('deploy rollback <env>');
+    for (const text of [help, rollbackHelp]) expect(text).toMatch(/\nExit codes:\n {2}0 +done\n/);
+    // The bin prints that file (its fast path), not a second rendering by yargs.
+    fs.writeFileSync(path.join(out, 'rollback-help.txt'), `marker\n${rollbackHelp}`);
+    try {
+      const { stdout } = await run('node', [path.join(out, 'bin', 'rollback.js'), '--help'], { cwd: out });
+      expect(stdout).toBe(`marker\n${rollbackHelp}`);
+    } finally {
+      fs.writeFileSync(path.join(out, 'rollback-help.txt'), rollbackHelp);
+    }
   });
 });

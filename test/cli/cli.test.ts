@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT, EXIT_MEANING } from '../../src/errors.js';
 import { distDir, repoRoot } from '../helpers/project.js';
 
 const bin = path.join(distDir, 'bin', 'deploy.js');
@@ -56,6 +57,32 @@ describe('the deploy binary', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/deploy <env> <version>/);
     expect(result.stdout).toMatch(/deploy plan <env> <version>/);
+  });
+
+  it.each([
+    ['deploy --help', ['--help'], bin],
+    ['rollback --help', ['--help'], rollbackBin],
+    ['rollback -h', ['-h'], rollbackBin],
+    ['deploy history --help', ['history', '--help'], bin],
+    ['deploy rollback prod --help', ['rollback', 'prod', '--help'], bin],
+  ])('%s ends with every exit code of EXIT and its meaning', async (_, args, file) => {
+    const result = await cli(args, dir, file);
+    expect(result.code).toBe(0);
+    const table = result.stdout.slice(result.stdout.indexOf('\nExit codes:\n'));
+    const flat = table.replace(/\n {7}/g, ' ');
+    for (const [name, code] of Object.entries(EXIT)) {
+      const meaning = EXIT_MEANING[name as keyof typeof EXIT].replaceAll('`', '');
+      expect(flat, `exit ${code}`).toContain(`\n  ${String(code).padEnd(5)}${meaning}\n`);
+    }
+  });
+
+  it('schedule --list with no schedule is an empty listing: exit 0, saying so', async () => {
+    const result = await cli(['schedule', '--list'], dir);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^no schedules in deploy\.config\.ts \(add one: schedule: \[/);
+    const foreground = await cli(['schedule'], dir);
+    expect(foreground.code).toBe(2);
+    expect(foreground.stderr).toMatch(/error: no schedule in deploy\.config\.ts/);
   });
 
   it('refuses an unknown environment with exit 2, listing the known ones', async () => {

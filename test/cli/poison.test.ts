@@ -109,12 +109,24 @@ describe('poison and cure, kept in git', () => {
         encoding: 'utf8',
       }).trim(),
     ).toBe(`records/${id}.json`);
-    const show = JSON.parse((await cli(project, 'poison', 'show', id)).stdout) as {
+    const show = JSON.parse((await cli(project, 'poison', 'show', id, '--json')).stdout) as {
       commit: string;
       ticket: string;
       cures: unknown[];
     };
     expect(show).toMatchObject({ commit: c.poison, ticket: 'BUG-1', cures: [] });
+    const text = (await cli(project, 'poison', 'show', id)).stdout;
+    expect(text).not.toMatch(/^\{/);
+    expect(text.split('\n')).toEqual(
+      expect.arrayContaining([
+        `poison    ${id}  OPEN`,
+        `commit    ${c.poison}`,
+        'bug       null deref in checkout',
+        'ticket    BUG-1',
+        expect.stringMatching(/^recorded {2}.+, \d{4}-\d\d-\d\dT/),
+        'cured by  (no cure yet: deploy cure <id> <fix-commit>)',
+      ]),
+    );
   });
 
   it('check: every branch with the poison and without the fix is refused, with comment, ticket and who', async () => {
@@ -208,5 +220,21 @@ describe('poison and cure, kept in git', () => {
     } finally {
       fs.renameSync(`${remote}.away`, remote);
     }
+  });
+
+  it('lists a comment with a newline and an escape sequence on one row, escaped (list, show, check)', async () => {
+    const made = await cli(project, 'poison', c.more!, '-m', 'line one\n\x1b[31mline two', '--ticket', 'T\n1');
+    expect(made.code, made.stderr).toBe(0);
+    const shown = 'line one\\n\\x1b[31mline two';
+    const records = JSON.parse((await cli(project, 'poison', 'list', '--json')).stdout) as unknown[];
+    const list = (await cli(project, 'poison', 'list')).stdout.trimEnd().split('\n');
+    expect(list).toHaveLength(records.length);
+    expect(list.filter((l) => l.includes(`${shown}  [T\\n1]`))).toHaveLength(1);
+    const show = (await cli(project, 'poison', 'show', made.stdout.trim())).stdout;
+    expect(show).toContain(`bug       ${shown}\n`);
+    const check = await cli(project, 'check', 'main');
+    expect(check.code).toBe(3);
+    expect(check.stdout).toContain(`${shown} [T\\n1] (by `);
+    for (const out of [list.join('\n'), show, check.stdout]) expect(out).not.toContain('\x1b');
   });
 });

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,6 +81,49 @@ describe('deploy serve on the command line', () => {
     expect(result.stderr).toMatch(/--tls-cert and --tls-key, or --behind-proxy/);
     expect((await cli(['serve', '--port', 'x'])).code).toBe(2);
     expect((await cli(['serve', '--tls-cert', 'a.pem'])).code).toBe(2);
+  });
+
+  it('ends the sessions of a user whose password is changed or who is removed, at their next request', async () => {
+    expect((await cli(['serve', '--add-user', 'cy', '--role', 'viewer'], 'the first password\n')).code).toBe(0);
+    const server = spawn('node', [bin, 'serve', '--port', '0'], { cwd: dir, env: { ...process.env, CI: 'true' } });
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        server.stdout.on('data', (data: Buffer) => {
+          out += data.toString();
+          const found = /relink dashboard for hello: (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          if (found) resolve(found[1]!);
+        });
+        server.on('exit', (code) => reject(new Error(`deploy serve exited ${code}: ${out}`)));
+      });
+      const login = async (password: string) => {
+        const answer = await fetch(`${url}/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ user: 'cy', password }).toString(),
+          redirect: 'manual',
+        });
+        return answer.status === 303 ? answer.headers.get('set-cookie')!.split(';')[0]! : undefined;
+      };
+      const page = async (cookie: string) => {
+        const answer = await fetch(`${url}/`, { headers: { cookie }, redirect: 'manual' });
+        return { status: answer.status, text: await answer.text() };
+      };
+      const first = (await login('the first password'))!;
+      expect((await page(first)).status).toBe(200);
+      const changed = await cli(['serve', '--add-user', 'cy', '--role', 'viewer'], 'the second password\n');
+      expect(changed.code).toBe(0);
+      const after = await page(first);
+      expect(after.status).toBe(401);
+      expect(after.text).toContain('action="/login"');
+      expect(await login('the first password')).toBeUndefined();
+      const second = (await login('the second password'))!;
+      expect((await page(second)).status).toBe(200);
+      expect((await cli(['serve', '--remove-user', 'cy'])).code).toBe(0);
+      expect((await page(second)).status).toBe(401);
+    } finally {
+      server.kill('SIGTERM');
+    }
   });
 
   it('removes a user', async () => {

@@ -35,6 +35,11 @@ export interface FakeOptions {
   /** Nodes whose smoke check answers 500. */
   unhealthy?: (node: string, url: string) => boolean;
   onFailure?: 'rollback' | 'halt';
+  maxFailures?: number | `${number}%`;
+  /** Nodes that refuse the connection. */
+  down?: readonly string[];
+  /** The error a node's connect fails with, when it is one of `down`. */
+  downWith?: (node: string) => Error;
   signal?: AbortSignal;
   /** Every node empty: nothing deployed yet (a cold start). */
   cold?: boolean;
@@ -54,7 +59,7 @@ export function fakeRun(options: FakeOptions = {}) {
       restart: { command: 'sh bin/restart.sh' },
       smoke: { url: 'http://{{ node.address }}:{{ host.appPort }}/health', retries: 2, intervalMs: 0 },
       shared: { dirs: ['log'] },
-      rollout: { onFailure: options.onFailure ?? 'rollback' },
+      rollout: { onFailure: options.onFailure ?? 'rollback', maxFailures: options.maxFailures },
     },
     'deploy.config.ts',
   );
@@ -91,7 +96,11 @@ export function fakeRun(options: FakeOptions = {}) {
     if (command.startsWith('sha256sum')) return { stdout: `${SHA}  file\n` };
     return undefined;
   };
-  const transport = new RecordingTransport(respond);
+  const refuse = (node: string) =>
+    options.down?.includes(node)
+      ? (options.downWith?.(node) ?? new Error(`connect ECONNREFUSED ${node}:22`))
+      : undefined;
+  const transport = new RecordingTransport(respond, refuse);
   const events: RunEvent[] = [];
   const probes: string[] = [];
   const deps: RunDeps = {

@@ -74,7 +74,7 @@ function envView(env: string, nodes: StatusRow[]): EnvView {
   };
 }
 
-const up = (node: string, extra: Partial<StatusRow> = {}): StatusRow => ({
+const up = (node: string, extra: Partial<Extract<StatusRow, { reachable: true }>> = {}): StatusRow => ({
   node,
   reachable: true,
   current: rel('v1.1.0'),

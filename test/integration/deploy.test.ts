@@ -78,18 +78,19 @@ describe('deploy over real SSH on a 4-node sandbox', () => {
     project.tag('v1.3.0', breakHealth, 'break the health check');
     const result = await project.deploy(['prod', 'v1.3.0']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(
-      /node1: smoke test failed after 30 attempts: GET http:\/\/127\.0\.0\.1:8301\/health answered 500/,
+    const pre = sb.nodes[0]!;
+    expect(result.stderr).toContain(
+      `node1: smoke test failed after 30 attempts: GET http://127.0.0.1:${pre.appPort}/health answered 500`,
     );
     expect(result.stderr).toMatch(/Rolled back node1 to the release each ran before/);
     expect(NODES.map((node) => project.current(node))).toEqual(before);
     for (const node of NODES.slice(1)) {
       expect(project.journal(node).filter((e) => e.version === 'v1.3.0' && e.event === 'activated')).toEqual([]);
     }
-    const pre = project.journal('node1').map((e) => e.event);
-    expect(pre).toContain('smoke_failed');
-    expect(pre).toContain('rolled_back');
-    expect(await httpText('http://127.0.0.1:8301/')).toContain('from v1.1.0');
+    const events = project.journal('node1').map((e) => e.event);
+    expect(events).toContain('smoke_failed');
+    expect(events).toContain('rolled_back');
+    expect(await httpText(`http://127.0.0.1:${pre.appPort}/`)).toContain('from v1.1.0');
     expect(await servedThroughLb(sb, 'v1.1.0')).toHaveLength(8);
     for (const node of NODES) expect(project.lockExists(node)).toBe(false);
   });
@@ -169,19 +170,24 @@ describe("rsync upload over the run's own SSH connection", () => {
 describe('bad input and unreachable nodes stop the deploy before any node changes', () => {
   beforeEach(() => stopApps(sb));
 
-  it('a node with an unknown host key: abort naming the node, nothing changed anywhere', async () => {
+  it('a node with an unknown host key: bad input (exit 2) naming the node and how to trust it, nothing changed', async () => {
+    const port = sb.nodes[1]!.sshPort;
     const known = fs
       .readFileSync(path.join(sb.dir, 'known_hosts'), 'utf8')
       .split('\n')
-      .filter((l) => !l.includes(':2302 '))
+      .filter((l) => !l.includes(`:${port} `))
       .join('\n');
     const project = new Project(sb, { knownHosts: known });
     try {
       const result = await project.deploy(['prod', 'v1.0.0']);
-      expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/node2 \(root@127\.0\.0\.1:2302\): host key is not in .*known_hosts; refusing/);
+      expect(result.code).toBe(2);
       expect(result.stderr).toMatch(
-        /next: check the node's fingerprint, then add it deliberately: ssh-keyscan -p 2302 127\.0\.0\.1 >>/,
+        new RegExp(`node2 \\(root@127\\.0\\.0\\.1:${port}\\): host key is not in .*known_hosts; refusing`),
+      );
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `next: check the node's fingerprint, then add it deliberately: ssh-keyscan -p ${port} 127\\.0\\.0\\.1 >>`,
+        ),
       );
       for (const node of NODES) {
         expect(project.releases(node)).toEqual([]);

@@ -61,7 +61,7 @@ describe('statistics from the nodes', () => {
         runs: { command: string; result: string; nodes: string[] }[];
       };
       expect(history.runs.map((r) => r.result)).toEqual(['success', 'rolled_back', 'success', 'success', 'success']);
-      expect(history.runs[0]!.command).toBe('rollback');
+      expect(history.runs[0]!.command).toBe('rollback prod --last');
       expect(history.runs.every((r) => r.nodes.length === 4)).toBe(true);
     } finally {
       fs.rmSync(second, { recursive: true, force: true });

@@ -43,7 +43,7 @@ describe('rollback on a 4-node sandbox', () => {
       expect(back.user).toBeTruthy();
       expect(project.journal(node).at(-1)).toMatchObject({
         event: 'run_finished',
-        command: 'rollback',
+        command: 'rollback prod --last',
         result: 'success',
       });
       expect(project.lockExists(node)).toBe(false);
@@ -119,7 +119,7 @@ describe('rollback on a 4-node sandbox', () => {
     const lines = result.stdout.trim().split('\n');
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.every((l) => /^node[24] \| /.test(l))).toBe(true);
-    expect(result.stdout).toMatch(/node2 \| .*listening on 8302/);
+    expect(result.stdout).toMatch(new RegExp(`node2 \\| .*listening on ${sb.nodes[1]!.appPort}`));
   });
 
   it('refuses while another run holds the lock, naming it; --force breaks it and journals that', async () => {
@@ -184,7 +184,7 @@ describe('rollback on a 4-node sandbox', () => {
       }
       for (const node of NODES)
         expect(project.journal(node).at(-1)).toMatchObject({
-          command: 'rollback --emergency',
+          command: 'rollback prod --to v1.1.0 --emergency',
           result: 'success',
           emergency: true,
         });

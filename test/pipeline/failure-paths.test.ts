@@ -175,3 +175,15 @@ describe('a rolling rollback that stops', () => {
     expect(lb.admin.get('node1')).toBe('ready');
   });
 });
+
+describe('a rollback refused because a node is not trusted', () => {
+  it('exits 2 (bad input: a host key to check), not 1, and changes nothing', async () => {
+    const unknownKey = () =>
+      new RelinkError('node2: host key is not in known_hosts; refusing', { exitCode: EXIT.usage, hint: 'ssh-keyscan' });
+    const run = fakeRun({ down: ['node2'], downWith: unknownKey });
+    const error = await rollback({ ...run.request, target: { kind: 'last' } }, run.deps).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/rollback refused: \d node\(s\) cannot be rolled back/);
+    expect((error as RelinkError).exitCode).toBe(EXIT.usage);
+    expect(run.transport.log.some((r) => r.command.includes('mv -Tf'))).toBe(false);
+  });
+});

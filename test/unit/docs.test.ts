@@ -66,8 +66,8 @@ describe('the generated reference (docs/)', () => {
 });
 
 describe('the field documentation in the types and in the schemas', () => {
-  it('says the same in the JSDoc of src/config/types.ts (and notify-types.ts) as on the config schema', () => {
-    const docs = jsdoc('src/config/types.ts', 'src/config/notify-types.ts');
+  it('says the same in the JSDoc of src/config/types.ts (and step-types.ts, notify-types.ts) as on the config schema', () => {
+    const docs = jsdoc('src/config/types.ts', 'src/config/step-types.ts', 'src/config/notify-types.ts');
     const missing = configFields.filter((f) => !docs.some((d) => d.key === f.key && d.text === norm(f.description!)));
     expect(missing.map((f) => `${f.path}: ${f.description}`)).toEqual([]);
     const extra = docs.filter((d) => !configFields.some((f) => f.key === d.key && norm(f.description!) === d.text));

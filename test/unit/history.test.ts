@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JournalEvent } from '../../src/journal/events.js';
-import { computeStats, mergeRuns, parseSince } from '../../src/journal/history.js';
+import { computeStats, isDefaultReason, mergeRuns, parseSince } from '../../src/journal/history.js';
 
 const fin = (node: string, run: string, minute: number, fields: Partial<JournalEvent>): JournalEvent => ({
   v: 1,
@@ -30,6 +30,26 @@ describe('history', () => {
       ['r2', 'deploy', 'n1,n2'],
       ['r1', 'deploy', 'n1,n2'],
     ]);
+  });
+
+  it('names a rollback by its command line, also in records that journaled only `rollback`', () => {
+    const runs = mergeRuns([
+      [
+        fin('n1', 'new', 1, { command: 'rollback prod --to v1.0.0 --emergency', emergency: true }),
+        fin('n1', 'old-last', 2, { command: 'rollback', reason: 'rollback --last', version: 'v1' }),
+        fin('n1', 'old-emergency', 3, { command: 'rollback --emergency', reason: 'rollback --emergency --to v2' }),
+        fin('n1', 'old-reason', 4, { command: 'rollback', reason: 'checkout broken', version: 'v0.9.0' }),
+      ],
+    ]);
+    expect(runs.map((r) => [r.run, r.command, r.kind])).toEqual([
+      ['old-reason', 'rollback prod --to v0.9.0', 'rollback'],
+      ['old-emergency', 'rollback prod --to v2 --emergency', 'emergency-rollback'],
+      ['old-last', 'rollback prod --last', 'rollback'],
+      ['new', 'rollback prod --to v1.0.0 --emergency', 'emergency-rollback'],
+    ]);
+    expect(isDefaultReason('rollback --emergency --last')).toBe(true);
+    expect(isDefaultReason('checkout broken')).toBe(false);
+    expect(isDefaultReason(undefined)).toBe(false);
   });
 
   it('parses --since', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LB_DRIVERS } from '../../src/config/names.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
 import type { Inventory, LbSpec, NodeSpec } from '../../src/inventory/types.js';
-import { HaproxyDriver, parseShowStat, toServerState } from '../../src/lb/haproxy.js';
+import { HaproxyDriver, parseServersState, parseShowStat, toServerState } from '../../src/lb/haproxy.js';
 import { serversIn, setDown } from '../../src/lb/nginx.js';
 import { NoLb } from '../../src/lb/none.js';
 import { LB_CHANNELS, LB_FACTORIES, lbContext, lbDriver, lbHost } from '../../src/lb/registry.js';
@@ -30,6 +30,7 @@ describe('haproxy runtime API', () => {
     expect(toServerState({ status: 'DOWN', scur: 0 })).toMatchObject({ admin: 'ready', up: false });
   });
 
+  const SHOW = 'show stat;show servers state app';
   it('a whole group waiting on HAProxy shares one `show stat` per poll, and never one read before a change', async () => {
     const lines: string[] = [];
     const run = async (_c: Command, stdin?: string) => {
@@ -42,12 +43,27 @@ describe('haproxy runtime API', () => {
     const nodes = ['node1', 'node2'].map((name) => ({ name }) as NodeSpec);
     const group = Array.from({ length: 30 }, () => nodes);
     await Promise.all(group.map(([a]) => driver.waitDrained(a!, 1000)));
-    expect(lines.filter((l) => l === 'show stat')).toHaveLength(1);
+    expect(lines.filter((l) => l === SHOW)).toHaveLength(1);
     // A read that started before a drain is not handed to a waiter after it.
     const before = driver.states(nodes);
     await driver.drain(nodes[1]!);
     await Promise.all([before, driver.states(nodes)]);
-    expect(lines.slice(1)).toEqual(['show stat', 'set server app/node2 state drain', 'show stat']);
+    expect(lines.slice(1)).toEqual([SHOW, 'set server app/node2 state drain', SHOW]);
+  });
+
+  it('takes the admin state from `show servers state`: a drained server that went down is still drained', () => {
+    const state = [
+      '1',
+      '# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight',
+      '2 app 1 node1 127.0.0.1 0 8 1',
+      '2 app 2 node2 127.0.0.1 2 0 1',
+      '2 app 3 node3 127.0.0.1 0 1 1',
+    ].join('\n');
+    const admin = parseServersState(`${csv}\n${state}\n`);
+    expect(Object.fromEntries(admin)).toEqual({ node1: 8, node2: 0, node3: 1 });
+    expect(toServerState({ status: 'DOWN', scur: 0 }, 8)).toEqual({ admin: 'drain', up: false, sessions: 0 });
+    expect(toServerState({ status: 'DOWN', scur: 0 }, 1)).toMatchObject({ admin: 'maint' });
+    expect(toServerState({ status: 'UP', scur: 0 }, 0)).toMatchObject({ admin: 'ready', up: true });
   });
 
   it('reaches the socket through socat, unix or TCP', () => {

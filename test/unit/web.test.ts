@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processRedactor } from '../../src/log/redact.js';
 import type { WebServer } from '../../src/transport/web-server.js';
+import { redactLines } from '../../src/web/redact-stream.js';
 import { checkBind, startServer } from '../../src/web/server.js';
 import { hashPassword, readUsers, verifyPassword, writeUsers } from '../../src/web/users.js';
 import { HOSTILE, PASSWORD, RUN, SECRET, fakeSource, usersFile } from '../helpers/fake-web.js';
@@ -249,6 +250,98 @@ describe('deploy serve: login rate limit', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('deploy serve: the login limit behind a proxy', () => {
+  it('keys on the last X-Forwarded-For entry (the proxy wrote it), not on the ones the client sent', async () => {
+    const proxied = await startServer(
+      { host: '127.0.0.1', port: 0, usersFile: users.file, behindProxy: true },
+      fakeSource(),
+    );
+    try {
+      // Each try names another user and claims another address in front: only the proxy's entry is the same.
+      const tryLogin = (i: number, forwarded: string) =>
+        fetch(`${proxied.url}/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': forwarded },
+          body: new URLSearchParams({ user: `eve${i}`, password: 'a wrong guess' }).toString(),
+          redirect: 'manual',
+        });
+      for (let i = 0; i < 5; i++) expect((await tryLogin(i, `10.0.0.${i}, 203.0.113.7`)).status).toBe(401);
+      const blocked = await tryLogin(5, '10.0.0.99, 203.0.113.7');
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+      // Another client behind the same proxy is not held back by the first one's failures.
+      expect((await tryLogin(6, '10.0.0.99, 203.0.113.8')).status).toBe(401);
+    } finally {
+      await proxied.close();
+    }
+  });
+});
+
+describe('deploy serve: sessions and the password they logged in with', () => {
+  it('ends a session at once when its user gets a new password, or is removed and added again', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-pw-'));
+    const file = path.join(dir, 'users.json');
+    fs.copyFileSync(users.file, file);
+    fs.chmodSync(file, 0o600);
+    const other = await startServer({ host: '127.0.0.1', port: 0, usersFile: file }, fakeSource());
+    const loginAt = async (password: string) => {
+      const answer = await fetch(`${other.url}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ user: 'ana', password }).toString(),
+        redirect: 'manual',
+      });
+      return answer.status === 303 ? answer.headers.get('set-cookie')!.split(';')[0]! : undefined;
+    };
+    const status = async (cookie: string) =>
+      (await fetch(`${other.url}/api/runs`, { headers: { cookie }, redirect: 'manual' })).status;
+    const setAna = async (password: string | undefined) => {
+      const data = readUsers(file);
+      const rest = data.users.filter((u) => u.name !== 'ana');
+      const ana = { name: 'ana', role: 'deployer' as const, created: new Date().toISOString() };
+      const added = password === undefined ? [] : [{ ...ana, hash: await hashPassword(password) }];
+      writeUsers(file, { ...data, users: [...rest, ...added] });
+    };
+    try {
+      const old = (await loginAt(PASSWORD))!;
+      expect(await status(old)).toBe(200);
+      await setAna('a new long password');
+      expect(await status(old)).toBe(401);
+      expect(await loginAt(PASSWORD)).toBeUndefined();
+      const fresh = (await loginAt('a new long password'))!;
+      expect(await status(fresh)).toBe(200);
+      await setAna(undefined);
+      await setAna('a new long password');
+      expect(await status(fresh)).toBe(401);
+    } finally {
+      await other.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('deploy serve: the event stream redactor', () => {
+  it('redacts a secret that arrives in two chunks, keeps a split UTF-8 character, and ends the last line', async () => {
+    const bytes = new TextEncoder().encode(
+      `data: {"message":"printed ${SECRET} in grün"}\n\ndata: {"message":"and ${SECRET}"}`,
+    );
+    const at = (text: string) => Buffer.from(bytes).indexOf(Buffer.from(text));
+    // Cuts inside the first secret, inside the two bytes of "ü", and inside the second secret.
+    const cuts = [at(SECRET) + 7, at('ü') + 1, Buffer.from(bytes).lastIndexOf(Buffer.from(SECRET)) + 4];
+    const chunks = [0, ...cuts].map((from, i) => bytes.slice(from, [...cuts, bytes.length][i]));
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const chunk of chunks) controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+    const text = await new Response(redactLines(body)).text();
+    expect(text).not.toContain(SECRET);
+    expect(text).not.toContain(SECRET.slice(0, 7));
+    expect(text).toBe('data: {"message":"printed [REDACTED] in grün"}\n\ndata: {"message":"and [REDACTED]"}');
   });
 });
 

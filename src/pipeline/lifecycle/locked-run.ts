@@ -77,6 +77,7 @@ export class LockedRun {
   private stopHeartbeat: () => void = () => undefined;
   private closed = false;
   private outcome: Outcome = { facts: {} };
+  private ended: RunResult = 'success';
 
   /**
    * @param command what the journal and the lock owner record say this run is
@@ -128,9 +129,10 @@ export class LockedRun {
     this.locked = [];
   }
 
-  /** Ends the run on the nodes as a success: outcome journaled, locks released. */
-  async succeed(): Promise<void> {
-    await this.close('success');
+  /** Ends the run on the nodes as a success (`partial`: with nodes set aside): outcome journaled, locks released. */
+  async succeed(result: 'success' | 'partial' = 'success'): Promise<void> {
+    this.ended = result;
+    await this.close(result);
   }
 
   private async close(result: RunResult, reason?: string): Promise<void> {
@@ -153,7 +155,9 @@ export class LockedRun {
     let result: RunResult = 'success';
     let failure: unknown;
     try {
-      return await phases();
+      const value = await phases();
+      result = this.ended;
+      return value;
     } catch (thrown) {
       const error = asInterrupt(thrown, this.deps.signal, this.resume);
       failure = error;
@@ -185,6 +189,7 @@ export class LockedRun {
         result,
         error,
         steps: this.steps.steps,
+        sentBytes: deps.transport.sentBytes?.(),
       }),
     );
     const file = writeReport(req.stateDir, req.runId, report);

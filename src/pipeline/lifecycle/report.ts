@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Reporter, RunEvent } from '../../log/events.js';
+import { printable } from '../../log/listing.js';
+
+/** A value in a Markdown table cell: one line, and its `|` not a column break. */
+const cell = (value: string | undefined): string => printable(value).replaceAll('|', '\\|');
 
 /** Collects the per-node step timings of a run for its report. */
 export class StepCollector implements Reporter {
@@ -37,13 +41,17 @@ export interface ReportData {
   readonly emergency?: { reason?: string };
   readonly steps: StepCollector['steps'];
   readonly rollbackCommand: string;
+  /** Bytes the run sent from this machine to the nodes (commands, uploads), where the transport counts them. */
+  readonly sentBytes?: number;
+  /** Nodes set aside within rollout.maxFailures, with why, and the command that brings them up. */
+  readonly setAside?: { readonly nodes: readonly { node: string; reason: string }[]; readonly retry: string };
 }
 
 /** The Markdown release report: what went out, where, how long each step took, and how to undo it. */
 export function renderReport(d: ReportData): string {
   const seconds = ((d.finished.getTime() - d.started.getTime()) / 1000).toFixed(1);
   const lines = [
-    `# ${d.command}: ${d.result}`,
+    `# ${printable(d.command)}: ${d.result}`,
     '',
     `| | |`,
     `| --- | --- |`,
@@ -51,14 +59,27 @@ export function renderReport(d: ReportData): string {
     ...(d.version ? [`| version | ${d.version} |`] : []),
     ...(d.release ? [`| release | \`${d.release}\` |`] : []),
     ...(d.commit ? [`| commit | \`${d.commit}\` |`] : []),
-    `| who | ${d.user} |`,
+    `| who | ${cell(d.user)} |`,
     `| started | ${d.started.toISOString()} |`,
     `| finished | ${d.finished.toISOString()} (${seconds} s) |`,
     `| run | ${d.runId} |`,
-    ...(d.emergency ? [`| emergency | yes: ${d.emergency.reason ?? ''} |`] : []),
+    ...(d.sentBytes === undefined ? [] : [`| sent from this machine | ${(d.sentBytes / 1e6).toFixed(1)} MB |`]),
+    ...(d.emergency
+      ? [`| emergency | ${d.emergency.reason ? `yes: ${cell(d.emergency.reason)}` : 'yes (no --reason given)'} |`]
+      : []),
     ...(d.allowedPoisons?.length ? [`| released with known bugs | ${d.allowedPoisons.join(', ')} |`] : []),
     '',
     ...(d.error ? ['## What went wrong', '', '```', d.error, '```', ''] : []),
+    ...(d.setAside?.nodes.length
+      ? [
+          '## Set aside (rollout.maxFailures)',
+          '',
+          ...d.setAside.nodes.map((s) => `- ${s.node}: ${printable(s.reason)}`),
+          '',
+          `Once they are back: \`${d.setAside.retry}\``,
+          '',
+        ]
+      : []),
     ...(d.commits
       ? [
           '## Commits since what ran before',
@@ -91,9 +112,7 @@ export function renderReport(d: ReportData): string {
     '',
     '| node | step | result | ms | detail |',
     '| --- | --- | --- | ---: | --- |',
-    ...d.steps.map(
-      (s) => `| ${s.node} | ${s.step} | ${s.status} | ${s.ms} | ${(s.detail ?? '').replaceAll('|', '\\|')} |`,
-    ),
+    ...d.steps.map((s) => `| ${s.node} | ${s.step} | ${s.status} | ${s.ms} | ${cell(s.detail)} |`),
     '',
     '## To undo it',
     '',

@@ -53,8 +53,9 @@ export async function buildArtifact(
 ): Promise<Artifact> {
   const dir = path.join(stateDir, 'artifacts');
   const key = artifactKey(config, version);
-  // rsync uploads send a directory: no tarball to pack here and none to unpack on the nodes.
-  const format = config.rollout.upload === 'rsync' ? 'dir' : 'tar.gz';
+  // rsync uploads send a directory: no tarball to pack here and none to unpack on the nodes. Pulling nodes
+  // fetch a tarball whatever the upload.
+  const format = config.rollout.upload === 'rsync' && config.rollout.fanout.mode !== 'pull' ? 'dir' : 'tar.gz';
   const file = path.join(dir, `${config.project}-${key}.${format === 'dir' ? 'd' : 'tar.gz'}`);
   const metaFile = `${file}.json`;
   if (fs.existsSync(file) && fs.existsSync(metaFile)) {
@@ -96,6 +97,8 @@ export async function buildArtifact(
       );
       return { file, format, sha256, bytes, cached: false };
     }
+    // Content-stamped mtimes in the tarball too: a relay then hard-links unchanged files between releases.
+    await stampTree(out);
     const { c } = await import('tar');
     const tmp = path.join(work, 'release.tar.gz');
     // Level 1: releases are mostly already-compressed assets; higher levels cost seconds and save little.

@@ -1,20 +1,16 @@
 import fs from 'node:fs';
 import { RelinkError, errorMessage } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
-import {
-  checksum,
-  incomingTarball,
-  linkShared,
-  removeReleases,
-  unpackRelease,
-  writeReleaseFile,
-} from '../../remote/release.js';
+import { incomingTarball, linkShared, removeReleases, writeReleaseFile } from '../../remote/release.js';
 import { checkAborted, execOk, session, state, step, type Artifact, type RunContext } from '../context.js';
 import { releaseDir } from '../../remote/paths.js';
 import { rsyncRelease } from '../../transport/rsync.js';
 import { journalEvent, record } from './record.js';
 import { templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { renderTemplate } from '../../template/render.js';
+import { reportSent, verifyAndUnpack, type NodeWork } from './fanout-work.js';
+import { pullRelease } from './fanout-pull.js';
+import { relayRelease } from './fanout-relay.js';
 
 /** Renders every template for every node before anything is uploaded, so a bad template changes nothing. */
 export function renderAll(
@@ -39,18 +35,21 @@ export function renderAll(
   );
 }
 
-async function distributeNode(
-  ctx: RunContext,
-  node: NodeSpec,
-  artifact: Artifact,
-  facts: ReleaseFacts,
-  files: readonly { dest: string; mode: number; content: string }[],
-  staged?: string,
-): Promise<void> {
-  const l = ctx.layout;
+/** Puts the release on a node from this machine: the tarball, or rsync of the build directory (push). */
+async function sendNode(ctx: RunContext, node: NodeSpec, artifact: Artifact, facts: ReleaseFacts, staged?: string) {
   checkAborted(ctx);
   if (staged) await rsyncNode(ctx, node, staged, facts);
   else await uploadTarball(ctx, node, artifact, facts);
+}
+
+/** Once a node's release dir is complete, whatever brought it: shared links, templates, the journal line. */
+async function finishNode(
+  ctx: RunContext,
+  node: NodeSpec,
+  facts: ReleaseFacts,
+  files: readonly { dest: string; mode: number; content: string }[],
+): Promise<void> {
+  const l = ctx.layout;
   await step(ctx, 'distribute:shared', node, () =>
     execOk(ctx, node, linkShared(l, facts.release, ctx.config.shared.dirs, ctx.config.shared.files), {
       hint: `create the missing file under ${l.shared} on ${node.name}`,
@@ -80,6 +79,7 @@ async function rsyncNode(ctx: RunContext, node: NodeSpec, staged: string, facts:
     async () => {
       const result = await rsyncRelease(session(ctx, node), staged, releaseDir(ctx.layout, facts.release), linkDest, {
         signal: ctx.deps.signal,
+        onProgress: uploadProgress(ctx, node),
       });
       if (result.code !== 0) {
         const dest = releaseDir(ctx.layout, facts.release);
@@ -93,12 +93,26 @@ async function rsyncNode(ctx: RunContext, node: NodeSpec, staged: string, facts:
   );
 }
 
+/** Tells the live view how far a node's upload is, at most every 200 ms (the transfer reports every chunk). */
+function uploadProgress(ctx: RunContext, node: NodeSpec): (bytes: number, percent: number) => void {
+  let last = 0;
+  return (bytes, percent) => {
+    const now = performance.now();
+    if (now - last < 200 && percent < 100) return;
+    last = now;
+    ctx.deps.reporter.emit({ type: 'progress', step: 'distribute:upload', node: node.name, bytes, percent });
+  };
+}
+
 async function uploadTarball(ctx: RunContext, node: NodeSpec, artifact: Artifact, facts: ReleaseFacts): Promise<void> {
   const l = ctx.layout;
   const tarball = incomingTarball(l, facts.release);
   await step(ctx, 'distribute:upload', node, async () => {
     try {
-      await session(ctx, node).upload(artifact.file, tarball);
+      const report = uploadProgress(ctx, node);
+      await session(ctx, node).upload(artifact.file, tarball, (sent, total) =>
+        report(sent, total ? Math.floor((sent * 100) / total) : 100),
+      );
     } catch (error) {
       throw new RelinkError(`${node.name}: upload to ${tarball} failed: ${errorMessage(error)}`, {
         hint: `check free disk and permissions under ${l.state} on ${node.name}`,
@@ -106,27 +120,20 @@ async function uploadTarball(ctx: RunContext, node: NodeSpec, artifact: Artifact
     }
   });
   checkAborted(ctx);
-  await step(ctx, 'distribute:verify', node, async () => {
-    const result = await execOk(ctx, node, checksum(tarball));
-    const sum = result.stdout.trim().split(/\s+/)[0];
-    if (sum !== artifact.sha256) {
-      const sums = `expected ${artifact.sha256.slice(0, 16)}…, got ${sum?.slice(0, 16)}…`;
-      throw new RelinkError(`${node.name}: checksum mismatch after upload (${sums})`, {
-        hint: 'the upload was corrupted; deploy again',
-      });
-    }
+  await verifyAndUnpack(ctx, node, artifact, facts, tarball, (sum) => {
+    const sums = `expected ${artifact.sha256.slice(0, 16)}…, got ${sum?.slice(0, 16)}…`;
+    return new RelinkError(`${node.name}: checksum mismatch after upload (${sums})`, {
+      hint: 'the upload was corrupted; deploy again',
+    });
   });
-  await step(ctx, 'distribute:unpack', node, () =>
-    execOk(ctx, node, unpackRelease(l, facts.release, tarball), {
-      hint: `check free disk under ${l.deployTo} on ${node.name}`,
-    }),
-  );
 }
 
 /**
  * Puts the release on every node in parallel without switching anything. If
  * any node fails, the new release dir is removed from every node and the
- * error names the node and the cause.
+ * error names the node and the cause; unless `spare` sets the failed nodes
+ * aside (a deploy within its failure budget): then it is removed from those
+ * only, and the others go on.
  */
 export async function distribute(
   ctx: RunContext,
@@ -134,18 +141,34 @@ export async function distribute(
   artifact: Artifact,
   facts: ReleaseFacts,
   secrets: Readonly<Record<string, string>>,
+  spare: (failed: { node: NodeSpec; error: unknown }[]) => boolean = () => false,
 ): Promise<void> {
   const rendered = renderAll(ctx, nodes, facts, secrets);
   const { default: pLimit } = await import('p-limit');
   const limit = pLimit(ctx.config.rollout.parallel);
   const staged = artifact.format === 'dir' ? artifact.file : undefined;
-  const results = await Promise.allSettled(
-    nodes.map((node) => limit(() => distributeNode(ctx, node, artifact, facts, rendered.get(node.name) ?? [], staged))),
-  );
-  const failures = results.flatMap((r, i) =>
-    r.status === 'rejected' ? [{ node: nodes[i]!, error: r.reason as unknown }] : [],
-  );
+  const work: NodeWork = {
+    send: (node) => sendNode(ctx, node, artifact, facts, staged),
+    finish: (node) => finishNode(ctx, node, facts, rendered.get(node.name) ?? []),
+  };
+  // The fan-out mode decides how the release gets there (fanout-relay.ts, fanout-pull.ts); push is this loop.
+  const { mode } = ctx.config.rollout.fanout;
+  const sentBefore = ctx.deps.transport.sentBytes?.();
+  const failures =
+    mode === 'relay'
+      ? await relayRelease(ctx, nodes, facts, work)
+      : mode === 'pull'
+        ? await pullRelease(ctx, nodes, artifact, facts, work)
+        : (
+            await Promise.allSettled(nodes.map((node) => limit(() => work.send(node).then(() => work.finish(node)))))
+          ).flatMap((r, i) => (r.status === 'rejected' ? [{ node: nodes[i]!, error: r.reason as unknown }] : []));
+  reportSent(ctx, nodes.length, artifact, sentBefore);
   if (failures.length === 0) return;
+  if (spare(failures)) {
+    const gone = failures.map((f) => f.node).filter((n) => ctx.sessions.has(n.name));
+    await removeEverywhere(ctx, gone, facts.release);
+    return;
+  }
   await removeEverywhere(ctx, nodes, facts.release);
   const first = failures[0]!;
   if (

@@ -15,6 +15,7 @@ export interface OutcomeFields {
   readonly reason?: string;
   readonly emergency?: boolean;
   readonly allowedPoisons?: string[];
+  readonly setAside?: string[];
 }
 
 /**

@@ -19,33 +19,51 @@ export interface GatesPassed {
   readonly emergency: boolean;
   /** What the journal's `run_finished` line records of the gates. */
   readonly fields: OutcomeFields;
+  /** What the gates let through, said under their header (announceGates). */
+  readonly warnings: readonly string[];
 }
 
-/** The release gates before anything is locked: known bugs (poison), then the release windows. */
+/**
+ * The release gates, judged before anything is connected or locked: known
+ * bugs (poison), then the release windows. A refusal is said under the
+ * gates' header at once; what they let through waits for announceGates.
+ */
 export function passGates(
   ctx: RunContext,
   req: GateRequest,
   version: string,
   findings: readonly Finding[],
 ): GatesPassed {
-  const { reporter } = ctx.deps;
+  try {
+    return judge(ctx, req, version, findings);
+  } catch (error) {
+    ctx.deps.reporter.emit({ type: 'phase', phase: 'gates' });
+    throw error;
+  }
+}
+
+/** Opens the gates phase once the nodes are connected: its header, what the gates let through; the lock follows. */
+export function announceGates(ctx: RunContext, gates: GatesPassed): void {
+  ctx.deps.reporter.emit({ type: 'phase', phase: 'gates' });
+  for (const message of gates.warnings) ctx.deps.reporter.emit({ type: 'warn', message });
+}
+
+function judge(ctx: RunContext, req: GateRequest, version: string, findings: readonly Finding[]): GatesPassed {
   const env = ctx.config.env;
-  reporter.emit({ type: 'phase', phase: 'gates' });
+  const warnings: string[] = [];
   const { allowed } = gate(version, findings, req.allowPoison ?? [], req.reason);
   if (allowed.length) {
-    const message = `releasing with known bugs allowed by --allow-poison ${allowed.join(', ')}: ${req.reason}`;
-    reporter.emit({ type: 'warn', message });
+    warnings.push(`releasing with known bugs allowed by --allow-poison ${allowed.join(', ')}: ${req.reason}`);
   }
   const { windows, timezone } = ctx.config;
   const override = { on: Boolean(req.emergency), reason: req.reason };
   const window = windowGate(env, windows, timezone, ctx.deps.now(), override, `deploy ${env} ${req.version}`);
   const emergency = Boolean(req.emergency && window && !window.inside);
-  if (emergency)
-    reporter.emit({ type: 'warn', message: `outside the release windows: emergency release (${req.reason})` });
+  if (emergency) warnings.push(`outside the release windows: emergency release (${req.reason})`);
   const fields: OutcomeFields = {
     ...(allowed.length ? { allowedPoisons: allowed } : {}),
     ...(allowed.length || emergency ? { reason: req.reason } : {}),
     ...(emergency ? { emergency: true } : {}),
   };
-  return { allowed, emergency, fields };
+  return { allowed, emergency, fields, warnings };
 }

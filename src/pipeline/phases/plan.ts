@@ -7,6 +7,7 @@ import { open, type Finding } from '../../gates/poison.js';
 import { describeWindow, windowState } from '../../gates/window.js';
 import { behindLb } from '../rollout/drain.js';
 import { renderTemplate } from '../../template/render.js';
+import { planDistribute } from './fanout-plan.js';
 
 export interface PlannedNode {
   readonly node: string;
@@ -31,6 +32,12 @@ export interface Plan {
   readonly openPoisons: readonly { id: string; commit: string; comment: string; ticket?: string; who: string }[];
   /** Where now stands against the release windows. */
   readonly window: string;
+  /** How the release gets to the nodes (rollout.fanout.mode), and the steps of that on this machine. */
+  readonly distribute: {
+    readonly mode: string;
+    readonly detail: string;
+    readonly steps: readonly { step: string; detail: string }[];
+  };
   readonly nodes: readonly PlannedNode[];
 }
 
@@ -46,6 +53,13 @@ export async function describePlan(
   const { config } = ctx;
   const nodes: PlannedNode[] = [];
   const fromCommits = new Set<string>();
+  // The fan-out (a relay's tree) follows the inventory's order, as distribute does.
+  const planned = new Set(groups.flat().map((n) => n.name));
+  const fanout = planDistribute(
+    ctx,
+    ctx.inventory.hosts.filter((h) => planned.has(h.name)),
+    facts,
+  );
   groups.forEach((group, index) => {
     for (const node of group) {
       const s = state(ctx, node);
@@ -57,7 +71,7 @@ export async function describePlan(
       const scope = templateScope(config, ctx.inventory, node, facts);
       const steps = [
         { step: 'gates:lock', detail: `mkdir ${ctx.layout.lock}` },
-        ...uploadSteps(ctx, facts, Boolean(s.current)),
+        ...fanout.node(node),
         { step: 'distribute:shared', detail: [...config.shared.dirs, ...config.shared.files].join(', ') || '(none)' },
         ...(config.templates.length
           ? [{ step: 'distribute:templates', detail: config.templates.map((t) => t.dest).join(', ') }]
@@ -124,22 +138,9 @@ export async function describePlan(
     bugfixes,
     openPoisons,
     window,
+    distribute: { mode: config.rollout.fanout.mode, detail: fanout.detail, steps: fanout.run },
     nodes,
   };
-}
-
-/** The upload steps of the configured mode, as distribute runs them. */
-function uploadSteps(ctx: RunContext, facts: ReleaseFacts, warm: boolean) {
-  const dir = `${ctx.layout.releases}/${facts.release}`;
-  if (ctx.config.rollout.upload === 'rsync') {
-    const linked = warm ? ' (unchanged files hard-linked against the current release)' : '';
-    return [{ step: 'distribute:upload', detail: `rsync into ${dir}${linked}` }];
-  }
-  return [
-    { step: 'distribute:upload', detail: `${ctx.layout.incoming}/${facts.release}.tar.gz` },
-    { step: 'distribute:verify', detail: 'sha256 of the upload' },
-    { step: 'distribute:unpack', detail: dir },
-  ];
 }
 
 /** Whether the run's load balancer can be told a node is healthy after relink's smoke test. */
@@ -156,6 +157,8 @@ export function formatPlan(plan: Plan): string {
     `  branch   ${plan.branch}`,
     `  release  ${plan.release}`,
     `  window   ${plan.window}`,
+    `  fan-out  ${plan.distribute.mode}: ${plan.distribute.detail}`,
+    ...plan.distribute.steps.map((s) => `    ${s.step.padEnd(22)} ${s.detail}`),
     `  commits since what runs now: ${plan.commits.length}`,
     ...plan.commits.slice(0, 20).map((c) => `    ${c.sha.slice(0, 10)} ${c.subject}`),
     ...(plan.commits.length > 20 ? [`    … ${plan.commits.length - 20} more`] : []),

@@ -8,11 +8,16 @@ import { execOk, state, step, type RunContext } from '../context.js';
 /**
  * Opens one connection per node, all in parallel. If any node cannot be
  * reached or fails host-key verification, every connection is closed and
- * the run stops before anything changed, naming each node.
+ * the run stops before anything changed, naming each node; unless `spare`
+ * sets the failed nodes aside (a deploy within its failure budget).
  */
-export async function connectAll(ctx: RunContext, nodes: readonly NodeSpec[]): Promise<void> {
+export async function connectAll(
+  ctx: RunContext,
+  nodes: readonly NodeSpec[],
+  spare: (failed: { node: NodeSpec; error: unknown }[]) => boolean = () => false,
+): Promise<void> {
   const failed = await connectEach(ctx, nodes);
-  if (failed.length === 0) return;
+  if (failed.length === 0 || spare(failed)) return;
   await closeAll(ctx);
   const first = failed[0]!.error;
   const rest =

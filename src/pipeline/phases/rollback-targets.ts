@@ -28,16 +28,19 @@ interface NetMove {
 
 /**
  * Each run's net move of `current` on one node, in journal order. A run that
- * left the node where it was (a failed deploy that put it back) moved nothing.
+ * left the node where it was (a failed deploy that put it back) moved nothing;
+ * a retry of a partial deploy counts as part of it.
  */
 export function netMoves(events: readonly JournalEvent[]): NetMove[] {
   const byRun = new Map<string, { run: string; ts: string; from?: string; to: string }>();
   let current: string | undefined;
   for (const e of events) {
     if ((e.event !== 'activated' && e.event !== 'rolled_back') || !e.release) continue;
-    const move = byRun.get(e.run);
+    // `deploy --retry-failed` finishes the run it retries: the two undo as one.
+    const run = e.retryOf ?? e.run;
+    const move = byRun.get(run);
     if (move) Object.assign(move, { ts: e.ts, to: e.release });
-    else byRun.set(e.run, { run: e.run, ts: e.ts, from: current, to: e.release });
+    else byRun.set(run, { run, ts: e.ts, from: current, to: e.release });
     current = e.release;
   }
   return [...byRun.values()].filter((m) => m.from !== m.to);

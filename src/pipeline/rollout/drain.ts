@@ -69,8 +69,10 @@ export async function drainGroup(ctx: RunContext, phase: string, group: readonly
       hint: 'bring the other nodes back into the pool, use a smaller groupSize, or lower lb.minServing',
     });
   }
+  // Drained already (left out by an earlier run, a node set aside): this run puts it back after its switch.
+  for (const n of members) if (states.get(n.name)?.admin === 'drain') ctx.drained.add(n.name);
   // A node the load balancer does not see up takes no traffic: nothing to drain, nothing to wait for.
-  const live = members.filter((n) => states.get(n.name)?.up);
+  const live = members.filter((n) => states.get(n.name)?.up && states.get(n.name)?.admin !== 'drain');
   const results = await Promise.allSettled(
     live.map(async (node) => {
       // Counted as drained before the command goes out: a drain that fails or is cut short is put back too.

@@ -75,8 +75,10 @@ export async function revertSwitched(
   ctx: RunContext,
   switched: readonly NodeSpec[],
   facts: ReleaseFacts,
+  options: { keepOut?: boolean; phase?: string } = {},
 ): Promise<string[]> {
-  ctx.deps.reporter.emit({ type: 'phase', phase: `rollback of ${switched.length} switched node(s)` });
+  const title = options.phase ?? `rollback of ${switched.length} switched node(s)`;
+  ctx.deps.reporter.emit({ type: 'phase', phase: title });
   const previousOf = (node: NodeSpec): Move => {
     const previous = state(ctx, node).current;
     if (!previous) {
@@ -88,7 +90,13 @@ export async function revertSwitched(
   };
   const batches = rolloutGroups(switched, undefined, ctx.inventory.groupSize);
   const policy = { phase: 'rollback', drain: true, switchUndrained: true, smoke: true } as const;
-  const result = await rollout(ctx, batches, previousOf, { ...policy, continueOnFailure: true, interruptible: false });
+  const keepOut = options.keepOut ?? false;
+  const result = await rollout(ctx, batches, previousOf, {
+    ...policy,
+    keepOut,
+    continueOnFailure: true,
+    interruptible: false,
+  });
   return result.failures.map(({ node, error }) => {
     const message = errorMessage(error).split('\n')[0] ?? '';
     return message.startsWith(`${node.name}:`) ? message : `${node.name}: ${message}`;

@@ -36,6 +36,23 @@ export interface RolloutPolicy {
   readonly interruptible: boolean;
   /** Print a line per group. */
   readonly announce?: boolean;
+  /** Drain, but never put back: the nodes stay out of the load balancer (set-aside nodes going back). */
+  readonly keepOut?: boolean;
+  /** The failure budget: failed nodes it spares are put back on their release and the rollout goes on. */
+  readonly budget?: RolloutBudget;
+}
+
+/** A node that failed, and why. */
+export interface Failure {
+  readonly node: NodeSpec;
+  readonly error: unknown;
+}
+
+export interface RolloutBudget {
+  /** Whether the budget takes these failures (and records them); false: the rollout stops. */
+  spare(failed: readonly Failure[]): boolean;
+  /** Puts spared nodes that switched back on their release, out of the load balancer. */
+  putBack(nodes: readonly NodeSpec[]): Promise<void>;
 }
 
 export interface Stop {
@@ -80,6 +97,12 @@ export async function rollout(
       : [{ status: 'rejected', reason: drained.error } as PromiseRejectedResult];
     const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ node: group[i]!, error: r.reason }] : []));
     failures.push(...failed);
+    if (failed.length && policy.budget?.spare(failed)) {
+      const out = failed.map((f) => f.node).filter((n) => switched.includes(n));
+      for (const node of out) switched.splice(switched.indexOf(node), 1);
+      await policy.budget.putBack(out);
+      continue;
+    }
     if (failed.length && !policy.continueOnFailure) {
       const untouched = groups.slice(index + 1).flat();
       return { switched, failures, stopped: { ...failed[0]!, group, untouched } };
@@ -125,5 +148,5 @@ async function switchNode(
   await relinkNode(ctx, policy.phase, node, to, move.event, move.fields, () => switched.push(node));
   await restartNode(ctx, policy.phase, node, to);
   if (policy.smoke) await smokeNode(ctx, policy.phase, node, to);
-  if (policy.drain) await undrainNode(ctx, policy.phase, node, policy.smoke);
+  if (policy.drain && !policy.keepOut) await undrainNode(ctx, policy.phase, node, policy.smoke);
 }

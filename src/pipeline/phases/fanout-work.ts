@@ -1,0 +1,75 @@
+import { RelinkError } from '../../errors.js';
+import type { NodeSpec } from '../../inventory/types.js';
+import { releaseDir } from '../../remote/paths.js';
+import { checksum, unpackRelease } from '../../remote/release.js';
+import type { ReleaseFacts } from '../../template/scope.js';
+import { execOk, state, step, type Artifact, type RunContext } from '../context.js';
+
+/** The per-node work of distribute that every fan-out mode shares, handed in by distribute. */
+export interface NodeWork {
+  /** Puts the release on a node from this machine, as push does (the configured upload). */
+  send(node: NodeSpec): Promise<void>;
+  /** Once a node's release dir is complete: shared links, templates, the `unpacked` journal line. */
+  finish(node: NodeSpec): Promise<void>;
+}
+
+export interface NodeFailure {
+  readonly node: NodeSpec;
+  readonly error: unknown;
+}
+
+/** The node's current release, when it is still on disk: unchanged files are hard-linked against it. */
+export function linkDestOf(ctx: RunContext, node: NodeSpec): string | undefined {
+  const s = state(ctx, node);
+  return s.current && s.onDisk.includes(s.current) ? releaseDir(ctx.layout, s.current) : undefined;
+}
+
+/** The last lines of a command's stderr, redacted, for a message. */
+export function stderrTail(ctx: RunContext, stderr: string, lines = 2): string {
+  return ctx.deps.redactor.apply(stderr.trim().split('\n').slice(-lines).join(' '));
+}
+
+/** A node whose sender failed: it never got the release. */
+export function notReached(node: NodeSpec, sender: NodeSpec): RelinkError {
+  return new RelinkError(`${node.name}: not reached: ${sender.name}, which was to pass the release on, failed`, {
+    hint: `see the error of ${sender.name}`,
+  });
+}
+
+/** How many bytes distribute sent from this machine, beside the artifact's size (the measure of a fan-out mode). */
+export function reportSent(ctx: RunContext, count: number, artifact: Artifact, before: number | undefined): void {
+  const after = ctx.deps.transport.sentBytes?.();
+  if (before === undefined || after === undefined) return;
+  const mb = (bytes: number) => (bytes < 1e6 ? `${Math.round(bytes / 1e3)} kB` : `${(bytes / 1e6).toFixed(1)} MB`);
+  const { fanout } = ctx.config.rollout;
+  const how = fanout.mode === 'relay' ? `relay, seeds ${fanout.seeds}, width ${fanout.width}` : fanout.mode;
+  const published =
+    fanout.mode === 'pull' && fanout.publish ? `; the publish command took the ${mb(artifact.bytes)} artifact` : '';
+  ctx.deps.reporter.emit({
+    type: 'info',
+    message: `distribute (${how}): sent ${mb(after - before)} from this machine to ${count} node(s)${published}`,
+  });
+}
+
+/**
+ * A tarball on a node (uploaded or fetched): its sha256 checked against the
+ * build's, then unpacked into the release dir. `mismatch` words the error.
+ */
+export async function verifyAndUnpack(
+  ctx: RunContext,
+  node: NodeSpec,
+  artifact: Artifact,
+  facts: ReleaseFacts,
+  tarball: string,
+  mismatch: (sum: string | undefined) => RelinkError,
+): Promise<void> {
+  await step(ctx, 'distribute:verify', node, async () => {
+    const sum = (await execOk(ctx, node, checksum(tarball))).stdout.trim().split(/\s+/)[0];
+    if (sum !== artifact.sha256) throw mismatch(sum);
+  });
+  await step(ctx, 'distribute:unpack', node, () =>
+    execOk(ctx, node, unpackRelease(ctx.layout, facts.release, tarball), {
+      hint: `check free disk under ${ctx.layout.deployTo} on ${node.name}`,
+    }),
+  );
+}

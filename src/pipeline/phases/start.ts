@@ -1,0 +1,38 @@
+import type { NodeSpec } from '../../inventory/types.js';
+import type { RunContext, VersionInfo } from '../context.js';
+import { checkLb, openLb } from '../rollout/drain.js';
+import { connectAll, inspectAll } from './preflight.js';
+import type { Source } from './source.js';
+
+/** The build, started early; `cancel` stops it (and everything it started) when the run ends before needing it. */
+export function startBuild(ctx: RunContext, source: Source, version: VersionInfo) {
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(ctx.deps.signal?.reason);
+  ctx.deps.signal?.addEventListener('abort', onAbort, { once: true });
+  const done = source.build(version, stop.signal).finally(() => ctx.deps.signal?.removeEventListener('abort', onAbort));
+  done.catch(() => undefined);
+  return {
+    done,
+    async cancel() {
+      stop.abort('the run ended before its build was needed');
+      await done.catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Connects to every node and reads the load balancer; `deploy plan` also reads
+ * the nodes (a deploy reads them, and checks deployTo is writable, in the
+ * round trip of its lock). Changes nothing.
+ */
+export async function look(
+  ctx: RunContext,
+  nodes: readonly NodeSpec[],
+  mode: 'plan' | 'deploy',
+  spare?: Parameters<typeof connectAll>[2],
+): Promise<void> {
+  await connectAll(ctx, nodes, spare);
+  await openLb(ctx);
+  if (mode === 'plan') await inspectAll(ctx, nodes);
+  await checkLb(ctx, nodes);
+}
