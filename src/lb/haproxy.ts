@@ -58,8 +58,8 @@ export function parseServersState(text: string): Map<string, number> {
   return admins;
 }
 
-/** srv_admin_state bits: forced, inherited, config, resolver and hostname maintenance; forced and inherited drain. */
-const MAINT_BITS = 0x01 | 0x02 | 0x04 | 0x20 | 0x40;
+/** srv_admin_state bits: forced, inherited, config and resolver maintenance; forced and inherited drain. */
+const MAINT_BITS = 0x01 | 0x02 | 0x04 | 0x20;
 const DRAIN_BITS = 0x08 | 0x10;
 
 export function toServerState(row: { status: string; scur: number }, adminBits?: number): ServerState {

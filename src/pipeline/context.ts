@@ -71,6 +71,8 @@ export interface RunContext {
   lb: LbDriver;
   /** Nodes this run drained and has not put back yet. */
   readonly drained: Set<string>;
+  /** `deploy --retry-failed`: the run it finishes; every journal line of this run names it (`retryOf`). */
+  retryOf?: string;
   /** Nodes set aside within the failure budget (rollout.maxFailures), with why; the release goes on without them. */
   readonly setAside: Map<string, string>;
   /** Nodes whose deploy lock this run has already released (with its outcome, in one round trip). */

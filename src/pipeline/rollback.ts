@@ -125,7 +125,7 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
       reporter.emit({ type: 'phase', phase: 'rollback' });
       const groups = rolloutGroups(moved, req.inventory.pre, req.inventory.groupSize);
       const rolled = await rollout(ctx, groups, moveOf, ROLLING);
-      if (rolled.stopped) throw await stoppedError(rolled.stopped, rolled.switched);
+      if (rolled.stopped) throw await stoppedError(rolled.stopped, rolled.switched, rolled.failures);
     }
     const ms = run.elapsed();
     await run.succeed();
@@ -145,12 +145,22 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
   }
 
   /** A rolling rollback that stopped: what runs the target, what was not touched, what is left drained. */
-  async function stoppedError(stopped: Stop, switched: readonly NodeSpec[]): Promise<RelinkError> {
-    // The node that failed runs a release that did not pass: it stays out of the pool.
+  async function stoppedError(
+    stopped: Stop,
+    switched: readonly NodeSpec[],
+    failures: readonly { node: NodeSpec }[],
+  ): Promise<RelinkError> {
+    // A node that switched and failed runs a release that did not pass: it stays out of the pool.
     const at = stopped.node.name;
-    const kept = ctx.drained.has(at) ? [at] : [];
+    const kept = failures
+      .map((f) => f.node.name)
+      .filter((n) => ctx.drained.has(n) && switched.some((s) => s.name === n));
     const left = await undrainLeftovers(ctx, 'rollback', kept);
-    if (kept.length) left.push(`${at} stays drained (out of the load balancer); the next successful run puts it back.`);
+    const them = kept.length > 1 ? 'they stay' : 'it stays';
+    if (kept.length)
+      left.push(
+        `${kept.join(', ')}: ${them} drained (out of the load balancer); the next successful run puts them back.`,
+      );
     const done = switched.filter((n) => !stopped.group.includes(n)).map((n) => n.name);
     const rest = stopped.untouched.map((n) => n.name);
     const cause = errorMessage(stopped.error).split('\n')[0];

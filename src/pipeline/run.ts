@@ -1,26 +1,15 @@
-import { errorMessage } from '../errors.js';
-import { filterNodes, rolloutGroups } from '../inventory/groups.js';
+import { errorMessage, UsageError } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
-import type { Finding } from '../gates/poison.js';
-import { releaseName } from '../remote/release-name.js';
-import type { ReleaseFacts } from '../template/scope.js';
-import {
-  type Artifact,
-  checkAborted,
-  makeContext,
-  type RunContext,
-  type RunDeps,
-  step,
-  type VersionInfo,
-} from './context.js';
+import { type Artifact, checkAborted, makeContext, type RunDeps, step, type VersionInfo } from './context.js';
 import { type LockedRequest, LockedRun } from './lifecycle/locked-run.js';
 import { runBackup } from './phases/backup.js';
-import { distribute, renderAll } from './phases/distribute.js';
+import { distribute } from './phases/distribute.js';
 import { cleanup } from './phases/finish.js';
 import { announceGates, type GateRequest, passGates } from './phases/gates.js';
 import { ownerFor } from './phases/locks.js';
 import { describePlan, type Plan } from './phases/plan.js';
 import { closeAll } from './phases/preflight.js';
+import { prepare } from './phases/prepare.js';
 import { narrowed, readRetry } from './phases/retry.js';
 import { look, startBuild } from './phases/start.js';
 import type { Source } from './phases/source.js';
@@ -58,45 +47,6 @@ const DEPLOY: RolloutPolicy = {
   announce: true,
 };
 
-interface Prepared {
-  readonly nodes: NodeSpec[];
-  readonly groups: NodeSpec[][];
-  readonly facts: ReleaseFacts;
-  readonly version: VersionInfo;
-  readonly findings: Finding[];
-}
-
-/** The plan phase: resolve the version, name the release, group the nodes, render templates, read the gate. */
-async function prepare(ctx: RunContext, req: DeployRequest, source: Source): Promise<Prepared> {
-  const { config, inventory } = req;
-  const { reporter } = ctx.deps;
-  const nodes = filterNodes(inventory.hosts, req.nodes);
-  const detail = `${req.version} to ${nodes.length} node(s)`;
-  reporter.emit({ type: 'run', runId: req.runId, env: config.env, command: 'deploy', detail });
-  reporter.emit({ type: 'phase', phase: 'plan' });
-  const version = await source.resolve(req.version);
-  const { project, env } = config;
-  const named = {
-    project,
-    env,
-    version: version.version,
-    branch: version.branch,
-    time: ctx.deps.now(),
-    author: req.user,
-  };
-  const facts: ReleaseFacts = {
-    release: releaseName(named),
-    version: version.version,
-    commit: version.commit,
-    branch: version.branch,
-  };
-  const groups = rolloutGroups(nodes, inventory.pre, inventory.groupSize);
-  // Templates are rendered before any connection: a missing variable changes nothing anywhere.
-  renderAll(ctx, nodes, facts, req.secrets);
-  const findings = await source.check(version.commit);
-  return { nodes, groups, facts, version, findings };
-}
-
 /** `deploy plan`: resolves, connects and reads the nodes, and describes every step. Changes nothing. */
 export async function planDeploy(req: DeployRequest, deps: RunDeps, source: Source): Promise<Plan> {
   const { runId, config, inventory, user } = req;
@@ -117,26 +67,33 @@ export async function planDeploy(req: DeployRequest, deps: RunDeps, source: Sour
  */
 export async function deploy(req: DeployRequest, deps: RunDeps, source: Source): Promise<DeployOutcome> {
   const env = req.config.env;
-  const run = new LockedRun(req, deps, `deploy ${env} ${req.version}`, `deploy ${env} ${req.version}`);
+  if (req.retryFailed && req.nodes?.length)
+    throw new UsageError('--retry-failed picks its nodes itself (the ones the last partial deploy set aside)', {
+      hint: `leave out --node: deploy ${env} ${req.version} --retry-failed`,
+    });
+  const line = `deploy ${env} ${req.version}${req.retryFailed ? ' --retry-failed' : ''}`;
+  const run = new LockedRun(req, deps, line, line);
   const { ctx } = run;
   const { reporter } = run.deps;
   let { nodes, groups, facts, version, findings } = await prepare(ctx, req, source);
   const gates = passGates(ctx, req, version.version, findings);
   run.about({ facts, fields: gates.fields });
   let plan: Plan | undefined;
-  const budget = spending(ctx, nodes.length);
+  // The budget is of the nodes the run was for (a retry: the nodes it retries).
+  let count = nodes.length;
+  const budget = spending(ctx, () => count);
 
   const phases = async (): Promise<DeployOutcome> => {
     // The build runs on this machine while the nodes are connected, checked and locked; it is awaited after.
     const build = startBuild(ctx, source, version);
     let rolling: NodeSpec[][];
-    let retryOf: string | undefined;
     try {
       if (req.retryFailed) {
-        const retry = await readRetry(ctx, nodes, version.version);
+        const retry = await readRetry(ctx, nodes, version);
         ({ nodes, groups } = only(retry.nodes));
+        count = nodes.length;
         facts = { ...facts, release: retry.release };
-        retryOf = retry.run;
+        ctx.retryOf = retry.run;
         run.about({ facts, fields: gates.fields });
         reporter.emit({ type: 'info', message: `retrying ${retry.nodes.join(', ')} of run ${retry.run}` });
       }
@@ -178,9 +135,8 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     if (rolling.length < groups.length) {
       reporter.emit({ type: 'info', message: 'nothing serves yet: after the pre node, every node switches at once' });
     }
-    const fields = retryOf ? { retryOf } : undefined;
     const policy = { ...DEPLOY, budget: budget.rollout(facts) };
-    const rolled = await rollout(ctx, rolling, () => ({ to: facts, event: 'activated', fields }), policy);
+    const rolled = await rollout(ctx, rolling, () => ({ to: facts, event: 'activated' }), policy);
     if (rolled.stopped)
       throw await afterFailedRollout(ctx, rolled.stopped.node, rolled.stopped.error, rolled.switched, facts);
     const setAside = await budget.settle(facts, gates.fields, (o) => run.about(o));
@@ -191,10 +147,17 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     await cleanup(ctx, released, [facts.release]);
     await run.succeed(setAside.length ? 'partial' : 'success');
     const took = `${(ms / 1000).toFixed(1)}s: ${facts.release}`;
-    const of = setAside.length ? `${released.length} of ${nodes.length}` : `${nodes.length}`;
+    const of = setAside.length ? `${released.length} of ${released.length + setAside.length}` : `${nodes.length}`;
     reporter.emit({ type: 'info', message: `deployed ${version.version} to ${of} node(s) of ${env} in ${took}` });
     if (setAside.length) reporter.emit({ type: 'warn', message: budget.summary(version.version) });
     return { release: facts.release, version, nodes: released.map((n) => n.name), ms, artifact, setAside };
+  };
+
+  /** How many nodes run the release, of how many the run was for. */
+  const of = () => {
+    const out = ctx.setAside.size;
+    const released = nodes.filter((n) => !ctx.setAside.has(n.name)).length;
+    return out ? `${released} of ${released + out} node(s)` : `${released} node(s)`;
   };
 
   /** The run's nodes narrowed to these names, and their groups. */
@@ -221,7 +184,9 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
       ? `rollback ${env} --last${previous ? `    # back to ${previous}` : ''}`
       : `# nothing to undo: ${afterHalt}`;
     const why = run.deps.redactor.apply(errorMessage(failure).split('\n')[0] ?? '');
-    const title = `${env}: ${version.version} ${ok ? 'deployed' : `FAILED (${result})`}`;
+    const partial = result === 'partial' ? budget.report(version.version) : undefined;
+    const aside = partial ? `, ${partial.nodes.length} node(s) SET ASIDE: ${partial.retry}` : '';
+    const title = `${env}: ${version.version} ${ok ? `deployed${aside}` : `FAILED (${result})`}`;
     return {
       report: {
         command: `deploy ${env} ${req.version}`,
@@ -234,10 +199,11 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
         allowedPoisons: gates.allowed,
         emergency: gates.emergency ? { reason: req.reason } : undefined,
         rollbackCommand: undo,
-        setAside: budget.report(version.version),
+        setAside: partial,
       },
       notice: {
-        ...notice(ok ? 'success' : 'failure', title, ok ? `${facts.release} runs on ${nodes.length} node(s)` : why),
+        // Nodes set aside need someone: the notice goes where failures go.
+        ...notice(ok && !partial ? 'success' : 'failure', title, ok ? `${facts.release} runs on ${of()}` : why),
       },
     };
   });

@@ -36,8 +36,10 @@ export function nodeActions(source: NodeSource, runs: FileRuns, configPath?: str
     runs.web.set(run.runId, mine);
     process.stdout.write(`${processRedactor.apply(`${who} started ${command} (run ${run.runId})`)}\n`);
     work(run, signal)
-      .then(() => {
-        mine.done = { result: 'success' };
+      .then((value) => {
+        // A deploy that set nodes aside (rollout.maxFailures) released, but not everywhere.
+        const aside = (value as { setAside?: readonly unknown[] } | undefined)?.setAside?.length;
+        mine.done = { result: aside ? 'partial' : 'success' };
       })
       .catch((error: unknown) => {
         mine.done = { result: resultOf(error), error: describeFailure(error) };

@@ -54,7 +54,7 @@ export function seconds(ms: number | null | undefined): string {
 export function badge(word: string): Html {
   const good = ['ok', 'good', 'success', 'healthy', 'current', 'free'];
   const bad = ['fail', 'failed', 'bad', 'unhealthy', 'unreachable', 'rolled_back', 'drift', 'stale'];
-  const warn = ['frozen', 'locked', 'halted', 'interrupted', 'running', 'start', 'activated', 'open'];
+  const warn = ['frozen', 'locked', 'halted', 'partial', 'interrupted', 'running', 'start', 'activated', 'open'];
   const tone = good.includes(word) ? 'good' : bad.includes(word) ? 'bad' : warn.includes(word) ? 'warn' : 'plain';
   return html`<span class="badge ${tone}">${word}</span>`;
 }

@@ -124,3 +124,42 @@ describe('deploy --retry-failed', () => {
     expect(activation).toMatch(/retryOf\\?":\\?"p1/);
   });
 });
+
+describe('what the budget never takes', () => {
+  it('a whole run set aside is a failed release, not a partial one', async () => {
+    const run = fakeRun({ nodes: 2, maxFailures: 5, down: ['node2'] });
+    const { pre: _pre, ...noPre } = { ...run.request.inventory };
+    const request = { ...run.request, inventory: { ...noPre, pre: undefined }, nodes: ['node2'] };
+    await expect(deploy(request, run.deps, run.source)).rejects.toThrow(/node2/);
+  });
+
+  it('--retry-failed with --node is refused before anything runs', async () => {
+    const run = fakeRun();
+    const error = await deploy({ ...run.request, retryFailed: true, nodes: ['node3'] }, run.deps, run.source).catch(
+      (e: unknown) => e,
+    );
+    expect((error as RelinkError).exitCode).toBe(EXIT.usage);
+    expect(run.transport.log).toEqual([]);
+  });
+
+  it('a partial deploy followed by another run is not offered for a retry', () => {
+    const partial = {
+      v: 1,
+      node: 'node1',
+      env: 'prod',
+      user: 'ana',
+      ts: '2026-11-21T16:00:00Z',
+      run: 'p1',
+      event: 'run_finished',
+      result: 'partial',
+      version: 'v1.1.0',
+      release: 'r',
+      setAside: ['node3'],
+    } as JournalEvent;
+    const later = { ...partial, ts: '2026-11-21T17:00:00Z', run: 'rb', result: 'success', setAside: undefined };
+    expect(findRetry(new Map([['node1', [partial, later as JournalEvent]]]), 'v1.1.0')).toBeUndefined();
+    // A retry of p1 that set a node aside again is still p1's: a second retry finishes p1.
+    const again = { ...later, run: 'r2', retryOf: 'p1', result: 'partial', setAside: ['node3'] } as JournalEvent;
+    expect(findRetry(new Map([['node1', [partial, again]]]), 'v1.1.0')?.run).toBe('p1');
+  });
+});

@@ -94,6 +94,20 @@ class SlowFailLb implements LbDriver {
 }
 
 describe('draining', () => {
+  it('a group the load balancer cannot drain stops the release even with a failure budget', async () => {
+    const lb = new SlowFailLb();
+    const run = fakeRun({ groupSize: 2, maxFailures: 2 });
+    const { env: _env, file: _file, ...plain } = run.request.inventory;
+    const inventory = validateInventory(
+      { ...plain, lb: { driver: 'haproxy', socket: '/run/h.sock', backend: 'app', minServing: 1 } },
+      'prod',
+      'hosts/prod.yaml',
+    );
+    await expect(deploy({ ...run.request, inventory }, { ...run.deps, lb }, run.source)).rejects.toThrow(/socket gone/);
+    expect(Object.fromEntries(lb.admin)).toEqual({ node1: 'ready', node2: 'ready', node3: 'ready' });
+  });
+
+
   it('a drain that fails while another is in flight: both nodes are put back in the pool', async () => {
     const lb = new SlowFailLb();
     const run = fakeRun({ groupSize: 2 });
@@ -124,6 +138,16 @@ describe('rollback --last', () => {
     // A rollback that did move a node is a change.
     const node3 = [...node2, event('c', 'rolled_back', 'r1', '2026-11-22T10:00:00Z')];
     expect(lastChangingRun([node1, node3])).toBe('c');
+    // A retry (and the put-back of a node it set aside again) counts as part of the run it retries.
+    const retried = (e: JournalEvent) => ({ ...e, retryOf: 'b' }) as JournalEvent;
+    const node4 = [
+      event('a', 'activated', 'r2', '2026-11-20T10:00:02Z'),
+      event('b', 'activated', 'r3', '2026-11-21T10:00:01Z'),
+      event('b', 'rolled_back', 'r2', '2026-11-21T10:00:02Z'),
+      retried(event('b2', 'activated', 'r3', '2026-11-21T11:00:00Z')),
+      retried(event('b2', 'rolled_back', 'r2', '2026-11-21T11:00:05Z')),
+    ];
+    expect(lastChangingRun([node4])).toBe('a');
   });
 });
 
@@ -170,7 +194,7 @@ describe('a rolling rollback that stops', () => {
     const request = { ...run.request, inventory, target: { kind: 'last' as const } };
     const error = await rollback(request, deps).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/rollback stopped: node2: smoke test failed/);
-    expect((error as Error).message).toMatch(/node2 stays drained \(out of the load balancer\)/);
+    expect((error as Error).message).toMatch(/node2: it stays drained \(out of the load balancer\)/);
     expect(lb.admin.get('node2')).toBe('drain');
     expect(lb.admin.get('node1')).toBe('ready');
   });

@@ -77,8 +77,11 @@ export async function acquireRemoteLocks(
   const command = options.writable ? seq(writable, lockAndRead) : lockAndRead;
   const unwritable: NodeSpec[] = [];
   const lost: NodeSpec[] = [];
-  // Takeovers are journaled only once every lock is held: a run that is refused journals nothing.
-  const takeovers: { node: NodeSpec; reason: string }[] = [];
+  // A dead run's lock taken over is journaled only once every lock is held (a refused run journals nothing);
+  // a live run's lock taken with --force always is: that run has lost it.
+  const takeovers: { node: NodeSpec; reason: string; forced: boolean }[] = [];
+  const journal = (list: typeof takeovers) =>
+    list.map(({ node, reason }) => record(ctx, node, journalEvent(ctx, node, 'lock_broken', { reason })));
   const take = async (node: NodeSpec): Promise<void> => {
     const first = await session(ctx, node).exec(command);
     if (first.code === NOT_WRITABLE) return void unwritable.push(node);
@@ -105,7 +108,8 @@ export async function acquireRemoteLocks(
       return;
     }
     taken.push(node);
-    takeovers.push({ node, reason: dead ? `owner gone; was held by ${who}` : `${options.force}; was held by ${who}` });
+    const reason = dead ? `owner gone; was held by ${who}` : `${options.force}; was held by ${who}`;
+    takeovers.push({ node, reason, forced: !dead });
   };
   const refused = () => held.length + unwritable.length + lost.length > 0;
   await step(ctx, 'gates:lock', undefined, async () => {
@@ -116,13 +120,15 @@ export async function acquireRemoteLocks(
     };
     if (leader) await settle([take(leader)]);
     if (!refused() && errors.length === 0) await settle(rest.map(take));
-    if (!refused() && errors.length === 0) {
+    const journaled = !refused() && errors.length === 0;
+    if (journaled) {
       await settle([
-        ...takeovers.map(({ node, reason }) => record(ctx, node, journalEvent(ctx, node, 'lock_broken', { reason }))),
+        ...journal(takeovers),
         ...(options.inspect ? [...frozen, ...takeovers.map((t) => t.node)].map(inspect) : []),
       ]);
       if (errors.length === 0) return;
     }
+    if (!journaled) await Promise.allSettled(journal(takeovers.filter((t) => t.forced)));
     // A lost connection may have left this run's lock behind: releasing removes only this run's own.
     await releaseRemoteLocks(ctx, [...taken, ...lost]);
     if (errors.length) throw errors[0];

@@ -14,7 +14,8 @@ export function journalEvent(
 ): JournalEvent {
   const { runId: run, user } = ctx;
   const common = { v: 1 as const, ts: ctx.deps.now().toISOString(), run, node: node.name, env: ctx.config.env, user };
-  return { ...common, event, ...ctx.deps.redactor.applyDeep(fields) };
+  const retry = ctx.retryOf ? { retryOf: ctx.retryOf } : {};
+  return { ...common, event, ...retry, ...ctx.deps.redactor.applyDeep(fields) };
 }
 
 /** Appends events to the node's journal and to the run's copy of that node's state. */

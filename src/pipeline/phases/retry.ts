@@ -10,6 +10,7 @@ export interface RetryTarget {
   /** The run that set the nodes aside; the retry's activations name it, so `rollback --last` undoes both. */
   readonly run: string;
   readonly version: string;
+  readonly commit?: string;
   readonly release: string;
   /** The nodes it set aside that do not run its release yet. */
   readonly nodes: readonly string[];
@@ -17,8 +18,10 @@ export interface RetryTarget {
 
 /**
  * From the nodes' journals: the newest deploy of `version` (any version when
- * not given) that ended `partial`, and those of its set-aside nodes that have
- * not been brought up to its release since.
+ * not given) that ended `partial` and that no other run (a deploy, a
+ * rollback) has followed since, and those of its set-aside nodes that have
+ * not been brought up to its release since. A retry belongs to the run it
+ * retries (`retryOf`).
  */
 export function findRetry(
   journals: ReadonlyMap<string, readonly JournalEvent[]>,
@@ -36,11 +39,17 @@ export function findRetry(
       )
         if (!newest || e.ts > newest.ts) newest = e;
   if (!newest?.release) return undefined;
+  const root = newest.retryOf ?? newest.run;
+  const since = newest.ts;
+  for (const events of journals.values())
+    for (const e of events)
+      if (e.event === 'run_finished' && e.ts > since && (e.retryOf ?? e.run) !== root) return undefined;
   const release = newest.release;
   const upSince = (name: string) =>
     (journals.get(name) ?? []).some((e) => e.event === 'smoke_ok' && e.release === release && e.ts > newest.ts);
   return {
-    run: newest.run,
+    run: root,
+    commit: newest.commit,
     version: newest.version ?? '',
     release,
     nodes: (newest.setAside ?? []).filter((n) => !upSince(n)),
@@ -52,7 +61,11 @@ export function findRetry(
  * takes it and reads again) and returns the retry's target; a usage error
  * names the next step when there is nothing to retry.
  */
-export async function readRetry(ctx: RunContext, nodes: readonly NodeSpec[], version: string): Promise<RetryTarget> {
+export async function readRetry(
+  ctx: RunContext,
+  nodes: readonly NodeSpec[],
+  { version, commit }: { version: string; commit: string },
+): Promise<RetryTarget> {
   const env = ctx.config.env;
   try {
     const down = new Set((await connectEach(ctx, nodes)).map((f) => f.node.name));
@@ -63,6 +76,13 @@ export async function readRetry(ctx: RunContext, nodes: readonly NodeSpec[], ver
       throw new UsageError(`no deploy of ${version} to ${env} set nodes aside: nothing to retry`, {
         hint: `deploy ${env} ${version} releases it to every node; deploy history ${env} shows the runs`,
       });
+    if (target.commit && target.commit !== commit)
+      throw new UsageError(
+        `${version} is ${commit.slice(0, 10)} now; run ${target.run} released ${target.commit.slice(0, 10)}`,
+        {
+          hint: `the tag moved: deploy ${env} ${version} releases it to every node`,
+        },
+      );
     if (target.nodes.length === 0)
       throw new UsageError(`every node that run ${target.run} set aside runs ${target.release} now`, {
         hint: `deploy status ${env}`,

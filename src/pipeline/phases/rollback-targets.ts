@@ -43,7 +43,7 @@ export function netMoves(events: readonly JournalEvent[]): NetMove[] {
     else byRun.set(run, { run, ts: e.ts, from: current, to: e.release });
     current = e.release;
   }
-  return [...byRun.values()].filter((m) => m.from !== m.to);
+  return [...byRun.values()].filter((m) => m.from !== m.to).sort((a, b) => a.ts.localeCompare(b.ts));
 }
 
 /**

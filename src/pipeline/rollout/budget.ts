@@ -27,8 +27,11 @@ export function failureBudget(maxFailures: number | `${number}%`, count: number)
 function setAside(ctx: RunContext, failed: readonly Failure[], where: string, count: number): boolean {
   const budget = failureBudget(ctx.config.rollout.maxFailures, count);
   if (failed.length === 0) return true;
-  if (budget === 0 || failed.some((f) => f.node.name === ctx.inventory.pre)) return false;
+  const vital = [ctx.inventory.pre, ctx.config.backup?.node];
+  if (budget === 0 || failed.some((f) => vital.includes(f.node.name))) return false;
   if (ctx.setAside.size + failed.length > budget) return false;
+  // A release that reaches no node is a failed release, whatever the budget says.
+  if (ctx.setAside.size + failed.length >= count) return false;
   for (const { node, error } of failed) {
     const why = `${where}: ${errorMessage(error).split('\n')[0]}`;
     ctx.setAside.set(node.name, why);
@@ -63,20 +66,23 @@ function sparable(ctx: RunContext, error: unknown): boolean {
  * back on its release and keeps it out of the load balancer. At the end the
  * outcome names them.
  */
-export function spending(ctx: RunContext, count: number) {
+export function spending(ctx: RunContext, count: () => number) {
   return {
     spare:
       (where: string) =>
       (failed: readonly Failure[]): boolean =>
-        failed.every((f) => sparable(ctx, f.error)) && setAside(ctx, failed, where, count),
+        failed.every((f) => sparable(ctx, f.error)) && setAside(ctx, failed, where, count()),
     rollout: (facts: ReleaseFacts): RolloutBudget => ({
-      spare: (failed) => failed.every((f) => sparable(ctx, f.error)) && setAside(ctx, failed, 'rollout', count),
+      spare: (failed) => failed.every((f) => sparable(ctx, f.error)) && setAside(ctx, failed, 'rollout', count()),
       async putBack(nodes) {
         if (nodes.length === 0) return;
         const names = nodes.map((n) => n.name).join(', ');
         const phase = `set aside: ${names} back on the release each ran before, out of the load balancer`;
-        for (const problem of await revertSwitched(ctx, nodes, facts, { keepOut: true, phase }))
+        for (const problem of await revertSwitched(ctx, nodes, facts, { keepOut: true, phase })) {
           ctx.deps.reporter.emit({ type: 'warn', message: `did not come back cleanly: ${problem}` });
+          const node = nodes.find((n) => problem.startsWith(`${n.name}:`));
+          if (node) ctx.setAside.set(node.name, `${ctx.setAside.get(node.name)}; NOT put back: ${problem}`);
+        }
       },
     }),
     async settle(

@@ -95,19 +95,28 @@ export async function drainGroup(ctx: RunContext, phase: string, group: readonly
  * Puts a drained node back as it was before the run and waits until the LB
  * reports it serving. `proven`: the node just passed relink's own smoke test,
  * so (with `lb.trustSmoke`) the load balancer is told it is healthy at once
- * instead of after its own rise checks, drained or not (a cold node).
+ * instead of after its own rise checks, drained or not (a cold node). After
+ * a switch a node drained before the run serves again; `exact` (a node that
+ * did not switch) puts it back to the state it had, drained or not.
  */
-export async function undrainNode(ctx: RunContext, phase: string, node: NodeSpec, proven = false): Promise<void> {
+export async function undrainNode(
+  ctx: RunContext,
+  phase: string,
+  node: NodeSpec,
+  proven = false,
+  exact = false,
+): Promise<void> {
   const spec = ctx.inventory.lb;
   if (!spec || ctx.lb.kind === 'none' || behindLb(ctx, [node]).length === 0) return;
   const drained = ctx.drained.has(node.name);
   const before = state(ctx, node).lb?.admin ?? 'ready';
+  const to = exact || before !== 'drain' ? before : 'ready';
   if (drained) {
-    await step(ctx, `${phase}:undrain`, node, () => ctx.lb.undrain(node, before === 'drain' ? 'ready' : before));
+    await step(ctx, `${phase}:undrain`, node, () => ctx.lb.undrain(node, to));
     ctx.drained.delete(node.name);
   }
   // A node put in maintenance by hand stays out; one that was never drained needs no wait.
-  if (before !== 'ready' && before !== 'drain') return;
+  if (to !== 'ready') return;
   const vouch = proven && spec.trustSmoke ? ctx.lb.vouch?.bind(ctx.lb) : undefined;
   if (vouch) await step(ctx, `${phase}:vouch`, node, () => vouch(node));
   if (drained) await step(ctx, `${phase}:serving`, node, () => ctx.lb.waitServing(node, spec.serveTimeoutMs));
@@ -154,7 +163,7 @@ export async function undrainLeftovers(
   const problems: string[] = [];
   for (const name of [...ctx.drained].filter((n) => !keep.includes(n))) {
     const node = ctx.inventory.hosts.find((n) => n.name === name)!;
-    await undrainNode(ctx, phase, node).catch((error: unknown) => {
+    await undrainNode(ctx, phase, node, false, true).catch((error: unknown) => {
       const where = ctx.drained.has(name) ? 'still drained' : 'back in the load balancer but not serving';
       problems.push(`${name}: ${where}: ${errorMessage(error).split('\n')[0]}`);
     });

@@ -40,7 +40,7 @@ export async function afterFailedRollout(
   const code = interrupted ? 130 : 1;
   const resume = `interrupted: to resume, deploy ${ctx.config.env} ${facts.version} again`;
   if (switched.length === 0) {
-    const left = await undrainLeftovers(ctx, 'rollback');
+    const left = await undrainLeftovers(ctx, 'rollback', [...ctx.setAside.keys()]);
     const rest = left.length ? ` ${left.join('; ')}` : '';
     const hint = interrupted ? resume : 'fix the cause and deploy again';
     return new RolloutError(`${cause}. No node was switched.${rest}`, node.name, outcome, hint, code);
@@ -52,7 +52,7 @@ export async function afterFailedRollout(
     return new RolloutError(message, node.name, 'halted', `when done: rollback ${ctx.config.env} --last`);
   }
   const problems = await revertSwitched(ctx, switched, facts);
-  problems.push(...(await undrainLeftovers(ctx, 'rollback')));
+  problems.push(...(await undrainLeftovers(ctx, 'rollback', [...ctx.setAside.keys()])));
   const summary = problems.length
     ? `Rolled back ${names}, but ${problems.length} node(s) did not come back cleanly: ${problems.join('; ')}`
     : `Rolled back ${names} to the release each ran before.`;

@@ -97,7 +97,8 @@ export async function rollout(
       : [{ status: 'rejected', reason: drained.error } as PromiseRejectedResult];
     const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ node: group[i]!, error: r.reason }] : []));
     failures.push(...failed);
-    if (failed.length && policy.budget?.spare(failed)) {
+    // A group the load balancer could not drain (minServing, a dead socket) is not a node's failure: it stops.
+    if (failed.length && drained.ok && policy.budget?.spare(failed)) {
       const out = failed.map((f) => f.node).filter((n) => switched.includes(n));
       for (const node of out) switched.splice(switched.indexOf(node), 1);
       await policy.budget.putBack(out);
