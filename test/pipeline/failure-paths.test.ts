@@ -107,7 +107,6 @@ describe('draining', () => {
     expect(Object.fromEntries(lb.admin)).toEqual({ node1: 'ready', node2: 'ready', node3: 'ready' });
   });
 
-
   it('a drain that fails while another is in flight: both nodes are put back in the pool', async () => {
     const lb = new SlowFailLb();
     const run = fakeRun({ groupSize: 2 });
