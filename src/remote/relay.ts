@@ -203,5 +203,13 @@ export function revokeRelay(l: Layout, runId: string, blob: string, node: string
       ),
     ),
     [op('!'), 'grep', '-qsF', '-e', blob, KEYS],
+    // Relay dirs a relink killed mid-run left behind (their key has expired, the private half has not): no other
+    // run can be using them while this one holds the node's lock.
+    group(
+      or(
+        ['find', l.state, '-maxdepth', '1', '-name', 'relay-*', '-type', 'd', '-exec', 'rm', '-rf', '{}', op('+')],
+        ['true'],
+      ),
+    ),
   );
 }

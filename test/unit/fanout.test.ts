@@ -177,7 +177,8 @@ describe('the run key on a node, in a real shell', () => {
       `rm -rf /srv/app/.relink/relay-${RUN} && { ! grep -qsF -e ${BLOB} "$HOME"/.ssh/authorized_keys || ` +
         `{ umask 077 && { grep -vF -e ${BLOB} "$HOME"/.ssh/authorized_keys > "$HOME"/.ssh/authorized_keys.relink-node1 ; ` +
         'test $? -le 1 ; } && mv -f "$HOME"/.ssh/authorized_keys.relink-node1 "$HOME"/.ssh/authorized_keys ; } ; } && ' +
-        `! grep -qsF -e ${BLOB} "$HOME"/.ssh/authorized_keys`,
+        `! grep -qsF -e ${BLOB} "$HOME"/.ssh/authorized_keys && ` +
+        "{ find /srv/app/.relink -maxdepth 1 -name 'relay-*' -type d -exec rm -rf '{}' + || true ; }",
     );
     expect(() => revokeRelay(l, RUN, BLOB, '../x')).toThrow(/unsafe node name/);
   });
@@ -192,8 +193,13 @@ describe('the run key on a node, in a real shell', () => {
     expect(fs.statSync(path.join(dir, 'id')).mode & 0o777).toBe(0o600);
     expect(fs.readFileSync(path.join(dir, 'id'), 'utf8')).toBe(key);
     expect(fs.readFileSync(path.join(dir, 'known_hosts'), 'utf8')).toBe(`${hosts.join('\n')}\n`);
+    // A relay dir (with its private key) that a killed run left behind goes too.
+    const leftover = path.join(root.state, 'relay-20261101-000000-dead01');
+    fs.mkdirSync(leftover, { mode: 0o700 });
+    fs.writeFileSync(path.join(leftover, 'id'), key, { mode: 0o600 });
     expect(sh(render(revokeRelay(root, RUN, BLOB, 'node1')), temp()).status).toBe(0);
     expect(fs.existsSync(dir)).toBe(false);
+    expect(fs.existsSync(leftover)).toBe(false);
   });
 });
 
