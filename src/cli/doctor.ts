@@ -53,11 +53,20 @@ export async function doctorCommand(argv: { env: string; json?: boolean; config?
       );
       const free = `${Math.round((f.freeKb ?? 0) / 1024)} MB free, ${Math.round(needKb / 1024)} MB wanted`;
       add(node.name, 'disk', (f.freeKb ?? 0) >= needKb, free);
-      const rsync = run.config.rollout.upload === 'rsync';
-      const tools =
-        `tar ${f.tar ? 'yes' : 'MISSING'}, mv -T ${f.mvT ? 'yes' : 'MISSING'}, ` +
-        `rsync ${f.rsync ? 'yes' : rsync ? 'MISSING' : 'no (not needed)'}`;
-      add(node.name, 'tools', f.tar && f.mvT && (!rsync || f.rsync), tools);
+      // What the node needs for the configured upload and fan-out mode.
+      const mode = run.config.rollout.fanout.mode;
+      const rsync = run.config.rollout.upload === 'rsync' || mode === 'relay';
+      const need = (name: string, has: boolean, needed: boolean) =>
+        `${name} ${has ? 'yes' : needed ? 'MISSING' : 'no (not needed)'}`;
+      const tools = [
+        need('tar', f.tar, true),
+        need('mv -T', f.mvT, true),
+        need('rsync', f.rsync, rsync),
+        ...(mode === 'relay' ? [need('ssh', f.ssh, true)] : []),
+        ...(mode === 'pull' ? [need('curl or wget', f.fetch, true)] : []),
+      ].join(', ');
+      const fine = f.tar && f.mvT && (!rsync || f.rsync) && (mode !== 'relay' || f.ssh) && (mode !== 'pull' || f.fetch);
+      add(node.name, 'tools', fine, tools);
       const skew = f.clock === undefined ? undefined : Math.abs(f.clock - local);
       const clock = skew === undefined ? 'unknown' : `${skew.toFixed(2)} s from this machine`;
       add(node.name, 'clock', skew !== undefined && skew < 5, clock, false);

@@ -18,6 +18,8 @@ export function doctorProbe(l: Layout): Command {
     group(or(and(['test', '-d', l.deployTo], ['df', '-Pk', l.deployTo]), ['df', '-Pk', parent])),
     yesNo('tar', ['command', '-v', 'tar', op('>/dev/null')]),
     yesNo('rsync', ['command', '-v', 'rsync', op('>/dev/null')]),
+    yesNo('ssh', ['command', '-v', 'ssh', op('>/dev/null')]),
+    yesNo('fetch', or(['command', '-v', 'curl', op('>/dev/null')], ['command', '-v', 'wget', op('>/dev/null')])),
     yesNo('mvT', ['mv', '--help', op('2>&1'), op('|'), 'grep', '-q', '--', '--no-target-directory']),
     ['date', '+clock=%s.%N'],
     ['echo', 'lock='],
@@ -31,6 +33,10 @@ export interface DoctorFacts {
   readonly freeKb?: number;
   readonly tar: boolean;
   readonly rsync: boolean;
+  /** An OpenSSH client (relay: a node sends the release on). */
+  readonly ssh: boolean;
+  /** curl or wget (pull: a node fetches the release). */
+  readonly fetch: boolean;
   readonly mvT: boolean;
   readonly clock?: number;
   readonly lock?: string;
@@ -52,6 +58,8 @@ export function parseDoctor(stdout: string): DoctorFacts {
     freeKb: dfLine ? Number(dfLine.split(/\s+/)[3]) : undefined,
     tar: kv.get('tar') === 'yes',
     rsync: kv.get('rsync') === 'yes',
+    ssh: kv.get('ssh') === 'yes',
+    fetch: kv.get('fetch') === 'yes',
     mvT: kv.get('mvT') === 'yes',
     clock: kv.has('clock') ? Number(kv.get('clock')) : undefined,
     lock: lock.trim() || undefined,
