@@ -171,10 +171,13 @@ export class NginxDriver implements LbDriver {
   /** nginx has no active health checks here: serving once the reload that put the node back succeeded. */
   async waitServing(): Promise<void> {}
 
-  async restore(): Promise<void> {
+  async restore(keepOut: readonly NodeSpec[] = []): Promise<void> {
     await this.serial(async () => {
       if (!this.changed || this.original === undefined) return;
-      await this.write(this.original);
+      // The file as it was, but with the nodes the run leaves out marked down in it.
+      let text = this.original;
+      for (const node of keepOut) text = setDown(text, this.settings.serverOf(node), true) ?? text;
+      await this.write(text);
       this.changed = false;
     });
   }

@@ -32,8 +32,11 @@ export interface LbDriver {
   undrain(node: NodeSpec, to?: ServerState['admin']): Promise<void>;
   /** Resolves once the load balancer reports the node up and serving; throws after the timeout. */
   waitServing(node: NodeSpec, timeoutMs: number): Promise<void>;
-  /** Undoes anything left changed (nginx: the original upstream file). Called on every exit path. */
-  restore(): Promise<void>;
+  /**
+   * Undoes anything left changed (nginx: the original upstream file), except that the nodes in `keepOut` stay
+   * out (set aside, or failed on their new release). Called on every exit path.
+   */
+  restore(keepOut?: readonly NodeSpec[]): Promise<void>;
   /**
    * Tells the load balancer that the node just passed relink's own smoke test, so it counts as healthy now
    * instead of after its next `rise` health checks. Resolves false when this load balancer cannot be told.

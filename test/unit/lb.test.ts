@@ -3,7 +3,7 @@ import { LB_DRIVERS } from '../../src/config/names.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
 import type { Inventory, LbSpec, NodeSpec } from '../../src/inventory/types.js';
 import { HaproxyDriver, parseServersState, parseShowStat, toServerState } from '../../src/lb/haproxy.js';
-import { serversIn, setDown } from '../../src/lb/nginx.js';
+import { NginxDriver, serversIn, setDown } from '../../src/lb/nginx.js';
 import { NoLb } from '../../src/lb/none.js';
 import { LB_CHANNELS, LB_FACTORIES, lbContext, lbDriver, lbHost } from '../../src/lb/registry.js';
 import type { LbContext } from '../../src/lb/types.js';
@@ -83,6 +83,34 @@ describe('nginx upstream file', () => {
     expect(serversIn(down).get('127.0.0.1:8102')).toBe(true);
     expect(setDown(down, '127.0.0.1:8102', false)).toBe(text);
     expect(setDown(text, '127.0.0.1:9999', true)).toBeUndefined();
+  });
+
+  it('restores the original file at the end of a run, with the nodes the run leaves out still down', async () => {
+    let file = text;
+    const run = async (command: Command, stdin?: string) => {
+      const line = render(command);
+      if (line === 'cat /nginx.pid') return { code: 0, stdout: '42\n', stderr: '' };
+      if (line === 'cat /up.conf') return { code: 0, stdout: file, stderr: '' };
+      if (line.startsWith('cat >')) file = stdin!;
+      return { code: 0, stdout: '', stderr: '' };
+    };
+    const node = (name: string, port: number) =>
+      ({ name, vars: { lbServer: `127.0.0.1:${port}` } }) as unknown as NodeSpec;
+    const [a, b] = [node('a', 8101), node('b', 8102)];
+    const settings = {
+      upstreamFile: '/up.conf',
+      pidFile: '/nginx.pid',
+      sleep: async () => undefined,
+      now: () => new Date(),
+    };
+    const driver = new NginxDriver(run, { ...settings, serverOf: (n) => String(n.vars.lbServer) });
+    await driver.drain(a);
+    await driver.drain(b);
+    await driver.undrain(a);
+    await driver.restore([b]);
+    expect(file).toBe(setDown(text, '127.0.0.1:8102', true));
+    await driver.restore();
+    expect(file).toBe(setDown(text, '127.0.0.1:8102', true));
   });
 
   it('reloads only after nginx -t passed, and writes files atomically', () => {

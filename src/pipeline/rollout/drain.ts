@@ -141,11 +141,13 @@ export async function openLb(ctx: RunContext): Promise<void> {
 
 /**
  * Undoes what the run changed in the load balancer's own files (nginx upstream);
- * a failure is a warning. Before the lock goes.
+ * a failure is a warning. Before the lock goes. The nodes still drained when the
+ * run ends (set aside, or failed on their new release) stay out.
  */
 export async function restoreLb(ctx: RunContext): Promise<void> {
+  const out = ctx.inventory.hosts.filter((n) => ctx.drained.has(n.name));
   await ctx.lb
-    .restore()
+    .restore(out)
     .catch((error: unknown) =>
       ctx.deps.reporter.emit({ type: 'warn', message: `could not restore the load balancer: ${errorMessage(error)}` }),
     );
