@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startLoad } from '../helpers/load.js';
@@ -27,6 +28,24 @@ const nginx = () => [
   `  pidFile: ${sb.nginx.prefix}/nginx.pid`,
 ];
 
+/**
+ * Stops every app and waits until HAProxy's checks see every server down: a cold start means nothing serves, and
+ * HAProxy takes up to `fall` x `inter` to notice apps a test before this one left.
+ */
+async function nothingServes(): Promise<void> {
+  stopApps(sb);
+  for (let i = 0; i < 100; i++) {
+    const csv = execFileSync('socat', ['stdio', `unix-connect:${sb.haproxy.socket}`], {
+      input: 'show stat\n',
+      encoding: 'utf8',
+    });
+    const up = csv.split('\n').filter((l) => /^app,node\d+,/.test(l) && /,(UP|DRAIN)[^,]*,/.test(l));
+    if (up.length === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('HAProxy still sees a server up 10 s after every app was stopped');
+}
+
 async function deployUnderLoad(p: Project, port: number, args: string[]) {
   const load = startLoad(`http://127.0.0.1:${port}/`);
   await new Promise((r) => setTimeout(r, 500));
@@ -46,6 +65,7 @@ function expectNoDroppedRequests(run: Awaited<ReturnType<typeof deployUnderLoad>
 
 describe('zero-downtime rollout behind a real load balancer', () => {
   it('a cold start through HAProxy: nothing serves, so nothing is drained; each node is vouched for after its smoke test, then pre first and the rest at once', async () => {
+    await nothingServes();
     project = new Project(sb, { lb: haproxy() });
     const cold = await project.deploy(['prod', 'v1.0.0']);
     expect(cold.code).toBe(0);
