@@ -87,6 +87,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     // The build runs on this machine while the nodes are connected, checked and locked; it is awaited after.
     const build = startBuild(ctx, source, version);
     let rolling: NodeSpec[][];
+    let cold = false;
     try {
       if (req.retryFailed) {
         const retry = await readRetry(ctx, nodes, version);
@@ -103,6 +104,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
       announceGates(ctx, gates);
       await run.lock(nodes, ownerFor(ctx, { version: version.version }), { inspect: true, writable: true });
       rolling = groupsFor(ctx, groups);
+      cold = rolling.length < groups.length;
       plan = await describePlan(ctx, rolling, facts, version, source, findings);
       const what = `${version.version} (${facts.release})`;
       const started = `${req.user} started deploy ${env} ${what} on ${nodes.length} node(s)`;
@@ -127,12 +129,16 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
 
     if (req.config.backup) {
       reporter.emit({ type: 'phase', phase: 'backup' });
-      await runBackup(ctx, nodes, facts);
+      await runBackup(
+        ctx,
+        nodes.filter((n) => !ctx.setAside.has(n.name)),
+        facts,
+      );
       checkAborted(ctx);
     }
 
     reporter.emit({ type: 'phase', phase: 'rollout' });
-    if (rolling.length < groups.length) {
+    if (cold) {
       reporter.emit({ type: 'info', message: 'nothing serves yet: after the pre node, every node switches at once' });
     }
     const policy = { ...DEPLOY, budget: budget.rollout(facts) };
@@ -147,8 +153,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     await cleanup(ctx, released, [facts.release]);
     await run.succeed(setAside.length ? 'partial' : 'success');
     const took = `${(ms / 1000).toFixed(1)}s: ${facts.release}`;
-    const of = setAside.length ? `${released.length} of ${released.length + setAside.length}` : `${nodes.length}`;
-    reporter.emit({ type: 'info', message: `deployed ${version.version} to ${of} node(s) of ${env} in ${took}` });
+    reporter.emit({ type: 'info', message: `deployed ${version.version} to ${of()} of ${env} in ${took}` });
     if (setAside.length) reporter.emit({ type: 'warn', message: budget.summary(version.version) });
     return { release: facts.release, version, nodes: released.map((n) => n.name), ms, artifact, setAside };
   };

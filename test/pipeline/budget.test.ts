@@ -77,6 +77,8 @@ describe('the failure budget (rollout.maxFailures)', () => {
     expect(relinks(run, 'node2')).toEqual([]);
     expect(run.transport.commandsFor('node2').map(label)).toContain('remove');
     expect(run.transport.commandsFor('node3').map(label)).not.toContain('remove');
+    // node2's group is gone, but the nodes serve: the rollout is not a cold start.
+    expect(run.events.some((e) => e.type === 'info' && e.message.startsWith('nothing serves yet'))).toBe(false);
   });
 });
 

@@ -97,12 +97,7 @@ describe('draining', () => {
   it('a group the load balancer cannot drain stops the release even with a failure budget', async () => {
     const lb = new SlowFailLb();
     const run = fakeRun({ groupSize: 2, maxFailures: 2 });
-    const { env: _env, file: _file, ...plain } = run.request.inventory;
-    const inventory = validateInventory(
-      { ...plain, lb: { driver: 'haproxy', socket: '/run/h.sock', backend: 'app', minServing: 1 } },
-      'prod',
-      'hosts/prod.yaml',
-    );
+    const inventory = behindHaproxy(run);
     await expect(deploy({ ...run.request, inventory }, { ...run.deps, lb }, run.source)).rejects.toThrow(/socket gone/);
     expect(Object.fromEntries(lb.admin)).toEqual({ node1: 'ready', node2: 'ready', node3: 'ready' });
   });
@@ -110,16 +105,18 @@ describe('draining', () => {
   it('a drain that fails while another is in flight: both nodes are put back in the pool', async () => {
     const lb = new SlowFailLb();
     const run = fakeRun({ groupSize: 2 });
-    const { env: _env, file: _file, ...plain } = run.request.inventory;
-    const inventory = validateInventory(
-      { ...plain, lb: { driver: 'haproxy', socket: '/run/h.sock', backend: 'app', minServing: 1 } },
-      'prod',
-      'hosts/prod.yaml',
-    );
+    const inventory = behindHaproxy(run);
     await expect(deploy({ ...run.request, inventory }, { ...run.deps, lb }, run.source)).rejects.toThrow(/socket gone/);
     expect(Object.fromEntries(lb.admin)).toEqual({ node1: 'ready', node2: 'ready', node3: 'ready' });
   });
 });
+
+/** The fake run's inventory with an HAProxy section (the driver itself is injected as deps.lb). */
+function behindHaproxy(run: ReturnType<typeof fakeRun>) {
+  const { env: _env, file: _file, ...plain } = run.request.inventory;
+  const lb = { driver: 'haproxy', socket: '/run/h.sock', backend: 'app', minServing: 1 };
+  return validateInventory({ ...plain, lb }, 'prod', 'hosts/prod.yaml');
+}
 
 function event(run: string, kind: 'activated' | 'rolled_back', release: string, ts: string): JournalEvent {
   return { v: 1, ts, run, node: 'n', env: 'prod', user: 'ana', event: kind, release } as JournalEvent;
@@ -179,12 +176,7 @@ describe('a rolling rollback that stops', () => {
       answer: (_node, command) => (command.includes('readlink /srv/app/current') ? { stdout: state } : undefined),
     });
     const lb = new SlowFailLb(false);
-    const { env: _env, file: _file, ...plain } = run.request.inventory;
-    const inventory = validateInventory(
-      { ...plain, lb: { driver: 'haproxy', socket: '/run/h.sock', backend: 'app', minServing: 1 } },
-      'prod',
-      'hosts/prod.yaml',
-    );
+    const inventory = behindHaproxy(run);
     const deps = {
       ...run.deps,
       lb,

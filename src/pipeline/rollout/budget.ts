@@ -1,7 +1,7 @@
 import { EXIT, RelinkError, errorMessage } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import type { ReleaseFacts } from '../../template/scope.js';
-import { type RunContext, state } from '../context.js';
+import type { RunContext } from '../context.js';
 import type { OutcomeFields } from '../phases/finish.js';
 import { journalEvent, record } from '../phases/record.js';
 import { revertSwitched } from './revert.js';
@@ -19,7 +19,8 @@ export function failureBudget(maxFailures: number | `${number}%`, count: number)
 
 /**
  * Sets the failed nodes aside when the budget allows it: none of them is the
- * pre node, and with them the run has set aside at most its budget. Each is
+ * pre or the backup node, with them the run has set aside at most its budget,
+ * and at least one node is left to release to. Each is
  * named on screen and remembered for the outcome; the caller puts it back on
  * its release. Returns false (and sets nothing aside) when the release must
  * stop instead.
@@ -42,10 +43,10 @@ function setAside(ctx: RunContext, failed: readonly Failure[], where: string, co
 }
 
 /** Journals `set_aside` on the nodes that can still be reached; a node that is gone is named by the others. */
-export async function journalSetAside(ctx: RunContext, nodes: readonly NodeSpec[], release: string): Promise<void> {
+async function journalSetAside(ctx: RunContext, nodes: readonly NodeSpec[], release: string): Promise<void> {
   await Promise.all(
     nodes
-      .filter((node) => ctx.sessions.has(node.name) && state(ctx, node))
+      .filter((node) => ctx.sessions.has(node.name))
       .map((node) =>
         record(ctx, node, journalEvent(ctx, node, 'set_aside', { release, reason: ctx.setAside.get(node.name) })).catch(
           () => undefined,
