@@ -59,7 +59,7 @@ export function markdown(results, median) {
     '',
     `Emergency rollback (\`rollback prod --last --emergency\`): ${s(emergency)} s (before: ${s(m('relink-before', 'emergency'))} s); the same work by hand (one OpenSSH connection per node, all at once, relink + the app's restart) in the same run: ${s(loop)} s: relink / shell loop = ${emergency && loop ? (emergency / loop).toFixed(2) : '-'}x (floor ${s(f.emergency)} s).`,
     '',
-    `Floors measured here: one OpenSSH connect ${s(results.floors.connectMs)} s; ${results.releaseMB} MB to each of the ${results.nodes} nodes at once, one OpenSSH stream each (connects left out) ${s(results.floors.streamMs)} s; the app's own restart until it answers ${s(results.floors.restartMs)} s.`,
+    `Floors measured here: one OpenSSH connect ${s(results.floors.connectMs)} s; ${results.releaseMB} MB to each of the ${results.nodes} nodes at once, one OpenSSH stream each (AES-GCM, as relink negotiates; connects left out) ${s(results.floors.streamMs)} s; the app's own restart until it answers ${s(results.floors.restartMs)} s.`,
     '',
     ...(cold(results.scale)
       ? [

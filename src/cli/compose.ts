@@ -28,6 +28,7 @@ import { httpGet } from '../transport/http.js';
 import { runLocal } from '../transport/local.js';
 import { SshTransport } from '../transport/ssh.js';
 import { MeteredTransport } from '../transport/metered.js';
+import { WarmTransport } from '../transport/warm.js';
 
 export interface OpenRunOptions {
   readonly env: string;
@@ -39,6 +40,11 @@ export interface OpenRunOptions {
   readonly quiet?: boolean;
   /** Read-only commands (status, releases, logs) keep no run log. */
   readonly runLog?: boolean;
+  /**
+   * Start connecting to the environment's nodes (these names only, when given) as soon as the
+   * inventory is read, while the run loads, fetches and resolves; the run claims the connections.
+   */
+  readonly warm?: { readonly nodes?: readonly string[] };
 }
 
 export interface OpenRun {
@@ -119,6 +125,26 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
   const config: ResolvedConfig = options.onFailure
     ? { ...loaded, rollout: { ...loaded.rollout, onFailure: options.onFailure } }
     : loaded;
+  // Metered: the run reports how many bytes it sent from this machine (fan-out modes are compared by it).
+  const transport = new WarmTransport(new MeteredTransport(new SshTransport(config.ssh)));
+  if (options.warm) {
+    const names = options.warm.nodes;
+    transport.warm(inventory.hosts.filter((h) => !names?.length || names.includes(h.name)));
+  }
+  try {
+    return await assemble(options, { config, inventory, stateDir }, transport);
+  } catch (error) {
+    await transport.close();
+    throw error;
+  }
+}
+
+/** The rest of a run's wiring, around its transport. */
+async function assemble(
+  options: OpenRunOptions,
+  { config, inventory, stateDir }: { config: ResolvedConfig; inventory: Inventory; stateDir: string },
+  transport: WarmTransport,
+): Promise<OpenRun> {
   // The process's one redactor: what it learns here also guards the error printed at exit.
   const redactor = processRedactor;
   learnSecrets(config, process.env, redactor);
@@ -146,8 +172,6 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
     });
   }
   const signals = trapSignals(reporter);
-  // Metered: the run reports how many bytes it sent from this machine (fan-out modes are compared by it).
-  const transport = new MeteredTransport(new SshTransport(config.ssh));
   const mirror = new GitMirror(path.join(stateDir, 'repo.git'), config.repo);
   let synced = false;
   const sync = async () => {
@@ -206,6 +230,7 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
     logFile: log.file,
     secrets: () => loadSecrets(config, process.env, redactor),
     async close() {
+      await transport.close();
       signals.dispose();
       reporter.close();
     },

@@ -45,14 +45,17 @@ export const command = verb({
 
 export async function deployCommand(argv: DeployArgs): Promise<void> {
   const { openRun } = await import('./compose.js');
-  const { deploy } = await import('../pipeline/run.js');
-  const run = await openRun({
-    env: argv.env,
-    config: argv.config,
-    author: argv.author,
-    onFailure: argv.onFailure,
-    command: 'deploy',
-  });
+  const [run, { deploy }] = await Promise.all([
+    openRun({
+      env: argv.env,
+      config: argv.config,
+      author: argv.author,
+      onFailure: argv.onFailure,
+      command: 'deploy',
+      warm: { nodes: argv.node },
+    }),
+    import('../pipeline/run.js'),
+  ]);
   try {
     const secrets = run.secrets();
     const outcome = await deploy(

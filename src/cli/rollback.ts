@@ -42,8 +42,10 @@ export const command = verb({
 
 export async function rollbackCommand(argv: RollbackArgs): Promise<void> {
   const { openRun } = await import('./compose.js');
-  const { rollback } = await import('../pipeline/rollback.js');
-  const run = await openRun({ env: argv.env, config: argv.config, command: 'rollback' });
+  const [run, { rollback }] = await Promise.all([
+    openRun({ env: argv.env, config: argv.config, command: 'rollback', warm: { nodes: argv.node } }),
+    import('../pipeline/rollback.js'),
+  ]);
   try {
     await rollback(
       {

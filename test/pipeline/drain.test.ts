@@ -198,7 +198,9 @@ const PULL = {
  */
 function withRsync(made: Made, deployTo: string, staged: string): Made {
   const base = made.request.config;
-  const config = { ...base, deployTo, rollout: { ...base.rollout, upload: 'rsync' as const } };
+  // Every node's rsync writes into the same local dir here: one at a time, or one's --delete removes
+  // another's temporary files mid-transfer (it did, under load).
+  const config = { ...base, deployTo, rollout: { ...base.rollout, upload: 'rsync' as const, parallel: 1 } };
   const inner = made.deps.transport;
   const transport: Transport = {
     async connect(node) {
