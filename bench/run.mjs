@@ -258,17 +258,18 @@ function tools(sb, count) {
 /** What bounds each step on this machine: one connect, bytes over one SSH stream, the app's own restart. */
 async function measureFloors(sb) {
   const node = sb.nodes[0];
+  // With the algorithms relink's SSH client negotiates here (AES-GCM on a CPU with AES instructions,
+  // curve25519); OpenSSH's defaults on this Debian (chacha20-poly1305, sntrup761x25519) cost ~4x the
+  // CPU for the same bytes.
+  const fast = ['-c', 'aes128-gcm@openssh.com', '-o', 'KexAlgorithms=curve25519-sha256'];
   const connects = [];
-  for (let i = 0; i < 5; i++) connects.push(timed('ssh', [...sshArgs(node), 'true'], {}).ms);
+  for (let i = 0; i < 5; i++) connects.push(timed('ssh', [...fast, ...sshArgs(node), 'true'], {}).ms);
   const blob = path.join(work, 'floor.bin');
   await fs.writeFile(blob, crypto.randomBytes(mb * 1024 * 1024));
   // Every node's bytes at once, each over its own OpenSSH stream: what this machine can push in all.
-  // With the algorithms relink's SSH client negotiates here (AES-GCM on a CPU with AES instructions,
-  // curve25519): OpenSSH's defaults (chacha20-poly1305, sntrup761) cost ~4x the CPU for the same bytes.
-  const fast = '-c aes128-gcm@openssh.com -o KexAlgorithms=curve25519-sha256';
   const all = sb.nodes
     .slice(0, nodes)
-    .map((n) => `ssh ${fast} ${sshArgs(n).join(' ')} 'cat > /dev/null' < ${blob} &`)
+    .map((n) => `ssh ${fast.join(' ')} ${sshArgs(n).join(' ')} 'cat > /dev/null' < ${blob} &`)
     .join('\n');
   const streams = [];
   for (let i = 0; i < 3; i++) streams.push(timed('sh', ['-c', `${all}\nwait`], {}).ms - median(connects));

@@ -127,7 +127,8 @@ export async function openRun(options: OpenRunOptions): Promise<OpenRun> {
     : loaded;
   // Metered: the run reports how many bytes it sent from this machine (fan-out modes are compared by it).
   const transport = new WarmTransport(new MeteredTransport(new SshTransport(config.ssh)));
-  if (options.warm) {
+  // Not with host keys unverified: a login goes nowhere before the run has warned about that.
+  if (options.warm && config.ssh.strictHostKeys) {
     const names = options.warm.nodes;
     transport.warm(inventory.hosts.filter((h) => !names?.length || names.includes(h.name)));
   }

@@ -45,18 +45,19 @@ export const command = verb({
 
 export async function deployCommand(argv: DeployArgs): Promise<void> {
   const { openRun } = await import('./compose.js');
-  const [run, { deploy }] = await Promise.all([
-    openRun({
-      env: argv.env,
-      config: argv.config,
-      author: argv.author,
-      onFailure: argv.onFailure,
-      command: 'deploy',
-      warm: { nodes: argv.node },
-    }),
-    import('../pipeline/run.js'),
-  ]);
+  // The pipeline loads while the run opens (and its connections start).
+  const pipeline = import('../pipeline/run.js');
+  pipeline.catch(() => undefined);
+  const run = await openRun({
+    env: argv.env,
+    config: argv.config,
+    author: argv.author,
+    onFailure: argv.onFailure,
+    command: 'deploy',
+    warm: { nodes: argv.node },
+  });
   try {
+    const { deploy } = await pipeline;
     const secrets = run.secrets();
     const outcome = await deploy(
       {

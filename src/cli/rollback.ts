@@ -42,11 +42,12 @@ export const command = verb({
 
 export async function rollbackCommand(argv: RollbackArgs): Promise<void> {
   const { openRun } = await import('./compose.js');
-  const [run, { rollback }] = await Promise.all([
-    openRun({ env: argv.env, config: argv.config, command: 'rollback', warm: { nodes: argv.node } }),
-    import('../pipeline/rollback.js'),
-  ]);
+  // The pipeline loads while the run opens (and its connections start).
+  const pipeline = import('../pipeline/rollback.js');
+  pipeline.catch(() => undefined);
+  const run = await openRun({ env: argv.env, config: argv.config, command: 'rollback', warm: { nodes: argv.node } });
   try {
+    const { rollback } = await pipeline;
     await rollback(
       {
         config: run.config,

@@ -33,10 +33,22 @@ export class LoginFailure extends Error {
  * by a jump host). The host key is checked against known_hosts under the
  * target's own address and port, as ssh does behind ProxyJump.
  */
-export async function login(target: LoginTarget, keys: LoginKeys, sock?: Duplex): Promise<import('node-ssh').NodeSSH> {
+export async function login(
+  target: LoginTarget,
+  keys: LoginKeys,
+  sock?: Duplex,
+  signal?: AbortSignal,
+): Promise<import('node-ssh').NodeSSH> {
   const { NodeSSH } = requireCjs('node-ssh') as typeof import('node-ssh');
+  if (signal?.aborted) throw new LoginFailure('known', new Error('the login was abandoned before it began'));
   const ssh = new NodeSSH();
   let verdict: HostKeyVerdict = 'known';
+  // Abandoned: the socket is closed at once, and the login fails with the close.
+  const abandon = () => {
+    ssh.connection?.destroy();
+    sock?.destroy();
+  };
+  signal?.addEventListener('abort', abandon, { once: true });
   try {
     await ssh.connect({
       ...(sock ? { sock } : { host: target.address, port: target.port }),
@@ -54,6 +66,8 @@ export async function login(target: LoginTarget, keys: LoginKeys, sock?: Duplex)
     ssh.dispose();
     sock?.destroy();
     throw new LoginFailure(verdict, error);
+  } finally {
+    signal?.removeEventListener('abort', abandon);
   }
   // After login a socket error (a reset) would be an 'error' event nobody
   // listens to, which ends the process; the loss shows as the connection

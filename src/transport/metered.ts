@@ -36,8 +36,8 @@ export class MeteredTransport implements Transport {
     return this.sent;
   }
 
-  async connect(node: NodeSpec): Promise<NodeSession> {
-    const session = await this.inner.connect(node);
+  async connect(node: NodeSpec, signal?: AbortSignal): Promise<NodeSession> {
+    const session = await this.inner.connect(node, signal);
     const add = (bytes: number) => {
       this.sent += bytes;
     };

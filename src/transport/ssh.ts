@@ -82,14 +82,14 @@ export class SshTransport implements Transport {
     return { knownHosts: this.knownHosts, strictHostKeys, privateKey: this.privateKey, connectTimeoutMs };
   }
 
-  async connect(node: NodeSpec): Promise<NodeSession> {
+  async connect(node: NodeSpec, signal?: AbortSignal): Promise<NodeSession> {
     const hops = node.proxyJump === undefined ? (this.options.proxyJump ?? []) : parseProxyJump(node.proxyJump);
     // Through jump hosts: logged in to (or joined) first, outside this node's start slot.
     const passage = hops.length ? await this.jumps.enter(hops, node) : undefined;
     let ssh: import('node-ssh').NodeSSH;
     try {
       ssh = await this.starts.run(
-        async () => login(node, this.keys(), await passage?.forward(node.address, node.port)),
+        async () => login(node, this.keys(), await passage?.forward(node.address, node.port), signal),
         retryLogin,
       );
     } catch (error) {

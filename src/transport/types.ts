@@ -40,7 +40,8 @@ export interface NodeSession {
 
 /** The only place remote work is executed. */
 export interface Transport {
-  connect(node: NodeSpec): Promise<NodeSession>;
+  /** `signal` abandons a login still under way (its socket closed); a session once open is the caller's. */
+  connect(node: NodeSpec, signal?: AbortSignal): Promise<NodeSession>;
   /** Bytes this machine has sent to the nodes so far (commands, stdin, uploads, streams), where counted. */
   sentBytes?(): number;
 }

@@ -13,7 +13,7 @@ const keyOf = (node: NodeSpec) => `${node.name} ${node.user}@${node.address}:${n
  * is run on a node before the run claims it: an early connection only logs in.
  */
 export class WarmTransport implements Transport {
-  private readonly early = new Map<string, Promise<NodeSession>>();
+  private readonly early = new Map<string, { pending: Promise<NodeSession>; stop: AbortController }>();
   private closed = false;
 
   constructor(private readonly inner: Transport) {}
@@ -27,26 +27,32 @@ export class WarmTransport implements Transport {
     for (const node of nodes) {
       const key = keyOf(node);
       if (this.early.has(key)) continue;
-      const pending = this.inner.connect(node);
+      const stop = new AbortController();
+      const pending = this.inner.connect(node, stop.signal);
       // Unclaimed, a failure is nobody's: the run's own connect reports it when it claims it.
       pending.catch(() => undefined);
-      this.early.set(key, pending);
+      this.early.set(key, { pending, stop });
     }
   }
 
-  connect(node: NodeSpec): Promise<NodeSession> {
+  connect(node: NodeSpec, signal?: AbortSignal): Promise<NodeSession> {
     const key = keyOf(node);
-    const pending = this.early.get(key);
-    if (!pending) return this.inner.connect(node);
+    const early = this.early.get(key);
+    if (!early) return this.inner.connect(node, signal);
     this.early.delete(key);
-    return pending;
+    signal?.addEventListener('abort', () => early.stop.abort(), { once: true });
+    return early.pending;
   }
 
-  /** Closes every early connection the run did not claim (one still being opened: once it is open). */
+  /**
+   * Closes every early connection the run did not claim; a login still under way is abandoned (its
+   * socket closed at once), so a run refused early does not wait for the slowest node.
+   */
   async close(): Promise<void> {
     this.closed = true;
     const left = [...this.early.values()];
     this.early.clear();
-    await Promise.all(left.map((p) => p.then((s) => s.close()).catch(() => undefined)));
+    for (const { stop } of left) stop.abort();
+    await Promise.all(left.map(({ pending }) => pending.then((s) => s.close()).catch(() => undefined)));
   }
 }

@@ -46,6 +46,23 @@ async function connectAll(t: SshTransport, list: NodeSpec[]): Promise<NodeSessio
   return sessions;
 }
 
+describe('an abandoned login (the signal of connect)', () => {
+  it('closes the socket of a login under way at once, and the connect fails; no login lands', async () => {
+    const s = await server({ authDelayMs: 3000 });
+    const t = transport([s.knownHostsLine()], 1);
+    const [first, queued] = nodes(s.port, 2);
+    const stop = new AbortController();
+    const under = t.connect(first!, stop.signal);
+    // The second waits for the only start slot: abandoned, it never starts.
+    const waiting = t.connect(queued!, stop.signal);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    stop.abort();
+    await expect(under).rejects.toThrow(/node1/);
+    await expect(waiting).rejects.toThrow(/node2/);
+    expect(s.stats.logins).toBe(0);
+  });
+});
+
 describe('connection starts (ssh.maxConnectionStarts)', () => {
   it('never has more handshakes under way than the cap, and uses all of it', async () => {
     const s = await server({ maxStartups: 3, authDelayMs: 40 });

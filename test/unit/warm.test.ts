@@ -39,6 +39,21 @@ describe('early connections (WarmTransport)', () => {
     await warm.close();
   });
 
+  it('abandons a login still under way when closed: close does not wait for it', async () => {
+    let seen: AbortSignal | undefined;
+    const hanging = {
+      connect: (_node: NodeSpec, signal?: AbortSignal) =>
+        new Promise<never>((_resolve, reject) => {
+          seen = signal;
+          signal?.addEventListener('abort', () => reject(new Error('abandoned')));
+        }),
+    };
+    const warm = new WarmTransport(hanging);
+    warm.warm([node('web1')]);
+    await warm.close();
+    expect(seen?.aborted).toBe(true);
+  });
+
   it('does not hand a node a connection opened to another address', async () => {
     const inner = new RecordingTransport();
     const warm = new WarmTransport(inner);

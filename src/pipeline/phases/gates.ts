@@ -24,7 +24,7 @@ export interface GatesPassed {
 }
 
 /**
- * The release gates, judged before anything is connected or locked: known
+ * The release gates, judged before the run uses a connection or takes a lock: known
  * bugs (poison), then the release windows. A refusal is said under the
  * gates' header at once; what they let through waits for announceGates.
  */

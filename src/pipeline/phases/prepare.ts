@@ -53,7 +53,7 @@ export async function prepare(ctx: RunContext, req: PrepareRequest, source: Sour
     branch: version.branch,
   };
   const groups = rolloutGroups(nodes, inventory.pre, inventory.groupSize);
-  // Templates are rendered before any connection: a missing variable changes nothing anywhere.
+  // Templates are rendered before the run uses any connection: a missing variable changes nothing anywhere.
   renderAll(ctx, nodes, facts, req.secrets);
   const findings = await source.check(version.commit);
   return { nodes, groups, facts, version, findings };
