@@ -1,4 +1,5 @@
 import { EXIT } from '../errors.js';
+import { changingNodes } from '../log/changing.js';
 import { type GlobalOptions, type OptionSet, verb, withEnv } from './options.js';
 
 export const options = {
@@ -45,6 +46,8 @@ export const command = verb({
 
 export async function deployCommand(argv: DeployArgs): Promise<void> {
   const { openRun } = await import('./compose.js');
+  // From here to its end a closed stdout does not end the process (bin/quiet-pipe.ts).
+  const ended = changingNodes();
   // The pipeline loads while the run opens (and its connections start).
   const pipeline = import('../pipeline/run.js');
   pipeline.catch(() => undefined);
@@ -81,5 +84,6 @@ export async function deployCommand(argv: DeployArgs): Promise<void> {
     if (outcome.setAside.length) process.exitCode = EXIT.partial;
   } finally {
     await run.close();
+    ended();
   }
 }

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { changingNodes } from '../log/changing.js';
 import { type GlobalOptions, type OptionSet, verb, withEnv } from './options.js';
 
 /** rollback's options; bin/rollback.ts parses the emergency button with these too, without yargs. */
@@ -42,6 +43,8 @@ export const command = verb({
 
 export async function rollbackCommand(argv: RollbackArgs): Promise<void> {
   const { openRun } = await import('./compose.js');
+  // From here to its end a closed stdout does not end the process (bin/quiet-pipe.ts).
+  const ended = changingNodes();
   // The pipeline loads while the run opens (and its connections start).
   const pipeline = import('../pipeline/rollback.js');
   pipeline.catch(() => undefined);
@@ -65,5 +68,6 @@ export async function rollbackCommand(argv: RollbackArgs): Promise<void> {
     );
   } finally {
     await run.close();
+    ended();
   }
 }

@@ -39,3 +39,20 @@ describe('a closed stdout ends a command quietly with exit 0 (like git log | hea
     expect(stderr).not.toMatch(/EPIPE|Unhandled/);
   });
 });
+
+describe('a closed stdout does not cut a run that changes nodes short', () => {
+  it('deploy prod v1.1.0 | head -1: the deploy goes on to its end (every node switched, no lock left, exit 0)', async () => {
+    const bin = path.join(distDir, 'bin', 'deploy.js');
+    const line = `set -o pipefail; node ${bin} prod v1.1.0 | head -1`;
+    const { stdout, stderr } = await promisify(execFile)('bash', ['-c', line], {
+      cwd: project.dir,
+      env: { ...process.env, CI: 'true', APP_SECRET: 'it-secret-value' },
+    });
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    for (const node of sb.nodes.map((n) => n.name)) {
+      expect(project.current(node), node).toMatch(/_v1\.1\.0_/);
+      expect(project.lockExists(node), node).toBe(false);
+    }
+  });
+});
