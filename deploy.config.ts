@@ -16,6 +16,8 @@ export default defineConfig({
   // Outside git: the sandbox writes it; on real machines keep it in a vault or ~/.config.
   secretsFile: '.sandbox/secrets.env',
   restart: { command: 'sh bin/restart.sh', timeoutMs: 15_000 },
+  // Undoing a node's first deploy stops the app there, so nothing serves from a release that is gone.
+  stop: { command: 'sh bin/stop.sh', timeoutMs: 15_000 },
   smoke: {
     url: 'http://{{ node.address }}:{{ host.appPort }}/health',
     expectBody: '"version":"{{ version }}"',

@@ -16,7 +16,7 @@ export async function doctorCommand(argv: { env: string; json?: boolean; config?
   const path = await import('node:path');
   const { openRun } = await import('./compose.js');
   const { observe } = await import('../pipeline/phases/observe.js');
-  const { session } = await import('../pipeline/context.js');
+  const { limit, session } = await import('../pipeline/context.js');
   const { doctorProbe, parseDoctor } = await import('../remote/doctor.js');
   const { describeOwner, lockHealth, parseOwner } = await import('../gates/lock.js');
   const { openLb, behindLb } = await import('../pipeline/rollout/drain.js');
@@ -41,7 +41,7 @@ export async function doctorCommand(argv: { env: string; json?: boolean; config?
       add(node.name, 'ssh', !down, down ?? `${node.user}@${node.address}:${node.port}, ${verified}`);
       if (down) continue;
       const before = Date.now();
-      const result = await session(seen.ctx, node).exec(doctorProbe(seen.ctx.layout));
+      const result = await session(seen.ctx, node).exec(doctorProbe(seen.ctx.layout), limit(seen.ctx, 'probe'));
       const local = (before + Date.now()) / 2000;
       const f = parseDoctor(result.stdout);
       const writable = f.writable ? 'writable' : `NOT writable by ${node.user}`;

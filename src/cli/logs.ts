@@ -1,5 +1,8 @@
 import { count, type OptionSet, verb, withEnv } from './options.js';
 
+/** `deploy logs -f` follows until Ctrl-C; a day is its outer bound. */
+const FOLLOW_MS = 86_400_000;
+
 export const options = {
   node: { type: 'string', array: true, describe: 'only these nodes' },
   follow: { alias: 'f', type: 'boolean', describe: 'keep following until Ctrl-C' },
@@ -22,7 +25,7 @@ export async function logsCommand(argv: {
 }): Promise<void> {
   const { openRun } = await import('./compose.js');
   const { observe } = await import('../pipeline/phases/observe.js');
-  const { session } = await import('../pipeline/context.js');
+  const { limit, session } = await import('../pipeline/context.js');
   const { tailLogs } = await import('../remote/logs.js');
   const run = await openRun({ env: argv.env, config: argv.config, command: 'logs', quiet: true, runLog: false });
   const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps, argv.node, false);
@@ -54,7 +57,8 @@ export async function logsCommand(argv: {
             argv.lines,
             Boolean(argv.follow),
           );
-          const result = await session(seen.ctx, node).exec(command, { onStdout, pty: argv.follow });
+          const bound = argv.follow ? { timeoutMs: FOLLOW_MS } : limit(seen.ctx, 'logs');
+          const result = await session(seen.ctx, node).exec(command, { ...bound, onStdout, pty: argv.follow });
           if (partial) write(node.name, partial);
           if (result.code !== 0 && !argv.follow) {
             const why = printable(run.deps.redactor.apply(result.stderr.trim())) || `exit ${result.code}`;

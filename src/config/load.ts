@@ -65,7 +65,7 @@ export function resolveConfig(user: UserConfig, env: string, configFile: string)
   const root = path.dirname(configFile);
   const over: EnvironmentSettings = user.environments?.[env] ?? {};
   const pick = <K extends keyof EnvironmentSettings>(key: K): EnvironmentSettings[K] => over[key] ?? user[key];
-  const merge = <K extends 'build' | 'smoke' | 'rollout' | 'ssh' | 'restart'>(key: K) =>
+  const merge = <K extends 'build' | 'smoke' | 'rollout' | 'ssh' | 'restart' | 'stop'>(key: K) =>
     ({ ...(user[key] ?? {}), ...(over[key] ?? {}) }) as NonNullable<EnvironmentSettings[K]>;
 
   const deployTo = pick('deployTo');
@@ -88,6 +88,7 @@ export function resolveConfig(user: UserConfig, env: string, configFile: string)
     );
   }
   const restart = user.restart || over.restart ? merge('restart') : undefined;
+  const stop = user.stop || over.stop ? merge('stop') : undefined;
   const rollout = merge('rollout');
   const ssh = merge('ssh');
   const fromRoot = (p: string) => path.resolve(root, expandHome(p));
@@ -115,6 +116,7 @@ export function resolveConfig(user: UserConfig, env: string, configFile: string)
     secrets: [...new Set([...(user.secrets ?? []), ...(over.secrets ?? [])])],
     secretsFile: pick('secretsFile') ? fromRoot(pick('secretsFile')!) : undefined,
     restart: restart?.command ? { command: restart.command, timeoutMs: restart.timeoutMs ?? 30_000 } : undefined,
+    stop: stop?.command ? { command: stop.command, timeoutMs: stop.timeoutMs ?? 30_000 } : undefined,
     smoke: smoke
       ? {
           url: smoke.url,
@@ -152,6 +154,9 @@ export function resolveConfig(user: UserConfig, env: string, configFile: string)
       connectTimeoutMs: ssh.connectTimeoutMs ?? 10_000,
       proxyJump: parseProxyJump(ssh.proxyJump ?? ''),
       maxConnectionStarts: ssh.maxConnectionStarts ?? 10,
+      commandTimeoutMs: ssh.commandTimeoutMs ?? 30_000,
+      unpackTimeoutMs: ssh.unpackTimeoutMs ?? 300_000,
+      uploadMinBytesPerSecond: ssh.uploadMinBytesPerSecond ?? 262_144,
     },
   };
 }

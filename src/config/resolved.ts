@@ -26,6 +26,7 @@ export interface ResolvedConfig {
   readonly secrets: readonly string[];
   readonly secretsFile?: string;
   readonly restart?: Readonly<{ command: string; timeoutMs: number }>;
+  readonly stop?: Readonly<{ command: string; timeoutMs: number }>;
   readonly smoke?: Readonly<{
     url?: string;
     expectStatus: number;
@@ -50,6 +51,9 @@ export interface ResolvedConfig {
     /** The jump hosts of ssh.proxyJump, the first hop first; empty: nodes are reached directly. */
     proxyJump: readonly JumpHop[];
     maxConnectionStarts: number;
+    commandTimeoutMs: number;
+    unpackTimeoutMs: number;
+    uploadMinBytesPerSecond: number;
   }>;
   readonly logs: Readonly<{ dir: string; pattern: string }>;
   readonly lock: Readonly<{ ttlMs: number; heartbeatMs: number }>;

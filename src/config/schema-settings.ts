@@ -174,4 +174,19 @@ export const sshSchema = z.strictObject({
       'doubles from 250 ms; a failed login or host-key check is never retried. Default: 10.',
     20,
   ),
+  commandTimeoutMs: ms(
+    "Time limit in ms of each of relink's own short commands on a node (lock, inspect, journal, linking shared " +
+      'paths, relink); past it the command is ended on the node and the step fails. Default: 30000.',
+    60000,
+  ),
+  unpackTimeoutMs: ms(
+    'Time limit in ms of unpacking a release and of removing old ones on a node. Default: 300000.',
+    600000,
+  ),
+  uploadMinBytesPerSecond: doc(
+    positiveInt.optional(),
+    "The slowest upload rate relink waits for, in bytes per second: an upload's time limit is " +
+      'commandTimeoutMs plus its size at this rate. Default: 262144 (256 KiB/s).',
+    1048576,
+  ),
 });

@@ -105,6 +105,12 @@ const settings = {
     restartSchema.optional(),
     'How the app is restarted on a node after `current` moves. Default: no restart.',
   ),
+  stop: doc(
+    restartSchema.optional(),
+    'How the app is stopped on a node, run in the release it runs from. Undoing a node that had no release ' +
+      'before runs it (and keeps the node out of the load balancer). Default: none (the node stays drained, ' +
+      'and relink says what may still run there).',
+  ),
   smoke: doc(
     smokeSchema.optional(),
     'How a node proves the new release works. Default: no smoke test (a release is good once it is activated).',

@@ -84,6 +84,12 @@ export interface EnvironmentSettings {
   secretsFile?: string;
   /** How the app is restarted on a node after `current` moves. Default: no restart. */
   restart?: RestartSettings;
+  /**
+   * How the app is stopped on a node, run in the release it runs from. Undoing a node that had no release
+   * before runs it (and keeps the node out of the load balancer). Default: none (the node stays drained,
+   * and relink says what may still run there).
+   */
+  stop?: RestartSettings;
   /** How a node proves the new release works. Default: no smoke test (a release is good once it is activated). */
   smoke?: SmokeSettings;
   /** How nodes are switched over. */
@@ -185,6 +191,18 @@ export interface SshSettings {
    * doubles from 250 ms; a failed login or host-key check is never retried. Default: 10.
    */
   maxConnectionStarts?: number;
+  /**
+   * Time limit in ms of each of relink's own short commands on a node (lock, inspect, journal, linking shared
+   * paths, relink); past it the command is ended on the node and the step fails. Default: 30000.
+   */
+  commandTimeoutMs?: number;
+  /** Time limit in ms of unpacking a release and of removing old ones on a node. Default: 300000. */
+  unpackTimeoutMs?: number;
+  /**
+   * The slowest upload rate relink waits for, in bytes per second: an upload's time limit is
+   * commandTimeoutMs plus its size at this rate. Default: 262144 (256 KiB/s).
+   */
+  uploadMinBytesPerSecond?: number;
 }
 
 export interface FanoutSettings {

@@ -8,7 +8,14 @@ import type { LbDriver, ServerState } from '../lb/types.js';
 import type { Redactor } from '../log/redact.js';
 import { render, type Command } from '../remote/tokens.js';
 import { layout, type Layout } from '../remote/paths.js';
-import type { ExecOptions, ExecResult, NodeSession, Transport } from '../transport/types.js';
+import { type CommandKind, deadlineMs } from '../remote/deadlines.js';
+import {
+  type Deadline,
+  type ExecResult,
+  INTERRUPTED_EXIT,
+  type NodeSession,
+  type Transport,
+} from '../transport/types.js';
 
 export interface Artifact {
   /** The release tarball, or for rsync uploads the release directory itself. */
@@ -77,10 +84,20 @@ export interface RunContext {
   readonly setAside: Map<string, string>;
   /** Nodes whose deploy lock this run has already released (with its outcome, in one round trip). */
   readonly unlocked: Set<string>;
+  /**
+   * Set once the run undoes what it did (or closes out): from then on its commands no longer listen to the
+   * abort signal, since they are what the interrupt asked for. Until then a SIGINT ends the command under way.
+   */
+  undoing: boolean;
+  /** Nodes this run left with no release (undoing a first deploy): kept out of the load balancer. */
+  readonly empty: Set<string>;
 }
 
 export function makeContext(
-  init: Omit<RunContext, 'layout' | 'sessions' | 'states' | 'lb' | 'drained' | 'setAside' | 'unlocked'>,
+  init: Omit<
+    RunContext,
+    'layout' | 'sessions' | 'states' | 'lb' | 'drained' | 'setAside' | 'unlocked' | 'undoing' | 'empty'
+  >,
 ): RunContext {
   return {
     ...init,
@@ -91,6 +108,8 @@ export function makeContext(
     drained: new Set(),
     setAside: new Map(),
     unlocked: new Set(),
+    undoing: false,
+    empty: new Set(),
   };
 }
 
@@ -116,14 +135,32 @@ export function checkAborted(ctx: RunContext): void {
   if (signal?.aborted) throw new InterruptedError(String(signal.reason ?? 'signal'));
 }
 
+/**
+ * The deadline of a command of this kind (or of `ms`), and the run's abort signal while the run still goes
+ * forward: an interrupt ends the command under way on the node, never one of the undo.
+ */
+export function limit(ctx: RunContext, kind: CommandKind | { ms: number }, cleanup = false): Deadline {
+  const timeoutMs = typeof kind === 'string' ? deadlineMs(ctx.config.ssh, kind) : kind.ms;
+  return { timeoutMs, signal: ctx.undoing || cleanup ? undefined : ctx.deps.signal };
+}
+
 /** Runs a remote command and throws a RemoteError (redacted command, stderr tail) when it fails. */
 export async function execOk(
   ctx: RunContext,
   node: NodeSpec,
   command: Command,
-  options: ExecOptions & { hint?: string } = {},
+  options: {
+    kind: CommandKind | { ms: number };
+    stdin?: string;
+    hint?: string;
+    /** Clean-up that must finish even after an interrupt (removing a run's keys): never stopped by it. */
+    cleanup?: boolean;
+  },
 ): Promise<ExecResult> {
-  const result = await session(ctx, node).exec(command, options);
+  const deadline = limit(ctx, options.kind, options.cleanup);
+  const result = await session(ctx, node).exec(command, { ...deadline, stdin: options.stdin });
+  if (result.code === INTERRUPTED_EXIT && ctx.deps.signal?.aborted && !ctx.undoing)
+    throw new InterruptedError(String(ctx.deps.signal.reason ?? 'signal'));
   if (result.code !== 0) {
     throw new RemoteError(
       node.name,

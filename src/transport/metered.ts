@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { NodeSpec } from '../inventory/types.js';
 import { render, type Command } from '../remote/tokens.js';
-import type { ExecOptions, NodeSession, RemoteStream, Transport } from './types.js';
+import type { Deadline, ExecOptions, NodeSession, RemoteStream, Transport } from './types.js';
 
 const size = (chunk: unknown): number =>
   typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk instanceof Uint8Array ? chunk.byteLength : 0;
@@ -44,13 +44,13 @@ export class MeteredTransport implements Transport {
     // Everything else (node, close, what a transport adds) is the session's own.
     const metered: NodeSession = Object.create(session);
     return Object.assign(metered, {
-      exec(command: Command, options?: ExecOptions) {
-        add(Buffer.byteLength(render(command)) + Buffer.byteLength(options?.stdin ?? ''));
+      exec(command: Command, options: ExecOptions) {
+        add(Buffer.byteLength(render(command)) + Buffer.byteLength(options.stdin ?? ''));
         return session.exec(command, options);
       },
-      async stream(command: Command): Promise<RemoteStream> {
+      async stream(command: Command, deadline: Deadline): Promise<RemoteStream> {
         add(Buffer.byteLength(render(command)));
-        const stream = await session.stream(command);
+        const stream = await session.stream(command, deadline);
         return { ...stream, stdin: counted(stream.stdin, add) };
       },
       async upload(localFile: string, remoteFile: string, ...rest: unknown[]) {

@@ -1,6 +1,6 @@
 import type { NodeSpec } from '../inventory/types.js';
 import { render, type Command } from '../remote/tokens.js';
-import type { ExecOptions, ExecResult, NodeSession, RemoteStream, Transport } from './types.js';
+import type { ExecOptions, ExecResult, NodeSession, RemoteStream, Transport, UploadOptions } from './types.js';
 
 export interface Recorded {
   readonly node: string;
@@ -33,8 +33,9 @@ export class RecordingTransport implements Transport {
     const respond = this.respond;
     return {
       node,
-      async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
+      async exec(command: Command, options: ExecOptions): Promise<ExecResult> {
         const text = render(command, { redact: true });
+        if (!(options.timeoutMs > 0)) throw new Error(`exec without a deadline: ${text}`);
         log.push({ node: node.name, kind: 'exec', command: text, stdin: options.stdin });
         const answer = respond(node.name, render(command), options) ?? {};
         return { code: answer.code ?? 0, stdout: answer.stdout ?? '', stderr: answer.stderr ?? '' };
@@ -42,9 +43,10 @@ export class RecordingTransport implements Transport {
       async stream(): Promise<RemoteStream> {
         throw new Error('the recording transport does not open streams');
       },
-      async upload(localFile: string, remoteFile: string): Promise<void> {
+      async upload(localFile: string, remoteFile: string, options: UploadOptions): Promise<void> {
+        if (!(options.timeoutMs > 0)) throw new Error(`upload without a deadline: ${remoteFile}`);
         log.push({ node: node.name, kind: 'upload', command: `${localFile} -> ${remoteFile}` });
-        const answer = respond(node.name, `upload ${remoteFile}`, {});
+        const answer = respond(node.name, `upload ${remoteFile}`, options);
         if (answer?.code) throw new Error(answer.stderr ?? 'upload failed');
       },
       async close(): Promise<void> {

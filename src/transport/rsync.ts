@@ -101,13 +101,13 @@ export async function rsyncRelease(
     const err: Buffer[] = [];
     const remoteErr: Buffer[] = [];
     let remote: Promise<number | null> | undefined;
-    let channel: { close?: () => void } | undefined;
+    let stopRemote: (() => void) | undefined;
     let aborted = false;
     const abort = (message: string) => {
       aborted = true;
       err.push(Buffer.from(`${message}\n`));
-      // The node's rsync would wait for more input forever: close its channel too.
-      channel?.close?.();
+      // The node's rsync would wait for more input forever: end it there, and close its channel.
+      stopRemote?.();
       child.kill('SIGTERM');
       relay.destroy();
     };
@@ -137,10 +137,11 @@ export async function rsyncRelease(
         return;
       }
       const rest = head.subarray(newline + 1);
-      remote = session.stream(command).then(
+      // The node's half ends by itself a little after this side's limit, whatever happens to this process.
+      remote = session.stream(command, { timeoutMs: timeoutMs + 5000 }).then(
         (stream) => {
-          channel = stream.stdin as { close?: () => void };
-          if (aborted) channel.close?.();
+          stopRemote = () => stream.stop();
+          if (aborted) stream.stop();
           if (rest.length) stream.stdin.write(rest);
           relay.pipe(stream.stdin as NodeJS.WritableStream);
           (stream.stdout as NodeJS.ReadableStream).pipe(relay);

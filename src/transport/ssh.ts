@@ -3,20 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { EXIT, type ExitCode, RelinkError, errorMessage } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
-import { render, type Command } from '../remote/tokens.js';
 import { hostLabel, parseKnownHosts, type HostKeyVerdict } from './known-hosts.js';
 import { type JumpHop, parseProxyJump } from '../config/proxy-jump.js';
 import { Jumps } from './jump.js';
 import { login, LoginFailure, type LoginKeys } from './login.js';
 import { ConnectionStarts, droppedAtStart } from './starts.js';
-import {
-  TIMEOUT_EXIT,
-  type ExecOptions,
-  type ExecResult,
-  type NodeSession,
-  type RemoteStream,
-  type Transport,
-} from './types.js';
+import { SshSession } from './ssh-session.js';
+import type { NodeSession, Transport } from './types.js';
 
 export interface SshOptions {
   readonly identityFile?: string;
@@ -150,90 +143,4 @@ export class SshTransport implements Transport {
       `check that sshd runs on the node and that address and port in the inventory are right`,
     );
   }
-}
-
-class SshSession implements NodeSession {
-  constructor(
-    readonly node: NodeSpec,
-    private readonly ssh: import('node-ssh').NodeSSH,
-    /** Lets go of the jump hosts the connection rides on, if any. */
-    private readonly closed?: () => void,
-  ) {}
-
-  async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
-    let channel: { close(): void } | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const run = this.ssh.execCommand(render(command), {
-      stdin: options.stdin,
-      noTrim: true,
-      execOptions: options.pty ? { pty: true } : undefined,
-      onStdout: options.onStdout ? (chunk: Buffer) => options.onStdout!(chunk.toString('utf8')) : undefined,
-      onChannel: (c) => {
-        channel = c;
-      },
-    });
-    const timeout = options.timeoutMs
-      ? new Promise<ExecResult>((resolve) => {
-          timer = setTimeout(() => {
-            channel?.close();
-            resolve({ code: TIMEOUT_EXIT, stdout: '', stderr: `timed out after ${options.timeoutMs} ms` });
-          }, options.timeoutMs);
-        })
-      : undefined;
-    try {
-      const result = await (timeout ? Promise.race([run.then(normalize), timeout]) : run.then(normalize));
-      return result;
-    } catch (error) {
-      return { code: 255, stdout: '', stderr: `connection lost: ${errorMessage(error)}` };
-    } finally {
-      if (timer) clearTimeout(timer);
-    }
-  }
-
-  stream(command: Command): Promise<RemoteStream> {
-    const client = this.ssh.connection;
-    if (!client) return Promise.reject(new Error('the connection to the node was lost'));
-    return new Promise((resolve, reject) => {
-      client.exec(render(command), (error, channel) => {
-        if (error) return reject(error);
-        const done = new Promise<number | null>((settle) => {
-          let code: number | null = null;
-          channel.on('exit', (exitCode: number | null, signal?: string) => {
-            code = exitCode ?? (signal ? 128 : null);
-          });
-          channel.on('close', () => settle(code));
-        });
-        resolve({ stdin: channel, stdout: channel, stderr: channel.stderr, done });
-      });
-    });
-  }
-
-  async upload(
-    localFile: string,
-    remoteFile: string,
-    onProgress?: (bytes: number, total: number) => void,
-  ): Promise<void> {
-    await this.ssh.putFile(
-      localFile,
-      remoteFile,
-      null,
-      onProgress ? { step: (sent, _, total) => onProgress(sent, total) } : null,
-    );
-  }
-
-  async close(): Promise<void> {
-    this.ssh.dispose();
-    this.closed?.();
-  }
-}
-
-function normalize(r: { code: number | null; signal: string | null; stdout: string; stderr: string }): ExecResult {
-  // No exit status and no signal: the channel closed under the command (the node or its sshd went away).
-  if (r.code === null && !r.signal)
-    return {
-      code: 255,
-      stdout: r.stdout,
-      stderr: `${r.stderr}${r.stderr ? '\n' : ''}the connection to the node was lost before the command finished`,
-    };
-  return { code: r.code ?? 128, stdout: r.stdout, stderr: r.stderr };
 }

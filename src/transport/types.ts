@@ -7,11 +7,17 @@ export interface ExecResult {
   readonly stderr: string;
 }
 
-export interface ExecOptions {
+/** When a remote command or transfer must end: every one has a deadline, and may be stopped early. */
+export interface Deadline {
+  /** Past this the command is ended on the node (its whole process group) and reported with exit code 124. */
+  readonly timeoutMs: number;
+  /** Aborted: the command is ended on the node at once, and the call settles with exit code 130. */
+  readonly signal?: AbortSignal;
+}
+
+export interface ExecOptions extends Deadline {
   /** Sent on the command's stdin: file contents, never secrets on a command line. */
   readonly stdin?: string;
-  /** Past this the command is abandoned and reported with exit code 124. */
-  readonly timeoutMs?: number;
   /** Streams output as it arrives (`deploy logs -f`). */
   readonly onStdout?: (chunk: string) => void;
   /** A pseudo-terminal, so the remote command gets SIGHUP when the connection closes. */
@@ -25,16 +31,23 @@ export interface RemoteStream {
   readonly stderr: NodeJS.ReadableStream;
   /** Resolves when the command has ended: its exit code, or null when the connection went away. */
   readonly done: Promise<number | null>;
+  /** Ends the command on the node and closes the channel; `done` settles within a few seconds. */
+  stop(): void;
+}
+
+export interface UploadOptions extends Deadline {
+  /** Hears the bytes sent so far, of `total`. */
+  readonly onProgress?: (bytes: number, total: number) => void;
 }
 
 /** One open connection to one node, reused for every command and upload of a run. */
 export interface NodeSession {
   readonly node: NodeSpec;
-  exec(command: Command, options?: ExecOptions): Promise<ExecResult>;
+  exec(command: Command, options: ExecOptions): Promise<ExecResult>;
   /** Starts a command on a channel of this connection and hands over its streams. */
-  stream(command: Command): Promise<RemoteStream>;
-  /** Copies a file to the node; `onProgress` hears the bytes sent so far, of `total`. */
-  upload(localFile: string, remoteFile: string, onProgress?: (bytes: number, total: number) => void): Promise<void>;
+  stream(command: Command, deadline: Deadline): Promise<RemoteStream>;
+  /** Copies a file to the node; throws when it fails, times out or is stopped. */
+  upload(localFile: string, remoteFile: string, options: UploadOptions): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -47,3 +60,5 @@ export interface Transport {
 }
 
 export const TIMEOUT_EXIT = 124;
+/** What a command stopped by the run's abort signal answers. */
+export const INTERRUPTED_EXIT = 130;

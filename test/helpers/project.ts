@@ -131,6 +131,7 @@ export class Project {
   vars: { greeting: 'hello' },
   secrets: ['APP_SECRET'],
   restart: { command: 'sh bin/restart.sh', timeoutMs: 15000 },
+  stop: { command: 'sh bin/stop.sh', timeoutMs: 15000 },
   smoke: { url: 'http://{{ node.address }}:{{ host.appPort }}/health', expectBody: '"version":"{{ version }}"', retries: 30, intervalMs: 100 },
   ssh: { identityFile: ${JSON.stringify(path.join(sb.dir, 'id_ed25519'))}, knownHostsFile: ${JSON.stringify(knownHosts)} },
   ${options.configExtra ?? ''}

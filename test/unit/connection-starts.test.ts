@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeSpec } from '../../src/inventory/types.js';
 import { SshTransport } from '../../src/transport/ssh.js';
+import { bounded } from '../../src/transport/ssh-session.js';
 import { backoffMs, droppedAtStart } from '../../src/transport/starts.js';
 import type { NodeSession } from '../../src/transport/types.js';
 import { clientFiles, keyPair, startSshServer, type TestSshServer } from '../helpers/ssh-server.js';
@@ -70,8 +71,8 @@ describe('connection starts (ssh.maxConnectionStarts)', () => {
     expect(sessions).toHaveLength(12);
     expect(s.stats).toMatchObject({ dropped: 0, logins: 12, peakStarting: 3 });
     // Every session works.
-    const out = await sessions[11]!.exec(['echo', 'hi']);
-    expect(out).toMatchObject({ code: 0, stdout: 'ran: echo hi\n' });
+    const out = await sessions[11]!.exec(['echo', 'hi'], { timeoutMs: 10_000 });
+    expect(out).toMatchObject({ code: 0, stdout: `ran: ${bounded(['echo', 'hi'], 10_000)}\n` });
   });
 
   it('opens at most 10 at once by default', async () => {
@@ -122,7 +123,7 @@ describe('a connection reset after login', () => {
     s.resetAll();
     // Nothing is asking the connection anything when the reset arrives.
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const result = await session!.exec(['true']);
+    const result = await session!.exec(['true'], { timeoutMs: 10_000 });
     expect(result.code).toBe(255);
     expect(result.stderr).toMatch(/connection|lost|No response/i);
   });

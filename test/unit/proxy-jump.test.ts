@@ -8,6 +8,7 @@ import { validateInventory, validateUserConfig } from '../../src/config/validate
 import { RelinkError } from '../../src/errors.js';
 import type { NodeSpec } from '../../src/inventory/types.js';
 import { SshTransport } from '../../src/transport/ssh.js';
+import { bounded } from '../../src/transport/ssh-session.js';
 import type { NodeSession } from '../../src/transport/types.js';
 import { clientFiles, keyPair, startSshServer, type TestSshServer } from '../helpers/ssh-server.js';
 
@@ -110,7 +111,9 @@ describe('SSH through jump hosts', () => {
     const known = [jump, a, b].map((s) => s.knownHostsLine());
     const t = transport(known, `deploy@127.0.0.1:${jump.port}`);
     const sessions = await connect(t, [node('node1', a.port), node('node2', b.port), node('node3', a.port)]);
-    expect(await sessions[1]!.exec(['uname'])).toMatchObject({ code: 0, stdout: 'ran: uname\n' });
+    // The node runs every command under `timeout`, so it ends there at its deadline.
+    const ran = `ran: ${bounded(['uname'], 10_000)}\n`;
+    expect(await sessions[1]!.exec(['uname'], { timeoutMs: 10_000 })).toMatchObject({ code: 0, stdout: ran });
     expect(jump.stats).toMatchObject({ logins: 1, forwards: 3 });
     expect(a.stats.logins + b.stats.logins).toBe(3);
     await Promise.all(sessions.map((s) => s.close()));

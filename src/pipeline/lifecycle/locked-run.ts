@@ -160,11 +160,13 @@ export class LockedRun {
       return value;
     } catch (thrown) {
       const error = asInterrupt(thrown, this.deps.signal, this.resume);
+      this.ctx.undoing = true;
       failure = error;
       result = resultOf(error);
       await this.close(result, errorMessage(error).split('\n')[0]);
       throw error;
     } finally {
+      this.ctx.undoing = true;
       this.stopHeartbeat();
       await restoreLb(this.ctx);
       if (this.isLocked) await releaseRemoteLocks(this.ctx, this.locked);

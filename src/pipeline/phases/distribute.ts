@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import { RelinkError, errorMessage } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import { incomingTarball, linkShared, removeReleases, writeReleaseFile } from '../../remote/release.js';
-import { checkAborted, execOk, session, state, step, type Artifact, type RunContext } from '../context.js';
+import { checkAborted, execOk, limit, session, state, step, type Artifact, type RunContext } from '../context.js';
+import { uploadDeadlineMs } from '../../remote/deadlines.js';
 import { releaseDir } from '../../remote/paths.js';
 import { rsyncRelease } from '../../transport/rsync.js';
 import { journalEvent, record } from './record.js';
@@ -38,7 +39,7 @@ export function renderAll(
 /** Puts the release on a node from this machine: the tarball, or rsync of the build directory (push). */
 async function sendNode(ctx: RunContext, node: NodeSpec, artifact: Artifact, facts: ReleaseFacts, staged?: string) {
   checkAborted(ctx);
-  if (staged) await rsyncNode(ctx, node, staged, facts);
+  if (staged) await rsyncNode(ctx, node, staged, facts, artifact.bytes);
   else await uploadTarball(ctx, node, artifact, facts);
 }
 
@@ -52,13 +53,17 @@ async function finishNode(
   const l = ctx.layout;
   await step(ctx, 'distribute:shared', node, () =>
     execOk(ctx, node, linkShared(l, facts.release, ctx.config.shared.dirs, ctx.config.shared.files), {
+      kind: 'link',
       hint: `create the missing file under ${l.shared} on ${node.name}`,
     }),
   );
   if (files.length) {
     await step(ctx, 'distribute:templates', node, async () => {
       for (const file of files)
-        await execOk(ctx, node, writeReleaseFile(l, facts.release, file.dest, file.mode), { stdin: file.content });
+        await execOk(ctx, node, writeReleaseFile(l, facts.release, file.dest, file.mode), {
+          kind: 'link',
+          stdin: file.content,
+        });
     });
   }
   await record(
@@ -69,7 +74,13 @@ async function finishNode(
 }
 
 /** rsync mode: unchanged files are hard-linked from the current release; rsync checks every file it sends. */
-async function rsyncNode(ctx: RunContext, node: NodeSpec, staged: string, facts: ReleaseFacts): Promise<void> {
+async function rsyncNode(
+  ctx: RunContext,
+  node: NodeSpec,
+  staged: string,
+  facts: ReleaseFacts,
+  bytes: number,
+): Promise<void> {
   const s = state(ctx, node);
   const linkDest = s.current && s.onDisk.includes(s.current) ? releaseDir(ctx.layout, s.current) : undefined;
   await step(
@@ -77,10 +88,13 @@ async function rsyncNode(ctx: RunContext, node: NodeSpec, staged: string, facts:
     'distribute:upload',
     node,
     async () => {
-      const result = await rsyncRelease(session(ctx, node), staged, releaseDir(ctx.layout, facts.release), linkDest, {
+      const dest = releaseDir(ctx.layout, facts.release);
+      const result = await rsyncRelease(session(ctx, node), staged, dest, linkDest, {
+        timeoutMs: uploadDeadlineMs(ctx.config.ssh, bytes),
         signal: ctx.deps.signal,
         onProgress: uploadProgress(ctx, node),
       });
+      checkAborted(ctx);
       if (result.code !== 0) {
         const dest = releaseDir(ctx.layout, facts.release);
         const tail = result.stderr.trim().split('\n').slice(-2).join(' ');
@@ -110,10 +124,12 @@ async function uploadTarball(ctx: RunContext, node: NodeSpec, artifact: Artifact
   await step(ctx, 'distribute:upload', node, async () => {
     try {
       const report = uploadProgress(ctx, node);
-      await session(ctx, node).upload(artifact.file, tarball, (sent, total) =>
-        report(sent, total ? Math.floor((sent * 100) / total) : 100),
-      );
+      await session(ctx, node).upload(artifact.file, tarball, {
+        ...limit(ctx, { ms: uploadDeadlineMs(ctx.config.ssh, artifact.bytes) }),
+        onProgress: (sent, total) => report(sent, total ? Math.floor((sent * 100) / total) : 100),
+      });
     } catch (error) {
+      checkAborted(ctx);
       throw new RelinkError(`${node.name}: upload to ${tarball} failed: ${errorMessage(error)}`, {
         hint: `check free disk and permissions under ${l.state} on ${node.name}`,
       });
@@ -198,13 +214,14 @@ export async function distribute(
 export async function removeEverywhere(ctx: RunContext, nodes: readonly NodeSpec[], release: string): Promise<void> {
   await Promise.all(
     nodes.map((node) =>
-      step(ctx, 'distribute:cleanup', node, () => execOk(ctx, node, removeReleases(ctx.layout, [release]))).catch(
-        (error: unknown) =>
-          ctx.deps.reporter.emit({
-            type: 'warn',
-            node: node.name,
-            message: `could not remove ${release}: ${errorMessage(error)}`,
-          }),
+      step(ctx, 'distribute:cleanup', node, () =>
+        execOk(ctx, node, removeReleases(ctx.layout, [release]), { kind: 'cleanup', cleanup: true }),
+      ).catch((error: unknown) =>
+        ctx.deps.reporter.emit({
+          type: 'warn',
+          node: node.name,
+          message: `could not remove ${release}: ${errorMessage(error)}`,
+        }),
       ),
     ),
   );

@@ -6,7 +6,7 @@ import { quote } from '../../remote/tokens.js';
 import { renderTemplate } from '../../template/render.js';
 import { commandEnv, templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { runLocal } from '../../transport/local.js';
-import { checkAborted, session, step, type Artifact, type RunContext } from '../context.js';
+import { checkAborted, limit, session, step, type Artifact, type RunContext } from '../context.js';
 import { stderrTail, verifyAndUnpack, type NodeFailure, type NodeWork } from './fanout-work.js';
 
 /** The URL one node fetches the release from: `rollout.fanout.url` with the node's template variables. */
@@ -66,7 +66,10 @@ async function fetchNode(ctx: RunContext, node: NodeSpec, artifact: Artifact, fa
     'distribute:fetch',
     node,
     async () => {
-      const result = await session(ctx, node).exec(fetchArtifact(url, tarball, ctx.config.rollout.fanout.timeoutMs));
+      const { timeoutMs } = ctx.config.rollout.fanout;
+      const fetch = fetchArtifact(url, tarball, timeoutMs);
+      const result = await session(ctx, node).exec(fetch, limit(ctx, { ms: timeoutMs + 10_000 }));
+      checkAborted(ctx);
       if (result.code !== 0) {
         throw new RelinkError(
           `${node.name}: fetching ${url} failed (exit ${result.code}): ${stderrTail(ctx, result.stderr)}`,

@@ -9,7 +9,7 @@ import type { ReleaseFacts } from '../../template/scope.js';
 import type { ExecResult } from '../../transport/types.js';
 import { hostLabel, linesForHost, parseKnownHosts } from '../../transport/known-hosts.js';
 import { makeRunKey, type RunKey } from '../../transport/keygen.js';
-import { checkAborted, execOk, session, step, type RunContext } from '../context.js';
+import { checkAborted, execOk, limit, session, step, type RunContext } from '../context.js';
 import { linkDestOf, notReached, stderrTail, type NodeFailure, type NodeWork } from './fanout-work.js';
 
 /** The relay tree of a run's nodes, in the order distribute gets them (the inventory's). */
@@ -150,7 +150,11 @@ async function copy(ctx: RunContext, from: NodeSpec, to: NodeSpec, release: stri
     'distribute:relay',
     to,
     async () => {
-      const result = await session(ctx, from).exec(command);
+      const result = await session(ctx, from).exec(
+        command,
+        limit(ctx, { ms: ctx.config.rollout.fanout.timeoutMs + 10_000 }),
+      );
+      checkAborted(ctx);
       if (result.code !== 0) throw copyError(ctx, from, to, result);
     },
     () => `from ${from.name}${linkDest ? ', unchanged files hard-linked' : ''}`,
@@ -208,6 +212,7 @@ async function grant(ctx: RunContext, tree: RelayTree, relayed: readonly NodeSpe
         node,
         () =>
           execOk(ctx, node, and(...parts), {
+            kind: 'link',
             stdin: kids.length ? key.privateKey : undefined,
             hint: `check that ${node.name}'s user can write ~/.ssh/authorized_keys and ${l.state}`,
           }),
@@ -218,7 +223,7 @@ async function grant(ctx: RunContext, tree: RelayTree, relayed: readonly NodeSpe
       if (revoked.has(node.name)) return;
       revoked.add(node.name);
       await step(ctx, 'distribute:relay-end', node, () =>
-        execOk(ctx, node, revokeRelay(l, ctx.runId, blob, node.name)),
+        execOk(ctx, node, revokeRelay(l, ctx.runId, blob, node.name), { kind: 'cleanup', cleanup: true }),
       ).catch((error: unknown) =>
         ctx.deps.reporter.emit({
           type: 'warn',

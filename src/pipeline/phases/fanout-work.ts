@@ -64,11 +64,12 @@ export async function verifyAndUnpack(
   mismatch: (sum: string | undefined) => RelinkError,
 ): Promise<void> {
   await step(ctx, 'distribute:verify', node, async () => {
-    const sum = (await execOk(ctx, node, checksum(tarball))).stdout.trim().split(/\s+/)[0];
+    const sum = (await execOk(ctx, node, checksum(tarball), { kind: 'unpack' })).stdout.trim().split(/\s+/)[0];
     if (sum !== artifact.sha256) throw mismatch(sum);
   });
   await step(ctx, 'distribute:unpack', node, () =>
     execOk(ctx, node, unpackRelease(ctx.layout, facts.release, tarball), {
+      kind: 'unpack',
       hint: `check free disk under ${ctx.layout.deployTo} on ${node.name}`,
     }),
   );

@@ -5,7 +5,7 @@ import { releaseRecords, releasesToRemove } from '../../journal/releases.js';
 import { removeReleases } from '../../remote/release.js';
 import { appendJournal } from '../../remote/journal.js';
 import { thenReleaseLock } from '../../remote/lock.js';
-import { execOk, session, state, step, type RunContext } from '../context.js';
+import { execOk, limit, session, state, step, type RunContext } from '../context.js';
 import { restoreLb } from '../rollout/drain.js';
 import { journalEvent, record } from './record.js';
 import type { ReleaseFacts } from '../../template/scope.js';
@@ -51,7 +51,7 @@ export async function closeOut(
           ...extra,
         });
         const outcome = await session(ctx, node)
-          .exec(thenReleaseLock(ctx.layout, ctx.runId, appendJournal(ctx.layout, [event])))
+          .exec(thenReleaseLock(ctx.layout, ctx.runId, appendJournal(ctx.layout, [event])), limit(ctx, 'journal', true))
           .catch((error: unknown) => ({ code: 255, stdout: '', stderr: errorMessage(error) }));
         // 255: the connection went; whether the lock went too is unknown, so releaseRemoteLocks tries again.
         if (outcome.code !== 255) ctx.unlocked.add(node.name);
@@ -88,7 +88,7 @@ export async function cleanup(ctx: RunContext, nodes: readonly NodeSpec[], prote
           ctx,
           'finish:cleanup',
           node,
-          () => execOk(ctx, node, removeReleases(ctx.layout, remove)),
+          () => execOk(ctx, node, removeReleases(ctx.layout, remove), { kind: 'cleanup' }),
           () => `removed ${remove.length}`,
         );
         await record(

@@ -65,7 +65,7 @@ export async function unfreeze(
     }
     await Promise.all(
       held.map(async (node) => {
-        await execOk(ctx, node, releaseLock(ctx.layout, mine!));
+        await execOk(ctx, node, releaseLock(ctx.layout, mine!), { kind: 'lock' });
         if (parseOwner(state(ctx, node).lock)?.kind === 'freeze')
           await record(ctx, node, journalEvent(ctx, node, 'unfrozen', {}));
       }),

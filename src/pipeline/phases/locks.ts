@@ -6,7 +6,7 @@ import { inspectNode } from '../../remote/inspect.js';
 import { acquireLock, breakLock, readLock, refreshLock, releaseLock, takeOverLock } from '../../remote/lock.js';
 import { checkWritable } from '../../remote/release.js';
 import { and, group, op, or, seq } from '../../remote/tokens.js';
-import { execOk, session, state, step, type RunContext } from '../context.js';
+import { execOk, limit, session, state, step, type RunContext } from '../context.js';
 import { takeInspection } from './preflight.js';
 import { journalEvent, record } from './record.js';
 
@@ -68,7 +68,7 @@ export async function acquireRemoteLocks(
   const { layout } = ctx;
   const inspect = async (node: NodeSpec) => {
     const read = inspectNode(layout, { journalLines: JOURNAL_LINES });
-    if (options.inspect) takeInspection(ctx, node, (await execOk(ctx, node, read)).stdout);
+    if (options.inspect) takeInspection(ctx, node, (await execOk(ctx, node, read, { kind: 'inspect' })).stdout);
   };
   const lockAndRead = options.inspect
     ? and(acquireLock(layout, owner), group(inspectNode(layout, { journalLines: JOURNAL_LINES })))
@@ -83,7 +83,7 @@ export async function acquireRemoteLocks(
   const journal = (list: typeof takeovers) =>
     list.map(({ node, reason }) => record(ctx, node, journalEvent(ctx, node, 'lock_broken', { reason })));
   const take = async (node: NodeSpec): Promise<void> => {
-    const first = await session(ctx, node).exec(command);
+    const first = await session(ctx, node).exec(command, limit(ctx, 'lock'));
     if (first.code === NOT_WRITABLE) return void unwritable.push(node);
     if (first.code === CONNECTION_LOST) return void lost.push(node);
     if (first.code === 0) {
@@ -91,7 +91,7 @@ export async function acquireRemoteLocks(
       if (options.inspect) takeInspection(ctx, node, first.stdout);
       return;
     }
-    const raw = (await session(ctx, node).exec(readLock(layout))).stdout.trim() || undefined;
+    const raw = (await session(ctx, node).exec(readLock(layout), limit(ctx, 'lock'))).stdout.trim() || undefined;
     const o = parseOwner(raw);
     if (o?.kind === 'freeze' && options.force) return void frozen.push(node);
     const health = o && o.kind !== 'freeze' ? lockHealth(o, ctx.deps.now(), ttl) : undefined;
@@ -100,11 +100,14 @@ export async function acquireRemoteLocks(
     const who = describeOwner(raw, ctx.deps.now(), ttl);
     const doing = dead ? "taking over a dead run's lock" : 'taking over the lock of another run (--force)';
     ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `${doing}: ${who}` });
-    const swap = await session(ctx, node).exec(takeOverLock(layout, o.run, owner));
+    const swap = await session(ctx, node).exec(takeOverLock(layout, o.run, owner), limit(ctx, 'lock'));
     if (swap.code === CONNECTION_LOST) return void lost.push(node);
     if (swap.code !== 0) {
       // Another run took it first: it is theirs now.
-      held.push({ node, owner: (await session(ctx, node).exec(readLock(layout))).stdout.trim() || raw });
+      held.push({
+        node,
+        owner: (await session(ctx, node).exec(readLock(layout), limit(ctx, 'lock'))).stdout.trim() || raw,
+      });
       return;
     }
     taken.push(node);
@@ -183,7 +186,7 @@ export function startHeartbeat(ctx: RunContext, nodes: readonly NodeSpec[], owne
     const beat = { ...owner, heartbeat: ctx.deps.now().toISOString() };
     for (const node of nodes) {
       session(ctx, node)
-        .exec(refreshLock(ctx.layout, ctx.runId, beat))
+        .exec(refreshLock(ctx.layout, ctx.runId, beat), limit(ctx, 'lock', true))
         .catch(() => undefined);
     }
   }, ctx.config.lock.heartbeatMs);
@@ -198,7 +201,7 @@ export async function releaseRemoteLocks(ctx: RunContext, nodes: readonly NodeSp
       .filter((node) => !ctx.unlocked.has(node.name))
       .map((node) =>
         session(ctx, node)
-          .exec(releaseLock(ctx.layout, ctx.runId))
+          .exec(releaseLock(ctx.layout, ctx.runId), limit(ctx, 'lock', true))
           .catch((error: unknown) =>
             ctx.deps.reporter.emit({
               type: 'warn',
@@ -224,7 +227,7 @@ export async function breakForeignLocks(
     nodes.map(async (node) => {
       const owner = state(ctx, node).lock;
       if (!owner) return;
-      await session(ctx, node).exec(breakLock(ctx.layout));
+      await session(ctx, node).exec(breakLock(ctx.layout), limit(ctx, 'lock'));
       await record(
         ctx,
         node,

@@ -1,7 +1,9 @@
 import { RelinkError, errorMessage } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
-import { parseJournal } from '../../journal/events.js';
-import { inspectNode, parseInspection } from '../../remote/inspect.js';
+import { parseOwner } from '../../gates/lock.js';
+import { type ParsedJournal, parseJournal } from '../../journal/events.js';
+import { printable } from '../../log/listing.js';
+import { type Inspection, inspectNode, parseInspection } from '../../remote/inspect.js';
 import { checkWritable } from '../../remote/release.js';
 import { execOk, state, step, type RunContext } from '../context.js';
 
@@ -62,7 +64,7 @@ export async function inspectAll(ctx: RunContext, nodes: readonly NodeSpec[]): P
   await Promise.all(
     nodes.map((node) =>
       step(ctx, 'plan:inspect', node, async () => {
-        const result = await execOk(ctx, node, inspectNode(ctx.layout));
+        const result = await execOk(ctx, node, inspectNode(ctx.layout), { kind: 'inspect' });
         takeInspection(ctx, node, result.stdout);
       }),
     ),
@@ -71,7 +73,7 @@ export async function inspectAll(ctx: RunContext, nodes: readonly NodeSpec[]): P
 
 /** Keeps what an inspection of the node printed as the run's view of that node. */
 export function takeInspection(ctx: RunContext, node: NodeSpec, stdout: string): void {
-  const seen = parseInspection(stdout);
+  const seen = parseInspection(stdout, ctx.layout);
   const journal = parseJournal(seen.journal);
   const s = state(ctx, node);
   s.current = seen.current;
@@ -79,14 +81,36 @@ export function takeInspection(ctx: RunContext, node: NodeSpec, stdout: string):
   s.lock = seen.lock;
   s.events = journal.events;
   s.corrupt = journal.corrupt;
-  if (journal.corrupt.length) {
-    const lines = journal.corrupt.slice(0, 5).join(', ');
-    ctx.deps.reporter.emit({
-      type: 'warn',
-      node: node.name,
-      message: `skipped ${journal.corrupt.length} corrupt journal line(s): ${lines}`,
-    });
-  }
+  for (const message of distrusted(seen, journal)) ctx.deps.reporter.emit({ type: 'warn', node: node.name, message });
+}
+
+/** What a node said that failed its check and is taken as absent, in words (values escaped). */
+function distrusted(seen: Inspection, journal: ParsedJournal): string[] {
+  const few = (items: readonly string[]) => `${items.slice(0, 5).join(', ')}${items.length > 5 ? ', …' : ''}`;
+  const quoted = (value: string) => printable(JSON.stringify(value.slice(0, 120)));
+  return [
+    ...(journal.corrupt.length
+      ? [`skipped ${journal.corrupt.length} corrupt journal line(s): ${few(journal.corrupt.map(String))}`]
+      : []),
+    ...(journal.dropped.length
+      ? [
+          `ignored ${journal.dropped.length} invalid value(s) in the journal: ` +
+            few(journal.dropped.map((d) => `line ${d.line} ${d.field}`)),
+        ]
+      : []),
+    ...(seen.strayTarget !== undefined
+      ? [`current points at ${quoted(seen.strayTarget)}, not at a release dir: taken as nothing deployed`]
+      : []),
+    ...(seen.strayDirs.length
+      ? [
+          `ignored ${seen.strayDirs.length} dir(s) in releases/ named as relink never names a release: ` +
+            few(seen.strayDirs.map(quoted)),
+        ]
+      : []),
+    ...(seen.lock && !parseOwner(seen.lock)
+      ? [`the deploy lock's owner record is not valid: the lock counts as held by an unknown run`]
+      : []),
+  ];
 }
 
 /** Makes sure deployTo exists and is writable on every node before anything is uploaded. */
@@ -95,6 +119,7 @@ export async function checkWritableAll(ctx: RunContext, nodes: readonly NodeSpec
     nodes.map((node) =>
       step(ctx, 'plan:writable', node, () =>
         execOk(ctx, node, checkWritable(ctx.layout), {
+          kind: 'lock',
           hint:
             `make ${ctx.layout.deployTo} writable for ${node.user} on ${node.name} ` +
             "(or fix deployTo / the node's user)",

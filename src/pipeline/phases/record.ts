@@ -20,7 +20,10 @@ export function journalEvent(
 
 /** Appends events to the node's journal and to the run's copy of that node's state. */
 export async function record(ctx: RunContext, node: NodeSpec, ...events: JournalEvent[]): Promise<void> {
+  // A journal line records what happened: an interrupt never cuts it short (it has its deadline).
   await execOk(ctx, node, appendJournal(ctx.layout, events), {
+    kind: 'journal',
+    cleanup: true,
     hint: `check that ${ctx.layout.state} on the node is writable`,
   });
   state(ctx, node).events.push(...events);

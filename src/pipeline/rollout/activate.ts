@@ -5,7 +5,7 @@ import { releaseDir } from '../../remote/paths.js';
 import { appendJournal } from '../../remote/journal.js';
 import { JOURNAL_FAILED, KILL_AFTER_S, relinkAndJournal, runInRelease } from '../../remote/relink.js';
 import { type ExecResult, TIMEOUT_EXIT } from '../../transport/types.js';
-import { execOk, session, state, step, type RunContext } from '../context.js';
+import { execOk, limit, session, state, step, type RunContext } from '../context.js';
 import { journalEvent, record, type EventFields } from '../phases/record.js';
 import { commandEnv, templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { renderTemplate } from '../../template/render.js';
@@ -36,7 +36,7 @@ export async function relinkNode(
   const command = relinkAndJournal(ctx.layout, facts.release, ctx.runId, appendJournal(ctx.layout, [entry]));
   await step(ctx, `${phase}:relink`, node, async () => {
     try {
-      await execOk(ctx, node, command);
+      await execOk(ctx, node, command, { kind: 'relink' });
     } catch (error) {
       if (!(error instanceof RemoteError)) throw error;
       // The connection went during the relink: `current` may have moved, so the node counts as switched
@@ -72,6 +72,24 @@ export async function restartNode(ctx: RunContext, phase: string, node: NodeSpec
       const tail = ctx.deps.redactor.apply(result.stderr.trim().split('\n').slice(-5).join('\n  '));
       throw new RelinkError(`${node.name}: restart failed with exit code ${result.code}${tail ? `\n  ${tail}` : ''}`, {
         hint: `see the app log on ${node.name}: deploy logs ${ctx.config.env} --node ${node.name}`,
+      });
+    }
+  });
+}
+
+/** Runs the configured stop command in the release dir the node's app runs from, within its time limit. */
+export async function stopNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts): Promise<void> {
+  const stop = ctx.config.stop;
+  if (!stop) return;
+  await step(ctx, `${phase}:stop`, node, async () => {
+    const dir = releaseDir(ctx.layout, facts.release);
+    const result = await runOnNode(ctx, node, dir, stop.command, facts, stop.timeoutMs);
+    if (result.code !== 0) {
+      const tail = ctx.deps.redactor.apply(result.stderr.trim().split('\n').slice(-3).join('\n  '));
+      const what =
+        result.code === TIMEOUT_EXIT ? `did not finish within ${stop.timeoutMs} ms` : `exited ${result.code}`;
+      throw new RelinkError(`${node.name}: stop ${what}${tail ? `\n  ${tail}` : ''}`, {
+        hint: 'check the stop command in deploy.config.ts',
       });
     }
   });
@@ -170,7 +188,7 @@ export async function runOnNode(
 ): Promise<ExecResult> {
   const started = performance.now();
   const remote = runInRelease(dir, command, commandEnv(ctx.config, node, facts), timeoutMs);
-  const result = await session(ctx, node).exec(remote, { timeoutMs: timeoutMs + (KILL_AFTER_S + 5) * 1000 });
+  const result = await session(ctx, node).exec(remote, limit(ctx, { ms: timeoutMs + (KILL_AFTER_S + 5) * 1000 }));
   // 124: `timeout` stopped it with SIGTERM; 137: it ignored that and was killed.
   const overran = result.code === 124 || (result.code === 137 && performance.now() - started >= timeoutMs);
   return overran ? { ...result, code: TIMEOUT_EXIT } : result;

@@ -65,9 +65,20 @@ export async function drainGroup(ctx: RunContext, phase: string, group: readonly
   if (serving.length < min && serving.length < servingNow.length) {
     const names = members.map((n) => n.name).join(', ');
     const left = `${serving.length} of ${all.length} node(s) serving`;
-    throw new RelinkError(`draining ${names} would leave ${left}, below minServing ${spec.minServing}`, {
-      hint: 'bring the other nodes back into the pool, use a smaller groupSize, or lower lb.minServing',
-    });
+    const runs = (n: NodeSpec) => {
+      const current = state(ctx, n).current;
+      return `${n.name} (${current ? `runs ${current}` : 'no current release: an app nobody released answers there'})`;
+    };
+    const up = servingNow.map(runs).join(', ');
+    const stray = servingNow.some((n) => !state(ctx, n).current);
+    throw new RelinkError(
+      `draining ${names} would leave ${left}, below minServing ${spec.minServing}. The load balancer sees up: ${up}`,
+      {
+        hint: stray
+          ? 'stop the app on the nodes with no current release (or drain them in the load balancer), then deploy again'
+          : 'bring the other nodes back into the pool, use a smaller groupSize, or lower lb.minServing',
+      },
+    );
   }
   // Drained already (left out by an earlier run, a node set aside): this run puts it back after its switch.
   for (const n of members) if (states.get(n.name)?.admin === 'drain') ctx.drained.add(n.name);
@@ -163,7 +174,8 @@ export async function undrainLeftovers(
   keep: readonly string[] = [],
 ): Promise<string[]> {
   const problems: string[] = [];
-  for (const name of [...ctx.drained].filter((n) => !keep.includes(n))) {
+  // A node left with no release serves nothing: it stays out too.
+  for (const name of [...ctx.drained].filter((n) => !keep.includes(n) && !ctx.empty.has(n))) {
     const node = ctx.inventory.hosts.find((n) => n.name === name)!;
     await undrainNode(ctx, phase, node, false, true).catch((error: unknown) => {
       const where = ctx.drained.has(name) ? 'still drained' : 'back in the load balancer but not serving';

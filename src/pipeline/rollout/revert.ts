@@ -77,12 +77,15 @@ export async function revertSwitched(
   facts: ReleaseFacts,
   options: { keepOut?: boolean; phase?: string } = {},
 ): Promise<string[]> {
+  // From here on the run undoes: an interrupt no longer stops its commands.
+  ctx.undoing = true;
   const title = options.phase ?? `rollback of ${switched.length} switched node(s)`;
   ctx.deps.reporter.emit({ type: 'phase', phase: title });
   const previousOf = (node: NodeSpec): Move => {
     const previous = state(ctx, node).current;
     if (!previous) {
-      return { event: 'rolled_back', fields: { from: facts.release, reason: 'deploy failed; no earlier release' } };
+      const fields = { from: facts.release, reason: 'deploy failed; no earlier release' };
+      return { event: 'rolled_back', fields, leaving: facts };
     }
     const old = releaseRecords(state(ctx, node).events).get(previous);
     const to = { release: previous, version: old?.version ?? 'unknown', commit: old?.commit ?? 'unknown', branch: '' };

@@ -3,8 +3,8 @@ import { unlinkCurrent } from '../../remote/relink.js';
 import type { ReleaseFacts } from '../../template/scope.js';
 import { checkAborted, execOk, step, type RunContext } from '../context.js';
 import { journalEvent, record, type EventFields } from '../phases/record.js';
-import { relinkNode, restartNode, smokeNode } from './activate.js';
-import { drainGroup, undrainNode } from './drain.js';
+import { relinkNode, restartNode, smokeNode, stopNode } from './activate.js';
+import { behindLb, drainGroup, undrainNode } from './drain.js';
 
 /** Where one node goes in a rollout: a release, or (undoing a first deploy) no release at all. */
 export interface Move {
@@ -14,6 +14,8 @@ export interface Move {
   readonly event: 'activated' | 'rolled_back';
   /** Extra journal fields of that event (from, reason, emergency). */
   readonly fields?: EventFields;
+  /** With no `to`: the release the node leaves, whose app is stopped there (the `stop` setting). */
+  readonly leaving?: ReleaseFacts;
 }
 
 /**
@@ -141,13 +143,46 @@ async function switchNode(
   if (policy.interruptible) checkAborted(ctx);
   const to = move.to;
   if (!to) {
-    await step(ctx, `${policy.phase}:unlink`, node, () => execOk(ctx, node, unlinkCurrent(ctx.layout)));
+    await step(ctx, `${policy.phase}:unlink`, node, () =>
+      execOk(ctx, node, unlinkCurrent(ctx.layout), { kind: 'relink' }),
+    );
     await record(ctx, node, journalEvent(ctx, node, move.event, move.fields));
     switched.push(node);
+    await leaveEmpty(ctx, policy.phase, node, move.leaving);
     return;
   }
   await relinkNode(ctx, policy.phase, node, to, move.event, move.fields, () => switched.push(node));
   await restartNode(ctx, policy.phase, node, to);
   if (policy.smoke) await smokeNode(ctx, policy.phase, node, to);
   if (policy.drain && !policy.keepOut) await undrainNode(ctx, policy.phase, node, policy.smoke);
+}
+
+/**
+ * A node left with no release (the undo of its first deploy) must serve nothing: its app is stopped with the
+ * `stop` setting, and it is kept out of the load balancer (drained now if it was not, and left so at the end).
+ * Without `stop`, the warning names what may still run there.
+ */
+async function leaveEmpty(ctx: RunContext, phase: string, node: NodeSpec, leaving?: ReleaseFacts): Promise<void> {
+  ctx.empty.add(node.name);
+  let stopped = false;
+  if (ctx.config.stop && leaving) {
+    stopped = await stopNode(ctx, phase, node, leaving).then(
+      () => true,
+      () => false,
+    );
+  }
+  const pooled = ctx.lb.kind !== 'none' && behindLb(ctx, [node]).length > 0;
+  if (pooled && !ctx.drained.has(node.name)) {
+    ctx.drained.add(node.name);
+    await step(ctx, `${phase}:drain`, node, () => ctx.lb.drain(node)).catch(() => undefined);
+  }
+  if (stopped) return;
+  const what = leaving ? `the app started from ${leaving.release}` : 'the app this run started';
+  const why = ctx.config.stop ? 'its stop command failed' : 'no `stop` is configured';
+  const out = pooled ? '; it stays out of the load balancer' : '';
+  ctx.deps.reporter.emit({
+    type: 'warn',
+    node: node.name,
+    message: `${node.name} has no release now, but ${what} may still run there (${why})${out}`,
+  });
 }
