@@ -27,7 +27,7 @@ for (let i = 1; i <= commits; i++) {
   stream += `commit refs/heads/main\nmark :${i}\ncommitter bench <b@x> ${when + i} +0000\ndata ${msg.length}\n${msg}\n${i > 1 ? `from :${i - 1}\n` : ''}M 644 inline file-${i % 50}.txt\ndata ${String(i).length + 1}\n${i}\n\n`;
 }
 execFileSync('git', ['--git-dir', repo, 'fast-import', '--quiet'], { input: stream, maxBuffer: 1 << 30 });
-const shas = execFileSync('git', ['--git-dir', repo, 'rev-list', '--reverse', 'main'], {
+const shas = execFileSync('git', ['--git-dir', repo, 'rev-list', '--reverse', '--end-of-options', 'main'], {
   encoding: 'utf8',
   maxBuffer: 1 << 28,
 })
@@ -81,10 +81,13 @@ for (let i = 0; i < Math.min(runs, 3); i++) {
   let naiveOpen = 0;
   for (const r of records) {
     const inHistory =
-      spawnSync('git', ['--git-dir', mirror, 'merge-base', '--is-ancestor', r.commit, 'main']).status === 0;
+      spawnSync('git', ['--git-dir', mirror, 'merge-base', '--is-ancestor', '--end-of-options', r.commit, 'main'])
+        .status === 0;
     if (!inHistory) continue;
     const cured = r.cures.some(
-      (c) => spawnSync('git', ['--git-dir', mirror, 'merge-base', '--is-ancestor', c.commit, 'main']).status === 0,
+      (c) =>
+        spawnSync('git', ['--git-dir', mirror, 'merge-base', '--is-ancestor', '--end-of-options', c.commit, 'main'])
+          .status === 0,
     );
     if (!cured) naiveOpen++;
   }

@@ -58,7 +58,8 @@ async function ensureTools() {
     // The release of relink before the speed work, from git history: its own dependencies, its own build.
     const dir = path.join(work, 'before');
     await fs.mkdirp(dir);
-    await $({ cwd: root })`sh -c ${`git archive ${before} | tar -x -C ${dir}`}`;
+    // --before is a revision from the command line: passed as an argument, never as shell text or an option.
+    await $({ cwd: root })`sh -c ${'git archive --end-of-options "$1" | tar -x -C "$2"'} sh ${before} ${dir}`;
     await $({ cwd: dir })`npm ci --no-audit --no-fund --silent`;
     await $({ cwd: dir })`npm run build --silent`;
   }

@@ -96,8 +96,8 @@ function trapSignals(reporter: Reporter): { signal: AbortSignal; dispose(): void
       reporter.emit({
         type: 'warn',
         message:
-          `${name} received: finishing the current step, ` +
-          'then undoing what this run changed and releasing its locks',
+          `${name} received: ending the step under way, then undoing what this run changed and releasing its ` +
+          'locks (a rollback finishes what it started: each of its steps has a deadline)',
       });
       controller.abort(name);
     } else if (count === 2) {
@@ -202,14 +202,7 @@ async function assemble(
       }
       return checkHistory(git, commit, records);
     },
-    async log(from, to) {
-      const range = from ? [`${from}..${to}`] : [to, '-n', '50'];
-      const out = (await mirror.tryGit(['log', '--format=%H %s', ...range])) ?? '';
-      return out
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => ({ sha: line.slice(0, 40), subject: line.slice(41) }));
-    },
+    log: (from, to) => mirror.commitsBetween(from, to),
   };
   const deps: RunDeps = {
     transport,

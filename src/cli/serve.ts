@@ -7,12 +7,13 @@ export const options = {
   'tls-key': { type: 'string', describe: 'PEM private key of --tls-cert' },
   'behind-proxy': {
     type: 'boolean',
-    describe: 'a reverse proxy in front terminates TLS (trusts its X-Forwarded-For)',
+    describe: 'a reverse proxy in front terminates TLS (trusts its X-Forwarded-For and X-Forwarded-Host)',
   },
   users: { type: 'string', describe: 'the users file (default: .relink/users.json beside deploy.config.ts)' },
   'cache-ms': { type: 'string', default: '5000', describe: 'how long a read of the nodes is served' },
   'add-user': { type: 'string', describe: 'add or replace a user (password from stdin or a prompt), then exit' },
   'add-token': { type: 'string', describe: 'add an API token for CI or a bot (printed once), then exit' },
+  'expires-days': { type: 'string', describe: 'with --add-token: days until the token is refused (default 90)' },
   'remove-user': { type: 'string', describe: 'remove a user or token, then exit' },
   'list-users': { type: 'boolean', describe: 'list users and tokens, then exit' },
   role: { choices: ['viewer', 'deployer'], describe: 'with --add-user/--add-token: what they may do' },
@@ -36,6 +37,7 @@ export async function serveCommand(argv: {
   cacheMs: string;
   addUser?: string;
   addToken?: string;
+  expiresDays?: string;
   removeUser?: string;
   listUsers?: boolean;
   role?: string;

@@ -1,13 +1,13 @@
 import { type OptionSet, verb, withEnv } from './options.js';
 
 export const options = {
-  run: { type: 'string', describe: 'the run id that holds the lock' },
+  run: { type: 'string', describe: 'the run id of the freeze to lift' },
   force: { type: 'boolean' },
 } as const satisfies OptionSet;
 
 export const command = verb({
   command: 'unlock <env>',
-  describe: "release this machine's freeze or a given run's lock; --force releases any lock (journaled)",
+  describe: "lift this machine's freeze (or --run's); --force breaks any lock, a running deploy's too (journaled)",
   builder: (y) => withEnv(y).options(options),
   handler: (argv) => unlockCommand(argv),
 });

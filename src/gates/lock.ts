@@ -1,8 +1,10 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { LockError, errorMessage } from '../errors.js';
 import { requireCjs } from '../cjs.js';
+import { printable } from '../log/listing.js';
+import { isId, isPid, isText, isTime, isVersion } from '../remote/node-values.js';
+import { isMachineId, thisMachine } from './machine-id.js';
 
 /** The record inside `.relink/lock/owner.json` on every node. */
 export interface LockOwner {
@@ -12,6 +14,8 @@ export interface LockOwner {
   readonly user: string;
   readonly host: string;
   readonly pid: number;
+  /** The id of the machine the run's process runs on (machine-id.ts); absent in records of older relink. */
+  readonly machine?: string;
   readonly command: string;
   readonly version?: string;
   readonly message?: string;
@@ -19,13 +23,37 @@ export interface LockOwner {
   readonly heartbeat: string;
 }
 
+/**
+ * The owner record read from a node, checked: a record whose run, kind, pid or times are not what
+ * relink writes is unreadable (undefined: the lock is held by an unknown run, never taken over as
+ * dead); a version or message that fails its check is left out.
+ */
 export function parseOwner(raw: string | undefined): LockOwner | undefined {
   if (!raw) return undefined;
+  let parsed: unknown;
   try {
-    return JSON.parse(raw) as LockOwner;
+    parsed = JSON.parse(raw);
   } catch {
     return undefined;
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const o = parsed as Record<string, unknown>;
+  const kind = o.kind === 'run' || o.kind === 'freeze' ? o.kind : undefined;
+  if (!kind || !isId(o.run) || !isPid(o.pid) || !isTime(o.since) || !isTime(o.heartbeat)) return undefined;
+  if (!isText(o.user) || !isText(o.host) || !isText(o.command)) return undefined;
+  return {
+    run: o.run,
+    kind,
+    user: o.user,
+    host: o.host,
+    pid: o.pid,
+    ...(isMachineId(o.machine) ? { machine: o.machine } : {}),
+    command: o.command,
+    ...(isVersion(o.version) ? { version: o.version } : {}),
+    ...(isText(o.message) ? { message: o.message } : {}),
+    since: o.since,
+    heartbeat: o.heartbeat,
+  };
 }
 
 function age(ms: number): string {
@@ -37,14 +65,24 @@ function age(ms: number): string {
       : `${s}s`;
 }
 
+/**
+ * Whether a run's process is provably gone: its pid is not running here, and here is the machine that
+ * wrote the record (the same machine id; a host name is not enough: two CI containers may share
+ * one). An owner without a machine id (older relink) is never judged so, only by its heartbeat.
+ */
+export function pidGone(owner: LockOwner, here: string | undefined, running: (pid: number) => boolean = alive) {
+  return owner.kind !== 'freeze' && owner.machine !== undefined && owner.machine === here && !running(owner.pid);
+}
+
 /** Whether a lock's owner looks dead: no heartbeat within the TTL, or its pid gone on this very machine. */
 export function lockHealth(
   owner: LockOwner,
   now: Date,
   ttlMs: number,
+  machine = thisMachine(),
 ): { stale: boolean; deadPid: boolean; heartbeatAgeMs: number } {
   const heartbeatAgeMs = now.getTime() - Date.parse(owner.heartbeat ?? owner.since);
-  const deadPid = owner.kind !== 'freeze' && owner.host === os.hostname() && !alive(owner.pid);
+  const deadPid = pidGone(owner, machine);
   return { stale: owner.kind !== 'freeze' && heartbeatAgeMs > ttlMs, deadPid, heartbeatAgeMs };
 }
 
@@ -52,17 +90,17 @@ export function lockHealth(
 export function describeOwner(raw: string | undefined, now: Date, ttlMs = 120_000): string {
   if (!raw) return 'an unknown run (no owner record)';
   const o = parseOwner(raw);
-  if (!o) return `an unreadable owner record: ${raw.slice(0, 80)}`;
+  if (!o) return `an unreadable owner record: ${printable(raw.slice(0, 80))}`;
   const since = `since ${o.since.slice(11, 19)} UTC, ${age(now.getTime() - Date.parse(o.since))} ago`;
-  if (o.kind === 'freeze')
-    return `a freeze by ${o.user} on ${o.host} (run ${o.run}) ${since}: ${o.message ?? ''}`.trim();
+  const [user, host, command, message] = [o.user, o.host, o.command, o.message].map((t) => printable(t));
+  if (o.kind === 'freeze') return `a freeze by ${user} on ${host} (run ${o.run}) ${since}: ${message}`.trim();
   const h = lockHealth(o, now, ttlMs);
   const notes = [
     h.stale ? `STALE: no heartbeat for ${age(h.heartbeatAgeMs)}` : '',
     h.deadPid ? `pid ${o.pid} is not running on this machine` : '',
   ].filter(Boolean);
   const noted = notes.length ? ` [${notes.join('; ')}]` : '';
-  return `${o.user} on ${o.host} (pid ${o.pid}, run ${o.run}) ${since}: ${o.command}${noted}`;
+  return `${user} on ${host} (pid ${o.pid}, run ${o.run}) ${since}: ${command}${noted}`;
 }
 
 /**

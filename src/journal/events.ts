@@ -1,3 +1,5 @@
+import { isCommit, isId, isReleaseName, isText, isTime, isVersion } from '../remote/node-values.js';
+
 /** One line of `.relink/journal.jsonl` on a node. */
 export interface JournalEvent {
   /** Record format version. */
@@ -40,39 +42,93 @@ export type JournalEventName =
   | 'removed'
   | 'run_finished'
   | 'lock_broken'
+  /** A run found its deploy lock gone (removed, or taken by another run): it stopped before its next switch. */
+  | 'lock_lost'
   | 'set_aside'
   | 'frozen'
   | 'unfrozen';
 
-export type RunResult = 'success' | 'partial' | 'failed' | 'rolled_back' | 'halted' | 'interrupted';
+export const RUN_RESULTS = ['success', 'partial', 'failed', 'rolled_back', 'halted', 'interrupted'] as const;
+export type RunResult = (typeof RUN_RESULTS)[number];
 
 export interface ParsedJournal {
   readonly events: JournalEvent[];
   /** 1-based line numbers that were not valid records; they are skipped. */
   readonly corrupt: number[];
+  /** Values that failed their check and were left out of their record (the record is kept). */
+  readonly dropped: { readonly line: number; readonly field: string }[];
 }
 
-/** Parses journal text; a corrupt line is skipped and reported, never fatal. */
+type Check = (value: unknown) => boolean;
+
+const listOf =
+  (check: Check): Check =>
+  (value) =>
+    Array.isArray(value) && value.length <= 10_000 && value.every(check);
+const count: Check = (value) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+
+/** A record without one of these is not a record: the line is corrupt. */
+const REQUIRED = {
+  ts: isTime,
+  run: isId,
+  event: (value) => typeof value === 'string' && /^[a-z_]{1,40}$/.test(value),
+  node: isText,
+  env: isText,
+  user: isText,
+} satisfies Record<string, Check>;
+
+/** One of these that fails its check is dropped from the record, which is kept. */
+const OPTIONAL = {
+  release: isReleaseName,
+  from: isReleaseName,
+  version: isVersion,
+  commit: isCommit,
+  ms: count,
+  nodes: count,
+  reason: isText,
+  command: isText,
+  result: (value) => (RUN_RESULTS as readonly unknown[]).includes(value),
+  emergency: (value) => typeof value === 'boolean',
+  setAside: listOf(isText),
+  retryOf: isId,
+  allowedPoisons: listOf(isId),
+} satisfies Record<Exclude<keyof JournalEvent, 'v' | keyof typeof REQUIRED>, Check>;
+
+/**
+ * Parses journal text. A line that is not a record is skipped and reported, never fatal; a value
+ * in a record that fails its check (a commit that is not a commit id, a release name relink would
+ * not write) is left out and reported, so nothing from a node reaches a command line unchecked.
+ */
 export function parseJournal(text: string): ParsedJournal {
   const events: JournalEvent[] = [];
   const corrupt: number[] = [];
+  const dropped: { line: number; field: string }[] = [];
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '') return;
+    let record: unknown;
     try {
-      const record = JSON.parse(line) as Partial<JournalEvent>;
-      if (
-        typeof record !== 'object' ||
-        record === null ||
-        typeof record.event !== 'string' ||
-        typeof record.run !== 'string'
-      ) {
-        corrupt.push(index + 1);
-        return;
-      }
-      events.push(record as JournalEvent);
+      record = JSON.parse(line);
     } catch {
       corrupt.push(index + 1);
+      return;
     }
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      corrupt.push(index + 1);
+      return;
+    }
+    const fields = record as Record<string, unknown>;
+    if (!Object.entries(REQUIRED).every(([field, check]) => check(fields[field]))) {
+      corrupt.push(index + 1);
+      return;
+    }
+    const event: Record<string, unknown> = { v: 1 };
+    for (const field of Object.keys(REQUIRED)) event[field] = fields[field];
+    for (const [field, check] of Object.entries(OPTIONAL) as [string, Check][]) {
+      if (fields[field] === undefined) continue;
+      if (check(fields[field])) event[field] = fields[field];
+      else dropped.push({ line: index + 1, field });
+    }
+    events.push(event as unknown as JournalEvent);
   });
-  return { events, corrupt };
+  return { events, corrupt, dropped };
 }

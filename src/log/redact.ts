@@ -9,8 +9,9 @@ import { printable } from './listing.js';
  * JSON sink (run log, journal line, webhook body) escapes `"`, `\` and
  * newlines; a shell command quotes `'`; an error message keeps only the first
  * line of a multi-line value; a text listing escapes control characters
- * (`printable`), and a Markdown table cell also its `|`. Each of those forms is
- * matched too.
+ * (`printable`), and a Markdown table cell also its `|`; a web page escapes
+ * `&`, `<`, `>`, `"` and `'` (as src/web/html.ts does), and a link encodes it
+ * as a URL component. Each of those forms is matched too.
  */
 export class Redactor {
   private readonly values = new Set<string>();
@@ -43,8 +44,27 @@ export class Redactor {
   }
 }
 
-/** The secret as written, JSON-escaped (once and twice), shell-quoted, as listings show it, and each of its lines. */
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** A text as an HTML page shows it: the escapes of src/web/html.ts (log/ imports nothing of web/). */
+export function htmlEscaped(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+}
+
+/** The secret in every form a sink may print it: as written, and each of those forms HTML-escaped. */
 function formsOf(value: string): string[] {
+  const plain = plainForms(value);
+  let url = value;
+  try {
+    url = encodeURIComponent(value);
+  } catch {
+    // A lone surrogate has no URL form: nothing could print one.
+  }
+  return [...plain, ...plain.map(htmlEscaped), url];
+}
+
+/** The secret as written, JSON-escaped (once and twice), shell-quoted, as listings show it, and each of its lines. */
+function plainForms(value: string): string[] {
   const json = JSON.stringify(value).slice(1, -1);
   const jsonTwice = JSON.stringify(json).slice(1, -1);
   const shell = value.replaceAll("'", `'\\''`);

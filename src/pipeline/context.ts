@@ -91,12 +91,18 @@ export interface RunContext {
   undoing: boolean;
   /** Nodes this run left with no release (undoing a first deploy): kept out of the load balancer. */
   readonly empty: Set<string>;
+  /**
+   * Nodes whose deploy lock stopped naming this run (removed by `unlock --force`, or taken by another run), with
+   * the owner record found there then ('' when none). The heartbeat and a refused relink set it; the rollout
+   * checks it between nodes and groups (as checkAborted for an interrupt) and stops before its next switch.
+   */
+  readonly lockLost: Map<string, string>;
 }
 
 export function makeContext(
   init: Omit<
     RunContext,
-    'layout' | 'sessions' | 'states' | 'lb' | 'drained' | 'setAside' | 'unlocked' | 'undoing' | 'empty'
+    'layout' | 'sessions' | 'states' | 'lb' | 'drained' | 'setAside' | 'unlocked' | 'undoing' | 'empty' | 'lockLost'
   >,
 ): RunContext {
   return {
@@ -110,6 +116,7 @@ export function makeContext(
     unlocked: new Set(),
     undoing: false,
     empty: new Set(),
+    lockLost: new Map(),
   };
 }
 

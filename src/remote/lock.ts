@@ -22,14 +22,33 @@ export function acquireLock(l: Layout, owner: object): Command {
   );
 }
 
-/** Rewrites the owner record (new heartbeat), only while this run still holds the lock. */
+/** Exit status of a command guarded by `whileLocked` when the node's lock no longer names the run. */
+export const LOCK_LOST = 96;
+
+/**
+ * Runs `command` only while the node's lock names `runId`, checked in the same round trip: a run
+ * whose lock was removed (`unlock --force`) or taken over changes nothing more. Exits LOCK_LOST then.
+ */
+export function whileLocked(l: Layout, runId: string, command: Command): Command {
+  return and(group(or(ownedBy(l, runId), [op(`exit ${LOCK_LOST}`)])), command);
+}
+
+/** Rewrites the owner record (new heartbeat), only while this run still holds the lock (LOCK_LOST if not). */
 export function refreshLock(l: Layout, runId: string, owner: object): Command {
   const tmp = `${ownerFile(l)}.tmp`;
-  return and(
-    ownedBy(l, runId),
-    ['printf', '%s\\n', JSON.stringify(owner), op('>'), tmp],
-    ['mv', '-f', tmp, ownerFile(l)],
+  return whileLocked(
+    l,
+    runId,
+    and(['printf', '%s\\n', JSON.stringify(owner), op('>'), tmp], ['mv', '-f', tmp, ownerFile(l)]),
   );
+}
+
+/**
+ * Makes sure the node's lock names this run before it puts the node back: a lock that was removed
+ * is taken again (printing `retaken`); one another run holds now is left alone (non-zero).
+ */
+export function reclaimLock(l: Layout, runId: string, owner: object): Command {
+  return or(ownedBy(l, runId), group(and(acquireLock(l, owner), ['echo', 'retaken'])));
 }
 
 /** Prints the owner record of the lock, or nothing when the node is not locked. */

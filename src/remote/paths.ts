@@ -38,10 +38,16 @@ export function releaseDir(l: Layout, name: string): string {
   return path.join(l.releases, name);
 }
 
+/**
+ * What releaseName() produces, and so all a release name read from a node may be: letters,
+ * digits, `.`, `_` and `-`, never first `-` or `.`, no `..`, no slash.
+ */
+export function isReleaseName(name: unknown): name is string {
+  return typeof name === 'string' && RELEASE_NAME.test(name) && !name.includes('..') && name.length <= 255;
+}
+
 export function assertReleaseName(name: string): void {
-  if (!RELEASE_NAME.test(name) || name.includes('..') || name.length > 255) {
-    throw new Error(`unsafe release name: ${JSON.stringify(name)}`);
-  }
+  if (!isReleaseName(name)) throw new Error(`unsafe release name: ${JSON.stringify(name)}`);
 }
 
 /**

@@ -1,5 +1,6 @@
 import path from 'node:path/posix';
-import { and, group, or, type Command } from './tokens.js';
+import { whileLocked } from './lock.js';
+import { and, group, op, or, type Command } from './tokens.js';
 import { releaseDir, assertReleaseName, type Layout } from './paths.js';
 
 /**
@@ -21,18 +22,30 @@ export function relinkCurrent(l: Layout, release: string, runId: string): Comman
 export const JOURNAL_FAILED = 97;
 
 /**
- * relinkCurrent and the journal line that records it, in one round trip. If
+ * relinkCurrent and the journal line that records it, in one round trip,
+ * only while the node's lock names `lockRun` (default: this run; a rollback
+ * under a freeze names the freeze), else LOCK_LOST and nothing changes. If
  * the relink fails nothing is journaled; if the relink succeeds and the
  * journal write fails, the exit status is JOURNAL_FAILED, so the caller knows
  * `current` did move.
  */
-export function relinkAndJournal(l: Layout, release: string, runId: string, journal: Command): Command {
-  return and(relinkCurrent(l, release, runId), group(or(group(journal), ['exit', String(JOURNAL_FAILED)])));
+export function relinkAndJournal(
+  l: Layout,
+  release: string,
+  runId: string,
+  journal: Command,
+  lockRun = runId,
+): Command {
+  const relink = and(relinkCurrent(l, release, runId), group(or(group(journal), ['exit', String(JOURNAL_FAILED)])));
+  return whileLocked(l, lockRun, relink);
 }
 
-/** Removes `current` (used when the first release ever is rolled back: there is nothing to go back to). */
-export function unlinkCurrent(l: Layout): Command {
-  return ['rm', '-f', l.current];
+/**
+ * Removes `current` (used when the first release ever is rolled back: there is nothing to go back to),
+ * only while the node's lock names `lockRun`, else LOCK_LOST.
+ */
+export function unlinkCurrent(l: Layout, lockRun: string): Command {
+  return whileLocked(l, lockRun, ['rm', '-f', l.current]);
 }
 
 /** Prints where `current` points, or nothing when there is no `current` yet. */
@@ -52,7 +65,8 @@ export function runInRelease(
   timeoutMs?: number,
 ): Command {
   const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
-  return and(['cd', dir], [...killAfter(timeoutMs), 'env', ...assignments, 'sh', '-c', command]);
+  // `exec`: the shell becomes the command (its `timeout`), so a signal to the shell reaches every process of it.
+  return and(['cd', dir], [op('exec'), ...killAfter(timeoutMs), 'env', ...assignments, 'sh', '-c', command]);
 }
 
 /** Seconds `timeout` waits after SIGTERM before it sends SIGKILL. */

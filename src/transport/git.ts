@@ -3,6 +3,12 @@ import { spawn } from 'node:child_process';
 import { RelinkError } from '../errors.js';
 import { runLocal } from './local.js';
 
+/**
+ * Every revision given to git comes after this: a revision can come from a user or a node's
+ * journal, and one that starts with `-` (`--output=FILE`) must never be read as an option.
+ */
+const EOO = '--end-of-options';
+
 /** A bare mirror of the application repository under `.relink/`, the only checkout relink uses. */
 export class GitMirror {
   constructor(
@@ -47,7 +53,7 @@ export class GitMirror {
   }
 
   async resolve(ref: string): Promise<string | undefined> {
-    const out = await this.tryGit(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`]);
+    const out = await this.tryGit(['rev-parse', '--verify', '--quiet', EOO, `${ref}^{commit}`]);
     return out?.trim() || undefined;
   }
 
@@ -57,7 +63,7 @@ export class GitMirror {
 
   /** Local branch names whose history contains the commit, the default branch first. */
   async branchesContaining(commit: string): Promise<string[]> {
-    const out = await this.git(['branch', '--format=%(refname:short)', '--contains', commit]);
+    const out = await this.git(['branch', '--format=%(refname:short)', `--contains=${commit}`]);
     const head = (await this.tryGit(['symbolic-ref', '--short', 'HEAD']))?.trim();
     const branches = out
       .split('\n')
@@ -67,14 +73,21 @@ export class GitMirror {
   }
 
   async subject(commit: string): Promise<string> {
-    return (await this.git(['log', '-1', '--format=%s', commit])).trim();
+    return (await this.git(['log', '-1', '--format=%s', EOO, commit])).trim();
+  }
+
+  /** The commits after `from` up to `to` (the last 50 of `to` without `from`), newest first; none when git fails. */
+  async commitsBetween(from: string | undefined, to: string): Promise<{ sha: string; subject: string }[]> {
+    const range = from ? [EOO, `${from}..${to}`] : ['-n', '50', EOO, to];
+    const lines = ((await this.tryGit(['log', '--format=%H %s', ...range])) ?? '').split('\n').filter(Boolean);
+    return lines.map((l) => ({ sha: l.slice(0, l.indexOf(' ')), subject: l.slice(l.indexOf(' ') + 1) }));
   }
 
   /** Writes a clean tree of the commit into `dest` (no working-copy leftovers, no .git). */
   async export(commit: string, dest: string): Promise<void> {
     const { x } = await import('tar');
     await new Promise<void>((resolve, reject) => {
-      const git = spawn('git', ['--git-dir', this.dir, 'archive', '--format=tar', commit], {
+      const git = spawn('git', ['--git-dir', this.dir, 'archive', '--format=tar', EOO, commit], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
@@ -114,21 +127,21 @@ export class GitRecords {
    * A ref the remote lacks is not an error.
    */
   async fetchRef(ref: string): Promise<{ ok: boolean; reason?: string }> {
-    const result = await this.run(['fetch', '--quiet', '--no-tags', this.mirror.remote, `+${ref}:${ref}`]);
+    const result = await this.run(['fetch', '--quiet', '--no-tags', EOO, this.mirror.remote, `+${ref}:${ref}`]);
     if (result.code === 0) return { ok: true };
     if (/couldn't find remote ref|could not find remote ref/i.test(result.stderr)) return { ok: true };
     return { ok: false, reason: result.stderr.trim().split('\n').pop() };
   }
 
   async tip(ref: string): Promise<string | undefined> {
-    const result = await this.run(['rev-parse', '--verify', '--quiet', ref]);
+    const result = await this.run(['rev-parse', '--verify', '--quiet', EOO, ref]);
     return result.code === 0 ? result.stdout.trim() : undefined;
   }
 
   /** Every file under `dir` in the tree of `ref`: path -> content, read in one `cat-file --batch`. */
   async readFiles(ref: string, dir: string): Promise<Map<string, string>> {
     const files = new Map<string, string>();
-    const listed = await this.run(['ls-tree', '-r', '--format=%(objectname) %(path)', ref, '--', dir]);
+    const listed = await this.run(['ls-tree', '-r', '--format=%(objectname) %(path)', EOO, ref, '--', dir]);
     if (listed.code !== 0) return files;
     const entries = listed.stdout
       .split('\n')
@@ -157,14 +170,16 @@ export class GitRecords {
       GIT_COMMITTER_EMAIL: 'relink@localhost',
     };
     try {
-      if (parent) await this.checked(['read-tree', parent], env);
+      if (parent) await this.checked(['read-tree', EOO, parent], env);
       else await this.checked(['read-tree', '--empty'], env);
       for (const [file, content] of files) {
         const blob = (await this.checked(['hash-object', '-w', '--stdin'], env, content)).trim();
         await this.checked(['update-index', '--add', '--cacheinfo', `100644,${blob},${file}`], env);
       }
       const tree = (await this.checked(['write-tree'], env)).trim();
-      return (await this.checked(['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', message], env)).trim();
+      return (
+        await this.checked(['commit-tree', ...(parent ? ['-p', parent] : []), '-m', message, EOO, tree], env)
+      ).trim();
     } finally {
       await import('node:fs').then((fs) => fs.rmSync(index, { force: true }));
     }
@@ -178,38 +193,38 @@ export class GitRecords {
 
   /** Pushes `commit` to `ref` on the remote as a fast-forward; `rejected` when someone else pushed first. */
   async push(commit: string, ref: string): Promise<'ok' | 'rejected' | { error: string }> {
-    const result = await this.run(['push', '--quiet', '--porcelain', this.mirror.remote, `${commit}:${ref}`]);
+    const result = await this.run(['push', '--quiet', '--porcelain', EOO, this.mirror.remote, `${commit}:${ref}`]);
     if (result.code === 0) return 'ok';
     if (/\[rejected\]|non-fast-forward|fetch first|stale info/i.test(result.stdout + result.stderr)) return 'rejected';
     return { error: (result.stderr.trim() || result.stdout.trim()).split('\n').pop() ?? `exit ${result.code}` };
   }
 
   async setRef(ref: string, commit: string): Promise<void> {
-    await this.checked(['update-ref', ref, commit], {});
+    await this.checked(['update-ref', EOO, ref, commit], {});
   }
 
   /** Every commit in the history of `rev`, in one `rev-list`. */
   async history(rev: string): Promise<Set<string>> {
-    return new Set((await this.checked(['rev-list', rev], {})).split('\n').filter(Boolean));
+    return new Set((await this.checked(['rev-list', EOO, rev], {})).split('\n').filter(Boolean));
   }
 
   /** Commits named in `(cherry picked from commit X)` trailers in the history of `rev`. */
   async cherryPickedFrom(rev: string): Promise<Set<string>> {
-    const out = await this.checked(['log', '--format=%B', '--grep=cherry picked from commit', rev], {});
+    const out = await this.checked(['log', '--format=%B', '--grep=cherry picked from commit', EOO, rev], {});
     return new Set([...out.matchAll(/cherry picked from commit ([0-9a-f]{7,40})/g)].map((m) => m[1]!));
   }
 
   /** Whether `rev` holds a commit with the same patch (git patch-id) as `commit`. */
   async hasEquivalent(rev: string, commit: string): Promise<boolean> {
     const out = await this.checked(
-      ['rev-list', '--left-right', '--cherry-mark', '--no-merges', `${commit}...${rev}`],
+      ['rev-list', '--left-right', '--cherry-mark', '--no-merges', EOO, `${commit}...${rev}`],
       {},
     );
     return out.split('\n').some((line) => line === `=${commit}`);
   }
 
   async isAncestor(ancestor: string, rev: string): Promise<boolean> {
-    return (await this.run(['merge-base', '--is-ancestor', ancestor, rev])).code === 0;
+    return (await this.run(['merge-base', '--is-ancestor', EOO, ancestor, rev])).code === 0;
   }
 
   async resolve(rev: string): Promise<string | undefined> {

@@ -1,6 +1,6 @@
 /**
- * Sessions, CSRF tokens and the login rate limit. Sessions live in this process's memory (a restart
- * logs everyone out) behind a cookie that carries a random id signed with a per-process key; every
+ * Sessions and CSRF tokens (the login limit is login-limit.ts). Sessions live in this process's memory
+ * (a restart logs everyone out) behind a cookie that carries a random id signed with a per-process key; every
  * request re-reads the user from the users file, so a removed user or changed role takes effect at once,
  * and a session holds a fingerprint of the password hash it logged in with, so a new password (or the
  * user removed and added again) ends the sessions opened with the old one.
@@ -90,45 +90,4 @@ export function same(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && crypto.timingSafeEqual(x, y);
-}
-
-/**
- * Failed logins per key (the client's address, and the user name tried) in a sliding window: past
- * `limit` failures in `windowMs` the key is refused until the oldest failure leaves the window.
- */
-export class LoginLimiter {
-  private readonly failures = new Map<string, number[]>();
-
-  constructor(
-    private readonly limit = 5,
-    private readonly windowMs = 15 * 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Seconds to wait before another try, or 0 when every key may try now. */
-  retryAfter(keys: readonly string[]): number {
-    const t = this.now();
-    let wait = 0;
-    for (const key of keys) {
-      const recent = this.recent(key, t);
-      if (recent.length >= this.limit) wait = Math.max(wait, recent[0]! + this.windowMs - t);
-    }
-    return Math.ceil(wait / 1000);
-  }
-
-  fail(keys: readonly string[]): void {
-    const t = this.now();
-    for (const key of keys) this.failures.set(key, [...this.recent(key, t), t]);
-    if (this.failures.size > 10_000) {
-      for (const [key] of this.failures) if (this.recent(key, t).length === 0) this.failures.delete(key);
-    }
-  }
-
-  succeed(keys: readonly string[]): void {
-    for (const key of keys) this.failures.delete(key);
-  }
-
-  private recent(key: string, t: number): number[] {
-    return (this.failures.get(key) ?? []).filter((x) => t - x < this.windowMs);
-  }
 }

@@ -1,11 +1,14 @@
 // What the routes share: the request's principal and session, the page frame, role checks, and how an
 // engine error becomes an HTTP answer.
 import type { Context, Hono } from 'hono';
-import { EXIT, RelinkError, errorMessage } from '../errors.js';
+import { EXIT, RelinkError, UsageError, errorMessage } from '../errors.js';
 import { processRedactor } from '../log/redact.js';
 import type { ConnInfo } from '../transport/web-server.js';
-import type { LoginLimiter, Session, Sessions } from './auth.js';
+import type { Session, Sessions } from './auth.js';
 import { html, type PageOptions, page } from './html.js';
+import type { StreamLimits } from './stream-limits.js';
+import type { LoginLimiter } from './login-limit.js';
+import type { LastUsed } from './seen.js';
 import type { StateSource } from './types.js';
 import { type Principal, roleIn } from './users.js';
 
@@ -15,9 +18,16 @@ export interface AppDeps {
   readonly users: () => import('./users.js').UsersFile;
   readonly sessions: Sessions;
   readonly limiter: LoginLimiter;
+  /** Open event streams, per principal and in all. */
+  readonly streams: StreamLimits;
+  /** When users last logged in and tokens were last used. */
+  readonly seen: LastUsed;
   /** Cookies get `Secure` (relink serves TLS, or a proxy in front does). */
   readonly secureCookies: boolean;
-  /** Behind a proxy: the client's address is the last X-Forwarded-For entry (the one the proxy wrote). */
+  /**
+   * Behind a proxy: the client's address is the last X-Forwarded-For entry (the one the proxy wrote), and
+   * X-Forwarded-Host names this site. Without it no X-Forwarded-* header means anything.
+   */
   readonly trustProxy: boolean;
 }
 
@@ -108,4 +118,28 @@ export function field(value: unknown): string {
 export function fields(value: unknown): string[] {
   if (value === undefined) return [];
   return (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string' && v !== '');
+}
+
+/** The posted form (bounded by limits.ts); one that cannot be parsed is bad input (400), not a server error. */
+export async function readForm(c: Ctx): Promise<Record<string, unknown>> {
+  try {
+    return (await c.req.parseBody({ all: true })) as Record<string, unknown>;
+  } catch {
+    throw new UsageError('the form could not be read: send it as application/x-www-form-urlencoded');
+  }
+}
+
+/** The posted JSON object (bounded by limits.ts): none is `{}`, anything but an object is bad input (400). */
+export async function readJson(c: Ctx): Promise<Record<string, unknown>> {
+  const text = await c.req.text();
+  if (!text.trim()) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError('the body is not JSON');
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new UsageError('the body must be a JSON object');
+  return value as Record<string, unknown>;
 }

@@ -11,6 +11,7 @@ import {
   fields,
   forbidden,
   journalName,
+  readForm,
   render,
 } from './http.js';
 import {
@@ -52,7 +53,7 @@ export function registerActions(app: App, deps: AppDeps): void {
     }
   };
   const csrf = (c: Ctx) => c.get('session')?.csrf ?? '';
-  const form = async (c: Ctx) => (await c.req.parseBody({ all: true })) as Record<string, unknown>;
+  const form = readForm;
 
   app.get(
     '/env/:env/deploy',

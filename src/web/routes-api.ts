@@ -1,11 +1,22 @@
 // The JSON API: the shapes of the CLI's --json output, for CI and chat bots with a token
 // (Authorization: Bearer ...). Reads carry `readAt`; actions answer 202 with the run to follow.
 import { computeStats, parseSince } from '../journal/history.js';
-import { type App, type AppDeps, type Ctx, canDeploy, errorJson, forbidden, journalName, statusOf } from './http.js';
+import {
+  type App,
+  type AppDeps,
+  type Ctx,
+  canDeploy,
+  errorJson,
+  forbidden,
+  journalName,
+  readJson,
+  statusOf,
+} from './http.js';
 import type { EnvView } from './types.js';
 import { deploysEverywhere } from './users.js';
 
 type Body = Record<string, unknown>;
+const MAX_SINCE_MS = 36_500 * 86_400_000;
 const text = (v: unknown) => (typeof v === 'string' ? v : '');
 const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
@@ -26,7 +37,7 @@ export function registerApi(app: App, deps: AppDeps): void {
     if (!source.environments().includes(env)) return c.json({ error: `unknown environment "${env}"` }, 404);
     if (!canDeploy(c, env)) return forbidden(c, deps, what);
     try {
-      return await work(c, env, ((await c.req.json().catch(() => ({}))) ?? {}) as Body);
+      return await work(c, env, await readJson(c));
     } catch (error) {
       return fail(c, error);
     }
@@ -77,6 +88,8 @@ export function registerApi(app: App, deps: AppDeps): void {
     } catch (error) {
       return c.json({ error: (error as Error).message }, 400);
     }
+    // Past the dates a Date can hold (about 270,000 years) there is no cutoff to compare with.
+    if (window > MAX_SINCE_MS) return c.json({ error: `"${since}" reaches too far back: at most 36500d` }, 400);
     const cutoff = new Date(Date.now() - window).toISOString();
     const views = await Promise.all(source.environments().map((env) => source.env(env)));
     const environments = Object.fromEntries(
@@ -166,7 +179,7 @@ export function registerApi(app: App, deps: AppDeps): void {
   const record = (what: string, work: (b: Body, who: string) => Promise<object>) => async (c: Ctx) => {
     if (!deploysEverywhere(c.get('who'))) return forbidden(c, deps, `${what} (in every environment)`);
     try {
-      return c.json(await work(((await c.req.json().catch(() => ({}))) ?? {}) as Body, journalName(c.get('who'))));
+      return c.json(await work(await readJson(c), journalName(c.get('who'))));
     } catch (error) {
       return fail(c, error);
     }

@@ -1,6 +1,6 @@
-// The pages a viewer sees: overview, environment, run (with its live event stream), stats, release gate.
+// The pages a viewer sees: overview, environment, run (its live event stream is events.ts), stats, release gate.
 import { html } from './html.js';
-import { type App, type AppDeps, type Ctx, canDeploy, errorJson, render } from './http.js';
+import { type App, type AppDeps, canDeploy, errorJson, render } from './http.js';
 import { envBody } from './pages/env.js';
 import { gateBody } from './pages/gate.js';
 import { overviewBody } from './pages/overview.js';
@@ -54,39 +54,6 @@ export function registerPages(app: App, deps: AppDeps): void {
       body: journalRunBody(record),
     });
   });
-
-  // Server-sent events: every line of the run after the `from`-th (or after Last-Event-ID), then `end`.
-  const events = (c: Ctx) => {
-    const id = c.req.param('run') ?? '';
-    if (!source.runs.get(id)) return c.notFound();
-    const skip = Number(c.req.header('last-event-id') ?? c.req.query('from') ?? 0) || 0;
-    const abort = new AbortController();
-    c.req.raw.signal.addEventListener('abort', () => abort.abort());
-    const encoder = new TextEncoder();
-    let n = 0;
-    const stream = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        const send = (text: string) => controller.enqueue(encoder.encode(text));
-        send('retry: 2000\n\n');
-        const ping = setInterval(() => send(': ping\n\n'), 15_000);
-        try {
-          for await (const item of source.runs.follow(id, abort.signal)) {
-            if ('end' in item) send(`event: end\ndata: ${JSON.stringify(item)}\n\n`);
-            else if (++n > skip) send(`id: ${n}\nevent: line\ndata: ${JSON.stringify(item)}\n\n`);
-          }
-        } finally {
-          clearInterval(ping);
-          controller.close();
-        }
-      },
-      cancel: () => abort.abort(),
-    });
-    return new Response(stream, {
-      headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' },
-    });
-  };
-  app.get('/runs/:run/events', events);
-  app.get('/api/runs/:run/events', events);
 
   app.get('/stats', async (c) => {
     const weeks = Math.min(104, Math.max(1, Number(c.req.query('weeks') ?? 12) || 12));

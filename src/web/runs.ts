@@ -1,10 +1,11 @@
 // The runs this machine knows: the run logs (.relink/logs/<run>.jsonl) and reports (.relink/reports/<run>.md)
 // that every deploy and rollback writes, whether the dashboard or the CLI started it, and the runs the
-// dashboard itself has going. Following a run tails its log as the run writes it.
+// dashboard itself has going. Following a run tails its log as the run writes it (one tail per run).
 import fs from 'node:fs';
 import path from 'node:path';
 import { alive } from '../gates/lock.js';
 import { processRedactor } from '../log/redact.js';
+import { RunTail } from './tail.js';
 import type { LocalRun, RunDetail, RunEnd, RunLine, RunStore } from './types.js';
 
 /** A run the dashboard started in this process. */
@@ -55,6 +56,7 @@ export function parseLine(text: string): RunLine | undefined {
 export class FileRuns implements RunStore {
   readonly web = new Map<string, WebRun>();
   private readonly cache = new Map<string, Parsed>();
+  private readonly tails = new Map<string, RunTail>();
   private readonly logs: string;
   private readonly reports: string;
 
@@ -82,36 +84,26 @@ export class FileRuns implements RunStore {
     return { ...run, lines: this.lines(id), report, fromWeb: this.web.has(id) };
   }
 
-  async *follow(id: string, signal: AbortSignal): AsyncIterable<RunLine | RunEnd> {
-    if (!safeId(id)) return;
-    const file = path.join(this.logs, `${id}.jsonl`);
-    let offset = 0;
-    let rest = '';
-    while (!signal.aborted) {
-      const ended = this.ended(id);
-      if (fs.existsSync(file)) {
-        const size = fs.statSync(file).size;
-        if (size > offset) {
-          const fd = fs.openSync(file, 'r');
-          const buffer = Buffer.alloc(size - offset);
-          fs.readSync(fd, buffer, 0, buffer.length, offset);
-          fs.closeSync(fd);
-          offset = size;
-          const text = rest + buffer.toString('utf8');
-          const parts = text.split('\n');
-          rest = parts.pop() ?? '';
-          for (const part of parts) {
-            const line = part.trim() ? parseLine(processRedactor.apply(part)) : undefined;
-            if (line) yield line;
-          }
-        }
-      }
-      if (ended) {
-        yield { end: true, ...ended };
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 150));
+  /** The run's lines through the one tail of its log that all its followers share. */
+  follow(id: string, signal: AbortSignal): AsyncIterable<RunLine | RunEnd> {
+    if (!safeId(id)) return (async function* () {})();
+    let tail = this.tails.get(id);
+    if (!tail) {
+      const made: RunTail = new RunTail(
+        path.join(this.logs, `${id}.jsonl`),
+        () => this.ended(id),
+        () => this.tails.get(id) === made && this.tails.delete(id),
+        parseLine,
+      );
+      this.tails.set(id, made);
+      tail = made;
     }
+    return tail.follow(signal);
+  }
+
+  /** How many run logs are being tailed now. */
+  tailCount(): number {
+    return this.tails.size;
   }
 
   /** How the run ended, or undefined while it goes on. */

@@ -6,10 +6,13 @@ import { processRedactor } from '../log/redact.js';
 import { listen, type WebServer } from '../transport/web-server.js';
 import { nodeActions } from './actions.js';
 import { createApp } from './app.js';
-import { LoginLimiter, Sessions } from './auth.js';
+import { Sessions } from './auth.js';
+import { StreamLimits } from './stream-limits.js';
+import { LoginLimiter } from './login-limit.js';
 import { FileRuns } from './runs.js';
 import { NodeSource } from './source.js';
 import type { StateSource } from './types.js';
+import { LastUsed, seenFile } from './seen.js';
 import { readUsers, type UsersFile } from './users.js';
 
 export interface ServeOptions {
@@ -17,7 +20,7 @@ export interface ServeOptions {
   readonly port: number;
   readonly usersFile: string;
   readonly tls?: { readonly cert: string; readonly key: string };
-  /** A reverse proxy in front terminates TLS (and sets X-Forwarded-For). */
+  /** A reverse proxy in front terminates TLS and sets X-Forwarded-For and -Host (trusted only then). */
   readonly behindProxy?: boolean;
 }
 
@@ -82,6 +85,8 @@ export async function startServer(options: ServeOptions, source: StateSource): P
     users,
     sessions: new Sessions(),
     limiter: new LoginLimiter(),
+    streams: new StreamLimits(),
+    seen: new LastUsed(seenFile(options.usersFile)),
     secureCookies: secure,
     trustProxy: Boolean(options.behindProxy),
   });

@@ -12,7 +12,11 @@ import { brokenEnv, readEnv } from './read-env.js';
 import type { FileRuns } from './runs.js';
 import type { Actions, CheckJson, EnvView, GateView, ImpactJson, StateSource } from './types.js';
 
-/** One value, reloaded when older than `ttlMs`; callers at the same moment share one load. */
+/**
+ * One value, reloaded when older than `ttlMs`; callers at the same moment share one load. A value up to
+ * twice that old is still served while it reloads behind the caller's back (the page says how old it is),
+ * so a busy dashboard never makes its viewers wait for the nodes; an older one, or `fresh`, waits.
+ */
 export class Cached<T> {
   private value: { at: number; v: T } | undefined;
   private pending: Promise<T> | undefined;
@@ -23,7 +27,8 @@ export class Cached<T> {
   ) {}
 
   get(fresh = false): Promise<T> {
-    if (this.value && !fresh && Date.now() - this.value.at < this.ttlMs) return Promise.resolve(this.value.v);
+    const age = this.value ? Date.now() - this.value.at : Number.POSITIVE_INFINITY;
+    if (this.value && !fresh && age < this.ttlMs) return Promise.resolve(this.value.v);
     this.pending ??= this.load()
       .then((v) => {
         this.value = { at: Date.now(), v };
@@ -32,6 +37,11 @@ export class Cached<T> {
       .finally(() => {
         this.pending = undefined;
       });
+    if (this.value && !fresh && age < 2 * this.ttlMs) {
+      // Its failure is the next caller's to see: nobody waits on this one.
+      this.pending.catch(() => undefined);
+      return Promise.resolve(this.value.v);
+    }
     return this.pending;
   }
 }

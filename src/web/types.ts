@@ -114,6 +114,8 @@ export interface RunStore {
   get(run: string): RunDetail | undefined;
   /** Every line of the run so far, then each new one as it is written, then its end. */
   follow(run: string, signal: AbortSignal): AsyncIterable<RunLine | RunEnd>;
+  /** How many run logs are being read for followers now (all followers of a run share one). */
+  tailCount?(): number;
 }
 
 export interface DeployForm {

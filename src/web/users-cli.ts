@@ -1,13 +1,16 @@
 // `deploy serve --add-user | --remove-user | --add-token | --list-users`: the users file by hand.
 import { UsageError } from '../errors.js';
+import { readSeen, seenFile } from './seen.js';
 import {
   checkName,
+  expired,
   hashPassword,
   MIN_PASSWORD,
   newToken,
   ROLES,
   type Role,
   readUsers,
+  TOKEN_DAYS,
   tokenHash,
   upsert,
   type UserEntry,
@@ -72,6 +75,20 @@ export interface UsersCommand {
   readonly listUsers?: boolean;
   readonly role?: string;
   readonly env?: readonly string[];
+  /** With addToken: days until the token is refused (default 90). */
+  readonly expiresDays?: string;
+}
+
+/** `--expires-days`: 1 to 3650 whole days, 90 when not given. */
+function tokenDays(text: string | undefined): number {
+  if (text === undefined) return TOKEN_DAYS;
+  const days = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(days >= 1 && days <= 3650)) {
+    throw new UsageError(`--expires-days takes 1 to 3650 days, not ${JSON.stringify(text)}`, {
+      hint: 'a token that never expires is a risk nobody remembers: make a new one when this one ends',
+    });
+  }
+  return days;
 }
 
 /** Changes the users file as asked and says what it did; the password or token never reaches the screen twice. */
@@ -92,10 +109,15 @@ export async function usersCommand(o: UsersCommand): Promise<void> {
   } else if (o.addToken) {
     const name = checkName(o.addToken);
     const role = checkRole(o.role);
+    const days = tokenDays(o.expiresDays);
     const token = newToken();
-    const entry: UserEntry = { name, role, ...scope, hash: tokenHash(token), created: now() };
+    const expires = new Date(Date.now() + days * 86_400_000).toISOString();
+    const entry: UserEntry = { name, role, ...scope, hash: tokenHash(token), created: now(), expires };
     writeUsers(o.file, { ...data, tokens: upsert(data.tokens, entry) });
-    process.stderr.write(`API token ${name}: ${role}${where}; it is shown once, keep it in your CI's secrets:\n`);
+    process.stderr.write(
+      `API token ${name}: ${role}${where}, until ${expires.slice(0, 10)}; ` +
+        "it is shown once, keep it in your CI's secrets:\n",
+    );
     process.stdout.write(`${token}\n`);
   } else if (o.removeUser) {
     const name = o.removeUser;
@@ -107,17 +129,35 @@ export async function usersCommand(o: UsersCommand): Promise<void> {
     writeUsers(o.file, { users, tokens });
     process.stdout.write(`removed ${name} (their sessions end at their next request)\n`);
   } else {
-    const rows = [
-      ...data.users.map((u) => ({ ...u, kind: 'user' })),
-      ...data.tokens.map((t) => ({ ...t, kind: 'token' })),
-    ];
-    if (rows.length === 0) process.stdout.write(`no users in ${o.file}\n`);
-    for (const r of rows) {
-      const envs = r.envs?.length ? ` in ${r.envs.join(', ')}` : '';
-      process.stdout.write(
-        `${r.name.padEnd(16)} ${r.kind.padEnd(5)} ${r.role}${envs}  (since ${r.created.slice(0, 10)})\n`,
-      );
-    }
+    listUsers(o.file, data);
+  }
+}
+
+/** One line per user and token: role, since when, until when (tokens), last used. */
+function listUsers(file: string, data: ReturnType<typeof readUsers>): void {
+  const seen = readSeen(seenFile(file));
+  const rows = [
+    ...data.users.map((u) => ({ ...u, kind: 'user' as const })),
+    ...data.tokens.map((t) => ({ ...t, kind: 'token' as const })),
+  ];
+  if (rows.length === 0) process.stdout.write(`no users in ${file}\n`);
+  const day = (iso: string) => iso.slice(0, 10);
+  for (const r of rows) {
+    const envs = r.envs?.length ? ` in ${r.envs.join(', ')}` : '';
+    const last = seen[`${r.kind}:${r.name}`];
+    const used = last ? `${r.kind === 'user' ? 'last login' : 'last used'} ${last.slice(0, 16).replace('T', ' ')}` : '';
+    const until =
+      r.kind === 'user' ? '' : !r.expires ? 'no expiry' : `${expired(r) ? 'expired' : 'expires'} ${day(r.expires)}`;
+    const notes = [`since ${day(r.created)}`, until, used || (r.kind === 'token' ? 'never used' : '')];
+    process.stdout.write(
+      `${r.name.padEnd(16)} ${r.kind.padEnd(5)} ${r.role}${envs}  (${notes.filter(Boolean).join(', ')})\n`,
+    );
+  }
+  for (const t of data.tokens.filter((t) => !t.expires)) {
+    process.stderr.write(
+      `warning: token ${t.name} has no expiry (made before tokens expired); replace it: ` +
+        `deploy serve --add-token ${t.name} --role ${t.role}${t.envs?.map((e) => ` --env ${e}`).join('') ?? ''}\n`,
+    );
   }
 }
 

@@ -20,6 +20,8 @@ export interface UserEntry {
   /** `scrypt$N$r$p$salt$hash` (base64). Tokens: `sha256$hash`. */
   readonly hash: string;
   readonly created: string;
+  /** Tokens: refused from this time on (ISO). A token made before tokens expired has none, and works on. */
+  readonly expires?: string;
 }
 
 export interface UsersFile {
@@ -78,6 +80,14 @@ export function findToken(file: UsersFile, token: string): UserEntry | undefined
     const have = Buffer.from(t.hash);
     return have.length === want.length && crypto.timingSafeEqual(have, want);
   });
+}
+
+/** Days an API token lasts unless `--expires-days` says otherwise. */
+export const TOKEN_DAYS = 90;
+
+/** Whether a token has passed its expiry (one without any never does). */
+export function expired(entry: UserEntry, now: Date = new Date()): boolean {
+  return entry.expires !== undefined && !(Date.parse(entry.expires) > now.getTime());
 }
 
 /** The role a principal has in one environment. */

@@ -9,6 +9,8 @@ import { SECTION } from '../../src/remote/inspect.js';
 
 export const SHA = 'ab'.repeat(32);
 export const OLD = 'hello_prod_v1.0.0_main_20261101-120000_ana';
+/** The commit of OLD in the nodes' journals. */
+export const OLD_COMMIT = 'c0'.repeat(20);
 
 const oldJournal = ['unpacked', 'activated', 'smoke_ok']
   .map((event, i) =>
@@ -22,7 +24,7 @@ const oldJournal = ['unpacked', 'activated', 'smoke_ok']
       event,
       release: OLD,
       version: 'v1.0.0',
-      commit: 'c0',
+      commit: OLD_COMMIT,
     }),
   )
   .join('\n');
@@ -162,6 +164,6 @@ export function label(command: string): string {
   if (command.includes('sh bin/restart.sh')) return 'restart';
   if (command.includes('journal.jsonl')) return `journal:${events()}`;
   if (command.startsWith('rm -rf /srv/app/releases/')) return 'remove';
-  if (command.startsWith('rm -f /srv/app/current')) return 'unlink';
+  if (command.includes('rm -f /srv/app/current')) return 'unlink';
   return command;
 }

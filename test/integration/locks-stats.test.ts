@@ -174,13 +174,10 @@ describe('locks', () => {
         ),
       );
 
-      // Seen from another machine the pid cannot be checked and the heartbeat is fresh: the lock holds.
-      for (const node of NODES)
-        onNode(
-          sb,
-          node,
-          `sed -i 's/"host":"[^"]*"/"host":"other-machine"/' ${project.deployTo}/.relink/lock/owner.json`,
-        );
+      // Seen from another machine (another machine id) the pid cannot be checked and the heartbeat is fresh:
+      // the lock holds.
+      const other = `-e 's/"host":"[^"]*"/"host":"other-machine"/' -e 's/"machine":"[^"]*"/"machine":"${'0'.repeat(32)}"/'`;
+      for (const node of NODES) onNode(sb, node, `sed -i ${other} ${project.deployTo}/.relink/lock/owner.json`);
       const refused = await project.deploy(['prod', 'v1.0.0']);
       expect(refused.code).toBe(4);
       expect(refused.stderr).toMatch(new RegExp(`held \\(node1\\) by .* on other-machine \\(pid ${pid}`));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EXIT, LockError, RelinkError } from '../../src/errors.js';
 import { deploy } from '../../src/pipeline/run.js';
-import { fakeRun, label, OLD } from '../helpers/fake-run.js';
+import { fakeRun, label, OLD, OLD_COMMIT } from '../helpers/fake-run.js';
 
 const NEW = 'hello_prod_v1.1.0_main_20261121-170000_ana';
 
@@ -168,15 +168,18 @@ describe('deploy pipeline', () => {
 
   it('a commit on the nodes that this clone does not know does not stop the release', async () => {
     const run = fakeRun();
+    const asked: string[] = [];
     const source = {
       ...run.source,
       check: async (commit: string) => {
-        if (commit === 'c0') throw new Error('git rev-list failed: fatal: bad object c0');
+        asked.push(commit);
+        if (commit === OLD_COMMIT) throw new Error(`git rev-list failed: fatal: bad object ${commit}`);
         return [];
       },
     };
     const outcome = await deploy(run.request, run.deps, source);
     expect(outcome.release).toBe(NEW);
+    expect(asked).toContain(OLD_COMMIT);
   });
 
   it('journals who, what and when with every event', async () => {

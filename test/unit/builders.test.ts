@@ -53,7 +53,9 @@ describe('builders render exact shell text', () => {
     expect(render(relinkCurrent(l, R, 'run1'))).toBe(
       `test -d /srv/app/releases/${R} && ln -sfn releases/${R} /srv/app/.current-run1 && mv -Tf /srv/app/.current-run1 /srv/app/current`,
     );
-    expect(render(unlinkCurrent(l))).toBe('rm -f /srv/app/current');
+    expect(render(unlinkCurrent(l, 'run1'))).toBe(
+      `{ grep -qF '"run":"run1"' /srv/app/.relink/lock/owner.json 2>/dev/null || exit 96 ; } && rm -f /srv/app/current`,
+    );
     expect(render(readCurrent(l))).toBe('readlink /srv/app/current || true');
   });
 
@@ -92,7 +94,7 @@ describe('builders render exact shell text', () => {
 
   it('runs user commands through sh -c with quoted values', () => {
     expect(render(runInRelease('/srv/app/releases/r1', 'sh bin/restart.sh', { RELINK_VERSION: 'v1 $(x)' }))).toBe(
-      "cd /srv/app/releases/r1 && env 'RELINK_VERSION=v1 $(x)' sh -c 'sh bin/restart.sh'",
+      "cd /srv/app/releases/r1 && exec env 'RELINK_VERSION=v1 $(x)' sh -c 'sh bin/restart.sh'",
     );
   });
 
@@ -112,7 +114,7 @@ describe('builders render exact shell text', () => {
     );
     expect(render(breakLock(l))).toBe('rm -rf /srv/app/.relink/lock');
     expect(render(refreshLock(l, 'r1', { run: 'r1', heartbeat: 't2' }))).toBe(
-      `grep -qF '"run":"r1"' /srv/app/.relink/lock/owner.json 2>/dev/null && printf '%s\\n' '{"run":"r1","heartbeat":"t2"}' > /srv/app/.relink/lock/owner.json.tmp && mv -f /srv/app/.relink/lock/owner.json.tmp /srv/app/.relink/lock/owner.json`,
+      `{ grep -qF '"run":"r1"' /srv/app/.relink/lock/owner.json 2>/dev/null || exit 96 ; } && printf '%s\\n' '{"run":"r1","heartbeat":"t2"}' > /srv/app/.relink/lock/owner.json.tmp && mv -f /srv/app/.relink/lock/owner.json.tmp /srv/app/.relink/lock/owner.json`,
     );
   });
 
@@ -127,8 +129,14 @@ describe('builders render exact shell text', () => {
     expect(render(inspectNode(l))).toBe(
       `readlink /srv/app/current || true ; echo ${SECTION} ; ls -1 /srv/app/releases 2>/dev/null || true ; echo ${SECTION} ; cat /srv/app/.relink/lock/owner.json 2>/dev/null || true ; echo ${SECTION} ; cat /srv/app/.relink/journal.jsonl 2>/dev/null || true`,
     );
-    const parsed = parseInspection(`releases/r2\n${SECTION}\nr1\nr2\n${SECTION}\n${SECTION}\n{"a":1}\n`);
-    expect(parsed).toEqual({ current: 'r2', onDisk: ['r1', 'r2'], lock: undefined, journal: '{"a":1}\n' });
+    const parsed = parseInspection(`releases/r2\n${SECTION}\nr1\nr2\n${SECTION}\n${SECTION}\n{"a":1}\n`, l);
+    expect(parsed).toEqual({
+      current: 'r2',
+      onDisk: ['r1', 'r2'],
+      strayDirs: [],
+      lock: undefined,
+      journal: '{"a":1}\n',
+    });
   });
 });
 
@@ -180,6 +188,7 @@ describe('combined round trips, run in a real shell', () => {
     const { fs, path, dir, l } = await sandbox();
     try {
       const line = appendJournal(l, [{ event: 'activated' }]);
+      expect(await sh(render(acquireLock(l, { run: 'run1' })))).toBe(0);
       expect(await sh(render(relinkAndJournal(l, R, 'run1', line)))).not.toBe(0);
       expect(fs.existsSync(l.journal)).toBe(false);
       expect(fs.existsSync(path.join(dir, 'current'))).toBe(false);
@@ -188,7 +197,7 @@ describe('combined round trips, run in a real shell', () => {
       expect(await sh(render(relinkAndJournal(l, R, 'run1', line)))).toBe(JOURNAL_FAILED);
       expect(fs.readlinkSync(path.join(dir, 'current'))).toBe(`releases/${R}`);
       fs.rmSync(l.journal, { recursive: true });
-      expect(await sh(render(relinkAndJournal(l, R, 'run2', line)))).toBe(0);
+      expect(await sh(render(relinkAndJournal(l, R, 'run2', line, 'run1')))).toBe(0);
       expect(fs.readFileSync(l.journal, 'utf8')).toBe('{"event":"activated"}\n');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,8 @@ import { Notifier } from '../../notify/notifier.js';
 import type { ReleaseFacts } from '../../template/scope.js';
 import { makeContext, type RunContext, type RunDeps } from '../context.js';
 import { closeOut, type OutcomeFields } from '../phases/finish.js';
-import { acquireRemoteLocks, type LockOptions, ownerFor, releaseRemoteLocks, startHeartbeat } from '../phases/locks.js';
+import { startHeartbeat } from '../phases/lock-guard.js';
+import { acquireRemoteLocks, type LockOptions, ownerFor, releaseRemoteLocks } from '../phases/locks.js';
 import { closeAll } from '../phases/preflight.js';
 import { RolloutError } from '../rollout/revert.js';
 import { restoreLb } from '../rollout/drain.js';
@@ -118,7 +119,12 @@ export class LockedRun {
   async lock(nodes: readonly NodeSpec[], owner = ownerFor(this.ctx), options: LockOptions = {}) {
     const got = await acquireRemoteLocks(this.ctx, nodes, owner, options);
     this.locked = nodes;
-    this.stopHeartbeat = startHeartbeat(this.ctx, nodes, owner);
+    // A node under a freeze (rollback --force) has no lock of this run to refresh: its relinks check the freeze.
+    this.stopHeartbeat = startHeartbeat(
+      this.ctx,
+      nodes.filter((n) => !got.frozen.includes(n)),
+      owner,
+    );
     return got;
   }
 

@@ -5,6 +5,7 @@ import { describeOwner, parseOwner } from '../../gates/lock.js';
 import { acquireRemoteLocks, breakForeignLocks, ownerFor } from './locks.js';
 import { releaseLock } from '../../remote/lock.js';
 import { execOk, state } from '../context.js';
+import type { NodeSpec } from '../../inventory/types.js';
 import type { Observation } from './observe.js';
 import { journalEvent, record } from './record.js';
 
@@ -33,9 +34,10 @@ export async function freeze(seen: Observation, stateDir: string, message: strin
 }
 
 /**
- * `deploy unlock <env>`: releases the locks held by the given run id (default:
- * the freeze this machine took). Locks of other runs need `--force`, which is
- * journaled on every node.
+ * `deploy unlock <env>`: lifts the freeze of the given run id (default: the
+ * freeze this machine took), and nothing else: a run's lock, live or dead, is
+ * refused. `--force` breaks any lock, journaled on every node with who did it
+ * (`lock_broken`); a run whose lock is broken stops before its next switch.
  */
 export async function unfreeze(
   seen: Observation,
@@ -55,14 +57,11 @@ export async function unfreeze(
   if (force) {
     await breakForeignLocks(ctx, held, `unlock --force by ${ctx.user}`);
   } else {
-    const foreign = held.filter((n) => parseOwner(state(ctx, n).lock)?.run !== mine);
-    if (foreign.length) {
-      const names = foreign.map((n) => n.name).join(', ');
-      const owner = describeOwner(state(ctx, foreign[0]!).lock, ctx.deps.now(), ctx.config.lock.ttlMs);
-      throw new LockError(`the lock on ${names} is held by ${owner}`, {
-        hint: `if that run is dead or the freeze is over: deploy unlock ${ctx.config.env} --force`,
-      });
-    }
+    const foreign = held.filter((n) => {
+      const owner = parseOwner(state(ctx, n).lock);
+      return owner?.kind !== 'freeze' || owner.run !== mine;
+    });
+    if (foreign.length) throw notMine(seen, foreign);
     await Promise.all(
       held.map(async (node) => {
         await execOk(ctx, node, releaseLock(ctx.layout, mine!), { kind: 'lock' });
@@ -73,4 +72,26 @@ export async function unfreeze(
   }
   if (fs.existsSync(file)) fs.rmSync(file);
   return held.map((n) => n.name);
+}
+
+/** Why `unlock` without --force refused: a freeze of another run (name it), or a run's lock (only --force ends it). */
+function notMine(seen: Observation, foreign: readonly NodeSpec[]): LockError {
+  const { ctx } = seen;
+  const env = ctx.config.env;
+  const names = foreign.map((n) => n.name).join(', ');
+  const raw = state(ctx, foreign[0]!).lock;
+  const owner = parseOwner(raw);
+  const who = describeOwner(raw, ctx.deps.now(), ctx.config.lock.ttlMs);
+  if (owner?.kind === 'freeze')
+    return new LockError(`the lock on ${names} is held by ${who}. Nothing was changed`, {
+      hint: `to lift that freeze: deploy unlock ${env} --run ${owner.run}`,
+    });
+  return new LockError(
+    `the lock on ${names} is held by ${who}: not a freeze, and unlock lifts only freezes. Nothing was changed`,
+    {
+      hint:
+        `to end that run's lock anyway: deploy unlock ${env} --force ` +
+        '(journaled with your name; that run stops before its next switch and undoes what it can)',
+    },
+  );
 }

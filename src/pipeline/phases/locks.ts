@@ -1,9 +1,10 @@
 import os from 'node:os';
 import { LockError, RelinkError, errorMessage } from '../../errors.js';
 import { describeOwner, lockHealth, parseOwner, type LockOwner } from '../../gates/lock.js';
+import { thisMachine } from '../../gates/machine-id.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import { inspectNode } from '../../remote/inspect.js';
-import { acquireLock, breakLock, readLock, refreshLock, releaseLock, takeOverLock } from '../../remote/lock.js';
+import { acquireLock, breakLock, readLock, releaseLock, takeOverLock } from '../../remote/lock.js';
 import { checkWritable } from '../../remote/release.js';
 import { and, group, op, or, seq } from '../../remote/tokens.js';
 import { execOk, limit, session, state, step, type RunContext } from '../context.js';
@@ -21,6 +22,7 @@ export function ownerFor(
     user: ctx.user,
     host: os.hostname(),
     pid: process.pid,
+    machine: thisMachine(),
     command: ctx.command,
     version: extra.version,
     message: extra.message,
@@ -49,8 +51,9 @@ export interface LockOptions {
  * Takes the remote lock: first on the leader (the first node in inventory
  * order) alone, then on the rest in parallel. Two runs started at the same
  * moment meet at the leader, so exactly one of them goes on. A lock held by a
- * run that is provably gone (its pid is not running on this machine, or no
- * heartbeat within the TTL) is taken over by compare-and-delete, on the
+ * run that is provably gone (its pid is not running on this machine, the one
+ * with its machine id, or no heartbeat within the TTL) is taken over by
+ * compare-and-delete, on the
  * record. If any node is held, what this run took is released and a
  * LockError names the holder. Returns the nodes left under a freeze (only
  * with `force`).
@@ -180,36 +183,26 @@ function heldError(
   return new LockError(`deploy lock on ${env} is held (${where}) by ${who}`, { hint: hint?.(frozen) ?? next });
 }
 
-/** Refreshes this run's heartbeat on every node while it runs; returns the function that stops it. */
-export function startHeartbeat(ctx: RunContext, nodes: readonly NodeSpec[], owner: LockOwner): () => void {
-  const timer = setInterval(() => {
-    const beat = { ...owner, heartbeat: ctx.deps.now().toISOString() };
-    for (const node of nodes) {
-      session(ctx, node)
-        .exec(refreshLock(ctx.layout, ctx.runId, beat), limit(ctx, 'lock', true))
-        .catch(() => undefined);
-    }
-  }, ctx.config.lock.heartbeatMs);
-  timer.unref();
-  return () => clearInterval(timer);
-}
-
 /** Releases this run's lock on the given nodes; never someone else's. */
 export async function releaseRemoteLocks(ctx: RunContext, nodes: readonly NodeSpec[]): Promise<void> {
   await Promise.all(
     nodes
       .filter((node) => !ctx.unlocked.has(node.name))
-      .map((node) =>
-        session(ctx, node)
+      .map(async (node) => {
+        const released = await session(ctx, node)
           .exec(releaseLock(ctx.layout, ctx.runId), limit(ctx, 'lock', true))
-          .catch((error: unknown) =>
-            ctx.deps.reporter.emit({
-              type: 'warn',
-              node: node.name,
-              message: `could not release the deploy lock: ${errorMessage(error)}`,
-            }),
-          ),
-      ),
+          .catch((error: unknown) => ({ code: 255, stdout: '', stderr: errorMessage(error) }));
+        if (released.code === 0) return;
+        // The node keeps the lock of a run that has ended: say how to lift it once the node answers again.
+        const why = ctx.deps.redactor.apply(released.stderr.trim().split('\n').pop() ?? `exit ${released.code}`);
+        ctx.deps.reporter.emit({
+          type: 'warn',
+          node: node.name,
+          message:
+            `could not release the deploy lock (${why}): ${node.name} keeps this run's deploy lock; ` +
+            `once it answers again: deploy unlock ${ctx.config.env} --force`,
+        });
+      }),
   );
 }
 

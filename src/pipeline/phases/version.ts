@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js';
+import { isVersion } from '../../remote/node-values.js';
 import type { GitMirror } from '../../transport/git.js';
 import type { VersionInfo } from '../context.js';
 
@@ -23,8 +24,6 @@ export function closest(wanted: string, candidates: readonly string[], count = 3
     .slice(0, count);
 }
 
-const VERSION = /^[A-Za-z0-9][A-Za-z0-9._/+-]*$/;
-
 /**
  * Resolves what the user asked for to a commit. A tag always works; a branch
  * or commit only where the environment does not require tags.
@@ -35,7 +34,7 @@ export async function resolveVersion(
   env: string,
   requireTag: boolean,
 ): Promise<VersionInfo> {
-  if (!VERSION.test(requested) || requested.includes('..') || requested.length > 200) {
+  if (!isVersion(requested)) {
     throw new UsageError(
       `"${requested}" is not a valid version: use a tag such as v1.2.3${requireTag ? '' : ', a branch or a commit'}`,
     );

@@ -6,6 +6,7 @@ import { appendJournal } from '../../remote/journal.js';
 import { JOURNAL_FAILED, KILL_AFTER_S, relinkAndJournal, runInRelease } from '../../remote/relink.js';
 import { type ExecResult, TIMEOUT_EXIT } from '../../transport/types.js';
 import { execOk, limit, session, state, step, type RunContext } from '../context.js';
+import { guarded, lockRun } from '../phases/lock-guard.js';
 import { journalEvent, record, type EventFields } from '../phases/record.js';
 import { commandEnv, templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { renderTemplate } from '../../template/render.js';
@@ -33,10 +34,12 @@ export async function relinkNode(
     commit: facts.commit,
     ...extra,
   });
-  const command = relinkAndJournal(ctx.layout, facts.release, ctx.runId, appendJournal(ctx.layout, [entry]));
+  const journal = appendJournal(ctx.layout, [entry]);
+  const command = relinkAndJournal(ctx.layout, facts.release, ctx.runId, journal, lockRun(ctx, node));
   await step(ctx, `${phase}:relink`, node, async () => {
     try {
-      await execOk(ctx, node, command, { kind: 'relink' });
+      // Only while the node's lock still names this run: else a LockLostError, and `current` did not move.
+      await guarded(ctx, node, () => execOk(ctx, node, command, { kind: 'relink' }));
     } catch (error) {
       if (!(error instanceof RemoteError)) throw error;
       // The connection went during the relink: `current` may have moved, so the node counts as switched

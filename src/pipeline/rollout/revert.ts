@@ -4,6 +4,7 @@ import type { NodeSpec } from '../../inventory/types.js';
 import { releaseRecords } from '../../journal/releases.js';
 import type { ReleaseFacts } from '../../template/scope.js';
 import { state, type RunContext } from '../context.js';
+import { LockLostError, reclaimLocks } from '../phases/lock-guard.js';
 import { undrainLeftovers } from './drain.js';
 import { type Move, rollout } from './rollout.js';
 
@@ -42,7 +43,7 @@ export async function afterFailedRollout(
   if (switched.length === 0) {
     const left = await undrainLeftovers(ctx, 'rollback', [...ctx.setAside.keys()]);
     const rest = left.length ? ` ${left.join('; ')}` : '';
-    const hint = interrupted ? resume : 'fix the cause and deploy again';
+    const hint = interrupted ? resume : error instanceof LockLostError ? error.hint! : 'fix the cause and deploy again';
     return new RolloutError(`${cause}. No node was switched.${rest}`, node.name, outcome, hint, code);
   }
   const names = switched.map((n) => n.name).join(', ');
@@ -60,7 +61,9 @@ export async function afterFailedRollout(
     ? `check those nodes now: deploy status ${ctx.config.env}`
     : interrupted
       ? resume
-      : 'fix the cause, tag a new version and deploy it';
+      : error instanceof LockLostError
+        ? error.hint!
+        : 'fix the cause, tag a new version and deploy it';
   return new RolloutError(`${cause}. ${summary}`, node.name, outcome, hint, code);
 }
 
@@ -91,8 +94,10 @@ export async function revertSwitched(
     const to = { release: previous, version: old?.version ?? 'unknown', commit: old?.commit ?? 'unknown', branch: '' };
     return { to, event: 'rolled_back', fields: { from: facts.release, reason: 'deploy failed' } };
   };
-  const batches = rolloutGroups(switched, undefined, ctx.inventory.groupSize);
-  const policy = { phase: 'rollback', drain: true, switchUndrained: true, smoke: true } as const;
+  // After a lost lock: a node whose lock another run holds now is not touched; a removed one is taken again.
+  const reclaimed = await reclaimLocks(ctx, switched);
+  const batches = rolloutGroups(reclaimed.nodes, undefined, ctx.inventory.groupSize);
+  const policy = { phase: 'rollback', drain: true, switchUndrained: true, smoke: true, undo: true } as const;
   const keepOut = options.keepOut ?? false;
   const result = await rollout(ctx, batches, previousOf, {
     ...policy,
@@ -100,8 +105,9 @@ export async function revertSwitched(
     continueOnFailure: true,
     interruptible: false,
   });
-  return result.failures.map(({ node, error }) => {
+  const failed = result.failures.map(({ node, error }) => {
     const message = errorMessage(error).split('\n')[0] ?? '';
     return message.startsWith(`${node.name}:`) ? message : `${node.name}: ${message}`;
   });
+  return [...reclaimed.problems, ...failed];
 }

@@ -2,6 +2,7 @@ import type { NodeSpec } from '../../inventory/types.js';
 import { unlinkCurrent } from '../../remote/relink.js';
 import type { ReleaseFacts } from '../../template/scope.js';
 import { checkAborted, execOk, step, type RunContext } from '../context.js';
+import { checkLock, guarded, lockLoss, lockRun } from '../phases/lock-guard.js';
 import { journalEvent, record, type EventFields } from '../phases/record.js';
 import { relinkNode, restartNode, smokeNode, stopNode } from './activate.js';
 import { behindLb, drainGroup, undrainNode } from './drain.js';
@@ -42,6 +43,11 @@ export interface RolloutPolicy {
   readonly keepOut?: boolean;
   /** The failure budget: failed nodes it spares are put back on their release and the rollout goes on. */
   readonly budget?: RolloutBudget;
+  /**
+   * Putting nodes back after a failure: it goes on when this run lost its lock somewhere (every other rollout
+   * stops before its next switch then); each relink still checks the node's lock.
+   */
+  readonly undo?: boolean;
 }
 
 /** A node that failed, and why. */
@@ -86,6 +92,23 @@ export async function rollout(
   moveOf: (node: NodeSpec) => Move,
   policy: RolloutPolicy,
 ): Promise<RolloutResult> {
+  // A rollout that always finishes what it started (a rollback, an undo) does not let an interrupt cut its
+  // commands short either: each still ends at its deadline.
+  const undoing = ctx.undoing;
+  if (!policy.interruptible) ctx.undoing = true;
+  try {
+    return await switchGroups(ctx, groups, moveOf, policy);
+  } finally {
+    ctx.undoing = undoing;
+  }
+}
+
+async function switchGroups(
+  ctx: RunContext,
+  groups: readonly (readonly NodeSpec[])[],
+  moveOf: (node: NodeSpec) => Move,
+  policy: RolloutPolicy,
+): Promise<RolloutResult> {
   const switched: NodeSpec[] = [];
   const failures: { node: NodeSpec; error: unknown }[] = [];
   for (const [index, group] of groups.entries()) {
@@ -111,6 +134,13 @@ export async function rollout(
       return { switched, failures, stopped: { ...failed[0]!, group, untouched } };
     }
   }
+  // A lock lost after the last switch: the run did not hold it throughout, so it does not end as a success.
+  const lost = policy.undo ? undefined : await lockLoss(ctx);
+  const at = switched.find((n) => ctx.lockLost.has(n.name)) ?? switched[0];
+  if (lost && at) {
+    failures.push({ node: at, error: lost });
+    return { switched, failures, stopped: { node: at, error: lost, group: [], untouched: [] } };
+  }
   return { switched, failures };
 }
 
@@ -119,6 +149,9 @@ async function drainFirst(
   group: readonly NodeSpec[],
   policy: RolloutPolicy,
 ): Promise<{ ok: true } | { ok: false; error: unknown }> {
+  // A run that lost its lock stops before the next group, drained or not.
+  const lost = policy.undo ? undefined : await lockLoss(ctx, group[0]?.name);
+  if (lost) return { ok: false, error: lost };
   if (!policy.drain) return { ok: true };
   try {
     if (policy.interruptible) checkAborted(ctx);
@@ -141,10 +174,11 @@ async function switchNode(
   switched: NodeSpec[],
 ): Promise<void> {
   if (policy.interruptible) checkAborted(ctx);
+  if (!policy.undo) await checkLock(ctx);
   const to = move.to;
   if (!to) {
     await step(ctx, `${policy.phase}:unlink`, node, () =>
-      execOk(ctx, node, unlinkCurrent(ctx.layout), { kind: 'relink' }),
+      guarded(ctx, node, () => execOk(ctx, node, unlinkCurrent(ctx.layout, lockRun(ctx, node)), { kind: 'relink' })),
     );
     await record(ctx, node, journalEvent(ctx, node, move.event, move.fields));
     switched.push(node);
