@@ -38,8 +38,10 @@ export function parseOwner(raw: string | undefined): LockOwner | undefined {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
   const o = parsed as Record<string, unknown>;
-  const kind = o.kind === 'run' || o.kind === 'freeze' ? o.kind : undefined;
-  if (!kind || !isId(o.run) || !isPid(o.pid) || !isTime(o.since) || !isTime(o.heartbeat)) return undefined;
+  // A record without `kind` or `heartbeat` (written by hand, or by an older relink) is a run's, last seen `since`.
+  const kind = o.kind === undefined ? 'run' : o.kind === 'run' || o.kind === 'freeze' ? o.kind : undefined;
+  const heartbeat = o.heartbeat === undefined ? o.since : o.heartbeat;
+  if (!kind || !isId(o.run) || !isPid(o.pid) || !isTime(o.since) || !isTime(heartbeat)) return undefined;
   if (!isText(o.user) || !isText(o.host) || !isText(o.command)) return undefined;
   return {
     run: o.run,
@@ -52,7 +54,7 @@ export function parseOwner(raw: string | undefined): LockOwner | undefined {
     ...(isVersion(o.version) ? { version: o.version } : {}),
     ...(isText(o.message) ? { message: o.message } : {}),
     since: o.since,
-    heartbeat: o.heartbeat,
+    heartbeat,
   };
 }
 

@@ -151,6 +151,23 @@ export function limit(ctx: RunContext, kind: CommandKind | { ms: number }, clean
   return { timeoutMs, signal: ctx.undoing || cleanup ? undefined : ctx.deps.signal };
 }
 
+/**
+ * How long a user command (restart, stop, smoke, backup) may go on after an interrupt before it is ended on
+ * the node: a restart cut halfway can leave a new app running beside a stale pid file.
+ */
+const USER_GRACE_MS = 10_000;
+
+/** The deadline of a user command: the run's interrupt reaches it only after USER_GRACE_MS. */
+export function userLimit(ctx: RunContext, ms: number): Deadline {
+  const { signal } = limit(ctx, { ms });
+  if (!signal) return { timeoutMs: ms };
+  const later = new AbortController();
+  const fire = () => setTimeout(() => later.abort(signal.reason), USER_GRACE_MS).unref();
+  if (signal.aborted) fire();
+  else signal.addEventListener('abort', fire, { once: true });
+  return { timeoutMs: ms, signal: later.signal };
+}
+
 /** Runs a remote command and throws a RemoteError (redacted command, stderr tail) when it fails. */
 export async function execOk(
   ctx: RunContext,

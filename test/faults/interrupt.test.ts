@@ -273,6 +273,34 @@ describe('interrupts with a node in trouble', () => {
     }
   });
 
+  it('an unpack on a full disk, then SIGINT: nothing switched, no release dir or lock left, the fleet whole', async () => {
+    stopApps(sb);
+    const p = new Project(sb, { lb: haproxy(), configExtra: "rollout: { upload: 'tar' }," });
+    const releases = `${p.deployTo}/releases`;
+    try {
+      expect((await p.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+      p.tag('v2.0.0', payload(), 'payload');
+      onNode(sb, 'node3', `mount -t tmpfs -o size=256k tmpfs ${releases}`);
+      const ended = await interrupt(p, ['prod', 'v2.0.0'], /node3\s+distribute:upload/, signal('SIGINT'), 20);
+      onNode(sb, 'node3', `umount ${releases}`);
+      expect(ended.code, `${ended.stdout}\n${ended.stderr}`).not.toBeNull();
+      expect([1, 130]).toContain(ended.code);
+      for (const name of NODES) {
+        expect(p.lockExists(name), name).toBe(false);
+        expect(p.current(name), name).toContain('_v1.0.0_');
+        expect(
+          p.releases(name).filter((r) => r.includes('_v2.0.0_')),
+          name,
+        ).toEqual([]);
+      }
+      expect((await p.deploy(['prod', 'v2.0.0'])).code).toBe(0);
+    } finally {
+      onNode(sb, 'node3', `umount ${releases} 2>/dev/null || true`);
+      stopApps(sb);
+      p.remove();
+    }
+  });
+
   it('a node whose sshd dies: named, keeps its lock, a clean-up command printed; every other node ends unlocked', async () => {
     stopApps(sb);
     const p = new Project(sb, { lb: haproxy(), configExtra: "rollout: { upload: 'rsync' }," });

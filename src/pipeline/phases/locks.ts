@@ -71,7 +71,8 @@ export async function acquireRemoteLocks(
   const { layout } = ctx;
   const inspect = async (node: NodeSpec) => {
     const read = inspectNode(layout, { journalLines: JOURNAL_LINES });
-    if (options.inspect) takeInspection(ctx, node, (await execOk(ctx, node, read, { kind: 'inspect' })).stdout);
+    if (options.inspect)
+      takeInspection(ctx, node, (await execOk(ctx, node, read, { kind: 'inspect', cleanup: true })).stdout);
   };
   const lockAndRead = options.inspect
     ? and(acquireLock(layout, owner), group(inspectNode(layout, { journalLines: JOURNAL_LINES })))
@@ -86,7 +87,7 @@ export async function acquireRemoteLocks(
   const journal = (list: typeof takeovers) =>
     list.map(({ node, reason }) => record(ctx, node, journalEvent(ctx, node, 'lock_broken', { reason })));
   const take = async (node: NodeSpec): Promise<void> => {
-    const first = await session(ctx, node).exec(command, limit(ctx, 'lock'));
+    const first = await session(ctx, node).exec(command, limit(ctx, 'lock', true));
     if (first.code === NOT_WRITABLE) return void unwritable.push(node);
     if (first.code === CONNECTION_LOST) return void lost.push(node);
     if (first.code === 0) {
@@ -94,7 +95,7 @@ export async function acquireRemoteLocks(
       if (options.inspect) takeInspection(ctx, node, first.stdout);
       return;
     }
-    const raw = (await session(ctx, node).exec(readLock(layout), limit(ctx, 'lock'))).stdout.trim() || undefined;
+    const raw = (await session(ctx, node).exec(readLock(layout), limit(ctx, 'lock', true))).stdout.trim() || undefined;
     const o = parseOwner(raw);
     if (o?.kind === 'freeze' && options.force) return void frozen.push(node);
     const health = o && o.kind !== 'freeze' ? lockHealth(o, ctx.deps.now(), ttl) : undefined;
@@ -103,13 +104,13 @@ export async function acquireRemoteLocks(
     const who = describeOwner(raw, ctx.deps.now(), ttl);
     const doing = dead ? "taking over a dead run's lock" : 'taking over the lock of another run (--force)';
     ctx.deps.reporter.emit({ type: 'warn', node: node.name, message: `${doing}: ${who}` });
-    const swap = await session(ctx, node).exec(takeOverLock(layout, o.run, owner), limit(ctx, 'lock'));
+    const swap = await session(ctx, node).exec(takeOverLock(layout, o.run, owner), limit(ctx, 'lock', true));
     if (swap.code === CONNECTION_LOST) return void lost.push(node);
     if (swap.code !== 0) {
       // Another run took it first: it is theirs now.
       held.push({
         node,
-        owner: (await session(ctx, node).exec(readLock(layout), limit(ctx, 'lock'))).stdout.trim() || raw,
+        owner: (await session(ctx, node).exec(readLock(layout), limit(ctx, 'lock', true))).stdout.trim() || raw,
       });
       return;
     }
@@ -220,7 +221,7 @@ export async function breakForeignLocks(
     nodes.map(async (node) => {
       const owner = state(ctx, node).lock;
       if (!owner) return;
-      await session(ctx, node).exec(breakLock(ctx.layout), limit(ctx, 'lock'));
+      await session(ctx, node).exec(breakLock(ctx.layout), limit(ctx, 'lock', true));
       await record(
         ctx,
         node,

@@ -5,7 +5,7 @@ import { releaseDir } from '../../remote/paths.js';
 import { appendJournal } from '../../remote/journal.js';
 import { JOURNAL_FAILED, KILL_AFTER_S, relinkAndJournal, runInRelease } from '../../remote/relink.js';
 import { type ExecResult, TIMEOUT_EXIT } from '../../transport/types.js';
-import { execOk, limit, session, state, step, type RunContext } from '../context.js';
+import { execOk, session, state, step, type RunContext, userLimit } from '../context.js';
 import { guarded, lockRun } from '../phases/lock-guard.js';
 import { journalEvent, record, type EventFields } from '../phases/record.js';
 import { commandEnv, templateScope, type ReleaseFacts } from '../../template/scope.js';
@@ -39,7 +39,8 @@ export async function relinkNode(
   await step(ctx, `${phase}:relink`, node, async () => {
     try {
       // Only while the node's lock still names this run: else a LockLostError, and `current` did not move.
-      await guarded(ctx, node, () => execOk(ctx, node, command, { kind: 'relink' }));
+      // Never cut short by an interrupt: it takes milliseconds, and a cut one may have moved `current` unseen.
+      await guarded(ctx, node, () => execOk(ctx, node, command, { kind: 'relink', cleanup: true }));
     } catch (error) {
       if (!(error instanceof RemoteError)) throw error;
       // The connection went during the relink: `current` may have moved, so the node counts as switched
@@ -191,7 +192,7 @@ export async function runOnNode(
 ): Promise<ExecResult> {
   const started = performance.now();
   const remote = runInRelease(dir, command, commandEnv(ctx.config, node, facts), timeoutMs);
-  const result = await session(ctx, node).exec(remote, limit(ctx, { ms: timeoutMs + (KILL_AFTER_S + 5) * 1000 }));
+  const result = await session(ctx, node).exec(remote, userLimit(ctx, timeoutMs + (KILL_AFTER_S + 5) * 1000));
   // 124: `timeout` stopped it with SIGTERM; 137: it ignored that and was killed.
   const overran = result.code === 124 || (result.code === 137 && performance.now() - started >= timeoutMs);
   return overran ? { ...result, code: TIMEOUT_EXIT } : result;

@@ -80,8 +80,8 @@ export async function revertSwitched(
   facts: ReleaseFacts,
   options: { keepOut?: boolean; phase?: string } = {},
 ): Promise<string[]> {
-  // From here on the run undoes: an interrupt no longer stops its commands.
-  ctx.undoing = true;
+  // The rollout below does not let an interrupt cut its commands short (interruptible: false), and restores
+  // that afterwards: a failure budget's put-back inside a forward rollout leaves the rest of it interruptible.
   const title = options.phase ?? `rollback of ${switched.length} switched node(s)`;
   ctx.deps.reporter.emit({ type: 'phase', phase: title });
   const previousOf = (node: NodeSpec): Move => {

@@ -178,7 +178,9 @@ async function switchNode(
   const to = move.to;
   if (!to) {
     await step(ctx, `${policy.phase}:unlink`, node, () =>
-      guarded(ctx, node, () => execOk(ctx, node, unlinkCurrent(ctx.layout, lockRun(ctx, node)), { kind: 'relink' })),
+      guarded(ctx, node, () =>
+        execOk(ctx, node, unlinkCurrent(ctx.layout, lockRun(ctx, node)), { kind: 'relink', cleanup: true }),
+      ),
     );
     await record(ctx, node, journalEvent(ctx, node, move.event, move.fields));
     switched.push(node);
