@@ -2,22 +2,27 @@
 // and the layers below it, never one above, never in a cycle; only
 // src/transport/ starts processes or opens sockets. Checked by `npm run lint`.
 //
-//   core       errors.ts, cjs.ts, poll.ts, log/, remote/ (pure builders), journal/ (pure)
+//   core       errors.ts, next.ts, cjs.ts, poll.ts, log/, remote/ (pure builders), journal/ (pure)
 //   model      config/, inventory/, template/
 //   transport  transport/ (ssh, rsync, git, local processes, http, mail)
 //   plug-ins   lb/ (drivers), notify/ (channels), gates/ (pure decisions)
-//   phases     pipeline/context.ts, pipeline/phases/, pipeline/rollout/
+//   phases     pipeline/context.ts, pipeline/phases/, pipeline/rollout/, pipeline/distribution/ (push, relay,
+//              pull), pipeline/shared/ (what the phases share: the Source, journal records)
 //   lifecycle  pipeline/lifecycle/ (the one locked-run lifecycle)
 //   commands   pipeline/*.ts (deploy, rollback: their lists of phases)
+//   app        app/ (the operations both doors call, the composition root, the --json shapes)
 //   cli        cli/, bin/, index.ts, web/ (the dashboard of `deploy serve`; its socket is transport/web-server.ts)
+//
+// The two doors, cli/ and web/, import only app/, log/, errors.ts and their own files; web/ never cli/.
 const layers = [
-  { name: 'core', path: '^src/((errors|cjs|poll)\\.ts$|log/|remote/|journal/)' },
+  { name: 'core', path: '^src/((errors|cjs|poll|next)\\.ts$|log/|remote/|journal/)' },
   { name: 'model', path: '^src/(config|inventory|template)/' },
   { name: 'transport', path: '^src/transport/' },
   { name: 'plug-ins', path: '^src/(lb|notify|gates)/' },
-  { name: 'phases', path: '^src/pipeline/(context\\.ts$|phases/|rollout/)' },
+  { name: 'phases', path: '^src/pipeline/(context\\.ts$|phases/|rollout/|distribution/|shared/)' },
   { name: 'lifecycle', path: '^src/pipeline/lifecycle/' },
   { name: 'commands', path: '^src/pipeline/(?!context\\.ts$)[^/]+\\.ts$' },
+  { name: 'app', path: '^src/app/' },
   { name: 'cli', path: '^src/(cli/|bin/|web/|index\\.ts$)' },
 ];
 
@@ -35,6 +40,25 @@ const upward = layers.slice(0, -1).map((layer, i) => ({
 module.exports = {
   forbidden: [
     ...upward,
+    {
+      name: 'doors-import-only-app',
+      comment:
+        'cli/ and web/ are doors: they import src/app/ (the operations), log/, errors.ts and their own files ' +
+        '(and `deploy serve` the dashboard it starts); what a door needs of the engine is an operation in src/app/',
+      severity: 'error',
+      from: { path: '^src/(cli|web)/' },
+      to: {
+        path: '^src/',
+        pathNot: ['^src/(app|log)/', '^src/errors\\.ts$', '^src/$1/', '^src/web/(server|users|users-cli)\\.ts$'],
+      },
+    },
+    {
+      name: 'web-not-into-cli',
+      comment: 'the dashboard does not climb into the CLI: what both need is in src/app/',
+      severity: 'error',
+      from: { path: '^src/web/' },
+      to: { path: '^src/cli/' },
+    },
     {
       name: 'no-cycles',
       comment: 'an import cycle ties two modules into one: move what both need into a third, lower module',

@@ -1,3 +1,5 @@
+import type { Said } from './next.js';
+
 /** Exit codes: a refusal by a gate or a lock is not a failure of the release. */
 export const EXIT = {
   ok: 0,
@@ -34,12 +36,12 @@ export const EXIT_MEANING: Readonly<Record<keyof typeof EXIT, string>> = {
     '`interrupted`, and the message says the command that resumes',
 };
 
-/** An error a person can act on: what happened, and the next step. */
+/** An error a person can act on: what happened, and the next step (its commands as data: src/next.ts). */
 export class RelinkError extends Error {
-  readonly hint: string | undefined;
+  readonly hint: Said | undefined;
   readonly exitCode: ExitCode;
 
-  constructor(message: string, options: { hint?: string; exitCode?: ExitCode; cause?: unknown } = {}) {
+  constructor(message: string, options: { hint?: Said; exitCode?: ExitCode; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.name = 'RelinkError';
     this.hint = options.hint;
@@ -49,7 +51,7 @@ export class RelinkError extends Error {
 
 /** Bad input: unknown environment, invalid config, missing tag. */
 export class UsageError extends RelinkError {
-  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(message: string, options: { hint?: Said; cause?: unknown } = {}) {
     super(message, { ...options, exitCode: EXIT.usage });
     this.name = 'UsageError';
   }
@@ -57,7 +59,7 @@ export class UsageError extends RelinkError {
 
 /** A gate refused the release (window, poison). Nothing was changed. */
 export class GateError extends RelinkError {
-  constructor(message: string, options: { hint?: string } = {}) {
+  constructor(message: string, options: { hint?: Said } = {}) {
     super(message, { ...options, exitCode: EXIT.gate });
     this.name = 'GateError';
   }
@@ -65,7 +67,7 @@ export class GateError extends RelinkError {
 
 /** Another run holds the deploy lock. Nothing was changed. */
 export class LockError extends RelinkError {
-  constructor(message: string, options: { hint?: string } = {}) {
+  constructor(message: string, options: { hint?: Said } = {}) {
     super(message, { ...options, exitCode: EXIT.lock });
     this.name = 'LockError';
   }
@@ -78,7 +80,7 @@ export class RemoteError extends RelinkError {
   readonly code: number;
   readonly stderr: string;
 
-  constructor(node: string, command: string, code: number, stderr: string, hint?: string) {
+  constructor(node: string, command: string, code: number, stderr: string, hint?: Said) {
     const tail = stderr.trim().split('\n').slice(-5).join('\n  ');
     super(`${node}: command failed with exit code ${code}: ${command}${tail ? `\n  ${tail}` : ''}`, { hint });
     this.name = 'RemoteError';

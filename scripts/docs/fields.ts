@@ -17,7 +17,7 @@ export interface Field {
   readonly required: boolean;
   readonly description?: string;
   readonly examples: readonly unknown[];
-  /** A default the schema fills in (the inventory's), as opposed to one the code applies (described). */
+  /** The default the schema fills in (`.default()`, `.prefault()`); a description's "Default:" says the rest. */
   readonly schemaDefault?: { readonly value: unknown };
   /** The `lb.driver` a field belongs to, when not to all of them. */
   readonly variant?: string;
@@ -57,9 +57,9 @@ export function unwrap(schema: z.ZodType): {
   for (;;) {
     meta = { ...(z.globalRegistry.get(inner) as Meta | undefined), ...meta };
     const def = defOf(inner);
-    if (def.type === 'optional' || def.type === 'default') {
+    if (def.type === 'optional' || def.type === 'default' || def.type === 'prefault') {
       optional = true;
-      if (def.type === 'default') dflt = { value: def.defaultValue };
+      if (def.type !== 'optional') dflt = { value: def.defaultValue };
       inner = def.innerType!;
     } else break;
   }
@@ -126,7 +126,10 @@ export function flatten(list: readonly Field[]): Field[] {
   return list.flatMap((f) => [f, ...flatten(f.children)]);
 }
 
-/** The "Default: ..." sentence of a description (always its last), and the text before it. */
+/**
+ * The "Default: ..." sentence of a description (always its last), and the text before it: the default of a
+ * field whose schema has none, in words (what the code works out, or what an absent field means).
+ */
 export function splitDefault(description = ''): { text: string; dflt?: string } {
   const at = description.search(/(^|\s)Default: /);
   if (at < 0) return { text: description };

@@ -6,7 +6,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { inventorySchema } from '../../src/inventory/schema.js';
 import { exitCodes } from './exit-codes.js';
 import { defOf, fields } from './fields.js';
-import { poisonRecord, shapes } from './json-shapes.js';
+import { apiReference, poisonRecord, shapes } from './json-shapes.js';
 import { anchor, fieldReference } from './reference.js';
 import { md, tsType } from './render.js';
 import { commandVariables, templateVariables } from './variables.js';
@@ -37,9 +37,11 @@ function configReference(): string {
     "export default defineConfig({ project: 'shop', repo: '.', deployTo: '/srv/shop' });",
     '```',
     '',
-    '`defineConfig` gives an editor completion and these descriptions; relink validates the file when it loads',
-    'it and names every wrong key. Every field but `project`, `repo`, `environments` and `schedule` can also be',
-    'set per environment under `environments.<env>` (see [`environments`](#environments) for how they merge).',
+    '`defineConfig` gives an editor completion and type checking of every field below (the descriptions are',
+    'here); relink validates the file when it loads it and names every wrong key. Every field but `project`,',
+    '`repo`, `environments` and `schedule` can also be set per environment under `environments.<env>` (see',
+    '[`environments`](#environments) for how they merge); a default is what an absent field means, filled in',
+    'after the merge.',
     `The same shape as a JSON Schema: [deploy-config.schema.json](../schema/deploy-config.schema.json).`,
     'Where template variables (`{{ ... }}`) work and what they hold: [templates.md](templates.md).',
     '',
@@ -128,6 +130,7 @@ function jsonReference(): string {
     ...shapes.map((s) => `- [\`${s.command}\`](#${anchor(`\`${s.command}\``)})`),
     '',
     ...sections,
+    ...apiReference(names),
     '## PoisonRecord',
     '',
     '```ts',

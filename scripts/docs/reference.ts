@@ -34,14 +34,19 @@ export function exampleOf(f: Field): unknown {
   return undefined;
 }
 
-/** The default of a field in words: its description's "Default:" sentence, else the schema's default. */
+/** The default of a field: the schema's, else its description's "Default:" sentence. */
 export function defaultOf(f: Field, syntax: Syntax): string {
+  if (f.schemaDefault) {
+    const value = f.schemaDefault.value;
+    if (f.kind === 'object' && isEmpty(value)) return "its fields' defaults";
+    return `\`${syntax === 'ts' ? tsValue(value, f.key) : yamlValue(value)}\``;
+  }
   const { dflt } = splitDefault(f.description);
   if (dflt) return dflt;
-  if (f.schemaDefault)
-    return `\`${syntax === 'ts' ? tsValue(f.schemaDefault.value) : yamlValue(f.schemaDefault.value)}\``;
   return f.required ? 'required' : '—';
 }
+
+const isEmpty = (value: unknown) => typeof value === 'object' && value !== null && Object.keys(value).length === 0;
 
 function typeOf(f: Field): string {
   if (f.kind === 'object') return 'object';

@@ -2,6 +2,7 @@
 // (src/template/scope.ts) with sample inputs: a variable the code adds without a line here fails the
 // generator, and so the docs test.
 import { resolveConfig } from '../../src/config/load.js';
+import { validateUserConfig } from '../../src/config/validate.js';
 import type { Inventory, NodeSpec } from '../../src/inventory/types.js';
 import { releaseName } from '../../src/remote/release-name.js';
 import { commandEnv, templateScope } from '../../src/template/scope.js';
@@ -44,7 +45,7 @@ const user = {
   vars: { greeting: 'hello' },
   secrets: ['APP_SECRET'],
 };
-const config = resolveConfig(user, 'prod', '/home/ana/shop/deploy.config.ts');
+const config = resolveConfig(validateUserConfig(user, 'deploy.config.ts'), 'prod', '/home/ana/shop/deploy.config.ts');
 const node: NodeSpec = {
   name: 'web1',
   address: '10.0.0.11',

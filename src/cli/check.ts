@@ -1,3 +1,4 @@
+import { EXIT } from '../errors.js';
 import { type OptionSet, verb } from './options.js';
 
 export const options = {
@@ -12,17 +13,13 @@ export const command = verb({
 });
 
 export async function checkCommand(argv: { rev: string; json?: boolean; config?: string }): Promise<void> {
-  const { openRepo, records, commitOrFail } = await import('./poison-records.js');
-  const { git } = await openRepo(argv.config);
-  const { checkHistory, open, describeOpen } = await import('../gates/poison.js');
-  const { EXIT } = await import('../errors.js');
-  const commit = await commitOrFail(git, argv.rev);
-  const findings = await checkHistory(git, commit, await records(git));
-  const openOnes = open(findings);
+  const { openGate } = await import('./poison-records.js');
+  const { git, records, checkRevision, describeOpen } = await openGate(argv.config);
+  const { body, findings } = await checkRevision(git, argv.rev, () => records());
+  const openOnes = body.open;
   if (argv.json) {
-    const cured = findings.filter((f) => f.curedBy).map((f) => ({ id: f.record.id, curedBy: f.curedBy, how: f.how }));
-    const body = { rev: argv.rev, commit, healthy: openOnes.length === 0, open: openOnes.map((f) => f.record), cured };
-    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    const { checkJson, printJson } = await import('../app/shapes.js');
+    printJson(checkJson, body);
   } else if (openOnes.length === 0) {
     const all = findings.length ? ` (${findings.length} known bug(s) in its history, all cured)` : '';
     process.stdout.write(`${argv.rev}: healthy${all}\n`);

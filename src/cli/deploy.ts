@@ -45,11 +45,11 @@ export const command = verb({
 });
 
 export async function deployCommand(argv: DeployArgs): Promise<void> {
-  const { openRun } = await import('./compose.js');
+  const { openRun } = await import('../app/compose.js');
   // From here to its end a closed stdout does not end the process (bin/quiet-pipe.ts).
   const ended = changingNodes();
   // The pipeline loads while the run opens (and its connections start).
-  const pipeline = import('../pipeline/run.js');
+  const pipeline = import('../app/deploy.js');
   pipeline.catch(() => undefined);
   const run = await openRun({
     env: argv.env,
@@ -60,26 +60,9 @@ export async function deployCommand(argv: DeployArgs): Promise<void> {
     warm: { nodes: argv.node },
   });
   try {
-    const { deploy } = await pipeline;
-    const secrets = run.secrets();
-    const outcome = await deploy(
-      {
-        config: run.config,
-        inventory: run.inventory,
-        version: argv.version,
-        user: run.user,
-        runId: run.runId,
-        stateDir: run.stateDir,
-        secrets,
-        nodes: argv.node,
-        allowPoison: argv.allowPoison,
-        emergency: argv.emergency,
-        reason: argv.reason,
-        retryFailed: argv.retryFailed,
-      },
-      run.deps,
-      run.source,
-    );
+    const { release } = await pipeline;
+    const { version, allowPoison, emergency, reason, retryFailed } = argv;
+    const outcome = await release(run, { version, nodes: argv.node, allowPoison, emergency, reason, retryFailed });
     // Released, with nodes set aside: not a success, not a failure.
     if (outcome.setAside.length) process.exitCode = EXIT.partial;
   } finally {

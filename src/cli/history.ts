@@ -13,22 +13,20 @@ export const command = verb({
 });
 
 export async function historyCommand(argv: { env: string; n: number; json?: boolean; config?: string }): Promise<void> {
-  const { isDefaultReason, mergeRuns } = await import('../journal/history.js');
-  const { journals, seconds } = await import('./journals.js');
-  const { events } = await journals(argv.env, argv.config);
-  // A node in two environments keeps the runs of both in its journal: only this one's are listed.
-  const runs = mergeRuns(events)
-    .filter((r) => r.env === argv.env)
-    .slice(0, Math.max(0, argv.n));
+  const { history, isDefaultReason } = await import('../app/history.js');
+  const { printable, seconds, table } = await import('../log/listing.js');
+  const warn = (node: string, why: string) =>
+    process.stderr.write(`warning: ${argv.env}/${node} unreachable, its journal is not counted: ${printable(why)}\n`);
+  const runs = (await history(argv.env, argv.config, warn)).slice(0, Math.max(0, argv.n));
   if (argv.json) {
-    process.stdout.write(`${JSON.stringify({ env: argv.env, runs }, null, 2)}\n`);
+    const { historyJson, printJson } = await import('../app/shapes.js');
+    printJson(historyJson, { env: argv.env, runs });
     return;
   }
   if (runs.length === 0) {
     process.stdout.write(`no runs recorded on the nodes of ${argv.env}\n`);
     return;
   }
-  const { table } = await import('../log/listing.js');
   // What --json has beyond the columns: an emergency, the known bugs allowed, a reason (a failure's error).
   const notes = (r: (typeof runs)[number]) =>
     [

@@ -12,58 +12,14 @@ export const command = verb({
 });
 
 export async function impactCommand(argv: { id: string; json?: boolean; config?: string }): Promise<void> {
-  const { openRepo, recordOrFail, records } = await import('./poison-records.js');
-  const { git, root } = await openRepo(argv.config);
-  const { checkHistory } = await import('../gates/poison.js');
-  const { knownEnvironments } = await import('../inventory/load.js');
-  const { openRun } = await import('./compose.js');
-  const { observe } = await import('../pipeline/phases/observe.js');
-  const { state } = await import('../pipeline/context.js');
-  const { releaseRecords } = await import('../journal/releases.js');
-  const all = await records(git);
-  const record = await recordOrFail(all, argv.id);
-  const verdicts = new Map<string, boolean>();
-  const affected: { env: string; node: string; release: string; version?: string; commit: string }[] = [];
-  const unreachable: { env: string; node: string }[] = [];
-  for (const env of knownEnvironments(root)) {
-    const run = await openRun({ env, config: argv.config, command: 'impact', quiet: true, runLog: false });
-    const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps);
-    try {
-      for (const node of seen.nodes) {
-        if (seen.unreachable.has(node.name)) {
-          unreachable.push({ env, node: node.name });
-          continue;
-        }
-        const s = state(seen.ctx, node);
-        const current = s.current ? releaseRecords(s.events).get(s.current) : undefined;
-        if (!current?.commit) continue;
-        if (!verdicts.has(current.commit)) {
-          const known = await git.resolve(current.commit);
-          const findings = known ? await checkHistory(git, current.commit, [record]) : [];
-          verdicts.set(
-            current.commit,
-            findings.some((f) => !f.curedBy),
-          );
-        }
-        if (verdicts.get(current.commit)) {
-          affected.push({
-            env,
-            node: node.name,
-            release: s.current!,
-            version: current.version,
-            commit: current.commit,
-          });
-        }
-      }
-    } finally {
-      await seen.close();
-      await run.close();
-    }
-  }
+  const { openGate } = await import('./poison-records.js');
+  const { impactOf } = await import('../app/impact.js');
+  const { git, root, records, recordOrFail } = await openGate(argv.config);
+  const record = recordOrFail(await records(), argv.id);
+  const { affected, unreachable } = await impactOf(git, record, root, argv.config);
   if (argv.json) {
-    process.stdout.write(
-      `${JSON.stringify({ id: record.id, poison: record.commit, affected, unreachable }, null, 2)}\n`,
-    );
+    const { impactJson, printJson } = await import('../app/shapes.js');
+    printJson(impactJson, { id: record.id, poison: record.commit, affected, unreachable });
   } else {
     const how = affected.length
       ? `${affected.length} node(s) run it without the fix`

@@ -24,7 +24,10 @@ export const checks = {
     v.startsWith('/') && !/\p{Cc}/u.test(v) && !v.split('/').includes('..')
       ? undefined
       : `"${v}": an absolute path without ".."`,
-  lb: (v: string) => ((LB_CHOICES as readonly string[]).includes(v) ? undefined : `"${v}": haproxy, nginx or none`),
+  lb: (v: string) =>
+    (LB_CHOICES as readonly string[]).includes(v)
+      ? undefined
+      : `"${v}": ${LB_CHOICES.slice(0, -1).join(', ')} or ${LB_CHOICES.at(-1)}`,
   user: (v: string) => (USER.test(v) ? undefined : `"${v}": a user name (lower-case letters, digits, "_", "-", ".")`),
   nodes: (v: string) => {
     const names = splitList(v);

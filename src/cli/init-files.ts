@@ -1,12 +1,13 @@
 // What `deploy init` writes, as text: pure functions of the answers (no I/O), so a test can read every
 // file without running the command. cli/init.ts asks the questions and writes these.
+import { INIT_LB_DRIVERS, type InitLbDriver } from '../app/names.js';
 
 /** The environments init makes a hosts file for, in the order a release travels. */
 export const INIT_ENVS = ['dev', 'test', 'pre', 'prod'] as const;
 export type InitEnv = (typeof INIT_ENVS)[number];
 
-export const LB_CHOICES = ['haproxy', 'nginx', 'none'] as const;
-export type LbChoice = (typeof LB_CHOICES)[number];
+export const LB_CHOICES = INIT_LB_DRIVERS;
+export type LbChoice = InitLbDriver;
 
 /** The git-ignored file of secret values the config names (`secretsFile`). */
 export const SECRETS_FILE = 'deploy.secrets.env';

@@ -1,9 +1,14 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { INIT_LB_DRIVERS } from '../app/names.js';
+import { InterruptedError, UsageError } from '../errors.js';
 import { type OptionSet, verb } from './options.js';
 
 export const options = {
   project: { type: 'string', describe: 'project name (default: the repository directory name)' },
   'deploy-to': { type: 'string', describe: 'directory on the nodes (default: /srv/<project>)' },
-  lb: { type: 'string', choices: ['haproxy', 'nginx', 'none'], describe: "prod's load balancer (default: none)" },
+  lb: { type: 'string', choices: INIT_LB_DRIVERS, describe: "prod's load balancer (default: none)" },
   hosts: {
     type: 'string',
     array: true,
@@ -30,11 +35,7 @@ export interface InitArgs {
 }
 
 export async function initCommand(argv: InitArgs): Promise<void> {
-  const fs = await import('node:fs');
-  const path = await import('node:path');
-  const { UsageError } = await import('../errors.js');
-  const { gitTopLevel } = await import('../transport/git.js');
-  const { CONFIG_FILES } = await import('../config/load.js');
+  const { CONFIG_FILES, gitTopLevel } = await import('../app/project.js');
   const { IGNORED, initFiles, withIgnored } = await import('./init-files.js');
   const { answers, parseHosts, questions } = await import('./init-answers.js');
   const root = await gitTopLevel(process.cwd());
@@ -89,8 +90,6 @@ export async function initCommand(argv: InitArgs): Promise<void> {
 async function ask(
   list: readonly { key: string; ask: string; fallback: string; check: (v: string) => string | undefined }[],
 ): Promise<Record<string, string>> {
-  const { createInterface } = await import('node:readline/promises');
-  const { InterruptedError } = await import('../errors.js');
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   const stop = new AbortController();
   rl.on('SIGINT', () => stop.abort());

@@ -29,36 +29,25 @@ export async function lockCommand(argv: {
   json?: boolean;
   config?: string;
 }): Promise<void> {
-  const { openRun } = await import('./compose.js');
-  const { observe } = await import('../pipeline/phases/observe.js');
   const env = argv.target === 'status' ? argv.env! : argv.target;
-  const run = await openRun({ env, config: argv.config, command: 'lock', quiet: true, runLog: false });
-  const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps);
-  try {
-    if (argv.target === 'status') {
-      const { lockRow } = await import('../pipeline/phases/node-rows.js');
-      const now = new Date();
-      const rows = seen.nodes.map((node) => lockRow(seen.ctx, node, seen.unreachable.get(node.name), now));
+  if (argv.target === 'status') {
+    const { locksOf, withObserved } = await import('../app/reads.js');
+    await withObserved({ env, config: argv.config, command: 'lock status' }, async ({ seen }) => {
+      const rows = locksOf(seen, new Date());
       if (argv.json) {
-        process.stdout.write(`${JSON.stringify({ env, nodes: rows }, null, 2)}\n`);
+        const { locksJson, printJson } = await import('../app/shapes.js');
+        printJson(locksJson, { env, nodes: rows });
       } else {
         const { table } = await import('../log/listing.js');
         const cells = rows.map((r) => [r.node, 'error' in r ? `UNREACHABLE: ${r.error}` : r.text]);
         process.stdout.write(`${table(cells).join('\n')}\n`);
       }
-      return;
-    }
-    const { freeze } = await import('../pipeline/phases/freeze.js');
-    const id = await freeze(
-      { ...seen, ctx: { ...seen.ctx, command: `lock ${env} -m ${JSON.stringify(argv.message)}` } },
-      run.stateDir,
-      argv.message!,
-    );
-    process.stdout.write(
-      `${env} is frozen on ${seen.nodes.length} node(s) (run ${id}): deploys refuse until: deploy unlock ${env}\n`,
-    );
-  } finally {
-    await seen.close();
-    await run.close();
+    });
+    return;
   }
+  const { freezeEnv } = await import('../app/freeze.js');
+  const frozen = await freezeEnv({ env, config: argv.config, message: argv.message! });
+  process.stdout.write(
+    `${env} is frozen on ${frozen.nodes} node(s) (run ${frozen.run}): deploys refuse until: deploy unlock ${env}\n`,
+  );
 }

@@ -4,9 +4,10 @@ import { EXIT, EXIT_MEANING, UsageError } from '../errors.js';
 /**
  * What every verb module builds on. A verb module (src/cli/<verb>.ts) exports
  * `command`: its yargs command definition, the options beside the handler.
- * Its top level imports nothing but types and this file (rollback and lock also
- * errors.ts, for their checks), and its handler imports what it needs when it
- * runs, so parsing a command line loads yargs and these small modules only.
+ * Its top level imports nothing but types, node builtins, this file, errors.ts
+ * and app/names.ts; its handler imports its operation (src/app/) when it runs
+ * (the one dynamic import of a verb), so parsing a command line loads yargs and
+ * these small modules only.
  */
 
 /** A verb's options, declared once: read by its yargs builder and, for rollback, by node's parseArgs. */

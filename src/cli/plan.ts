@@ -21,26 +21,15 @@ export async function planCommand(argv: {
   json?: boolean;
   config?: string;
 }): Promise<void> {
-  const { openRun } = await import('./compose.js');
-  const { planDeploy } = await import('../pipeline/run.js');
-  const { formatPlan } = await import('../pipeline/phases/plan.js');
+  const { openRun } = await import('../app/compose.js');
+  const { formatPlan, planRelease } = await import('../app/deploy.js');
   const run = await openRun({ env: argv.env, config: argv.config, author: argv.author, command: 'plan', quiet: true });
   try {
-    const plan = await planDeploy(
-      {
-        config: run.config,
-        inventory: run.inventory,
-        version: argv.version,
-        user: run.user,
-        runId: run.runId,
-        stateDir: run.stateDir,
-        secrets: run.secrets(),
-        nodes: argv.node,
-      },
-      run.deps,
-      run.source,
-    );
-    process.stdout.write(`${argv.json ? JSON.stringify(plan, null, 2) : formatPlan(plan)}\n`);
+    const plan = await planRelease(run, { version: argv.version, nodes: argv.node });
+    if (argv.json) {
+      const { planJson, printJson } = await import('../app/shapes.js');
+      printJson(planJson, plan);
+    } else process.stdout.write(`${formatPlan(plan)}\n`);
   } finally {
     await run.close();
   }

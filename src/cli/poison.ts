@@ -1,3 +1,4 @@
+import { UsageError } from '../errors.js';
 import { type OptionSet, verb } from './options.js';
 
 export const options = {
@@ -28,18 +29,17 @@ export async function poisonCommand(argv: {
   json?: boolean;
   config?: string;
 }): Promise<void> {
-  const { openRepo, recordOrFail, records, commitOrFail } = await import('./poison-records.js');
-  const { git, user } = await openRepo(argv.config);
-  const { UsageError } = await import('../errors.js');
-  const { writeRecord, newPoisonId } = await import('../gates/poison.js');
+  const { openGate } = await import('./poison-records.js');
+  const { git, user, records, recordOrFail, resolveCommit, poisonCommit } = await openGate(argv.config);
   if (argv.target === 'list' || argv.target === 'show') {
-    const all = await records(git);
+    const all = await records();
     const { table } = await import('../log/listing.js');
     if (argv.target === 'show') {
       if (!argv.id) throw new UsageError('name the record: deploy poison show <id>');
-      const r = await recordOrFail(all, argv.id);
+      const r = recordOrFail(all, argv.id);
       if (argv.json) {
-        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        const { poisonRecord, printJson } = await import('../app/shapes.js');
+        printJson(poisonRecord, r);
         return;
       }
       const cures = r.cures.length
@@ -58,7 +58,8 @@ export async function poisonCommand(argv: {
     }
     const list = argv.open ? all.filter((r) => r.cures.length === 0) : all;
     if (argv.json) {
-      process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+      const { poisonList, printJson } = await import('../app/shapes.js');
+      printJson(poisonList, list);
       return;
     }
     if (list.length === 0) {
@@ -77,21 +78,8 @@ export async function poisonCommand(argv: {
     return;
   }
   if (!argv.message) throw new UsageError('say what the bug is: deploy poison <commit> -m "..."');
-  const commit = await commitOrFail(git, argv.target);
-  const when = new Date().toISOString();
-  const record = await writeRecord(
-    git,
-    () => ({
-      id: newPoisonId(commit, when),
-      commit,
-      comment: argv.message!,
-      ticket: argv.ticket,
-      who: user,
-      when,
-      cures: [],
-    }),
-    `poison ${commit.slice(0, 12)}: ${argv.message}`,
-  );
+  const commit = await resolveCommit(git, argv.target);
+  const record = await poisonCommit(git, commit, { comment: argv.message, ticket: argv.ticket, who: user });
   process.stdout.write(`${record.id}\n`);
   process.stderr.write(
     `poisoned ${commit.slice(0, 12)} as ${record.id}; which environments run it: deploy impact ${record.id}\n`,

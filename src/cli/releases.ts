@@ -18,19 +18,18 @@ export async function releasesCommand(argv: {
   node?: string[];
   config?: string;
 }): Promise<void> {
-  const { openRun } = await import('./compose.js');
-  const { observe } = await import('../pipeline/phases/observe.js');
-  const { releasesRow } = await import('../pipeline/phases/node-rows.js');
-  const { formatAge } = await import('../journal/view.js');
-  const run = await openRun({ env: argv.env, config: argv.config, command: 'releases', quiet: true, runLog: false });
-  const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps, argv.node);
+  const { formatAge, observeEnv, releasesOf } = await import('../app/reads.js');
+  const { run, seen, close } = await observeEnv({
+    env: argv.env,
+    config: argv.config,
+    command: 'releases',
+    nodes: argv.node,
+  });
   try {
-    const now = new Date();
-    const nodes = seen.nodes.map((node) => releasesRow(seen.ctx, node, seen.unreachable.get(node.name), now));
+    const nodes = releasesOf(seen, new Date());
     if (argv.json) {
-      process.stdout.write(
-        `${JSON.stringify({ env: run.config.env, deployTo: run.config.deployTo, nodes }, null, 2)}\n`,
-      );
+      const { printJson, releasesJson } = await import('../app/shapes.js');
+      printJson(releasesJson, { env: run.config.env, deployTo: run.config.deployTo, nodes });
     } else {
       const { printable, table } = await import('../log/listing.js');
       // One table over every node, so the columns line up from node to node.
@@ -53,7 +52,6 @@ export async function releasesCommand(argv: {
     }
     if (seen.unreachable.size) process.exitCode = 1;
   } finally {
-    await seen.close();
-    await run.close();
+    await close();
   }
 }

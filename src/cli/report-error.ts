@@ -1,3 +1,4 @@
+import { phrase } from '../app/phrase.js';
 import { EXIT, RelinkError } from '../errors.js';
 import { processRedactor } from '../log/redact.js';
 
@@ -10,7 +11,7 @@ export function report(error: unknown, verbose: boolean): number {
   const write = (text: string) => process.stderr.write(`${processRedactor.apply(text)}\n`);
   if (error instanceof RelinkError) {
     write(`error: ${error.message}`);
-    if (error.hint) write(`next: ${error.hint}`);
+    if (error.hint) write(`next: ${phrase(error.hint)}`);
     if (verbose && error.stack) write(error.stack);
     return error.exitCode;
   }

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
 import { type OptionSet, verb } from './options.js';
 
 export const options = {} as const satisfies OptionSet;
@@ -10,11 +13,8 @@ export const command = verb({
 });
 
 export async function reportCommand(argv: { run: string; config?: string }): Promise<void> {
-  const fs = await import('node:fs');
-  const path = await import('node:path');
-  const { findConfigFile } = await import('../config/load.js');
-  const { UsageError } = await import('../errors.js');
-  const dir = path.join(path.dirname(findConfigFile(process.cwd(), argv.config)), '.relink', 'reports');
+  const { projectRoot } = await import('../app/project.js');
+  const dir = path.join(projectRoot(argv.config), '.relink', 'reports');
   const all = fs.existsSync(dir)
     ? fs
         .readdirSync(dir)

@@ -42,30 +42,18 @@ export const command = verb({
 });
 
 export async function rollbackCommand(argv: RollbackArgs): Promise<void> {
-  const { openRun } = await import('./compose.js');
+  const { openRun } = await import('../app/compose.js');
   // From here to its end a closed stdout does not end the process (bin/quiet-pipe.ts).
   const ended = changingNodes();
   // The pipeline loads while the run opens (and its connections start).
-  const pipeline = import('../pipeline/rollback.js');
+  const pipeline = import('../app/deploy.js');
   pipeline.catch(() => undefined);
   const run = await openRun({ env: argv.env, config: argv.config, command: 'rollback', warm: { nodes: argv.node } });
   try {
-    const { rollback } = await pipeline;
-    await rollback(
-      {
-        config: run.config,
-        inventory: run.inventory,
-        user: run.user,
-        runId: run.runId,
-        stateDir: run.stateDir,
-        target: argv.to ? { kind: 'to', spec: argv.to } : { kind: 'last' },
-        emergency: argv.emergency,
-        force: argv.force,
-        reason: argv.reason,
-        nodes: argv.node,
-      },
-      run.deps,
-    );
+    const { rollBack } = await pipeline;
+    const target = argv.to ? ({ kind: 'to', spec: argv.to } as const) : ({ kind: 'last' } as const);
+    const { emergency, force, reason } = argv;
+    await rollBack(run, { target, emergency, force, reason, nodes: argv.node });
   } finally {
     await run.close();
     ended();

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { NamedEntry } from '../gates/schedule.js';
-import type { NodeChild } from '../transport/child.js';
+import type { NamedEntry, NodeChild } from '../app/schedule.js';
+import { UsageError } from '../errors.js';
 import { type OptionSet, verb } from './options.js';
 
 export const options = {
@@ -20,84 +20,21 @@ function log(message: string): void {
   process.stdout.write(`${new Date().toISOString()} schedule: ${message}\n`);
 }
 
-/** What an entry would deploy now, or why it would not. */
-async function resolveEntry(
-  entry: NamedEntry,
-  configPath: string | undefined,
-): Promise<{ version?: string; skip?: string }> {
-  const { openRun } = await import('./compose.js');
-  const { observe } = await import('../pipeline/phases/observe.js');
-  const { state } = await import('../pipeline/context.js');
-  const { releaseRecords } = await import('../journal/releases.js');
-  const { GitMirror } = await import('../transport/git.js');
-  const { pickTag, promotedVersion } = await import('../gates/schedule.js');
-  const running = async (env: string) => {
-    const run = await openRun({ env, config: configPath, command: 'schedule', quiet: true, runLog: false });
-    const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps);
-    try {
-      return seen.nodes
-        .filter((n) => !seen.unreachable.has(n.name))
-        .map((n) => {
-          const s = state(seen.ctx, n);
-          const r = s.current ? releaseRecords(s.events).get(s.current) : undefined;
-          return { version: r?.version, good: r?.status === 'good' };
-        });
-    } finally {
-      await seen.close();
-      await run.close();
-    }
-  };
-  let version: string | undefined;
-  if (entry.version === 'promote:pre') {
-    version = promotedVersion(await running('pre'));
-    if (!version) return { skip: 'the pre nodes do not all run one good release' };
-  } else {
-    const run = await openRun({ env: entry.env, config: configPath, command: 'schedule', quiet: true, runLog: false });
-    const mirror = new GitMirror(path.join(run.stateDir, 'repo.git'), run.config.repo);
-    await mirror.sync();
-    await run.close();
-    version = pickTag(entry.version, await mirror.tags());
-    if (!version) return { skip: `no tag matches "${entry.version}"` };
-  }
-  const now = await running(entry.env);
-  if (now.length && now.every((n) => n.version === version)) {
-    return { skip: `${entry.env} already runs ${version}: no new version` };
-  }
-  return { version };
-}
+type Schedules = typeof import('../app/schedule.js');
 
-/** Runs one normal deploy, with every gate, as a child process; resolves its exit code. */
-async function runDeploy(
+async function fire(
+  app: Schedules,
   entry: NamedEntry,
-  version: string,
   configPath: string | undefined,
   children: Set<NodeChild>,
 ): Promise<number> {
-  const { runNodeScript } = await import('../transport/child.js');
-  const args = [
-    entry.env,
-    version,
-    '--author',
-    `schedule:${entry.name}`,
-    ...(configPath ? ['--config', configPath] : []),
-  ];
-  const child = runNodeScript(process.argv[1]!, args);
-  children.add(child);
-  try {
-    return await child.exited;
-  } finally {
-    children.delete(child);
-  }
-}
-
-async function fire(entry: NamedEntry, configPath: string | undefined, children: Set<NodeChild>): Promise<number> {
-  const resolved = await resolveEntry(entry, configPath);
+  const resolved = await app.resolveEntry(entry, configPath);
   if (!resolved.version) {
     log(`${entry.name}: skipped: ${resolved.skip}`);
     return 0;
   }
   log(`${entry.name}: deploying ${resolved.version} to ${entry.env}`);
-  const code = await runDeploy(entry, resolved.version, configPath, children);
+  const code = await app.runDeploy(entry, resolved.version, configPath, children);
   const outcome = code === 0 ? 'succeeded' : `ended with exit code ${code}`;
   log(`${entry.name}: deploy ${entry.env} ${resolved.version} ${outcome}`);
   return code;
@@ -109,13 +46,9 @@ export async function scheduleCommand(argv: {
   runOnce?: string;
   config?: string;
 }): Promise<void> {
-  const { findConfigFile, loadUserConfig } = await import('../config/load.js');
-  const { named } = await import('../gates/schedule.js');
-  const { UsageError } = await import('../errors.js');
+  const app = await import('../app/schedule.js');
   const { Cron } = await import('croner');
-  const file = findConfigFile(process.cwd(), argv.config);
-  const user = await loadUserConfig(file);
-  const entries = named(user.schedule ?? []);
+  const { file, root, entries, tzOf } = await app.scheduleEntries(argv.config);
   const example = "schedule: [{ env: 'prod', cron: '0 17 * * 2,4', version: 'latest' }]";
   if (entries.length === 0 && argv.list) {
     // An empty listing is an answer, not an error.
@@ -123,7 +56,6 @@ export async function scheduleCommand(argv: {
     return;
   }
   if (entries.length === 0) throw new UsageError('no schedule in deploy.config.ts', { hint: `add ${example}` });
-  const tzOf = (e: NamedEntry) => e.timezone ?? user.environments?.[e.env]?.timezone ?? user.timezone ?? 'UTC';
   const children = new Set<NodeChild>();
 
   if (argv.runOnce) {
@@ -132,12 +64,11 @@ export async function scheduleCommand(argv: {
       const hint = `entries: ${entries.map((e) => e.name).join(', ')}`;
       throw new UsageError(`no schedule entry "${argv.runOnce}"`, { hint });
     }
-    process.exitCode = await fire(entry, argv.config, children);
+    process.exitCode = await fire(app, entry, argv.config, children);
     return;
   }
   if (argv.crontab) {
-    const { crontabLines } = await import('./crontab.js');
-    for (const e of entries) process.stdout.write(crontabLines(e, tzOf(e), path.dirname(file)));
+    for (const e of entries) process.stdout.write(app.crontabLines(e, tzOf(e), root));
     return;
   }
   if (argv.list) {
@@ -145,9 +76,9 @@ export async function scheduleCommand(argv: {
     for (const e of entries) {
       const cron = new Cron(e.cron, { timezone: tzOf(e), paused: true });
       const next = cron.nextRuns(3).map((d) => d.toISOString().replace('.000Z', 'Z'));
-      const resolved = await resolveEntry(e, argv.config).catch(
-        (error: Error) => ({ skip: error.message.split('\n')[0] }) as { version?: string; skip?: string },
-      );
+      const resolved = await app
+        .resolveEntry(e, argv.config)
+        .catch((error: Error) => ({ skip: error.message.split('\n')[0] }) as { version?: string; skip?: string });
       const takes = resolved.version ?? `nothing (${resolved.skip})`;
       rows.push([e.name, e.env, `${e.cron} (${tzOf(e)})`, `next: ${next.join(', ')}`, `would take: ${takes}`]);
     }
@@ -165,7 +96,7 @@ export async function scheduleCommand(argv: {
           log(`${e.name}: skipped: a release is still running`);
           return;
         }
-        busy = fire(e, argv.config, children).catch((error: Error) =>
+        busy = fire(app, e, argv.config, children).catch((error: Error) =>
           log(`${e.name}: failed: ${error.message.split('\n')[0]}`),
         );
         await busy;

@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { UsageError } from '../errors.js';
 import { type OptionSet, verb } from './options.js';
 
 export const options = {
@@ -44,11 +46,9 @@ export async function serveCommand(argv: {
   env?: string[];
   config?: string;
 }): Promise<void> {
-  const path = await import('node:path');
-  const { UsageError } = await import('../errors.js');
-  const { findConfigFile } = await import('../config/load.js');
+  const { projectRoot } = await import('../app/project.js');
   const { defaultUsersFile } = await import('../web/users.js');
-  const root = path.dirname(findConfigFile(process.cwd(), argv.config));
+  const root = projectRoot(argv.config);
   const usersFile = argv.users ? path.resolve(argv.users) : defaultUsersFile(root);
   if (argv.addUser || argv.addToken || argv.removeUser || argv.listUsers) {
     const { usersCommand } = await import('../web/users-cli.js');

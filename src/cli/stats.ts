@@ -18,38 +18,22 @@ export async function statsCommand(argv: {
   json?: boolean;
   config?: string;
 }): Promise<void> {
-  const { computeStats, mergeRuns, parseSince } = await import('../journal/history.js');
-  const { knownEnvironments } = await import('../inventory/load.js');
-  const { findConfigFile } = await import('../config/load.js');
-  const { UsageError } = await import('../errors.js');
-  const { journals, seconds } = await import('./journals.js');
-  const path = await import('node:path');
-  let window: number;
-  try {
-    window = parseSince(argv.since);
-  } catch (error) {
-    throw new UsageError((error as Error).message, { hint: 'e.g. --since 30d' });
-  }
-  const envs = argv.env ? [argv.env] : knownEnvironments(path.dirname(findConfigFile(process.cwd(), argv.config)));
-  const cutoff = new Date(Date.now() - window).toISOString();
-  const perEnv: Record<string, ReturnType<typeof computeStats>> = {};
-  const all = [];
-  for (const env of envs) {
-    // A node in two environments journals the runs of both: each is counted in its own.
-    const runs = mergeRuns((await journals(env, argv.config)).events).filter((r) => r.env === env && r.ts >= cutoff);
-    perEnv[env] = computeStats(runs);
-    all.push(...runs);
-  }
-  const total = computeStats(all);
+  const { environments, sinceMs, stats } = await import('../app/history.js');
+  const { printable, seconds, table } = await import('../log/listing.js');
+  sinceMs(argv.since);
+  const envs = argv.env ? [argv.env] : environments(argv.config);
+  const warn = (env: string, node: string, why: string) =>
+    process.stderr.write(`warning: ${env}/${node} unreachable, its journal is not counted: ${printable(why)}\n`);
+  const { perEnv, total } = await stats(envs, argv.since, argv.config, warn);
   if (argv.json) {
-    const body = argv.env ? perEnv[argv.env] : { total, environments: perEnv };
-    process.stdout.write(`${JSON.stringify({ since: argv.since, ...body }, null, 2)}\n`);
+    const { allStatsJson, envStatsJson, printJson } = await import('../app/shapes.js');
+    if (argv.env) printJson(envStatsJson, { since: argv.since, ...perEnv[argv.env]! });
+    else printJson(allStatsJson, { since: argv.since, total, environments: perEnv });
     return;
   }
   const rows = argv.env
     ? [[argv.env, perEnv[argv.env]!] as const]
     : [...Object.entries(perEnv), ['all', total] as const];
-  const { table } = await import('../log/listing.js');
   const day = (ts: string | null) => ts?.slice(0, 19).replace('T', ' ') ?? '-';
   process.stdout.write(`since ${argv.since}\n`);
   for (const [env, s] of rows) {

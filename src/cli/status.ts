@@ -20,29 +20,24 @@ export async function statusCommand(argv: {
   node?: string[];
   config?: string;
 }): Promise<void> {
-  const { openRun } = await import('./compose.js');
-  const { observe } = await import('../pipeline/phases/observe.js');
-  const { statusRow } = await import('../pipeline/phases/node-rows.js');
-  const { drift } = await import('../journal/view.js');
-  const run = await openRun({ env: argv.env, config: argv.config, command: 'status', quiet: true, runLog: false });
-  const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps, argv.node);
+  const { observeEnv, setAsideOf, statusOf } = await import('../app/reads.js');
+  const { run, seen, close } = await observeEnv({
+    env: argv.env,
+    config: argv.config,
+    command: 'status',
+    nodes: argv.node,
+  });
   try {
-    const now = new Date();
-    const rows = await Promise.all(
-      seen.nodes.map((node) => statusRow(seen.ctx, node, seen.unreachable.get(node.name), now)),
-    );
-    const groups = drift(new Map(rows.filter((r) => r.reachable).map((r) => [r.node, r.current])));
-    const drifted = groups.size > 1;
+    const { rows, groups, drift: drifted } = await statusOf(seen, new Date());
     const unhealthy = rows.filter((r) => !r.healthy);
-    const { findRetry } = await import('../pipeline/phases/retry.js');
-    const reachable = seen.nodes.filter((n) => !seen.unreachable.has(n.name));
-    const pending = findRetry(new Map(reachable.map((n) => [n.name, seen.ctx.states.get(n.name)?.events ?? []])));
+    const pending = setAsideOf(seen);
     const env = run.config.env;
     const setAside = pending?.nodes.length
       ? { ...pending, retry: `deploy ${env} ${pending.version} --retry-failed` }
       : undefined;
     if (argv.json) {
-      process.stdout.write(`${JSON.stringify({ env, drift: drifted, setAside, nodes: rows }, null, 2)}\n`);
+      const { printJson, statusJson } = await import('../app/shapes.js');
+      printJson(statusJson, { env, drift: drifted, setAside, nodes: rows });
     } else {
       const { displayWidth, printable, table } = await import('../log/listing.js');
       const cells = rows.map((r) => {
@@ -83,7 +78,6 @@ export async function statusCommand(argv: {
     }
     if (argv.check && (drifted || unhealthy.length)) process.exitCode = 1;
   } finally {
-    await seen.close();
-    await run.close();
+    await close();
   }
 }

@@ -3,12 +3,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The modules that hold the schemas and the checks they run (window texts, time zones). */
+/**
+ * The modules that hold the schemas and the checks they run (window texts, time zones), and those that
+ * shape what is cached (the config beside its defaults: load.ts, defaults.ts).
+ */
 const SCHEMA_MODULES = [
+  './load.js',
+  './defaults.js',
   './schema.js',
   './schema-settings.js',
   './schema-notify.js',
+  './schema-fanout.js',
   './schema-parts.js',
+  './schema-defaults.js',
   './window-spec.js',
   '../inventory/schema.js',
   '../inventory/lb-schema.js',

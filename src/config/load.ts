@@ -5,8 +5,9 @@ import { UsageError, errorMessage } from '../errors.js';
 import { validatedOnce } from './cache.js';
 import { requireCjs } from '../cjs.js';
 import { parseProxyJump } from './proxy-jump.js';
-import type { EnvironmentSettings, FanoutSettings, ResolvedConfig, UserConfig } from './types.js';
-import type { ResolvedFanout } from './resolved.js';
+import { fillDefaults, rememberSettingsDefaults, settingsDefaults } from './defaults.js';
+import type { FilledSettings } from './resolved.js';
+import type { EnvironmentSettings, ResolvedConfig, UserConfig } from './types.js';
 
 export const CONFIG_FILES = ['deploy.config.ts', 'deploy.config.mts', 'deploy.config.js', 'deploy.config.mjs'];
 
@@ -30,7 +31,10 @@ export function findConfigFile(start: string, explicit?: string): string {
   });
 }
 
-/** Loads and validates deploy.config.ts (TypeScript is loaded with jiti). */
+/**
+ * Loads and validates deploy.config.ts (TypeScript is loaded with jiti). The validation is cached with the
+ * schema's defaults (defaults.ts), so that resolveConfig can fill them in without loading the schema.
+ */
 export async function loadUserConfig(file: string): Promise<UserConfig> {
   const { createJiti } = requireCjs('jiti') as typeof import('jiti');
   // The transpiled config is cached on disk (keyed by content), which saves ~150 ms per run.
@@ -44,9 +48,13 @@ export async function loadUserConfig(file: string): Promise<UserConfig> {
       cause: error,
     });
   }
-  return validatedOnce(path.join(path.dirname(file), '.relink', 'cache'), 'config', loaded, async (value) =>
-    (await import('./validate.js')).validateUserConfig(value, path.basename(file)),
-  );
+  const cache = path.join(path.dirname(file), '.relink', 'cache');
+  const valid = await validatedOnce(cache, 'config', loaded, async (value) => {
+    const { validateUserConfig, SETTINGS_DEFAULTS } = await import('./validate.js');
+    return { config: validateUserConfig(value, path.basename(file)), defaults: SETTINGS_DEFAULTS };
+  });
+  rememberSettingsDefaults(valid.defaults);
+  return valid.config;
 }
 
 function expandHome(p: string): string {
@@ -60,122 +68,72 @@ export function resolveRepo(user: UserConfig, configFile: string): string {
     : path.resolve(path.dirname(configFile), expandHome(user.repo));
 }
 
-/** Merges one environment's overrides over the top level and fills every default. */
+/** Settings an environment merges key by key over the top level's (the others replace them whole). */
+const KEY_BY_KEY = ['build', 'smoke', 'rollout', 'ssh', 'restart', 'stop'] as const;
+
+/** The settings of one environment as written: its overrides merged over the top level. */
+function mergedSettings(user: UserConfig, env: string): EnvironmentSettings {
+  const { project: _p, repo: _r, environments, schedule: _s, ...top } = user;
+  const over: EnvironmentSettings = environments?.[env] ?? {};
+  const merged: Record<string, unknown> = {};
+  for (const key of new Set([...Object.keys(top), ...Object.keys(over)]) as Set<keyof EnvironmentSettings>) {
+    merged[key] = over[key] ?? top[key];
+  }
+  for (const key of KEY_BY_KEY) {
+    if (top[key] || over[key]) merged[key] = { ...top[key], ...over[key] };
+  }
+  merged.vars = { ...top.vars, ...over.vars };
+  merged.secrets = [...new Set([...(top.secrets ?? []), ...(over.secrets ?? [])])];
+  return merged as EnvironmentSettings;
+}
+
+/**
+ * One environment's settings: its overrides merged over the top level, then the schema's defaults filled
+ * in (no other check; resolveConfig makes them).
+ */
+export function environmentSettings(user: UserConfig, env: string): FilledSettings {
+  return fillDefaults(mergedSettings(user, env), settingsDefaults()) as FilledSettings;
+}
+
+/** Merges one environment's overrides over the top level and fills in the schema's defaults. */
 export function resolveConfig(user: UserConfig, env: string, configFile: string): ResolvedConfig {
   const root = path.dirname(configFile);
-  const over: EnvironmentSettings = user.environments?.[env] ?? {};
-  const pick = <K extends keyof EnvironmentSettings>(key: K): EnvironmentSettings[K] => over[key] ?? user[key];
-  const merge = <K extends 'build' | 'smoke' | 'rollout' | 'ssh' | 'restart' | 'stop'>(key: K) =>
-    ({ ...(user[key] ?? {}), ...(over[key] ?? {}) }) as NonNullable<EnvironmentSettings[K]>;
-
-  const deployTo = pick('deployTo');
+  const file = path.basename(configFile);
+  const settings = environmentSettings(user, env);
+  const { deployTo, smoke, rollout, ssh } = settings;
   if (!deployTo) {
-    throw new UsageError(
-      `${path.basename(configFile)}: deployTo: required (top level or environments.${env}.deployTo)`,
-      {
-        hint: "set deployTo: '/srv/<project>' in deploy.config.ts",
-      },
-    );
+    throw new UsageError(`${file}: deployTo: required (top level or environments.${env}.deployTo)`, {
+      hint: "set deployTo: '/srv/<project>' in deploy.config.ts",
+    });
   }
-  const build = merge('build');
-  const smoke = user.smoke || over.smoke ? merge('smoke') : undefined;
   if (smoke && Boolean(smoke.url) === Boolean(smoke.command)) {
-    throw new UsageError(
-      `${path.basename(configFile)}: smoke: set exactly one of "url" or "command" (environment ${env})`,
-      {
-        hint: "e.g. smoke: { url: 'http://{{ node.address }}:8080/health' }",
-      },
-    );
+    throw new UsageError(`${file}: smoke: set exactly one of "url" or "command" (environment ${env})`, {
+      hint: "e.g. smoke: { url: 'http://{{ node.address }}:8080/health' }",
+    });
   }
-  const restart = user.restart || over.restart ? merge('restart') : undefined;
-  const stop = user.stop || over.stop ? merge('stop') : undefined;
-  const rollout = merge('rollout');
-  const ssh = merge('ssh');
+  if (rollout.fanout.mode === 'pull' && !rollout.fanout.url) {
+    throw new UsageError(`${file}: rollout.fanout: mode 'pull' needs a url (environment ${env})`, {
+      hint: "e.g. fanout: { mode: 'pull', url: 'https://artifacts.example.com/{{ release }}.tar.gz' }",
+    });
+  }
   const fromRoot = (p: string) => path.resolve(root, expandHome(p));
-  const repo = resolveRepo(user, configFile);
-
   return {
+    ...settings,
     project: user.project,
-    repo,
+    repo: resolveRepo(user, configFile),
     env,
     root,
     configFile,
     deployTo,
-    keepReleases: pick('keepReleases') ?? 5,
-    requireTag: pick('requireTag') ?? (env === 'pre' || env === 'prod'),
-    build: {
-      command: build.command,
-      output: build.output ?? '.',
-      env: build.env ?? {},
-      passEnv: build.passEnv ?? [],
-      timeoutMs: build.timeoutMs ?? 600_000,
-    },
-    shared: { dirs: pick('shared')?.dirs ?? [], files: pick('shared')?.files ?? [] },
-    templates: (pick('templates') ?? []).map((t) => ({ src: fromRoot(t.src), dest: t.dest, mode: t.mode ?? 0o600 })),
-    vars: { ...(user.vars ?? {}), ...(over.vars ?? {}) },
-    secrets: [...new Set([...(user.secrets ?? []), ...(over.secrets ?? [])])],
-    secretsFile: pick('secretsFile') ? fromRoot(pick('secretsFile')!) : undefined,
-    restart: restart?.command ? { command: restart.command, timeoutMs: restart.timeoutMs ?? 30_000 } : undefined,
-    stop: stop?.command ? { command: stop.command, timeoutMs: stop.timeoutMs ?? 30_000 } : undefined,
-    smoke: smoke
-      ? {
-          url: smoke.url,
-          command: smoke.command,
-          expectStatus: smoke.expectStatus ?? 200,
-          expectBody: smoke.expectBody ?? '{{ version }}',
-          retries: smoke.retries ?? 20,
-          intervalMs: smoke.intervalMs ?? 250,
-          timeoutMs: smoke.timeoutMs ?? 2000,
-        }
-      : undefined,
-    rollout: {
-      parallel: rollout.parallel ?? 10,
-      onFailure: rollout.onFailure ?? 'rollback',
-      upload: rollout.upload ?? 'tar',
-      fanout: resolveFanout(rollout.fanout, env, configFile),
-      maxFailures: rollout.maxFailures ?? 0,
-    },
-    windows: pick('windows') ?? [],
-    timezone: pick('timezone') ?? 'UTC',
-    backup: pick('backup')
-      ? {
-          command: pick('backup')!.command,
-          node: pick('backup')!.node,
-          timeoutMs: pick('backup')!.timeoutMs ?? 600_000,
-        }
-      : undefined,
-    notify: pick('notify') ?? {},
-    lock: { ttlMs: pick('lock')?.ttlMs ?? 120_000, heartbeatMs: pick('lock')?.heartbeatMs ?? 15_000 },
-    logs: { dir: pick('logs')?.dir ?? 'shared/log', pattern: pick('logs')?.pattern ?? '*.log' },
+    // The one default that depends on the environment, as the schema's description of requireTag says.
+    requireTag: settings.requireTag ?? (env === 'pre' || env === 'prod'),
+    templates: settings.templates.map((t) => ({ ...t, src: fromRoot(t.src) })),
+    secretsFile: settings.secretsFile === undefined ? undefined : fromRoot(settings.secretsFile),
     ssh: {
-      identityFile: ssh.identityFile ? fromRoot(ssh.identityFile) : undefined,
-      knownHostsFile: fromRoot(ssh.knownHostsFile ?? '~/.ssh/known_hosts'),
-      strictHostKeys: ssh.strictHostKeys ?? true,
-      connectTimeoutMs: ssh.connectTimeoutMs ?? 10_000,
+      ...ssh,
+      identityFile: ssh.identityFile === undefined ? undefined : fromRoot(ssh.identityFile),
+      knownHostsFile: fromRoot(ssh.knownHostsFile),
       proxyJump: parseProxyJump(ssh.proxyJump ?? ''),
-      maxConnectionStarts: ssh.maxConnectionStarts ?? 10,
-      commandTimeoutMs: ssh.commandTimeoutMs ?? 30_000,
-      unpackTimeoutMs: ssh.unpackTimeoutMs ?? 300_000,
-      uploadMinBytesPerSecond: ssh.uploadMinBytesPerSecond ?? 262_144,
     },
-  };
-}
-
-/** rollout.fanout with its defaults; `pull` needs the URL the nodes fetch from. */
-function resolveFanout(fanout: FanoutSettings | undefined, env: string, configFile: string): ResolvedFanout {
-  const mode = fanout?.mode ?? 'push';
-  if (mode === 'pull' && !fanout?.url) {
-    throw new UsageError(`${path.basename(configFile)}: rollout.fanout: mode 'pull' needs a url (environment ${env})`, {
-      hint: "e.g. fanout: { mode: 'pull', url: 'https://artifacts.example.com/{{ release }}.tar.gz' }",
-    });
-  }
-  return {
-    mode,
-    seeds: fanout?.seeds ?? 2,
-    width: fanout?.width ?? 4,
-    from: fanout?.from,
-    url: fanout?.url,
-    publish: fanout?.publish,
-    timeoutMs: fanout?.timeoutMs ?? 600_000,
   };
 }

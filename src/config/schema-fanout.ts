@@ -1,5 +1,5 @@
-// The `rollout.fanout` part of the config schema: how a release gets from this machine to the nodes.
-// Documented in types.ts (FanoutSettings), word for word.
+// The `rollout.fanout` part of the config schema: how a release gets from this machine to the nodes, with
+// each field's description, default and example (FanoutSettings in types.ts is derived from it).
 import { z } from 'zod';
 import { doc } from './schema-parts.js';
 
@@ -16,22 +16,22 @@ const httpUrl = z
 
 export const fanoutSchema = z.strictObject({
   mode: doc(
-    z.enum(FANOUT_MODES).optional(),
+    z.enum(FANOUT_MODES).default('push'),
     'How the release gets to the nodes. `push`: this machine sends it to every node. `relay`: this machine ' +
       'sends it to `seeds` nodes, and every node that has it passes it on to up to `width` more (rsync over ' +
       "SSH between the nodes, hard-linked against each node's current release, with a key made for the run). " +
-      '`pull`: every node fetches the tarball from `url` and checks its sha256 before unpacking. Default: `push`.',
+      '`pull`: every node fetches the tarball from `url` and checks its sha256 before unpacking.',
     'relay',
   ),
   seeds: doc(
-    z.number().int().min(1).optional(),
+    z.number().int().min(1).default(2),
     'relay: how many nodes this machine sends the release to itself (the first ones in the inventory), as push ' +
-      'does. Default: 2.',
+      'does.',
     3,
   ),
   width: doc(
-    z.number().int().min(1).max(64).optional(),
-    'relay: how many nodes each node that has the release sends it on to, at once. Default: 4.',
+    z.number().int().min(1).max(64).default(4),
+    'relay: how many nodes each node that has the release sends it on to, at once.',
     8,
   ),
   from: doc(
@@ -56,8 +56,8 @@ export const fanoutSchema = z.strictObject({
     'install -m 644 {{ file }} /var/www/artifacts/{{ release }}.tar.gz',
   ),
   timeoutMs: doc(
-    z.number().int().positive().optional(),
-    'Time limit of the publish, of one fetch and of one node-to-node copy in ms. Default: 600000.',
+    z.number().int().positive().default(600_000),
+    'Time limit of the publish, of one fetch and of one node-to-node copy in ms.',
     1200000,
   ),
 });

@@ -27,9 +27,11 @@ export const port = z.number().int().min(1).max(65535);
 
 /**
  * A field's documentation, carried on its schema: the reference (docs/reference/) and the JSON Schemas
- * (docs/schema/) are generated from it by `npm run docs`. The description is the field's JSDoc in
- * types.ts, word for word (a test compares them); a "Default: ..." sentence, if any, comes last. The
- * example is checked against the field's schema.
+ * (docs/schema/) are generated from it by `npm run docs`, and the types (types.ts) are derived from the
+ * schema. A default that is a value is the schema's (`.default()`, or `.prefault({})` for an object whose
+ * fields have defaults), never written in the description; a description says "Default: ..." (its last
+ * sentence) only for what the code works out (`requireTag`) or leaves absent. The example is checked
+ * against the field's schema.
  */
 export function doc<T extends z.ZodType>(schema: T, description: string, ...examples: unknown[]): T {
   return schema.meta(examples.length ? { description, examples } : { description });

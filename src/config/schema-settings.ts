@@ -1,12 +1,13 @@
 // Parts of the config schema (schema.ts): how a release is built, checked and rolled out, and how nodes
-// are reached. Documented in types.ts, word for word (BuildSettings, SmokeSettings, ...).
+// are reached, with each field's description, default and example (their types are derived in types.ts).
 import { z } from 'zod';
 import { parseProxyJump } from './proxy-jump.js';
 import { doc, envVar, parsed } from './schema-parts.js';
 import { fanoutSchema } from './schema-fanout.js';
 
 const positiveInt = z.number().int().positive();
-export const ms = (text: string, example: number) => doc(positiveInt.optional(), text, example);
+/** A time limit in ms, with its default. */
+export const ms = (dflt: number, text: string, example: number) => doc(positiveInt.default(dflt), text, example);
 
 /** A path inside the release: relative, without "..". */
 export const relative = z
@@ -21,21 +22,20 @@ export const buildSchema = z.strictObject({
     'npm ci && npm run build',
   ),
   output: doc(
-    relative.or(z.literal('.')).optional(),
-    'Directory of the export that is packed, relative to its root. Default: `.` (everything).',
+    relative.or(z.literal('.')).default('.'),
+    'Directory of the export that is packed, relative to its root (`.`: everything).',
     'dist',
   ),
-  env: doc(z.record(z.string(), z.string()).optional(), 'Extra environment for the build command. Default: none.', {
+  env: doc(z.record(z.string(), z.string()).default({}), 'Extra environment for the build command.', {
     NODE_ENV: 'production',
   }),
   passEnv: doc(
-    z.array(envVar).optional(),
+    z.array(envVar).default([]),
     "Variables of the deploy machine's environment passed on to the build, by name. The build gets only " +
-      'these, `env`, RELINK_* and the basics (PATH, HOME, USER, LANG, LC_*, TZ, TMPDIR, TERM, CI, proxies). ' +
-      'Default: none.',
+      'these, `env`, RELINK_* and the basics (PATH, HOME, USER, LANG, LC_*, TZ, TMPDIR, TERM, CI, proxies).',
     ['NPM_TOKEN'],
   ),
-  timeoutMs: ms('Time limit for the build in ms. Default: 600000.', 900000),
+  timeoutMs: ms(600_000, 'Time limit for the build in ms.', 900000),
 });
 
 export const templateSchema = z.strictObject({
@@ -45,7 +45,7 @@ export const templateSchema = z.strictObject({
     'templates/app.env',
   ),
   dest: doc(relative, 'Destination inside the release.', '.env'),
-  mode: doc(z.number().int().min(0).max(0o777).optional(), 'File mode. Default: 0o600.', 0o640),
+  mode: doc(z.number().int().min(0).max(0o777).default(0o600), 'File mode.', 0o640),
 });
 
 export const restartSchema = z.strictObject({
@@ -54,7 +54,7 @@ export const restartSchema = z.strictObject({
     'Shell command run in the new release dir on the node, with RELINK_* variables set.',
     'sudo systemctl restart shop',
   ),
-  timeoutMs: ms('Time limit in ms; past it the restart counts as failed. Default: 30000.', 60000),
+  timeoutMs: ms(30_000, 'Time limit in ms; past it the restart counts as failed.', 60000),
 });
 
 export const smokeSchema = z.strictObject({
@@ -64,10 +64,10 @@ export const smokeSchema = z.strictObject({
       '(`http://{{ node.address }}:{{ host.appPort }}/health`). Set exactly one of `url` and `command`.',
     'http://{{ node.address }}:{{ host.appPort }}/health',
   ),
-  expectStatus: doc(z.number().int().min(100).max(599).optional(), 'Expected HTTP status. Default: 200.', 204),
+  expectStatus: doc(z.number().int().min(100).max(599).default(200), 'Expected HTTP status.', 204),
   expectBody: doc(
-    z.string().optional(),
-    'Text the response body must contain, with template variables. Default: `{{ version }}`.',
+    z.string().default('{{ version }}'),
+    'Text the response body must contain, with template variables.',
     '"version":"{{ version }}"',
   ),
   command: doc(
@@ -75,35 +75,30 @@ export const smokeSchema = z.strictObject({
     'Alternatively a shell command run on the node in the release dir; exit 0 means healthy.',
     'curl -fsS http://127.0.0.1:3000/health',
   ),
-  retries: doc(z.number().int().min(1).optional(), 'Attempts before the smoke test fails. Default: 20.', 50),
-  intervalMs: doc(z.number().int().min(0).optional(), 'Pause between attempts in ms. Default: 250.', 100),
-  timeoutMs: ms('Time limit of one attempt in ms. Default: 2000.', 5000),
+  retries: doc(z.number().int().min(1).default(20), 'Attempts before the smoke test fails.', 50),
+  intervalMs: doc(z.number().int().min(0).default(250), 'Pause between attempts in ms.', 100),
+  timeoutMs: ms(2000, 'Time limit of one attempt in ms.', 5000),
 });
 
 export const rolloutSchema = z.strictObject({
-  parallel: doc(
-    z.number().int().min(1).max(500).optional(),
-    'Nodes worked on at once during distribute. Default: 10.',
-    20,
-  ),
+  parallel: doc(z.number().int().min(1).max(500).default(10), 'Nodes worked on at once during distribute.', 20),
   upload: doc(
-    z.enum(['tar', 'rsync']).optional(),
+    z.enum(['tar', 'rsync']).default('tar'),
     "How a release reaches the nodes: `tar` uploads the tarball over the run's SSH connection (needs only " +
       'tar on the node); `rsync` copies the build directory with --link-dest against the current release, ' +
       "also over the run's SSH connection, so unchanged files cost neither bytes nor disk (needs rsync on " +
-      'both ends). Default: `tar`.',
+      'both ends).',
     'rsync',
   ),
   fanout: doc(
-    fanoutSchema.optional(),
+    fanoutSchema.prefault({}),
     'How the release gets from this machine to the nodes: push, relay or pull (`upload` says how this machine ' +
-      "sends it, for push and for relay's seeds). Per environment it is replaced whole, not merged key by key. " +
-      'Default: push.',
+      "sends it, for push and for relay's seeds). Per environment it is replaced whole, not merged key by key.",
     { mode: 'relay', seeds: 2, width: 4 },
   ),
   onFailure: doc(
-    z.enum(['rollback', 'halt']).optional(),
-    'On a failure after nodes switched: roll them back, or halt and leave them. Default: `rollback`.',
+    z.enum(['rollback', 'halt']).default('rollback'),
+    'On a failure after nodes switched: roll them back, or halt and leave them.',
     'halt',
   ),
   maxFailures: doc(
@@ -112,30 +107,30 @@ export const rolloutSchema = z.strictObject({
         error: 'a number of nodes or a percentage such as "10%"',
       })
       .refine((v) => typeof v === 'number' || Number.parseInt(v, 10) <= 100, 'a percentage is at most 100%')
-      .optional(),
+      .default(0),
     "Nodes a deploy may set aside and still release: a number, or a percentage of the run's nodes rounded " +
       'down (10% of 25 nodes: 2). A node that cannot be reached, fails its upload, or fails or dies during ' +
       'its switch is put back on its release, kept out of the load balancer, named and journaled, and the ' +
       'release goes on to the rest; the deploy then exits 5 and `deploy <env> <version> --retry-failed` ' +
-      'brings those nodes up to it. The pre node is never set aside. Default: 0 (the first failure stops ' +
-      'the release).',
+      'brings those nodes up to it. The pre node is never set aside. With 0 the first failure stops the ' +
+      'release.',
     '10%',
   ),
 });
 
 export const lockSchema = z.strictObject({
-  ttlMs: ms('A lock whose heartbeat is older than this is reported as stale. Default: 120000 ms.', 300000),
-  heartbeatMs: ms("How often a running deploy refreshes its lock's heartbeat. Default: 15000 ms.", 30000),
+  ttlMs: ms(120_000, 'A lock whose heartbeat is older than this (in ms) is reported as stale.', 300000),
+  heartbeatMs: ms(15_000, "How often a running deploy refreshes its lock's heartbeat, in ms.", 30000),
 });
 
 export const logsSchema = z.strictObject({
-  dir: doc(relative.optional(), 'Directory under deployTo. Default: `shared/log`.', 'shared/logs'),
+  dir: doc(relative.default('shared/log'), 'Directory under deployTo.', 'shared/logs'),
   pattern: doc(
     z
       .string()
       .regex(/^[^/]+$/, 'a file name pattern such as *.log')
-      .optional(),
-    'File name pattern. Default: `*.log`.',
+      .default('*.log'),
+    'File name pattern.',
     'app-*.log',
   ),
 });
@@ -148,16 +143,16 @@ export const sshSchema = z.strictObject({
     '~/.ssh/deploy_ed25519',
   ),
   knownHostsFile: doc(
-    z.string().min(1).optional(),
-    'known_hosts used to verify host keys. Default: ~/.ssh/known_hosts.',
+    z.string().min(1).default('~/.ssh/known_hosts'),
+    'known_hosts used to verify host keys, relative to this file or under `~/`.',
     '.ssh/known_hosts',
   ),
   strictHostKeys: doc(
-    z.boolean().optional(),
-    'Verify host keys against knownHostsFile; turning it off is logged on every run. Default: true.',
+    z.boolean().default(true),
+    'Verify host keys against knownHostsFile; turning it off is logged on every run.',
     false,
   ),
-  connectTimeoutMs: ms('Time limit for connecting in ms. Default: 10000.', 20000),
+  connectTimeoutMs: ms(10_000, 'Time limit for connecting in ms.', 20000),
   proxyJump: doc(
     parsed(parseProxyJump).optional(),
     "Jump hosts (bastions) the nodes are reached through, as OpenSSH's ProxyJump: `[user@]host[:port]`, " +
@@ -168,25 +163,23 @@ export const sshSchema = z.strictObject({
     'deploy@bastion.example.com:2222',
   ),
   maxConnectionStarts: doc(
-    positiveInt.optional(),
+    positiveInt.default(10),
     'SSH handshakes started at once (jump hosts included); the others wait their turn. A handshake the server ' +
       "drops before it begins (sshd's MaxStartups) is retried up to 4 times after a jittered pause that " +
-      'doubles from 250 ms; a failed login or host-key check is never retried. Default: 10.',
+      'doubles from 250 ms; a failed login or host-key check is never retried.',
     20,
   ),
   commandTimeoutMs: ms(
+    30_000,
     "Time limit in ms of each of relink's own short commands on a node (lock, inspect, journal, linking shared " +
-      'paths, relink); past it the command is ended on the node and the step fails. Default: 30000.',
+      'paths, relink); past it the command is ended on the node and the step fails.',
     60000,
   ),
-  unpackTimeoutMs: ms(
-    'Time limit in ms of unpacking a release and of removing old ones on a node. Default: 300000.',
-    600000,
-  ),
+  unpackTimeoutMs: ms(300_000, 'Time limit in ms of unpacking a release and of removing old ones on a node.', 600000),
   uploadMinBytesPerSecond: doc(
-    positiveInt.optional(),
-    "The slowest upload rate relink waits for, in bytes per second: an upload's time limit is " +
-      'commandTimeoutMs plus its size at this rate. Default: 262144 (256 KiB/s).',
+    positiveInt.default(262_144),
+    "The slowest upload rate relink waits for, in bytes per second (262144: 256 KiB/s): an upload's time " +
+      'limit is commandTimeoutMs plus its size at this rate.',
     1048576,
   ),
 });

@@ -1,7 +1,6 @@
-// The schema of deploy.config.ts. Its input type must equal UserConfig
-// (types.ts): the check is in validate.ts and fails tsc when they drift.
-// Every field carries its documentation (`doc`, the JSDoc of types.ts word
-// for word), from which `npm run docs` generates the reference.
+// The schema of deploy.config.ts: the one description of the config. Every field carries its
+// documentation, default and example; the types (types.ts, resolved.ts) are derived from it, resolveConfig
+// (load.ts) fills in its defaults, and `npm run docs` generates the reference and the JSON Schema.
 import { z } from 'zod';
 import { Cron } from 'croner';
 import { notifySchema } from './schema-notify.js';
@@ -35,23 +34,23 @@ const backup = z.strictObject({
     'pg_dump -Fc shop > /var/backups/shop-$RELINK_RELEASE.dump',
   ),
   node: doc(z.string().optional(), 'Run on this node of the environment. Default: on the deploy machine.', 'db1'),
-  timeoutMs: ms('Time limit of the backup in ms. Default: 600000.', 1800000),
+  timeoutMs: ms(600_000, 'Time limit of the backup in ms.', 1800000),
 });
 
 const settings = {
   windows: doc(
-    z.array(parsed(parseWindow)).optional(),
+    z.array(parsed(parseWindow)).default([]),
     "Release windows, e.g. `['Tue 17:00-19:00', 'Thu 17:00-19:00']` (a window may span midnight); outside " +
-      'them deploys need `--emergency --reason`. Default: always open.',
+      'them deploys need `--emergency --reason`; with none, deploys are always open.',
     ['Tue 17:00-19:00', 'Thu 17:00-19:00'],
   ),
-  timezone: doc(timezone.optional(), 'IANA time zone of windows and schedules. Default: `UTC`.', 'Europe/Berlin'),
+  timezone: doc(timezone.default('UTC'), 'IANA time zone of windows and schedules.', 'Europe/Berlin'),
   backup: doc(
     backup.optional(),
     'A step before rollout, e.g. a database dump; its failure stops the release before any node switches. ' +
       'Default: none.',
   ),
-  notify: doc(notifySchema.optional(), 'Where release notifications go. Default: nowhere.'),
+  notify: doc(notifySchema.prefault({}), 'Where release notifications go (without channels: nowhere).'),
   deployTo: doc(
     absolute.optional(),
     'Absolute directory on every node that holds `releases/`, `shared/` and `current`. Required at top ' +
@@ -59,8 +58,8 @@ const settings = {
     '/srv/shop',
   ),
   keepReleases: doc(
-    z.number().int().min(1).optional(),
-    'Good releases kept per node by cleanup, besides `current` and the previous good one. Default: 5.',
+    z.number().int().min(1).default(5),
+    'Good releases kept per node by cleanup, besides `current` and the previous good one.',
     10,
   ),
   requireTag: doc(
@@ -69,30 +68,26 @@ const settings = {
     true,
   ),
   build: doc(
-    buildSchema.optional(),
-    'How the release is built from a clean export of the commit. Default: no build step, pack the export as is.',
+    buildSchema.prefault({}),
+    'How the release is built from a clean export of the commit; without a `command` the export is packed as is.',
   ),
   shared: doc(
     z
       .strictObject({
-        dirs: doc(z.array(relative).optional(), 'Directories, relative to the release. Default: none.', ['log']),
-        files: doc(z.array(relative).optional(), 'Files, relative to the release. Default: none.', ['.env']),
+        dirs: doc(z.array(relative).default([]), 'Directories, relative to the release.', ['log']),
+        files: doc(z.array(relative).default([]), 'Files, relative to the release.', ['.env']),
       })
-      .optional(),
-    'Paths linked from `<deployTo>/shared` into every release. Default: none.',
+      .prefault({}),
+    'Paths linked from `<deployTo>/shared` into every release.',
   ),
-  templates: doc(
-    z.array(templateSchema).optional(),
-    'Files rendered per environment and node into the release. Default: none.',
-  ),
-  vars: doc(scalars.optional(), 'Variables for templates and the smoke URL (`{{ vars.name }}`). Default: none.', {
+  templates: doc(z.array(templateSchema).default([]), 'Files rendered per environment and node into the release.'),
+  vars: doc(scalars.default({}), 'Variables for templates and the smoke URL (`{{ vars.name }}`).', {
     greeting: 'hello',
     workers: 4,
   }),
   secrets: doc(
-    z.array(envVar).optional(),
-    'Names of secrets (`{{ secret.NAME }}`), read from the environment or `secretsFile`, never logged. ' +
-      'Default: none.',
+    z.array(envVar).default([]),
+    'Names of secrets (`{{ secret.NAME }}`), read from the environment or `secretsFile`, never logged.',
     ['APP_SECRET'],
   ),
   secretsFile: doc(
@@ -116,15 +111,15 @@ const settings = {
     'How a node proves the new release works. Default: no smoke test (a release is good once it is activated).',
     { url: 'http://{{ node.address }}:{{ host.appPort }}/health', expectBody: '"version":"{{ version }}"' },
   ),
-  rollout: doc(rolloutSchema.optional(), 'How nodes are switched over.'),
-  lock: doc(lockSchema.optional(), 'The remote deploy lock.'),
-  logs: doc(logsSchema.optional(), "Where `deploy logs` finds the app's logs on a node."),
-  ssh: doc(sshSchema.optional(), 'How nodes are reached.'),
+  rollout: doc(rolloutSchema.prefault({}), 'How nodes are switched over.'),
+  lock: doc(lockSchema.prefault({}), 'The remote deploy lock.'),
+  logs: doc(logsSchema.prefault({}), "Where `deploy logs` finds the app's logs on a node."),
+  ssh: doc(sshSchema.prefault({}), 'How nodes are reached.'),
 };
 
 export const environmentSchema = z.strictObject(settings);
 
-const scheduleEntry = z.strictObject({
+export const scheduleEntrySchema = z.strictObject({
   name: doc(
     z
       .string()
@@ -168,9 +163,9 @@ export const configSchema = z.strictObject({
   environments: doc(
     z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case letters, digits and "-"'), environmentSchema).optional(),
     'Settings that differ per environment (`dev`, `test`, `pre`, `prod`, ...), merged over the top level: ' +
-      '`build`, `smoke`, `rollout`, `ssh` and `restart` key by key, `vars` name by name, `secrets` added to; ' +
-      'every other setting replaces the top-level one. Default: none.',
+      '`build`, `smoke`, `rollout`, `ssh`, `restart` and `stop` key by key, `vars` name by name, `secrets` ' +
+      'added to; every other setting replaces the top-level one. Default: none.',
     { dev: { deployTo: '/srv/shop-dev', requireTag: false }, prod: { keepReleases: 10 } },
   ),
-  schedule: doc(z.array(scheduleEntry).optional(), 'Releases `deploy schedule` makes on its own. Default: none.'),
+  schedule: doc(z.array(scheduleEntrySchema).optional(), 'Releases `deploy schedule` makes on its own. Default: none.'),
 });

@@ -1,5 +1,4 @@
-// Compile-time checks that a hand-written type and a schema's type are the
-// same. Types only: nothing here exists at run time.
+// A compile-time check that two types are the same. Types only: nothing here exists at run time.
 
 /**
  * `true` when A and B are the same type, `false` otherwise. Stricter than
@@ -15,6 +14,3 @@ export type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T ext
  * check; assigning a value of one type to the other shows which key differs.
  */
 export type AssertTrue<T extends true> = T;
-
-/** T with every `readonly` removed, at every depth (arrays become mutable arrays). */
-export type DeepMutable<T> = { -readonly [K in keyof T]: DeepMutable<T[K]> };

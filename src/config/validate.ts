@@ -2,34 +2,34 @@
 // only when a config or inventory is new (see validatedOnce in cache.ts).
 import type { z } from 'zod';
 import { UsageError } from '../errors.js';
-import { inventorySchema, type lbSchema, type nodeSchema } from '../inventory/schema.js';
-import type { Inventory, NodeSpec } from '../inventory/types.js';
+import { inventorySchema, type lbSchema } from '../inventory/schema.js';
+import type { Inventory } from '../inventory/types.js';
 import { formatIssues } from './issues.js';
 import type { LbDriverName } from './names.js';
-import { configSchema, type environmentSchema } from './schema.js';
-import type { AssertTrue, DeepMutable, Equals } from './type-equals.js';
-import type { EnvironmentSettings, UserConfig } from './types.js';
+import { configSchema } from './schema.js';
+import type { AssertTrue, Equals } from './type-equals.js';
+import type { UserConfig } from './types.js';
 
-// The documented types and the schemas must describe the same shape, key for
-// key; tsc fails here when one changes without the other. The config schema
-// has no defaults or transforms, so what a user writes (input) is also what
-// validation returns (output). The inventory types are the output (defaults
-// filled in), read-only; the inventory adds its env and file name.
-type _ConfigIn = AssertTrue<Equals<z.input<typeof configSchema>, UserConfig>>;
-type _ConfigOut = AssertTrue<Equals<z.output<typeof configSchema>, UserConfig>>;
-type _Environment = AssertTrue<Equals<z.input<typeof environmentSchema>, EnvironmentSettings>>;
-type _Node = AssertTrue<Equals<z.output<typeof nodeSchema>, DeepMutable<NodeSpec>>>;
-type _Inventory = AssertTrue<Equals<z.output<typeof inventorySchema>, DeepMutable<Omit<Inventory, 'env' | 'file'>>>>;
+export { SETTINGS_DEFAULTS } from './schema-defaults.js';
+
+/** Where the installed package keeps the reference of every config field. */
+export const CONFIG_REFERENCE = 'node_modules/relink/docs/reference/config.md';
+
+// The types are derived from the schemas; only the list of driver names is written twice (names.ts).
 type _LbDrivers = AssertTrue<Equals<z.output<typeof lbSchema>['driver'], LbDriverName>>;
 
+/**
+ * Checks a config against the schema and returns it as written: the defaults are filled in per
+ * environment by resolveConfig, after the environment's overrides are merged over the top level.
+ */
 export function validateUserConfig(value: unknown, fileLabel: string): UserConfig {
   const result = configSchema.safeParse(value, { reportInput: true });
   if (!result.success) {
     throw new UsageError(`invalid config:\n  ${formatIssues(fileLabel, result.error).join('\n  ')}`, {
-      hint: 'fix the keys named above; every field is documented in src/config/types.ts',
+      hint: `fix the keys named above; every field is documented in ${CONFIG_REFERENCE}`,
     });
   }
-  return result.data;
+  return value as UserConfig;
 }
 
 export function validateInventory(data: unknown, env: string, label: string): Inventory {

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { GateError, RelinkError, UsageError } from '../errors.js';
+import { nextStep, said } from '../next.js';
 import { printable } from '../log/listing.js';
 import type { GitRecords } from '../transport/git.js';
 
@@ -133,12 +134,11 @@ export function gate(
       throw new UsageError('--allow-poison needs --reason "why this release may go out anyway"');
     return { allowed: openOnes.map((f) => f.record.id) };
   }
-  const flags = `--allow-poison ${notAllowed.map((f) => f.record.id).join(' --allow-poison ')} --reason "..."`;
+  const allow = nextStep('again', undefined, { 'allow-poison': notAllowed.map((f) => f.record.id), reason: '...' });
+  const check = nextStep('check', undefined, undefined, ['<rev>']);
   throw new GateError(
     `${version} contains ${notAllowed.length} known bug(s) without their fix:\n${describeOpen(notAllowed)}`,
-    {
-      hint: `release a version with the fix (deploy check <rev> shows what is missing), or, deliberately: ${flags}`,
-    },
+    { hint: said`release a version with the fix (${check} shows what is missing), or, deliberately: ${allow}` },
   );
 }
 

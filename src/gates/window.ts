@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { GateError, UsageError } from '../errors.js';
+import { type NextStep, nextStep, said } from '../next.js';
 import { parseWindow, type Window } from '../config/window-spec.js';
 
 // Parsing a window and checking a time zone are pure model code, shared with the
@@ -77,7 +78,7 @@ export function windowGate(
   tz: string,
   now: Date,
   emergency: { on: boolean; reason?: string },
-  retry: string,
+  retry: NextStep,
 ): WindowState | undefined {
   if (texts.length === 0) return undefined;
   const state = windowState(texts, tz, now);
@@ -89,8 +90,9 @@ export function windowGate(
   const opens = state.opens
     ? `; the next window opens ${local(state.opens, tz)} ${tz} (in ${inHours(state.opens.getTime() - now.getTime())})`
     : '';
+  const urgent = nextStep(retry.verb, retry.env, { ...retry.flags, emergency: true, reason: '...' }, retry.args);
   throw new GateError(`${env} is outside its release windows (${texts.join(', ')}, ${tz})${opens}`, {
-    hint: `wait for the window, or, for an emergency: ${retry} --emergency --reason "..."`,
+    hint: said`wait for the window, or, for an emergency: ${urgent}`,
   });
 }
 

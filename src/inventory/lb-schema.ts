@@ -1,6 +1,6 @@
 // The `lb:` block of hosts/<env>.yaml (inventory/schema.ts), one object per driver; its drivers must be
-// LB_DRIVERS (config/names.ts), checked in config/validate.ts. Every field carries its documentation,
-// from which `npm run docs` generates the reference.
+// LB_DRIVERS (config/names.ts), checked in config/validate.ts. Every field carries its description, default
+// and example, from which `npm run docs` generates the reference; LbSpec (types.ts) is derived from it.
 import { z } from 'zod';
 import { doc, port } from '../config/schema-parts.js';
 

@@ -1,8 +1,7 @@
-// The schema of hosts/<env>.yaml. Its output type must equal NodeSpec and
-// Inventory (types.ts), and its drivers LB_DRIVERS (config/names.ts): the
-// checks are in config/validate.ts and fail tsc when they drift. Every field
-// carries its documentation (the JSDoc of types.ts word for word), from which
-// `npm run docs` generates the reference and the JSON Schema editors read.
+// The schema of hosts/<env>.yaml: every field's description, default and example. The inventory types
+// (types.ts) are derived from it, validation fills in its defaults, and `npm run docs` generates the
+// reference and the JSON Schema editors read from it. Its drivers must be LB_DRIVERS (config/names.ts),
+// checked in config/validate.ts.
 import { z } from 'zod';
 import { parseProxyJump } from '../config/proxy-jump.js';
 import { doc, name, parsed, port, scalars } from '../config/schema-parts.js';

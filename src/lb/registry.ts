@@ -12,6 +12,7 @@ import { haproxy } from './haproxy.js';
 import { nginx } from './nginx.js';
 import { NoLb, none } from './none.js';
 import type { LbContext, LbDriver, LbFactory, LbRunner, LbSpecOf } from './types.js';
+import pLimit from 'p-limit';
 
 type LbFactories = { readonly [D in LbDriverName]: LbFactory<D> };
 
@@ -57,11 +58,8 @@ export const LB_CHANNELS = 6;
 
 /** Runs at most LB_CHANNELS commands at once; the rest wait their turn. */
 function budgeted(run: LbRunner): LbRunner {
-  let limit: Promise<import('p-limit').LimitFunction> | undefined;
-  return async (command, stdin) => {
-    limit ??= import('p-limit').then((m) => m.default(LB_CHANNELS));
-    return (await limit)(() => run(command, stdin));
-  };
+  const limit = pLimit(LB_CHANNELS);
+  return (command, stdin) => limit(() => run(command, stdin));
 }
 
 /** The explicit context of the drivers: where their commands run, how paths and templates resolve, the clock. */

@@ -84,3 +84,6 @@ export function table(
     return `${options.indent ?? ''}${text}`.trimEnd();
   });
 }
+
+/** A duration in milliseconds as `12.3s`; unknown is `-`. */
+export const seconds = (ms: number | null): string => (ms === null ? '-' : `${(ms / 1000).toFixed(1)}s`);

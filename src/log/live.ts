@@ -163,6 +163,7 @@ export async function consoleReporter(
   stream: NodeJS.WriteStream = process.stdout,
 ): Promise<Reporter> {
   if (!stream.isTTY || process.env.CI) return new LineReporter(stream, redactor);
+  // Loaded here, not at the top: it costs ~90 ms and only a terminal draws live (CI and pipes print lines).
   const { createLogUpdate } = await import('log-update');
   // A pseudo-terminal nobody sized (script(1) in a pipe) has 0 columns and rows: draw as on 80x24, not nothing.
   const sized = {

@@ -75,7 +75,7 @@ export class LineReporter implements Reporter {
 }
 
 /** Sends events to several reporters (console and run log). */
-export class Fanout implements Reporter {
+export class Broadcast implements Reporter {
   constructor(private readonly reporters: Reporter[]) {}
   emit(event: RunEvent): void {
     for (const r of this.reporters) r.emit(event);

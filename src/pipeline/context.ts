@@ -6,6 +6,7 @@ import type { Reporter } from '../log/events.js';
 import { NoLb } from '../lb/none.js';
 import type { LbDriver, ServerState } from '../lb/types.js';
 import type { Redactor } from '../log/redact.js';
+import type { Phrase, Said } from '../next.js';
 import { render, type Command } from '../remote/tokens.js';
 import { layout, type Layout } from '../remote/paths.js';
 import { type CommandKind, deadlineMs } from '../remote/deadlines.js';
@@ -47,6 +48,8 @@ export interface RunDeps {
   readonly sleep: (ms: number) => Promise<void>;
   readonly reporter: Reporter;
   readonly redactor: Redactor;
+  /** The door's phrasing of next steps, for what the run writes as text (messages, the report). */
+  readonly phrase: Phrase;
   /** Aborted on SIGINT/SIGTERM: the run finishes or undoes its current step and stops. */
   readonly signal?: AbortSignal;
   /** A load balancer to use instead of the inventory's (pipeline tests). */
@@ -176,7 +179,7 @@ export async function execOk(
   options: {
     kind: CommandKind | { ms: number };
     stdin?: string;
-    hint?: string;
+    hint?: Said;
     /** Clean-up that must finish even after an interrupt (removing a run's keys): never stopped by it. */
     cleanup?: boolean;
   },

@@ -2,6 +2,7 @@ import { errorMessage, EXIT, RelinkError, UsageError } from '../errors.js';
 import { describeOwner } from '../gates/lock.js';
 import { filterNodes, rolloutGroups } from '../inventory/groups.js';
 import type { NodeSpec } from '../inventory/types.js';
+import { type Flags, nextStep, said } from '../next.js';
 import { type RunDeps, state } from './context.js';
 import { type LockedRequest, LockedRun } from './lifecycle/locked-run.js';
 import { connectEach } from './phases/preflight.js';
@@ -36,6 +37,8 @@ const ROLLING: RolloutPolicy = {
   continueOnFailure: false,
   interruptible: false,
 };
+/** `--to <version>`: a blank the person fills in. */
+const TO_ANY: Flags = { to: '<version>' };
 /** The emergency button: every node at once, no drain, no smoke gate; every node is tried. */
 const EMERGENCY: RolloutPolicy = {
   phase: 'emergency',
@@ -57,6 +60,8 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
   const command = `rollback${req.emergency ? ' --emergency' : ''}`;
   // The journal, the lock owner and the resume hint all name the command line: `rollback prod --last`.
   const line = `rollback ${env} ${spec}${req.emergency ? ' --emergency' : ''}`;
+  // The same target in a next step: `--last`, or `--to X`.
+  const to: Flags = req.target.kind === 'last' ? { last: true } : { to: req.target.spec };
   const run = new LockedRun(req, deps, line, line);
   const { ctx } = run;
   const { reporter } = run.deps;
@@ -74,12 +79,12 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     // by a dead run is taken over only with --force: the rollback says whose it is first.
     const reason = req.reason ?? `${command} ${spec}`;
     const force = req.force ? `${command} --force by ${req.user}` : undefined;
-    const retry = `rollback ${env} ${spec}${req.emergency ? '' : ' --emergency'} --force`;
-    const takeOver = `rollback ${env} ${spec} --force`;
+    const retry = nextStep('rollback', env, { ...to, ...(req.emergency ? {} : { emergency: true }), force: true });
+    const takeOver = nextStep('rollback', env, { ...to, force: true });
     const hint = (frozen: boolean) =>
       frozen
-        ? `${env} is frozen. To roll back anyway (the freeze stays): ${retry}`
-        : `wait for that run to finish; to roll back anyway: ${takeOver} (takes the lock over, journaled)`;
+        ? said`${env} is frozen. To roll back anyway (the freeze stays): ${retry}`
+        : said`wait for that run to finish; to roll back anyway: ${takeOver} (takes the lock over, journaled)`;
     const { frozen } = await run.lock(reachable, undefined, { inspect: true, force, hint, takeOverDead: false });
     const unreachable = new Map(failures.map((f) => [f.node.name, errorMessage(f.error).split('\n')[0]!]));
     rows = chooseTargets(ctx, nodes, req.target, unreachable);
@@ -112,14 +117,14 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
       if (failed.length) {
         const lines = failed.map((f) => `${f.node.name}: ${errorMessage(f.error).split('\n')[0]}`);
         throw new RelinkError(`emergency rollback failed on ${failed.length} node(s):\n  ${lines.join('\n  ')}`, {
-          hint: `check those nodes now: deploy status ${env}`,
+          hint: said`check those nodes now: ${nextStep('status', env)}`,
         });
       }
     } else {
       await checkLb(ctx, moved).catch((error: unknown) => {
-        const withoutLb = `rollback ${env} ${spec} --emergency (may drop requests)`;
+        const withoutLb = nextStep('rollback', env, { ...to, emergency: true });
         throw new RelinkError(errorMessage(error), {
-          hint: `the load balancer is needed to drain nodes; without it: ${withoutLb}`,
+          hint: said`the load balancer is needed to drain nodes; without it: ${withoutLb} (may drop requests)`,
         });
       });
       reporter.emit({ type: 'phase', phase: 'rollback' });
@@ -140,8 +145,8 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
   function warnFrozen(frozen: readonly NodeSpec[]): void {
     const who = describeOwner(state(ctx, frozen[0]!).lock, run.deps.now(), req.config.lock.ttlMs);
     const names = frozen.map((n) => n.name).join(', ');
-    const message = `${env} stays frozen (${names}: ${who}); deploys are refused until: deploy unlock ${env}`;
-    reporter.emit({ type: 'warn', message });
+    const until = said`deploys are refused until: ${nextStep('unlock', env)}`;
+    reporter.emit({ type: 'warn', message: `${env} stays frozen (${names}: ${who}); ${run.deps.phrase(until)}` });
   }
 
   /** A rolling rollback that stopped: what runs the target, what was not touched, what is left drained. */
@@ -167,8 +172,9 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     const message =
       `rollback stopped: ${cause}. ${done.length ? `${done.join(', ')} run the target; ` : ''}` +
       `${rest.length ? `${rest.join(', ')} were not touched.` : ''}${left.length ? ` ${left.join('; ')}` : ''}`;
+    const logs = nextStep('logs', env, { node: at });
     return new RelinkError(message, {
-      hint: `look at ${at} (deploy logs ${env} --node ${at}), then rollback ${env} --to <version> or --emergency`,
+      hint: said`look at ${at} (${logs}), then ${nextStep('rollback', env, TO_ANY)} or --emergency`,
     });
   }
 
@@ -190,7 +196,7 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
         commit: target?.commit,
         emergency: req.emergency ? { reason: req.reason } : undefined,
         rollbackCommand: from
-          ? `rollback ${env} --to ${from}    # back to where this rollback started`
+          ? run.deps.phrase(said`${nextStep('rollback', env, { to: from })}    # back to where this rollback started`)
           : '# nothing to undo',
       },
       notice: {
@@ -210,7 +216,7 @@ function noSuchRelease(rows: readonly RollbackRow[], target: RollbackTarget, env
   if (target.kind !== 'to' || seen.length === 0 || seen.some((r) => r.target)) return undefined;
   const message = `rollback refused: no node has a release "${target.spec}" that passed a smoke test there`;
   return new UsageError(`${message}. Nothing was changed.\n${formatRows(rows)}`, {
-    hint: `see which releases each node has: deploy releases ${env}`,
+    hint: said`see which releases each node has: ${nextStep('releases', env)}`,
   });
 }
 
@@ -227,9 +233,10 @@ function refusalOf(
   const why = problems.length
     ? `${problems.length} node(s) cannot be rolled back`
     : 'the nodes would go to different releases';
-  const pick = `pick a release every node has (rollback ${env} --to <version>)`;
+  const pick = nextStep('rollback', env, TO_ANY);
+  const forced = nextStep('again', undefined, { force: true });
   return new RelinkError(`rollback refused: ${why}. Nothing was changed.\n${formatRows(rows)}`, {
-    hint: `${pick}, or roll back only the nodes that can: add --force`,
+    hint: said`pick a release every node has (${pick}), or roll back only the nodes that can: add ${forced}`,
     exitCode: untrusted ? EXIT.usage : EXIT.failed,
   });
 }

@@ -1,9 +1,10 @@
 import { errorMessage, UsageError } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
+import { nextStep, said } from '../next.js';
 import { type Artifact, checkAborted, makeContext, type RunDeps, step, type VersionInfo } from './context.js';
 import { type LockedRequest, LockedRun } from './lifecycle/locked-run.js';
 import { runBackup } from './phases/backup.js';
-import { distribute } from './phases/distribute.js';
+import { distribute } from './distribution/distribute.js';
 import { cleanup } from './phases/finish.js';
 import { announceGates, type GateRequest, passGates } from './phases/gates.js';
 import { ownerFor } from './phases/locks.js';
@@ -12,13 +13,13 @@ import { closeAll } from './phases/preflight.js';
 import { prepare } from './phases/prepare.js';
 import { narrowed, readRetry } from './phases/retry.js';
 import { look, startBuild } from './phases/start.js';
-import type { Source } from './phases/source.js';
+import type { Source } from './shared/source.js';
 import { spending } from './rollout/budget.js';
 import { groupsFor } from './rollout/drain.js';
 import { afterFailedRollout } from './rollout/revert.js';
 import { rollout, type RolloutPolicy } from './rollout/rollout.js';
 
-export type { Source } from './phases/source.js';
+export type { Source } from './shared/source.js';
 
 export interface DeployRequest extends LockedRequest, GateRequest {
   readonly secrets: Readonly<Record<string, string>>;
@@ -69,7 +70,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
   const env = req.config.env;
   if (req.retryFailed && req.nodes?.length)
     throw new UsageError('--retry-failed picks its nodes itself (the ones the last partial deploy set aside)', {
-      hint: `leave out --node: deploy ${env} ${req.version} --retry-failed`,
+      hint: said`leave out --node: ${nextStep('deploy', env, { 'retry-failed': true }, [req.version])}`,
     });
   const line = `deploy ${env} ${req.version}${req.retryFailed ? ' --retry-failed' : ''}`;
   const run = new LockedRun(req, deps, line, line);
@@ -184,10 +185,11 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
   return run.execute(phases, (result, failure) => {
     const ok = result === 'success' || result === 'partial';
     const previous = plan?.nodes.find((n) => n.currentVersion)?.currentVersion;
-    const afterHalt = result === 'halted' ? `rollback ${env} --last after inspection` : 'no node runs this release';
-    const undo = ok
-      ? `rollback ${env} --last${previous ? `    # back to ${previous}` : ''}`
-      : `# nothing to undo: ${afterHalt}`;
+    const last = nextStep('rollback', env, { last: true });
+    const afterHalt = result === 'halted' ? said`${last} after inspection` : ['no node runs this release'];
+    const undo = run.deps.phrase(
+      ok ? said`${last}${previous ? `    # back to ${previous}` : ''}` : ['# nothing to undo: ', ...afterHalt],
+    );
     const why = run.deps.redactor.apply(errorMessage(failure).split('\n')[0] ?? '');
     const partial = result === 'partial' ? budget.report(version.version) : undefined;
     const aside = partial ? `, ${partial.nodes.length} node(s) SET ASIDE: ${partial.retry}` : '';

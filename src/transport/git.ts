@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { RelinkError } from '../errors.js';
 import { runLocal } from './local.js';
+import * as tar from 'tar';
 
 /**
  * Every revision given to git comes after this: a revision can come from a user or a node's
@@ -85,14 +86,13 @@ export class GitMirror {
 
   /** Writes a clean tree of the commit into `dest` (no working-copy leftovers, no .git). */
   async export(commit: string, dest: string): Promise<void> {
-    const { x } = await import('tar');
     await new Promise<void>((resolve, reject) => {
       const git = spawn('git', ['--git-dir', this.dir, 'archive', '--format=tar', EOO, commit], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
       git.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const extract = x({ cwd: dest, strict: true });
+      const extract = tar.x({ cwd: dest, strict: true });
       git.stdout.pipe(extract);
       let gitDone = false;
       let tarDone = false;
@@ -181,7 +181,7 @@ export class GitRecords {
         await this.checked(['commit-tree', ...(parent ? ['-p', parent] : []), '-m', message, EOO, tree], env)
       ).trim();
     } finally {
-      await import('node:fs').then((fs) => fs.rmSync(index, { force: true }));
+      fs.rmSync(index, { force: true });
     }
   }
 

@@ -24,6 +24,7 @@ export interface Mail {
  * network in clear.
  */
 export async function sendMail(mail: Mail): Promise<void> {
+  // Loaded here, not at the top: it costs ~160 ms, and only a run that sends an email needs it.
   const { createTransport } = await import('nodemailer');
   const transport = createTransport({
     host: mail.host,

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { RelinkError } from '../errors.js';
+import https from 'node:https';
+import { createAdaptorServer } from '@hono/node-server';
 
 /** What a request handler learns of the connection besides the request itself. */
 export interface ConnInfo {
@@ -33,9 +35,7 @@ export interface WebServer {
  * back (server-sent events included). The only place the web dashboard opens a socket.
  */
 export async function listen(handler: WebHandler, options: WebServerOptions): Promise<WebServer> {
-  const { createAdaptorServer } = await import('@hono/node-server');
   const tls = options.tls;
-  const https = tls ? await import('node:https') : undefined;
   const server = createAdaptorServer({
     fetch: (request, env) => {
       const socket = env.incoming.socket;

@@ -1,20 +1,20 @@
-// The dashboard's actions: each builds its run with the CLI's composition root (openRun) and calls the
-// same engine entry point as its verb (deploy, rollback, freeze, unfreeze, poison records), so every
+// The dashboard's actions: each opens its run with the operations' composition root (openRun) and calls
+// the same operation as its verb (deploy, rollback, freeze, unfreeze, poison records, src/app/), so every
 // gate, lock, journal line and report is the CLI's; `who` (web:<user>) is the run's user.
-import { openRun, type OpenRun } from '../cli/compose.js';
+import { type OpenRun, openRun } from '../app/compose.js';
+import { previewRollback, planRelease, release, resultOf, rollBack } from '../app/deploy.js';
+import { freezeEnv, unfreezeEnv } from '../app/freeze.js';
+import { phrase } from '../app/phrase.js';
+import { cureRecord, poisonCommit, resolveCommit } from '../app/poison.js';
 import { errorMessage, RelinkError, UsageError } from '../errors.js';
-import { newPoisonId, writeRecord } from '../gates/poison.js';
 import { processRedactor } from '../log/redact.js';
-import { resultOf } from '../pipeline/lifecycle/locked-run.js';
-import { observe } from '../pipeline/phases/observe.js';
-import { chooseTargets } from '../pipeline/phases/rollback-targets.js';
 import type { FileRuns, WebRun } from './runs.js';
 import type { NodeSource } from './source.js';
 import type { Actions, DeployForm, RollbackForm, RollbackTarget } from './types.js';
 
 /** The message and hint of a failure, as the CLI would print them, redacted. */
 export function describeFailure(error: unknown): string {
-  const hint = error instanceof RelinkError && error.hint ? `\nhint: ${error.hint}` : '';
+  const hint = error instanceof RelinkError && error.hint ? `\nhint: ${phrase(error.hint)}` : '';
   return processRedactor.apply(`${errorMessage(error)}${hint}`);
 }
 
@@ -52,101 +52,68 @@ export function nodeActions(source: NodeSource, runs: FileRuns, configPath?: str
     return run.runId;
   }
 
-  async function observed<T>(
-    env: string,
-    who: string,
-    command: string,
-    work: (seen: Seen, run: OpenRun) => Promise<T>,
-  ) {
-    const run = await quietRun(env, who, command);
-    const seen = await observe(run.config, run.inventory, run.user, run.runId, run.deps);
+  /** An operation that changes an environment: what was read of it is forgotten after. */
+  async function changing<T>(env: string, work: () => Promise<T>): Promise<T> {
     try {
-      return await work({ ...seen, ctx: { ...seen.ctx, command } }, run);
+      return await work();
     } finally {
-      await seen.close();
-      await run.close();
       source.invalidate(env);
     }
   }
-  type Seen = Awaited<ReturnType<typeof observe>>;
 
   return {
     async planDeploy(env, version, who) {
-      const { planDeploy } = await import('../pipeline/run.js');
       const run = await quietRun(env, who, 'plan');
       try {
-        const req = { ...requestOf(run), version, secrets: run.secrets() };
-        return await planDeploy(req, run.deps, run.source);
+        return await planRelease(run, { version });
       } finally {
         await run.close();
       }
     },
 
     async deploy(env, form: DeployForm, who) {
-      const { deploy } = await import('../pipeline/run.js');
       if (!form.version) throw new UsageError('choose a version to deploy');
-      return start(env, who, `deploy ${env} ${form.version}`, (run, signal) =>
-        deploy(
-          {
-            ...requestOf(run),
-            version: form.version,
-            secrets: run.secrets(),
-            allowPoison: form.allowPoison?.length ? form.allowPoison : undefined,
-            emergency: form.emergency,
-            reason: form.reason || undefined,
-          },
-          { ...run.deps, signal },
-          run.source,
-        ),
-      );
+      const ask = {
+        version: form.version,
+        allowPoison: form.allowPoison?.length ? form.allowPoison : undefined,
+        emergency: form.emergency,
+        reason: form.reason || undefined,
+      };
+      return start(env, who, `deploy ${env} ${form.version}`, (run, signal) => release(run, ask, signal));
     },
 
     previewRollback(env, target: RollbackTarget) {
-      return observed(env, 'web', 'rollback preview', async (seen) =>
-        chooseTargets(seen.ctx, seen.nodes, target, seen.unreachable),
+      return changing(env, () =>
+        previewRollback({ env, config: configPath, author: 'web', command: 'rollback preview' }, target),
       );
     },
 
     async rollback(env, form: RollbackForm, who) {
-      const { rollback } = await import('../pipeline/rollback.js');
       const spec = form.target.kind === 'last' ? '--last' : `--to ${form.target.spec}`;
-      return start(env, who, `rollback ${env} ${spec}${form.emergency ? ' --emergency' : ''}`, (run, signal) =>
-        rollback(
-          {
-            ...requestOf(run),
-            target: form.target,
-            emergency: form.emergency,
-            force: form.force,
-            reason: form.reason || undefined,
-          },
-          { ...run.deps, signal },
-        ),
-      );
+      const ask = {
+        target: form.target,
+        emergency: form.emergency,
+        force: form.force,
+        reason: form.reason || undefined,
+      };
+      const command = `rollback ${env} ${spec}${form.emergency ? ' --emergency' : ''}`;
+      return start(env, who, command, (run, signal) => rollBack(run, ask, signal));
     },
 
     async freeze(env, message, who) {
-      const { freeze } = await import('../pipeline/phases/freeze.js');
       if (!message.trim()) throw new UsageError('say why deploys are frozen');
-      return observed(env, who, `lock ${env} -m ${JSON.stringify(message)}`, (seen, run) =>
-        freeze(seen, run.stateDir, message),
-      );
+      return changing(env, async () => (await freezeEnv({ env, config: configPath, author: who, message })).run);
     },
 
     async unfreeze(env, runId, who) {
-      const { unfreeze } = await import('../pipeline/phases/freeze.js');
-      return observed(env, who, `unlock ${env} --run ${runId}`, (seen, run) =>
-        unfreeze(seen, run.stateDir, runId, false),
-      );
+      const command = `unlock ${env} --run ${runId}`;
+      const o = { env, config: configPath, author: who, command, run: runId, force: false };
+      return changing(env, async () => (await unfreezeEnv(o)).released);
     },
 
     async describeCommit(rev) {
       const { git, mirror } = await source.repo();
-      const commit = /^[A-Za-z0-9][A-Za-z0-9._/+-]*$/.test(rev) ? await git.resolve(rev) : undefined;
-      if (!commit) {
-        throw new UsageError(`no commit "${rev}" in the repository`, {
-          hint: 'give a commit id, tag or branch that exists (git log --oneline)',
-        });
-      }
+      const commit = await resolveCommit(git, rev);
       return { commit, subject: await mirror.subject(commit) };
     },
 
@@ -154,12 +121,7 @@ export function nodeActions(source: NodeSource, runs: FileRuns, configPath?: str
       if (!message.trim()) throw new UsageError('say what the bug is');
       const { commit } = await this.describeCommit(rev);
       const { git } = await source.repo();
-      const when = new Date().toISOString();
-      const record = await writeRecord(
-        git,
-        () => ({ id: newPoisonId(commit, when), commit, comment: message, ticket, who, when, cures: [] }),
-        `poison ${commit.slice(0, 12)}: ${message}`,
-      );
+      const record = await poisonCommit(git, commit, { comment: message, ticket, who });
       await source.gate(true);
       return record;
     },
@@ -169,16 +131,7 @@ export function nodeActions(source: NodeSource, runs: FileRuns, configPath?: str
       const { commit } = await this.describeCommit(fix);
       const current = (await source.gate(true)).records.find((r) => r.id === id);
       if (!current) throw new UsageError(`no poison record "${id}"`, { hint: 'the release gate page lists them' });
-      const when = new Date().toISOString();
-      const record = await writeRecord(
-        git,
-        (all) => {
-          const latest = all.find((r) => r.id === id) ?? current;
-          if (latest.cures.some((c) => c.commit === commit)) return latest;
-          return { ...latest, cures: [...latest.cures, { commit, who, when }] };
-        },
-        `cure ${id} with ${commit.slice(0, 12)}`,
-      );
+      const record = await cureRecord(git, current, commit, who);
       await source.gate(true);
       return record;
     },
@@ -189,15 +142,5 @@ export function nodeActions(source: NodeSource, runs: FileRuns, configPath?: str
       mine.stop.abort('a stop from the dashboard');
       return true;
     },
-  };
-}
-
-function requestOf(run: OpenRun) {
-  return {
-    config: run.config,
-    inventory: run.inventory,
-    user: run.user,
-    runId: run.runId,
-    stateDir: run.stateDir,
   };
 }

@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { deleteCookie, getCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import { processRedactor } from '../log/redact.js';
-import type { ConnInfo } from '../transport/web-server.js';
+import type { ConnInfo } from '../app/serve.js';
 import { CSS, JS } from './assets.js';
 import { SESSION_COOKIE, same } from './auth.js';
 import { registerEvents } from './events.js';

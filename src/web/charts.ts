@@ -1,6 +1,6 @@
 // Small SVG charts built from numbers on the server: no chart library, nothing from a CDN.
-import type { RunRecord } from '../journal/history.js';
-import { computeStats } from '../journal/history.js';
+import type { RunRecord } from '../app/history.js';
+import { computeStats } from '../app/history.js';
 import { esc, type Html, trusted } from './html.js';
 
 export interface Week {

@@ -3,7 +3,8 @@
 import type { Context, Hono } from 'hono';
 import { EXIT, RelinkError, UsageError, errorMessage } from '../errors.js';
 import { processRedactor } from '../log/redact.js';
-import type { ConnInfo } from '../transport/web-server.js';
+import { phrase, type NextStep, stepsIn } from '../app/phrase.js';
+import type { ConnInfo } from '../app/serve.js';
 import type { Session, Sessions } from './auth.js';
 import { html, type PageOptions, page } from './html.js';
 import type { StreamLimits } from './stream-limits.js';
@@ -93,10 +94,14 @@ export function statusOf(error: unknown): 400 | 409 | 423 | 500 {
   return code === EXIT.usage ? 400 : code === EXIT.gate ? 409 : code === EXIT.lock ? 423 : 500;
 }
 
-export function errorJson(error: unknown): { error: string; hint?: string; exitCode: number } {
+/** The message, the hint as the CLI prints it, and the commands the hint names as data (`next`). */
+export function errorJson(error: unknown): { error: string; hint?: string; next?: NextStep[]; exitCode: number } {
+  const hint = error instanceof RelinkError ? error.hint : undefined;
+  const next = stepsIn(hint);
   return {
     error: processRedactor.apply(errorMessage(error)),
-    ...(error instanceof RelinkError && error.hint ? { hint: processRedactor.apply(error.hint) } : {}),
+    ...(hint ? { hint: processRedactor.apply(phrase(hint)) } : {}),
+    ...(next.length ? { next: processRedactor.applyDeep(next) } : {}),
     exitCode: error instanceof RelinkError ? error.exitCode : EXIT.failed,
   };
 }

@@ -1,6 +1,8 @@
 // The JSON API: the shapes of the CLI's --json output, for CI and chat bots with a token
 // (Authorization: Bearer ...). Reads carry `readAt`; actions answer 202 with the run to follow.
-import { computeStats, parseSince } from '../journal/history.js';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { apiShapes, assertShape, type JsonOf } from '../app/shapes.js';
+import { computeStats, parseSince } from '../app/history.js';
 import {
   type App,
   type AppDeps,
@@ -16,25 +18,37 @@ import type { EnvView } from './types.js';
 import { deploysEverywhere } from './users.js';
 
 type Body = Record<string, unknown>;
+type Answer<K extends keyof typeof apiShapes> = JsonOf<(typeof apiShapes)[K]['schema']>;
+/** Every JSON answer goes through its shape (src/app/shapes.ts), as the CLI's --json output does. */
+function answer<K extends keyof typeof apiShapes>(c: Ctx, key: K, value: Answer<K>, status?: ContentfulStatusCode) {
+  assertShape(apiShapes[key].schema, value);
+  return c.json(value, status);
+}
+const refuse = (c: Ctx, error: string, status: ContentfulStatusCode) => answer(c, 'error', { error }, status);
 const MAX_SINCE_MS = 36_500 * 86_400_000;
 const text = (v: unknown) => (typeof v === 'string' ? v : '');
 const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 export function registerApi(app: App, deps: AppDeps): void {
   const { source } = deps;
-  const fail = (c: Ctx, error: unknown) => c.json(errorJson(error), statusOf(error));
+  const fail = (c: Ctx, error: unknown) => answer(c, 'error', errorJson(error), statusOf(error));
   /** A read of one environment: 404 for an unknown one. */
-  const read = (pick: (view: EnvView, c: Ctx) => object) => async (c: Ctx) => {
-    const env = c.req.param('env') ?? '';
-    if (!source.environments().includes(env)) return c.json({ error: `unknown environment "${env}"` }, 404);
-    const view = await source.env(env, c.req.query('refresh') === '1');
-    if (view.problem) return c.json({ env, readAt: view.readAt, error: view.problem }, 500);
-    return c.json({ ...pick(view, c), readAt: view.readAt });
-  };
+  const read =
+    <K extends 'status' | 'releases' | 'locks' | 'history' | 'rollback'>(
+      key: K,
+      pick: (view: EnvView, c: Ctx) => Omit<Answer<K>, 'readAt'>,
+    ) =>
+    async (c: Ctx) => {
+      const env = c.req.param('env') ?? '';
+      if (!source.environments().includes(env)) return refuse(c, `unknown environment "${env}"`, 404);
+      const view = await source.env(env, c.req.query('refresh') === '1');
+      if (view.problem) return answer(c, 'error', { env, readAt: view.readAt, error: view.problem }, 500);
+      return answer(c, key, { ...pick(view, c), readAt: view.readAt } as Answer<K>);
+    };
   /** An action in one environment, for its deployers. */
   const act = (what: string, work: (c: Ctx, env: string, body: Body) => Promise<Response>) => async (c: Ctx) => {
     const env = c.req.param('env') ?? '';
-    if (!source.environments().includes(env)) return c.json({ error: `unknown environment "${env}"` }, 404);
+    if (!source.environments().includes(env)) return refuse(c, `unknown environment "${env}"`, 404);
     if (!canDeploy(c, env)) return forbidden(c, deps, what);
     try {
       return await work(c, env, await readJson(c));
@@ -42,12 +56,15 @@ export function registerApi(app: App, deps: AppDeps): void {
       return fail(c, error);
     }
   };
-  const started = (c: Ctx, run: string) => c.json({ run, url: `/runs/${run}`, events: `/api/runs/${run}/events` }, 202);
+  const started = (c: Ctx, run: string) =>
+    answer(c, 'deploy', { run, url: `/runs/${run}`, events: `/api/runs/${run}/events` }, 202);
 
-  app.get('/api/environments', (c) => c.json({ project: source.project, environments: source.environments() }));
+  app.get('/api/environments', (c) =>
+    answer(c, 'environments', { project: source.project, environments: source.environments() }),
+  );
   app.get('/api/overview', async (c) => {
     const views = await Promise.all(source.environments().map((env) => source.env(env)));
-    return c.json({
+    return answer(c, 'overview', {
       environments: views.map((v) => ({
         env: v.env,
         readAt: v.readAt,
@@ -62,23 +79,26 @@ export function registerApi(app: App, deps: AppDeps): void {
   });
   app.get(
     '/api/status/:env',
-    read((v) => v.status),
+    read('status', (v) => v.status),
   );
   app.get(
     '/api/releases/:env',
-    read((v) => v.releases),
+    read('releases', (v) => v.releases),
   );
   app.get(
     '/api/locks/:env',
-    read((v) => v.locks),
+    read('locks', (v) => v.locks),
   );
   app.get(
     '/api/history/:env',
-    read((v, c) => ({ env: v.env, runs: v.runs.slice(0, Math.max(0, Number(c.req.query('n') ?? 20) || 20)) })),
+    read('history', (v, c) => ({
+      env: v.env,
+      runs: v.runs.slice(0, Math.max(0, Number(c.req.query('n') ?? 20) || 20)),
+    })),
   );
   app.get(
     '/api/rollback/:env',
-    read((v) => ({ env: v.env, last: v.rollback.last, to: v.rollback.to })),
+    read('rollback', (v) => ({ env: v.env, last: v.rollback.last, to: v.rollback.to })),
   );
   app.get('/api/stats', async (c) => {
     const since = c.req.query('since') ?? '30d';
@@ -86,10 +106,10 @@ export function registerApi(app: App, deps: AppDeps): void {
     try {
       window = parseSince(since);
     } catch (error) {
-      return c.json({ error: (error as Error).message }, 400);
+      return refuse(c, (error as Error).message, 400);
     }
     // Past the dates a Date can hold (about 270,000 years) there is no cutoff to compare with.
-    if (window > MAX_SINCE_MS) return c.json({ error: `"${since}" reaches too far back: at most 36500d` }, 400);
+    if (window > MAX_SINCE_MS) return refuse(c, `"${since}" reaches too far back: at most 36500d`, 400);
     const cutoff = new Date(Date.now() - window).toISOString();
     const views = await Promise.all(source.environments().map((env) => source.env(env)));
     const environments = Object.fromEntries(
@@ -97,45 +117,45 @@ export function registerApi(app: App, deps: AppDeps): void {
     );
     const total = computeStats(views.flatMap((v) => v.runs.filter((r) => r.ts >= cutoff)));
     const one = c.req.query('env');
-    if (one)
-      return environments[one]
-        ? c.json({ since, ...environments[one] })
-        : c.json({ error: 'unknown environment' }, 404);
-    return c.json({ since, total, environments });
+    if (one) {
+      const stats = environments[one];
+      return stats ? answer(c, 'envStats', { since, ...stats }) : refuse(c, 'unknown environment', 404);
+    }
+    return answer(c, 'allStats', { since, total, environments });
   });
 
   app.get('/api/poison', async (c) => {
     const gate = await source.gate();
     const records = c.req.query('open') === '1' ? gate.records.filter((r) => r.cures.length === 0) : gate.records;
-    return c.json(records);
+    return answer(c, 'poison', records);
   });
   app.get('/api/impact/:id', async (c) => {
     const found = (await source.gate()).impact.find((i) => i.id === c.req.param('id'));
-    return found ? c.json(found) : c.json({ error: `no poison record "${c.req.param('id')}"` }, 404);
+    return found ? answer(c, 'impact', found) : refuse(c, `no poison record "${c.req.param('id')}"`, 404);
   });
   app.get('/api/check/:rev', (c) =>
     source.check(c.req.param('rev')).then(
-      (r) => c.json(r),
+      (r) => answer(c, 'check', r),
       (e) => fail(c, e),
     ),
   );
 
-  app.get('/api/runs', (c) => c.json({ runs: source.runs.list(c.req.query('env')) }));
+  app.get('/api/runs', (c) => answer(c, 'runs', { runs: source.runs.list(c.req.query('env')) }));
   app.get('/api/runs/:run', (c) => {
     const run = source.runs.get(c.req.param('run'));
-    return run ? c.json(run) : c.json({ error: 'no such run on this machine' }, 404);
+    return run ? answer(c, 'run', run) : refuse(c, 'no such run on this machine', 404);
   });
   app.get('/api/report/:run', (c) => {
     const report = source.runs.get(c.req.param('run'))?.report;
     return report
       ? c.body(report, 200, { 'content-type': 'text/markdown; charset=utf-8' })
-      : c.json({ error: 'no report' }, 404);
+      : refuse(c, 'no report', 404);
   });
 
   app.get(
     '/api/plan/:env/:version',
     act('plan a deploy', async (c, env) =>
-      c.json(await source.actions.planDeploy(env, c.req.param('version') ?? '', journalName(c.get('who')))),
+      answer(c, 'plan', await source.actions.planDeploy(env, c.req.param('version') ?? '', journalName(c.get('who')))),
     ),
   );
   app.post(
@@ -161,25 +181,28 @@ export function registerApi(app: App, deps: AppDeps): void {
   app.post(
     '/api/lock/:env',
     act('freeze', async (c, env, b) =>
-      c.json({ env, run: await source.actions.freeze(env, text(b.message), journalName(c.get('who'))) }),
+      answer(c, 'lock', { env, run: await source.actions.freeze(env, text(b.message), journalName(c.get('who'))) }),
     ),
   );
   app.post(
     '/api/unlock/:env',
     act('unfreeze', async (c, env, b) =>
-      c.json({ env, unlocked: await source.actions.unfreeze(env, text(b.run), journalName(c.get('who'))) }),
+      answer(c, 'unlock', {
+        env,
+        unlocked: await source.actions.unfreeze(env, text(b.run), journalName(c.get('who'))),
+      }),
     ),
   );
   app.post('/api/runs/:run/stop', (c) => {
     const run = source.runs.get(c.req.param('run'));
-    if (!run) return c.json({ error: 'no such run on this machine' }, 404);
+    if (!run) return refuse(c, 'no such run on this machine', 404);
     if (!canDeploy(c, run.env)) return forbidden(c, deps, 'stop a run');
-    return c.json({ stopping: source.actions.stop(run.run) });
+    return answer(c, 'stop', { stopping: source.actions.stop(run.run) });
   });
-  const record = (what: string, work: (b: Body, who: string) => Promise<object>) => async (c: Ctx) => {
+  const record = (what: string, work: (b: Body, who: string) => Promise<Answer<'addPoison'>>) => async (c: Ctx) => {
     if (!deploysEverywhere(c.get('who'))) return forbidden(c, deps, `${what} (in every environment)`);
     try {
-      return c.json(await work(await readJson(c), journalName(c.get('who'))));
+      return answer(c, 'addPoison', await work(await readJson(c), journalName(c.get('who'))));
     } catch (error) {
       return fail(c, error);
     }

@@ -3,7 +3,7 @@
 // dashboard itself has going. Following a run tails its log as the run writes it (one tail per run).
 import fs from 'node:fs';
 import path from 'node:path';
-import { alive } from '../gates/lock.js';
+import { alive } from '../app/serve.js';
 import { processRedactor } from '../log/redact.js';
 import { RunTail } from './tail.js';
 import type { LocalRun, RunDetail, RunEnd, RunLine, RunStore } from './types.js';

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { UsageError } from '../errors.js';
 import { processRedactor } from '../log/redact.js';
-import { listen, type WebServer } from '../transport/web-server.js';
+import { listen, type WebServer } from '../app/serve.js';
 import { nodeActions } from './actions.js';
 import { createApp } from './app.js';
 import { Sessions } from './auth.js';

@@ -1,14 +1,12 @@
 // The dashboard's view of the project, read from the nodes and the repository and kept for a few
 // seconds: a page served from the cache says how old it is, and a read never waits behind another.
-import path from 'node:path';
 import semver from 'semver';
-import { findConfigFile, loadUserConfig, resolveRepo } from '../config/load.js';
+import { brokenEnv, readEnv } from '../app/environment.js';
+import { checkRevision, loadRecords, openAt } from '../app/poison.js';
+import { knownEnvironments } from '../app/project.js';
+import { type GitMirror, type GitRecords, projectRepo } from '../app/repo.js';
 import { errorMessage } from '../errors.js';
-import { checkHistory, loadRecords, open } from '../gates/poison.js';
-import { knownEnvironments } from '../inventory/load.js';
 import { processRedactor } from '../log/redact.js';
-import { GitMirror, GitRecords } from '../transport/git.js';
-import { brokenEnv, readEnv } from './read-env.js';
 import type { FileRuns } from './runs.js';
 import type { Actions, CheckJson, EnvView, GateView, ImpactJson, StateSource } from './types.js';
 
@@ -63,17 +61,15 @@ export class NodeSource implements StateSource {
   private readonly gateView: Cached<GateView>;
 
   private constructor(
-    project: string,
-    file: string,
-    repo: string,
+    repo: Awaited<ReturnType<typeof projectRepo>>,
     private readonly options: SourceOptions,
     readonly runs: FileRuns,
   ) {
-    this.project = project;
-    this.root = path.dirname(file);
-    this.stateDir = path.join(this.root, '.relink');
-    this.mirror = new GitMirror(path.join(this.stateDir, 'repo.git'), repo);
-    this.git = new GitRecords(this.mirror);
+    this.project = repo.project;
+    this.root = repo.root;
+    this.stateDir = repo.stateDir;
+    this.mirror = repo.mirror;
+    this.git = repo.git;
     // A fetch of the repository at most every 30 s; offline, the refs fetched last.
     this.synced = new Cached(30_000, async () => {
       const result = await this.mirror
@@ -89,10 +85,8 @@ export class NodeSource implements StateSource {
     runs: (stateDir: string) => FileRuns,
     actions: (source: NodeSource) => Actions,
   ): Promise<NodeSource> {
-    const file = findConfigFile(process.cwd(), options.configPath);
-    const user = await loadUserConfig(file);
-    const stateDir = path.join(path.dirname(file), '.relink');
-    const made = new NodeSource(user.project, file, resolveRepo(user, file), options, runs(stateDir));
+    const repo = await projectRepo(options.configPath);
+    const made = new NodeSource(repo, options, runs(repo.stateDir));
     made.actions = actions(made);
     return made;
   }
@@ -141,13 +135,7 @@ export class NodeSource implements StateSource {
 
   async check(rev: string): Promise<CheckJson> {
     const { git } = await this.repo();
-    const commit = /^[A-Za-z0-9][A-Za-z0-9._/+-]*$/.test(rev) ? await git.resolve(rev) : undefined;
-    if (!commit) throw new Error(`no commit "${rev}" in the repository`);
-    const { records } = await loadRecords(git);
-    const findings = await checkHistory(git, commit, records);
-    const openOnes = open(findings);
-    const cured = findings.filter((f) => f.curedBy).map((f) => ({ id: f.record.id, curedBy: f.curedBy, how: f.how }));
-    return { rev, commit, healthy: openOnes.length === 0, open: openOnes.map((f) => f.record), cured };
+    return (await checkRevision(git, rev, async () => (await loadRecords(git)).records)).body;
   }
 
   private async readGate(): Promise<GateView> {
@@ -163,15 +151,7 @@ export class NodeSource implements StateSource {
       for (const row of view.status.nodes) {
         if (!row.reachable) unreachable.push({ env: view.env, node: row.node });
         if (!row.reachable || !row.commit || !row.current) continue;
-        if (!verdicts.has(row.commit)) {
-          const known = records.length ? await git.resolve(row.commit) : undefined;
-          const findings = known ? await checkHistory(git, row.commit, records) : [];
-          verdicts.set(
-            row.commit,
-            open(findings).map((f) => f.record.id),
-          );
-        }
-        for (const id of verdicts.get(row.commit)!) {
+        for (const id of await openAt(git, row.commit, records, verdicts)) {
           const hit = { env: view.env, node: row.node, release: row.current, version: row.version, commit: row.commit };
           affected.get(id)?.push(hit);
         }

@@ -1,111 +1,32 @@
 // What the dashboard reads and does, as one interface: the real one reads the nodes (source.ts,
 // actions.ts), the HTTP tests hand in a fake. Shapes named *Json are those of the CLI's --json output.
-import type { PoisonRecord } from '../gates/poison.js';
-import type { LockOwner } from '../gates/lock.js';
-import type { RunRecord } from '../journal/history.js';
-import type { ReleaseRow } from '../journal/view.js';
-import type { LockRow, ReleasesRow, StatusRow } from '../pipeline/phases/node-rows.js';
-import type { Plan } from '../pipeline/phases/plan.js';
-import type { RollbackRow, RollbackTarget } from '../pipeline/phases/rollback-targets.js';
+import type {
+  CheckJson,
+  EnvView,
+  GateView,
+  ImpactJson,
+  LockOwner,
+  LockRow,
+  LocksJson,
+  Plan,
+  PoisonRecord,
+  ReleaseRow,
+  ReleasesJson,
+  ReleasesRow,
+  RollbackRow,
+  RollbackTarget,
+  RunRecord,
+  StatusJson,
+  StatusRow,
+} from '../app/views.js';
 
 export type { RollbackRow, RollbackTarget, Plan, PoisonRecord, RunRecord, ReleaseRow, LockOwner };
 export type { LockRow, ReleasesRow, StatusRow };
+export type { CheckJson, EnvView, GateView, ImpactJson, LocksJson, ReleasesJson, StatusJson };
 
-export interface StatusJson {
-  readonly env: string;
-  readonly drift: boolean;
-  readonly nodes: readonly StatusRow[];
-}
-export interface ReleasesJson {
-  readonly env: string;
-  readonly deployTo: string;
-  readonly nodes: readonly ReleasesRow[];
-}
-export interface LocksJson {
-  readonly env: string;
-  readonly nodes: readonly LockRow[];
-}
-/** `deploy check <rev> --json`. */
-export interface CheckJson {
-  readonly rev: string;
-  readonly commit: string;
-  readonly healthy: boolean;
-  readonly open: readonly PoisonRecord[];
-  readonly cured: readonly { id: string; curedBy?: string; how?: string }[];
-}
-/** One record of `deploy impact <id> --json`. */
-export interface ImpactJson {
-  readonly id: string;
-  readonly poison: string;
-  readonly affected: readonly { env: string; node: string; release: string; version?: string; commit: string }[];
-  readonly unreachable: readonly { env: string; node: string }[];
-}
-
-/** Everything the pages show of one environment, read from its nodes at `readAt`. */
-export interface EnvView {
-  readonly env: string;
-  readonly readAt: string;
-  /** The config or inventory could not be loaded: nothing else is known. */
-  readonly problem?: string;
-  /** Where now stands against the release windows. */
-  readonly window: string;
-  readonly pre?: string;
-  readonly status: StatusJson;
-  readonly releases: ReleasesJson;
-  readonly locks: LocksJson;
-  /** From the nodes' journals, newest first (`deploy history <env> --json`). */
-  readonly runs: readonly RunRecord[];
-  /** What `rollback --last` would do per node, and the versions `--to` can reach on every reachable node. */
-  readonly rollback: { readonly last: readonly RollbackRow[]; readonly to: readonly string[] };
-  /** Nodes whose journal had lines that are not records. */
-  readonly corrupt: readonly { node: string; lines: number }[];
-}
-
-/** The release gate: every poison record and which nodes run each without its cure. */
-export interface GateView {
-  readonly readAt: string;
-  /** The repository could not be fetched: the records are those fetched last. */
-  readonly offline?: string;
-  readonly records: readonly PoisonRecord[];
-  readonly malformed: readonly string[];
-  readonly impact: readonly ImpactJson[];
-}
-
-/** One line of a run log (`.relink/logs/<run>.jsonl`), as the pages and the event stream carry it. */
-export interface RunLine {
-  readonly time: string;
-  readonly kind: 'run' | 'phase' | 'step' | 'info' | 'warn';
-  readonly step?: string;
-  readonly node?: string;
-  readonly status?: 'start' | 'ok' | 'fail' | 'skip';
-  readonly ms?: number;
-  readonly detail?: string;
-  readonly message?: string;
-  readonly phase?: string;
-  readonly command?: string;
-  readonly env?: string;
-}
-
-/** A run with a log on this machine (from the dashboard or the CLI). */
-export interface LocalRun {
-  readonly run: string;
-  readonly env: string;
-  readonly command: string;
-  readonly started: string;
-  readonly live: boolean;
-  /** From the report, or how the dashboard saw it end. */
-  readonly result?: string;
-  readonly user?: string;
-  readonly error?: string;
-}
-
-export interface RunDetail extends LocalRun {
-  readonly lines: readonly RunLine[];
-  /** The Markdown report, when the run wrote one on this machine. */
-  readonly report?: string;
-  /** Whether the dashboard started it (and so can stop it). */
-  readonly fromWeb: boolean;
-}
+/** A line of a run log, a run with a log on this machine, and one with its lines: as /api/runs answers them. */
+export type { LocalRun, RunDetail, RunLine } from '../app/shapes.js';
+import type { LocalRun, RunDetail, RunLine } from '../app/shapes.js';
 
 export type RunEnd = { readonly end: true; readonly result: string; readonly error?: string };
 

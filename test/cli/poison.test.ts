@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distDir } from '../helpers/project.js';
+import { cliJson } from '../helpers/json.js';
 
 const bin = path.join(distDir, 'bin', 'deploy.js');
 
@@ -109,11 +110,7 @@ describe('poison and cure, kept in git', () => {
         encoding: 'utf8',
       }).trim(),
     ).toBe(`records/${id}.json`);
-    const show = JSON.parse((await cli(project, 'poison', 'show', id, '--json')).stdout) as {
-      commit: string;
-      ticket: string;
-      cures: unknown[];
-    };
+    const show = cliJson('poisonShow', (await cli(project, 'poison', 'show', id, '--json')).stdout);
     expect(show).toMatchObject({ commit: c.poison, ticket: 'BUG-1', cures: [] });
     const text = (await cli(project, 'poison', 'show', id)).stdout;
     expect(text).not.toMatch(/^\{/);
@@ -144,8 +141,7 @@ describe('poison and cure, kept in git', () => {
     const cured = await cli(project, 'cure', id, c.fix!);
     expect(cured.code).toBe(0);
     expect(cured.stderr).toBe('');
-    const verdict = async (rev: string) =>
-      JSON.parse((await cli(project, 'check', rev, '--json')).stdout) as { healthy: boolean; cured: { how: string }[] };
+    const verdict = async (rev: string) => cliJson('check', (await cli(project, 'check', rev, '--json')).stdout);
     expect(await verdict('main')).toMatchObject({ healthy: true, cured: [{ how: 'commit' }] });
     expect(await verdict('lts-picked')).toMatchObject({ healthy: true, cured: [{ how: 'cherry-pick trailer' }] });
     expect(await verdict('lts-patch')).toMatchObject({ healthy: true, cured: [{ how: 'patch-id' }] });
@@ -161,10 +157,7 @@ describe('poison and cure, kept in git', () => {
       cli(other, 'poison', c.base!, '-m', 'writer B'),
     ]);
     expect([a.code, b.code]).toEqual([0, 0]);
-    const list = JSON.parse((await cli(project, 'poison', 'list', '--json')).stdout) as {
-      id: string;
-      comment: string;
-    }[];
+    const list = cliJson('poisonList', (await cli(project, 'poison', 'list', '--json')).stdout);
     expect(list.map((r) => r.comment).sort()).toEqual(['null deref in checkout', 'writer A', 'writer B']);
     expect(list.map((r) => r.id)).toEqual(expect.arrayContaining([a.stdout.trim(), b.stdout.trim()]));
     fs.rmSync(other, { recursive: true, force: true });
@@ -180,10 +173,7 @@ describe('poison and cure, kept in git', () => {
   });
 
   it('warns, and records, a cure that does not descend from the poison', async () => {
-    const list = JSON.parse((await cli(project, 'poison', 'list', '--json')).stdout) as {
-      id: string;
-      comment: string;
-    }[];
+    const list = cliJson('poisonList', (await cli(project, 'poison', 'list', '--json')).stdout);
     const writerA = list.find((r) => r.comment === 'writer A')!.id;
     const result = await cli(project, 'cure', writerA, c.base!);
     expect(result.code).toBe(0);
@@ -226,7 +216,7 @@ describe('poison and cure, kept in git', () => {
     const made = await cli(project, 'poison', c.more!, '-m', 'line one\n\x1b[31mline two', '--ticket', 'T\n1');
     expect(made.code, made.stderr).toBe(0);
     const shown = 'line one\\n\\x1b[31mline two';
-    const records = JSON.parse((await cli(project, 'poison', 'list', '--json')).stdout) as unknown[];
+    const records = cliJson('poisonList', (await cli(project, 'poison', 'list', '--json')).stdout);
     const list = (await cli(project, 'poison', 'list')).stdout.trimEnd().split('\n');
     expect(list).toHaveLength(records.length);
     expect(list.filter((l) => l.includes(`${shown}  [T\\n1]`))).toHaveLength(1);

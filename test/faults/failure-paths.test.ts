@@ -5,6 +5,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { onNode, Project, readSandbox, type Sandbox, startUntil, stopApps } from '../helpers/project.js';
+import { cliJson } from '../helpers/json.js';
 
 let sb: Sandbox;
 const NODES = ['node1', 'node2', 'node3', 'node4'];
@@ -237,12 +238,10 @@ describe('4. operator intent', () => {
     const again = await startUntil(p, ['prod', 'v1.6.0'], /group 2\/4/, (c) => c.kill('SIGINT'));
     expect(again.code).toBe(130);
     expect(again.stderr).toMatch(/to resume, deploy prod v1\.6\.0 again/);
-    const listed = JSON.parse((await p.deploy(['releases', 'prod', '--json'])).stdout) as {
-      nodes: { node: string; releases: { name: string; status: string }[] }[];
-    };
+    const listed = cliJson('releases', (await p.deploy(['releases', 'prod', '--json'])).stdout);
     const node1 = listed.nodes.find((n) => n.node === 'node1')!.releases.find((r) => r.name.includes('_v1.6.0_'));
     expect(node1?.status).toBe('interrupted');
-    const stats = JSON.parse((await p.deploy(['stats', 'prod', '--json'])).stdout) as Record<string, number>;
+    const stats = cliJson('envStats', (await p.deploy(['stats', 'prod', '--json'])).stdout);
     expect(stats).toMatchObject({ deploys: 3, successes: 1, failures: 0, interrupted: 2, successRate: 1 });
     expect((await p.deploy(['prod', 'v1.5.0'])).code).toBe(0);
   });

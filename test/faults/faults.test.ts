@@ -13,6 +13,7 @@ import {
   stopApps,
   type Sandbox,
 } from '../helpers/project.js';
+import { cliJson } from '../helpers/json.js';
 
 let sb: Sandbox;
 const NODES = ['node1', 'node2', 'node3', 'node4'];
@@ -334,7 +335,9 @@ describe('a slow network (tc on node3, which has a network namespace of its own)
     const result = await project.deploy(['prod', 'v1.1.0']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
-      /node3 \(root@[\d.]+:2303\): cannot connect: Timed out .*\(ssh\.connectTimeoutMs is 1000 ms\)/,
+      new RegExp(
+        `node3 \\(root@[\\d.]+:${sb.nodes[2]!.sshPort}\\): cannot connect: Timed out .*\\(ssh\\.connectTimeoutMs is 1000 ms\\)`,
+      ),
     );
     expect(result.stderr).toMatch(/next: check the network to the node .*raise ssh\.connectTimeoutMs/);
     expect(versions(project)).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0', 'v1.0.0']);
@@ -532,7 +535,9 @@ describe('deploy doctor', () => {
     project = new Project(sb, { lb: ['lb:', '  driver: haproxy', `  socket: ${sb.haproxy.socket}`, '  backend: app'] });
     const ok = await project.deploy(['doctor', 'prod']);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/node1 +ssh +ok +root@127\.0\.0\.1:2301, host key verified/);
+    expect(ok.stdout).toMatch(
+      new RegExp(`node1 +ssh +ok +root@127\\.0\\.0\\.1:${sb.nodes[0]!.sshPort}, host key verified`),
+    );
     expect(ok.stdout).toMatch(/node4 +tools +ok +tar yes, mv -T yes/);
     expect(ok.stdout).toMatch(/lb +haproxy +ok +node1 ready/);
     expect(ok.stdout).toMatch(/nothing blocks a release to prod/);
@@ -543,7 +548,7 @@ describe('deploy doctor', () => {
     );
     const blocked = await project.deploy(['doctor', 'prod', '--json']);
     expect(blocked.code).toBe(1);
-    const json = JSON.parse(blocked.stdout) as { ok: boolean; checks: { node: string; check: string; ok: boolean }[] };
+    const json = cliJson('doctor', blocked.stdout);
     expect(json.ok).toBe(false);
     expect(json.checks.filter((c) => !c.ok).map((c) => `${c.node}/${c.check}`)).toEqual(['node3/lock']);
   });

@@ -18,6 +18,7 @@ import {
   type Sandbox,
   stopApps,
 } from '../helpers/project.js';
+import { apiJson } from '../helpers/json.js';
 
 const NODES = ['node1', 'node2', 'node3', 'node4'];
 const zx = path.join(repoRoot, 'node_modules', 'zx', 'build', 'cli.js');
@@ -374,7 +375,7 @@ describe("the dashboard's Stop", () => {
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(10_000),
         });
-      const started = (await (await api('POST', '/api/deploy/prod', { version: 'v2.0.0' })).json()) as { run: string };
+      const started = apiJson('deploy', await (await api('POST', '/api/deploy/prod', { version: 'v2.0.0' })).text());
       expect(started.run).toBeTruthy();
       // Stop once the upload began.
       const deadline = Date.now() + 20_000;
@@ -386,7 +387,7 @@ describe("the dashboard's Stop", () => {
       let result: string | undefined;
       const ends = Date.now() + ENDS_WITHIN_MS;
       while (Date.now() < ends && !result) {
-        const run = (await (await api('GET', `/api/runs/${started.run}`)).json()) as { result?: string };
+        const run = apiJson('run', await (await api('GET', `/api/runs/${started.run}`)).text());
         result = run.result;
         if (!result) await new Promise((r) => setTimeout(r, 200));
       }

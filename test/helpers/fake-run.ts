@@ -2,9 +2,10 @@ import { resolveConfig } from '../../src/config/load.js';
 import { validateInventory, validateUserConfig } from '../../src/config/validate.js';
 import type { RunEvent } from '../../src/log/events.js';
 import { Redactor } from '../../src/log/redact.js';
+import { phrase } from '../../src/app/phrase.js';
 import type { RunDeps, VersionInfo } from '../../src/pipeline/context.js';
 import type { DeployRequest, Source } from '../../src/pipeline/run.js';
-import { RecordingTransport, type Responder } from '../../src/transport/recording.js';
+import { RecordingTransport, type Responder } from './recording.js';
 import { SECTION } from '../../src/remote/inspect.js';
 
 export const SHA = 'ab'.repeat(32);
@@ -118,6 +119,7 @@ export function fakeRun(options: FakeOptions = {}) {
     sleep: async () => undefined,
     reporter: { emit: (e) => events.push(e), close: () => undefined },
     redactor: new Redactor(),
+    phrase,
     signal: options.signal,
   };
   const version: VersionInfo = {

@@ -44,7 +44,14 @@ function envView(env: string, nodes: StatusRow[]): EnvView {
           : [],
       })),
     },
-    locks: { env, nodes: nodes.map((n) => ({ node: n.node, reachable: n.reachable, locked: false, text: 'free' })) },
+    locks: {
+      env,
+      nodes: nodes.map((n) =>
+        n.reachable
+          ? { node: n.node, reachable: true, locked: false, text: 'free' }
+          : { node: n.node, reachable: false, error: n.error },
+      ),
+    },
     runs: [
       {
         run: RUN,
@@ -81,6 +88,7 @@ const up = (node: string, extra: Partial<Extract<StatusRow, { reachable: true }>
   version: 'v1.1.0',
   commit: 'c1',
   since: new Date(Date.now() - 60_000).toISOString(),
+  unrecorded: false,
   healthy: true,
   health: 'ok',
   ...extra,
@@ -161,6 +169,7 @@ export function fakeSource(): StateSource & { calls: Call[] } {
         bugfixes: [],
         openPoisons: [],
         window: 'no release windows: always open',
+        distribute: { mode: 'push', detail: 'this machine uploads to every node', steps: [] },
         nodes: [{ node: 'node1', group: 1, pre: true, current: rel('v1.1.0'), currentVersion: 'v1.1.0', steps: [] }],
       };
     },
@@ -205,7 +214,11 @@ export function fakeSource(): StateSource & { calls: Call[] } {
     check: async (rev) => ({ rev, commit: 'c'.repeat(40), healthy: false, open: gate.records, cured: [] }),
     tags: async () => ['v1.2.0', 'v1.1.0', 'v1.0.0'],
     runs: {
-      list: () => [{ ...detail, live: true }],
+      // What the list holds of a run: its summary, without the lines and the report.
+      list: () => {
+        const { lines: _, report: __, fromWeb: ___, ...summary } = detail;
+        return [{ ...summary, live: true }];
+      },
       get: (id) => (id === RUN ? detail : undefined),
       async *follow(): AsyncIterable<RunLine | RunEnd> {
         for (const line of lines) yield line;

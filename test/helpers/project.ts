@@ -32,8 +32,64 @@ export interface Sandbox {
   nginx: { port: number; prefix: string; config: string; upstream: string };
 }
 
+/**
+ * The sandbox in `dir`; given the integration run's root (sandbox-setup.ts), a sandbox of this
+ * test file (claimed from <root>/w1..wN), which no other file uses while this one runs.
+ */
 export function readSandbox(dir: string): Sandbox {
-  return JSON.parse(fs.readFileSync(path.join(dir, 'sandbox.json'), 'utf8')) as Sandbox;
+  const own = fs.existsSync(path.join(dir, 'sandbox.json')) ? dir : claimSandbox(dir);
+  const file = path.join(own, 'sandbox.json');
+  if (!fs.existsSync(file)) throw new Error(`no sandbox at ${own}`);
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as Sandbox;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Claims one of the run's per-worker sandboxes (<root>/w<N>) for this test file's process, until it exits.
+ * VITEST_POOL_ID cannot pick it: two files running at once were seen with the same id. Every integration file
+ * runs in a process of its own, so a claim is a directory holding the claiming pid (mkdir is the atomic step);
+ * a claim whose process is gone is taken over.
+ */
+function claimSandbox(root: string): string {
+  const dirs = fs
+    .readdirSync(root)
+    .filter((d) => /^w\d+$/.test(d))
+    .sort()
+    .map((d) => path.join(root, d));
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    for (const d of dirs) {
+      const claim = path.join(d, 'claimed-by');
+      const pidFile = path.join(claim, 'pid');
+      try {
+        fs.mkdirSync(claim);
+      } catch {
+        const pid = Number(fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8') : Number.NaN);
+        if (pid === process.pid) return d;
+        // No pid yet: another process is claiming it right now.
+        if (!Number.isInteger(pid) || alive(pid)) continue;
+        fs.rmSync(claim, { recursive: true, force: true });
+        try {
+          fs.mkdirSync(claim);
+        } catch {
+          continue;
+        }
+      }
+      fs.writeFileSync(pidFile, String(process.pid));
+      process.once('exit', () => fs.rmSync(claim, { recursive: true, force: true }));
+      return d;
+    }
+    if (Date.now() > deadline) throw new Error(`no free sandbox under ${root} after 5 minutes`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  }
 }
 
 /** Runs a shell command on a sandbox node as root, over the real ssh client. */

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { distDir, readSandbox, repoRoot, type Sandbox } from '../helpers/project.js';
+import { cliJson } from '../helpers/json.js';
 
 let sb: Sandbox;
 let dir: string;
@@ -85,10 +86,7 @@ describe('deploy init, then deploy doctor against the sandbox', () => {
     expect(doctor.stderr).toBe('');
     expect(doctor.stdout).toContain('nothing blocks a release to prod');
     expect(doctor.code).toBe(0);
-    const report = JSON.parse((await deploy(['doctor', 'prod', '--json'])).stdout) as {
-      ok: boolean;
-      checks: { node: string; check: string; ok: boolean }[];
-    };
+    const report = cliJson('doctor', (await deploy(['doctor', 'prod', '--json'])).stdout);
     expect(report.ok).toBe(true);
     for (const n of sb.nodes) {
       const checks = report.checks.filter((c) => c.node === n.name && c.ok).map((c) => c.check);

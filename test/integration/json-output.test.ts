@@ -1,12 +1,16 @@
-import { execFileSync } from 'node:child_process';
+// The --json output of every command and every answer of the dashboard's JSON API, parsed with the shapes
+// the code prints and answers through (src/app/shapes.ts, rendered as docs/reference/json.md), strictly.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { shapes } from '../../scripts/docs/json-shapes.js';
-import { Project, readSandbox, stopApps, type Sandbox } from '../helpers/project.js';
+import { apiShapes, cliShapes } from '../../src/app/shapes.js';
+import { apiJson, cliJson } from '../helpers/json.js';
+import { distDir, Project, readSandbox, stopApps, type Sandbox } from '../helpers/project.js';
 
 let sb: Sandbox;
 let project: Project;
+let server: ChildProcess | undefined;
 const seen = new Set<string>();
 
 beforeAll(() => {
@@ -18,59 +22,140 @@ beforeAll(() => {
 });
 
 afterAll(() => {
+  server?.kill('SIGTERM');
   stopApps(sb);
   project.remove();
 });
 
-/** Runs `args --json` and parses its output with the documented shape of `command` (strict: no key more or less). */
-async function documented(command: string, args: string[], code = 0): Promise<unknown> {
-  const shape = shapes.find((s) => s.command === command);
-  expect(shape, `no documented shape for ${command}`).toBeDefined();
+/** Runs `args --json` and parses its output with the shape of `key` (strict: no key more or less). */
+async function documented<K extends keyof typeof cliShapes>(key: K, args: string[], code = 0) {
   const r = await project.deploy([...args, '--json']);
   expect([r.code, r.stderr], args.join(' ')).toEqual([code, expect.any(String)]);
-  const parsed = shape!.schema.safeParse(JSON.parse(r.stdout));
-  expect(parsed.error?.issues ?? [], `${args.join(' ')} --json against docs/reference/json.md`).toEqual([]);
-  seen.add(command);
-  return parsed.data;
+  seen.add(key);
+  return cliJson(key, r.stdout);
 }
 
 const commit = (rev: string) =>
   execFileSync('git', ['-C', project.appRepo, 'rev-parse', `${rev}^{commit}`], { encoding: 'utf8' }).trim();
 
-describe('the --json output is what docs/reference/json.md says (scripts/docs/json-shapes.ts)', () => {
+let poisonId = '';
+
+describe('the --json output is what docs/reference/json.md says (src/app/shapes.ts)', () => {
   it('for every command that has --json, after a deploy, a poison, a cure and a freeze', async () => {
     expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
-    await documented('deploy plan <env> <version> --json', ['plan', 'prod', 'v1.1.0']);
-    await documented('deploy status <env> --json', ['status', 'prod']);
-    await documented('deploy releases <env> --json', ['releases', 'prod']);
-    await documented('deploy history <env> --json', ['history', 'prod']);
-    await documented('deploy stats <env> --json', ['stats', 'prod']);
-    await documented('deploy stats --json', ['stats']);
-    await documented('deploy doctor <env> --json', ['doctor', 'prod']);
+    await documented('plan', ['plan', 'prod', 'v1.1.0']);
+    await documented('status', ['status', 'prod']);
+    await documented('releases', ['releases', 'prod']);
+    await documented('history', ['history', 'prod']);
+    await documented('envStats', ['stats', 'prod']);
+    await documented('allStats', ['stats']);
+    await documented('doctor', ['doctor', 'prod']);
 
     const poisoned = await project.deploy(['poison', commit('v1.0.0'), '-m', 'a known bug', '--ticket', 'OPS-1']);
     expect(poisoned.code).toBe(0);
-    const id = poisoned.stdout.trim();
-    expect((await project.deploy(['cure', id, commit('v1.1.0')])).code).toBe(0);
-    const list = (await documented('deploy poison list [--open] --json', ['poison', 'list'])) as unknown[];
-    expect(list).toHaveLength(1);
-    await documented('deploy poison show <id> --json', ['poison', 'show', id]);
-    const open = (await documented('deploy check <rev> --json', ['check', 'v1.0.0'], 3)) as { open: unknown[] };
-    expect(open.open).toHaveLength(1);
-    const cured = (await documented('deploy check <rev> --json', ['check', 'v1.2.0'])) as { cured: unknown[] };
-    expect(cured.cured).toHaveLength(1);
-    const impact = (await documented('deploy impact <id> --json', ['impact', id])) as { affected: unknown[] };
-    expect(impact.affected).toHaveLength(sb.nodes.length);
+    poisonId = poisoned.stdout.trim();
+    expect((await project.deploy(['cure', poisonId, commit('v1.1.0')])).code).toBe(0);
+    expect(await documented('poisonList', ['poison', 'list'])).toHaveLength(1);
+    await documented('poisonShow', ['poison', 'show', poisonId]);
+    expect((await documented('check', ['check', 'v1.0.0'], 3)).open).toHaveLength(1);
+    expect((await documented('check', ['check', 'v1.2.0'])).cured).toHaveLength(1);
+    expect((await documented('impact', ['impact', poisonId])).affected).toHaveLength(sb.nodes.length);
 
-    await documented('deploy lock status <env> --json', ['lock', 'status', 'prod']);
+    await documented('locks', ['lock', 'status', 'prod']);
     expect((await project.deploy(['lock', 'prod', '-m', 'json shapes'])).code).toBe(0);
-    const frozen = (await documented('deploy lock status <env> --json', ['lock', 'status', 'prod'])) as {
-      nodes: { owner?: { kind: string } }[];
-    };
+    const frozen = await documented('locks', ['lock', 'status', 'prod']);
     expect(frozen.nodes.every((n) => n.owner?.kind === 'freeze')).toBe(true);
-    await documented('deploy status <env> --json', ['status', 'prod']);
+    await documented('status', ['status', 'prod']);
     expect((await project.deploy(['unlock', 'prod'])).code).toBe(0);
 
-    expect(shapes.map((s) => s.command).filter((c) => !seen.has(c))).toEqual([]);
+    expect(Object.keys(cliShapes).filter((k) => !seen.has(k))).toEqual([]);
+  });
+});
+
+/** Starts `deploy serve` on a free port with an API token of a deployer everywhere; its URL and token. */
+async function serve(): Promise<{ url: string; token: string }> {
+  const bin = path.join(distDir, 'bin', 'deploy.js');
+  const env = { ...process.env, CI: 'true', APP_SECRET: 'it-secret-value' };
+  const added = ['serve', '--add-token', 'ci', '--role', 'deployer'];
+  const token = execFileSync('node', [bin, ...added], {
+    cwd: project.dir,
+    env,
+    encoding: 'utf8',
+    stdio: 'pipe',
+  }).trim();
+  server = spawn('node', [bin, 'serve', '--port', '0', '--cache-ms', '0'], { cwd: project.dir, env });
+  let out = '';
+  server.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`deploy serve did not start: ${out}`)), 60_000);
+    server!.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /relink dashboard for \S+: (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    server!.on('exit', (code) => reject(new Error(`deploy serve exited ${code}: ${out}`)));
+  });
+  return { url, token };
+}
+
+describe("the dashboard's JSON API answers with the same shapes", () => {
+  it('every route, reads and actions, and a refusal', async () => {
+    const { url, token } = await serve();
+    /** Calls `route` and parses its answer with the shape of `key` (strict), checking the status. */
+    const call = async <K extends keyof typeof apiShapes>(key: K, route: string, status = 200, body?: unknown) => {
+      const method = body === undefined ? 'GET' : 'POST';
+      const r = await fetch(`${url}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(60_000),
+      });
+      const text = await r.text();
+      expect(r.status, `${method} ${route}: ${text.slice(0, 300)}`).toBe(status);
+      seen.add(`api:${key}`);
+      return apiJson(key, text);
+    };
+    /** Follows a run the dashboard started until it ended; its last answer. */
+    const ended = async (run: string) => {
+      const deadline = Date.now() + 90_000;
+      for (;;) {
+        const detail = await call('run', `/api/runs/${run}`);
+        if (!detail.live || Date.now() > deadline) return detail;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+
+    expect((await call('environments', '/api/environments')).environments).toEqual(['prod']);
+    expect((await call('overview', '/api/overview')).environments).toHaveLength(1);
+    expect((await call('status', '/api/status/prod')).nodes).toHaveLength(sb.nodes.length);
+    await call('releases', '/api/releases/prod');
+    await call('locks', '/api/locks/prod');
+    expect((await call('history', '/api/history/prod?n=5')).runs.length).toBeGreaterThan(0);
+    await call('rollback', '/api/rollback/prod');
+    await call('envStats', '/api/stats?env=prod&since=30d');
+    await call('allStats', '/api/stats');
+    expect(await call('poison', '/api/poison')).toHaveLength(1);
+    await call('impact', `/api/impact/${poisonId}`);
+    expect((await call('check', '/api/check/v1.0.0')).healthy).toBe(false);
+    await call('plan', '/api/plan/prod/v1.1.0');
+
+    const frozen = await call('lock', '/api/lock/prod', 200, { message: 'json shapes over the API' });
+    expect((await call('unlock', '/api/unlock/prod', 200, { run: frozen.run })).unlocked).toHaveLength(sb.nodes.length);
+
+    const deploy = await call('deploy', '/api/deploy/prod', 202, { version: 'v1.1.0' });
+    expect((await ended(deploy.run)).result).toBe('success');
+    expect((await call('runs', '/api/runs?env=prod')).runs.map((r) => r.run)).toContain(deploy.run);
+    expect((await call('stop', `/api/runs/${deploy.run}/stop`, 200, {})).stopping).toBe(false);
+    const back = await call('rollbackRun', '/api/rollback/prod', 202, {});
+    expect((await ended(back.run)).result).toBe('success');
+
+    const recorded = await call('addPoison', '/api/poison', 200, { commit: commit('v1.1.0'), message: 'over the API' });
+    await call('cure', '/api/cure', 200, { id: recorded.id, fix: commit('v1.2.0') });
+    expect((await call('error', '/api/status/nowhere', 404)).error).toMatch(/unknown environment/);
+
+    expect(Object.keys(apiShapes).filter((k) => !seen.has(`api:${k}`))).toEqual([]);
   });
 });

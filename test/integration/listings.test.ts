@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Project, readSandbox, type Sandbox, stopApps } from '../helpers/project.js';
+import { cliJson } from '../helpers/json.js';
 
 let sb: Sandbox;
 let project: Project;
@@ -76,7 +77,7 @@ describe('listings that read well', () => {
 
   it('stats text shows what --json shows: poison overrides and emergency releases too', async () => {
     const text = (await project.deploy(['stats', 'prod'])).stdout;
-    const json = JSON.parse((await project.deploy(['stats', 'prod', '--json'])).stdout) as Record<string, number>;
+    const json = cliJson('envStats', (await project.deploy(['stats', 'prod', '--json'])).stdout);
     expect(text).toMatch(new RegExp(`deploys +${json.deploys}: ${json.successes} ok, ${json.failures} failed`));
     expect(text).toMatch(
       new RegExp(`rollbacks +${json.rollbacks}: ${json.rollbacksNormal} normal, ${json.rollbacksEmergency} emergency`),
@@ -84,10 +85,7 @@ describe('listings that read well', () => {
     expect(text).toMatch(new RegExp(`poison overrides +${json.poisonOverrides} `));
     expect(text).toMatch(new RegExp(`emergency releases +${json.emergencyReleases} `));
     // dev's node2 is also a prod node, with the same deployTo: its journal holds prod's runs, counted in prod only.
-    const all = JSON.parse((await project.deploy(['stats', '--json'])).stdout) as {
-      total: { deploys: number };
-      environments: Record<string, { deploys: number }>;
-    };
+    const all = cliJson('allStats', (await project.deploy(['stats', '--json'])).stdout);
     expect([all.environments.prod!.deploys, all.environments.dev!.deploys, all.total.deploys]).toEqual([2, 0, 2]);
     expect((await project.deploy(['history', 'dev'])).stdout).toBe('no runs recorded on the nodes of dev\n');
   });

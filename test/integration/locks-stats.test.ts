@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { breakHealth, onNode, Project, readSandbox, startUntil, stopApps, type Sandbox } from '../helpers/project.js';
+import { cliJson } from '../helpers/json.js';
 
 let sb: Sandbox;
 const NODES = ['node1', 'node2', 'node3', 'node4'];
@@ -43,23 +44,21 @@ describe('statistics from the nodes', () => {
       rollbacksEmergency: 0,
       successRate: 0.75,
     };
-    const stats = JSON.parse((await project.deploy(['stats', 'prod', '--json'])).stdout) as Record<string, unknown>;
+    const stats = cliJson('envStats', (await project.deploy(['stats', 'prod', '--json'])).stdout);
     expect(stats).toMatchObject(expected);
     expect(stats.mttrMs).toBeGreaterThan(0);
     expect(stats.lastFailure).toBeTruthy();
 
     fs.rmSync(path.join(project.dir, '.relink'), { recursive: true, force: true });
-    expect(JSON.parse((await project.deploy(['stats', 'prod', '--json'])).stdout)).toMatchObject(expected);
+    expect(cliJson('envStats', (await project.deploy(['stats', 'prod', '--json'])).stdout)).toMatchObject(expected);
 
     const second = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-second-'));
     fs.cpSync(project.dir, second, { recursive: true, filter: (src) => !src.includes(`${path.sep}.relink`) });
     const copy = Object.create(project) as Project;
     Object.defineProperty(copy, 'dir', { value: second });
     try {
-      expect(JSON.parse((await copy.deploy(['stats', 'prod', '--json'])).stdout)).toMatchObject(expected);
-      const history = JSON.parse((await copy.deploy(['history', 'prod', '--json'])).stdout) as {
-        runs: { command: string; result: string; nodes: string[] }[];
-      };
+      expect(cliJson('envStats', (await copy.deploy(['stats', 'prod', '--json'])).stdout)).toMatchObject(expected);
+      const history = cliJson('history', (await copy.deploy(['history', 'prod', '--json'])).stdout);
       expect(history.runs.map((r) => r.result)).toEqual(['success', 'rolled_back', 'success', 'success', 'success']);
       expect(history.runs[0]!.command).toBe('rollback prod --last');
       expect(history.runs.every((r) => r.nodes.length === 4)).toBe(true);
@@ -76,7 +75,7 @@ describe('statistics from the nodes', () => {
     const result = await project.deploy(['stats', 'prod', '--json']);
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/warning: node2: skipped 2 corrupt journal line\(s\)/);
-    expect(JSON.parse(result.stdout)).toMatchObject({ deploys: 4, successes: 3, failures: 1, rollbacks: 1 });
+    expect(cliJson('envStats', result.stdout)).toMatchObject({ deploys: 4, successes: 3, failures: 1, rollbacks: 1 });
   });
 });
 

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Project, readSandbox, stopApps, type Sandbox } from '../helpers/project.js';
+import { cliJson } from '../helpers/json.js';
 
 let sb: Sandbox;
 let project: Project;
@@ -38,9 +39,7 @@ describe('the release gate on the sandbox', () => {
     expect(poisoned.code).toBe(0);
     const id = poisoned.stdout.trim();
 
-    const impact = JSON.parse((await project.deploy(['impact', id, '--json'])).stdout) as {
-      affected: { env: string; node: string; version: string }[];
-    };
+    const impact = cliJson('impact', (await project.deploy(['impact', id, '--json'])).stdout);
     expect(impact.affected.map((a) => `${a.env}/${a.node}/${a.version}`)).toEqual([
       'prod/node1/v1.1.0',
       'prod/node2/v1.1.0',
@@ -80,12 +79,10 @@ describe('the release gate on the sandbox', () => {
       allowedPoisons: [id],
       reason: 'hotfix for OPS-10 cannot wait',
     });
-    const stats = JSON.parse((await project.deploy(['stats', 'prod', '--json'])).stdout) as { poisonOverrides: number };
+    const stats = cliJson('envStats', (await project.deploy(['stats', 'prod', '--json'])).stdout);
     expect(stats.poisonOverrides).toBe(1);
 
-    const after = JSON.parse((await project.deploy(['impact', id, '--json'])).stdout) as {
-      affected: { node: string }[];
-    };
+    const after = cliJson('impact', (await project.deploy(['impact', id, '--json'])).stdout);
     expect(after.affected.map((a) => a.node)).toEqual(['node1', 'node2', 'node3', 'node4']);
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { breakHealth, Project, readSandbox, servedThroughLb, stopApps, type Sandbox } from '../helpers/project.js';
+import { cliJson } from '../helpers/json.js';
 
 let sb: Sandbox;
 const NODES = ['node1', 'node2', 'node3', 'node4'];
@@ -204,9 +205,7 @@ describe('release windows', () => {
         emergency: true,
         reason: 'payment outage',
       });
-      const stats = JSON.parse((await project.deploy(['stats', 'prod', '--json'])).stdout) as {
-        emergencyReleases: number;
-      };
+      const stats = cliJson('envStats', (await project.deploy(['stats', 'prod', '--json'])).stdout);
       expect(stats.emergencyReleases).toBe(1);
       // Rollbacks are never blocked by a window.
       expect((await project.deploy(['rollback', 'prod', '--last'])).code).toBe(1);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { httpText, onNode, Project, readSandbox, servedThroughLb, stopApps, type Sandbox } from '../helpers/project.js';
+import { cliJson } from '../helpers/json.js';
 
 let sb: Sandbox;
 const NODES = ['node1', 'node2', 'node3', 'node4'];
@@ -64,13 +65,7 @@ describe('rollback on a 4-node sandbox', () => {
   });
 
   it('releases --json and status --json match what is on the nodes', async () => {
-    const releases = JSON.parse((await project.deploy(['releases', 'prod', '--json'])).stdout) as {
-      nodes: {
-        node: string;
-        current: string;
-        releases: { name: string; status: string; current: boolean; version: string }[];
-      }[];
-    };
+    const releases = cliJson('releases', (await project.deploy(['releases', 'prod', '--json'])).stdout);
     for (const n of releases.nodes) {
       expect(n.releases.map((r) => r.name).sort()).toEqual(project.releases(n.node));
       expect(n.current).toBe(project.current(n.node)!.replace('releases/', ''));
@@ -80,10 +75,7 @@ describe('rollback on a 4-node sandbox', () => {
     }
     const status = await project.deploy(['status', 'prod', '--json', '--check']);
     expect(status.code).toBe(0);
-    const parsed = JSON.parse(status.stdout) as {
-      drift: boolean;
-      nodes: { node: string; current: string; version: string; healthy: boolean }[];
-    };
+    const parsed = cliJson('status', status.stdout);
     expect(parsed.drift).toBe(false);
     for (const n of parsed.nodes) {
       expect(n).toMatchObject({
@@ -102,7 +94,7 @@ describe('rollback on a 4-node sandbox', () => {
       expect(status.code).toBe(1);
       expect(status.stdout).toMatch(/warning: drift: the nodes run 2 different releases/);
       expect(status.stdout).toMatch(new RegExp(`${other}: node3`));
-      const json = JSON.parse((await project.deploy(['status', 'prod', '--json'])).stdout) as { drift: boolean };
+      const json = cliJson('status', (await project.deploy(['status', 'prod', '--json'])).stdout);
       expect(json.drift).toBe(true);
     } finally {
       onNode(

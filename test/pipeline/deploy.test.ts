@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { hintOf } from '../../src/app/phrase.js';
 import { EXIT, LockError, RelinkError } from '../../src/errors.js';
 import { deploy } from '../../src/pipeline/run.js';
 import { fakeRun, label, OLD, OLD_COMMIT } from '../helpers/fake-run.js';
@@ -131,7 +132,7 @@ describe('deploy pipeline', () => {
     expect(error).toBeInstanceOf(LockError);
     expect((error as LockError).exitCode).toBe(EXIT.lock);
     expect((error as Error).message).toMatch(/deploy lock on prod is held \(node2\)/);
-    expect((error as LockError).hint).toMatch(/deploy unlock prod --force/);
+    expect(hintOf(error as LockError)).toMatch(/deploy unlock prod --force/);
     for (const node of ['node1', 'node3', 'node4']) expect(sequence(run, node)).toEqual(['lock+inspect', 'unlock']);
     expect(run.transport.log.some((r) => r.kind === 'upload')).toBe(false);
   });

@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT, LockError } from '../../src/errors.js';
-import { observe } from '../../src/pipeline/phases/observe.js';
-import { unfreeze } from '../../src/pipeline/phases/freeze.js';
+import { hintOf } from '../../src/app/phrase.js';
+import { observe } from '../../src/app/observe.js';
+import { unfreeze } from '../../src/app/freeze.js';
 import { RolloutError } from '../../src/pipeline/rollout/revert.js';
 import { deploy } from '../../src/pipeline/run.js';
 import { SECTION } from '../../src/remote/inspect.js';
@@ -70,7 +71,7 @@ describe('a run whose lock goes away mid-rollout', () => {
     expect(message).toMatch(/^this run lost its deploy lock on prod \(node3\): the lock was removed/);
     expect(message).toMatch(/no run holds it now\. It stopped before its next switch\. Rolled back node1, node2/);
     expect((error as RolloutError).exitCode).toBe(EXIT.failed);
-    expect((error as RolloutError).hint).toMatch(/lock_broken in the journal of node3/);
+    expect(hintOf(error as RolloutError)).toMatch(/lock_broken in the journal of node3/);
     // node3's relink was the guarded command, refused on the node: it never restarted; node4 was not reached.
     const node3 = run.transport.commandsFor('node3');
     expect(node3.filter((c) => c.includes('mv -Tf'))).toHaveLength(1);
@@ -99,7 +100,7 @@ describe('a run whose lock goes away mid-rollout', () => {
       /lost its deploy lock on prod \(node3\): it is now held by bo on elsewhere \(pid 1, run other-run\)/,
     );
     expect(message).toMatch(/node1: not put back, left on this run's release: its deploy lock is now held by bo/);
-    expect((error as RolloutError).hint).toBe('check those nodes now: deploy status prod');
+    expect(hintOf(error as RolloutError)).toBe('check those nodes now: deploy status prod');
     for (const node of ['node1', 'node2']) {
       // Switched once, never back: the undo leaves the other run's nodes alone.
       expect(labels(run, node).filter((l) => l.startsWith('relink'))).toHaveLength(1);
@@ -163,7 +164,7 @@ describe('unlock', () => {
       expect((result as Error).message).toMatch(
         /held by bo on elsewhere .*: not a freeze, and unlock lifts only freezes/,
       );
-      expect((result as LockError).hint).toMatch(/deploy unlock prod --force/);
+      expect(hintOf(result as LockError)).toMatch(/deploy unlock prod --force/);
       expect(removed(run)).toEqual([]);
       expect(run.transport.log.some((r) => r.command.includes('>> /srv/app/.relink/journal.jsonl'))).toBe(false);
     }

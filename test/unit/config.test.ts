@@ -1,6 +1,15 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fillDefaults } from '../../src/config/defaults.js';
 import { resolveConfig } from '../../src/config/load.js';
-import { validateInventory, validateUserConfig } from '../../src/config/validate.js';
+import { environmentSchema } from '../../src/config/schema.js';
+import {
+  CONFIG_REFERENCE,
+  SETTINGS_DEFAULTS,
+  validateInventory,
+  validateUserConfig,
+} from '../../src/config/validate.js';
 
 const base = { project: 'hello', repo: './app', deployTo: '/srv/hello' };
 
@@ -43,6 +52,61 @@ describe('config validation', () => {
     expect(dev.requireTag).toBe(false);
     expect(dev.smoke?.retries).toBe(9);
     expect(dev.smoke?.url).toBe('http://{{ node.address }}/');
+  });
+});
+
+describe('config defaults', () => {
+  it('are filled in as the schema fills them, without the schema (data read off it once)', () => {
+    const settings = [
+      {},
+      { deployTo: '/srv/a', smoke: { command: 'true' }, restart: { command: 'r' }, backup: { command: 'b' } },
+      {
+        templates: [
+          { src: 'a', dest: 'b' },
+          { src: 'c', dest: 'd', mode: 0o644 },
+        ],
+        rollout: { fanout: { mode: 'relay' as const, seeds: 3 }, parallel: 2 },
+        ssh: { proxyJump: 'ops@b1', connectTimeoutMs: 1 },
+        notify: { webhooks: [{ urlEnv: 'HOOK' }], email: { host: 'h', from: 'a@x', to: ['b@x'], port: 587 } },
+        build: { command: 'make', env: { A: '1' } },
+        shared: { dirs: ['log'] },
+        vars: { a: 1 },
+        windows: ['Tue 17:00-19:00'],
+      },
+    ];
+    for (const written of settings) {
+      expect(fillDefaults(written, SETTINGS_DEFAULTS), JSON.stringify(written)).toEqual(
+        environmentSchema.parse(written),
+      );
+    }
+  });
+
+  it('apply after an environment is merged over the top level, never over a value the top level sets', () => {
+    const user = validateUserConfig(
+      {
+        ...base,
+        keepReleases: 9,
+        ssh: { connectTimeoutMs: 1234 },
+        environments: { dev: { ssh: { strictHostKeys: false }, restart: { command: 'r' } } },
+      },
+      'deploy.config.ts',
+    );
+    const dev = resolveConfig(user, 'dev', '/p/deploy.config.ts');
+    expect(dev.keepReleases).toBe(9);
+    expect(dev.ssh).toMatchObject({ connectTimeoutMs: 1234, strictHostKeys: false, maxConnectionStarts: 10 });
+    expect(dev.restart).toEqual({ command: 'r', timeoutMs: 30_000 });
+    expect(resolveConfig(user, 'prod', '/p/deploy.config.ts').restart).toBeUndefined();
+  });
+
+  it('are documented in the reference the package ships, which a config error names', () => {
+    expect(() => validateUserConfig({ ...base, keepReleases: 0 }, 'deploy.config.ts')).toThrow(
+      expect.objectContaining({ hint: expect.stringContaining(CONFIG_REFERENCE) }),
+    );
+    const root = path.resolve(import.meta.dirname, '../..');
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { files: string[] };
+    const inPackage = path.relative('node_modules/relink', CONFIG_REFERENCE);
+    expect(pkg.files.some((f) => inPackage.startsWith(`${f}/`))).toBe(true);
+    expect(fs.existsSync(path.join(root, inPackage))).toBe(true);
   });
 });
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { crontabLines } from '../../src/cli/crontab.js';
+import { crontabLines } from '../../src/app/crontab.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-crontab-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

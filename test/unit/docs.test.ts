@@ -1,8 +1,10 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
+import { validateUserConfig } from '../../src/config/validate.js';
 import { inventorySchema } from '../../src/inventory/schema.js';
 import { type Field, fields, flatten, splitDefault } from '../../scripts/docs/fields.js';
 import { generate } from '../../scripts/docs/generate.js';
@@ -12,18 +14,6 @@ import { exampleOf } from '../../scripts/docs/reference.js';
 const root = path.resolve(import.meta.dirname, '../..');
 const configFields = flatten(fields(configSchema));
 const inventoryFields = flatten(fields(inventorySchema));
-const norm = (text: string) => text.replace(/\s+/g, ' ').trim();
-
-/** (property, JSDoc text) of every documented property in a types file. */
-function jsdoc(...files: string[]): { key: string; text: string }[] {
-  return files.flatMap((file) =>
-    [
-      ...fs
-        .readFileSync(path.join(root, file), 'utf8')
-        .matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*(?:readonly\s+)?([A-Za-z_]\w*)\??:/g),
-    ].map((m) => ({ key: m[2]!, text: norm(m[1]!.replace(/^\s*\* ?/gm, ' ')) })),
-  );
-}
 
 describe('the generated reference (docs/)', () => {
   it('is what `npm run docs` makes of the code now', () => {
@@ -65,52 +55,45 @@ describe('the generated reference (docs/)', () => {
   });
 });
 
-describe('the field documentation in the types and in the schemas', () => {
-  it('says the same in the JSDoc of src/config/types.ts (and step-types.ts, notify-types.ts) as on the config schema', () => {
-    const docs = jsdoc('src/config/types.ts', 'src/config/step-types.ts', 'src/config/notify-types.ts');
-    const missing = configFields.filter((f) => !docs.some((d) => d.key === f.key && d.text === norm(f.description!)));
-    expect(missing.map((f) => `${f.path}: ${f.description}`)).toEqual([]);
-    const extra = docs.filter((d) => !configFields.some((f) => f.key === d.key && norm(f.description!) === d.text));
-    expect(extra.map((d) => `${d.key}: ${d.text}`)).toEqual([]);
+describe('the defaults of the config', () => {
+  it('are said once: a field whose schema has a default does not say it again in words', () => {
+    const twice = [...configFields, ...inventoryFields].filter(
+      (f) => f.schemaDefault && splitDefault(f.description).dflt,
+    );
+    expect(twice.map((f) => `${f.path}: ${f.description}`)).toEqual([]);
   });
 
-  it('says the same in the JSDoc of src/inventory/types.ts as on the inventory schema (lb: schema only)', () => {
-    const docs = jsdoc('src/inventory/types.ts');
-    const typed = inventoryFields.filter((f) => !f.path.startsWith('lb.'));
-    const missing = typed.filter((f) => !docs.some((d) => d.key === f.key && d.text === norm(f.description!)));
-    expect(missing.map((f) => `${f.path}: ${f.description}`)).toEqual([]);
-    const extra = docs.filter((d) => !inventoryFields.some((f) => f.key === d.key && norm(f.description!) === d.text));
-    expect(extra.map((d) => `${d.key}: ${d.text}`)).toEqual([]);
-  });
-
-  it('documents the defaults resolveConfig fills in', () => {
+  it("are what resolveConfig fills in, each the schema's own", () => {
     const user = {
       project: 'p',
       repo: '.',
       deployTo: '/srv/p',
       templates: [{ src: 'a', dest: 'b' }],
       restart: { command: 'x' },
+      stop: { command: 'y' },
       smoke: { url: 'http://x/' },
       backup: { command: 'x' },
+      notify: { webhooks: [{ url: 'https://hooks.example.com/' }], email: { host: 'h', from: 'a@x', to: ['b@x'] } },
     };
-    const resolved = resolveConfig(user, 'dev', '/p/deploy.config.ts') as unknown as Record<string, unknown>;
-    const single = /^(?:`([^`]+)`|(-?\d+|0o[0-7]+|true|false))(?: ms)?(?: \(.*\))?$/;
+    const resolved = resolveConfig(validateUserConfig(user, 'deploy.config.ts'), 'dev', '/p/deploy.config.ts');
+    // Paths are resolved against the config's directory (and ~ against the home directory).
+    const asResolved: Record<string, (v: unknown) => unknown> = {
+      'ssh.knownHostsFile': (v) => path.join(os.homedir(), String(v).slice(2)),
+    };
     const checked: string[] = [];
     for (const f of configFields as Field[]) {
-      const m = single.exec(splitDefault(f.description).dflt ?? '');
-      if (!m) continue;
+      // An object's default ({}) is its fields' defaults, and a list's items are given: both checked field by field.
+      if (!f.schemaDefault || f.kind === 'object' || f.kind === 'list' || /^(environments|schedule)\b/.test(f.path))
+        continue;
       let value: unknown = resolved;
-      const parts = f.path.replace(/\[\]/g, '.0').split('.');
-      for (const part of parts.slice(0, -1)) value = (value as Record<string, unknown> | undefined)?.[part];
-      if (value === undefined) continue; // not in ResolvedConfig (notify, schedule): applied where it is used
-      const actual = (value as Record<string, unknown>)[parts.at(-1)!];
-      const documented = m[1] ?? (m[2] === 'true' ? true : m[2] === 'false' ? false : Number(m[2]));
-      expect(actual, f.path).toEqual(documented);
+      for (const part of f.path.replace(/\[\]/g, '.0').split('.')) value = (value as Record<string, unknown>)[part];
+      const dflt = f.schemaDefault.value;
+      expect(value, f.path).toEqual(asResolved[f.path]?.(dflt) ?? dflt);
       checked.push(f.path);
     }
     expect(checked).toEqual(
       expect.arrayContaining(['keepReleases', 'build.timeoutMs', 'templates[].mode', 'ssh.connectTimeoutMs']),
     );
-    expect(checked.length).toBeGreaterThan(15);
+    expect(checked.length).toBeGreaterThan(40);
   });
 });

@@ -81,3 +81,39 @@ describe('the dashboard in the layer rules', () => {
     expect(seen.out).toContain('layer-commands-imports-up: src/pipeline/zz-probe.ts');
   });
 });
+
+describe('the two doors in the layer rules', () => {
+  it('refuse a CLI verb importing the engine, naming the rule', async () => {
+    const seen = await cruise('src/cli/zz-probe.ts', "import '../pipeline/run.js';\nexport const x = 1;\n");
+    expect(seen.code).not.toBe(0);
+    expect(seen.out).toContain('doors-import-only-app: src/cli/zz-probe.ts → src/pipeline/run.ts');
+  });
+
+  it('refuse a type-only import of an engine shape in the dashboard', async () => {
+    const seen = await cruise(
+      'src/web/zz-probe.ts',
+      "import type { RunDeps } from '../pipeline/context.js';\nexport type D = RunDeps;\n",
+    );
+    expect(seen.code).not.toBe(0);
+    expect(seen.out).toContain('doors-import-only-app: src/web/zz-probe.ts → src/pipeline/context.ts');
+  });
+
+  it('refuse the dashboard importing the CLI, naming the rule', async () => {
+    const seen = await cruise('src/web/zz-probe.ts', "import '../cli/options.js';\nexport const x = 1;\n");
+    expect(seen.code).not.toBe(0);
+    expect(seen.out).toContain('web-not-into-cli: src/web/zz-probe.ts → src/cli/options.ts');
+  });
+
+  it('accept a door importing the operations, log/ and errors.ts', async () => {
+    const seen = await cruise(
+      'src/cli/zz-probe.ts',
+      "import '../app/names.js';\nimport '../log/redact.js';\nimport '../errors.js';\nexport const x = 1;\n",
+    );
+    expect(seen.out).not.toContain('doors-import-only-app');
+  });
+
+  it('let nothing below the operations import them', async () => {
+    const seen = await cruise('src/pipeline/zz-probe.ts', "import '../app/names.js';\nexport const x = 1;\n");
+    expect(seen.out).toContain('layer-commands-imports-up: src/pipeline/zz-probe.ts → src/app/names.ts');
+  });
+});

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { groupCount, rolloutGroups, filterNodes } from '../../src/inventory/groups.js';
 import type { NodeSpec } from '../../src/inventory/types.js';
 import { releaseName, stamp } from '../../src/remote/release-name.js';
-import { closest, distance } from '../../src/pipeline/phases/version.js';
+import { closest, distance } from '../../src/app/version.js';
 
 const time = new Date('2026-11-21T17:02:03Z');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeSpec } from '../../src/inventory/types.js';
-import { RecordingTransport } from '../../src/transport/recording.js';
+import { RecordingTransport } from '../helpers/recording.js';
 import { WarmTransport } from '../../src/transport/warm.js';
 
 const node = (name: string, port = 22): NodeSpec =>

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EXIT, GateError } from '../../src/errors.js';
 import { parseWindow, windowGate, windowState } from '../../src/gates/window.js';
+import { hintOf } from '../../src/app/phrase.js';
+import { nextStep } from '../../src/next.js';
 
 const at = (iso: string) => new Date(iso);
 const prod = ['Tue 17:00-19:00', 'Thu 17:00-19:00'];
@@ -64,7 +66,14 @@ describe('the window gate', () => {
   it('refuses outside a window with the next start, exit code of a gate', () => {
     const error = (() => {
       try {
-        windowGate('prod', prod, 'UTC', at('2026-11-21T12:00:00Z'), { on: false }, 'deploy prod v1.1.1');
+        windowGate(
+          'prod',
+          prod,
+          'UTC',
+          at('2026-11-21T12:00:00Z'),
+          { on: false },
+          nextStep('deploy', 'prod', {}, ['v1.1.1']),
+        );
       } catch (e) {
         return e as GateError;
       }
@@ -74,7 +83,7 @@ describe('the window gate', () => {
     expect(error!.message).toBe(
       'prod is outside its release windows (Tue 17:00-19:00, Thu 17:00-19:00, UTC); the next window opens Tue, 24/11/2026, 17:00 UTC (in 3d 5h)',
     );
-    expect(error!.hint).toMatch(/deploy prod v1\.1\.1 --emergency --reason/);
+    expect(hintOf(error!)).toMatch(/deploy prod v1\.1\.1 --emergency --reason/);
   });
 
   it('lets an emergency with a reason through, and wants the reason', () => {

@@ -3,7 +3,8 @@ import { EXIT, errorMessage, RelinkError } from '../../errors.js';
 import { acquireLocalLock } from '../../gates/lock.js';
 import type { Inventory, NodeSpec } from '../../inventory/types.js';
 import type { RunResult } from '../../journal/events.js';
-import { Fanout } from '../../log/reporter.js';
+import { nextStep, said } from '../../next.js';
+import { Broadcast } from '../../log/reporter.js';
 import type { Notice } from '../../notify/messages.js';
 import { Notifier } from '../../notify/notifier.js';
 import type { ReleaseFacts } from '../../template/scope.js';
@@ -90,7 +91,7 @@ export class LockedRun {
     command: string,
     private readonly resume: string,
   ) {
-    this.deps = { ...baseDeps, reporter: new Fanout([baseDeps.reporter, this.steps]) };
+    this.deps = { ...baseDeps, reporter: new Broadcast([baseDeps.reporter, this.steps]) };
     this.startedAt = this.deps.now();
     const { runId, config, inventory, user } = req;
     this.ctx = makeContext({ runId, command, config, inventory, user, deps: this.deps });
@@ -201,7 +202,8 @@ export class LockedRun {
       }),
     );
     const file = writeReport(req.stateDir, req.runId, report);
-    deps.reporter.emit({ type: 'info', message: `report: ${file} (deploy report ${req.runId})` });
+    const shown = said`report: ${file} (${nextStep('report', undefined, undefined, [req.runId])})`;
+    deps.reporter.emit({ type: 'info', message: deps.phrase(shown) });
     const notice = deps.redactor.applyDeep({
       ...closing.notice,
       env: req.config.env,

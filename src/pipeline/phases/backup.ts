@@ -3,7 +3,7 @@ import type { NodeSpec } from '../../inventory/types.js';
 import { runOnNode } from '../rollout/activate.js';
 import { runLocal } from '../../transport/local.js';
 import { step, type RunContext } from '../context.js';
-import { removeEverywhere } from './distribute.js';
+import { removeEverywhere } from '../distribution/distribute.js';
 import { commandEnv, type ReleaseFacts } from '../../template/scope.js';
 
 /**

@@ -7,6 +7,7 @@ import type { Reporter } from '../../log/events.js';
 import type { GitMirror } from '../../transport/git.js';
 import { runLocal } from '../../transport/local.js';
 import type { Artifact, VersionInfo } from '../context.js';
+import * as tar from 'tar';
 
 export function artifactKey(config: ResolvedConfig, version: VersionInfo): string {
   const inputs = { commit: version.commit, version: version.version, build: config.build };
@@ -99,10 +100,9 @@ export async function buildArtifact(
     }
     // Content-stamped mtimes in the tarball too: a relay then hard-links unchanged files between releases.
     await stampTree(out);
-    const { c } = await import('tar');
     const tmp = path.join(work, 'release.tar.gz');
     // Level 1: releases are mostly already-compressed assets; higher levels cost seconds and save little.
-    await c({ gzip: { level: 1 }, cwd: out, file: tmp, portable: true }, fs.readdirSync(out));
+    await tar.c({ gzip: { level: 1 }, cwd: out, file: tmp, portable: true }, fs.readdirSync(out));
     const sha256 = await sha256File(tmp);
     const bytes = fs.statSync(tmp).size;
     fs.renameSync(tmp, file);
@@ -209,9 +209,8 @@ function refuse(problems: readonly string[], what: string): void {
  * Checked before every distribute, cached artifact or not.
  */
 export async function inspectTarball(file: string): Promise<void> {
-  const { t } = await import('tar');
   const problems: string[] = [];
-  await t({
+  await tar.t({
     file,
     strict: true,
     // node-tar strips these by default; here they must be seen to be refused.

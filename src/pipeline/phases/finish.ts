@@ -7,7 +7,7 @@ import { appendJournal } from '../../remote/journal.js';
 import { thenReleaseLock } from '../../remote/lock.js';
 import { execOk, limit, session, state, step, type RunContext } from '../context.js';
 import { restoreLb } from '../rollout/drain.js';
-import { journalEvent, record } from './record.js';
+import { journalEvent, record } from '../shared/record.js';
 import type { ReleaseFacts } from '../../template/scope.js';
 
 /** Extra fields of the `run_finished` journal line. */

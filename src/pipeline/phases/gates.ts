@@ -1,5 +1,6 @@
 import { type Finding, gate } from '../../gates/poison.js';
 import { windowGate } from '../../gates/window.js';
+import { nextStep } from '../../next.js';
 import type { RunContext } from '../context.js';
 import type { OutcomeFields } from './finish.js';
 
@@ -57,7 +58,8 @@ function judge(ctx: RunContext, req: GateRequest, version: string, findings: rea
   }
   const { windows, timezone } = ctx.config;
   const override = { on: Boolean(req.emergency), reason: req.reason };
-  const window = windowGate(env, windows, timezone, ctx.deps.now(), override, `deploy ${env} ${req.version}`);
+  const again = nextStep('deploy', env, undefined, [req.version]);
+  const window = windowGate(env, windows, timezone, ctx.deps.now(), override, again);
   const emergency = Boolean(req.emergency && window && !window.inside);
   if (emergency) warnings.push(`outside the release windows: emergency release (${req.reason})`);
   const fields: OutcomeFields = {

@@ -1,16 +1,17 @@
 import { errorMessage, EXIT, RelinkError, RemoteError } from '../../errors.js';
 import { describeOwner, type LockOwner, parseOwner } from '../../gates/lock.js';
 import type { NodeSpec } from '../../inventory/types.js';
+import { nextStep, type Said, said } from '../../next.js';
 import { LOCK_LOST, readLock, reclaimLock, refreshLock } from '../../remote/lock.js';
 import { limit, session, state, type RunContext } from '../context.js';
-import { journalEvent, record } from './record.js';
+import { journalEvent, record } from '../shared/record.js';
 
 /**
  * The run lost its deploy lock on a node (removed by `unlock --force`, or taken by another run) and
  * stopped before its next switch. Not a node's failure: a failure budget never sets it aside.
  */
 export class LockLostError extends RelinkError {
-  constructor(message: string, hint: string) {
+  constructor(message: string, hint: Said) {
     super(message, { hint, exitCode: EXIT.lock });
     this.name = 'LockLostError';
   }
@@ -89,14 +90,16 @@ function lostError(ctx: RunContext, first?: string): LockLostError {
   const where = names.length > 1 ? `${name} and ${names.length - 1} more` : name;
   const lost = `this run lost its deploy lock on ${env} (${where})`;
   const stop = 'It stopped before its next switch';
+  const status = nextStep('status', env);
   if (raw)
     return new LockLostError(
       `${lost}: it is ${holder(ctx, raw)}. ${stop}`,
-      `that run has ${env} now: follow it (deploy lock status ${env}); when it is done, check deploy status ${env}`,
+      said`that run has ${env} now: follow it (${nextStep('lock-status', env)}); when it is done, check ${status}`,
     );
+  const removed = ctx.deps.phrase(said`the lock was removed (${nextStep('unlock', env, { force: true })}, or by hand)`);
   return new LockLostError(
-    `${lost}: the lock was removed (deploy unlock ${env} --force, or by hand) and no run holds it now. ${stop}`,
-    `see who ended it (lock_broken in the journal of ${name}); check deploy status ${env}, then deploy again`,
+    `${lost}: ${removed} and no run holds it now. ${stop}`,
+    said`see who ended it (lock_broken in the journal of ${name}); check ${status}, then deploy again`,
   );
 }
 

@@ -3,13 +3,14 @@ import { LockError, RelinkError, errorMessage } from '../../errors.js';
 import { describeOwner, lockHealth, parseOwner, type LockOwner } from '../../gates/lock.js';
 import { thisMachine } from '../../gates/machine-id.js';
 import type { NodeSpec } from '../../inventory/types.js';
+import { nextStep, type Said, said } from '../../next.js';
 import { inspectNode } from '../../remote/inspect.js';
 import { acquireLock, breakLock, readLock, releaseLock, takeOverLock } from '../../remote/lock.js';
 import { checkWritable } from '../../remote/release.js';
 import { and, group, op, or, seq } from '../../remote/tokens.js';
 import { execOk, limit, session, state, step, type RunContext } from '../context.js';
 import { takeInspection } from './preflight.js';
-import { journalEvent, record } from './record.js';
+import { journalEvent, record } from '../shared/record.js';
 
 export function ownerFor(
   ctx: RunContext,
@@ -44,7 +45,7 @@ export interface LockOptions {
   /** Check first, in the same round trip, that deployTo is writable (a deploy: it uploads next). */
   readonly writable?: boolean;
   /** The next step to name when a node is held; `frozen` when a freeze holds it. */
-  readonly hint?: (frozen: boolean) => string;
+  readonly hint?: (frozen: boolean) => Said;
 }
 
 /**
@@ -156,7 +157,7 @@ const JOURNAL_LINES = 5000;
 function lostError(ctx: RunContext, node: NodeSpec): RelinkError {
   return new RelinkError(
     `${node.name}: the connection was lost while taking the deploy lock. Nothing was changed on any node.`,
-    { hint: `check ${node.name} (deploy doctor ${ctx.config.env}), then run the command again` },
+    { hint: said`check ${node.name} (${nextStep('doctor', ctx.config.env)}), then run the command again` },
   );
 }
 
@@ -170,17 +171,17 @@ function notWritableError(ctx: RunContext, node: NodeSpec): RelinkError {
 function heldError(
   ctx: RunContext,
   held: readonly { node: NodeSpec; owner?: string }[],
-  hint?: (frozen: boolean) => string,
+  hint?: (frozen: boolean) => Said,
 ): LockError {
   const first = held[0]!;
   const who = describeOwner(first.owner, ctx.deps.now(), ctx.config.lock.ttlMs);
   const env = ctx.config.env;
   const frozen = parseOwner(first.owner)?.kind === 'freeze';
   const where = `${first.node.name}${held.length > 1 ? ` and ${held.length - 1} more` : ''}`;
-  const emergency = `rollback ${env} --last --emergency --force`;
+  const emergency = nextStep('rollback', env, { last: true, emergency: true, force: true });
   const next = frozen
-    ? `${env} is frozen. When the freeze is over: deploy unlock ${env}. In an emergency: ${emergency}`
-    : `wait for that run to finish. If it is dead: deploy unlock ${env} --force`;
+    ? said`${env} is frozen. When the freeze is over: ${nextStep('unlock', env)}. In an emergency: ${emergency}`
+    : said`wait for that run to finish. If it is dead: ${nextStep('unlock', env, { force: true })}`;
   return new LockError(`deploy lock on ${env} is held (${where}) by ${who}`, { hint: hint?.(frozen) ?? next });
 }
 
@@ -201,7 +202,7 @@ export async function releaseRemoteLocks(ctx: RunContext, nodes: readonly NodeSp
           node: node.name,
           message:
             `could not release the deploy lock (${why}): ${node.name} keeps this run's deploy lock; ` +
-            `once it answers again: deploy unlock ${ctx.config.env} --force`,
+            ctx.deps.phrase(said`once it answers again: ${nextStep('unlock', ctx.config.env, { force: true })}`),
         });
       }),
   );

@@ -1,13 +1,14 @@
+import type { FANOUT_MODES } from '../../config/schema-fanout.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import { releaseRecords } from '../../journal/releases.js';
 import { state, type RunContext, type VersionInfo } from '../context.js';
-import type { Source } from './source.js';
+import type { Source } from '../shared/source.js';
 import { templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { open, type Finding } from '../../gates/poison.js';
 import { describeWindow, windowState } from '../../gates/window.js';
 import { behindLb } from '../rollout/drain.js';
 import { renderTemplate } from '../../template/render.js';
-import { planDistribute } from './fanout-plan.js';
+import { planDistribute } from '../distribution/plan.js';
 
 export interface PlannedNode {
   readonly node: string;
@@ -34,7 +35,7 @@ export interface Plan {
   readonly window: string;
   /** How the release gets to the nodes (rollout.fanout.mode), and the steps of that on this machine. */
   readonly distribute: {
-    readonly mode: string;
+    readonly mode: (typeof FANOUT_MODES)[number];
     readonly detail: string;
     readonly steps: readonly { step: string; detail: string }[];
   };

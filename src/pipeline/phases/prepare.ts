@@ -6,8 +6,8 @@ import type { ReleaseFacts } from '../../template/scope.js';
 import type { RunContext, VersionInfo } from '../context.js';
 import type { ResolvedConfig } from '../../config/types.js';
 import type { Inventory } from '../../inventory/types.js';
-import { renderAll } from './distribute.js';
-import type { Source } from './source.js';
+import { renderAll } from '../distribution/distribute.js';
+import type { Source } from '../shared/source.js';
 
 /** What the plan phase reads of a deploy's request. */
 export interface PrepareRequest {

@@ -2,6 +2,7 @@ import { UsageError } from '../../errors.js';
 import { filterNodes, rolloutGroups } from '../../inventory/groups.js';
 import type { Inventory, NodeSpec } from '../../inventory/types.js';
 import type { JournalEvent } from '../../journal/events.js';
+import { nextStep, said } from '../../next.js';
 import { type RunContext, state } from '../context.js';
 import { closeAll, connectEach, inspectAll } from './preflight.js';
 
@@ -67,6 +68,7 @@ export async function readRetry(
   { version, commit }: { version: string; commit: string },
 ): Promise<RetryTarget> {
   const env = ctx.config.env;
+  const again = nextStep('deploy', env, undefined, [version]);
   try {
     const down = new Set((await connectEach(ctx, nodes)).map((f) => f.node.name));
     const reachable = nodes.filter((n) => !down.has(n.name));
@@ -74,18 +76,18 @@ export async function readRetry(
     const target = findRetry(new Map(reachable.map((n) => [n.name, state(ctx, n).events])), version);
     if (!target)
       throw new UsageError(`no deploy of ${version} to ${env} set nodes aside: nothing to retry`, {
-        hint: `deploy ${env} ${version} releases it to every node; deploy history ${env} shows the runs`,
+        hint: said`${again} releases it to every node; ${nextStep('history', env)} shows the runs`,
       });
     if (target.commit && target.commit !== commit)
       throw new UsageError(
         `${version} is ${commit.slice(0, 10)} now; run ${target.run} released ${target.commit.slice(0, 10)}`,
         {
-          hint: `the tag moved: deploy ${env} ${version} releases it to every node`,
+          hint: said`the tag moved: ${again} releases it to every node`,
         },
       );
     if (target.nodes.length === 0)
       throw new UsageError(`every node that run ${target.run} set aside runs ${target.release} now`, {
-        hint: `deploy status ${env}`,
+        hint: [nextStep('status', env)],
       });
     return target;
   } finally {

@@ -2,7 +2,7 @@ import type { NodeSpec } from '../../inventory/types.js';
 import type { RunContext, VersionInfo } from '../context.js';
 import { checkLb, openLb } from '../rollout/drain.js';
 import { connectAll, inspectAll } from './preflight.js';
-import type { Source } from './source.js';
+import type { Source } from '../shared/source.js';
 
 /** The build, started early; `cancel` stops it (and everything it started) when the run ends before needing it. */
 export function startBuild(ctx: RunContext, source: Source, version: VersionInfo) {

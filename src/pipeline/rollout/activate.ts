@@ -1,5 +1,6 @@
 import path from 'node:path/posix';
 import { RelinkError, RemoteError } from '../../errors.js';
+import { nextStep, said } from '../../next.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import { releaseDir } from '../../remote/paths.js';
 import { appendJournal } from '../../remote/journal.js';
@@ -7,7 +8,7 @@ import { JOURNAL_FAILED, KILL_AFTER_S, relinkAndJournal, runInRelease } from '..
 import { type ExecResult, TIMEOUT_EXIT } from '../../transport/types.js';
 import { execOk, session, state, step, type RunContext, userLimit } from '../context.js';
 import { guarded, lockRun } from '../phases/lock-guard.js';
-import { journalEvent, record, type EventFields } from '../phases/record.js';
+import { journalEvent, record, type EventFields } from '../shared/record.js';
 import { commandEnv, templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { renderTemplate } from '../../template/render.js';
 
@@ -75,7 +76,7 @@ export async function restartNode(ctx: RunContext, phase: string, node: NodeSpec
     if (result.code !== 0) {
       const tail = ctx.deps.redactor.apply(result.stderr.trim().split('\n').slice(-5).join('\n  '));
       throw new RelinkError(`${node.name}: restart failed with exit code ${result.code}${tail ? `\n  ${tail}` : ''}`, {
-        hint: `see the app log on ${node.name}: deploy logs ${ctx.config.env} --node ${node.name}`,
+        hint: appLog(ctx, node),
       });
     }
   });
@@ -125,7 +126,7 @@ export async function smokeNode(ctx: RunContext, phase: string, node: NodeSpec, 
         if (attempt < smoke.retries) await ctx.deps.sleep(smoke.intervalMs);
       }
       throw new RelinkError(`${node.name}: smoke test failed after ${smoke.retries} attempts: ${last}`, {
-        hint: `see the app log on ${node.name}: deploy logs ${ctx.config.env} --node ${node.name}`,
+        hint: appLog(ctx, node),
       });
     });
   } catch (error) {
@@ -196,4 +197,9 @@ export async function runOnNode(
   // 124: `timeout` stopped it with SIGTERM; 137: it ignored that and was killed.
   const overran = result.code === 124 || (result.code === 137 && performance.now() - started >= timeoutMs);
   return overran ? { ...result, code: TIMEOUT_EXIT } : result;
+}
+
+/** Where to look when a node's app did not come up: its log. */
+function appLog(ctx: RunContext, node: NodeSpec) {
+  return said`see the app log on ${node.name}: ${nextStep('logs', ctx.config.env, { node: node.name })}`;
 }

@@ -1,9 +1,10 @@
 import { EXIT, RelinkError, errorMessage } from '../../errors.js';
+import { nextStep } from '../../next.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import type { ReleaseFacts } from '../../template/scope.js';
 import type { RunContext } from '../context.js';
 import type { OutcomeFields } from '../phases/finish.js';
-import { journalEvent, record } from '../phases/record.js';
+import { journalEvent, record } from '../shared/record.js';
 import { revertSwitched } from './revert.js';
 import type { Failure, RolloutBudget } from './rollout.js';
 
@@ -68,6 +69,7 @@ function sparable(ctx: RunContext, error: unknown): boolean {
  * outcome names them.
  */
 export function spending(ctx: RunContext, count: () => number) {
+  const retry = (version: string) => nextStep('deploy', ctx.config.env, { 'retry-failed': true }, [version]);
   return {
     spare:
       (where: string) =>
@@ -102,12 +104,11 @@ export function spending(ctx: RunContext, count: () => number) {
     report(version: string) {
       if (ctx.setAside.size === 0) return undefined;
       const nodes = [...ctx.setAside].map(([node, reason]) => ({ node, reason }));
-      return { nodes, retry: `deploy ${ctx.config.env} ${version} --retry-failed` };
+      return { nodes, retry: ctx.deps.phrase([retry(version)]) };
     },
     summary(version: string): string {
       const list = [...ctx.setAside].map(([node, why]) => `${node} (${why})`).join('; ');
-      const env = ctx.config.env;
-      return `set aside: ${list}. Once they are back: deploy ${env} ${version} --retry-failed`;
+      return `set aside: ${list}. Once they are back: ${ctx.deps.phrase([retry(version)])}`;
     },
   };
 }

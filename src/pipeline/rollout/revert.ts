@@ -1,6 +1,7 @@
 import { errorMessage, RelinkError } from '../../errors.js';
 import { rolloutGroups } from '../../inventory/groups.js';
 import type { NodeSpec } from '../../inventory/types.js';
+import { nextStep, type Said, said } from '../../next.js';
 import { releaseRecords } from '../../journal/releases.js';
 import type { ReleaseFacts } from '../../template/scope.js';
 import { state, type RunContext } from '../context.js';
@@ -14,7 +15,7 @@ export class RolloutError extends RelinkError {
     message: string,
     readonly failedNode: string,
     readonly outcome: 'rolled_back' | 'halted' | 'interrupted',
-    hint: string,
+    hint: Said,
     exitCode?: 1 | 130,
   ) {
     super(message, { hint, exitCode });
@@ -39,7 +40,8 @@ export async function afterFailedRollout(
   const cause = errorMessage(error);
   const outcome = interrupted ? 'interrupted' : 'rolled_back';
   const code = interrupted ? 130 : 1;
-  const resume = `interrupted: to resume, deploy ${ctx.config.env} ${facts.version} again`;
+  const env = ctx.config.env;
+  const resume = said`interrupted: to resume, ${nextStep('deploy', env, undefined, [facts.version])} again`;
   if (switched.length === 0) {
     const left = await undrainLeftovers(ctx, 'rollback', [...ctx.setAside.keys()]);
     const rest = left.length ? ` ${left.join('; ')}` : '';
@@ -50,7 +52,8 @@ export async function afterFailedRollout(
   if (ctx.config.rollout.onFailure === 'halt' && !interrupted) {
     const out = ctx.drained.size ? ` ${[...ctx.drained].join(', ')} stay out of the load balancer.` : '';
     const message = `${cause}. Halted as configured: ${names} stay on ${facts.release} for inspection.${out}`;
-    return new RolloutError(message, node.name, 'halted', `when done: rollback ${ctx.config.env} --last`);
+    const done = said`when done: ${nextStep('rollback', env, { last: true })}`;
+    return new RolloutError(message, node.name, 'halted', done);
   }
   const problems = await revertSwitched(ctx, switched, facts);
   problems.push(...(await undrainLeftovers(ctx, 'rollback', [...ctx.setAside.keys()])));
@@ -58,7 +61,7 @@ export async function afterFailedRollout(
     ? `Rolled back ${names}, but ${problems.length} node(s) did not come back cleanly: ${problems.join('; ')}`
     : `Rolled back ${names} to the release each ran before.`;
   const hint = problems.length
-    ? `check those nodes now: deploy status ${ctx.config.env}`
+    ? said`check those nodes now: ${nextStep('status', env)}`
     : interrupted
       ? resume
       : error instanceof LockLostError

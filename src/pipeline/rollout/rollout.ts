@@ -3,7 +3,7 @@ import { unlinkCurrent } from '../../remote/relink.js';
 import type { ReleaseFacts } from '../../template/scope.js';
 import { checkAborted, execOk, step, type RunContext } from '../context.js';
 import { checkLock, guarded, lockLoss, lockRun } from '../phases/lock-guard.js';
-import { journalEvent, record, type EventFields } from '../phases/record.js';
+import { journalEvent, record, type EventFields } from '../shared/record.js';
 import { relinkNode, restartNode, smokeNode, stopNode } from './activate.js';
 import { behindLb, drainGroup, undrainNode } from './drain.js';
 

@@ -1,4 +1,4 @@
-import { computeStats, type Stats } from '../../journal/history.js';
+import { computeStats, type Stats } from '../../app/history.js';
 import { deploysChart, durationChart, weekly } from '../charts.js';
 import { type Html, html, seconds } from '../html.js';
 import type { EnvView, RunRecord } from '../types.js';

@@ -1,6 +1,13 @@
-import type { NodeSpec } from '../inventory/types.js';
-import { render, type Command } from '../remote/tokens.js';
-import type { ExecOptions, ExecResult, NodeSession, RemoteStream, Transport, UploadOptions } from './types.js';
+import type { NodeSpec } from '../../src/inventory/types.js';
+import { render, type Command } from '../../src/remote/tokens.js';
+import type {
+  ExecOptions,
+  ExecResult,
+  NodeSession,
+  RemoteStream,
+  Transport,
+  UploadOptions,
+} from '../../src/transport/types.js';
 
 export interface Recorded {
   readonly node: string;

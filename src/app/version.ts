@@ -1,7 +1,7 @@
-import { UsageError } from '../../errors.js';
-import { isVersion } from '../../remote/node-values.js';
-import type { GitMirror } from '../../transport/git.js';
-import type { VersionInfo } from '../context.js';
+import { UsageError } from '../errors.js';
+import { isVersion } from '../remote/node-values.js';
+import type { GitMirror } from '../transport/git.js';
+import type { VersionInfo } from '../pipeline/context.js';
 
 /** Edit distance, to suggest the tags closest to a mistyped one. */
 export function distance(a: string, b: string): number {

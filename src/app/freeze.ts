@@ -1,13 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { LockError, RelinkError } from '../../errors.js';
-import { describeOwner, parseOwner } from '../../gates/lock.js';
-import { acquireRemoteLocks, breakForeignLocks, ownerFor } from './locks.js';
-import { releaseLock } from '../../remote/lock.js';
-import { execOk, state } from '../context.js';
-import type { NodeSpec } from '../../inventory/types.js';
+import { LockError, RelinkError } from '../errors.js';
+import { nextStep, said } from '../next.js';
+import { describeOwner, parseOwner } from '../gates/lock.js';
+import { acquireRemoteLocks, breakForeignLocks, ownerFor } from '../pipeline/phases/locks.js';
+import { releaseLock } from '../remote/lock.js';
+import { execOk, state } from '../pipeline/context.js';
+import type { NodeSpec } from '../inventory/types.js';
 import type { Observation } from './observe.js';
-import { journalEvent, record } from './record.js';
+import { type ObserveOptions, withObserved } from './observed.js';
+import { journalEvent, record } from '../pipeline/shared/record.js';
 
 function freezeFile(stateDir: string, env: string): string {
   return path.join(stateDir, `freeze-${env}.json`);
@@ -84,14 +86,31 @@ function notMine(seen: Observation, foreign: readonly NodeSpec[]): LockError {
   const who = describeOwner(raw, ctx.deps.now(), ctx.config.lock.ttlMs);
   if (owner?.kind === 'freeze')
     return new LockError(`the lock on ${names} is held by ${who}. Nothing was changed`, {
-      hint: `to lift that freeze: deploy unlock ${env} --run ${owner.run}`,
+      hint: said`to lift that freeze: ${nextStep('unlock', env, { run: owner.run })}`,
     });
   return new LockError(
     `the lock on ${names} is held by ${who}: not a freeze, and unlock lifts only freezes. Nothing was changed`,
     {
-      hint:
-        `to end that run's lock anyway: deploy unlock ${env} --force ` +
-        '(journaled with your name; that run stops before its next switch and undoes what it can)',
+      hint: said`to end that run's lock anyway: ${nextStep('unlock', env, { force: true })} ${AFTER_FORCE}`,
     },
   );
+}
+
+const AFTER_FORCE = '(journaled with your name; that run stops before its next switch and undoes what it can)';
+
+/** Freezes an environment (`deploy lock <env> -m`, the dashboard's freeze): its run id and node count. */
+export async function freezeEnv(o: Omit<ObserveOptions, 'command'> & { readonly message: string }) {
+  const command = `lock ${o.env} -m ${JSON.stringify(o.message)}`;
+  return withObserved({ ...o, command }, async ({ run, seen }) => ({
+    run: await freeze(seen, run.stateDir, o.message),
+    nodes: seen.nodes.length,
+  }));
+}
+
+/** Lifts a freeze (`deploy unlock`, the dashboard's unfreeze): the nodes unlocked and those not reached. */
+export async function unfreezeEnv(o: ObserveOptions & { readonly run?: string; readonly force?: boolean }) {
+  return withObserved(o, async ({ run, seen }) => ({
+    released: await unfreeze(seen, run.stateDir, o.run, Boolean(o.force)),
+    unreachable: [...seen.unreachable.keys()],
+  }));
 }

@@ -2,8 +2,8 @@ import { inRelay, type RelayTree } from '../../inventory/relay-tree.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import type { ReleaseFacts } from '../../template/scope.js';
 import { state, type RunContext } from '../context.js';
-import { artifactUrl } from './fanout-pull.js';
-import { authDetail, treeOf } from './fanout-relay.js';
+import { artifactUrl } from './pull.js';
+import { authDetail, treeOf } from './relay.js';
 
 export interface PlannedStep {
   readonly step: string;

@@ -6,12 +6,13 @@ import { checkAborted, execOk, limit, session, state, step, type Artifact, type 
 import { uploadDeadlineMs } from '../../remote/deadlines.js';
 import { releaseDir } from '../../remote/paths.js';
 import { rsyncRelease } from '../../transport/rsync.js';
-import { journalEvent, record } from './record.js';
+import { journalEvent, record } from '../shared/record.js';
 import { templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { renderTemplate } from '../../template/render.js';
-import { reportSent, verifyAndUnpack, type NodeWork } from './fanout-work.js';
-import { pullRelease } from './fanout-pull.js';
-import { relayRelease } from './fanout-relay.js';
+import { reportSent, verifyAndUnpack, type NodeWork } from './work.js';
+import { pullRelease } from './pull.js';
+import { relayRelease } from './relay.js';
+import pLimit from 'p-limit';
 
 /** Renders every template for every node before anything is uploaded, so a bad template changes nothing. */
 export function renderAll(
@@ -160,14 +161,13 @@ export async function distribute(
   spare: (failed: { node: NodeSpec; error: unknown }[]) => boolean = () => false,
 ): Promise<void> {
   const rendered = renderAll(ctx, nodes, facts, secrets);
-  const { default: pLimit } = await import('p-limit');
   const limit = pLimit(ctx.config.rollout.parallel);
   const staged = artifact.format === 'dir' ? artifact.file : undefined;
   const work: NodeWork = {
     send: (node) => sendNode(ctx, node, artifact, facts, staged),
     finish: (node) => finishNode(ctx, node, facts, rendered.get(node.name) ?? []),
   };
-  // The fan-out mode decides how the release gets there (fanout-relay.ts, fanout-pull.ts); push is this loop.
+  // The fan-out mode decides how the release gets there (relay.ts, pull.ts); push is this loop.
   const { mode } = ctx.config.rollout.fanout;
   const sentBefore = ctx.deps.transport.sentBytes?.();
   const failures =

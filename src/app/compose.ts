@@ -1,12 +1,11 @@
 /**
- * The composition root. openRun() wires a run together: the transports (ssh to the nodes, the local
- * git mirror, http probes), the reporters (console, or warnings only for quiet commands; all redacted),
- * the run log, signal handling, and the pipeline's Source (resolve, build, inspect, poison check, log).
- * The pipeline takes all of this as arguments (RunDeps, Source) and constructs none of it; verb
- * handlers get it here.
+ * The composition root, of the operations and so of both doors. openRun() wires a run together: the
+ * transports (ssh to the nodes, the local git mirror, http probes), the reporters (console, or warnings
+ * only for quiet commands; all redacted), the run log, signal handling, and the pipeline's Source
+ * (resolve, build, inspect, poison check, log). The pipeline takes all of this as arguments (RunDeps,
+ * Source) and constructs none of it; the operations in src/app/ get it here, the doors never.
  */
 import crypto from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import { findConfigFile, loadUserConfig, resolveConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
@@ -15,20 +14,23 @@ import type { Inventory } from '../inventory/types.js';
 import type { Reporter, RunEvent } from '../log/events.js';
 import { processRedactor } from '../log/redact.js';
 import { consoleReporter } from '../log/live.js';
-import { Fanout } from '../log/reporter.js';
+import { Broadcast } from '../log/reporter.js';
 import { openRunLog } from '../log/run-log.js';
 import { buildArtifact, inspectArtifact } from '../pipeline/phases/build.js';
 import type { RunDeps } from '../pipeline/context.js';
 import { stamp } from '../remote/release-name.js';
 import type { Source } from '../pipeline/run.js';
 import { learnSecrets, loadSecrets } from '../config/secrets.js';
-import { resolveVersion } from '../pipeline/phases/version.js';
-import { GitMirror } from '../transport/git.js';
-import { httpGet } from '../transport/http.js';
-import { runLocal } from '../transport/local.js';
+import { resolveVersion } from './version.js';
+import { checkHistory, loadRecords } from '../gates/poison.js';
+import { GitRecords } from '../transport/git.js';
 import { SshTransport } from '../transport/ssh.js';
 import { MeteredTransport } from '../transport/metered.js';
 import { WarmTransport } from '../transport/warm.js';
+import { runDeps, silent, whoAmI } from './deps.js';
+import { openMirror } from './repo.js';
+import { phrase } from './phrase.js';
+import { nextStep, said } from '../next.js';
 
 export interface OpenRunOptions {
   readonly env: string;
@@ -60,13 +62,6 @@ export interface OpenRun {
   close(): Promise<void>;
 }
 
-/** Who is deploying: --author, else git's user.name on this machine, else the login name. */
-export async function whoAmI(explicit?: string): Promise<string> {
-  if (explicit) return explicit;
-  const git = await runLocal('git', ['config', 'user.name']);
-  return git.stdout.trim() || os.userInfo().username;
-}
-
 export function newRunId(now: Date): string {
   return `${stamp(now)}-${crypto.randomBytes(3).toString('hex')}`;
 }
@@ -87,6 +82,8 @@ export async function loadProject(
  * step it is in, rolls back switched nodes and releases its locks. A second
  * signal says so again; a third exits at once (and may leave a lock).
  */
+const MAY_REMAIN = said`a lock may remain: ${nextStep('unlock', undefined, { force: true })}`;
+
 function trapSignals(reporter: Reporter): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   let count = 0;
@@ -103,7 +100,7 @@ function trapSignals(reporter: Reporter): { signal: AbortSignal; dispose(): void
     } else if (count === 2) {
       reporter.emit({
         type: 'warn',
-        message: `still cleaning up; send ${name} once more to exit at once (a lock may remain: deploy unlock --force)`,
+        message: phrase(said`still cleaning up; send ${name} once more to exit at once (${MAY_REMAIN})`),
       });
     } else {
       process.exit(130);
@@ -151,7 +148,6 @@ async function assemble(
   learnSecrets(config, process.env, redactor);
   const user = await whoAmI(options.author);
   const runId = newRunId(new Date());
-  const silent: Reporter = { emit: (_: RunEvent) => undefined, close: () => undefined };
   // Quiet commands print their own output; warnings still go to stderr.
   const warnings: Reporter = {
     emit: (e: RunEvent) => {
@@ -165,7 +161,7 @@ async function assemble(
     options.runLog === false
       ? { reporter: silent, file: '' }
       : await openRunLog(path.join(stateDir, 'logs'), runId, config.env, redactor);
-  const reporter = new Fanout([options.quiet ? warnings : await consoleReporter(redactor), log.reporter]);
+  const reporter = new Broadcast([options.quiet ? warnings : await consoleReporter(redactor), log.reporter]);
   if (!config.ssh.strictHostKeys) {
     reporter.emit({
       type: 'warn',
@@ -173,7 +169,7 @@ async function assemble(
     });
   }
   const signals = trapSignals(reporter);
-  const mirror = new GitMirror(path.join(stateDir, 'repo.git'), config.repo);
+  const mirror = openMirror(stateDir, config.repo);
   let synced = false;
   const sync = async () => {
     if (synced) return;
@@ -193,8 +189,6 @@ async function assemble(
     inspect: (artifact) => inspectArtifact(artifact),
     async check(commit) {
       await sync();
-      const { loadRecords, checkHistory } = await import('../gates/poison.js');
-      const { GitRecords } = await import('../transport/git.js');
       const git = new GitRecords(mirror);
       const { records, malformed } = await loadRecords(git);
       for (const file of malformed) {
@@ -204,15 +198,7 @@ async function assemble(
     },
     log: (from, to) => mirror.commitsBetween(from, to),
   };
-  const deps: RunDeps = {
-    transport,
-    probe: httpGet,
-    now: () => new Date(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    reporter,
-    redactor,
-    signal: signals.signal,
-  };
+  const deps = runDeps({ transport, reporter, redactor, signal: signals.signal });
   return {
     config,
     inventory,

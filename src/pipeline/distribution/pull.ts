@@ -7,7 +7,8 @@ import { renderTemplate } from '../../template/render.js';
 import { commandEnv, templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { runLocal } from '../../transport/local.js';
 import { checkAborted, limit, session, step, type Artifact, type RunContext } from '../context.js';
-import { stderrTail, verifyAndUnpack, type NodeFailure, type NodeWork } from './fanout-work.js';
+import { stderrTail, verifyAndUnpack, type NodeFailure, type NodeWork } from './work.js';
+import pLimit from 'p-limit';
 
 /** The URL one node fetches the release from: `rollout.fanout.url` with the node's template variables. */
 export function artifactUrl(ctx: RunContext, node: NodeSpec, facts: ReleaseFacts, sha256: string): string {
@@ -111,7 +112,6 @@ export async function pullRelease(
   for (const node of nodes) artifactUrl(ctx, node, facts, artifact.sha256);
   if (ctx.config.rollout.fanout.publish) await publish(ctx, nodes, artifact, facts);
   checkAborted(ctx);
-  const { default: pLimit } = await import('p-limit');
   const limit = pLimit(ctx.config.rollout.parallel);
   const results = await Promise.allSettled(
     nodes.map((node) =>

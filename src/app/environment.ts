@@ -1,24 +1,20 @@
 // One environment read from its nodes, in the shapes of `status`, `releases`, `lock status` and
 // `history` --json, plus the rollback targets. Read-only: observe() connects, inspects and closes.
-import { loadProject, newRunId } from '../cli/compose.js';
+import { loadProject, newRunId } from './compose.js';
 import { learnSecrets } from '../config/secrets.js';
 import { errorMessage } from '../errors.js';
 import { describeWindow, windowState } from '../gates/window.js';
 import type { JournalEvent } from '../journal/events.js';
 import { mergeRuns } from '../journal/history.js';
 import { releaseRecords } from '../journal/releases.js';
-import { drift } from '../journal/view.js';
-import type { Reporter } from '../log/events.js';
 import { processRedactor } from '../log/redact.js';
-import { type RunDeps, state } from '../pipeline/context.js';
-import { lockRow, releasesRow, statusRow } from '../pipeline/phases/node-rows.js';
-import { observe } from '../pipeline/phases/observe.js';
+import { state } from '../pipeline/context.js';
+import { observe } from './observe.js';
 import { chooseTargets } from '../pipeline/phases/rollback-targets.js';
-import { httpGet } from '../transport/http.js';
 import { SshTransport } from '../transport/ssh.js';
-import type { EnvView } from './types.js';
-
-const quiet: Reporter = { emit: () => undefined, close: () => undefined };
+import { runDeps, silent } from './deps.js';
+import { journalsOf, locksOf, releasesOf, statusOf } from './reads.js';
+import type { EnvView } from './views.js';
 
 /** An environment whose config or inventory does not load: the page says why and goes on. */
 export function brokenEnv(env: string, problem: string, now: Date): EnvView {
@@ -47,36 +43,23 @@ export async function readEnv(env: string, configPath: string | undefined): Prom
   }
   const { config, inventory } = project;
   learnSecrets(config, process.env, processRedactor);
-  const deps: RunDeps = {
-    transport: new SshTransport(config.ssh),
-    probe: httpGet,
-    now: () => new Date(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    reporter: quiet,
-    redactor: processRedactor,
-  };
+  const deps = runDeps({ transport: new SshTransport(config.ssh), reporter: silent, redactor: processRedactor });
   const seen = await observe(config, inventory, 'web', newRunId(now), deps);
   try {
     const { ctx, nodes, unreachable } = seen;
-    const status = await Promise.all(nodes.map((node) => statusRow(ctx, node, unreachable.get(node.name), now)));
-    const groups = drift(new Map(status.filter((r) => r.reachable).map((r) => [r.node, r.current])));
+    const { rows: status, drift: drifted } = await statusOf(seen, now);
     const reachable = nodes.filter((n) => !unreachable.has(n.name));
-    const journals = reachable.map((n) => state(ctx, n).events);
     const window = config.windows.length ? windowState(config.windows, config.timezone, now) : undefined;
     return {
       env,
       readAt: now.toISOString(),
       window: describeWindow(window, config.timezone),
       pre: inventory.pre,
-      status: { env, drift: groups.size > 1, nodes: status },
-      releases: {
-        env,
-        deployTo: config.deployTo,
-        nodes: nodes.map((node) => releasesRow(ctx, node, unreachable.get(node.name), now)),
-      },
-      locks: { env, nodes: nodes.map((node) => lockRow(ctx, node, unreachable.get(node.name), now)) },
+      status: { env, drift: drifted, nodes: status },
+      releases: { env, deployTo: config.deployTo, nodes: releasesOf(seen, now) },
+      locks: { env, nodes: locksOf(seen, now) },
       // A node in two environments keeps one journal: each environment shows its own runs.
-      runs: mergeRuns(journals).filter((r) => r.env === env),
+      runs: mergeRuns(journalsOf(seen)).filter((r) => r.env === env),
       rollback: {
         last: chooseTargets(ctx, nodes, { kind: 'last' }, unreachable),
         to: versionsEverywhere(reachable.map((n) => state(ctx, n))).filter(

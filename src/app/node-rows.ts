@@ -1,51 +1,19 @@
 // One node's row in `deploy status`, `deploy releases` and `deploy lock status` (their --json and the
 // dashboard's views of them), from what observe() read. `down` is why the node did not answer.
-import { describeOwner, type LockOwner, lockHealth, parseOwner } from '../../gates/lock.js';
-import type { NodeSpec } from '../../inventory/types.js';
-import { releaseRecords } from '../../journal/releases.js';
-import { type ReleaseRow, releaseRows } from '../../journal/view.js';
-import { type RunContext, state } from '../context.js';
-import { smokeAttempt } from '../rollout/activate.js';
-
-interface StatusFields {
-  readonly node: string;
-  readonly error?: string;
-  readonly current?: string;
-  readonly version?: string;
-  readonly commit?: string;
-  readonly since?: string;
-  /** The journal does not know this release: `current` was moved by hand. */
-  readonly unrecorded?: boolean;
-  readonly healthy: boolean;
-  readonly health?: string;
-  readonly lock?: string;
-}
+import { describeOwner, lockHealth, parseOwner } from '../gates/lock.js';
+import type { NodeSpec } from '../inventory/types.js';
+import { releaseRecords } from '../journal/releases.js';
+import { releaseRows } from '../journal/view.js';
+import { type RunContext, state } from '../pipeline/context.js';
+import { smokeAttempt } from '../pipeline/rollout/activate.js';
+import type { LocksJson, ReleasesJson, StatusRow } from './shapes.js';
 
 /** One node in `deploy status <env> --json`: why it did not answer, or what it runs and its health. */
-export type StatusRow =
-  | (StatusFields & { readonly reachable: false; readonly error: string; readonly healthy: false })
-  | (StatusFields & { readonly reachable: true; readonly health: string });
-
+export type { StatusRow };
 /** One node in `deploy releases <env> --json`. */
-export interface ReleasesRow {
-  readonly node: string;
-  readonly current?: string;
-  readonly error?: string;
-  readonly releases: readonly ReleaseRow[];
-}
-
+export type ReleasesRow = ReleasesJson['nodes'][number];
 /** One node in `deploy lock status <env> --json`. */
-export interface LockRow {
-  readonly node: string;
-  readonly reachable: boolean;
-  readonly error?: string;
-  readonly locked?: boolean;
-  readonly owner?: LockOwner;
-  readonly stale?: boolean;
-  readonly deadPid?: boolean;
-  readonly heartbeatAgeMs?: number;
-  readonly text?: string;
-}
+export type LockRow = LocksJson['nodes'][number];
 
 /** The current release with its version, commit and since, its health (the smoke test) and the lock. */
 export async function statusRow(

@@ -1,9 +1,9 @@
-import type { ResolvedConfig } from '../../config/types.js';
-import { errorMessage } from '../../errors.js';
-import { filterNodes } from '../../inventory/groups.js';
-import type { Inventory, NodeSpec } from '../../inventory/types.js';
-import { makeContext, type RunContext, type RunDeps } from '../context.js';
-import { closeAll, connectEach, inspectAll } from './preflight.js';
+import type { ResolvedConfig } from '../config/types.js';
+import { errorMessage } from '../errors.js';
+import { filterNodes } from '../inventory/groups.js';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
+import { makeContext, type RunContext, type RunDeps } from '../pipeline/context.js';
+import { closeAll, connectEach, inspectAll } from '../pipeline/phases/preflight.js';
 
 export interface Observation {
   readonly ctx: RunContext;

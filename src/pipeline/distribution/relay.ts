@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { RelinkError, errorMessage } from '../../errors.js';
 import { inRelay, relayTree, type RelayTree } from '../../inventory/relay-tree.js';
 import type { NodeSpec } from '../../inventory/types.js';
+import { nextStep, said } from '../../next.js';
 import { releaseDir } from '../../remote/paths.js';
 import { armSender, keyBlob, relayKeyLine, relaySend, revokeRelay, trustRelayKey } from '../../remote/relay.js';
 import { and, type Command } from '../../remote/tokens.js';
@@ -10,7 +11,8 @@ import type { ExecResult } from '../../transport/types.js';
 import { hostLabel, linesForHost, parseKnownHosts } from '../../transport/known-hosts.js';
 import { makeRunKey, type RunKey } from '../../transport/keygen.js';
 import { checkAborted, execOk, limit, session, step, type RunContext } from '../context.js';
-import { linkDestOf, notReached, stderrTail, type NodeFailure, type NodeWork } from './fanout-work.js';
+import { linkDestOf, notReached, stderrTail, type NodeFailure, type NodeWork } from './work.js';
+import pLimit from 'p-limit';
 
 /** The relay tree of a run's nodes, in the order distribute gets them (the inventory's). */
 export function treeOf(ctx: RunContext, nodes: readonly NodeSpec[]): RelayTree {
@@ -37,9 +39,10 @@ function receiverHostKeys(ctx: RunContext, receivers: readonly NodeSpec[]): Map<
         throw new RelinkError(
           `relay: no host key for ${node.name} (${hostLabel(node.address, node.port)}) in ${file}`,
           {
-            hint:
-              "the sending nodes check every receiver's host key against this machine's: " +
-              `add ${node.name}'s (deploy doctor names the command)`,
+            hint: [
+              "the sending nodes check every receiver's host key against this machine's: ",
+              ...said`add ${node.name}'s (${nextStep('doctor')} names the command)`,
+            ],
           },
         );
       }
@@ -94,7 +97,6 @@ export async function relayRelease(
     if (!failures.has(node.name)) failures.set(node.name, error);
   };
   const keys = relayed.length ? await grant(ctx, tree, relayed, facts) : undefined;
-  const { default: pLimit } = await import('p-limit');
   const limit = pLimit(ctx.config.rollout.parallel);
   const reach = async (node: NodeSpec, receive: () => Promise<void>): Promise<void> => {
     await receive().catch(fail(node));
