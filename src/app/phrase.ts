@@ -3,7 +3,7 @@
 import type { Said, NextStep, Verb } from '../next.js';
 
 export type { Said, NextStep } from '../next.js';
-export { stepsIn } from '../next.js';
+export { nextStep, stepsIn } from '../next.js';
 
 /** The words each verb starts with. */
 const WORDS: Readonly<Record<Verb, string>> = {

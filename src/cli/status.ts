@@ -21,6 +21,7 @@ export async function statusCommand(argv: {
   config?: string;
 }): Promise<void> {
   const { observeEnv, setAsideOf, statusOf } = await import('../app/reads.js');
+  const { commandLine, nextStep } = await import('../app/phrase.js');
   const { run, seen, close } = await observeEnv({
     env: argv.env,
     config: argv.config,
@@ -33,7 +34,7 @@ export async function statusCommand(argv: {
     const pending = setAsideOf(seen);
     const env = run.config.env;
     const setAside = pending?.nodes.length
-      ? { ...pending, retry: `deploy ${env} ${pending.version} --retry-failed` }
+      ? { ...pending, retry: commandLine(nextStep('deploy', env, { 'retry-failed': true }, [pending.version])) }
       : undefined;
     if (argv.json) {
       const { printJson, statusJson } = await import('../app/shapes.js');

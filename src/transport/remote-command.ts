@@ -27,11 +27,6 @@ export function bounded(command: Command, timeoutMs: number, pty = false): strin
   return render(pty ? run : [op(`printf 'relink-pid %s\\n' "$$" >&2;`), ...run]);
 }
 
-/** An upload the run's abort signal stopped. */
-export class InterruptedUpload extends Error {
-  readonly interrupted = true;
-}
-
 export interface Ending {
   readonly code: number | null;
   readonly signal: string | null;

@@ -17,7 +17,6 @@ import {
   bounded,
   type Channel,
   close,
-  InterruptedUpload,
   KILL_GRACE_S,
   normalize,
   OpenAbandoned,
@@ -27,7 +26,7 @@ import {
   type Watched,
 } from './remote-command.js';
 
-export { bounded, InterruptedUpload } from './remote-command.js';
+export { bounded } from './remote-command.js';
 
 /** One node's SSH connection: every command and upload of a run goes over it, each bounded and stoppable. */
 /** How long closing a session waits for the kills of stopped commands (each waits up to 3 s on the node). */
@@ -185,7 +184,7 @@ export class SshSession implements NodeSession {
     const { code, signal, why } = await ended;
     file.destroy();
     const stderr = Buffer.concat(err).toString('utf8').trim();
-    if (why === 'abort') throw new InterruptedUpload(`upload stopped: interrupted${ended.note}`);
+    if (why === 'abort') throw new Error(`upload stopped: interrupted${ended.note}`);
     if (why === 'timeout' || code === TIMEOUT_EXIT || code === 137)
       throw new Error(`upload of ${total} bytes timed out after ${options.timeoutMs} ms`);
     if (code !== 0) throw new Error(`upload failed (${code ?? signal ?? 'connection lost'}): ${stderr}`);
