@@ -4,8 +4,9 @@ export default defineConfig({
   test: {
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
-      { test: { name: 'pipeline', include: ['test/pipeline/**/*.test.ts'] } },
+      // Some unit tests run real processes (the layer checker, a shell, a browser): 30 s, not vitest's 5 s.
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000 } },
+      { test: { name: 'pipeline', include: ['test/pipeline/**/*.test.ts'], testTimeout: 30_000 } },
       { test: { name: 'cli', include: ['test/cli/**/*.test.ts'], testTimeout: 30_000 } },
       {
         test: {

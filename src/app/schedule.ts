@@ -1,7 +1,7 @@
 // The release schedules (`deploy schedule`): what an entry would deploy now, and a deploy run as a child
 // process of this one, with every gate.
 import path from 'node:path';
-import { findConfigFile, loadUserConfig } from '../config/load.js';
+import { environmentSettings, findConfigFile, loadUserConfig } from '../config/load.js';
 import { type NamedEntry, named, pickTag, promotedVersion } from '../gates/schedule.js';
 import { releaseRecords } from '../journal/releases.js';
 import { state } from '../pipeline/context.js';
@@ -17,7 +17,8 @@ export { crontabLines } from './crontab.js';
 export async function scheduleEntries(configPath?: string) {
   const file = findConfigFile(process.cwd(), configPath);
   const user = await loadUserConfig(file);
-  const tzOf = (e: NamedEntry) => e.timezone ?? user.environments?.[e.env]?.timezone ?? user.timezone ?? 'UTC';
+  // An entry's own zone, else its environment's (merged over the top level, the schema's default filled in).
+  const tzOf = (e: NamedEntry) => e.timezone ?? environmentSettings(user, e.env).timezone;
   return { file, root: path.dirname(file), entries: named(user.schedule ?? []), tzOf };
 }
 

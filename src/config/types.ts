@@ -29,3 +29,5 @@ export type RolloutSettings = z.input<typeof rolloutSchema>;
 export type SshSettings = z.input<typeof sshSchema>;
 export type FanoutSettings = z.input<typeof fanoutSchema>;
 export type NotifySettings = z.input<typeof notifySchema>;
+/** `notify` with every default filled in: what the notification channels take. */
+export type ResolvedNotify = z.output<typeof notifySchema>;

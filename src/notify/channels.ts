@@ -1,4 +1,4 @@
-import type { NotifySettings } from '../config/types.js';
+import type { ResolvedNotify } from '../config/types.js';
 import { email } from './email.js';
 import type { ChannelKey, ChannelOf, Delivery } from './types.js';
 import { webhooks } from './webhook.js';
@@ -17,7 +17,7 @@ interface Configured {
   deliveries(env: NodeJS.ProcessEnv): Delivery[];
 }
 
-function configure<K extends ChannelKey>(key: K, settings: NotifySettings): Configured | undefined {
+function configure<K extends ChannelKey>(key: K, settings: ResolvedNotify): Configured | undefined {
   const own = settings[key];
   if (own === undefined) return undefined;
   const channels: ChannelOf = CHANNELS;
@@ -26,6 +26,6 @@ function configure<K extends ChannelKey>(key: K, settings: NotifySettings): Conf
 }
 
 /** The channels the settings configure, in the order of CHANNELS. */
-export function configuredChannels(settings: NotifySettings): Configured[] {
+export function configuredChannels(settings: ResolvedNotify): Configured[] {
   return KEYS.flatMap((key) => configure(key, settings) ?? []);
 }

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import type { NotifySettings } from '../config/types.js';
+import type { ResolvedNotify } from '../config/types.js';
 import { sendMail } from '../transport/mail.js';
 import type { Channel } from './types.js';
 
-type Email = NonNullable<NotifySettings['email']>;
+type Email = NonNullable<ResolvedNotify['email']>;
 
 /** Email over SMTP: the notice's title as the subject, the release report (or the notice's text) as the body. */
 export const email: Channel<Email> = {
@@ -14,16 +14,16 @@ export const email: Channel<Email> = {
       send: (notice, report) =>
         sendMail({
           host: mail.host,
-          port: mail.port ?? 25,
-          secure: mail.secure ?? false,
+          port: mail.port,
+          secure: mail.secure,
           user: mail.user,
           password: mail.passwordEnv ? env[mail.passwordEnv] : undefined,
           from: mail.from,
           to: mail.to,
           subject: notice.title,
           text: report ?? notice.text,
-          timeoutMs: mail.timeoutMs ?? 10_000,
-          insecureTls: mail.insecureTls ?? false,
+          timeoutMs: mail.timeoutMs,
+          insecureTls: mail.insecureTls,
           ca: mail.caFile ? readFileSync(mail.caFile, 'utf8') : undefined,
         }),
     },

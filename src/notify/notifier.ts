@@ -1,4 +1,4 @@
-import type { NotifySettings } from '../config/types.js';
+import type { ResolvedNotify } from '../config/types.js';
 import { errorMessage } from '../errors.js';
 import type { Reporter } from '../log/events.js';
 import type { Redactor } from '../log/redact.js';
@@ -12,7 +12,7 @@ import type { Notice } from './messages.js';
  */
 export class Notifier {
   constructor(
-    private readonly settings: NotifySettings,
+    private readonly settings: ResolvedNotify,
     private readonly reporter: Reporter,
     private readonly redactor: Redactor,
     private readonly env: NodeJS.ProcessEnv = process.env,
@@ -21,7 +21,7 @@ export class Notifier {
   }
 
   async send(notice: Notice, report?: string): Promise<void> {
-    if (this.settings.on && !this.settings.on.includes(notice.event)) return;
+    if (!this.settings.on.includes(notice.event)) return;
     const jobs: Promise<void>[] = [];
     for (const channel of configuredChannels(this.settings)) {
       for (const delivery of channel.deliveries(this.env)) {

@@ -1,4 +1,4 @@
-import type { NotifySettings } from '../config/types.js';
+import type { ResolvedNotify } from '../config/types.js';
 import type { Notice } from './messages.js';
 
 /** One place a notice goes: a webhook URL, a list of mail recipients. */
@@ -23,7 +23,7 @@ export interface Channel<S> {
 }
 
 /** The keys of `notify` that configure a channel (all but `on`, the choice of events). */
-export type ChannelKey = Exclude<keyof NotifySettings, 'on'>;
+export type ChannelKey = Exclude<keyof ResolvedNotify, 'on'>;
 
 /** The channel of each key, typed by what that key holds. */
-export type ChannelOf = { readonly [K in ChannelKey]: Channel<NonNullable<NotifySettings[K]>> };
+export type ChannelOf = { readonly [K in ChannelKey]: Channel<NonNullable<ResolvedNotify[K]>> };

@@ -1,10 +1,10 @@
-import type { NotifySettings } from '../config/types.js';
+import type { ResolvedNotify } from '../config/types.js';
 import type { WebhookKind } from '../config/names.js';
 import { postJson } from '../transport/http.js';
 import type { Notice } from './messages.js';
 import type { Channel } from './types.js';
 
-type Webhook = NonNullable<NotifySettings['webhooks']>[number];
+type Webhook = NonNullable<ResolvedNotify['webhooks']>[number];
 
 const BODIES = {
   slack: (notice) => ({ text: `*${notice.title}*\n${notice.text}` }),
@@ -26,12 +26,12 @@ export const webhooks: Channel<readonly Webhook[]> = {
   secrets: (hooks, env) => hooks.map((hook) => (hook.urlEnv ? env[hook.urlEnv] : undefined)),
   deliveries: (hooks, env) =>
     hooks.map((hook, i) => {
-      const kind = hook.kind ?? 'json';
+      const kind = hook.kind;
       const url = hook.url ?? env[hook.urlEnv ?? ''];
       return {
         name: `webhook ${i + 1} (${kind})`,
         unusable: url ? undefined : `environment variable ${hook.urlEnv} is not set`,
-        send: (notice) => postJson(url ?? '', webhookBody(kind, notice), hook.timeoutMs ?? 5000),
+        send: (notice) => postJson(url ?? '', webhookBody(kind, notice), hook.timeoutMs),
       };
     }),
 };

@@ -79,7 +79,8 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     // by a dead run is taken over only with --force: the rollback says whose it is first.
     const reason = req.reason ?? `${command} ${spec}`;
     const force = req.force ? `${command} --force by ${req.user}` : undefined;
-    const retry = nextStep('rollback', env, { ...to, ...(req.emergency ? {} : { emergency: true }), force: true });
+    // Past a freeze only as an emergency, forced: the retry says both, whichever of them this run had.
+    const retry = nextStep('rollback', env, { ...to, emergency: true, force: true });
     const takeOver = nextStep('rollback', env, { ...to, force: true });
     const hint = (frozen: boolean) =>
       frozen

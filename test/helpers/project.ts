@@ -125,7 +125,7 @@ export interface ProjectOptions {
   extraHosts?: string[];
   /** Replaces the generated known_hosts file. */
   knownHosts?: string;
-  /** Extra top-level config keys, as TypeScript source. */
+  /** Extra top-level config keys, as JavaScript source (the config file is an ES module). */
   configExtra?: string;
   /** The `lb:` block of hosts/prod.yaml, as YAML lines. */
   lb?: string[];
@@ -140,12 +140,30 @@ export interface Result {
 }
 
 let counter = 0;
+let exampleTemplate: string | undefined;
+
+/**
+ * The example app's repository (scripts/example-repo.mjs), made once per test process and copied for each
+ * project: making it is a zx process and a dozen git commands, most of a second on a busy machine.
+ */
+function copyExampleRepo(dest: string): void {
+  if (!exampleTemplate) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-example-'));
+    execFileSync('node', [zx, path.join(repoRoot, 'scripts', 'example-repo.mjs'), '--dir', path.join(dir, 'app')], {
+      stdio: 'ignore',
+    });
+    exampleTemplate = path.join(dir, 'app');
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  execFileSync('cp', ['-a', exampleTemplate, dest]);
+}
 
 /** A throwaway project: its own app repository with tags, config, inventory for the sandbox. */
 export class Project {
   readonly dir: string;
   readonly appRepo: string;
   readonly deployTo: string;
+  readonly configFile: string;
 
   constructor(
     readonly sb: Sandbox,
@@ -153,11 +171,10 @@ export class Project {
   ) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-project-'));
     this.appRepo = path.join(this.dir, 'app');
+    this.configFile = path.join(this.dir, 'deploy.config.mjs');
     // Unique across test files too: a worker process runs several files, each with its own counter.
     this.deployTo = options.deployTo ?? `/srv/it${process.pid}-${++counter}-${crypto.randomBytes(3).toString('hex')}`;
-    execFileSync('node', [zx, path.join(repoRoot, 'scripts', 'example-repo.mjs'), '--dir', this.appRepo], {
-      stdio: 'ignore',
-    });
+    copyExampleRepo(this.appRepo);
     fs.mkdirSync(path.join(this.dir, 'hosts'));
     fs.mkdirSync(path.join(this.dir, 'templates'));
     fs.copyFileSync(path.join(repoRoot, 'templates', 'app.env'), path.join(this.dir, 'templates', 'app.env'));
@@ -175,8 +192,10 @@ export class Project {
       )}\n`,
     );
     fs.writeFileSync(path.join(this.dir, 'hosts', 'dev.yaml'), `${['hosts:', hosts[1]!].join('\n')}\n`);
+    // As .mjs, loaded natively: a deploy.config.ts is transpiled on its first load from a new path (most of a
+    // second of CPU per run here, where every project is a new path). The CLI tests and the demo load .ts.
     fs.writeFileSync(
-      path.join(this.dir, 'deploy.config.ts'),
+      this.configFile,
       `export default {
   project: 'hello',
   repo: './app',

@@ -73,7 +73,7 @@ beforeAll(() => {
   );
   // The app behind the jump node answers only there: the smoke test runs on the node.
   const smoke = '. ./app.env && curl -fsS "http://$BIND:$PORT/health" | grep -qF "\\"version\\":\\"$RELINK_VERSION\\""';
-  const config = path.join(project.dir, 'deploy.config.ts');
+  const config = project.configFile;
   fs.writeFileSync(
     config,
     fs

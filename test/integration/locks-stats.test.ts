@@ -206,6 +206,12 @@ describe('locks', () => {
       expect(refused.code).toBe(4);
       expect(refused.stderr).toMatch(/held \(node1\) by a freeze by .*: audit freeze/);
       expect(refused.stderr).toMatch(/prod is frozen\. When the freeze is over: deploy unlock prod/);
+      // Refused without --force, with the command that passes the freeze printed whole (--emergency kept).
+      const unforced = await project.deploy(['rollback', 'prod', '--last', '--emergency']);
+      expect(unforced.code).toBe(4);
+      expect(unforced.stderr).toMatch(
+        /To roll back anyway \(the freeze stays\): rollback prod --last --emergency --force/,
+      );
       const emergency = await project.deploy(['rollback', 'prod', '--last', '--emergency', '--force']);
       expect(emergency.code).toBe(0);
       for (const node of NODES) expect(project.current(node)).toMatch(/_v1\.0\.0_/);

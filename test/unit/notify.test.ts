@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WEBHOOK_KINDS } from '../../src/config/names.js';
-import type { NotifySettings } from '../../src/config/types.js';
+import { notifySchema } from '../../src/config/schema-notify.js';
 import type { RunEvent } from '../../src/log/events.js';
 import { Redactor } from '../../src/log/redact.js';
 import { CHANNELS, configuredChannels } from '../../src/notify/channels.js';
@@ -36,31 +36,31 @@ describe('notification channels', () => {
 
   it('lists the configured channels in registry order, webhooks before email', () => {
     expect(Object.keys(CHANNELS)).toEqual(['webhooks', 'email']);
-    const settings: NotifySettings = {
+    const settings = notifySchema.parse({
       email: { host: 'smtp', from: 'a@x', to: ['b@x', 'c@x'] },
-      webhooks: [{ url: 'u' }],
-    };
+      webhooks: [{ url: 'https://hooks.example/u' }],
+    });
     const names = configuredChannels(settings).flatMap((c) => c.deliveries({}).map((d) => d.name));
     expect(names).toEqual(['webhook 1 (json)', 'email to b@x, c@x']);
-    expect(configuredChannels({})).toEqual([]);
+    expect(configuredChannels(notifySchema.parse({}))).toEqual([]);
   });
 });
 
 describe('Notifier', () => {
   it('redacts URLs and passwords from the environment, warns of an unset one, and skips unwanted events', async () => {
     const env = { HOOK: 'https://hooks.example/T0K3N', SMTP_PW: 'pw-secret' };
-    const settings: NotifySettings = {
+    const settings = notifySchema.parse({
       webhooks: [{ urlEnv: 'HOOK', kind: 'slack' }, { urlEnv: 'MISSING' }],
       email: { host: 'smtp', from: 'a@x', to: ['b@x'], passwordEnv: 'SMTP_PW' },
       on: ['failure'],
-    };
+    });
     const redactor = new Redactor();
     const out = reporter();
     const notifier = new Notifier(settings, out, redactor, env);
     expect(redactor.apply('post https://hooks.example/T0K3N with pw-secret')).toBe('post [REDACTED] with [REDACTED]');
     await notifier.send(notice);
     expect(out.events).toEqual([]);
-    const only = new Notifier({ webhooks: [{ urlEnv: 'MISSING' }] }, out, new Redactor(), {});
+    const only = new Notifier(notifySchema.parse({ webhooks: [{ urlEnv: 'MISSING' }] }), out, new Redactor(), {});
     await only.send(notice);
     expect(out.events).toEqual([
       {
