@@ -25,7 +25,9 @@ export const EXIT_MEANING: Readonly<Record<keyof typeof EXIT, string>> = {
   usage:
     'bad input (an unknown environment, a missing tag, an invalid config or inventory, a bad option, a ' +
     '`rollback --to` release no node has, a host key not in known_hosts); nothing was changed',
-  gate: 'refused by a gate (a poison without its cure, outside the release windows); nothing was changed',
+  gate:
+    'refused by a gate (a poison without its cure, outside the release windows, a shared link of the running ' +
+    'release that became a file or dir: `--adopt-shared`); nothing was changed',
   lock: 'the deploy lock is held by another run or a freeze; nothing was changed',
   partial:
     'released with nodes set aside: every other node runs the release; the nodes that failed within ' +
@@ -73,16 +75,21 @@ export class LockError extends RelinkError {
   }
 }
 
-/** A remote command exited non-zero: node, command (redacted), code, stderr tail. */
+/** How much of a failed command its message quotes: the whole line is in `command` (--verbose, the report). */
+const COMMAND_BRIEF = 60;
+
+/** A remote command exited non-zero: node, code, the start of the command (redacted), stderr tail. */
 export class RemoteError extends RelinkError {
   readonly node: string;
+  /** The whole command line (redacted): printed with --verbose and in the run's report, not in the message. */
   readonly command: string;
   readonly code: number;
   readonly stderr: string;
 
   constructor(node: string, command: string, code: number, stderr: string, hint?: Said) {
     const tail = stderr.trim().split('\n').slice(-5).join('\n  ');
-    super(`${node}: command failed with exit code ${code}: ${command}${tail ? `\n  ${tail}` : ''}`, { hint });
+    const brief = command.length > COMMAND_BRIEF ? `${command.slice(0, COMMAND_BRIEF)}…` : command;
+    super(`${node}: command failed with exit code ${code}: ${brief}${tail ? `\n  ${tail}` : ''}`, { hint });
     this.name = 'RemoteError';
     this.node = node;
     this.command = command;
@@ -97,6 +104,13 @@ export class InterruptedError extends RelinkError {
     super(`interrupted by ${signal}`, { exitCode: EXIT.interrupted });
     this.name = 'InterruptedError';
   }
+}
+
+/** The whole command line of the remote command an error came from (itself or a cause), for --verbose and reports. */
+export function failedCommand(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++)
+    if (e instanceof RemoteError) return e.command;
+  return undefined;
 }
 
 export function errorMessage(error: unknown): string {

@@ -19,6 +19,7 @@ export interface DeployAsk {
   readonly emergency?: boolean;
   readonly reason?: string;
   readonly retryFailed?: boolean;
+  readonly adoptShared?: boolean;
 }
 
 /** What a rollback is asked to do (`rollback <env> --last|--to`, the dashboard's rollback form). */
@@ -37,8 +38,8 @@ function requestOf(run: OpenRun) {
 }
 
 export function deployRequest(run: OpenRun, ask: DeployAsk): DeployRequest {
-  const { version, nodes, allowPoison, emergency, reason, retryFailed } = ask;
-  const asked = { version, nodes, allowPoison, emergency, reason, retryFailed };
+  const { version, nodes, allowPoison, emergency, reason, retryFailed, adoptShared } = ask;
+  const asked = { version, nodes, allowPoison, emergency, reason, retryFailed, adoptShared };
   return { ...requestOf(run), ...asked, secrets: run.secrets() };
 }
 

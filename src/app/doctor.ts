@@ -2,7 +2,7 @@
 // (ssh and host keys, deployTo, disk, tools, clock, lock) and at the load balancer.
 import fs from 'node:fs';
 import path from 'node:path';
-import { errorMessage } from '../errors.js';
+import { EXIT, errorMessage } from '../errors.js';
 import { describeOwner, lockHealth, parseOwner } from '../gates/lock.js';
 import { limit, session } from '../pipeline/context.js';
 import { behindLb, openLb } from '../pipeline/rollout/drain.js';
@@ -10,6 +10,8 @@ import { doctorProbe, parseDoctor } from '../remote/doctor.js';
 import type { OpenRun } from './compose.js';
 import type { Observation } from './observe.js';
 import { withObserved } from './observed.js';
+import { SHARED_FILE, sharedRows } from './shared-rows.js';
+import { sharesAnything } from '../pipeline/phases/shared-check.js';
 
 /** One check of one node (or of the load balancer): `blocks` when it failed and stops a release. */
 export interface DoctorCheck {
@@ -18,6 +20,13 @@ export interface DoctorCheck {
   readonly ok: boolean;
   readonly blocks: boolean;
   readonly detail: string;
+}
+
+/** The exit code of `deploy doctor`: 0, 2 when a shared file is missing (bad input, as a deploy), else 1. */
+export function doctorExit(rows: readonly DoctorCheck[]): number {
+  const blocking = rows.filter((r) => r.blocks);
+  if (blocking.length === 0) return EXIT.ok;
+  return blocking.some((r) => r.check === SHARED_FILE) ? EXIT.usage : EXIT.failed;
 }
 
 export async function doctor(env: string, config?: string): Promise<DoctorCheck[]> {
@@ -79,6 +88,7 @@ async function checks(run: OpenRun, seen: Observation): Promise<DoctorCheck[]> {
       ? `held by ${holder}${gone ? ' (its owner is gone: the next deploy takes it over)' : ''}`
       : 'free';
     add(node.name, 'lock', !f.lock || Boolean(gone), lock);
+    if (sharesAnything(seen.ctx)) for (const row of await sharedRows(seen.ctx, node)) add(node.name, ...row);
   }
   if (run.inventory.lb && run.inventory.lb.driver !== 'none') {
     try {

@@ -7,6 +7,7 @@ import { releaseRows } from '../journal/view.js';
 import { type RunContext, state } from '../pipeline/context.js';
 import { smokeAttempt } from '../pipeline/rollout/activate.js';
 import type { LocksJson, ReleasesJson, StatusRow } from './shapes.js';
+import { sharedWarnings } from './shared-rows.js';
 
 /** One node in `deploy status <env> --json`: why it did not answer, or what it runs and its health. */
 export type { StatusRow };
@@ -32,6 +33,8 @@ export async function statusRow(
     branch: '',
   };
   const problem = !s.current ? 'nothing deployed' : ctx.config.smoke ? await smokeAttempt(ctx, node, facts) : '';
+  // What the probe could not read is left out: status still shows the rest.
+  const shared = s.current ? await sharedWarnings(ctx, node).catch(() => []) : [];
   return {
     node: node.name,
     reachable: true,
@@ -43,6 +46,7 @@ export async function statusRow(
     healthy: problem === '',
     health: problem || (ctx.config.smoke ? 'ok' : 'ok (no smoke test configured)'),
     lock: s.lock ? describeOwner(s.lock, now, ctx.config.lock.ttlMs) : undefined,
+    ...(shared.length ? { shared } : {}),
   };
 }
 

@@ -20,6 +20,12 @@ export const options = {
     type: 'boolean',
     describe: "only the nodes the last partial deploy of this version set aside, onto that deploy's release",
   },
+  'adopt-shared': {
+    type: 'boolean',
+    describe:
+      'a shared link of the running release that became a file or dir: move that copy into shared/ ' +
+      '(the one there kept as <name>.relink-<time>)',
+  },
 } as const satisfies OptionSet;
 
 export interface DeployArgs extends GlobalOptions {
@@ -32,6 +38,7 @@ export interface DeployArgs extends GlobalOptions {
   emergency?: boolean;
   reason?: string;
   retryFailed?: boolean;
+  adoptShared?: boolean;
 }
 
 export const command = verb({
@@ -61,8 +68,9 @@ export async function deployCommand(argv: DeployArgs): Promise<void> {
   });
   try {
     const { release } = await pipeline;
-    const { version, allowPoison, emergency, reason, retryFailed } = argv;
-    const outcome = await release(run, { version, nodes: argv.node, allowPoison, emergency, reason, retryFailed });
+    const { version, allowPoison, emergency, reason, retryFailed, adoptShared } = argv;
+    const ask = { version, nodes: argv.node, allowPoison, emergency, reason, retryFailed, adoptShared };
+    const outcome = await release(run, ask);
     // Released, with nodes set aside: not a success, not a failure.
     if (outcome.setAside.length) process.exitCode = EXIT.partial;
   } finally {

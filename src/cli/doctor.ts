@@ -6,13 +6,15 @@ export const options = {
 
 export const command = verb({
   command: 'doctor <env>',
-  describe: 'checks before a release, per node: ssh and host keys, deployTo, disk, tools, clock, lock, load balancer',
+  describe:
+    'checks before a release, per node: ssh and host keys, deployTo, disk, tools, clock, lock, shared files and ' +
+    'links, load balancer',
   builder: (y) => withEnv(y).options(options),
   handler: (argv) => doctorCommand(argv),
 });
 
 export async function doctorCommand(argv: { env: string; json?: boolean; config?: string }): Promise<void> {
-  const { doctor } = await import('../app/doctor.js');
+  const { doctor, doctorExit } = await import('../app/doctor.js');
   const rows = await doctor(argv.env, argv.config);
   const blocking = rows.filter((r) => r.blocks);
   if (argv.json) {
@@ -28,5 +30,5 @@ export async function doctorCommand(argv: { env: string; json?: boolean; config?
         : `\nnothing blocks a release to ${argv.env}\n`,
     );
   }
-  if (blocking.length) process.exitCode = 1;
+  if (blocking.length) process.exitCode = doctorExit(rows);
 }

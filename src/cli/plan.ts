@@ -4,6 +4,7 @@ export const options = {
   author: { type: 'string' },
   node: { type: 'string', array: true },
   json: { type: 'boolean', describe: 'machine-readable output' },
+  'adopt-shared': { type: 'boolean', describe: 'plan as `deploy --adopt-shared` would run' },
 } as const satisfies OptionSet;
 
 export const command = verb({
@@ -19,13 +20,14 @@ export async function planCommand(argv: {
   author?: string;
   node?: string[];
   json?: boolean;
+  adoptShared?: boolean;
   config?: string;
 }): Promise<void> {
   const { openRun } = await import('../app/compose.js');
   const { formatPlan, planRelease } = await import('../app/deploy.js');
   const run = await openRun({ env: argv.env, config: argv.config, author: argv.author, command: 'plan', quiet: true });
   try {
-    const plan = await planRelease(run, { version: argv.version, nodes: argv.node });
+    const plan = await planRelease(run, { version: argv.version, nodes: argv.node, adoptShared: argv.adoptShared });
     if (argv.json) {
       const { planJson, printJson } = await import('../app/shapes.js');
       printJson(planJson, plan);

@@ -1,5 +1,5 @@
 import { phrase } from '../app/phrase.js';
-import { EXIT, RelinkError } from '../errors.js';
+import { EXIT, failedCommand, RelinkError } from '../errors.js';
 import { processRedactor } from '../log/redact.js';
 
 /**
@@ -12,6 +12,8 @@ export function report(error: unknown, verbose: boolean): number {
   if (error instanceof RelinkError) {
     write(`error: ${error.message}`);
     if (error.hint) write(`next: ${phrase(error.hint)}`);
+    const command = verbose ? failedCommand(error) : undefined;
+    if (command) write(`command: ${command}`);
     if (verbose && error.stack) write(error.stack);
     return error.exitCode;
   }

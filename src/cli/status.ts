@@ -2,7 +2,10 @@ import { type OptionSet, verb, withEnv } from './options.js';
 
 export const options = {
   json: { type: 'boolean' },
-  check: { type: 'boolean', describe: 'exit non-zero when nodes drift or one is unhealthy or unreachable' },
+  check: {
+    type: 'boolean',
+    describe: 'exit non-zero when nodes drift, one is unhealthy or unreachable, or a shared link became a file or dir',
+  },
   node: { type: 'string', array: true },
 } as const satisfies OptionSet;
 
@@ -63,7 +66,8 @@ export async function statusCommand(argv: {
         const r = rows[i]!;
         const problem = r.reachable && !r.healthy ? `\n${under}${printable(r.health)}` : '';
         const locked = r.reachable && r.lock ? `\n${under}locked by ${printable(r.lock)}` : '';
-        process.stdout.write(`${line}${problem}${locked}\n`);
+        const shared = (r.reachable && r.shared ? r.shared : []).map((w) => `\n${under}SHARED: ${printable(w)}`);
+        process.stdout.write(`${line}${problem}${locked}${shared.join('')}\n`);
       }
       if (setAside) {
         const names = setAside.nodes.join(', ');
@@ -77,7 +81,15 @@ export async function statusCommand(argv: {
         }
       }
     }
-    if (argv.check && (drifted || unhealthy.length)) process.exitCode = 1;
+    const replaced = rows.filter((r) => r.reachable && r.shared?.length);
+    if (replaced.length && !argv.json) {
+      const names = replaced.map((r) => r.node).join(', ');
+      process.stdout.write(
+        `warning: shared link(s) on ${names} became a file or dir: the next deploy refuses; --adopt-shared ` +
+          'moves the data into shared/\n',
+      );
+    }
+    if (argv.check && (drifted || unhealthy.length || replaced.length)) process.exitCode = 1;
   } finally {
     await close();
   }

@@ -74,8 +74,19 @@ const settings = {
   shared: doc(
     z
       .strictObject({
-        dirs: doc(z.array(relative).default([]), 'Directories, relative to the release.', ['log']),
-        files: doc(z.array(relative).default([]), 'Files, relative to the release.', ['.env']),
+        dirs: doc(
+          z.array(relative).default([]),
+          'Directories, relative to the release, created under `shared/` when missing. Data an app writes by temp ' +
+            'file + rename (most databases and editors) belongs in a shared directory.',
+          ['log', 'data'],
+        ),
+        files: doc(
+          z.array(relative).default([]),
+          'Files, relative to the release. Each must exist under `shared/` on every node before a deploy (exit 2 ' +
+            'otherwise); a file the app replaces by rename breaks its link (the next deploy refuses): share its ' +
+            'directory instead.',
+          ['.env'],
+        ),
       })
       .prefault({}),
     'Paths linked from `<deployTo>/shared` into every release.',

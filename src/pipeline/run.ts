@@ -4,6 +4,7 @@ import { nextStep, said } from '../next.js';
 import { type Artifact, checkAborted, makeContext, type RunDeps, step, type VersionInfo } from './context.js';
 import { type LockedRequest, LockedRun } from './lifecycle/locked-run.js';
 import { runBackup } from './phases/backup.js';
+import { checkShared, missingError, readAllShared } from './phases/shared-check.js';
 import { distribute } from './distribution/distribute.js';
 import { cleanup } from './phases/finish.js';
 import { announceGates, type GateRequest, passGates } from './phases/gates.js';
@@ -26,6 +27,8 @@ export interface DeployRequest extends LockedRequest, GateRequest {
   readonly nodes?: readonly string[];
   /** Only the nodes the newest partial deploy of this version set aside, onto that deploy's release. */
   readonly retryFailed?: boolean;
+  /** Move the running release's copy of a shared entry that is no longer a link into shared/ (see shared-check). */
+  readonly adoptShared?: boolean;
 }
 
 export interface DeployOutcome {
@@ -55,7 +58,9 @@ export async function planDeploy(req: DeployRequest, deps: RunDeps, source: Sour
   const { nodes, groups, facts, version, findings } = await prepare(ctx, req, source);
   try {
     await look(ctx, nodes, 'plan');
-    return await describePlan(ctx, groupsFor(ctx, groups), facts, version, source, findings);
+    const refusal = missingError(ctx, await readAllShared(ctx, nodes), req.adoptShared);
+    if (refusal) throw refusal;
+    return await describePlan(ctx, groupsFor(ctx, groups), facts, version, source, findings, req.adoptShared);
   } finally {
     await closeAll(ctx);
   }
@@ -104,9 +109,10 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
       checkAborted(ctx);
       announceGates(ctx, gates);
       await run.lock(nodes, ownerFor(ctx, { version: version.version }), { inspect: true, writable: true });
+      await checkShared(ctx, nodes, req, () => run.abandon());
       rolling = groupsFor(ctx, groups);
       cold = rolling.length < groups.length;
-      plan = await describePlan(ctx, rolling, facts, version, source, findings);
+      plan = await describePlan(ctx, rolling, facts, version, source, findings, req.adoptShared);
       const what = `${version.version} (${facts.release})`;
       const started = `${req.user} started deploy ${env} ${what} on ${nodes.length} node(s)`;
       await run.notifier.send(notice('start', `${env}: deploying ${version.version}`, started));

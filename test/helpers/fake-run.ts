@@ -50,6 +50,8 @@ export interface FakeOptions {
   answer?: (node: string, command: string) => { code?: number; stdout?: string } | undefined;
   /** Called for every recorded command; lets a test abort mid-run. */
   onCommand?: (node: string, command: string) => void;
+  /** The config's shared entries (default: dirs ['log']). */
+  shared?: { dirs?: string[]; files?: string[] };
 }
 
 export function fakeRun(options: FakeOptions = {}) {
@@ -61,7 +63,7 @@ export function fakeRun(options: FakeOptions = {}) {
       deployTo: '/srv/app',
       restart: { command: 'sh bin/restart.sh' },
       smoke: { url: 'http://{{ node.address }}:{{ host.appPort }}/health', retries: 2, intervalMs: 0 },
-      shared: { dirs: ['log'] },
+      shared: options.shared ?? { dirs: ['log'] },
       rollout: { onFailure: options.onFailure ?? 'rollback', maxFailures: options.maxFailures },
     },
     'deploy.config.ts',
@@ -97,6 +99,9 @@ export function fakeRun(options: FakeOptions = {}) {
       return { stdout: `releases/${OLD}\n${SECTION}\n${OLD}\n${SECTION}\n${SECTION}\n${oldJournal}\n` };
     }
     if (command.startsWith('sha256sum')) return { stdout: `${SHA}  file\n` };
+    // The shared check: every shared file is there, every link of the running release still a link.
+    const files = [...command.matchAll(/'F (\d+) ok'/g)].map((m) => `F ${m[1]} ok\n`);
+    if (files.length) return { stdout: files.join('') };
     return undefined;
   };
   const refuse = (node: string) =>
@@ -158,6 +163,8 @@ export function label(command: string): string {
   if (command.startsWith('mkdir -p /srv/app/.relink/incoming')) return 'writable';
   if (command.startsWith('sha256sum')) return 'verify';
   if (command.includes('tar -xzf')) return 'unpack';
+  if (command.includes("'L 0 %s %Y %F'") || command.includes("'F 0 ok'")) return 'shared-check';
+  if (command.includes('mv -T --')) return 'adopt';
   if (command.includes('ln -s /srv/app/shared/log')) return 'shared';
   const events = () => [...command.matchAll(/\\?"event\\?":\\?"(\w+)/g)].map((m) => m[1]).join('+');
   if (command.includes('mv -Tf'))

@@ -22,9 +22,11 @@ describe('deploy pipeline', () => {
     const run = fakeRun();
     const outcome = await deploy(run.request, run.deps, run.source);
     expect(outcome.release).toBe(NEW);
-    // deployTo is checked, the lock taken and the node's state read in one round trip: under the lock.
+    // deployTo is checked, the lock taken and the node's state read in one round trip: under the lock; then
+    // its shared state (files there, links of the running release still links), before any upload.
     expect(sequence(run, 'node1')).toEqual([
       'lock+inspect',
+      'shared-check',
       'verify',
       'unpack',
       'shared',

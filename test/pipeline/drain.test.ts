@@ -141,14 +141,14 @@ describe('plan = run: the steps `deploy plan` lists per node are the steps the d
       steps: [expect.objectContaining({ step: 'distribute:relay-key' })],
     });
     expect(formatPlan(plan)).toMatch(/\n {4}distribute:relay {7}rsync from node2 into \/srv\/app\/releases\//);
-    expect(steps('node1').slice(1, 6)).toEqual([
+    expect(steps('node1').slice(2, 7)).toEqual([
       'distribute:relay-auth',
       'distribute:upload',
       'distribute:verify',
       'distribute:unpack',
       'distribute:relay-end',
     ]);
-    expect(steps('node4').slice(1, 4)).toEqual(['distribute:relay-auth', 'distribute:relay', 'distribute:relay-end']);
+    expect(steps('node4').slice(2, 5)).toEqual(['distribute:relay-auth', 'distribute:relay', 'distribute:relay-end']);
     const relay = plan.nodes.find((n) => n.node === 'node4')!.steps.find((s) => s.step === 'distribute:relay')!;
     expect(relay.detail).toMatch(/^rsync from node2 into \/srv\/app\/releases\/hello_prod_v1\.1\.0_.* hard-linked/);
   });

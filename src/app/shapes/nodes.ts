@@ -14,6 +14,10 @@ export const statusRow = z.union([
     healthy: z.boolean(),
     health: d(str, '`ok`, or what the smoke test found'),
     lock: opt(str, 'who holds the deploy lock, in words'),
+    shared: opt(
+      z.array(str),
+      'shared links of the running release that became a file or dir, in words (the next deploy refuses)',
+    ),
   }),
   unreachableNode.extend({ healthy: z.literal(false) }),
 ]);
@@ -81,11 +85,15 @@ export const locksJson = z.strictObject({
 
 export const doctorJson = z.strictObject({
   env: str,
-  ok: d(z.boolean(), 'nothing blocks a release (exit 1 otherwise)'),
+  ok: d(z.boolean(), 'nothing blocks a release (exit 1 otherwise; 2 when a shared file is missing)'),
   checks: z.array(
     z.strictObject({
       node: d(str, 'a node, or `lb`'),
-      check: d(str, '`ssh`, `deployTo`, `disk`, `tools`, `clock`, `lock`, or the LB driver'),
+      check: d(
+        str,
+        '`ssh`, `deployTo`, `disk`, `tools`, `clock`, `lock`, `shared` (all in place), `shared file` (one missing), ' +
+          '`shared link` (one of the running release became a file or dir), or the LB driver',
+      ),
       ok: z.boolean(),
       blocks: d(z.boolean(), 'failed and blocks a release (a clock skew only warns)'),
       detail: str,

@@ -204,6 +204,7 @@ export async function distribute(
       {
         hint: first.error.hint,
         exitCode: first.error.exitCode,
+        cause: first.error,
       },
     );
   }

@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../../config/types.js';
-import { EXIT, errorMessage, RelinkError } from '../../errors.js';
+import { EXIT, errorMessage, failedCommand, RelinkError } from '../../errors.js';
 import { acquireLocalLock } from '../../gates/lock.js';
 import type { Inventory, NodeSpec } from '../../inventory/types.js';
 import type { RunResult } from '../../journal/events.js';
@@ -185,7 +185,9 @@ export class LockedRun {
 
   private async tell(result: RunResult, failure: unknown, closing: Closing): Promise<void> {
     const { req, deps } = this;
-    const error = failure === undefined ? undefined : errorMessage(failure);
+    const command = failedCommand(failure);
+    const error =
+      failure === undefined ? undefined : `${errorMessage(failure)}${command ? `\ncommand: ${command}` : ''}`;
     // Step details and the error quote remote output: the report and the notice go through the redactor whole.
     const report = deps.redactor.apply(
       renderReport({

@@ -9,6 +9,7 @@ import { describeWindow, windowState } from '../../gates/window.js';
 import { behindLb } from '../rollout/drain.js';
 import { renderTemplate } from '../../template/render.js';
 import { planDistribute } from '../distribution/plan.js';
+import { sharedSteps } from './shared-check.js';
 
 export interface PlannedNode {
   readonly node: string;
@@ -50,6 +51,7 @@ export async function describePlan(
   version: VersionInfo,
   source: Source,
   findings: readonly Finding[],
+  adopt = false,
 ): Promise<Plan> {
   const { config } = ctx;
   const nodes: PlannedNode[] = [];
@@ -72,6 +74,7 @@ export async function describePlan(
       const scope = templateScope(config, ctx.inventory, node, facts);
       const steps = [
         { step: 'gates:lock', detail: `mkdir ${ctx.layout.lock}` },
+        ...sharedSteps(ctx, node.name, adopt),
         ...fanout.node(node),
         { step: 'distribute:shared', detail: [...config.shared.dirs, ...config.shared.files].join(', ') || '(none)' },
         ...(config.templates.length
