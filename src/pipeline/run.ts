@@ -7,6 +7,7 @@ import { runBackup } from './phases/backup.js';
 import { distribute } from './distribution/distribute.js';
 import { cleanup } from './phases/finish.js';
 import { announceGates, type GateRequest, passGates } from './phases/gates.js';
+import { joinFleet } from './phases/fleet.js';
 import { ownerFor } from './phases/locks.js';
 import { describePlan, type Plan } from './phases/plan.js';
 import { closeAll } from './phases/preflight.js';
@@ -55,7 +56,8 @@ export async function planDeploy(req: DeployRequest, deps: RunDeps, source: Sour
   const { nodes, groups, facts, version, findings } = await prepare(ctx, req, source);
   try {
     await look(ctx, nodes, 'plan');
-    return await describePlan(ctx, groupsFor(ctx, groups), facts, version, source, findings);
+    const named = req.nodes?.length ? await joinFleet(ctx, nodes, facts) : facts;
+    return await describePlan(ctx, groupsFor(ctx, groups), named, version, source, findings);
   } finally {
     await closeAll(ctx);
   }
@@ -104,6 +106,10 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
       checkAborted(ctx);
       announceGates(ctx, gates);
       await run.lock(nodes, ownerFor(ctx, { version: version.version }), { inspect: true, writable: true });
+      if (req.nodes?.length && !req.retryFailed) {
+        facts = await joinFleet(ctx, nodes, facts);
+        run.about({ facts, fields: gates.fields });
+      }
       rolling = groupsFor(ctx, groups);
       cold = rolling.length < groups.length;
       plan = await describePlan(ctx, rolling, facts, version, source, findings);
