@@ -9,12 +9,13 @@ import type { Observation } from './observe.js';
 export { formatAge } from '../journal/view.js';
 export { observeEnv, withObserved } from './observed.js';
 
-/** Per node: what it runs and its health; `groups` maps each release to the nodes on it. */
+/** Per node: what it runs and its health; `groups` maps each release (or releases of one commit) to its nodes. */
 export async function statusOf(seen: Observation, now: Date) {
   const rows = await Promise.all(
     seen.nodes.map((node) => statusRow(seen.ctx, node, seen.unreachable.get(node.name), now)),
   );
-  const groups = drift(new Map(rows.filter((r) => r.reachable).map((r) => [r.node, r.current])));
+  const running = rows.flatMap((r) => (r.reachable ? [{ node: r.node, current: r.current, commit: r.commit }] : []));
+  const groups = drift(running);
   return { rows, groups, drift: groups.size > 1 };
 }
 

@@ -1,7 +1,15 @@
 // The answers of `deploy init`, from its options and (on a terminal) its questions: defaults, parsing and
 // checks, pure. A wrong answer is a usage error (exit 2) naming the option.
 import { UsageError } from '../errors.js';
-import { DEFAULT_HOSTS, INIT_ENVS, type InitAnswers, type InitEnv, LB_CHOICES, type LbChoice } from './init-files.js';
+import {
+  DEFAULT_HOSTS,
+  INIT_ENVS,
+  type InitAnswers,
+  type InitEnv,
+  type InitHost,
+  LB_CHOICES,
+  type LbChoice,
+} from './init-files.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9.-]*$/;
 const ADDRESS = /^[A-Za-z0-9.:_-]+$/;
@@ -30,11 +38,16 @@ export const checks = {
       : `"${v}": ${LB_CHOICES.slice(0, -1).join(', ')} or ${LB_CHOICES.at(-1)}`,
   user: (v: string) => (USER.test(v) ? undefined : `"${v}": a user name (lower-case letters, digits, "_", "-", ".")`),
   nodes: (v: string) => {
-    const names = splitList(v);
-    if (names.length === 0) return 'name at least one node';
-    const bad = names.find((n) => !NAME.test(n) || !ADDRESS.test(n));
-    if (bad) return `"${bad}": a host name or IP address (letters, digits, "." and "-")`;
-    return names.length === new Set(names).size ? undefined : 'a node is named twice';
+    const entries = splitList(v);
+    if (entries.length === 0) return 'name at least one node';
+    const hosts: InitHost[] = [];
+    for (const entry of entries) {
+      const host = parseHost(entry);
+      if (typeof host === 'string') return host;
+      hosts.push(host);
+    }
+    const names = hosts.map((h) => h.name);
+    return names.length === new Set(names).size ? undefined : 'a node is named twice (name them: name=address:port)';
   },
 };
 
@@ -44,18 +57,49 @@ export const splitList = (v: string): string[] =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-/** `--hosts a,b` (prod) and `--hosts dev=c` (another environment), as given; the rest keep their examples. */
-export function parseHosts(values: readonly string[]): Partial<Record<InitEnv, string[]>> {
-  const out: Partial<Record<InitEnv, string[]>> = {};
+/**
+ * One node as `[name=]address[:port]` (an IPv6 address in brackets when it has a port: `[::1]:2222`): the
+ * node, or what is wrong with it. Without a name the address is the name.
+ */
+export function parseHost(entry: string): InitHost | string {
+  const eq = entry.indexOf('=');
+  const name = eq >= 0 ? entry.slice(0, eq) : undefined;
+  let rest = entry.slice(eq + 1);
+  let port: number | undefined;
+  const bracketed = /^\[([^\]]*)\](?::(\d*))?$/.exec(rest);
+  const withPort = /^([^:]*):(\d*)$/.exec(rest);
+  if (bracketed) [rest, port] = [bracketed[1]!, bracketed[2] === undefined ? undefined : Number(bracketed[2])];
+  else if (withPort) [rest, port] = [withPort[1]!, Number(withPort[2])];
+  if (!rest || !ADDRESS.test(rest)) return `"${entry}": a host name or IP address, with :port if not 22`;
+  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535))
+    return `"${entry}": a port is a number from 1 to 65535`;
+  const node = name ?? rest;
+  if (!NAME.test(node))
+    return name === undefined
+      ? `"${entry}": name this node: name=${entry}`
+      : `"${entry}": a node name has letters, digits, "." and "-" only`;
+  return { name: node, address: rest, ...(port === undefined ? {} : { port }) };
+}
+
+/** The nodes of one `--hosts` list (checked by checks.nodes first). */
+export const parseList = (v: string): InitHost[] => splitList(v).map((e) => parseHost(e) as InitHost);
+
+/**
+ * `--hosts a,b` or `--hosts web1=10.0.0.5:2222,web2=...` (prod), and `--hosts dev=c` (another environment,
+ * whose nodes follow the `=`: `--hosts dev=d1=10.0.0.9:2222`). A node named as an environment is written
+ * `prod=dev=address`. Only the environments named here (and prod) get a hosts file.
+ */
+export function parseHosts(values: readonly string[]): Partial<Record<InitEnv, InitHost[]>> {
+  const out: Partial<Record<InitEnv, InitHost[]>> = {};
   for (const value of values) {
     const eq = value.indexOf('=');
-    const env = (eq > 0 ? value.slice(0, eq) : 'prod') as InitEnv;
-    const list = eq > 0 ? value.slice(eq + 1) : value;
-    if (!INIT_ENVS.includes(env))
-      throw new UsageError(`--hosts ${value}: "${env}" is not one of ${INIT_ENVS.join(', ')}`);
+    const head = value.slice(0, eq);
+    const named = eq > 0 && (INIT_ENVS as readonly string[]).includes(head);
+    const env = (named ? head : 'prod') as InitEnv;
+    const list = named ? value.slice(eq + 1) : value;
     const wrong = checks.nodes(list);
     if (wrong) throw new UsageError(`--hosts ${value}: ${wrong}`);
-    out[env] = splitList(list);
+    out[env] = parseList(list);
   }
   return out;
 }
@@ -77,7 +121,7 @@ export interface Question {
 }
 
 /** The questions the options have not answered, in the order they are asked; each default follows the last. */
-export function questions(flags: InitFlags, dirName: string, given: Partial<Record<InitEnv, string[]>>): Question[] {
+export function questions(flags: InitFlags, dirName: string, given: Partial<Record<InitEnv, unknown>>): Question[] {
   const list: Question[] = [];
   const project = flags.project ?? projectFrom(dirName);
   if (flags.project === undefined)
@@ -89,8 +133,8 @@ export function questions(flags: InitFlags, dirName: string, given: Partial<Reco
   if (!given.prod)
     list.push({
       key: 'prod',
-      ask: 'prod nodes, comma-separated',
-      fallback: DEFAULT_HOSTS.prod.join(','),
+      ask: 'prod nodes, comma-separated ([name=]address[:port])',
+      fallback: DEFAULT_HOSTS.prod.map((h) => h.name).join(','),
       check: checks.nodes,
     });
   if (flags.user === undefined)
@@ -121,11 +165,10 @@ export function answers(
     const wrong = checks[key](a[key]);
     if (wrong) throw new UsageError(`${option} ${wrong}`);
   }
-  const hosts = Object.fromEntries(
-    INIT_ENVS.map((env) => [
-      env,
-      given[env] ?? (env === 'prod' && asked.prod ? splitList(asked.prod) : DEFAULT_HOSTS[env]),
-    ]),
-  ) as Record<InitEnv, string[]>;
+  // Prod always (its example nodes when nobody named them); another environment only when named.
+  const hosts = {
+    ...given,
+    prod: given.prod ?? (asked.prod ? parseList(asked.prod) : DEFAULT_HOSTS.prod),
+  } as InitAnswers['hosts'];
   return { ...a, hosts };
 }

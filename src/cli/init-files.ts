@@ -12,12 +12,20 @@ export type LbChoice = InitLbDriver;
 /** The git-ignored file of secret values the config names (`secretsFile`). */
 export const SECRETS_FILE = 'deploy.secrets.env';
 
+/** A node as `--hosts` names it: `name=address:port`, or just the address (its name too). */
+export interface InitHost {
+  readonly name: string;
+  readonly address: string;
+  /** The SSH port, when not 22. */
+  readonly port?: number;
+}
+
 export interface InitAnswers {
   readonly project: string;
   readonly deployTo: string;
   readonly lb: LbChoice;
-  /** Node names (and addresses) per environment. */
-  readonly hosts: Readonly<Record<InitEnv, readonly string[]>>;
+  /** The nodes per environment: prod always, another environment only when it was named. */
+  readonly hosts: Readonly<Partial<Record<InitEnv, readonly InitHost[]>>> & { readonly prod: readonly InitHost[] };
   readonly user: string;
 }
 
@@ -26,13 +34,13 @@ const REF = 'node_modules/relink/docs/reference';
 export const HOSTS_SCHEMA_COMMENT =
   '# yaml-language-server: $schema=../node_modules/relink/docs/schema/hosts.schema.json';
 
-/** Example nodes of an environment nobody named: one per environment, two in prod. */
-export const DEFAULT_HOSTS: Readonly<Record<InitEnv, readonly string[]>> = {
-  dev: ['dev1'],
-  test: ['test1'],
-  pre: ['pre1'],
-  prod: ['web1', 'web2'],
-};
+/** Example nodes of prod when nobody named them (no other environment gets a hosts file unnamed). */
+export const DEFAULT_HOSTS = {
+  prod: [
+    { name: 'web1', address: 'web1' },
+    { name: 'web2', address: 'web2' },
+  ],
+} as const satisfies Readonly<Record<'prod', readonly InitHost[]>>;
 
 const q = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
@@ -85,19 +93,19 @@ function lbBlock(lb: LbChoice, user: string): string[] {
 }
 
 /** A node; the first one with a comment on each line, so the file explains itself once. */
-function hostLines(name: string, a: InitAnswers, first: boolean): string[] {
+function hostLines(host: InitHost, a: InitAnswers, first: boolean): string[] {
   const note = (text: string) => (first ? ` # ${text}` : '');
   return [
-    `  - name: ${name}${note('in output and journals; the server name at the load balancer')}`,
-    `    address: ${name}${note('host name or IP address')}`,
+    `  - name: ${host.name}${note('in output and journals; the server name at the load balancer')}`,
+    `    address: ${host.address}${note('host name or IP address')}`,
     `    user: ${a.user}${note(`an ordinary user that can write ${a.deployTo}`)}`,
-    ...(first ? ['    # port: 22'] : []),
+    ...(host.port !== undefined ? [`    port: ${host.port}${note('SSH port')}`] : first ? ['    # port: 22'] : []),
     `    vars: { appPort: 3000 }${note('{{ host.appPort }} in templates and the smoke URL')}`,
   ];
 }
 
 export function hostsFile(env: InitEnv, a: InitAnswers): string {
-  const hosts = a.hosts[env];
+  const hosts = a.hosts[env] ?? [];
   const several = hosts.length > 1;
   const lines = [
     HOSTS_SCHEMA_COMMENT,
@@ -109,7 +117,7 @@ export function hostsFile(env: InitEnv, a: InitAnswers): string {
     lines.push(
       '# Released and smoke-tested first, alone: a failure there stops the release before any other node',
       '# changes. With preInPool: false it takes no outside traffic (the load balancer must not list it).',
-      `${several ? '' : '# '}pre: ${hosts[0]}`,
+      `${several ? '' : '# '}pre: ${hosts[0]?.name}`,
       '# preInPool: false',
       '# Nodes switched at once after pre: a number, or a percentage such as "25%".',
       'groupSize: 1',
@@ -137,7 +145,7 @@ PORT={{ host.appPort }}
 export function initFiles(a: InitAnswers): Map<string, string> {
   return new Map([
     ['deploy.config.ts', configFile(a)],
-    ...INIT_ENVS.map((env) => [`hosts/${env}.yaml`, hostsFile(env, a)] as [string, string]),
+    ...INIT_ENVS.filter((env) => a.hosts[env]).map((env) => [`hosts/${env}.yaml`, hostsFile(env, a)] as const),
     ['templates/app.env', templateFile()],
   ]);
 }

@@ -12,7 +12,9 @@ export const options = {
   hosts: {
     type: 'string',
     array: true,
-    describe: 'prod nodes: a,b,c (host names or addresses); another environment: dev=d1',
+    describe:
+      'prod nodes: a,b or name=address:port,... (22 when no port); another environment: dev=d1 or ' +
+      'dev=d1=address:port (only the environments named get a hosts file)',
   },
   user: { type: 'string', describe: 'SSH user on the nodes (default: deploy)' },
   yes: { type: 'boolean', alias: 'y', describe: 'ask nothing: what no option says takes its default' },
@@ -36,7 +38,7 @@ export interface InitArgs {
 
 export async function initCommand(argv: InitArgs): Promise<void> {
   const { CONFIG_FILES, gitTopLevel } = await import('../app/project.js');
-  const { IGNORED, initFiles, withIgnored } = await import('./init-files.js');
+  const { IGNORED, INIT_ENVS, initFiles, withIgnored } = await import('./init-files.js');
   const { answers, parseHosts, questions } = await import('./init-answers.js');
   const root = await gitTopLevel(process.cwd());
   if (!root) {
@@ -71,6 +73,7 @@ export async function initCommand(argv: InitArgs): Promise<void> {
   if (ignored !== undefined) fs.writeFileSync(gitignore, ignored);
   const pkg = path.join(root, 'package.json');
   const installed = fs.existsSync(pkg) && /"relink"\s*:/.test(fs.readFileSync(pkg, 'utf8'));
+  const unnamed = INIT_ENVS.filter((env) => !files.has(`hosts/${env}.yaml`));
   const out = [
     `wrote in ${root}:`,
     ...[...files.keys()].map((f) => `  ${f}`),
@@ -79,6 +82,9 @@ export async function initCommand(argv: InitArgs): Promise<void> {
     'next:',
     ...(installed ? [] : ['  npm i -D relink']),
     '  fill in the nodes in hosts/*.yaml, and restart and smoke in deploy.config.ts',
+    ...(unnamed.length
+      ? [`  another environment (${unnamed.join(', ')}): copy hosts/prod.yaml to hosts/<env>.yaml and edit its nodes`]
+      : []),
     '  npx deploy doctor prod          # ssh, host keys, deployTo, disk, tools, load balancer',
     '  npx deploy plan prod <tag>      # every step per node; changes nothing',
     '  npx deploy prod <tag>',

@@ -4,6 +4,12 @@ export const options = {
   node: { type: 'string', array: true, describe: 'only these nodes' },
   follow: { alias: 'f', type: 'boolean', describe: 'keep following until Ctrl-C' },
   lines: { alias: 'n', ...count('-n/--lines', 'lines from the end of each file', 200) },
+  color: {
+    type: 'string',
+    choices: ['auto', 'always', 'never'],
+    default: 'auto',
+    describe: "the app's colours: kept on a terminal (auto), always kept, or removed",
+  },
 } as const satisfies OptionSet;
 
 export const command = verb({
@@ -18,15 +24,17 @@ export async function logsCommand(argv: {
   node?: string[];
   follow?: boolean;
   lines: number;
+  color?: string;
   config?: string;
 }): Promise<void> {
   const { openLogs } = await import('../app/logs.js');
-  const { displayWidth, pad, printable } = await import('../log/listing.js');
+  const { colourOn, displayWidth, pad, printable, printableLog } = await import('../log/listing.js');
+  const colour = colourOn((argv.color ?? 'auto') as 'auto' | 'always' | 'never', process.stdout.isTTY);
   const logs = await openLogs({ ...argv, nodes: argv.node, follow: Boolean(argv.follow) });
   const width = Math.max(...logs.nodes.map((n) => displayWidth(printable(n))));
-  // Redacted before it is escaped: a secret is matched as the app wrote it. A tab stays a tab.
+  // Redacted before it is escaped: a secret is matched as the app wrote it. A tab stays a tab, colours as --color says.
   const write = (node: string, line: string) =>
-    process.stdout.write(`${pad(printable(node), width)} | ${printable(logs.redact(line), { tabs: true })}\n`);
+    process.stdout.write(`${pad(printable(node), width)} | ${printableLog(logs.redact(line), colour)}\n`);
   const stop = () => void logs.close();
   if (argv.follow) process.once('SIGINT', stop);
   try {

@@ -66,8 +66,9 @@ export const smokeSchema = z.strictObject({
   ),
   expectStatus: doc(z.number().int().min(100).max(599).default(200), 'Expected HTTP status.', 204),
   expectBody: doc(
-    z.string().default('{{ version }}'),
-    'Text the response body must contain, with template variables.',
+    z.string().min(1).optional(),
+    'Text the response body must contain, with template variables. Default: none (the status alone ' +
+      'decides); `"version":"{{ version }}"` also proves the node serves the release just deployed.',
     '"version":"{{ version }}"',
   ),
   command: doc(

@@ -47,12 +47,34 @@ export function formatAge(seconds: number | undefined): string {
   return `${Math.round(seconds / 86_400)}d`;
 }
 
-/** Nodes grouped by the release `current` points at; more than one group is drift. */
-export function drift(currents: ReadonlyMap<string, string | undefined>): Map<string, string[]> {
-  const groups = new Map<string, string[]>();
-  for (const [node, current] of currents) {
-    const key = current ?? '(none)';
-    groups.set(key, [...(groups.get(key) ?? []), node]);
+/** What a node runs, as `deploy status` read it: its current release and the commit its journal records. */
+export interface Running {
+  readonly node: string;
+  readonly current?: string;
+  readonly commit?: string;
+}
+
+/**
+ * Nodes grouped by what they run: the commit their journals record for `current` (nodes on releases of
+ * different names built from the same commit run the same code), else the release itself. Each group is
+ * named by its release(s); more than one group is drift.
+ */
+export function drift(nodes: readonly Running[]): Map<string, string[]> {
+  const commitOf = new Map(nodes.flatMap((n) => (n.current && n.commit ? [[n.current, n.commit] as const] : [])));
+  const byKey = new Map<string, { releases: Set<string>; nodes: string[] }>();
+  for (const n of nodes) {
+    const release = n.current ?? '(none)';
+    const commit = n.current ? (n.commit ?? commitOf.get(n.current)) : undefined;
+    const key = commit ? `commit ${commit}` : `release ${release}`;
+    const group = byKey.get(key) ?? { releases: new Set<string>(), nodes: [] };
+    group.releases.add(release);
+    group.nodes.push(n.node);
+    byKey.set(key, group);
   }
-  return groups;
+  const out = new Map<string, string[]>();
+  for (const [key, g] of byKey) {
+    const label = [...g.releases].join(' + ');
+    out.set(out.has(label) ? `${label} (${key})` : label, g.nodes);
+  }
+  return out;
 }

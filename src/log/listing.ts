@@ -25,6 +25,41 @@ export function printable(value: string | number | undefined | null, options: { 
   });
 }
 
+/** An SGR (colour and style) sequence once its first character is ESC: `[`, numbers separated by `;` or `:`, `m`. */
+const SGR = /\p{Cc}\[[0-9;:]*m/gu;
+const ESC = String.fromCharCode(27);
+
+/** The line as text and SGR sequences, alternating: text first and last (maybe empty). */
+function sgrParts(line: string): string[] {
+  const parts: string[] = [];
+  let last = 0;
+  for (const m of line.matchAll(SGR)) {
+    if (m[0][0] !== ESC) continue;
+    parts.push(line.slice(last, m.index), m[0]);
+    last = m.index + m[0].length;
+  }
+  parts.push(line.slice(last));
+  return parts;
+}
+
+/**
+ * A line of an app's log for a terminal: with `colour`, its SGR colour sequences pass (and a reset
+ * follows the line, so no colour leaks into the next); without, they are removed. Every other control
+ * character is escaped as `printable` does, so a node can never move the cursor or clear the screen.
+ */
+export function printableLog(line: string, colour: boolean): string {
+  const parts = sgrParts(line);
+  if (!colour) return printable(parts.filter((_, i) => i % 2 === 0).join(''), { tabs: true });
+  const out = parts.map((part, i) => (i % 2 === 1 ? part : printable(part, { tabs: true }))).join('');
+  return parts.length > 1 ? `${out}${ESC}[0m` : out;
+}
+
+/** Whether `--color auto|always|never` means colour: auto is on for a terminal unless NO_COLOR is set. */
+export function colourOn(choice: 'auto' | 'always' | 'never', isTTY: boolean | undefined): boolean {
+  if (choice === 'auto') return Boolean(isTTY) && !process.env.NO_COLOR;
+  return choice === 'always';
+}
+
 /** East Asian wide and fullwidth letters and emoji take two columns of a terminal. */
 const WIDE = new RegExp(
   '^(?:[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3' +

@@ -8,6 +8,7 @@ import { checkShared, missingError, readAllShared } from './phases/shared-check.
 import { distribute } from './distribution/distribute.js';
 import { cleanup } from './phases/finish.js';
 import { announceGates, type GateRequest, passGates } from './phases/gates.js';
+import { joinFleet } from './phases/fleet.js';
 import { ownerFor } from './phases/locks.js';
 import { describePlan, type Plan } from './phases/plan.js';
 import { closeAll } from './phases/preflight.js';
@@ -60,7 +61,8 @@ export async function planDeploy(req: DeployRequest, deps: RunDeps, source: Sour
     await look(ctx, nodes, 'plan');
     const refusal = missingError(ctx, await readAllShared(ctx, nodes), req.adoptShared);
     if (refusal) throw refusal;
-    return await describePlan(ctx, groupsFor(ctx, groups), facts, version, source, findings, req.adoptShared);
+    const named = req.nodes?.length ? await joinFleet(ctx, nodes, facts) : facts;
+    return await describePlan(ctx, groupsFor(ctx, groups), named, version, source, findings, req.adoptShared);
   } finally {
     await closeAll(ctx);
   }
@@ -110,6 +112,10 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
       announceGates(ctx, gates);
       await run.lock(nodes, ownerFor(ctx, { version: version.version }), { inspect: true, writable: true });
       await checkShared(ctx, nodes, req, () => run.abandon());
+      if (req.nodes?.length && !req.retryFailed) {
+        facts = await joinFleet(ctx, nodes, facts);
+        run.about({ facts, fields: gates.fields });
+      }
       rolling = groupsFor(ctx, groups);
       cold = rolling.length < groups.length;
       plan = await describePlan(ctx, rolling, facts, version, source, findings, req.adoptShared);

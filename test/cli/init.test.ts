@@ -32,14 +32,7 @@ async function deploy(args: string[], cwd: string) {
   }
 }
 
-const written = [
-  'deploy.config.ts',
-  'hosts/dev.yaml',
-  'hosts/test.yaml',
-  'hosts/pre.yaml',
-  'hosts/prod.yaml',
-  'templates/app.env',
-];
+const written = ['deploy.config.ts', 'hosts/prod.yaml', 'templates/app.env'];
 
 describe('deploy init', () => {
   it('writes the files into the repository root (from a subdirectory too) without asking, and ignores secrets', async () => {
@@ -52,6 +45,8 @@ describe('deploy init', () => {
     expect(r.stdout).toContain(`wrote in ${fs.realpathSync(repo)}:`);
     expect(r.stdout).not.toMatch(/\[.*\]: /); // no question was asked
     for (const file of written) expect(fs.existsSync(path.join(repo, file)), file).toBe(true);
+    expect(fs.readdirSync(path.join(repo, 'hosts'))).toEqual(['prod.yaml']); // no placeholder environments
+    expect(r.stdout).toContain('another environment (dev, test, pre): copy hosts/prod.yaml to hosts/<env>.yaml');
     expect(fs.readFileSync(path.join(repo, 'hosts', 'prod.yaml'), 'utf8')).toMatch(
       /driver: nginx[\s\S]*name: a[\s\S]*name: b/,
     );
@@ -66,12 +61,10 @@ describe('deploy init', () => {
     const repo = emptyRepo();
     expect((await deploy(['init'], repo)).code).toBe(0);
     fs.writeFileSync(path.join(repo, 'hosts', 'prod.yaml'), 'mine\n');
-    fs.rmSync(path.join(repo, 'hosts', 'dev.yaml'));
-    const r = await deploy(['init', '--project', 'other'], repo);
+    const r = await deploy(['init', '--project', 'other', '--hosts', 'dev=d1'], repo);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      'error: deploy init: deploy.config.ts, hosts/pre.yaml, hosts/prod.yaml, hosts/test.yaml, templates/app.env ' +
-        'already exist; nothing written',
+      'error: deploy init: deploy.config.ts, hosts/prod.yaml, templates/app.env already exist; nothing written',
     );
     expect(fs.readFileSync(path.join(repo, 'hosts', 'prod.yaml'), 'utf8')).toBe('mine\n');
     expect(fs.existsSync(path.join(repo, 'hosts', 'dev.yaml'))).toBe(false);
@@ -83,7 +76,7 @@ describe('deploy init', () => {
     fs.writeFileSync(path.join(repo, 'deploy.config.mjs'), 'export default {};\n');
     fs.mkdirSync(path.join(repo, 'hosts'));
     fs.writeFileSync(path.join(repo, 'hosts', 'dev.yml'), 'hosts: []\n');
-    const r = await deploy(['init'], repo);
+    const r = await deploy(['init', '--hosts', 'dev=d1'], repo);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('deploy.config.mjs, hosts/dev.yml already exist');
   });
@@ -96,8 +89,11 @@ describe('deploy init', () => {
     expect(outside.stderr).toContain('deploy init: not in a git repository');
     const repo = emptyRepo();
     expect((await deploy(['init', '--lb', 'traefik'], repo)).code).toBe(2);
-    const hosts = await deploy(['init', '--hosts', 'qa=x'], repo);
-    expect([hosts.code, hosts.stderr]).toEqual([2, expect.stringContaining('--hosts qa=x: "qa" is not one of')]);
+    const hosts = await deploy(['init', '--hosts', 'web1=x:99999'], repo);
+    expect([hosts.code, hosts.stderr]).toEqual([
+      2,
+      expect.stringContaining('--hosts web1=x:99999: "web1=x:99999": a port'),
+    ]);
     expect(fs.readdirSync(repo)).toEqual(['.git']);
   });
 
@@ -116,7 +112,7 @@ describe('deploy init', () => {
       ['directory on the nodes [/srv/shop2]: ', ''],
       [lb, 'traefik'],
       [lb, 'haproxy'],
-      ['prod nodes, comma-separated [web1,web2]: ', 'x,y'],
+      ['prod nodes, comma-separated ([name=]address[:port]) [web1,web2]: ', 'x,y=10.0.0.2:2202'],
     ];
     let log = '';
     let screen = '';
@@ -138,7 +134,24 @@ describe('deploy init', () => {
     expect(config).toContain("project: 'shop2'");
     expect(config).toContain("deployTo: '/srv/shop2'");
     const prod = fs.readFileSync(path.join(repo, 'hosts', 'prod.yaml'), 'utf8');
-    expect(prod).toMatch(/driver: haproxy[\s\S]*name: x[\s\S]*user: relink[\s\S]*name: y/);
+    expect(prod).toMatch(/driver: haproxy[\s\S]*name: x[\s\S]*user: relink[\s\S]*name: y\n {4}address: 10\.0\.0\.2\n/);
+  });
+
+  it('--hosts name=address:port writes each node with its address and port; named environments only', async () => {
+    const repo = emptyRepo();
+    const r = await deploy(
+      ['init', '--hosts', 'n1=127.0.0.1:2201,n2=127.0.0.1:2202', '--hosts', 'pre=p1=10.0.0.9'],
+      repo,
+    );
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(fs.readdirSync(path.join(repo, 'hosts')).sort()).toEqual(['pre.yaml', 'prod.yaml']);
+    const prod = fs.readFileSync(path.join(repo, 'hosts', 'prod.yaml'), 'utf8');
+    expect(prod).toMatch(/name: n1 [^\n]*\n {4}address: 127\.0\.0\.1 [^\n]*\n[^\n]*\n {4}port: 2201/);
+    expect(prod).toMatch(/name: n2\n {4}address: 127\.0\.0\.1\n[^\n]*\n {4}port: 2202\n/);
+    expect(fs.readFileSync(path.join(repo, 'hosts', 'pre.yaml'), 'utf8')).toMatch(
+      /name: p1 .*\n {4}address: 10\.0\.0\.9 /,
+    );
+    expect(r.stdout).toContain('another environment (dev, test)');
   });
 
   it('is listed in --help', async () => {

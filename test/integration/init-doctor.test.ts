@@ -52,7 +52,8 @@ afterAll(() => fs.rmSync(path.dirname(dir), { recursive: true, force: true }));
 describe('deploy init, then deploy doctor against the sandbox', () => {
   it('in an empty git repository: init, fill in the hosts with the sandbox nodes, doctor prod passes (exit 0)', async () => {
     const deployTo = `/srv/init-${crypto.randomBytes(3).toString('hex')}`;
-    const nodes = sb.nodes.map((n) => n.name).join(',');
+    // Each node as name=address:port: init writes its address and SSH port.
+    const nodes = sb.nodes.map((n) => `${n.name}=${n.address}:${n.sshPort}`).join(',');
     const init = await deploy([
       'init',
       '--project',
@@ -68,12 +69,13 @@ describe('deploy init, then deploy doctor against the sandbox', () => {
     expect(init.code).toBe(0);
     expect(init.stdout).toContain('npx deploy doctor prod');
 
-    // Filling in, as the comments in the file ask: each node's address, port, user and app port; the LB's socket.
+    // No placeholder environment: only prod, which --hosts named.
+    expect(fs.readdirSync(path.join(dir, 'hosts'))).toEqual(['prod.yaml']);
+    // Filling in, as the comments in the file ask: each node's user and app port; the LB's socket.
     const file = path.join(dir, 'hosts', 'prod.yaml');
     const doc = parseDocument(fs.readFileSync(file, 'utf8'));
     sb.nodes.forEach((n, i) => {
-      doc.setIn(['hosts', i, 'address'], n.address);
-      doc.setIn(['hosts', i, 'port'], n.sshPort);
+      expect([doc.getIn(['hosts', i, 'address']), doc.getIn(['hosts', i, 'port'])]).toEqual([n.address, n.sshPort]);
       doc.setIn(['hosts', i, 'user'], 'relink');
       doc.setIn(['hosts', i, 'vars', 'appPort'], n.appPort);
     });

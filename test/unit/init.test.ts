@@ -4,8 +4,8 @@ import path from 'node:path';
 import { createJiti } from 'jiti';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { answers, parseHosts, projectFrom, questions } from '../../src/cli/init-answers.js';
-import { HOSTS_SCHEMA_COMMENT, INIT_ENVS, initFiles, withIgnored } from '../../src/cli/init-files.js';
+import { answers, parseHost, parseHosts, projectFrom, questions } from '../../src/cli/init-answers.js';
+import { HOSTS_SCHEMA_COMMENT, initFiles, withIgnored } from '../../src/cli/init-files.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { validateInventory, validateUserConfig } from '../../src/config/validate.js';
 import { renderTemplate } from '../../src/template/render.js';
@@ -15,6 +15,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-init-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+const node = (name: string) => ({ name, address: name });
 const flags = { project: 'shop', lb: 'haproxy', hosts: ['app1,app2,app3', 'dev=box1'], user: 'relink' };
 
 describe('deploy init: the answers', () => {
@@ -24,11 +25,12 @@ describe('deploy init: the answers', () => {
       deployTo: '/srv/My-Shop',
       lb: 'none',
       user: 'deploy',
-      hosts: { dev: ['dev1'], test: ['test1'], pre: ['pre1'], prod: ['web1', 'web2'] },
+      hosts: { prod: [node('web1'), node('web2')] },
     });
     const a = answers({ ...flags, deployTo: '/opt/shop' }, 'x');
     expect(a).toMatchObject({ project: 'shop', deployTo: '/opt/shop', lb: 'haproxy', user: 'relink' });
-    expect(a.hosts).toEqual({ dev: ['box1'], test: ['test1'], pre: ['pre1'], prod: ['app1', 'app2', 'app3'] });
+    // Only the environments named get nodes: no placeholder host anywhere else.
+    expect(a.hosts).toEqual({ dev: [node('box1')], prod: [node('app1'), node('app2'), node('app3')] });
     expect(projectFrom('...')).toBe('app');
   });
 
@@ -46,9 +48,19 @@ describe('deploy init: the answers', () => {
     expect(wrong({ deployTo: '/srv/../etc' })?.message).toMatch(/^--deploy-to/);
     expect(wrong({ deployTo: '/srv/a\nb' })?.message).toMatch(/^--deploy-to/);
     expect(wrong({ user: 'Root' })?.message).toMatch(/^--user "Root"/);
-    expect(wrong({ hosts: ['qa=a'] })?.message).toBe('--hosts qa=a: "qa" is not one of dev, test, pre, prod');
-    expect(wrong({ hosts: ['a,a'] })?.message).toBe('--hosts a,a: a node is named twice');
+    expect(wrong({ hosts: ['a,a'] })?.message).toBe(
+      '--hosts a,a: a node is named twice (name them: name=address:port)',
+    );
+    expect(wrong({ hosts: ['10.0.0.1:2201,10.0.0.1:2202'] })?.message).toMatch(/a node is named twice/);
     expect(wrong({ hosts: ['a b'] })?.message).toMatch(/^--hosts a b: "a b": a host name/);
+    expect(wrong({ hosts: ['web1=h:0'] })?.message).toBe(
+      '--hosts web1=h:0: "web1=h:0": a port is a number from 1 to 65535',
+    );
+    expect(wrong({ hosts: ['web1=h:70000'] })?.message).toMatch(/a port is a number/);
+    expect(wrong({ hosts: ['web1=h:'] })?.message).toMatch(/a port is a number/);
+    expect(wrong({ hosts: ['-x=h'] })?.message).toMatch(/a node name has letters/);
+    expect(wrong({ hosts: ['fe80::1'] })?.message).toBe('--hosts fe80::1: "fe80::1": name this node: name=fe80::1');
+    expect(wrong({ hosts: ['dev=a;b'] })?.message).toMatch(/^--hosts dev=a;b: "a;b": a host name/);
     expect(wrong({ hosts: [','] })?.message).toBe('--hosts ,: name at least one node');
   });
 
@@ -65,8 +77,26 @@ describe('deploy init: the answers', () => {
       deployTo: '/srv/p',
       lb: 'nginx',
       user: 'u',
-      hosts: { prod: ['a', 'b'] },
+      hosts: { prod: [node('a'), node('b')] },
     });
+  });
+
+  it('takes name=address:port, keeps the address as the name without one, and IPv6 in brackets', () => {
+    expect(parseHost('web1=10.0.0.5:2222')).toEqual({ name: 'web1', address: '10.0.0.5', port: 2222 });
+    expect(parseHost('10.0.0.5:2222')).toEqual({ name: '10.0.0.5', address: '10.0.0.5', port: 2222 });
+    expect(parseHost('web1=db.example.com')).toEqual({ name: 'web1', address: 'db.example.com' });
+    expect(parseHost('v6=[fe80::1]:2201')).toEqual({ name: 'v6', address: 'fe80::1', port: 2201 });
+    expect(parseHost('v6=fe80::1')).toEqual({ name: 'v6', address: 'fe80::1' });
+    // The old forms: a list for prod, and env=list for another environment; a node named as an env: prod=.
+    expect(parseHosts(['a,b', 'pre=p1=127.0.0.1:2201', 'prod=dev=10.0.0.9'])).toEqual({
+      pre: [{ name: 'p1', address: '127.0.0.1', port: 2201 }],
+      prod: [{ name: 'dev', address: '10.0.0.9' }],
+    });
+    expect(parseHosts(['qa=a'])).toEqual({ prod: [{ name: 'qa', address: 'a' }] });
+    expect(answers({}, 'x', { prod: 'n1=h:2201, n2=h:2202' }).hosts.prod).toEqual([
+      { name: 'n1', address: 'h', port: 2201 },
+      { name: 'n2', address: 'h', port: 2202 },
+    ]);
   });
 });
 
@@ -77,12 +107,10 @@ describe('deploy init: the files', () => {
     fs.writeFileSync(path.join(dir, file), text);
   }
 
-  it('writes deploy.config.ts, hosts/{dev,test,pre,prod}.yaml and templates/app.env', () => {
-    expect([...files.keys()]).toEqual([
+  it('writes deploy.config.ts, hosts/<env>.yaml of prod and of each environment named, and templates/app.env', () => {
+    expect([...files.keys()]).toEqual(['deploy.config.ts', 'hosts/dev.yaml', 'hosts/prod.yaml', 'templates/app.env']);
+    expect([...initFiles(answers({}, 'x')).keys()]).toEqual([
       'deploy.config.ts',
-      'hosts/dev.yaml',
-      'hosts/test.yaml',
-      'hosts/pre.yaml',
       'hosts/prod.yaml',
       'templates/app.env',
     ]);
@@ -102,23 +130,29 @@ describe('deploy init: the files', () => {
   });
 
   it("hosts files that start with the JSON Schema comment, validate, and name the options' nodes", () => {
-    const inventories = INIT_ENVS.map((env) => {
+    const inventories = (['dev', 'prod'] as const).map((env) => {
       const text = files.get(`hosts/${env}.yaml`)!;
       expect(text.split('\n')[0], env).toBe(HOSTS_SCHEMA_COMMENT);
       return validateInventory(parse(text), env, `hosts/${env}.yaml`);
     });
-    const prod = inventories[3]!;
+    const prod = inventories[1]!;
     expect(prod).toMatchObject({ pre: 'app1', groupSize: 1, lb: { driver: 'haproxy', backend: 'app' } });
     expect(prod.hosts.map((h) => [h.name, h.address, h.user, h.port, h.vars])).toEqual(
       ['app1', 'app2', 'app3'].map((n) => [n, n, 'relink', 22, { appPort: 3000 }]),
     );
-    expect(inventories.map((i) => i.hosts.map((h) => h.name))).toEqual([
-      ['box1'],
-      ['test1'],
-      ['pre1'],
-      ['app1', 'app2', 'app3'],
+    expect(inventories.map((i) => i.hosts.map((h) => h.name))).toEqual([['box1'], ['app1', 'app2', 'app3']]);
+    expect([inventories[0]!.lb, inventories[0]!.pre]).toEqual([undefined, undefined]);
+    const ported = initFiles(answers({ hosts: ['n1=127.0.0.1:2201,n2=127.0.0.1:2202', 'test=t1=10.0.0.7'] }, 'x'));
+    expect(validateInventory(parse(ported.get('hosts/prod.yaml')!), 'prod', 'prod.yaml')).toMatchObject({
+      pre: 'n1',
+      hosts: [
+        { name: 'n1', address: '127.0.0.1', port: 2201 },
+        { name: 'n2', address: '127.0.0.1', port: 2202 },
+      ],
+    });
+    expect(validateInventory(parse(ported.get('hosts/test.yaml')!), 'test', 'test.yaml').hosts).toMatchObject([
+      { name: 't1', address: '10.0.0.7', port: 22 },
     ]);
-    expect(inventories.slice(0, 3).every((i) => i.lb === undefined && i.pre === undefined)).toBe(true);
     for (const lb of ['nginx', 'none'] as const) {
       const text = initFiles(answers({ ...flags, lb }, 'x')).get('hosts/prod.yaml')!;
       expect(validateInventory(parse(text), 'prod', 'prod.yaml').lb?.driver).toBe(lb === 'none' ? undefined : lb);

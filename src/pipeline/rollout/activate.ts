@@ -119,15 +119,15 @@ export async function smokeNode(ctx: RunContext, phase: string, node: NodeSpec, 
   const started = performance.now();
   try {
     await step(ctx, `${phase}:smoke`, node, async () => {
-      let last = '';
+      let last: SmokeResult = { problem: '' };
       for (let attempt = 1; attempt <= smoke.retries; attempt++) {
-        last = await smokeAttempt(ctx, node, facts);
-        if (last === '') return;
+        last = await smokeCheck(ctx, node, facts);
+        if (last.problem === '') return;
         if (attempt < smoke.retries) await ctx.deps.sleep(smoke.intervalMs);
       }
-      throw new RelinkError(`${node.name}: smoke test failed after ${smoke.retries} attempts: ${last}`, {
-        hint: appLog(ctx, node),
-      });
+      const message = `${node.name}: smoke test failed after ${smoke.retries} attempts: ${last.problem}`;
+      if (last.setting) throw new SmokeSettingError(message, last.setting);
+      throw new RelinkError(message, { hint: appLog(ctx, node) });
     });
   } catch (error) {
     await record(
@@ -154,26 +154,51 @@ export async function smokeNode(ctx: RunContext, phase: string, node: NodeSpec, 
   );
 }
 
+/**
+ * A smoke test that failed on a check the config decides (the body it expects): the app answered, so the
+ * next step is the setting, not a new version.
+ */
+export class SmokeSettingError extends RelinkError {
+  constructor(message: string, setting: string) {
+    super(message, {
+      hint: `the app answered, but not what ${setting} in deploy.config.ts expects: fix that setting (or the app)`,
+    });
+    this.name = 'SmokeSettingError';
+  }
+}
+
+/** One smoke attempt: '' when healthy, otherwise what was wrong, and the setting that decided it if one did. */
+interface SmokeResult {
+  readonly problem: string;
+  readonly setting?: string;
+}
+
 /** One smoke attempt; returns '' when healthy, otherwise what was wrong. Also the health column of `deploy status`. */
 export async function smokeAttempt(ctx: RunContext, node: NodeSpec, facts: ReleaseFacts): Promise<string> {
+  return (await smokeCheck(ctx, node, facts)).problem;
+}
+
+async function smokeCheck(ctx: RunContext, node: NodeSpec, facts: ReleaseFacts): Promise<SmokeResult> {
   const smoke = ctx.config.smoke!;
   if (smoke.command) {
     const dir = path.join(ctx.layout.releases, facts.release);
     const result = await runOnNode(ctx, node, dir, smoke.command, facts, smoke.timeoutMs);
-    return result.code === 0 ? '' : `command exited ${result.code}: ${result.stderr.trim().split('\n').pop() ?? ''}`;
+    const tail = result.stderr.trim().split('\n').pop() ?? '';
+    return { problem: result.code === 0 ? '' : `command exited ${result.code}: ${tail}` };
   }
   const scope = templateScope(ctx.config, ctx.inventory, node, facts);
   const url = renderTemplate(smoke.url!, scope, 'smoke.url');
-  const expected = renderTemplate(smoke.expectBody, scope, 'smoke.expectBody');
+  const expected = smoke.expectBody === undefined ? '' : renderTemplate(smoke.expectBody, scope, 'smoke.expectBody');
   try {
     const response = await ctx.deps.probe(url, smoke.timeoutMs);
     if (response.status !== smoke.expectStatus)
-      return `GET ${url} answered ${response.status}, expected ${smoke.expectStatus}`;
-    if (!response.body.includes(expected)) return `GET ${url}: body does not contain "${expected}"`;
-    return '';
+      return { problem: `GET ${url} answered ${response.status}, expected ${smoke.expectStatus}` };
+    if (!response.body.includes(expected))
+      return { problem: `GET ${url}: body does not contain "${expected}"`, setting: 'smoke.expectBody' };
+    return { problem: '' };
   } catch (error) {
     const { cause, message } = error as Error;
-    return `GET ${url}: ${cause instanceof Error ? cause.message : message}`;
+    return { problem: `GET ${url}: ${cause instanceof Error ? cause.message : message}` };
   }
 }
 

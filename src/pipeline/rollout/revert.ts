@@ -6,6 +6,7 @@ import { releaseRecords } from '../../journal/releases.js';
 import type { ReleaseFacts } from '../../template/scope.js';
 import { state, type RunContext } from '../context.js';
 import { LockLostError, reclaimLocks } from '../phases/lock-guard.js';
+import { SmokeSettingError } from './activate.js';
 import { undrainLeftovers } from './drain.js';
 import { type Move, rollout } from './rollout.js';
 
@@ -45,7 +46,11 @@ export async function afterFailedRollout(
   if (switched.length === 0) {
     const left = await undrainLeftovers(ctx, 'rollback', [...ctx.setAside.keys()]);
     const rest = left.length ? ` ${left.join('; ')}` : '';
-    const hint = interrupted ? resume : error instanceof LockLostError ? error.hint! : 'fix the cause and deploy again';
+    const hint = interrupted
+      ? resume
+      : error instanceof LockLostError || error instanceof SmokeSettingError
+        ? error.hint!
+        : 'fix the cause and deploy again';
     return new RolloutError(`${cause}. No node was switched.${rest}`, node.name, outcome, hint, code);
   }
   const names = switched.map((n) => n.name).join(', ');
@@ -64,7 +69,7 @@ export async function afterFailedRollout(
     ? said`check those nodes now: ${nextStep('status', env)}`
     : interrupted
       ? resume
-      : error instanceof LockLostError
+      : error instanceof LockLostError || error instanceof SmokeSettingError
         ? error.hint!
         : 'fix the cause, tag a new version and deploy it';
   return new RolloutError(`${cause}. ${summary}`, node.name, outcome, hint, code);
