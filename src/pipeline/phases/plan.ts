@@ -9,6 +9,7 @@ import { describeWindow, windowState } from '../../gates/window.js';
 import { behindLb } from '../rollout/drain.js';
 import { renderTemplate } from '../../template/render.js';
 import { planDistribute } from '../distribution/plan.js';
+import { buildSteps } from './build-on.js';
 
 export interface PlannedNode {
   readonly node: string;
@@ -139,7 +140,7 @@ export async function describePlan(
     bugfixes,
     openPoisons,
     window,
-    distribute: { mode: config.rollout.fanout.mode, detail: fanout.detail, steps: fanout.run },
+    distribute: { mode: config.rollout.fanout.mode, detail: fanout.detail, steps: [...buildSteps(ctx), ...fanout.run] },
     nodes,
   };
 }
