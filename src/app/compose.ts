@@ -185,7 +185,8 @@ async function assemble(
       await sync();
       return resolveVersion(mirror, requested, config.env, config.requireTag);
     },
-    build: (version, signal) => buildArtifact(config, stateDir, mirror, version, reporter, signal ?? signals.signal),
+    build: (version, signal, host) =>
+      buildArtifact(config, stateDir, mirror, version, reporter, signal ?? signals.signal, host),
     inspect: (artifact) => inspectArtifact(artifact),
     async check(commit) {
       await sync();

@@ -7,6 +7,8 @@ import { describeOwner, lockHealth, parseOwner } from '../gates/lock.js';
 import { limit, session } from '../pipeline/context.js';
 import { behindLb, openLb } from '../pipeline/rollout/drain.js';
 import { doctorProbe, parseDoctor } from '../remote/doctor.js';
+import { platformsDiffer } from '../remote/platform.js';
+import { localPlatform } from '../transport/platform.js';
 import type { OpenRun } from './compose.js';
 import type { Observation } from './observe.js';
 import { withObserved } from './observed.js';
@@ -45,6 +47,9 @@ async function checks(run: OpenRun, seen: Observation): Promise<DoctorCheck[]> {
   const rows: DoctorCheck[] = [];
   const add = (node: string, check: string, ok: boolean, detail: string, blocks = true) =>
     rows.push({ node, check, ok, blocks: blocks && !ok, detail });
+  // Each node's platform, held against the build's once every node has said its own (build.on may name one).
+  const platforms = new Map<string, string | undefined>();
+  const details = new Map<string, string>();
   for (const node of seen.nodes) {
     const down = seen.unreachable.get(node.name);
     const verified = `host key verified${run.config.ssh.strictHostKeys ? '' : ' (NOT: strictHostKeys is off)'}`;
@@ -80,6 +85,11 @@ async function checks(run: OpenRun, seen: Observation): Promise<DoctorCheck[]> {
     const skew = f.clock === undefined ? undefined : Math.abs(f.clock - local);
     const clock = skew === undefined ? 'unknown' : `${skew.toFixed(2)} s from this machine`;
     add(node.name, 'clock', skew !== undefined && skew < 5, clock, false);
+    platforms.set(node.name, f.platform?.platform);
+    details.set(
+      node.name,
+      f.platform ? `${f.platform.machine}, ${f.platform.libc} (${f.platform.platform})` : 'unknown',
+    );
     const owner = parseOwner(f.lock);
     const dead = owner ? lockHealth(owner, new Date(), run.config.lock.ttlMs) : undefined;
     const gone = dead?.deadPid || dead?.stale;
@@ -90,6 +100,7 @@ async function checks(run: OpenRun, seen: Observation): Promise<DoctorCheck[]> {
     add(node.name, 'lock', !f.lock || Boolean(gone), lock);
     if (sharesAnything(seen.ctx)) for (const row of await sharedRows(seen.ctx, node)) add(node.name, ...row);
   }
+  rows.push(...platformRows(run, platforms, details));
   if (run.inventory.lb && run.inventory.lb.driver !== 'none') {
     try {
       await openLb(seen.ctx);
@@ -101,4 +112,31 @@ async function checks(run: OpenRun, seen: Observation): Promise<DoctorCheck[]> {
     }
   }
   return rows;
+}
+
+/**
+ * One row per node: its architecture and libc, and whether it matches the platform the build runs on
+ * (this machine, or the node build.on names). A warning, never a block: only native addons care.
+ */
+function platformRows(
+  run: OpenRun,
+  platforms: ReadonlyMap<string, string | undefined>,
+  details: ReadonlyMap<string, string>,
+): DoctorCheck[] {
+  const on = run.config.build.on;
+  let built: string | undefined;
+  let where = 'this machine';
+  try {
+    built = on === 'local' ? localPlatform() : platforms.get(on);
+    if (on !== 'local') where = on;
+  } catch {
+    built = undefined;
+  }
+  return [...details].map(([node, detail]) => {
+    const seen = platforms.get(node);
+    const ok = Boolean(seen && built && !platformsDiffer(built, seen));
+    const against = built ? `builds on ${where}: ${built}` : `the platform of ${where} is unknown`;
+    const note = ok || !built || !seen ? '' : ': native addons built there may not load here';
+    return { node, check: 'platform', ok, blocks: false, detail: `${detail}; ${against}${note}` };
+  });
 }

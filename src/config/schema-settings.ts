@@ -36,6 +36,17 @@ export const buildSchema = z.strictObject({
     ['NPM_TOKEN'],
   ),
   timeoutMs: ms(600_000, 'Time limit for the build in ms.', 900000),
+  on: doc(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "'local' or the name of a node of the environment")
+      .default('local'),
+    'Where the build runs: `local` (the deploy machine) or the name of a node of the environment, for a build ' +
+      'that must match the OS, architecture and libc of the nodes (native addons). The clean export goes to ' +
+      'that node, the build runs there, and the packed artifact comes back, its checksum verified, and goes out ' +
+      'like a local build. See docs/build.md.',
+    'node1',
+  ),
 });
 
 export const templateSchema = z.strictObject({

@@ -27,6 +27,10 @@ export interface Artifact {
   readonly sha256: string;
   readonly bytes: number;
   readonly cached: boolean;
+  /** The platform it was built on and for (remote/platform.ts): part of its cache key. */
+  readonly platform?: string;
+  /** Native addons in the release (`*.node`, `binding.gyp`, `prebuilds/`), a few paths. */
+  readonly native?: readonly string[];
 }
 
 export interface VersionInfo {
@@ -161,8 +165,8 @@ export function limit(ctx: RunContext, kind: CommandKind | { ms: number }, clean
 const USER_GRACE_MS = 10_000;
 
 /** The deadline of a user command: the run's interrupt reaches it only after USER_GRACE_MS. */
-export function userLimit(ctx: RunContext, ms: number): Deadline {
-  const { signal } = limit(ctx, { ms });
+export function userLimit(ctx: RunContext, ms: number, from = limit(ctx, { ms }).signal): Deadline {
+  const signal = from;
   if (!signal) return { timeoutMs: ms };
   const later = new AbortController();
   const fire = () => setTimeout(() => later.abort(signal.reason), USER_GRACE_MS).unref();

@@ -14,6 +14,7 @@ import { describePlan, type Plan } from './phases/plan.js';
 import { closeAll } from './phases/preflight.js';
 import { prepare } from './phases/prepare.js';
 import { narrowed, readRetry } from './phases/retry.js';
+import { warnNativeMismatch } from './phases/native.js';
 import { look, startBuild } from './phases/start.js';
 import type { Source } from './shared/source.js';
 import { spending } from './rollout/budget.js';
@@ -107,6 +108,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
         reporter.emit({ type: 'info', message: `retrying ${retry.nodes.join(', ')} of run ${retry.run}` });
       }
       await look(ctx, nodes, 'deploy', budget.spare('connect'));
+      build.connected();
       ({ nodes, groups } = only(nodes.filter((n) => !ctx.setAside.has(n.name)).map((n) => n.name)));
       checkAborted(ctx);
       announceGates(ctx, gates);
@@ -132,7 +134,9 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     const artifact = await step(ctx, 'build:artifact', undefined, () => build.done);
     await step(ctx, 'build:inspect', undefined, () => source.inspect(artifact));
     const size = `${(artifact.bytes / 1e6).toFixed(1)} MB sha256 ${artifact.sha256.slice(0, 16)}…`;
-    reporter.emit({ type: 'info', message: `artifact ${size}${artifact.cached ? ' (cached)' : ''}` });
+    const built = artifact.platform ? ` for ${artifact.platform}` : '';
+    reporter.emit({ type: 'info', message: `artifact ${size}${built}${artifact.cached ? ' (cached)' : ''}` });
+    await warnNativeMismatch(ctx, nodes, artifact);
     checkAborted(ctx);
 
     reporter.emit({ type: 'phase', phase: 'distribute' });

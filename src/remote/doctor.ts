@@ -2,6 +2,7 @@ import path from 'node:path/posix';
 import { and, group, op, or, seq, type Command } from './tokens.js';
 import type { Layout } from './paths.js';
 import { readLock } from './lock.js';
+import { type NodePlatform, parsePlatform, platformProbe } from './platform.js';
 
 const yesNo = (key: string, test: Command): Command =>
   group(or(and(test, ['echo', `${key}=yes`]), ['echo', `${key}=no`]));
@@ -22,6 +23,7 @@ export function doctorProbe(l: Layout): Command {
     yesNo('fetch', or(['command', '-v', 'curl', op('>/dev/null')], ['command', '-v', 'wget', op('>/dev/null')])),
     yesNo('mvT', ['mv', '--help', op('2>&1'), op('|'), 'grep', '-q', '--', '--no-target-directory']),
     ['date', '+clock=%s.%N'],
+    platformProbe(),
     ['echo', 'lock='],
     readLock(l),
   );
@@ -39,6 +41,8 @@ export interface DoctorFacts {
   readonly fetch: boolean;
   readonly mvT: boolean;
   readonly clock?: number;
+  /** What the node is (uname -sm, libc), when it said so plainly. */
+  readonly platform?: NodePlatform;
   readonly lock?: string;
 }
 
@@ -62,6 +66,7 @@ export function parseDoctor(stdout: string): DoctorFacts {
     fetch: kv.get('fetch') === 'yes',
     mvT: kv.get('mvT') === 'yes',
     clock: kv.has('clock') ? Number(kv.get('clock')) : undefined,
+    platform: parsePlatform(head),
     lock: lock.trim() || undefined,
   };
 }

@@ -9,6 +9,7 @@ import { describeWindow, windowState } from '../../gates/window.js';
 import { behindLb } from '../rollout/drain.js';
 import { renderTemplate } from '../../template/render.js';
 import { planDistribute } from '../distribution/plan.js';
+import { buildSteps } from './build-on.js';
 import { sharedSteps } from './shared-check.js';
 
 export interface PlannedNode {
@@ -142,7 +143,7 @@ export async function describePlan(
     bugfixes,
     openPoisons,
     window,
-    distribute: { mode: config.rollout.fanout.mode, detail: fanout.detail, steps: fanout.run },
+    distribute: { mode: config.rollout.fanout.mode, detail: fanout.detail, steps: [...buildSteps(ctx), ...fanout.run] },
     nodes,
   };
 }

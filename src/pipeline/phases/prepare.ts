@@ -7,6 +7,7 @@ import type { RunContext, VersionInfo } from '../context.js';
 import type { ResolvedConfig } from '../../config/types.js';
 import type { Inventory } from '../../inventory/types.js';
 import { renderAll } from '../distribution/distribute.js';
+import { buildNode } from './build-on.js';
 import type { Source } from '../shared/source.js';
 
 /** What the plan phase reads of a deploy's request. */
@@ -33,6 +34,7 @@ export async function prepare(ctx: RunContext, req: PrepareRequest, source: Sour
   const { config, inventory } = req;
   const { reporter } = ctx.deps;
   const nodes = filterNodes(inventory.hosts, req.nodes);
+  buildNode(ctx);
   const detail = `${req.version} to ${nodes.length} node(s)`;
   reporter.emit({ type: 'run', runId: req.runId, env: config.env, command: 'deploy', detail });
   reporter.emit({ type: 'phase', phase: 'plan' });

@@ -1,18 +1,36 @@
+import { InterruptedError } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
+import { buildNode, nodeBuildHost } from './build-on.js';
 import type { RunContext, VersionInfo } from '../context.js';
 import { checkLb, openLb } from '../rollout/drain.js';
 import { connectAll, inspectAll } from './preflight.js';
 import type { Source } from '../shared/source.js';
 
-/** The build, started early; `cancel` stops it (and everything it started) when the run ends before needing it. */
+/**
+ * The build, started early; `cancel` stops it (and everything it started) when the run ends before needing it.
+ * A build on a node (build.on) waits for `connected`: the run calls it once its connections are open.
+ */
 export function startBuild(ctx: RunContext, source: Source, version: VersionInfo) {
   const stop = new AbortController();
   const onAbort = () => stop.abort(ctx.deps.signal?.reason);
   ctx.deps.signal?.addEventListener('abort', onAbort, { once: true });
-  const done = source.build(version, stop.signal).finally(() => ctx.deps.signal?.removeEventListener('abort', onAbort));
+  const node = buildNode(ctx);
+  let connected: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    connected = resolve;
+    stop.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  const build = async () => {
+    if (!node) return source.build(version, stop.signal);
+    await ready;
+    if (stop.signal.aborted) throw new InterruptedError(String(stop.signal.reason ?? 'signal'));
+    return source.build(version, stop.signal, nodeBuildHost(ctx, node, version.commit));
+  };
+  const done = build().finally(() => ctx.deps.signal?.removeEventListener('abort', onAbort));
   done.catch(() => undefined);
   return {
     done,
+    connected,
     async cancel() {
       stop.abort('the run ended before its build was needed');
       await done.catch(() => undefined);
