@@ -7,17 +7,12 @@ import type { Reporter } from '../../log/events.js';
 import type { GitMirror } from '../../transport/git.js';
 import { runLocal } from '../../transport/local.js';
 import type { Artifact, VersionInfo } from '../context.js';
+import { pruneRelease, secretsInRelease, sha256File, stampTree, writeRevision } from './release-files.js';
 import * as tar from 'tar';
 
 export function artifactKey(config: ResolvedConfig, version: VersionInfo): string {
-  const inputs = { commit: version.commit, version: version.version, build: config.build };
+  const inputs = { commit: version.commit, version: version.version, build: config.build, release: config.release };
   return crypto.createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
-}
-
-async function sha256File(file: string): Promise<string> {
-  const hash = crypto.createHash('sha256');
-  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** What every build gets from the deploy machine's environment: enough to run a toolchain, no secrets. */
@@ -39,10 +34,13 @@ export function buildEnv(from: NodeJS.ProcessEnv, passEnv: readonly string[]): R
 }
 
 /**
- * Builds the release tarball once per commit and build settings, in a clean
- * export of the commit, and keeps it in `.relink/artifacts/` so that the same
- * commit deployed to another environment is not built again. Per-environment
- * settings come from templates at deploy time, never from the build.
+ * Builds the release tarball once per commit and build and release settings,
+ * in a clean export of the commit, and keeps it in `.relink/artifacts/` so
+ * that the same commit deployed to another environment is not built again.
+ * After the build, what `release` leaves out goes (the build may read
+ * anything of its commit), REVISION and REVISION_TIME are written, and every
+ * file gets the commit time. Per-environment settings come from templates at
+ * deploy time, never from the build.
  */
 export async function buildArtifact(
   config: ResolvedConfig,
@@ -60,8 +58,8 @@ export async function buildArtifact(
   const file = path.join(dir, `${config.project}-${key}.${format === 'dir' ? 'd' : 'tar.gz'}`);
   const metaFile = `${file}.json`;
   if (fs.existsSync(file) && fs.existsSync(metaFile)) {
-    const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as { sha256: string; bytes: number };
-    return { file, format, sha256: meta.sha256, bytes: meta.bytes, cached: true };
+    const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as { sha256: string; bytes: number; time?: number };
+    return { file, format, sha256: meta.sha256, bytes: meta.bytes, commitTime: meta.time, cached: true };
   }
   fs.mkdirSync(dir, { recursive: true });
   const work = fs.mkdtempSync(path.join(dir, `.build-${key}-`));
@@ -89,73 +87,38 @@ export async function buildArtifact(
       throw new RelinkError(`build output "${config.build.output}" does not exist after the build`, {
         hint: 'fix build.output in deploy.config.ts',
       });
+    const left = pruneRelease(out, config.release, secretsInRelease(config));
+    if (left.length)
+      reporter.emit({ type: 'info', message: `release: left out ${left.length} path(s): ${briefly(left)}` });
+    const time = await mirror.commitTime(version.commit);
+    writeRevision(out, version.commit, time);
+    const meta = (sha256: string, bytes: number) =>
+      `${JSON.stringify({ sha256, bytes, time, commit: version.commit, version: version.version })}\n`;
     if (format === 'dir') {
-      const { sha256, bytes } = await stampTree(out);
+      const { sha256, bytes } = await stampTree(out, time);
       fs.renameSync(out, file);
-      fs.writeFileSync(
-        metaFile,
-        `${JSON.stringify({ sha256, bytes, commit: version.commit, version: version.version })}\n`,
-      );
-      return { file, format, sha256, bytes, cached: false };
+      fs.writeFileSync(metaFile, meta(sha256, bytes));
+      return { file, format, sha256, bytes, commitTime: time, cached: false };
     }
-    // Content-stamped mtimes in the tarball too: a relay then hard-links unchanged files between releases.
-    await stampTree(out);
+    await stampTree(out, time);
     const tmp = path.join(work, 'release.tar.gz');
     // Level 1: releases are mostly already-compressed assets; higher levels cost seconds and save little.
     await tar.c({ gzip: { level: 1 }, cwd: out, file: tmp, portable: true }, fs.readdirSync(out));
     const sha256 = await sha256File(tmp);
     const bytes = fs.statSync(tmp).size;
     fs.renameSync(tmp, file);
-    fs.writeFileSync(
-      metaFile,
-      `${JSON.stringify({ sha256, bytes, commit: version.commit, version: version.version })}\n`,
-    );
-    return { file, sha256, bytes, cached: false };
+    fs.writeFileSync(metaFile, meta(sha256, bytes));
+    return { file, sha256, bytes, commitTime: time, cached: false };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
 
-/** Seconds from 1971 on; a content stamp spans 2^30 of them (about 34 years, all in the past). */
-const STAMP_BASE = 365 * 86_400;
-
-/**
- * Gives every regular file under `root` an mtime derived from its content
- * (30 bits of its sha256, in seconds), so rsync's quick check (size and
- * mtime) hard-links exactly the unchanged files against the current release
- * without reading them on either side, and two deploy machines stamp the same
- * content alike. A changed file is sent unless it keeps its size and its stamp
- * collides: about one in a billion per such file. Returns the sha256 of the
- * tree's manifest (path, type, mode, content hash or link target per entry)
- * and its total size.
- */
-export async function stampTree(root: string): Promise<{ sha256: string; bytes: number }> {
-  const lines: string[] = [];
-  let bytes = 0;
-  const walk = async (dir: string, rel: string): Promise<void> => {
-    for (const entry of fs
-      .readdirSync(dir, { withFileTypes: true })
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const full = path.join(dir, entry.name);
-      const name = rel ? `${rel}/${entry.name}` : entry.name;
-      const stat = fs.lstatSync(full);
-      const mode = (stat.mode & 0o7777).toString(8);
-      if (entry.isSymbolicLink()) {
-        lines.push(`l ${mode} ${name} ${fs.readlinkSync(full)}`);
-      } else if (entry.isDirectory()) {
-        lines.push(`d ${mode} ${name}`);
-        await walk(full, name);
-      } else if (entry.isFile()) {
-        const hash = await sha256File(full);
-        const stamp = STAMP_BASE + (Number.parseInt(hash.slice(0, 8), 16) >>> 2);
-        fs.utimesSync(full, stamp, stamp);
-        bytes += stat.size;
-        lines.push(`f ${mode} ${name} ${hash}`);
-      }
-    }
-  };
-  await walk(root, '');
-  return { sha256: crypto.createHash('sha256').update(lines.join('\n')).digest('hex'), bytes };
+/** The first few of a list of paths, for a message. */
+function briefly(paths: readonly string[]): string {
+  const top = paths.filter((p) => !p.slice(0, -1).includes('/'));
+  const shown = (top.length ? top : paths).slice(0, 6);
+  return shown.join(', ') + (paths.length > shown.length ? ', ...' : '');
 }
 
 /** Inspects an artifact of either format before it goes anywhere. */
