@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { Cron } from 'croner';
 import { notifySchema } from './schema-notify.js';
+import { releaseSchema } from './schema-release.js';
 import { doc, envVar, name, parsed, scalars } from './schema-parts.js';
 import {
   buildSchema,
@@ -70,6 +71,11 @@ const settings = {
   build: doc(
     buildSchema.prefault({}),
     'How the release is built from a clean export of the commit; without a `command` the export is packed as is.',
+  ),
+  release: doc(
+    releaseSchema.prefault({}),
+    'What of the build output goes into the release, besides the `REVISION` (the full commit sha) and ' +
+      '`REVISION_TIME` (its commit time, ISO 8601 in UTC) files relink adds to its root.',
   ),
   shared: doc(
     z

@@ -21,8 +21,13 @@ import {
 export interface Artifact {
   /** The release tarball, or for rsync uploads the release directory itself. */
   readonly file: string;
-  /** Absent or `tar.gz`: a tarball; `dir`: a directory with content-stamped mtimes (see stampTree). */
+  /** Absent or `tar.gz`: a tarball; `dir`: a directory whose files carry the commit time (see stampTree). */
   readonly format?: 'tar.gz' | 'dir';
+  /**
+   * The commit time (seconds since the epoch) the release's files carry: the time of a file rsync writes
+   * on a node. Absent: the files keep the time rsync gave them.
+   */
+  readonly commitTime?: number;
   /** sha256 of the tarball, or of the directory's manifest (path, mode, content hash of every entry). */
   readonly sha256: string;
   readonly bytes: number;

@@ -169,7 +169,8 @@ export function relaySend(l: Layout, runId: string, copy: RelayCopy): Command {
       '5',
       whole(copy.timeoutSeconds),
       'rsync',
-      '-rlptD',
+      // Content, not times, decides what is unchanged (see rsyncArgs in transport/rsync.ts).
+      '-rlpDc',
       '--delete',
       ...(copy.linkDest ? [`--link-dest=${copy.linkDest}`] : []),
       '-e',

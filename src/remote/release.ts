@@ -90,3 +90,32 @@ export function writeReleaseFile(l: Layout, release: string, relative: string, m
 export function listReleases(l: Layout): Command {
   return or(['ls', '-1', l.releases, op('2>/dev/null')], ['true']);
 }
+
+/**
+ * After rsync into a release dir: gives the files rsync wrote (a link count of 1: not linked from the
+ * current release) and every directory the commit's time, `seconds` since the epoch. Linked files keep
+ * the time of the release they came with, so an unchanged file keeps one inode and one time.
+ */
+export function stampWritten(l: Layout, release: string, seconds: number): Command {
+  if (!Number.isSafeInteger(seconds) || seconds < 0) throw new Error(`not a commit time: ${seconds}`);
+  // touch -t reads local time: with TZ=UTC0 it is UTC, on any node.
+  // 2026-12-07T12:53:19.000Z -> 202612071253.19
+  const iso = new Date(seconds * 1000).toISOString();
+  const stamp = `${iso.slice(0, 16).replace(/\D/g, '')}.${iso.slice(17, 19)}`;
+  const which = ['(', '-type', 'd', '-o', '-type', 'f', '-links', '1', ')'];
+  return [
+    'env',
+    'TZ=UTC0',
+    'find',
+    releaseDir(l, release),
+    ...which,
+    '-exec',
+    'touch',
+    '-c',
+    '-m',
+    '-t',
+    stamp,
+    '{}',
+    '+',
+  ];
+}

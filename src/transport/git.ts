@@ -84,6 +84,14 @@ export class GitMirror {
     return lines.map((l) => ({ sha: l.slice(0, l.indexOf(' ')), subject: l.slice(l.indexOf(' ') + 1) }));
   }
 
+  /** The commit's committer time, in seconds since the epoch (the time of `REVISION_TIME`). */
+  async commitTime(commit: string): Promise<number> {
+    const out = await this.git(['show', '-s', '--format=%ct', EOO, commit]);
+    const seconds = Number.parseInt(out.trim(), 10);
+    if (!Number.isSafeInteger(seconds)) throw new RelinkError(`git show gave no commit time for ${commit}`);
+    return seconds;
+  }
+
   /** Writes a clean tree of the commit into `dest` (no working-copy leftovers, no .git). */
   async export(commit: string, dest: string): Promise<void> {
     await new Promise<void>((resolve, reject) => {

@@ -19,15 +19,18 @@ const RSH_SCRIPT = 'exec 4<&0; printf "%s " "$@" >&3; echo >&3; cat <&4 >&3 & ca
 /**
  * The rsync command line (an argv, no shell). `--link-dest` against the
  * current release hard-links every unchanged file, so it costs neither bytes
- * on the wire nor disk. The quick check (size and mtime) is enough because the
- * build stamps every file's mtime from its content (stampTree) and `-t`
- * carries the stamps over. `-s` (secluded args) sends every path over rsync's
- * own protocol: the remote command line is `rsync --server` and one word of
- * flags, nothing else.
+ * on the wire nor disk. Unchanged means same content: `-c` compares checksums
+ * (both sides read their files), never size and time alone, because release
+ * files carry their commit's time and two commits of one second may hold a
+ * same-sized file with other bytes. No `-t`: a file of the same content
+ * but an older time is still linked; the files rsync writes get the commit
+ * time afterwards (stampWritten in remote/release.ts). `-s` (secluded args)
+ * sends every path over rsync's own protocol: the remote command line is
+ * `rsync --server` and one word of flags, nothing else.
  */
 export function rsyncArgs(source: string, dest: string, linkDest: string | undefined, progress = false): string[] {
   return [
-    '-rlptD',
+    '-rlpDc',
     '--delete',
     '-s',
     '-e',

@@ -137,7 +137,7 @@ describe("rsync upload over the run's own SSH connection", () => {
     try {
       project.tag('v1.3.0', (repo) => fs.writeFileSync(path.join(repo, 'data.txt'), 'aaaa\n'), 'data file');
       expect((await project.deploy(['prod', 'v1.3.0'])).code).toBe(0);
-      // Same size, new content: only a content-derived mtime tells rsync's quick check it changed.
+      // Same size, new content: rsync compares content (--checksum), so it is sent.
       project.tag('v1.3.1', (repo) => fs.writeFileSync(path.join(repo, 'data.txt'), 'bbbb\n'), 'same-size change');
       // An `ssh` first in PATH that only fails: rsync must not start a connection of its own.
       const bin = path.join(project.dir, 'no-ssh');

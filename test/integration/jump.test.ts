@@ -123,8 +123,8 @@ describe('deploy through a jump host to nodes unreachable directly', () => {
       expect(project.current(node), node).toBe(rsynced);
       const events = project.journal(node).filter((e) => e.release === release);
       expect(events.map((e) => e.event)).toEqual(['unpacked', 'activated', 'smoke_ok', 'run_finished']);
-      // The tarball's files carry the same content-stamped mtimes as the build dir: v1.1.0 linked against the
-      // tar release v1.0.0, and v1.2.0 against v1.1.0, so one inode serves all three releases.
+      // rsync links by content: v1.1.0 linked against the tar release v1.0.0, and v1.2.0 against v1.1.0, so
+      // one inode serves all three releases.
       expect(fs.statSync(project.nodePath(node, rsynced, 'bin', 'restart.sh')).nlink, node).toBe(3);
     }
 

@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import * as tar from 'tar';
 import { RelinkError } from '../../src/errors.js';
 import { buildArtifact } from '../../src/pipeline/phases/build.js';
-import { sha256File } from '../../src/pipeline/phases/inspect-artifact.js';
+import { sha256File } from '../../src/pipeline/phases/release-files.js';
 import type { Artifact } from '../../src/pipeline/context.js';
 import { deploy, planDeploy } from '../../src/pipeline/run.js';
 import type { Source } from '../../src/pipeline/shared/source.js';
@@ -91,6 +91,7 @@ async function buildOn(options: Options = {}) {
   const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(scratch, 'state-'));
   const mirror = {
     export: async (_commit: string, dir: string) => fs.writeFileSync(path.join(dir, 'Makefile'), 'dist:\n'),
+    commitTime: async () => 1714979289,
   } as unknown as GitMirror;
   const reporter = made.deps.reporter;
   const source: Source = {

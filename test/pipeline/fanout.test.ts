@@ -50,7 +50,7 @@ const removedEverywhere = (made: Made) =>
 describe('relay: node-to-node copies with a key made for the run', () => {
   const refusedToNode4 = (made: Made) =>
     answering(made, (node, command) =>
-      node === 'node2' && command.includes('rsync -rlptD') && command.includes('@10.0.0.4:')
+      node === 'node2' && command.includes('rsync -rlpDc') && command.includes('@10.0.0.4:')
         ? { code: 255, stderr: 'root@10.0.0.4: Permission denied (publickey).\nrsync: connection unexpectedly closed' }
         : undefined,
     );
@@ -114,12 +114,32 @@ describe('relay: node-to-node copies with a key made for the run', () => {
     const run = withFanout(fakeRun(), RELAY);
     await deploy(run.request, run.deps, run.source);
     const log = run.transport.log.map((r) => r.command);
-    const lastCopy = log.findLastIndex((c) => c.includes('rsync -rlptD'));
+    const lastCopy = log.findLastIndex((c) => c.includes('rsync -rlpDc'));
     const firstRemoval = log.findIndex((c) => c.startsWith('rm -rf /srv/app/.relink/relay-run42 && {'));
     expect(lastCopy).toBeGreaterThan(0);
     expect(firstRemoval).toBeGreaterThan(lastCopy);
     // Shared links and templates only after that: what each node passed on was the build as it came.
     expect(log.findIndex((c) => c.includes('ln -s /srv/app/shared/log'))).toBeGreaterThan(firstRemoval);
+  });
+
+  it('a receiver gives the files its copy wrote the commit time, before its shared links and templates', async () => {
+    const made = withFanout(fakeRun(), RELAY);
+    const build = made.source.build;
+    const timed: typeof build = async (...args) => ({ ...(await build(...args)), commitTime: 1714979289 });
+    const run = { ...made, source: { ...made.source, build: timed } };
+    await deploy(run.request, run.deps, run.source);
+    for (const node of ['node2', 'node3', 'node4']) {
+      const sent = commands(run, node);
+      const stamp = sent.findIndex(
+        (c) =>
+          c.startsWith('env TZ=UTC0 find /srv/app/releases/hello_prod_v1.1.0_') &&
+          c.endsWith("-exec touch -c -m -t 202405060708.09 '{}' +"),
+      );
+      expect(stamp, node).toBeGreaterThan(-1);
+      expect(sent.findIndex((c) => c.includes('ln -s /srv/app/shared/log'))).toBeGreaterThan(stamp);
+    }
+    // The seed unpacked the tarball, whose files carry the commit time already.
+    expect(commands(run, 'node1').some((c) => c.includes('TZ=UTC0'))).toBe(false);
   });
 
   it('a receiver this machine has no host key for: refused before anything changes', async () => {

@@ -141,10 +141,10 @@ describe('builders render exact shell text', () => {
 });
 
 describe('rsync upload', () => {
-  it('hard-links against the current release, sends every path over the protocol and runs the stand-in shell through the quoting function', async () => {
+  it('hard-links the files of the same content (checksums, not times) against the current release, sends every path over the protocol and runs the stand-in shell through the quoting function', async () => {
     const { rsyncArgs } = await import('../../src/transport/rsync.js');
     expect(rsyncArgs('/a/my stage', '/srv/app/releases/r2', '/srv/app/releases/r1')).toEqual([
-      '-rlptD',
+      '-rlpDc',
       '--delete',
       '-s',
       '-e',

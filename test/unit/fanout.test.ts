@@ -216,7 +216,7 @@ describe('the node-to-node copy and the fetch render exact shell text', () => {
       connectTimeoutSeconds: 10,
     };
     expect(render(relaySend(l, RUN, copy))).toBe(
-      `cd /srv/app/.relink/relay-${RUN} && timeout -k 5 600 rsync -rlptD --delete --link-dest=/srv/app/releases/R0 ` +
+      `cd /srv/app/.relink/relay-${RUN} && timeout -k 5 600 rsync -rlpDc --delete --link-dest=/srv/app/releases/R0 ` +
         "-e 'ssh -F /dev/null -i id -o IdentitiesOnly=yes -o IdentityAgent=none -o UserKnownHostsFile=known_hosts " +
         '-o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o UpdateHostKeys=no -o BatchMode=yes ' +
         "-o ConnectTimeout=10 -p 2222' /srv/app/releases/R1/ 'deploy@[fd00::2]:/srv/app/releases/R1/'",

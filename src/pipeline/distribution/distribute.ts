@@ -9,7 +9,7 @@ import { rsyncRelease } from '../../transport/rsync.js';
 import { journalEvent, record } from '../shared/record.js';
 import { templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { renderTemplate } from '../../template/render.js';
-import { reportSent, verifyAndUnpack, type NodeWork } from './work.js';
+import { reportSent, stampRsynced, verifyAndUnpack, type NodeWork } from './work.js';
 import { pullRelease } from './pull.js';
 import { relayRelease } from './relay.js';
 import pLimit from 'p-limit';
@@ -40,7 +40,7 @@ export function renderAll(
 /** Puts the release on a node from this machine: the tarball, or rsync of the build directory (push). */
 async function sendNode(ctx: RunContext, node: NodeSpec, artifact: Artifact, facts: ReleaseFacts, staged?: string) {
   checkAborted(ctx);
-  if (staged) await rsyncNode(ctx, node, staged, facts, artifact.bytes);
+  if (staged) await rsyncNode(ctx, node, staged, facts, artifact);
   else await uploadTarball(ctx, node, artifact, facts);
 }
 
@@ -80,7 +80,7 @@ async function rsyncNode(
   node: NodeSpec,
   staged: string,
   facts: ReleaseFacts,
-  bytes: number,
+  artifact: Artifact,
 ): Promise<void> {
   const s = state(ctx, node);
   const linkDest = s.current && s.onDisk.includes(s.current) ? releaseDir(ctx.layout, s.current) : undefined;
@@ -91,7 +91,7 @@ async function rsyncNode(
     async () => {
       const dest = releaseDir(ctx.layout, facts.release);
       const result = await rsyncRelease(session(ctx, node), staged, dest, linkDest, {
-        timeoutMs: uploadDeadlineMs(ctx.config.ssh, bytes),
+        timeoutMs: uploadDeadlineMs(ctx.config.ssh, artifact.bytes),
         signal: ctx.deps.signal,
         onProgress: uploadProgress(ctx, node),
       });
@@ -103,6 +103,7 @@ async function rsyncNode(
           hint: `check free disk under ${ctx.layout.deployTo} and that rsync is installed on ${node.name}`,
         });
       }
+      await stampRsynced(ctx, node, facts.release, artifact.commitTime);
     },
     () => (linkDest ? 'unchanged files hard-linked' : undefined),
   );
@@ -166,6 +167,7 @@ export async function distribute(
   const work: NodeWork = {
     send: (node) => sendNode(ctx, node, artifact, facts, staged),
     finish: (node) => finishNode(ctx, node, facts, rendered.get(node.name) ?? []),
+    commitTime: artifact.commitTime,
   };
   // The fan-out mode decides how the release gets there (relay.ts, pull.ts); push is this loop.
   const { mode } = ctx.config.rollout.fanout;

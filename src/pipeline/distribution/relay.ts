@@ -11,7 +11,7 @@ import type { ExecResult } from '../../transport/types.js';
 import { hostLabel, linesForHost, parseKnownHosts } from '../../transport/known-hosts.js';
 import { makeRunKey, type RunKey } from '../../transport/keygen.js';
 import { checkAborted, execOk, limit, session, step, type RunContext } from '../context.js';
-import { linkDestOf, notReached, stderrTail, type NodeFailure, type NodeWork } from './work.js';
+import { linkDestOf, notReached, stampRsynced, stderrTail, type NodeFailure, type NodeWork } from './work.js';
 import pLimit from 'p-limit';
 
 /** The relay tree of a run's nodes, in the order distribute gets them (the inventory's). */
@@ -107,7 +107,7 @@ export async function relayRelease(
           if (failures.has(node.name)) throw notReached(kid, node);
           if (failures.has(kid.name)) return;
           checkAborted(ctx);
-          await copy(ctx, node, kid, facts.release);
+          await copy(ctx, node, kid, facts.release, work.commitTime);
         }),
       ),
     );
@@ -134,16 +134,11 @@ export async function relayRelease(
 }
 
 /** One node-to-node copy, run on the sender, reported as the receiver's `distribute:relay` step. */
-async function copy(ctx: RunContext, from: NodeSpec, to: NodeSpec, release: string): Promise<void> {
+async function copy(ctx: RunContext, from: NodeSpec, to: NodeSpec, release: string, time?: number): Promise<void> {
   const dir = releaseDir(ctx.layout, release);
   const linkDest = linkDestOf(ctx, to);
   const command = relaySend(ctx.layout, ctx.runId, {
-    source: dir,
-    dest: dir,
-    linkDest,
-    user: to.user,
-    address: to.address,
-    port: to.port,
+    ...{ source: dir, dest: dir, linkDest, user: to.user, address: to.address, port: to.port },
     timeoutSeconds: ctx.config.rollout.fanout.timeoutMs / 1000,
     connectTimeoutSeconds: ctx.config.ssh.connectTimeoutMs / 1000,
   });
@@ -158,6 +153,7 @@ async function copy(ctx: RunContext, from: NodeSpec, to: NodeSpec, release: stri
       );
       checkAborted(ctx);
       if (result.code !== 0) throw copyError(ctx, from, to, result);
+      await stampRsynced(ctx, to, release, time);
     },
     () => `from ${from.name}${linkDest ? ', unchanged files hard-linked' : ''}`,
   );

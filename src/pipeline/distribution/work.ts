@@ -1,7 +1,7 @@
 import { RelinkError } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import { releaseDir } from '../../remote/paths.js';
-import { checksum, unpackRelease } from '../../remote/release.js';
+import { checksum, stampWritten, unpackRelease } from '../../remote/release.js';
 import type { ReleaseFacts } from '../../template/scope.js';
 import { execOk, state, step, type Artifact, type RunContext } from '../context.js';
 
@@ -11,6 +11,25 @@ export interface NodeWork {
   send(node: NodeSpec): Promise<void>;
   /** Once a node's release dir is complete: shared links, templates, the `unpacked` journal line. */
   finish(node: NodeSpec): Promise<void>;
+  /** The commit time the release's files carry (the artifact's), for the files an rsync writes. */
+  readonly commitTime?: number;
+}
+
+/**
+ * After an rsync into a node's new release dir (from this machine or from another node): the files it
+ * wrote get the commit time (rsync compares content, not times, and carries no times; see rsyncArgs).
+ */
+export async function stampRsynced(
+  ctx: RunContext,
+  node: NodeSpec,
+  release: string,
+  commitTime: number | undefined,
+): Promise<void> {
+  if (commitTime === undefined) return;
+  await execOk(ctx, node, stampWritten(ctx.layout, release, commitTime), {
+    kind: 'unpack',
+    hint: `check that ${node.name}'s user owns ${releaseDir(ctx.layout, release)}`,
+  });
 }
 
 export interface NodeFailure {

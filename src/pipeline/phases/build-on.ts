@@ -24,7 +24,7 @@ import { render, type Command } from '../../remote/tokens.js';
 import { type Deadline, INTERRUPTED_EXIT, type NodeSession, TIMEOUT_EXIT } from '../../transport/types.js';
 import { type RunContext, step, userLimit } from '../context.js';
 import type { BuildHost, BuildJob } from '../shared/source.js';
-import { sha256File } from './inspect-artifact.js';
+import { sha256File } from './release-files.js';
 
 /** The node build.on names, or undefined for `local`; a name the inventory lacks is bad input (exit 2). */
 export function buildNode(ctx: RunContext): NodeSpec | undefined {

@@ -9,19 +9,21 @@ import { runLocal } from '../../transport/local.js';
 import { localPlatform } from '../../transport/platform.js';
 import type { Artifact, VersionInfo } from '../context.js';
 import type { BuildHost } from '../shared/source.js';
-import { inspectTarball, sha256File, stampTree } from './inspect-artifact.js';
+import { inspectTarball } from './inspect-artifact.js';
+import { pruneRelease, secretsInRelease, sha256File, stampTree, writeRevision } from './release-files.js';
 import { nativeAddons } from './native.js';
 import * as tar from 'tar';
 
-export { inspectArtifact, inspectDir, inspectTarball, stampTree } from './inspect-artifact.js';
+export { inspectArtifact, inspectDir, inspectTarball } from './inspect-artifact.js';
+export { stampTree } from './release-files.js';
 
 /**
- * The cache key of an artifact: the commit, the version, the build settings and the platform it is built
- * for (where it is built, `build.on`, counts only through its platform).
+ * The cache key of an artifact: the commit, the version, the build and release settings and the platform it
+ * is built for (where it is built, `build.on`, counts only through its platform).
  */
 export function artifactKey(config: ResolvedConfig, version: VersionInfo, platform: string): string {
   const { on: _where, ...build } = config.build;
-  const inputs = { commit: version.commit, version: version.version, build, platform };
+  const inputs = { commit: version.commit, version: version.version, build, release: config.release, platform };
   return crypto.createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
 }
 
@@ -56,6 +58,7 @@ function passed(from: NodeJS.ProcessEnv, passEnv: readonly string[]): Record<str
 interface Meta {
   sha256: string;
   bytes: number;
+  time?: number;
   platform?: string;
   native?: string[];
 }
@@ -64,8 +67,9 @@ interface Meta {
  * Builds the release tarball once per commit, build settings and platform, in a clean export of the
  * commit, and keeps it in `.relink/artifacts/` so that the same commit deployed to another environment
  * of the same platform is not built again. With a build host (build.on: a node), the export is built
- * there and its packed output comes back, checksum verified. Per-environment settings come from
- * templates at deploy time, never from the build.
+ * there and its packed output comes back, checksum verified. After the build, what `release` leaves out
+ * goes (the build may read anything of its commit), REVISION and REVISION_TIME are written, and every file
+ * gets the commit time. Per-environment settings come from templates at deploy time, never from the build.
  */
 export async function buildArtifact(
   config: ResolvedConfig,
@@ -86,7 +90,8 @@ export async function buildArtifact(
   const metaFile = `${file}.json`;
   if (fs.existsSync(file) && fs.existsSync(metaFile)) {
     const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as Meta;
-    return { file, format, sha256: meta.sha256, bytes: meta.bytes, cached: true, platform, native: meta.native };
+    const { sha256, bytes, time: commitTime, native } = meta;
+    return { file, format, sha256, bytes, commitTime, cached: true, platform, native };
   }
   fs.mkdirSync(dir, { recursive: true });
   const work = fs.mkdtempSync(path.join(dir, `.build-${key}-`));
@@ -116,17 +121,21 @@ export async function buildArtifact(
       throw new RelinkError(`build output "${config.build.output}" does not exist after the build`, {
         hint: 'fix build.output in deploy.config.ts',
       });
+    const left = pruneRelease(out, config.release, secretsInRelease(config));
+    if (left.length)
+      reporter.emit({ type: 'info', message: `release: left out ${left.length} path(s): ${briefly(left)}` });
+    const time = await mirror.commitTime(version.commit);
+    writeRevision(out, version.commit, time);
     const native = nativeAddons(out);
-    const meta = (sums: { sha256: string; bytes: number }) =>
-      `${JSON.stringify({ ...sums, commit: version.commit, version: version.version, platform, native })}\n`;
+    const facts = { commit: version.commit, version: version.version, time, platform, native };
+    const meta = (sums: { sha256: string; bytes: number }) => `${JSON.stringify({ ...sums, ...facts })}\n`;
     if (format === 'dir') {
-      const sums = await stampTree(out);
+      const sums = await stampTree(out, time);
       fs.renameSync(out, file);
       fs.writeFileSync(metaFile, meta(sums));
-      return { file, format, ...sums, cached: false, platform, native };
+      return { file, format, ...sums, commitTime: time, cached: false, platform, native };
     }
-    // Content-stamped mtimes in the tarball too: a relay then hard-links unchanged files between releases.
-    await stampTree(out);
+    await stampTree(out, time);
     const tmp = path.join(work, 'release.tar.gz');
     // Level 1: releases are mostly already-compressed assets; higher levels cost seconds and save little.
     await tar.c({ gzip: { level: 1 }, cwd: out, file: tmp, portable: true }, fs.readdirSync(out));
@@ -134,7 +143,7 @@ export async function buildArtifact(
     const bytes = fs.statSync(tmp).size;
     fs.renameSync(tmp, file);
     fs.writeFileSync(metaFile, meta({ sha256, bytes }));
-    return { file, sha256, bytes, cached: false, platform, native };
+    return { file, sha256, bytes, commitTime: time, cached: false, platform, native };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -160,4 +169,11 @@ async function buildHere(
   }
   for (const line of result.stdout.trim().split('\n').filter(Boolean).slice(-3))
     reporter.emit({ type: 'info', message: `build: ${line}` });
+}
+
+/** The first few of a list of paths, for a message. */
+function briefly(paths: readonly string[]): string {
+  const top = paths.filter((p) => !p.slice(0, -1).includes('/'));
+  const shown = (top.length ? top : paths).slice(0, 6);
+  return shown.join(', ') + (paths.length > shown.length ? ', ...' : '');
 }

@@ -1,57 +1,8 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RelinkError } from '../../errors.js';
 import type { Artifact } from '../context.js';
 import * as tar from 'tar';
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = crypto.createHash('sha256');
-  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/** Seconds from 1971 on; a content stamp spans 2^30 of them (about 34 years, all in the past). */
-const STAMP_BASE = 365 * 86_400;
-
-/**
- * Gives every regular file under `root` an mtime derived from its content
- * (30 bits of its sha256, in seconds), so rsync's quick check (size and
- * mtime) hard-links exactly the unchanged files against the current release
- * without reading them on either side, and two deploy machines stamp the same
- * content alike. A changed file is sent unless it keeps its size and its stamp
- * collides: about one in a billion per such file. Returns the sha256 of the
- * tree's manifest (path, type, mode, content hash or link target per entry)
- * and its total size.
- */
-export async function stampTree(root: string): Promise<{ sha256: string; bytes: number }> {
-  const lines: string[] = [];
-  let bytes = 0;
-  const walk = async (dir: string, rel: string): Promise<void> => {
-    for (const entry of fs
-      .readdirSync(dir, { withFileTypes: true })
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const full = path.join(dir, entry.name);
-      const name = rel ? `${rel}/${entry.name}` : entry.name;
-      const stat = fs.lstatSync(full);
-      const mode = (stat.mode & 0o7777).toString(8);
-      if (entry.isSymbolicLink()) {
-        lines.push(`l ${mode} ${name} ${fs.readlinkSync(full)}`);
-      } else if (entry.isDirectory()) {
-        lines.push(`d ${mode} ${name}`);
-        await walk(full, name);
-      } else if (entry.isFile()) {
-        const hash = await sha256File(full);
-        const stamp = STAMP_BASE + (Number.parseInt(hash.slice(0, 8), 16) >>> 2);
-        fs.utimesSync(full, stamp, stamp);
-        bytes += stat.size;
-        lines.push(`f ${mode} ${name} ${hash}`);
-      }
-    }
-  };
-  await walk(root, '');
-  return { sha256: crypto.createHash('sha256').update(lines.join('\n')).digest('hex'), bytes };
-}
 
 /** Inspects an artifact of either format before it goes anywhere. */
 export async function inspectArtifact(artifact: Pick<Artifact, 'file' | 'format'>): Promise<void> {
