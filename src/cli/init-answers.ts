@@ -1,7 +1,16 @@
 // The answers of `deploy init`, from its options and (on a terminal) its questions: defaults, parsing and
 // checks, pure. A wrong answer is a usage error (exit 2) naming the option.
 import { UsageError } from '../errors.js';
-import { DEFAULT_HOSTS, INIT_ENVS, type InitAnswers, type InitEnv, LB_CHOICES, type LbChoice } from './init-files.js';
+import {
+  DEFAULT_HOSTS,
+  INIT_ENVS,
+  type InitAnswers,
+  type InitEnv,
+  LB_CHOICES,
+  type LbChoice,
+  SERVICE_CHOICES,
+  type ServiceChoice,
+} from './init-files.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9.-]*$/;
 const ADDRESS = /^[A-Za-z0-9.:_-]+$/;
@@ -28,6 +37,10 @@ export const checks = {
     (LB_CHOICES as readonly string[]).includes(v)
       ? undefined
       : `"${v}": ${LB_CHOICES.slice(0, -1).join(', ')} or ${LB_CHOICES.at(-1)}`,
+  service: (v: string) =>
+    (SERVICE_CHOICES as readonly string[]).includes(v)
+      ? undefined
+      : `"${v}": ${SERVICE_CHOICES.slice(0, -1).join(', ')} or ${SERVICE_CHOICES.at(-1)}`,
   user: (v: string) => (USER.test(v) ? undefined : `"${v}": a user name (lower-case letters, digits, "_", "-", ".")`),
   nodes: (v: string) => {
     const names = splitList(v);
@@ -66,6 +79,7 @@ export interface InitFlags {
   lb?: string;
   hosts?: string[];
   user?: string;
+  service?: string;
 }
 
 /** One question: what it asks, its default, and the check of its answer. */
@@ -121,11 +135,14 @@ export function answers(
     const wrong = checks[key](a[key]);
     if (wrong) throw new UsageError(`${option} ${wrong}`);
   }
+  const wrongService = flags.service === undefined ? undefined : checks.service(flags.service);
+  if (wrongService) throw new UsageError(`--service ${wrongService}`);
+  const service = flags.service === undefined ? {} : { service: flags.service as ServiceChoice };
   const hosts = Object.fromEntries(
     INIT_ENVS.map((env) => [
       env,
       given[env] ?? (env === 'prod' && asked.prod ? splitList(asked.prod) : DEFAULT_HOSTS[env]),
     ]),
   ) as Record<InitEnv, string[]>;
-  return { ...a, hosts };
+  return { ...a, ...service, hosts };
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { INIT_LB_DRIVERS } from '../app/names.js';
+import { INIT_LB_DRIVERS, INIT_SERVICE_MANAGERS } from '../app/names.js';
 import { InterruptedError, UsageError } from '../errors.js';
 import { type OptionSet, verb } from './options.js';
 
@@ -15,6 +15,11 @@ export const options = {
     describe: 'prod nodes: a,b,c (host names or addresses); another environment: dev=d1',
   },
   user: { type: 'string', describe: 'SSH user on the nodes (default: deploy)' },
+  service: {
+    type: 'string',
+    choices: INIT_SERVICE_MANAGERS,
+    describe: 'run the app as a service of this manager on the nodes (default: none, a commented example)',
+  },
   yes: { type: 'boolean', alias: 'y', describe: 'ask nothing: what no option says takes its default' },
 } as const satisfies OptionSet;
 
@@ -31,6 +36,7 @@ export interface InitArgs {
   lb?: string;
   hosts?: string[];
   user?: string;
+  service?: string;
   yes?: boolean;
 }
 
@@ -71,6 +77,7 @@ export async function initCommand(argv: InitArgs): Promise<void> {
   if (ignored !== undefined) fs.writeFileSync(gitignore, ignored);
   const pkg = path.join(root, 'package.json');
   const installed = fs.existsSync(pkg) && /"relink"\s*:/.test(fs.readFileSync(pkg, 'utf8'));
+  const app = argv.service !== undefined && argv.service !== 'none' ? 'service.start' : 'service (or restart)';
   const out = [
     `wrote in ${root}:`,
     ...[...files.keys()].map((f) => `  ${f}`),
@@ -78,7 +85,7 @@ export async function initCommand(argv: InitArgs): Promise<void> {
     '',
     'next:',
     ...(installed ? [] : ['  npm i -D relink']),
-    '  fill in the nodes in hosts/*.yaml, and restart and smoke in deploy.config.ts',
+    `  fill in the nodes in hosts/*.yaml, and ${app} and smoke in deploy.config.ts`,
     '  npx deploy doctor prod          # ssh, host keys, deployTo, disk, tools, load balancer',
     '  npx deploy plan prod <tag>      # every step per node; changes nothing',
     '  npx deploy prod <tag>',

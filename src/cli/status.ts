@@ -63,7 +63,10 @@ export async function statusCommand(argv: {
         const r = rows[i]!;
         const problem = r.reachable && !r.healthy ? `\n${under}${printable(r.health)}` : '';
         const locked = r.reachable && r.lock ? `\n${under}locked by ${printable(r.lock)}` : '';
-        process.stdout.write(`${line}${problem}${locked}\n`);
+        const unit = run.config.service?.unit;
+        const shown = r.reachable && r.service && !(problem && r.health.includes(`service ${unit}:`));
+        const service = shown ? `\n${under}service ${unit}: ${printable(r.service!)}` : '';
+        process.stdout.write(`${line}${problem}${service}${locked}\n`);
       }
       if (setAside) {
         const names = setAside.nodes.join(', ');

@@ -47,9 +47,11 @@ export interface FakeOptions {
   /** Every node empty: nothing deployed yet (a cold start). */
   cold?: boolean;
   /** An answer of its own for a command on a node (stdout, code), before the default answers. */
-  answer?: (node: string, command: string) => { code?: number; stdout?: string } | undefined;
+  answer?: (node: string, command: string) => { code?: number; stdout?: string; stderr?: string } | undefined;
   /** Called for every recorded command; lets a test abort mid-run. */
   onCommand?: (node: string, command: string) => void;
+  /** Config keys set over the defaults (`restart: undefined` takes the restart command away). */
+  settings?: Record<string, unknown>;
 }
 
 export function fakeRun(options: FakeOptions = {}) {
@@ -63,6 +65,7 @@ export function fakeRun(options: FakeOptions = {}) {
       smoke: { url: 'http://{{ node.address }}:{{ host.appPort }}/health', retries: 2, intervalMs: 0 },
       shared: { dirs: ['log'] },
       rollout: { onFailure: options.onFailure ?? 'rollback', maxFailures: options.maxFailures },
+      ...options.settings,
     },
     'deploy.config.ts',
   );

@@ -9,6 +9,7 @@ import { describeWindow, windowState } from '../../gates/window.js';
 import { behindLb } from '../rollout/drain.js';
 import { renderTemplate } from '../../template/render.js';
 import { planDistribute } from '../distribution/plan.js';
+import { serviceDetail } from '../../remote/service.js';
 
 export interface PlannedNode {
   readonly node: string;
@@ -80,7 +81,11 @@ export async function describePlan(
         ...(lb ? [{ step: 'rollout:drain', detail: `${ctx.lb.kind}: out of the pool` }] : []),
         ...(lb ? [{ step: 'rollout:drained', detail: 'wait until nothing is in flight' }] : []),
         { step: 'rollout:relink', detail: `current -> releases/${facts.release}` },
-        ...(config.restart ? [{ step: 'rollout:restart', detail: config.restart.command }] : []),
+        ...(config.service
+          ? [{ step: 'rollout:restart', detail: serviceDetail(config.service) }]
+          : config.restart
+            ? [{ step: 'rollout:restart', detail: config.restart.command }]
+            : []),
         ...(config.smoke
           ? [
               {
