@@ -13,6 +13,13 @@
 //                             [--behind-jump node2,node3] [--jump-port <ssh-port + nodes>]
 //   zx scripts/sandbox.mjs down [--dir .sandbox]
 //   zx scripts/sandbox.mjs status [--dir .sandbox]
+//   zx scripts/sandbox.mjs kill-node --name N | start-node --name N | restart-node --name N
+//
+// Each node has its own crontab spool (/var/spool/cron/crontabs bind-mounted from its dir), so `crontab`
+// run on a node writes that node's crontab. restart-node is a reboot: every process of the node dies with
+// its namespaces, then it runs what a node runs at boot, and only that: its sshd, and the `@reboot` lines
+// of its users' crontabs, each as its user, the way cron runs them (sh -c, HOME, LOGNAME, SHELL=/bin/sh,
+// PATH=/usr/bin:/bin and the crontab's own variables). Nothing else is started again.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { $, argv, fs, path, sleep } from 'zx';
@@ -29,6 +36,7 @@ const PACKAGES = {
   nginx: 'nginx',
   ip: 'iproute2',
   curl: 'curl',
+  crontab: 'cron',
 };
 
 const verb = argv._[0] ?? 'status';
@@ -37,8 +45,11 @@ else if (verb === 'down') await down();
 else if (verb === 'status') await status();
 else if (verb === 'kill-node') await killNode(argv.name);
 else if (verb === 'start-node') await startNodeAgain(argv.name);
+else if (verb === 'restart-node') await restartNode(argv.name);
 else {
-  console.error(`sandbox: unknown command "${verb}". Use: up, down, status, kill-node --name N, start-node --name N`);
+  console.error(
+    `sandbox: unknown command "${verb}". Use: up, down, status, kill-node --name N, start-node --name N, restart-node --name N`,
+  );
   process.exit(2);
 }
 
@@ -101,6 +112,7 @@ async function up() {
     // The node's /srv belongs to the ordinary deploy user, as a real host's deploy directory would.
     if (process.getuid?.() === 0) await $`chown relink: ${path.join(nodeDir, 'srv')}`;
     await fs.mkdirp(path.join(nodeDir, 'root'));
+    await crontabSpool(nodeDir);
     const hostKey = path.join(nodeDir, 'ssh_host_ed25519_key');
     if (!fs.existsSync(hostKey)) await $`ssh-keygen -q -t ed25519 -N ${''} -C ${name} -f ${hostKey}`;
     // root's home is the node's own /root; its key goes where sshd looks by default.
@@ -271,13 +283,29 @@ async function removeNetns(netns) {
   await $`ip netns delete ${netns}`.nothrow().quiet();
 }
 
+// The node's own crontab spool, empty at `up` (a new node), owned as Debian's: root:crontab, mode 1730.
+async function crontabSpool(nodeDir) {
+  const spool = path.join(nodeDir, 'crontabs');
+  await fs.remove(spool);
+  await fs.mkdirp(spool);
+  if (process.getuid?.() !== 0) return;
+  await $`chown root:crontab ${spool}`.nothrow();
+  await fs.chmod(spool, 0o1730);
+}
+
 // sshd runs as PID 1 of a fresh PID namespace: it reaps the node's orphans and
-// everything started on the node dies with it when the namespace goes.
-function startNode(node) {
+// everything started on the node dies with it when the namespace goes. With
+// `boot`, the @reboot lines of the node's crontabs start first, in the background.
+function startNode(node, { boot = false } = {}) {
   const log = fs.openSync(path.join(node.dir, 'sshd.log'), 'a');
+  const spool = path.join(node.dir, 'crontabs');
   const inner = [
     `mount --bind ${node.dir}/srv /srv`,
     `mount --bind ${node.dir}/root /root`,
+    ...(fs.existsSync(spool) && fs.existsSync('/var/spool/cron/crontabs')
+      ? [`mount --bind ${spool} /var/spool/cron/crontabs`]
+      : []),
+    ...(boot ? rebootJobs(spool) : []),
     `exec /usr/sbin/sshd -D -e -f ${node.dir}/sshd_config`,
   ].join(' && ');
   const unshare = [
@@ -460,6 +488,64 @@ async function killNode(name) {
   signal(node.pid, 'SIGKILL');
   for (let i = 0; i < 50 && alive(node.pid); i++) await sleep(20);
   console.log(`sandbox: ${name} killed`);
+}
+
+// A reboot: the node dies with everything in it, then boots (sshd and the @reboot lines of its crontabs).
+async function restartNode(name) {
+  const state = await fs.readJson(stateFile);
+  const node = state.nodes.find((n) => n.name === name) ?? fail(`no node "${name}"`);
+  signal(node.pid, 'SIGKILL');
+  for (let i = 0; i < 250 && alive(node.pid); i++) await sleep(20);
+  if (alive(node.pid)) fail(`${name} did not die`);
+  node.pid = startNode(node, { boot: true });
+  await waitForNode(node, state.jump);
+  await fs.writeJson(stateFile, state, { spaces: 2 });
+  console.log(`sandbox: ${name} restarted`);
+}
+
+// The @reboot jobs of every crontab in the spool, as shell commands run in the background the way cron runs
+// them: as the crontab's user in its home, `sh -c` with cron's environment and the crontab's variables.
+function rebootJobs(spool) {
+  if (!fs.existsSync(spool)) return [];
+  const homes = new Map(
+    fs
+      .readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .map((line) => line.split(':'))
+      .map((f) => [f[0], f[5]]),
+  );
+  const q = (s) => `'${s.replaceAll("'", "'\\''")}'`;
+  const jobs = [];
+  for (const user of fs.readdirSync(spool)) {
+    const home = homes.get(user);
+    if (!home) continue;
+    const env = { HOME: home, LOGNAME: user, USER: user, SHELL: '/bin/sh', PATH: '/usr/bin:/bin' };
+    for (const line of fs.readFileSync(path.join(spool, user), 'utf8').split('\n')) {
+      const assignment = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+      if (assignment) env[assignment[1]] = assignment[2].replace(/^(["'])(.*)\1$/, '$2');
+      const job = /^\s*@reboot\s+(.*)$/.exec(line);
+      if (!job) continue;
+      const vars = Object.entries(env).map(([k, v]) => q(`${k}=${v}`));
+      const command = cronCommand(job[1]);
+      jobs.push(
+        `(cd ${q(env.HOME)} && exec runuser -u ${q(user)} -- env -i ${vars.join(' ')} /bin/sh -c ${q(command)}) </dev/null >/dev/null 2>&1 &`,
+      );
+    }
+  }
+  return jobs.length ? [`{ ${jobs.join(' ')} true; }`] : [];
+}
+
+// A crontab command as cron runs it: `\%` is a `%`, and an unescaped `%` ends the command (the rest is stdin).
+function cronCommand(text) {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\' && text[i + 1] === '%') {
+      out += '%';
+      i++;
+    } else if (text[i] === '%') break;
+    else out += text[i];
+  }
+  return out;
 }
 
 async function startNodeAgain(name) {

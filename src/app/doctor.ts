@@ -1,5 +1,5 @@
 // `deploy doctor`: what would stop a release to an environment, checked per node before one starts
-// (ssh and host keys, deployTo, disk, tools, clock, lock) and at the load balancer.
+// (ssh and host keys, deployTo, disk, tools, the service manager, clock, lock) and at the load balancer.
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT, errorMessage } from '../errors.js';
@@ -9,6 +9,7 @@ import { behindLb, openLb } from '../pipeline/rollout/drain.js';
 import { doctorProbe, parseDoctor } from '../remote/doctor.js';
 import { platformsDiffer } from '../remote/platform.js';
 import { localPlatform } from '../transport/platform.js';
+import { serviceCheck, serviceProbe } from '../remote/service.js';
 import type { OpenRun } from './compose.js';
 import type { Observation } from './observe.js';
 import { withObserved } from './observed.js';
@@ -82,6 +83,12 @@ async function checks(run: OpenRun, seen: Observation): Promise<DoctorCheck[]> {
     ].join(', ');
     const fine = f.tar && f.mvT && (!rsync || f.rsync) && (mode !== 'relay' || f.ssh) && (mode !== 'pull' || f.fetch);
     add(node.name, 'tools', fine, tools);
+    const service = run.config.service;
+    if (service) {
+      const probe = await session(seen.ctx, node).exec(serviceProbe(service), limit(seen.ctx, 'probe'));
+      const found = serviceCheck(service, probe.stdout);
+      add(node.name, 'service', found.ok, found.detail);
+    }
     const skew = f.clock === undefined ? undefined : Math.abs(f.clock - local);
     const clock = skew === undefined ? 'unknown' : `${skew.toFixed(2)} s from this machine`;
     add(node.name, 'clock', skew !== undefined && skew < 5, clock, false);

@@ -6,6 +6,7 @@ import { releaseRecords } from '../journal/releases.js';
 import { releaseRows } from '../journal/view.js';
 import { type RunContext, state } from '../pipeline/context.js';
 import { smokeAttempt } from '../pipeline/rollout/activate.js';
+import { readService } from '../pipeline/rollout/service.js';
 import type { LocksJson, ReleasesJson, StatusRow } from './shapes.js';
 import { sharedWarnings } from './shared-rows.js';
 
@@ -16,7 +17,10 @@ export type ReleasesRow = ReleasesJson['nodes'][number];
 /** One node in `deploy lock status <env> --json`. */
 export type LockRow = LocksJson['nodes'][number];
 
-/** The current release with its version, commit and since, its health (the smoke test) and the lock. */
+/**
+ * The current release with its version, commit and since, its health (the smoke test, and with `service` the
+ * manager's word that the app runs), the service's state and the lock.
+ */
 export async function statusRow(
   ctx: RunContext,
   node: NodeSpec,
@@ -32,7 +36,11 @@ export async function statusRow(
     commit: record?.commit ?? 'unknown',
     branch: '',
   };
-  const problem = !s.current ? 'nothing deployed' : ctx.config.smoke ? await smokeAttempt(ctx, node, facts) : '';
+  const smoked = !s.current ? 'nothing deployed' : ctx.config.smoke ? await smokeAttempt(ctx, node, facts) : '';
+  const spec = ctx.config.service;
+  const service = spec ? await readService(ctx, node, spec) : undefined;
+  const stopped = service && !service.running && s.current ? `service ${spec!.unit}: ${service.text}` : '';
+  const problem = [smoked, stopped].filter(Boolean).join('; ');
   // What the probe could not read is left out: status still shows the rest.
   const shared = s.current ? await sharedWarnings(ctx, node).catch(() => []) : [];
   return {
@@ -45,6 +53,7 @@ export async function statusRow(
     unrecorded: Boolean(s.current && !record),
     healthy: problem === '',
     health: problem || (ctx.config.smoke ? 'ok' : 'ok (no smoke test configured)'),
+    service: service?.text,
     lock: s.lock ? describeOwner(s.lock, now, ctx.config.lock.ttlMs) : undefined,
     ...(shared.length ? { shared } : {}),
   };

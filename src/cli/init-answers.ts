@@ -9,6 +9,8 @@ import {
   type InitHost,
   LB_CHOICES,
   type LbChoice,
+  SERVICE_CHOICES,
+  type ServiceChoice,
 } from './init-files.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9.-]*$/;
@@ -36,6 +38,10 @@ export const checks = {
     (LB_CHOICES as readonly string[]).includes(v)
       ? undefined
       : `"${v}": ${LB_CHOICES.slice(0, -1).join(', ')} or ${LB_CHOICES.at(-1)}`,
+  service: (v: string) =>
+    (SERVICE_CHOICES as readonly string[]).includes(v)
+      ? undefined
+      : `"${v}": ${SERVICE_CHOICES.slice(0, -1).join(', ')} or ${SERVICE_CHOICES.at(-1)}`,
   user: (v: string) => (USER.test(v) ? undefined : `"${v}": a user name (lower-case letters, digits, "_", "-", ".")`),
   nodes: (v: string) => {
     const entries = splitList(v);
@@ -110,6 +116,7 @@ export interface InitFlags {
   lb?: string;
   hosts?: string[];
   user?: string;
+  service?: string;
 }
 
 /** One question: what it asks, its default, and the check of its answer. */
@@ -165,10 +172,13 @@ export function answers(
     const wrong = checks[key](a[key]);
     if (wrong) throw new UsageError(`${option} ${wrong}`);
   }
+  const wrongService = flags.service === undefined ? undefined : checks.service(flags.service);
+  if (wrongService) throw new UsageError(`--service ${wrongService}`);
+  const service = flags.service === undefined ? {} : { service: flags.service as ServiceChoice };
   // Prod always (its example nodes when nobody named them); another environment only when named.
   const hosts = {
     ...given,
     prod: given.prod ?? (asked.prod ? parseList(asked.prod) : DEFAULT_HOSTS.prod),
   } as InitAnswers['hosts'];
-  return { ...a, hosts };
+  return { ...a, ...service, hosts };
 }

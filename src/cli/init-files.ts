@@ -1,6 +1,6 @@
 // What `deploy init` writes, as text: pure functions of the answers (no I/O), so a test can read every
 // file without running the command. cli/init.ts asks the questions and writes these.
-import { INIT_LB_DRIVERS, type InitLbDriver } from '../app/names.js';
+import { INIT_LB_DRIVERS, INIT_SERVICE_MANAGERS, type InitLbDriver } from '../app/names.js';
 
 /** The environments init makes a hosts file for, in the order a release travels. */
 export const INIT_ENVS = ['dev', 'test', 'pre', 'prod'] as const;
@@ -20,8 +20,14 @@ export interface InitHost {
   readonly port?: number;
 }
 
+/** What `--service` takes: the manager that runs the app on the nodes (`none`: the setting stays a comment). */
+export const SERVICE_CHOICES = INIT_SERVICE_MANAGERS;
+export type ServiceChoice = (typeof SERVICE_CHOICES)[number];
+
 export interface InitAnswers {
   readonly project: string;
+  /** The process manager of `service`; absent or `none`: the setting is written as a comment. */
+  readonly service?: ServiceChoice;
   readonly deployTo: string;
   readonly lb: LbChoice;
   /** The nodes per environment: prod always, another environment only when it was named. */
@@ -31,6 +37,7 @@ export interface InitAnswers {
 
 /** Where the reference lives once relink is installed in the project. */
 const REF = 'node_modules/relink/docs/reference';
+const SERVICE_DOC = 'node_modules/relink/docs/service.md';
 export const HOSTS_SCHEMA_COMMENT =
   '# yaml-language-server: $schema=../node_modules/relink/docs/schema/hosts.schema.json';
 
@@ -63,12 +70,28 @@ export default defineConfig({
   vars: {},
   // secrets: ['APP_SECRET'], // {{ secret.APP_SECRET }} in templates: from the environment or secretsFile
   secretsFile: ${q(SECRETS_FILE)}, // NAME=value lines; git-ignored, never printed
-  // restart: { command: 'sudo systemctl restart ${a.project}' }, // on the node, in the new release
+${serviceLines(a)}
   // smoke: { url: 'http://{{ node.address }}:{{ host.appPort }}/health' }, // a release is good once it passes
   // windows: ['Tue 17:00-19:00', 'Thu 17:00-19:00'], timezone: 'Europe/Berlin',
   // environments: { dev: { vars: { debug: true } } }, // per-environment settings over these
 });
 `;
+}
+
+/** The service setting: written out for `--service <manager>`, else a comment beside the restart one. */
+function serviceLines(a: InitAnswers): string {
+  const manager = a.service && a.service !== 'none' ? a.service : undefined;
+  const setting = `service: { manager: ${q(manager ?? 'systemd')}, unit: ${q(a.project)}, start: 'exec npm start' },`;
+  if (!manager)
+    return `  // ${setting} // ${SERVICE_DOC}
+  // restart: { command: 'sudo systemctl restart ${a.project}' }, // or this: on the node, in the new release`;
+  const how =
+    manager === 'systemd'
+      ? 'a systemd user unit of the SSH user (it must linger: deploy doctor checks it)'
+      : 'start-stop-daemon with a pid file, and an @reboot line in the crontab of the SSH user';
+  return `  // The app on every node: ${how}. start runs in <deployTo>/current, in the foreground; relink restarts it
+  // after each release and it starts again when the node boots: ${SERVICE_DOC}
+  ${setting}`;
 }
 
 function lbBlock(lb: LbChoice, user: string): string[] {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { INIT_LB_DRIVERS } from '../app/names.js';
+import { INIT_LB_DRIVERS, INIT_SERVICE_MANAGERS } from '../app/names.js';
 import { InterruptedError, UsageError } from '../errors.js';
 import { type OptionSet, verb } from './options.js';
 
@@ -17,6 +17,11 @@ export const options = {
       'dev=d1=address:port (only the environments named get a hosts file)',
   },
   user: { type: 'string', describe: 'SSH user on the nodes (default: deploy)' },
+  service: {
+    type: 'string',
+    choices: INIT_SERVICE_MANAGERS,
+    describe: 'run the app as a service of this manager on the nodes (default: none, a commented example)',
+  },
   yes: { type: 'boolean', alias: 'y', describe: 'ask nothing: what no option says takes its default' },
 } as const satisfies OptionSet;
 
@@ -33,6 +38,7 @@ export interface InitArgs {
   lb?: string;
   hosts?: string[];
   user?: string;
+  service?: string;
   yes?: boolean;
 }
 
@@ -74,6 +80,7 @@ export async function initCommand(argv: InitArgs): Promise<void> {
   const pkg = path.join(root, 'package.json');
   const installed = fs.existsSync(pkg) && /"relink"\s*:/.test(fs.readFileSync(pkg, 'utf8'));
   const unnamed = INIT_ENVS.filter((env) => !files.has(`hosts/${env}.yaml`));
+  const app = argv.service !== undefined && argv.service !== 'none' ? 'service.start' : 'service (or restart)';
   const out = [
     `wrote in ${root}:`,
     ...[...files.keys()].map((f) => `  ${f}`),
@@ -81,7 +88,7 @@ export async function initCommand(argv: InitArgs): Promise<void> {
     '',
     'next:',
     ...(installed ? [] : ['  npm i -D relink']),
-    '  fill in the nodes in hosts/*.yaml, and restart and smoke in deploy.config.ts',
+    `  fill in the nodes in hosts/*.yaml, and ${app} and smoke in deploy.config.ts`,
     ...(unnamed.length
       ? [`  another environment (${unnamed.join(', ')}): copy hosts/prod.yaml to hosts/<env>.yaml and edit its nodes`]
       : []),

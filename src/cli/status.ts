@@ -67,7 +67,10 @@ export async function statusCommand(argv: {
         const problem = r.reachable && !r.healthy ? `\n${under}${printable(r.health)}` : '';
         const locked = r.reachable && r.lock ? `\n${under}locked by ${printable(r.lock)}` : '';
         const shared = (r.reachable && r.shared ? r.shared : []).map((w) => `\n${under}SHARED: ${printable(w)}`);
-        process.stdout.write(`${line}${problem}${locked}${shared.join('')}\n`);
+        const unit = run.config.service?.unit;
+        const shown = r.reachable && r.service && !(problem && r.health.includes(`service ${unit}:`));
+        const service = shown ? `\n${under}service ${unit}: ${printable(r.service!)}` : '';
+        process.stdout.write(`${line}${problem}${service}${locked}${shared.join('')}\n`);
       }
       if (setAside) {
         const names = setAside.nodes.join(', ');

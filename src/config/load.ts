@@ -69,7 +69,7 @@ export function resolveRepo(user: UserConfig, configFile: string): string {
 }
 
 /** Settings an environment merges key by key over the top level's (the others replace them whole). */
-const KEY_BY_KEY = ['build', 'smoke', 'rollout', 'ssh', 'restart', 'stop'] as const;
+const KEY_BY_KEY = ['build', 'smoke', 'rollout', 'ssh', 'restart', 'stop', 'service'] as const;
 
 /** The settings of one environment as written: its overrides merged over the top level. */
 function mergedSettings(user: UserConfig, env: string): EnvironmentSettings {
@@ -109,6 +109,11 @@ export function resolveConfig(user: UserConfig, env: string, configFile: string)
   if (smoke && Boolean(smoke.url) === Boolean(smoke.command)) {
     throw new UsageError(`${file}: smoke: set exactly one of "url" or "command" (environment ${env})`, {
       hint: "e.g. smoke: { url: 'http://{{ node.address }}:8080/health' }",
+    });
+  }
+  if (settings.service && (settings.restart || settings.stop)) {
+    throw new UsageError(`${file}: service: set either service or restart/stop, not both (environment ${env})`, {
+      hint: 'with service set, relink restarts and stops the app through its manager: remove restart and stop',
     });
   }
   if (rollout.fanout.mode === 'pull' && !rollout.fanout.url) {

@@ -14,3 +14,7 @@ export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 /** Load-balancer drivers an inventory can name. */
 export const LB_DRIVERS = ['haproxy', 'nginx', 'command', 'none'] as const;
 export type LbDriverName = (typeof LB_DRIVERS)[number];
+
+/** Process managers the `service` setting can drive: systemd, or start-stop-daemon and cron where it is absent. */
+export const SERVICE_MANAGERS = ['systemd', 'start-stop-daemon'] as const;
+export type ServiceManager = (typeof SERVICE_MANAGERS)[number];

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { Cron } from 'croner';
 import { notifySchema } from './schema-notify.js';
 import { releaseSchema } from './schema-release.js';
+import { serviceSchema } from './schema-service.js';
 import { doc, envVar, name, parsed, scalars } from './schema-parts.js';
 import {
   buildSchema,
@@ -115,13 +116,22 @@ const settings = {
   ),
   restart: doc(
     restartSchema.optional(),
-    'How the app is restarted on a node after `current` moves. Default: no restart.',
+    'How the app is restarted on a node after `current` moves. Not with `service`, which restarts it through ' +
+      'the manager. Default: no restart.',
   ),
   stop: doc(
     restartSchema.optional(),
     'How the app is stopped on a node, run in the release it runs from. Undoing a node that had no release ' +
       'before runs it (and keeps the node out of the load balancer). Default: none (the node stays drained, ' +
-      'and relink says what may still run there).',
+      'and relink says what may still run there). Not with `service`, which stops it through the manager.',
+  ),
+  service: doc(
+    serviceSchema.optional(),
+    'The app as a service of a process manager the nodes have (systemd, or start-stop-daemon and cron): ' +
+      'relink installs it, restarts it after `current` moves, stops it where it undoes a first deploy, and ' +
+      '`deploy status` shows its state; it starts again when the node boots. It replaces `restart` and ' +
+      '`stop` (setting both is refused). Default: none.',
+    { manager: 'systemd', unit: 'shop', start: 'exec node server.js' },
   ),
   smoke: doc(
     smokeSchema.optional(),
@@ -180,8 +190,8 @@ export const configSchema = z.strictObject({
   environments: doc(
     z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case letters, digits and "-"'), environmentSchema).optional(),
     'Settings that differ per environment (`dev`, `test`, `pre`, `prod`, ...), merged over the top level: ' +
-      '`build`, `smoke`, `rollout`, `ssh`, `restart` and `stop` key by key, `vars` name by name, `secrets` ' +
-      'added to; every other setting replaces the top-level one. Default: none.',
+      '`build`, `smoke`, `rollout`, `ssh`, `restart`, `stop` and `service` key by key, `vars` name by name, ' +
+      '`secrets` added to; every other setting replaces the top-level one. Default: none.',
     { dev: { deployTo: '/srv/shop-dev', requireTag: false }, prod: { keepReleases: 10 } },
   ),
   schedule: doc(z.array(scheduleEntrySchema).optional(), 'Releases `deploy schedule` makes on its own. Default: none.'),

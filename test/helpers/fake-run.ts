@@ -47,11 +47,13 @@ export interface FakeOptions {
   /** Every node empty: nothing deployed yet (a cold start). */
   cold?: boolean;
   /** An answer of its own for a command on a node (stdout, code), before the default answers. */
-  answer?: (node: string, command: string) => { code?: number; stdout?: string } | undefined;
+  answer?: (node: string, command: string) => { code?: number; stdout?: string; stderr?: string } | undefined;
   /** Called for every recorded command; lets a test abort mid-run. */
   onCommand?: (node: string, command: string) => void;
   /** The config's shared entries (default: dirs ['log']). */
   shared?: { dirs?: string[]; files?: string[] };
+  /** Config keys set over the defaults (`restart: undefined` takes the restart command away). */
+  settings?: Record<string, unknown>;
 }
 
 export function fakeRun(options: FakeOptions = {}) {
@@ -65,6 +67,7 @@ export function fakeRun(options: FakeOptions = {}) {
       smoke: { url: 'http://{{ node.address }}:{{ host.appPort }}/health', retries: 2, intervalMs: 0 },
       shared: options.shared ?? { dirs: ['log'] },
       rollout: { onFailure: options.onFailure ?? 'rollback', maxFailures: options.maxFailures },
+      ...options.settings,
     },
     'deploy.config.ts',
   );

@@ -131,6 +131,8 @@ export interface ProjectOptions {
   lb?: string[];
   /** Per-node extra vars, e.g. lbServer. */
   vars?: Record<string, string>;
+  /** A `service` setting, as TypeScript source, in place of the restart and stop scripts. */
+  service?: string;
 }
 
 export interface Result {
@@ -205,8 +207,12 @@ export class Project {
   templates: [{ src: 'templates/app.env', dest: 'app.env' }],
   vars: { greeting: 'hello' },
   secrets: ['APP_SECRET'],
-  restart: { command: 'sh bin/restart.sh', timeoutMs: 15000 },
-  stop: { command: 'sh bin/stop.sh', timeoutMs: 15000 },
+  ${
+    options.service
+      ? `service: ${options.service},`
+      : `restart: { command: 'sh bin/restart.sh', timeoutMs: 15000 },
+  stop: { command: 'sh bin/stop.sh', timeoutMs: 15000 },`
+  }
   smoke: { url: 'http://{{ node.address }}:{{ host.appPort }}/health', expectBody: '"version":"{{ version }}"', retries: 30, intervalMs: 100 },
   ssh: { identityFile: ${JSON.stringify(path.join(sb.dir, 'id_ed25519'))}, knownHostsFile: ${JSON.stringify(knownHosts)} },
   ${options.configExtra ?? ''}

@@ -143,7 +143,7 @@ describe('build.on: a node builds the release, the artifact comes back checksum 
     expect(path.basename(artifact.file)).toMatch(/^hello-linux-x64-glibc2\.36-[0-9a-f]{16}\.tar\.gz$/);
     const files: string[] = [];
     await tar.t({ file: artifact.file, onReadEntry: (e) => files.push(e.path) });
-    expect(files.sort()).toEqual(['server.js', 'version.json']);
+    expect(files.sort()).toEqual(['REVISION', 'REVISION_TIME', 'server.js', 'version.json']);
     expect(artifact.sha256).toBe(await sha256File(artifact.file));
   });
 

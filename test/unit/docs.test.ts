@@ -76,6 +76,10 @@ describe('the defaults of the config', () => {
       notify: { webhooks: [{ url: 'https://hooks.example.com/' }], email: { host: 'h', from: 'a@x', to: ['b@x'] } },
     };
     const resolved = resolveConfig(validateUserConfig(user, 'deploy.config.ts'), 'dev', '/p/deploy.config.ts');
+    // `service` replaces restart and stop: its defaults are read from a config of its own.
+    const { restart: _r, stop: _s, ...rest } = user;
+    const served = { ...rest, service: { unit: 'u', start: 'exec u' } };
+    const withService = resolveConfig(validateUserConfig(served, 'deploy.config.ts'), 'dev', '/p/deploy.config.ts');
     // Paths are resolved against the config's directory (and ~ against the home directory).
     const asResolved: Record<string, (v: unknown) => unknown> = {
       'ssh.knownHostsFile': (v) => path.join(os.homedir(), String(v).slice(2)),
@@ -85,14 +89,20 @@ describe('the defaults of the config', () => {
       // An object's default ({}) is its fields' defaults, and a list's items are given: both checked field by field.
       if (!f.schemaDefault || f.kind === 'object' || f.kind === 'list' || /^(environments|schedule)\b/.test(f.path))
         continue;
-      let value: unknown = resolved;
+      let value: unknown = f.path.startsWith('service.') ? withService : resolved;
       for (const part of f.path.replace(/\[\]/g, '.0').split('.')) value = (value as Record<string, unknown>)[part];
       const dflt = f.schemaDefault.value;
       expect(value, f.path).toEqual(asResolved[f.path]?.(dflt) ?? dflt);
       checked.push(f.path);
     }
     expect(checked).toEqual(
-      expect.arrayContaining(['keepReleases', 'build.timeoutMs', 'templates[].mode', 'ssh.connectTimeoutMs']),
+      expect.arrayContaining([
+        'keepReleases',
+        'build.timeoutMs',
+        'templates[].mode',
+        'ssh.connectTimeoutMs',
+        'service.manager',
+      ]),
     );
     expect(checked.length).toBeGreaterThan(40);
   });

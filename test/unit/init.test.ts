@@ -197,3 +197,20 @@ describe('deploy init: the files', () => {
     expect(withIgnored(withIgnored('x\n'))).toBeUndefined();
   });
 });
+
+describe('deploy init --service', () => {
+  it('writes a service setting that validates and resolves, for either manager; without it a comment', async () => {
+    const jiti = createJiti(import.meta.url, { alias: { relink: path.join(root, 'src', 'index.ts') }, fsCache: false });
+    for (const manager of ['systemd', 'start-stop-daemon'] as const) {
+      const file = path.join(dir, `service-${manager}.config.ts`);
+      fs.writeFileSync(file, initFiles(answers({ ...flags, service: manager }, 'x')).get('deploy.config.ts')!);
+      const loaded = await jiti.import(file, { default: true });
+      const config = resolveConfig(validateUserConfig(loaded, 'deploy.config.ts'), 'prod', file);
+      expect(config.service).toMatchObject({ manager, unit: 'shop', start: 'exec npm start', user: true });
+    }
+    const plain = initFiles(answers(flags, 'x')).get('deploy.config.ts')!;
+    expect(plain).toMatch(/^ {2}\/\/ service: \{ manager: 'systemd', unit: 'shop', start: 'exec npm start' \},/m);
+    expect(initFiles(answers({ ...flags, service: 'none' }, 'x')).get('deploy.config.ts')).toBe(plain);
+    expect(() => answers({ service: 'runit' }, 'x')).toThrow('--service "runit": systemd, start-stop-daemon or none');
+  });
+});

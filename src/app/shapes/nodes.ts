@@ -12,7 +12,8 @@ export const statusRow = z.union([
     since: opt(iso, 'when it was activated'),
     unrecorded: d(z.boolean(), '`current` names a release the journal does not know (moved by hand)'),
     healthy: z.boolean(),
-    health: d(str, '`ok`, or what the smoke test found'),
+    health: d(str, '`ok`, or what the smoke test (and with `service`, the process manager) found'),
+    service: opt(str, 'with `service`: what the process manager says of the app (running, pid, started at boot)'),
     lock: opt(str, 'who holds the deploy lock, in words'),
     shared: opt(
       z.array(str),
@@ -91,8 +92,8 @@ export const doctorJson = z.strictObject({
       node: d(str, 'a node, or `lb`'),
       check: d(
         str,
-        '`ssh`, `deployTo`, `disk`, `tools`, `clock`, `lock`, `shared` (all in place), `shared file` (one missing), ' +
-          '`shared link` (one of the running release became a file or dir), or the LB driver',
+        '`ssh`, `deployTo`, `disk`, `tools`, `service`, `clock`, `lock`, `shared` (all in place), `shared file` (one ' +
+          'missing), `shared link` (one of the running release became a file or dir), or the LB driver',
       ),
       ok: z.boolean(),
       blocks: d(z.boolean(), 'failed and blocks a release (a clock skew only warns)'),

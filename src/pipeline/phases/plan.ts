@@ -11,6 +11,7 @@ import { renderTemplate } from '../../template/render.js';
 import { planDistribute } from '../distribution/plan.js';
 import { buildSteps } from './build-on.js';
 import { sharedSteps } from './shared-check.js';
+import { serviceDetail } from '../../remote/service.js';
 
 export interface PlannedNode {
   readonly node: string;
@@ -84,7 +85,11 @@ export async function describePlan(
         ...(lb ? [{ step: 'rollout:drain', detail: `${ctx.lb.kind}: out of the pool` }] : []),
         ...(lb ? [{ step: 'rollout:drained', detail: 'wait until nothing is in flight' }] : []),
         { step: 'rollout:relink', detail: `current -> releases/${facts.release}` },
-        ...(config.restart ? [{ step: 'rollout:restart', detail: config.restart.command }] : []),
+        ...(config.service
+          ? [{ step: 'rollout:restart', detail: serviceDetail(config.service) }]
+          : config.restart
+            ? [{ step: 'rollout:restart', detail: config.restart.command }]
+            : []),
         ...(config.smoke
           ? [
               {

@@ -11,6 +11,7 @@ import { guarded, lockRun } from '../phases/lock-guard.js';
 import { journalEvent, record, type EventFields } from '../shared/record.js';
 import { commandEnv, templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { renderTemplate } from '../../template/render.js';
+import { restartService, stopService } from './service.js';
 
 /** What the transport answers when the connection went away under a command. */
 const CONNECTION_LOST = 255;
@@ -62,9 +63,13 @@ export async function relinkNode(
   });
 }
 
-/** Runs the configured restart command in the release dir, within its time limit. */
+/**
+ * Restarts the app: through its manager with `service` (which starts it from `current`), else the configured
+ * restart command in the release dir, within its time limit.
+ */
 export async function restartNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts): Promise<void> {
-  const restart = ctx.config.restart;
+  const { restart, service } = ctx.config;
+  if (service) return step(ctx, `${phase}:restart`, node, () => restartService(ctx, node, service));
   if (!restart) return;
   await step(ctx, `${phase}:restart`, node, async () => {
     const dir = releaseDir(ctx.layout, facts.release);
@@ -82,9 +87,13 @@ export async function restartNode(ctx: RunContext, phase: string, node: NodeSpec
   });
 }
 
-/** Runs the configured stop command in the release dir the node's app runs from, within its time limit. */
+/**
+ * Stops the app: through its manager with `service` (which also takes it out of the node's boot), else the
+ * configured stop command in the release dir the node's app runs from, within its time limit.
+ */
 export async function stopNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts): Promise<void> {
-  const stop = ctx.config.stop;
+  const { stop, service } = ctx.config;
+  if (service) return step(ctx, `${phase}:stop`, node, () => stopService(ctx, node, service));
   if (!stop) return;
   await step(ctx, `${phase}:stop`, node, async () => {
     const dir = releaseDir(ctx.layout, facts.release);

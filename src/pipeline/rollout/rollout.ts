@@ -195,13 +195,15 @@ async function switchNode(
 
 /**
  * A node left with no release (the undo of its first deploy) must serve nothing: its app is stopped with the
- * `stop` setting, and it is kept out of the load balancer (drained now if it was not, and left so at the end).
+ * `stop` setting or through its `service` manager, and it is kept out of the load balancer (drained now if it
+ * was not, and left so at the end).
  * Without `stop`, the warning names what may still run there.
  */
 async function leaveEmpty(ctx: RunContext, phase: string, node: NodeSpec, leaving?: ReleaseFacts): Promise<void> {
   ctx.empty.add(node.name);
   let stopped = false;
-  if (ctx.config.stop && leaving) {
+  const canStop = Boolean(ctx.config.stop || ctx.config.service);
+  if (canStop && leaving) {
     stopped = await stopNode(ctx, phase, node, leaving).then(
       () => true,
       () => false,
@@ -214,7 +216,11 @@ async function leaveEmpty(ctx: RunContext, phase: string, node: NodeSpec, leavin
   }
   if (stopped) return;
   const what = leaving ? `the app started from ${leaving.release}` : 'the app this run started';
-  const why = ctx.config.stop ? 'its stop command failed' : 'no `stop` is configured';
+  const why = ctx.config.service
+    ? 'stopping its service failed'
+    : ctx.config.stop
+      ? 'its stop command failed'
+      : 'no `stop` or `service` is configured';
   const out = pooled ? '; it stays out of the load balancer' : '';
   ctx.deps.reporter.emit({
     type: 'warn',
