@@ -4,11 +4,13 @@
 import { z } from 'zod';
 import * as api from './shapes/api.js';
 import { poisonRecord } from './shapes/common.js';
+import * as exec from './shapes/exec.js';
 import * as nodes from './shapes/nodes.js';
 import * as records from './shapes/records.js';
 
 export * from './shapes/api.js';
 export { lockOwner, poisonRecord, runRecord, stats } from './shapes/common.js';
+export * from './shapes/exec.js';
 export * from './shapes/nodes.js';
 export * from './shapes/records.js';
 
@@ -29,6 +31,7 @@ export type StatusRow = JsonOf<typeof nodes.statusRow>;
 export type ReleasesJson = JsonOf<typeof nodes.releasesJson>;
 export type LocksJson = JsonOf<typeof nodes.locksJson>;
 export type DoctorJson = JsonOf<typeof nodes.doctorJson>;
+export type ExecJson = JsonOf<typeof exec.execJson>;
 export type HistoryJson = JsonOf<typeof records.historyJson>;
 export type PlanJson = JsonOf<typeof records.planJson>;
 export type CheckJson = JsonOf<typeof records.checkJson>;
@@ -84,6 +87,7 @@ export const cliShapes = {
   impact: { command: 'deploy impact <id> --json', schema: records.impactJson },
   doctor: { command: 'deploy doctor <env> --json', schema: nodes.doctorJson },
   locks: { command: 'deploy lock status <env> --json', schema: nodes.locksJson },
+  exec: { command: 'deploy exec <env> --json -- <command>', schema: exec.execJson },
 } as const satisfies Record<string, CliShape>;
 
 /** One answer of the dashboard's JSON API: its route, its shape, and the CLI output it carries, if any. */

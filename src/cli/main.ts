@@ -3,6 +3,7 @@ import * as check from './check.js';
 import * as cure from './cure.js';
 import * as deploy from './deploy.js';
 import * as doctor from './doctor.js';
+import * as exec from './exec.js';
 import * as history from './history.js';
 import * as impact from './impact.js';
 import * as init from './init.js';
@@ -32,6 +33,7 @@ const verbs: readonly { command: Verb }[] = [
   releases,
   status,
   logs,
+  exec,
   lock,
   unlock,
   history,

@@ -93,7 +93,11 @@ export const smokeSchema = z.strictObject({
 });
 
 export const rolloutSchema = z.strictObject({
-  parallel: doc(z.number().int().min(1).max(500).default(10), 'Nodes worked on at once during distribute.', 20),
+  parallel: doc(
+    z.number().int().min(1).max(500).default(10),
+    'Nodes worked on at once during distribute, and by `deploy exec`.',
+    20,
+  ),
   upload: doc(
     z.enum(['tar', 'rsync']).default('tar'),
     "How a release reaches the nodes: `tar` uploads the tarball over the run's SSH connection (needs only " +

@@ -20,8 +20,13 @@ export interface JournalEvent {
   readonly from?: string;
   readonly reason?: string;
   readonly result?: RunResult;
-  /** run_finished: the command line, `deploy prod v1.1.0`, `rollback prod --last --emergency` (older: `rollback`). */
+  /**
+   * run_finished: the command line, `deploy prod v1.1.0`, `rollback prod --last --emergency` (older: `rollback`);
+   * exec: the shell command line run on the node (redacted).
+   */
   readonly command?: string;
+  /** exec: the command's exit code on the node (124: timed out, 130: interrupted, 255: the connection was lost). */
+  readonly code?: number;
   readonly nodes?: number;
   readonly emergency?: boolean;
   /** run_finished of a deploy released with nodes set aside (result `partial`): their names. */
@@ -46,7 +51,9 @@ export type JournalEventName =
   | 'lock_lost'
   | 'set_aside'
   | 'frozen'
-  | 'unfrozen';
+  | 'unfrozen'
+  /** `deploy exec`: a command run on the node by hand (who, what, its exit code; `release` with `--in current`). */
+  | 'exec';
 
 export const RUN_RESULTS = ['success', 'partial', 'failed', 'rolled_back', 'halted', 'interrupted'] as const;
 export type RunResult = (typeof RUN_RESULTS)[number];
@@ -87,6 +94,7 @@ const OPTIONAL = {
   nodes: count,
   reason: isText,
   command: isText,
+  code: count,
   result: (value) => (RUN_RESULTS as readonly unknown[]).includes(value),
   emergency: (value) => typeof value === 'boolean',
   setAside: listOf(isText),

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { PassThrough } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { errorMessage } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { render, type Command } from '../remote/tokens.js';
@@ -95,11 +96,13 @@ export class SshSession implements NodeSession {
   private killGroup(pid: number): true {
     const client = this.ssh.connection;
     // TERM, then up to 3 s for the group to go, then KILL: the run does not end while the command still runs.
+    // No `--` before the group: dash's kill (Debian's sh) takes it for a pid and signals nothing; `$1` is a
+    // number relink parsed, and `-<number>` after the signal is a process group for every POSIX kill.
     const line = render([
       'sh',
       '-c',
-      'kill -TERM -- "-$1" 2>/dev/null; i=0; while kill -0 -- "-$1" 2>/dev/null && [ "$i" -lt 30 ]; do ' +
-        'sleep 0.1; i=$((i + 1)); done; kill -KILL -- "-$1" 2>/dev/null; true',
+      'kill -TERM "-$1" 2>/dev/null; i=0; while kill -0 "-$1" 2>/dev/null && [ "$i" -lt 30 ]; do ' +
+        'sleep 0.1; i=$((i + 1)); done; kill -KILL "-$1" 2>/dev/null; true',
       'relink-kill',
       String(pid),
     ]);
@@ -137,16 +140,17 @@ export class SshSession implements NodeSession {
     }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    channel.on('data', (chunk: Buffer) => {
-      out.push(chunk);
-      options.onStdout?.(chunk.toString('utf8'));
-    });
-    stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    const outStream = decoded(options.onStdout, out);
+    const errStream = decoded(options.onStderr, err);
+    channel.on('data', outStream.data);
+    stderr.on('data', errStream.data);
     // No input: end of input at once, so a command that reads stdin does not wait for its deadline.
     if (options.stdin !== undefined) channel.end(options.stdin);
     else channel.end();
     const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8');
     const { code, signal, why } = await ended;
+    outStream.end();
+    errStream.end();
     if (why)
       return {
         code: why === 'timeout' ? TIMEOUT_EXIT : INTERRUPTED_EXIT,
@@ -202,4 +206,20 @@ export class SshSession implements NodeSession {
     this.ssh.dispose();
     this.closed?.();
   }
+}
+
+/** Collects a stream's chunks and passes them on as text, a character whose bytes arrive in two chunks whole. */
+function decoded(onChunk: ((chunk: string) => void) | undefined, into: Buffer[]) {
+  const decoder = new StringDecoder('utf8');
+  return {
+    data: (chunk: Buffer) => {
+      into.push(chunk);
+      const text = onChunk ? decoder.write(chunk) : '';
+      if (text) onChunk?.(text);
+    },
+    end: () => {
+      const rest = onChunk ? decoder.end() : '';
+      if (rest) onChunk?.(rest);
+    },
+  };
 }

@@ -18,8 +18,10 @@ export interface Deadline {
 export interface ExecOptions extends Deadline {
   /** Sent on the command's stdin: file contents, never secrets on a command line. */
   readonly stdin?: string;
-  /** Streams output as it arrives (`deploy logs -f`). */
+  /** Streams output as it arrives (`deploy logs -f`), decoded as UTF-8 (a character split between chunks whole). */
   readonly onStdout?: (chunk: string) => void;
+  /** Streams the command's stderr as it arrives, decoded the same way (`deploy exec`). */
+  readonly onStderr?: (chunk: string) => void;
   /** A pseudo-terminal, so the remote command gets SIGHUP when the connection closes. */
   readonly pty?: boolean;
 }

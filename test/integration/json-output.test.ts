@@ -29,7 +29,9 @@ afterAll(() => {
 
 /** Runs `args --json` and parses its output with the shape of `key` (strict: no key more or less). */
 async function documented<K extends keyof typeof cliShapes>(key: K, args: string[], code = 0) {
-  const r = await project.deploy([...args, '--json']);
+  // Before a `--` (deploy exec's command follows it), else last.
+  const at = args.includes('--') ? args.indexOf('--') : args.length;
+  const r = await project.deploy([...args.slice(0, at), '--json', ...args.slice(at)]);
   expect([r.code, r.stderr], args.join(' ')).toEqual([code, expect.any(String)]);
   seen.add(key);
   return cliJson(key, r.stdout);
@@ -50,6 +52,7 @@ describe('the --json output is what docs/reference/json.md says (src/app/shapes.
     await documented('envStats', ['stats', 'prod']);
     await documented('allStats', ['stats']);
     await documented('doctor', ['doctor', 'prod']);
+    await documented('exec', ['exec', 'prod', '--in', 'current', '--', 'true']);
 
     const poisoned = await project.deploy(['poison', commit('v1.0.0'), '-m', 'a known bug', '--ticket', 'OPS-1']);
     expect(poisoned.code).toBe(0);
