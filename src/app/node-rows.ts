@@ -6,6 +6,7 @@ import { releaseRecords } from '../journal/releases.js';
 import { releaseRows } from '../journal/view.js';
 import { type RunContext, state } from '../pipeline/context.js';
 import { smokeAttempt } from '../pipeline/rollout/activate.js';
+import { settingsOf } from '../pipeline/shared/release-settings.js';
 import type { LocksJson, ReleasesJson, StatusRow } from './shapes.js';
 
 /** One node in `deploy status <env> --json`: why it did not answer, or what it runs and its health. */
@@ -31,7 +32,8 @@ export async function statusRow(
     commit: record?.commit ?? 'unknown',
     branch: '',
   };
-  const problem = !s.current ? 'nothing deployed' : ctx.config.smoke ? await smokeAttempt(ctx, node, facts) : '';
+  const smoke = s.current ? settingsOf(ctx, node, s.current).smoke : ctx.config.smoke;
+  const problem = !s.current ? 'nothing deployed' : smoke ? await smokeAttempt(ctx, node, facts) : '';
   return {
     node: node.name,
     reachable: true,
@@ -41,7 +43,7 @@ export async function statusRow(
     since: record?.ts,
     unrecorded: Boolean(s.current && !record),
     healthy: problem === '',
-    health: problem || (ctx.config.smoke ? 'ok' : 'ok (no smoke test configured)'),
+    health: problem || (smoke ? 'ok' : 'ok (no smoke test configured)'),
     lock: s.lock ? describeOwner(s.lock, now, ctx.config.lock.ttlMs) : undefined,
   };
 }

@@ -7,6 +7,7 @@ import type { RunDeps, VersionInfo } from '../../src/pipeline/context.js';
 import type { DeployRequest, Source } from '../../src/pipeline/run.js';
 import { RecordingTransport, type Responder } from './recording.js';
 import { SECTION } from '../../src/remote/inspect.js';
+import { NO_SETTINGS } from '../../src/remote/release-settings.js';
 
 export const SHA = 'ab'.repeat(32);
 export const OLD = 'hello_prod_v1.0.0_main_20261101-120000_ana';
@@ -50,6 +51,8 @@ export interface FakeOptions {
   answer?: (node: string, command: string) => { code?: number; stdout?: string } | undefined;
   /** Called for every recorded command; lets a test abort mid-run. */
   onCommand?: (node: string, command: string) => void;
+  /** Settings files already on the nodes, by `node/release` (what distribute writes is added as it goes). */
+  settings?: Record<string, string>;
 }
 
 export function fakeRun(options: FakeOptions = {}) {
@@ -82,8 +85,17 @@ export function fakeRun(options: FakeOptions = {}) {
   );
   // What each node runs, from the relinks seen: the fake probe answers with it.
   const running = new Map<string, string>();
-  const respond: Responder = (node, command) => {
+  // The settings file each release keeps (distribute writes it on stdin; a rollback reads it back).
+  const kept = new Map(Object.entries(options.settings ?? {}));
+  const respond: Responder = (node, command, { stdin }) => {
     options.onCommand?.(node, command);
+    const settings = command.match(/releases\/([^/ ]+)\/\.relink\/settings\.json/)?.[1];
+    if (settings && command.includes('relink-tmp') && options.fail?.(node, command) === undefined) {
+      kept.set(`${node}/${settings}`, stdin ?? '');
+      return undefined;
+    }
+    if (settings && command.startsWith('{ test -f') && options.fail?.(node, command) === undefined)
+      return { stdout: kept.get(`${node}/${settings}`) ?? `${NO_SETTINGS}\n` };
     const relinked = command.match(/mv -Tf .*/) ? command.match(/releases\/hello_prod_(v[\d.]+)_/)?.[1] : undefined;
     if (relinked && options.fail?.(node, command) === undefined) running.set(node, relinked);
     const code = options.fail?.(node, command);
@@ -147,7 +159,7 @@ export function fakeRun(options: FakeOptions = {}) {
     secrets: {},
     localLock: false,
   };
-  return { transport, deps, source, request, events, probes };
+  return { transport, deps, source, request, events, probes, kept };
 }
 
 /** Short labels for a node's commands, enough to assert order. */
@@ -159,6 +171,8 @@ export function label(command: string): string {
   if (command.startsWith('sha256sum')) return 'verify';
   if (command.includes('tar -xzf')) return 'unpack';
   if (command.includes('ln -s /srv/app/shared/log')) return 'shared';
+  if (command.includes('.relink/settings.json.relink-tmp')) return 'settings';
+  if (command.includes('.relink/settings.json')) return `read-settings:${command.match(/hello_prod_(v[\d.]+)/)?.[1]}`;
   const events = () => [...command.matchAll(/\\?"event\\?":\\?"(\w+)/g)].map((m) => m[1]).join('+');
   if (command.includes('mv -Tf'))
     return `relink:${command.match(/releases\/(hello_prod_v[\d.]+)/)?.[1]}${command.includes('journal.jsonl') ? `+journal:${events()}` : ''}`;

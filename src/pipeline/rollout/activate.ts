@@ -9,6 +9,7 @@ import { type ExecResult, TIMEOUT_EXIT } from '../../transport/types.js';
 import { execOk, session, state, step, type RunContext, userLimit } from '../context.js';
 import { guarded, lockRun } from '../phases/lock-guard.js';
 import { journalEvent, record, type EventFields } from '../shared/record.js';
+import { settingsOf } from '../shared/release-settings.js';
 import { commandEnv, templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { renderTemplate } from '../../template/render.js';
 
@@ -62,9 +63,9 @@ export async function relinkNode(
   });
 }
 
-/** Runs the configured restart command in the release dir, within its time limit. */
+/** Runs the release's restart command (shared/release-settings.ts) in the release dir, within its time limit. */
 export async function restartNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts): Promise<void> {
-  const restart = ctx.config.restart;
+  const { restart } = settingsOf(ctx, node, facts.release);
   if (!restart) return;
   await step(ctx, `${phase}:restart`, node, async () => {
     const dir = releaseDir(ctx.layout, facts.release);
@@ -84,7 +85,7 @@ export async function restartNode(ctx: RunContext, phase: string, node: NodeSpec
 
 /** Runs the configured stop command in the release dir the node's app runs from, within its time limit. */
 export async function stopNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts): Promise<void> {
-  const stop = ctx.config.stop;
+  const { stop } = settingsOf(ctx, node, facts.release);
   if (!stop) return;
   await step(ctx, `${phase}:stop`, node, async () => {
     const dir = releaseDir(ctx.layout, facts.release);
@@ -102,7 +103,7 @@ export async function stopNode(ctx: RunContext, phase: string, node: NodeSpec, f
 
 /** Proves the release works on the node: HTTP check from here, or a command on the node, with retries. */
 export async function smokeNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts): Promise<void> {
-  const smoke = ctx.config.smoke;
+  const { smoke } = settingsOf(ctx, node, facts.release);
   if (!smoke) {
     await record(
       ctx,
@@ -156,7 +157,7 @@ export async function smokeNode(ctx: RunContext, phase: string, node: NodeSpec, 
 
 /** One smoke attempt; returns '' when healthy, otherwise what was wrong. Also the health column of `deploy status`. */
 export async function smokeAttempt(ctx: RunContext, node: NodeSpec, facts: ReleaseFacts): Promise<string> {
-  const smoke = ctx.config.smoke!;
+  const smoke = settingsOf(ctx, node, facts.release).smoke!;
   if (smoke.command) {
     const dir = path.join(ctx.layout.releases, facts.release);
     const result = await runOnNode(ctx, node, dir, smoke.command, facts, smoke.timeoutMs);

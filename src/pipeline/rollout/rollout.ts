@@ -4,6 +4,7 @@ import type { ReleaseFacts } from '../../template/scope.js';
 import { checkAborted, execOk, step, type RunContext } from '../context.js';
 import { checkLock, guarded, lockLoss, lockRun } from '../phases/lock-guard.js';
 import { journalEvent, record, type EventFields } from '../shared/record.js';
+import { settingsOf } from '../shared/release-settings.js';
 import { relinkNode, restartNode, smokeNode, stopNode } from './activate.js';
 import { behindLb, drainGroup, undrainNode } from './drain.js';
 
@@ -201,7 +202,8 @@ async function switchNode(
 async function leaveEmpty(ctx: RunContext, phase: string, node: NodeSpec, leaving?: ReleaseFacts): Promise<void> {
   ctx.empty.add(node.name);
   let stopped = false;
-  if (ctx.config.stop && leaving) {
+  const stop = leaving ? settingsOf(ctx, node, leaving.release).stop : ctx.config.stop;
+  if (stop && leaving) {
     stopped = await stopNode(ctx, phase, node, leaving).then(
       () => true,
       () => false,
@@ -214,7 +216,7 @@ async function leaveEmpty(ctx: RunContext, phase: string, node: NodeSpec, leavin
   }
   if (stopped) return;
   const what = leaving ? `the app started from ${leaving.release}` : 'the app this run started';
-  const why = ctx.config.stop ? 'its stop command failed' : 'no `stop` is configured';
+  const why = stop ? 'its stop command failed' : 'no `stop` is configured';
   const out = pooled ? '; it stays out of the load balancer' : '';
   ctx.deps.reporter.emit({
     type: 'warn',
