@@ -29,6 +29,8 @@ export interface RollbackAsk {
   readonly force?: boolean;
   readonly reason?: string;
   readonly nodes?: readonly string[];
+  /** Restart, stop and smoke-test with the local config, not the settings each release kept. */
+  readonly useCurrentConfig?: boolean;
 }
 
 /** The part of every request that comes from the opened run. */
@@ -54,8 +56,8 @@ export function release(run: OpenRun, ask: DeployAsk, signal?: AbortSignal): Pro
 }
 
 export function rollBack(run: OpenRun, ask: RollbackAsk, signal?: AbortSignal): Promise<RollbackOutcome> {
-  const { target, emergency, force, reason, nodes } = ask;
-  const asked = { target, emergency, force, reason, nodes };
+  const { target, emergency, force, reason, nodes, useCurrentConfig } = ask;
+  const asked = { target, emergency, force, reason, nodes, useCurrentConfig };
   return rollback({ ...requestOf(run), ...asked }, signal ? { ...run.deps, signal } : run.deps);
 }
 

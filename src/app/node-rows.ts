@@ -7,6 +7,7 @@ import { releaseRows } from '../journal/view.js';
 import { type RunContext, state } from '../pipeline/context.js';
 import { smokeAttempt } from '../pipeline/rollout/activate.js';
 import { readService } from '../pipeline/rollout/service.js';
+import { settingsOf } from '../pipeline/shared/release-settings.js';
 import type { LocksJson, ReleasesJson, StatusRow } from './shapes.js';
 import { sharedWarnings } from './shared-rows.js';
 
@@ -36,7 +37,8 @@ export async function statusRow(
     commit: record?.commit ?? 'unknown',
     branch: '',
   };
-  const smoked = !s.current ? 'nothing deployed' : ctx.config.smoke ? await smokeAttempt(ctx, node, facts) : '';
+  const smoke = s.current ? settingsOf(ctx, node, s.current).smoke : ctx.config.smoke;
+  const smoked = !s.current ? 'nothing deployed' : smoke ? await smokeAttempt(ctx, node, facts) : '';
   const spec = ctx.config.service;
   const service = spec ? await readService(ctx, node, spec) : undefined;
   const stopped = service && !service.running && s.current ? `service ${spec!.unit}: ${service.text}` : '';
@@ -52,7 +54,7 @@ export async function statusRow(
     since: record?.ts,
     unrecorded: Boolean(s.current && !record),
     healthy: problem === '',
-    health: problem || (ctx.config.smoke ? 'ok' : 'ok (no smoke test configured)'),
+    health: problem || (smoke ? 'ok' : 'ok (no smoke test configured)'),
     service: service?.text,
     lock: s.lock ? describeOwner(s.lock, now, ctx.config.lock.ttlMs) : undefined,
     ...(shared.length ? { shared } : {}),

@@ -3,6 +3,7 @@
 import { drift } from '../journal/view.js';
 import { state } from '../pipeline/context.js';
 import { findRetry } from '../pipeline/phases/retry.js';
+import { readOwnSettings } from '../pipeline/shared/release-settings.js';
 import { lockRow, releasesRow, statusRow } from './node-rows.js';
 import type { Observation } from './observe.js';
 
@@ -11,6 +12,13 @@ export { observeEnv, withObserved } from './observed.js';
 
 /** Per node: what it runs and its health; `groups` maps each release (or releases of one commit) to its nodes. */
 export async function statusOf(seen: Observation, now: Date) {
+  // Each node's health is its current release's own smoke test (the settings it kept).
+  const up = seen.nodes.filter((n) => !seen.unreachable.has(n.name));
+  const serving = up.flatMap((node) => {
+    const release = state(seen.ctx, node).current;
+    return release ? [{ node, release, standby: true }] : [];
+  });
+  await readOwnSettings(seen.ctx, serving, { quiet: true });
   const rows = await Promise.all(
     seen.nodes.map((node) => statusRow(seen.ctx, node, seen.unreachable.get(node.name), now)),
   );

@@ -13,6 +13,10 @@ export const options = {
   },
   reason: { type: 'string', describe: 'why, for the journal' },
   node: { type: 'string', array: true, describe: 'only these nodes' },
+  'use-current-config': {
+    type: 'boolean',
+    describe: "restart, stop and smoke-test with today's config, not the settings each release kept",
+  },
 } as const satisfies OptionSet;
 
 export interface RollbackArgs extends GlobalOptions {
@@ -23,6 +27,7 @@ export interface RollbackArgs extends GlobalOptions {
   force?: boolean;
   reason?: string;
   node?: string[];
+  'use-current-config'?: boolean;
 }
 
 /** Exactly one of --last and --to says where to go. */
@@ -53,7 +58,8 @@ export async function rollbackCommand(argv: RollbackArgs): Promise<void> {
     const { rollBack } = await pipeline;
     const target = argv.to ? ({ kind: 'to', spec: argv.to } as const) : ({ kind: 'last' } as const);
     const { emergency, force, reason } = argv;
-    await rollBack(run, { target, emergency, force, reason, nodes: argv.node });
+    const useCurrentConfig = argv['use-current-config'];
+    await rollBack(run, { target, emergency, force, reason, nodes: argv.node, useCurrentConfig });
   } finally {
     await run.close();
     ended();

@@ -1,3 +1,4 @@
+import type { NodeSettings } from '../config/release-settings.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { RemoteError, InterruptedError } from '../errors.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
@@ -109,14 +110,16 @@ export interface RunContext {
    * checks it between nodes and groups (as checkAborted for an interrupt) and stops before its next switch.
    */
   readonly lockLost: Map<string, string>;
+  /** Settings releases kept, read from the nodes they go back onto, by `node/release` (shared/release-settings). */
+  readonly ownSettings: Map<string, NodeSettings>;
+  /** `rollback --use-current-config`: releases going back use the local config, not the settings they kept. */
+  currentConfigOnly?: boolean;
 }
 
-export function makeContext(
-  init: Omit<
-    RunContext,
-    'layout' | 'sessions' | 'states' | 'lb' | 'drained' | 'setAside' | 'unlocked' | 'undoing' | 'empty' | 'lockLost'
-  >,
-): RunContext {
+/** What makeContext fills in. */
+type Made = 'layout' | 'sessions' | 'states' | 'lb' | 'drained' | 'setAside' | 'unlocked' | 'undoing' | 'empty';
+
+export function makeContext(init: Omit<RunContext, Made | 'lockLost' | 'ownSettings'>): RunContext {
   return {
     ...init,
     layout: layout(init.config.deployTo),
@@ -129,6 +132,7 @@ export function makeContext(
     undoing: false,
     empty: new Set(),
     lockLost: new Map(),
+    ownSettings: new Map(),
   };
 }
 

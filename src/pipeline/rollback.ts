@@ -1,4 +1,4 @@
-import { errorMessage, EXIT, RelinkError, UsageError } from '../errors.js';
+import { errorMessage, EXIT, RelinkError } from '../errors.js';
 import { describeOwner } from '../gates/lock.js';
 import { filterNodes, rolloutGroups } from '../inventory/groups.js';
 import type { NodeSpec } from '../inventory/types.js';
@@ -6,9 +6,18 @@ import { type Flags, nextStep, said } from '../next.js';
 import { type RunDeps, state } from './context.js';
 import { type LockedRequest, LockedRun } from './lifecycle/locked-run.js';
 import { connectEach } from './phases/preflight.js';
-import { chooseTargets, formatRows, type RollbackRow, type RollbackTarget } from './phases/rollback-targets.js';
-import { checkLb, openLb, undrainLeftovers } from './rollout/drain.js';
-import { type Move, rollout, type RolloutPolicy, type Stop } from './rollout/rollout.js';
+import {
+  chooseTargets,
+  formatRows,
+  noSuchRelease,
+  refusalOf,
+  type RollbackRow,
+  type RollbackTarget,
+} from './phases/rollback-targets.js';
+import { readOwnSettings } from './shared/release-settings.js';
+import { checkLb, openLb } from './rollout/drain.js';
+import { afterFailedEmergency, afterFailedRollback } from './rollout/rollback-failed.js';
+import { type Move, rollout, type RolloutPolicy } from './rollout/rollout.js';
 
 export type { RollbackRow, RollbackTarget } from './phases/rollback-targets.js';
 export { chooseTargets, formatRows } from './phases/rollback-targets.js';
@@ -21,6 +30,8 @@ export interface RollbackRequest extends LockedRequest {
   readonly force?: boolean;
   readonly reason?: string;
   readonly nodes?: readonly string[];
+  /** Restart, stop and smoke-test with the local config, not the settings each release kept on its nodes. */
+  readonly useCurrentConfig?: boolean;
 }
 
 export interface RollbackOutcome {
@@ -37,8 +48,6 @@ const ROLLING: RolloutPolicy = {
   continueOnFailure: false,
   interruptible: false,
 };
-/** `--to <version>`: a blank the person fills in. */
-const TO_ANY: Flags = { to: '<version>' };
 /** The emergency button: every node at once, no drain, no smoke gate; every node is tried. */
 const EMERGENCY: RolloutPolicy = {
   phase: 'emergency',
@@ -107,16 +116,24 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     if (frozen.length) warnFrozen(frozen);
     const fields = { reason, emergency: req.emergency || undefined };
     run.about({ facts: movable[0]!.target!, fields });
+    const targetOf = (node: NodeSpec) => movable.find((r) => r.node === node.name)!.target!;
     const moveOf = (node: NodeSpec): Move => {
       const row = movable.find((r) => r.node === node.name)!;
       return { to: row.target!, event: 'rolled_back', fields: { from: row.current, ...fields } };
     };
+    // Each release goes back (and, should this fail, the one left comes back) with the settings it kept.
+    ctx.currentConfigOnly = req.useCurrentConfig;
+    const current = (node: NodeSpec) => state(ctx, node).current;
+    await readOwnSettings(ctx, [
+      ...moved.map((node) => ({ node, release: targetOf(node).release })),
+      ...moved.flatMap((node) => (current(node) ? [{ node, release: current(node)!, standby: true }] : [])),
+    ]);
 
     if (req.emergency) {
       reporter.emit({ type: 'phase', phase: 'emergency rollback: every node at once, no smoke gate, no drain' });
-      const { failures: failed } = await rollout(ctx, [moved], moveOf, EMERGENCY);
+      const { failures: failed, switched } = await rollout(ctx, [moved], moveOf, EMERGENCY);
       if (failed.length) {
-        const lines = failed.map((f) => `${f.node.name}: ${errorMessage(f.error).split('\n')[0]}`);
+        const lines = await afterFailedEmergency(ctx, failed, switched, targetOf);
         throw new RelinkError(`emergency rollback failed on ${failed.length} node(s):\n  ${lines.join('\n  ')}`, {
           hint: said`check those nodes now: ${nextStep('status', env)}`,
         });
@@ -131,7 +148,7 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
       reporter.emit({ type: 'phase', phase: 'rollback' });
       const groups = rolloutGroups(moved, req.inventory.pre, req.inventory.groupSize);
       const rolled = await rollout(ctx, groups, moveOf, ROLLING);
-      if (rolled.stopped) throw await stoppedError(rolled.stopped, rolled.switched, rolled.failures);
+      if (rolled.stopped) throw await afterFailedRollback(ctx, rolled.stopped, rolled.switched, moved, targetOf);
     }
     const ms = run.elapsed();
     await run.succeed();
@@ -148,35 +165,6 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     const names = frozen.map((n) => n.name).join(', ');
     const until = said`deploys are refused until: ${nextStep('unlock', env)}`;
     reporter.emit({ type: 'warn', message: `${env} stays frozen (${names}: ${who}); ${run.deps.phrase(until)}` });
-  }
-
-  /** A rolling rollback that stopped: what runs the target, what was not touched, what is left drained. */
-  async function stoppedError(
-    stopped: Stop,
-    switched: readonly NodeSpec[],
-    failures: readonly { node: NodeSpec }[],
-  ): Promise<RelinkError> {
-    // A node that switched and failed runs a release that did not pass: it stays out of the pool.
-    const at = stopped.node.name;
-    const kept = failures
-      .map((f) => f.node.name)
-      .filter((n) => ctx.drained.has(n) && switched.some((s) => s.name === n));
-    const left = await undrainLeftovers(ctx, 'rollback', kept);
-    const them = kept.length > 1 ? 'they stay' : 'it stays';
-    if (kept.length)
-      left.push(
-        `${kept.join(', ')}: ${them} drained (out of the load balancer); the next successful run puts them back.`,
-      );
-    const done = switched.filter((n) => !stopped.group.includes(n)).map((n) => n.name);
-    const rest = stopped.untouched.map((n) => n.name);
-    const cause = errorMessage(stopped.error).split('\n')[0];
-    const message =
-      `rollback stopped: ${cause}. ${done.length ? `${done.join(', ')} run the target; ` : ''}` +
-      `${rest.length ? `${rest.join(', ')} were not touched.` : ''}${left.length ? ` ${left.join('; ')}` : ''}`;
-    const logs = nextStep('logs', env, { node: at });
-    return new RelinkError(message, {
-      hint: said`look at ${at} (${logs}), then ${nextStep('rollback', env, TO_ANY)} or --emergency`,
-    });
   }
 
   return run.execute(phases, (result, failure) => {
@@ -208,36 +196,5 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
         release: target?.release,
       },
     };
-  });
-}
-
-/** `--to X` that no reachable node has (passed a smoke test there): bad input, exit 2, even with --force. */
-function noSuchRelease(rows: readonly RollbackRow[], target: RollbackTarget, env: string): UsageError | undefined {
-  const seen = rows.filter((r) => !r.problem?.startsWith('unreachable'));
-  if (target.kind !== 'to' || seen.length === 0 || seen.some((r) => r.target)) return undefined;
-  const message = `rollback refused: no node has a release "${target.spec}" that passed a smoke test there`;
-  return new UsageError(`${message}. Nothing was changed.\n${formatRows(rows)}`, {
-    hint: said`see which releases each node has: ${nextStep('releases', env)}`,
-  });
-}
-
-/** The refusal, before anything changed, when a node cannot be rolled back or the nodes disagree (unless --force). */
-function refusalOf(
-  rows: readonly RollbackRow[],
-  env: string,
-  force: boolean,
-  untrusted = false,
-): RelinkError | undefined {
-  const targets = new Set(rows.filter((r) => r.target && !r.problem && !r.untouched).map((r) => r.target!.release));
-  const problems = rows.filter((r) => r.problem);
-  if ((problems.length === 0 && targets.size <= 1) || force) return undefined;
-  const why = problems.length
-    ? `${problems.length} node(s) cannot be rolled back`
-    : 'the nodes would go to different releases';
-  const pick = nextStep('rollback', env, TO_ANY);
-  const forced = nextStep('again', undefined, { force: true });
-  return new RelinkError(`rollback refused: ${why}. Nothing was changed.\n${formatRows(rows)}`, {
-    hint: said`pick a release every node has (${pick}), or roll back only the nodes that can: add ${forced}`,
-    exitCode: untrusted ? EXIT.usage : EXIT.failed,
   });
 }

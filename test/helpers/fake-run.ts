@@ -7,6 +7,7 @@ import type { RunDeps, VersionInfo } from '../../src/pipeline/context.js';
 import type { DeployRequest, Source } from '../../src/pipeline/run.js';
 import { RecordingTransport, type Responder } from './recording.js';
 import { SECTION } from '../../src/remote/inspect.js';
+import { NO_SETTINGS } from '../../src/remote/release-settings.js';
 
 export const SHA = 'ab'.repeat(32);
 export const OLD = 'hello_prod_v1.0.0_main_20261101-120000_ana';
@@ -53,7 +54,9 @@ export interface FakeOptions {
   /** The config's shared entries (default: dirs ['log']). */
   shared?: { dirs?: string[]; files?: string[] };
   /** Config keys set over the defaults (`restart: undefined` takes the restart command away). */
-  settings?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+  /** Settings files already on the nodes, by `node/release` (what distribute writes is added as it goes). */
+  settings?: Record<string, string>;
 }
 
 export function fakeRun(options: FakeOptions = {}) {
@@ -67,7 +70,7 @@ export function fakeRun(options: FakeOptions = {}) {
       smoke: { url: 'http://{{ node.address }}:{{ host.appPort }}/health', retries: 2, intervalMs: 0 },
       shared: options.shared ?? { dirs: ['log'] },
       rollout: { onFailure: options.onFailure ?? 'rollback', maxFailures: options.maxFailures },
-      ...options.settings,
+      ...options.config,
     },
     'deploy.config.ts',
   );
@@ -87,8 +90,17 @@ export function fakeRun(options: FakeOptions = {}) {
   );
   // What each node runs, from the relinks seen: the fake probe answers with it.
   const running = new Map<string, string>();
-  const respond: Responder = (node, command) => {
+  // The settings file each release keeps (distribute writes it on stdin; a rollback reads it back).
+  const kept = new Map(Object.entries(options.settings ?? {}));
+  const respond: Responder = (node, command, { stdin }) => {
     options.onCommand?.(node, command);
+    const settings = command.match(/releases\/([^/ ]+)\/\.relink\/settings\.json/)?.[1];
+    if (settings && command.includes('relink-tmp') && options.fail?.(node, command) === undefined) {
+      kept.set(`${node}/${settings}`, stdin ?? '');
+      return undefined;
+    }
+    if (settings && command.startsWith('{ test -f') && options.fail?.(node, command) === undefined)
+      return { stdout: kept.get(`${node}/${settings}`) ?? `${NO_SETTINGS}\n` };
     const relinked = command.match(/mv -Tf .*/) ? command.match(/releases\/hello_prod_(v[\d.]+)_/)?.[1] : undefined;
     if (relinked && options.fail?.(node, command) === undefined) running.set(node, relinked);
     const code = options.fail?.(node, command);
@@ -155,7 +167,7 @@ export function fakeRun(options: FakeOptions = {}) {
     secrets: {},
     localLock: false,
   };
-  return { transport, deps, source, request, events, probes };
+  return { transport, deps, source, request, events, probes, kept };
 }
 
 /** Short labels for a node's commands, enough to assert order. */
@@ -169,6 +181,8 @@ export function label(command: string): string {
   if (command.includes("'L 0 %s %Y %F'") || command.includes("'F 0 ok'")) return 'shared-check';
   if (command.includes('mv -T --')) return 'adopt';
   if (command.includes('ln -s /srv/app/shared/log')) return 'shared';
+  if (command.includes('.relink/settings.json.relink-tmp')) return 'settings';
+  if (command.includes('.relink/settings.json')) return `read-settings:${command.match(/hello_prod_(v[\d.]+)/)?.[1]}`;
   const events = () => [...command.matchAll(/\\?"event\\?":\\?"(\w+)/g)].map((m) => m[1]).join('+');
   if (command.includes('mv -Tf'))
     return `relink:${command.match(/releases\/(hello_prod_v[\d.]+)/)?.[1]}${command.includes('journal.jsonl') ? `+journal:${events()}` : ''}`;

@@ -30,6 +30,7 @@ describe('deploy pipeline', () => {
       'verify',
       'unpack',
       'shared',
+      'settings',
       'journal:unpacked',
       'relink:hello_prod_v1.1.0+journal:activated',
       'restart',

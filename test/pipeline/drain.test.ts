@@ -173,7 +173,7 @@ describe('plan = run: the steps `deploy plan` lists per node are the steps the d
     try {
       const { plan } = await planEqualsRun(() => withRsync(fakeRun(), path.join(root, 'srv'), staged));
       const steps = plan.nodes[0]!.steps.filter((s) => s.step.startsWith('distribute:'));
-      expect(steps.map((s) => s.step)).toEqual(['distribute:upload', 'distribute:shared']);
+      expect(steps.map((s) => s.step)).toEqual(['distribute:upload', 'distribute:shared', 'distribute:settings']);
       expect(steps[0]!.detail).toMatch(/^rsync into \/.*\/srv\/releases\/hello_prod_v1\.1\.0_.* hard-linked/);
       // rsync's receiving half wrote the build where the plan said.
       const release = plan.release;

@@ -147,47 +147,82 @@ describe('rollback --last', () => {
   });
 });
 
-describe('a rolling rollback that stops', () => {
-  it('leaves the node that failed its smoke test drained, puts the rest back, and says so', async () => {
-    const r0 = 'hello_prod_v1.0.0_main_20261101-120000_ana';
-    const r1 = 'hello_prod_v1.1.0_main_20261110-120000_ana';
-    const line = (run: string, kind: string, release: string, version: string, ts: string) =>
-      JSON.stringify({
-        v: 1,
-        ts,
-        run,
-        node: 'x',
-        env: 'prod',
-        user: 'ana',
-        event: kind,
-        release,
-        version,
-        commit: 'c',
-      });
-    const journal = [
-      line('a', 'activated', r0, 'v1.0.0', '2026-11-01T12:00:00Z'),
-      line('a', 'smoke_ok', r0, 'v1.0.0', '2026-11-01T12:00:01Z'),
-      line('b', 'activated', r1, 'v1.1.0', '2026-11-10T12:00:00Z'),
-      line('b', 'smoke_ok', r1, 'v1.1.0', '2026-11-10T12:00:01Z'),
-    ].join('\n');
-    const state = `releases/${r1}\n${SECTION}\n${r0}\n${r1}\n${SECTION}\n${SECTION}\n${journal}\n`;
-    const run = fakeRun({
-      groupSize: 1,
-      answer: (_node, command) => (command.includes('readlink /srv/app/current') ? { stdout: state } : undefined),
+/** Four nodes behind a fake HAProxy that ran v1.0.0 (proven) and run v1.1.0 now, rolled out one by one. */
+function twoReleaseRun() {
+  const r0 = 'hello_prod_v1.0.0_main_20261101-120000_ana';
+  const r1 = 'hello_prod_v1.1.0_main_20261110-120000_ana';
+  const line = (run: string, kind: string, release: string, version: string, ts: string) =>
+    JSON.stringify({
+      v: 1,
+      ts,
+      run,
+      node: 'x',
+      env: 'prod',
+      user: 'ana',
+      event: kind,
+      release,
+      version,
+      commit: 'c',
     });
+  const journal = [
+    line('a', 'activated', r0, 'v1.0.0', '2026-11-01T12:00:00Z'),
+    line('a', 'smoke_ok', r0, 'v1.0.0', '2026-11-01T12:00:01Z'),
+    line('b', 'activated', r1, 'v1.1.0', '2026-11-10T12:00:00Z'),
+    line('b', 'smoke_ok', r1, 'v1.1.0', '2026-11-10T12:00:01Z'),
+  ].join('\n');
+  const state = `releases/${r1}\n${SECTION}\n${r0}\n${r1}\n${SECTION}\n${SECTION}\n${journal}\n`;
+  return fakeRun({
+    groupSize: 1,
+    answer: (_node, command) => (command.includes('readlink /srv/app/current') ? { stdout: state } : undefined),
+  });
+}
+
+describe('a rolling rollback that stops', () => {
+  it('puts every node it moved back on its release, in the pool, and marks the target bad', async () => {
+    const run = twoReleaseRun();
     const lb = new SlowFailLb(false);
     const inventory = behindHaproxy(run);
+    // node2 fails its smoke test on the target (both attempts), then answers again once it is back.
+    let failing = 2;
     const deps = {
       ...run.deps,
       lb,
-      probe: async (url: string) => ({ status: url.includes(':8102') ? 500 : 200, body: '{"version":"v1.0.0"}' }),
+      probe: async (url: string) => {
+        const down = url.includes(':8102') && failing-- > 0;
+        return { status: down ? 500 : 200, body: '{"version":"v1.0.0 v1.1.0"}' };
+      },
     };
     const request = { ...run.request, inventory, target: { kind: 'last' as const } };
     const error = await rollback(request, deps).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/rollback stopped: node2: smoke test failed/);
-    expect((error as Error).message).toMatch(/node2: it stays drained \(out of the load balancer\)/);
-    expect(lb.admin.get('node2')).toBe('drain');
+    expect((error as Error).message).toMatch(/node1, node2 are back on the release each ran before/);
+    expect((error as Error).message).toMatch(/node3, node4 were not touched. v1.0.0 is marked bad/);
+    expect((error as RelinkError).exitCode).toBe(EXIT.failed);
+    expect(lb.admin.get('node2')).toBe('ready');
     expect(lb.admin.get('node1')).toBe('ready');
+    for (const node of ['node1', 'node2']) {
+      const relinked = run.transport.commandsFor(node).filter((c) => c.includes('mv -Tf'));
+      expect(relinked.map((c) => c.match(/releases\/(hello_prod_v[\d.]+)/)?.[1])).toEqual([
+        'hello_prod_v1.0.0',
+        'hello_prod_v1.1.0',
+      ]);
+    }
+    // The target is journaled bad on every node the rollback was for, the untouched ones too.
+    const marked = run.transport.log.filter((r) => r.command.includes('marked_bad')).map((r) => r.node);
+    expect(marked.sort()).toEqual(['node1', 'node2', 'node3', 'node4']);
+  });
+
+  it('a node that does not come back either stays drained, and the message says so', async () => {
+    const run = twoReleaseRun();
+    const lb = new SlowFailLb(false);
+    const inventory = behindHaproxy(run);
+    const deps = { ...run.deps, lb, probe: async () => ({ status: 500, body: 'down' }) };
+    const request = { ...run.request, inventory, target: { kind: 'last' as const } };
+    const error = await rollback(request, deps).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/^rollback stopped: node1: smoke test failed/);
+    expect((error as Error).message).toMatch(/Put back node1, but 1 node\(s\) did not come back cleanly/);
+    expect((error as Error).message).toMatch(/node1 stays drained \(out of the load balancer\)/);
+    expect(lb.admin.get('node1')).toBe('drain');
   });
 });
 

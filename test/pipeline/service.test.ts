@@ -27,7 +27,7 @@ function fromRelink(run: ReturnType<typeof fakeRun>, node: string): string[] {
 
 describe('a deploy with a systemd service', () => {
   it('writes the user unit, reloads, enables and restarts it with systemctl --user after the relink', async () => {
-    const run = fakeRun({ settings: systemd });
+    const run = fakeRun({ config: systemd });
     await deploy(run.request, run.deps, run.source);
     for (const node of ['node1', 'node2', 'node3', 'node4']) {
       const [relink, restart, ...rest] = fromRelink(run, node);
@@ -49,7 +49,7 @@ describe('a deploy with a systemd service', () => {
   });
 
   it('a system unit: /etc/systemd/system and plain systemctl', async () => {
-    const run = fakeRun({ settings: { ...systemd, service: { ...systemd.service, user: false } } });
+    const run = fakeRun({ config: { ...systemd, service: { ...systemd.service, user: false } } });
     await deploy(run.request, run.deps, run.source);
     const restart = fromRelink(run, 'node2')[1]!;
     expect(restart).toMatch(/^mkdir -p \/etc\/systemd\/system && cd \/etc\/systemd\/system && /);
@@ -61,7 +61,7 @@ describe('a deploy with a systemd service', () => {
 
   it('a failed restart names the node, systemctl and its last words, not the command line', async () => {
     const run = fakeRun({
-      settings: systemd,
+      config: systemd,
       answer: (node, command) =>
         node === 'node1' && command.includes('systemctl --user restart')
           ? { code: 1, stdout: '', stderr: 'Job for hello.service failed.' }
@@ -76,7 +76,7 @@ describe('a deploy with a systemd service', () => {
     const show = (state: string) =>
       `LoadState=loaded\nActiveState=${state}\nSubState=x\nMainPID=812\nUnitFileState=enabled\n`;
     const run = fakeRun({
-      settings: systemd,
+      config: systemd,
       answer: (node, command) =>
         command.includes('systemctl --user show')
           ? { stdout: show(node === 'node3' ? 'failed' : 'active') }
@@ -99,7 +99,7 @@ describe('a deploy with a systemd service', () => {
 
 describe('a deploy with the start-stop-daemon fallback', () => {
   it('restarts: the @reboot line in the crontab, the old process stopped, the app started from current', async () => {
-    const run = fakeRun({ settings: fallback });
+    const run = fakeRun({ config: fallback });
     await deploy(run.request, run.deps, run.source);
     const [, restart] = fromRelink(run, 'node1');
     const line = `@reboot rm -f ${PID} ; ${START} #relink-service:hello:`;
@@ -109,7 +109,7 @@ describe('a deploy with the start-stop-daemon fallback', () => {
   });
 
   it('undoing a failed first deploy stops the app it started and takes its boot line away', async () => {
-    const run = fakeRun({ settings: fallback, cold: true, unhealthy: (node) => node === 'node1' });
+    const run = fakeRun({ config: fallback, cold: true, unhealthy: (node) => node === 'node1' });
     await expect(deploy(run.request, run.deps, run.source)).rejects.toThrow(/node1: smoke test failed/);
     const tail = fromRelink(run, 'node1');
     const unlink = tail.indexOf('unlink');
@@ -120,7 +120,7 @@ describe('a deploy with the start-stop-daemon fallback', () => {
 
   it('deploy status reads start-stop-daemon --status, the pid file and the crontab', async () => {
     const run = fakeRun({
-      settings: fallback,
+      config: fallback,
       answer: (node, command) =>
         command.startsWith('/sbin/start-stop-daemon --status')
           ? { stdout: node === 'node2' ? 'status=3\npid=\nboot=yes\n' : 'status=0\npid=4711\nboot=yes\n' }

@@ -9,7 +9,8 @@ import { rsyncRelease } from '../../transport/rsync.js';
 import { journalEvent, record } from '../shared/record.js';
 import { templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { renderTemplate } from '../../template/render.js';
-import { reportSent, stampRsynced, verifyAndUnpack, type NodeWork } from './work.js';
+import { keptSettings, reportSent, stampRsynced, verifyAndUnpack, type NodeWork } from './work.js';
+import { RELEASE_SETTINGS_FILE } from '../../remote/release-settings.js';
 import { pullRelease } from './pull.js';
 import { relayRelease } from './relay.js';
 import pLimit from 'p-limit';
@@ -50,6 +51,7 @@ async function finishNode(
   node: NodeSpec,
   facts: ReleaseFacts,
   files: readonly { dest: string; mode: number; content: string }[],
+  settings: string,
 ): Promise<void> {
   const l = ctx.layout;
   await step(ctx, 'distribute:shared', node, () =>
@@ -67,6 +69,13 @@ async function finishNode(
         });
     });
   }
+  // What a rollback to this release restarts, stops and smoke-tests it with (shared/release-settings.ts).
+  await step(ctx, 'distribute:settings', node, () =>
+    execOk(ctx, node, writeReleaseFile(l, facts.release, RELEASE_SETTINGS_FILE, 0o644), {
+      kind: 'link',
+      stdin: settings,
+    }),
+  );
   await record(
     ctx,
     node,
@@ -162,11 +171,12 @@ export async function distribute(
   spare: (failed: { node: NodeSpec; error: unknown }[]) => boolean = () => false,
 ): Promise<void> {
   const rendered = renderAll(ctx, nodes, facts, secrets);
+  const settings = keptSettings(ctx, facts, secrets);
   const limit = pLimit(ctx.config.rollout.parallel);
   const staged = artifact.format === 'dir' ? artifact.file : undefined;
   const work: NodeWork = {
     send: (node) => sendNode(ctx, node, artifact, facts, staged),
-    finish: (node) => finishNode(ctx, node, facts, rendered.get(node.name) ?? []),
+    finish: (node) => finishNode(ctx, node, facts, rendered.get(node.name) ?? [], settings),
     commitTime: artifact.commitTime,
   };
   // The fan-out mode decides how the release gets there (relay.ts, pull.ts); push is this loop.

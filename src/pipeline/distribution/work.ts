@@ -1,4 +1,5 @@
-import { RelinkError } from '../../errors.js';
+import { releaseSettingsText, SecretInSettings } from '../../config/release-settings.js';
+import { RelinkError, UsageError } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import { releaseDir } from '../../remote/paths.js';
 import { checksum, stampWritten, unpackRelease } from '../../remote/release.js';
@@ -92,4 +93,19 @@ export async function verifyAndUnpack(
       hint: `check free disk under ${ctx.layout.deployTo} on ${node.name}`,
     }),
   );
+}
+
+/**
+ * The settings file the release carries (config/release-settings.ts), made before anything is uploaded: a
+ * setting that holds a secret's value is refused then (bad input), naming the setting and the secret.
+ */
+export function keptSettings(ctx: RunContext, facts: ReleaseFacts, secrets: Readonly<Record<string, string>>): string {
+  try {
+    return releaseSettingsText(ctx.config, facts.release, secrets);
+  } catch (error) {
+    if (!(error instanceof SecretInSettings)) throw error;
+    throw new UsageError(`${error.message}: a release keeps its settings on the nodes, never a secret`, {
+      hint: `put the secret in a template (templates[] in deploy.config.ts) and read it on the node from there`,
+    });
+  }
 }

@@ -1,3 +1,4 @@
+import { RELEASE_SETTINGS_FILE } from '../../remote/release-settings.js';
 import type { FANOUT_MODES } from '../../config/schema-fanout.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import { releaseRecords } from '../../journal/releases.js';
@@ -82,6 +83,7 @@ export async function describePlan(
         ...(config.templates.length
           ? [{ step: 'distribute:templates', detail: config.templates.map((t) => t.dest).join(', ') }]
           : []),
+        { step: 'distribute:settings', detail: `${RELEASE_SETTINGS_FILE}: restart, stop, smoke, shared` },
         ...(lb ? [{ step: 'rollout:drain', detail: `${ctx.lb.kind}: out of the pool` }] : []),
         ...(lb ? [{ step: 'rollout:drained', detail: 'wait until nothing is in flight' }] : []),
         { step: 'rollout:relink', detail: `current -> releases/${facts.release}` },

@@ -1,4 +1,6 @@
+import { EXIT, RelinkError, UsageError } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
+import { type Flags, nextStep, said } from '../../next.js';
 import type { JournalEvent } from '../../journal/events.js';
 import { matchReleases, previousGood, releaseRecords } from '../../journal/releases.js';
 import type { ReleaseFacts } from '../../template/scope.js';
@@ -119,4 +121,42 @@ export function formatRows(rows: readonly RollbackRow[]): string {
       return `  ${r.node.padEnd(width)}  ${from.padEnd(10)} -> ${to}${note}`;
     })
     .join('\n');
+}
+
+/** `--to <version>`: a blank the person fills in. */
+export const TO_ANY: Flags = { to: '<version>' };
+
+/** `--to X` that no reachable node has (passed a smoke test there): bad input, exit 2, even with --force. */
+export function noSuchRelease(
+  rows: readonly RollbackRow[],
+  target: RollbackTarget,
+  env: string,
+): UsageError | undefined {
+  const seen = rows.filter((r) => !r.problem?.startsWith('unreachable'));
+  if (target.kind !== 'to' || seen.length === 0 || seen.some((r) => r.target)) return undefined;
+  const message = `rollback refused: no node has a release "${target.spec}" that passed a smoke test there`;
+  return new UsageError(`${message}. Nothing was changed.\n${formatRows(rows)}`, {
+    hint: said`see which releases each node has: ${nextStep('releases', env)}`,
+  });
+}
+
+/** The refusal, before anything changed, when a node cannot be rolled back or the nodes disagree (unless --force). */
+export function refusalOf(
+  rows: readonly RollbackRow[],
+  env: string,
+  force: boolean,
+  untrusted = false,
+): RelinkError | undefined {
+  const targets = new Set(rows.filter((r) => r.target && !r.problem && !r.untouched).map((r) => r.target!.release));
+  const problems = rows.filter((r) => r.problem);
+  if ((problems.length === 0 && targets.size <= 1) || force) return undefined;
+  const why = problems.length
+    ? `${problems.length} node(s) cannot be rolled back`
+    : 'the nodes would go to different releases';
+  const pick = nextStep('rollback', env, TO_ANY);
+  const forced = nextStep('again', undefined, { force: true });
+  return new RelinkError(`rollback refused: ${why}. Nothing was changed.\n${formatRows(rows)}`, {
+    hint: said`pick a release every node has (${pick}), or roll back only the nodes that can: add ${forced}`,
+    exitCode: untrusted ? EXIT.usage : EXIT.failed,
+  });
 }

@@ -9,6 +9,7 @@ import { type ExecResult, TIMEOUT_EXIT } from '../../transport/types.js';
 import { execOk, session, state, step, type RunContext, userLimit } from '../context.js';
 import { guarded, lockRun } from '../phases/lock-guard.js';
 import { journalEvent, record, type EventFields } from '../shared/record.js';
+import { settingsOf } from '../shared/release-settings.js';
 import { commandEnv, templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { renderTemplate } from '../../template/render.js';
 import { restartService, stopService } from './service.js';
@@ -64,12 +65,13 @@ export async function relinkNode(
 }
 
 /**
- * Restarts the app: through its manager with `service` (which starts it from `current`), else the configured
- * restart command in the release dir, within its time limit.
+ * Restarts the app: through its manager with `service` (which starts it from `current`), else the release's
+ * restart command (shared/release-settings.ts) in the release dir, within its time limit.
  */
 export async function restartNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts): Promise<void> {
-  const { restart, service } = ctx.config;
+  const { service } = ctx.config;
   if (service) return step(ctx, `${phase}:restart`, node, () => restartService(ctx, node, service));
+  const { restart } = settingsOf(ctx, node, facts.release);
   if (!restart) return;
   await step(ctx, `${phase}:restart`, node, async () => {
     const dir = releaseDir(ctx.layout, facts.release);
@@ -92,8 +94,9 @@ export async function restartNode(ctx: RunContext, phase: string, node: NodeSpec
  * configured stop command in the release dir the node's app runs from, within its time limit.
  */
 export async function stopNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts): Promise<void> {
-  const { stop, service } = ctx.config;
+  const { service } = ctx.config;
   if (service) return step(ctx, `${phase}:stop`, node, () => stopService(ctx, node, service));
+  const { stop } = settingsOf(ctx, node, facts.release);
   if (!stop) return;
   await step(ctx, `${phase}:stop`, node, async () => {
     const dir = releaseDir(ctx.layout, facts.release);
@@ -111,7 +114,7 @@ export async function stopNode(ctx: RunContext, phase: string, node: NodeSpec, f
 
 /** Proves the release works on the node: HTTP check from here, or a command on the node, with retries. */
 export async function smokeNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts): Promise<void> {
-  const smoke = ctx.config.smoke;
+  const { smoke } = settingsOf(ctx, node, facts.release);
   if (!smoke) {
     await record(
       ctx,
@@ -188,7 +191,7 @@ export async function smokeAttempt(ctx: RunContext, node: NodeSpec, facts: Relea
 }
 
 async function smokeCheck(ctx: RunContext, node: NodeSpec, facts: ReleaseFacts): Promise<SmokeResult> {
-  const smoke = ctx.config.smoke!;
+  const smoke = settingsOf(ctx, node, facts.release).smoke!;
   if (smoke.command) {
     const dir = path.join(ctx.layout.releases, facts.release);
     const result = await runOnNode(ctx, node, dir, smoke.command, facts, smoke.timeoutMs);

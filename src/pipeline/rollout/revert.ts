@@ -7,6 +7,7 @@ import type { ReleaseFacts } from '../../template/scope.js';
 import { state, type RunContext } from '../context.js';
 import { LockLostError, reclaimLocks } from '../phases/lock-guard.js';
 import { SmokeSettingError } from './activate.js';
+import { readOwnSettings } from '../shared/release-settings.js';
 import { undrainLeftovers } from './drain.js';
 import { type Move, rollout } from './rollout.js';
 
@@ -78,32 +79,41 @@ export async function afterFailedRollout(
 /**
  * Puts each switched node back on the release it ran before this run: the
  * same rollout, in batches of the group size (so the serving pool never
- * shrinks more than during the deploy), going on past failures. The release
- * rolled back from is bad from then on. A node with no earlier release loses
- * its `current` link. Returns one line per node that did not come back.
+ * shrinks more than during the deploy), going on past failures. Each release
+ * goes back with the settings it kept on its node (shared/release-settings.ts).
+ * The release rolled back from is bad from then on. A node with no earlier
+ * release loses its `current` link. Returns one line per node that did not come back.
  */
 export async function revertSwitched(
   ctx: RunContext,
   switched: readonly NodeSpec[],
-  facts: ReleaseFacts,
-  options: { keepOut?: boolean; phase?: string } = {},
+  facts: ReleaseFacts | ((node: NodeSpec) => ReleaseFacts),
+  options: { keepOut?: boolean; phase?: string; reason?: string } = {},
 ): Promise<string[]> {
   // The rollout below does not let an interrupt cut its commands short (interruptible: false), and restores
   // that afterwards: a failure budget's put-back inside a forward rollout leaves the rest of it interruptible.
   const title = options.phase ?? `rollback of ${switched.length} switched node(s)`;
   ctx.deps.reporter.emit({ type: 'phase', phase: title });
+  const leaving = (node: NodeSpec) => (typeof facts === 'function' ? facts(node) : facts);
+  const reason = options.reason ?? 'deploy failed';
   const previousOf = (node: NodeSpec): Move => {
     const previous = state(ctx, node).current;
+    const from = leaving(node);
     if (!previous) {
-      const fields = { from: facts.release, reason: 'deploy failed; no earlier release' };
-      return { event: 'rolled_back', fields, leaving: facts };
+      const fields = { from: from.release, reason: `${reason}; no earlier release` };
+      return { event: 'rolled_back', fields, leaving: from };
     }
     const old = releaseRecords(state(ctx, node).events).get(previous);
     const to = { release: previous, version: old?.version ?? 'unknown', commit: old?.commit ?? 'unknown', branch: '' };
-    return { to, event: 'rolled_back', fields: { from: facts.release, reason: 'deploy failed' } };
+    return { to, event: 'rolled_back', fields: { from: from.release, reason } };
   };
   // After a lost lock: a node whose lock another run holds now is not touched; a removed one is taken again.
   const reclaimed = await reclaimLocks(ctx, switched);
+  const back = reclaimed.nodes.flatMap((node) => {
+    const release = state(ctx, node).current;
+    return release ? [{ node, release }] : [];
+  });
+  await readOwnSettings(ctx, back);
   const batches = rolloutGroups(reclaimed.nodes, undefined, ctx.inventory.groupSize);
   const policy = { phase: 'rollback', drain: true, switchUndrained: true, smoke: true, undo: true } as const;
   const keepOut = options.keepOut ?? false;

@@ -4,6 +4,7 @@ import type { ReleaseFacts } from '../../template/scope.js';
 import { checkAborted, execOk, step, type RunContext } from '../context.js';
 import { checkLock, guarded, lockLoss, lockRun } from '../phases/lock-guard.js';
 import { journalEvent, record, type EventFields } from '../shared/record.js';
+import { settingsOf } from '../shared/release-settings.js';
 import { relinkNode, restartNode, smokeNode, stopNode } from './activate.js';
 import { behindLb, drainGroup, undrainNode } from './drain.js';
 
@@ -202,7 +203,8 @@ async function switchNode(
 async function leaveEmpty(ctx: RunContext, phase: string, node: NodeSpec, leaving?: ReleaseFacts): Promise<void> {
   ctx.empty.add(node.name);
   let stopped = false;
-  const canStop = Boolean(ctx.config.stop || ctx.config.service);
+  const stop = leaving ? settingsOf(ctx, node, leaving.release).stop : ctx.config.stop;
+  const canStop = Boolean(stop || ctx.config.service);
   if (canStop && leaving) {
     stopped = await stopNode(ctx, phase, node, leaving).then(
       () => true,
@@ -218,7 +220,7 @@ async function leaveEmpty(ctx: RunContext, phase: string, node: NodeSpec, leavin
   const what = leaving ? `the app started from ${leaving.release}` : 'the app this run started';
   const why = ctx.config.service
     ? 'stopping its service failed'
-    : ctx.config.stop
+    : stop
       ? 'its stop command failed'
       : 'no `stop` or `service` is configured';
   const out = pooled ? '; it stays out of the load balancer' : '';
