@@ -46,7 +46,7 @@ export function releaseRecords(events: readonly JournalEvent[]): Map<string, Rel
         record.status = 'interrupted';
       }
     }
-    if (!e.release || e.event === 'run_finished' || e.event === 'lock_broken') return;
+    if (!e.release || e.event === 'run_finished' || e.event === 'lock_broken' || e.event.startsWith('hook_')) return;
     let record = records.get(e.release);
     if (!record) {
       record = {

@@ -8,6 +8,7 @@ import { type LockedRequest, LockedRun } from './lifecycle/locked-run.js';
 import { connectEach } from './phases/preflight.js';
 import { chooseTargets, formatRows, type RollbackRow, type RollbackTarget } from './phases/rollback-targets.js';
 import { checkLb, openLb, undrainLeftovers } from './rollout/drain.js';
+import { runHooksBefore, runHooksWarned } from './rollout/hooks.js';
 import { type Move, rollout, type RolloutPolicy, type Stop } from './rollout/rollout.js';
 
 export type { RollbackRow, RollbackTarget } from './phases/rollback-targets.js';
@@ -110,6 +111,10 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
       const row = movable.find((r) => r.node === node.name)!;
       return { to: row.target!, event: 'rolled_back', fields: { from: row.current, ...fields } };
     };
+    // Hooks act on a node's target (on this machine: the first one's); an emergency runs only hooks marked so.
+    const hooks = { facts: (n?: NodeSpec) => (n ? moveOf(n).to : movable[0]!.target)!, emergency: req.emergency };
+    run.whenFailed((more) => runHooksWarned(ctx, 'onFailure', reachable, { ...hooks, dir: 'deployTo', more }));
+    await runHooksBefore(ctx, 'beforeRollback', moved, hooks, 'No node was moved.');
 
     if (req.emergency) {
       reporter.emit({ type: 'phase', phase: 'emergency rollback: every node at once, no smoke gate, no drain' });
@@ -132,6 +137,7 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
       const rolled = await rollout(ctx, groups, moveOf, ROLLING);
       if (rolled.stopped) throw await stoppedError(rolled.stopped, rolled.switched, rolled.failures);
     }
+    await runHooksWarned(ctx, 'afterRollback', moved, hooks);
     const ms = run.elapsed();
     await run.succeed();
     reporter.emit({

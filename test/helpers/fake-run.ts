@@ -50,6 +50,8 @@ export interface FakeOptions {
   answer?: (node: string, command: string) => { code?: number; stdout?: string } | undefined;
   /** Called for every recorded command; lets a test abort mid-run. */
   onCommand?: (node: string, command: string) => void;
+  /** More settings of deploy.config.ts (hooks, ...), over the fake's own. */
+  config?: Record<string, unknown>;
 }
 
 export function fakeRun(options: FakeOptions = {}) {
@@ -63,6 +65,7 @@ export function fakeRun(options: FakeOptions = {}) {
       smoke: { url: 'http://{{ node.address }}:{{ host.appPort }}/health', retries: 2, intervalMs: 0 },
       shared: { dirs: ['log'] },
       rollout: { onFailure: options.onFailure ?? 'rollback', maxFailures: options.maxFailures },
+      ...options.config,
     },
     'deploy.config.ts',
   );

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
+import { HOOK_POINT_NAMES } from '../../src/config/hooks.js';
 import { configSchema } from '../../src/config/schema.js';
 import { validateUserConfig } from '../../src/config/validate.js';
 import { inventorySchema } from '../../src/inventory/schema.js';
@@ -76,6 +77,10 @@ describe('the defaults of the config', () => {
       notify: { webhooks: [{ url: 'https://hooks.example.com/' }], email: { host: 'h', from: 'a@x', to: ['b@x'] } },
     };
     const resolved = resolveConfig(validateUserConfig(user, 'deploy.config.ts'), 'dev', '/p/deploy.config.ts');
+    // A hook at every point (without `backup`, which would be the first beforeSwitch hook).
+    const { backup: _backup, ...plain } = user;
+    const hooks = Object.fromEntries(HOOK_POINT_NAMES.map((point) => [point, [{ command: 'x' }]]));
+    const hooked = resolveConfig(validateUserConfig({ ...plain, hooks }, 'x.ts'), 'dev', '/p/deploy.config.ts');
     // Paths are resolved against the config's directory (and ~ against the home directory).
     const asResolved: Record<string, (v: unknown) => unknown> = {
       'ssh.knownHostsFile': (v) => path.join(os.homedir(), String(v).slice(2)),
@@ -85,14 +90,21 @@ describe('the defaults of the config', () => {
       // An object's default ({}) is its fields' defaults, and a list's items are given: both checked field by field.
       if (!f.schemaDefault || f.kind === 'object' || f.kind === 'list' || /^(environments|schedule)\b/.test(f.path))
         continue;
-      let value: unknown = resolved;
+      let value: unknown = f.path.startsWith('hooks.') ? hooked : resolved;
       for (const part of f.path.replace(/\[\]/g, '.0').split('.')) value = (value as Record<string, unknown>)[part];
       const dflt = f.schemaDefault.value;
       expect(value, f.path).toEqual(asResolved[f.path]?.(dflt) ?? dflt);
       checked.push(f.path);
     }
     expect(checked).toEqual(
-      expect.arrayContaining(['keepReleases', 'build.timeoutMs', 'templates[].mode', 'ssh.connectTimeoutMs']),
+      expect.arrayContaining([
+        'keepReleases',
+        'build.timeoutMs',
+        'templates[].mode',
+        'ssh.connectTimeoutMs',
+        'hooks.beforeBuild[].timeoutMs',
+        'hooks.beforeBuild[].emergency',
+      ]),
     );
     expect(checked.length).toBeGreaterThan(40);
   });

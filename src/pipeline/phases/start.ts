@@ -4,12 +4,17 @@ import { checkLb, openLb } from '../rollout/drain.js';
 import { connectAll, inspectAll } from './preflight.js';
 import type { Source } from '../shared/source.js';
 
-/** The build, started early; `cancel` stops it (and everything it started) when the run ends before needing it. */
-export function startBuild(ctx: RunContext, source: Source, version: VersionInfo) {
+/**
+ * The build, started early, after `before` (the beforeBuild hooks); `cancel` stops it (and everything it
+ * started) when the run ends before needing it.
+ */
+export function startBuild(ctx: RunContext, source: Source, version: VersionInfo, before: () => Promise<void>) {
   const stop = new AbortController();
   const onAbort = () => stop.abort(ctx.deps.signal?.reason);
   ctx.deps.signal?.addEventListener('abort', onAbort, { once: true });
-  const done = source.build(version, stop.signal).finally(() => ctx.deps.signal?.removeEventListener('abort', onAbort));
+  const done = before()
+    .then(() => source.build(version, stop.signal))
+    .finally(() => ctx.deps.signal?.removeEventListener('abort', onAbort));
   done.catch(() => undefined);
   return {
     done,
