@@ -23,6 +23,8 @@ export interface Field {
   readonly variant?: string;
   /** The fields of an object, of a list's objects, or (for a union) of every variant. */
   readonly children: readonly Field[];
+  /** A list whose items are the same schema as an earlier list's: that list's path (its fields are listed there). */
+  readonly itemsAs?: string;
 }
 
 type Def = {
@@ -77,14 +79,20 @@ function kindOf(inner: z.ZodType): { kind: Kind; parts: z.ZodType[] } {
   return { kind: 'leaf', parts: [] };
 }
 
-function field(key: string, schema: z.ZodType, prefix: string, depth: number, variant?: string): Field {
+/** The lists whose items were listed already in one schema's fields, by item schema: the path they are under. */
+type Listed = Map<z.ZodType, string>;
+
+function field(key: string, schema: z.ZodType, prefix: string, depth: number, listed: Listed, variant?: string): Field {
   const { inner, meta, optional, dflt } = unwrap(schema);
   const { kind, parts } = kindOf(inner);
   const path = `${prefix}${key}`;
   let children: Field[] = [];
-  if (kind === 'object' || kind === 'list')
-    children = fields(parts[0]!, `${path}${kind === 'list' ? '[]' : ''}.`, depth + 1);
-  if (kind === 'union') children = unionFields(parts, `${path}.`, depth + 1);
+  // A list of the same items as an earlier list (the points of `hooks`) points there instead of listing them again.
+  const itemsAs = kind === 'list' ? listed.get(parts[0]!) : undefined;
+  if (kind === 'list' && !itemsAs) listed.set(parts[0]!, path);
+  if ((kind === 'object' || kind === 'list') && !itemsAs)
+    children = fields(parts[0]!, `${path}${kind === 'list' ? '[]' : ''}.`, depth + 1, listed);
+  if (kind === 'union') children = unionFields(parts, `${path}.`, depth + 1, listed);
   return {
     path,
     key,
@@ -98,16 +106,17 @@ function field(key: string, schema: z.ZodType, prefix: string, depth: number, va
     schemaDefault: dflt,
     variant,
     children,
+    itemsAs,
   };
 }
 
 /** The fields of an object schema, in their written order. */
-export function fields(object: z.ZodType, prefix = '', depth = 0): Field[] {
-  return Object.entries(defOf(object).shape!).map(([key, s]) => field(key, s, prefix, depth));
+export function fields(object: z.ZodType, prefix = '', depth = 0, listed: Listed = new Map()): Field[] {
+  return Object.entries(defOf(object).shape!).map(([key, s]) => field(key, s, prefix, depth, listed));
 }
 
 /** Fields shared by every variant (the same schema) once, then each variant's own, named by its discriminator. */
-function unionFields(options: readonly z.ZodType[], prefix: string, depth: number): Field[] {
+function unionFields(options: readonly z.ZodType[], prefix: string, depth: number, listed: Listed): Field[] {
   const shapes = options.map((o) => defOf(o).shape!);
   const common = Object.keys(shapes[0]!).filter((k) => shapes.every((s) => s[k] === shapes[0]![k]));
   const own = shapes.flatMap((shape) => {
@@ -116,9 +125,9 @@ function unionFields(options: readonly z.ZodType[], prefix: string, depth: numbe
       .find((d) => d.type === 'literal')?.values?.[0];
     return Object.entries(shape)
       .filter(([k]) => !common.includes(k))
-      .map(([k, s]) => field(k, s, prefix, depth, String(tag)));
+      .map(([k, s]) => field(k, s, prefix, depth, listed, String(tag)));
   });
-  return [...own, ...common.map((k) => field(k, shapes[0]![k]!, prefix, depth))];
+  return [...own, ...common.map((k) => field(k, shapes[0]![k]!, prefix, depth, listed))];
 }
 
 /** Every field at every depth, parents before their children. */

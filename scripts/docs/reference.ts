@@ -78,6 +78,7 @@ function section(f: Field, syntax: Syntax): string {
   if (example) lines.push(example);
   if (f.children.length)
     lines.push(`- fields: ${f.children.map((c) => `[${label(c)}](#${anchor(title(c))})`).join(', ')}`);
+  if (f.itemsAs) lines.push(`- items: as in [\`${f.itemsAs}\`](#${anchor(`\`${f.itemsAs}\``)})`);
   return lines.join('\n');
 }
 

@@ -6,6 +6,7 @@ import { validatedOnce } from './cache.js';
 import { requireCjs } from '../cjs.js';
 import { parseProxyJump } from './proxy-jump.js';
 import { fillDefaults, rememberSettingsDefaults, settingsDefaults } from './defaults.js';
+import { resolveHooks } from './hooks.js';
 import type { FilledSettings } from './resolved.js';
 import type { EnvironmentSettings, ResolvedConfig, UserConfig } from './types.js';
 
@@ -69,7 +70,7 @@ export function resolveRepo(user: UserConfig, configFile: string): string {
 }
 
 /** Settings an environment merges key by key over the top level's (the others replace them whole). */
-const KEY_BY_KEY = ['build', 'smoke', 'rollout', 'ssh', 'restart', 'stop', 'service'] as const;
+const KEY_BY_KEY = ['build', 'smoke', 'rollout', 'ssh', 'restart', 'stop', 'service', 'hooks'] as const;
 
 /** The settings of one environment as written: its overrides merged over the top level. */
 function mergedSettings(user: UserConfig, env: string): EnvironmentSettings {
@@ -124,6 +125,7 @@ export function resolveConfig(user: UserConfig, env: string, configFile: string)
   const fromRoot = (p: string) => path.resolve(root, expandHome(p));
   return {
     ...settings,
+    hooks: resolveHooks(settings, file, env),
     project: user.project,
     repo: resolveRepo(user, configFile),
     env,

@@ -4,6 +4,7 @@
 // checked present, requireTag per environment), the type says so here.
 import type { z } from 'zod';
 import type { DeepReadonly } from './deep-readonly.js';
+import type { ResolvedHooks } from './schema-hooks.js';
 import type { JumpHop } from './proxy-jump.js';
 import type { environmentSchema } from './schema.js';
 
@@ -13,7 +14,9 @@ type Settings = FilledSettings;
 
 /** The complete, validated settings for one environment (paths resolved against the config's directory). */
 export type ResolvedConfig = DeepReadonly<
-  Omit<Settings, 'deployTo' | 'requireTag' | 'ssh' | 'notify'> & {
+  Omit<Settings, 'deployTo' | 'requireTag' | 'ssh' | 'notify' | 'hooks'> & {
+    /** Every hook point with its hooks (none: an empty list), `backup` first of beforeSwitch. */
+    hooks: ResolvedHooks;
     project: string;
     /** A URL as written, a local path resolved. */
     repo: string;

@@ -3,6 +3,7 @@
 // (load.ts) fills in its defaults, and `npm run docs` generates the reference and the JSON Schema.
 import { z } from 'zod';
 import { Cron } from 'croner';
+import { hooksSchema } from './schema-hooks.js';
 import { notifySchema } from './schema-notify.js';
 import { releaseSchema } from './schema-release.js';
 import { serviceSchema } from './schema-service.js';
@@ -49,8 +50,15 @@ const settings = {
   timezone: doc(timezone.default('UTC'), 'IANA time zone of windows and schedules.', 'Europe/Berlin'),
   backup: doc(
     backup.optional(),
-    'A step before rollout, e.g. a database dump; its failure stops the release before any node switches. ' +
+    'An alias of a `beforeSwitch` hook, kept for older configs: it runs first of them (with `node`: once on ' +
+      'that node, without: on the deploy machine). Default: none.',
+  ),
+  hooks: doc(
+    hooksSchema.optional(),
+    'Commands run at named points of a deploy or rollback (docs/hooks.md). Per environment, a point an ' +
+      "environment names replaces the top level's list for that point (`[]` drops it); the other points stay. " +
       'Default: none.',
+    { beforeSwitch: [{ command: 'npm run migrate' }], afterSwitch: [{ command: 'curl -fsS localhost/opcache-reset' }] },
   ),
   notify: doc(notifySchema.prefault({}), 'Where release notifications go (without channels: nowhere).'),
   deployTo: doc(
@@ -190,8 +198,8 @@ export const configSchema = z.strictObject({
   environments: doc(
     z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case letters, digits and "-"'), environmentSchema).optional(),
     'Settings that differ per environment (`dev`, `test`, `pre`, `prod`, ...), merged over the top level: ' +
-      '`build`, `smoke`, `rollout`, `ssh`, `restart`, `stop` and `service` key by key, `vars` name by name, ' +
-      '`secrets` added to; every other setting replaces the top-level one. Default: none.',
+      '`build`, `smoke`, `rollout`, `ssh`, `restart`, `stop` and `service` key by key, `hooks` point by point, ' +
+      '`vars` name by name, `secrets` added to; every other setting replaces the top-level one. Default: none.',
     { dev: { deployTo: '/srv/shop-dev', requireTag: false }, prod: { keepReleases: 10 } },
   ),
   schedule: doc(z.array(scheduleEntrySchema).optional(), 'Releases `deploy schedule` makes on its own. Default: none.'),

@@ -35,6 +35,8 @@ export interface JournalEvent {
   readonly retryOf?: string;
   /** run_finished: poison ids released anyway with --allow-poison (the reason is in `reason`). */
   readonly allowedPoisons?: readonly string[];
+  /** hook_ok, hook_failed: the hook's name (config `hooks.<point>[].name`, by default its point). */
+  readonly hook?: string;
 }
 
 export type JournalEventName =
@@ -53,7 +55,10 @@ export type JournalEventName =
   | 'frozen'
   | 'unfrozen'
   /** `deploy exec`: a command run on the node by hand (who, what, its exit code; `release` with `--in current`). */
-  | 'exec';
+  | 'exec'
+  /** A hook ran on the node (`hook` names it; `reason` says why it failed). */
+  | 'hook_ok'
+  | 'hook_failed';
 
 export const RUN_RESULTS = ['success', 'partial', 'failed', 'rolled_back', 'halted', 'interrupted'] as const;
 export type RunResult = (typeof RUN_RESULTS)[number];
@@ -100,6 +105,7 @@ const OPTIONAL = {
   setAside: listOf(isText),
   retryOf: isId,
   allowedPoisons: listOf(isId),
+  hook: isText,
 } satisfies Record<Exclude<keyof JournalEvent, 'v' | keyof typeof REQUIRED>, Check>;
 
 /**

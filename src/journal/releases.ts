@@ -46,7 +46,8 @@ export function releaseRecords(events: readonly JournalEvent[]): Map<string, Rel
         record.status = 'interrupted';
       }
     }
-    if (!e.release || e.event === 'run_finished' || e.event === 'lock_broken' || e.event === 'exec') return;
+    const notAboutReleases = ['run_finished', 'lock_broken', 'exec', 'hook_ok', 'hook_failed'];
+    if (!e.release || notAboutReleases.includes(e.event)) return;
     let record = records.get(e.release);
     if (!record) {
       record = {

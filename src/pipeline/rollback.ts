@@ -16,6 +16,7 @@ import {
 } from './phases/rollback-targets.js';
 import { readOwnSettings } from './shared/release-settings.js';
 import { checkLb, openLb } from './rollout/drain.js';
+import { runHooksBefore, runHooksWarned } from './rollout/hooks.js';
 import { afterFailedEmergency, afterFailedRollback } from './rollout/rollback-failed.js';
 import { type Move, rollout, type RolloutPolicy } from './rollout/rollout.js';
 
@@ -128,6 +129,10 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
       ...moved.map((node) => ({ node, release: targetOf(node).release })),
       ...moved.flatMap((node) => (current(node) ? [{ node, release: current(node)!, standby: true }] : [])),
     ]);
+    // Hooks act on a node's target (on this machine: the first one's); an emergency runs only hooks marked so.
+    const hooks = { facts: (n?: NodeSpec) => (n ? moveOf(n).to : movable[0]!.target)!, emergency: req.emergency };
+    run.whenFailed((more) => runHooksWarned(ctx, 'onFailure', reachable, { ...hooks, dir: 'deployTo', more }));
+    await runHooksBefore(ctx, 'beforeRollback', moved, hooks, 'No node was moved.');
 
     if (req.emergency) {
       reporter.emit({ type: 'phase', phase: 'emergency rollback: every node at once, no smoke gate, no drain' });
@@ -150,6 +155,7 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
       const rolled = await rollout(ctx, groups, moveOf, ROLLING);
       if (rolled.stopped) throw await afterFailedRollback(ctx, rolled.stopped, rolled.switched, moved, targetOf);
     }
+    await runHooksWarned(ctx, 'afterRollback', moved, hooks);
     const ms = run.elapsed();
     await run.succeed();
     reporter.emit({

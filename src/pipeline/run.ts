@@ -3,7 +3,6 @@ import type { NodeSpec } from '../inventory/types.js';
 import { nextStep, said } from '../next.js';
 import { type Artifact, checkAborted, makeContext, type RunDeps, step, type VersionInfo } from './context.js';
 import { type LockedRequest, LockedRun } from './lifecycle/locked-run.js';
-import { runBackup } from './phases/backup.js';
 import { checkShared, missingError, readAllShared } from './phases/shared-check.js';
 import { distribute } from './distribution/distribute.js';
 import { cleanup } from './phases/finish.js';
@@ -16,6 +15,8 @@ import { prepare } from './phases/prepare.js';
 import { narrowed, readRetry } from './phases/retry.js';
 import { warnNativeMismatch } from './phases/native.js';
 import { look, startBuild } from './phases/start.js';
+import { hooksBeforeSwitch } from './phases/switch-hooks.js';
+import { DEPLOY_HOOKS, runHooks, runHooksWarned, scheduleHooks } from './rollout/hooks.js';
 import type { Source } from './shared/source.js';
 import { spending } from './rollout/budget.js';
 import { groupsFor } from './rollout/drain.js';
@@ -70,8 +71,8 @@ export async function planDeploy(req: DeployRequest, deps: RunDeps, source: Sour
 }
 
 /**
- * `deploy <env> <version>`: plan, gates, build, distribute, backup, rollout,
- * finish, inside the one locked-run lifecycle (locks, close-out, report and
+ * `deploy <env> <version>`: plan, gates, build, distribute, the hooks before the switch, rollout, finish (the
+ * hooks of docs/hooks.md at their points), inside the one locked-run lifecycle (locks, close-out, report and
  * notifications on every exit path).
  */
 export async function deploy(req: DeployRequest, deps: RunDeps, source: Source): Promise<DeployOutcome> {
@@ -91,10 +92,16 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
   // The budget is of the nodes the run was for (a retry: the nodes it retries).
   let count = nodes.length;
   const budget = spending(ctx, () => count);
+  // A failed run that held its locks: the onFailure hooks, on the nodes it reached, once the undo is done.
+  run.whenFailed((more) => runHooksWarned(ctx, 'onFailure', reached(), { facts: () => facts, dir: 'deployTo', more }));
 
   const phases = async (): Promise<DeployOutcome> => {
+    // A hook's node is one of the run's (else bad input, before anything runs).
+    for (const point of DEPLOY_HOOKS) scheduleHooks(ctx, point, nodes);
     // The build runs on this machine while the nodes are connected, checked and locked; it is awaited after.
-    const build = startBuild(ctx, source, version);
+    const build = startBuild(ctx, source, version, () =>
+      runHooks(ctx, 'beforeBuild', nodes, { facts: () => facts, phase: 'build' }),
+    );
     let rolling: NodeSpec[][];
     let cold = false;
     try {
@@ -137,6 +144,11 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     const built = artifact.platform ? ` for ${artifact.platform}` : '';
     reporter.emit({ type: 'info', message: `artifact ${size}${built}${artifact.cached ? ' (cached)' : ''}` });
     await warnNativeMismatch(ctx, nodes, artifact);
+    await runHooks(ctx, 'afterBuild', nodes, {
+      facts: () => facts,
+      phase: 'build',
+      more: { RELINK_ARTIFACT: artifact.file },
+    });
     checkAborted(ctx);
 
     reporter.emit({ type: 'phase', phase: 'distribute' });
@@ -144,15 +156,12 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     checkAborted(ctx);
     rolling = rolling.map((g) => g.filter((n) => !ctx.setAside.has(n.name))).filter((g) => g.length > 0);
 
-    if (req.config.backup) {
-      reporter.emit({ type: 'phase', phase: 'backup' });
-      await runBackup(
-        ctx,
-        nodes.filter((n) => !ctx.setAside.has(n.name)),
-        facts,
-      );
-      checkAborted(ctx);
-    }
+    await hooksBeforeSwitch(
+      ctx,
+      nodes.filter((n) => !ctx.setAside.has(n.name)),
+      facts,
+    );
+    checkAborted(ctx);
 
     reporter.emit({ type: 'phase', phase: 'rollout' });
     if (cold) {
@@ -163,10 +172,11 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     if (rolled.stopped)
       throw await afterFailedRollout(ctx, rolled.stopped.node, rolled.stopped.error, rolled.switched, facts);
     const setAside = await budget.settle(facts, gates.fields, (o) => run.about(o));
+    const released = nodes.filter((n) => !ctx.setAside.has(n.name));
+    await runHooksWarned(ctx, 'afterRollout', released, { facts: () => facts });
 
     reporter.emit({ type: 'phase', phase: 'finish' });
     const ms = run.elapsed();
-    const released = nodes.filter((n) => !ctx.setAside.has(n.name));
     await cleanup(ctx, released, [facts.release]);
     await run.succeed(setAside.length ? 'partial' : 'success');
     const took = `${(ms / 1000).toFixed(1)}s: ${facts.release}`;
@@ -181,6 +191,9 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     const released = nodes.filter((n) => !ctx.setAside.has(n.name)).length;
     return out ? `${released} of ${released + out} node(s)` : `${released} node(s)`;
   };
+
+  /** The run's nodes this run is connected to. */
+  const reached = () => nodes.filter((n) => ctx.sessions.has(n.name));
 
   /** The run's nodes narrowed to these names, and their groups. */
   const only = (names: readonly string[]) => narrowed(req.inventory, names);

@@ -29,15 +29,24 @@ export function templateScope(
   };
 }
 
-/** The RELINK_* environment of restart and smoke commands on a node. */
-export function commandEnv(config: ResolvedConfig, node: NodeSpec, facts: ReleaseFacts): Record<string, string> {
+/**
+ * The RELINK_* environment of every user command (restart, stop, smoke, hooks): on a node, or on the deploy
+ * machine (no node: RELINK_NODE empty). `more` adds what the caller knows (RELINK_PREVIOUS, RELINK_HOOK).
+ */
+export function commandEnv(
+  config: ResolvedConfig,
+  node: NodeSpec | undefined,
+  facts: ReleaseFacts,
+  more: Readonly<Record<string, string>> = {},
+): Record<string, string> {
   return {
     RELINK_PROJECT: config.project,
     RELINK_ENV: config.env,
     RELINK_DEPLOY_TO: config.deployTo,
-    RELINK_NODE: node.name,
+    RELINK_NODE: node?.name ?? '',
     RELINK_RELEASE: facts.release,
     RELINK_VERSION: facts.version,
     RELINK_COMMIT: facts.commit,
+    ...more,
   };
 }

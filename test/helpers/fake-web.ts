@@ -171,6 +171,7 @@ export function fakeSource(): StateSource & { calls: Call[] } {
         window: 'no release windows: always open',
         distribute: { mode: 'push', detail: 'this machine uploads to every node', steps: [] },
         nodes: [{ node: 'node1', group: 1, pre: true, current: rel('v1.1.0'), currentVersion: 'v1.1.0', steps: [] }],
+        hooks: [],
       };
     },
     async deploy(env, form, who) {

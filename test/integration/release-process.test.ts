@@ -233,7 +233,7 @@ describe('release windows', () => {
   });
 });
 
-describe('backup hook', () => {
+describe('backup (an alias of a beforeSwitch hook)', () => {
   it('runs before rollout; its failure stops the release before any node switches', async () => {
     const marker = path.join(sb.dir, `backup-${process.pid}.txt`);
     const good = new Project(sb, { configExtra: `backup: { command: 'echo "$RELINK_VERSION" > ${marker}' },` });
@@ -249,7 +249,7 @@ describe('backup hook', () => {
       const result = await bad.deploy(['prod', 'v1.0.0']);
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(
-        /backup failed \(exit 4\): disk full\. The new release was removed from every node; nothing was switched\./,
+        /beforeSwitch hook "backup" failed on node2: exit 4: disk full\. The new release was removed from every node; nothing was switched\./,
       );
       for (const node of NODES) {
         expect(bad.releases(node)).toEqual([]);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/load.js';
+import { HOOK_POINT_NAMES } from '../../src/config/hooks.js';
 import { configSchema } from '../../src/config/schema.js';
 import { validateUserConfig } from '../../src/config/validate.js';
 import { inventorySchema } from '../../src/inventory/schema.js';
@@ -80,6 +81,10 @@ describe('the defaults of the config', () => {
     const { restart: _r, stop: _s, ...rest } = user;
     const served = { ...rest, service: { unit: 'u', start: 'exec u' } };
     const withService = resolveConfig(validateUserConfig(served, 'deploy.config.ts'), 'dev', '/p/deploy.config.ts');
+    // A hook at every point (without `backup`, which would be the first beforeSwitch hook).
+    const { backup: _backup, ...plain } = user;
+    const hooks = Object.fromEntries(HOOK_POINT_NAMES.map((point) => [point, [{ command: 'x' }]]));
+    const hooked = resolveConfig(validateUserConfig({ ...plain, hooks }, 'x.ts'), 'dev', '/p/deploy.config.ts');
     // Paths are resolved against the config's directory (and ~ against the home directory).
     const asResolved: Record<string, (v: unknown) => unknown> = {
       'ssh.knownHostsFile': (v) => path.join(os.homedir(), String(v).slice(2)),
@@ -89,7 +94,11 @@ describe('the defaults of the config', () => {
       // An object's default ({}) is its fields' defaults, and a list's items are given: both checked field by field.
       if (!f.schemaDefault || f.kind === 'object' || f.kind === 'list' || /^(environments|schedule)\b/.test(f.path))
         continue;
-      let value: unknown = f.path.startsWith('service.') ? withService : resolved;
+      let value: unknown = f.path.startsWith('service.')
+        ? withService
+        : f.path.startsWith('hooks.')
+          ? hooked
+          : resolved;
       for (const part of f.path.replace(/\[\]/g, '.0').split('.')) value = (value as Record<string, unknown>)[part];
       const dflt = f.schemaDefault.value;
       expect(value, f.path).toEqual(asResolved[f.path]?.(dflt) ?? dflt);
@@ -102,6 +111,8 @@ describe('the defaults of the config', () => {
         'templates[].mode',
         'ssh.connectTimeoutMs',
         'service.manager',
+        'hooks.beforeBuild[].timeoutMs',
+        'hooks.beforeBuild[].emergency',
       ]),
     );
     expect(checked.length).toBeGreaterThan(40);

@@ -53,6 +53,17 @@ export const planJson = z.strictObject({
       steps: d(z.array(step), 'in the order of the run'),
     }),
   ),
+  hooks: d(
+    z.array(
+      z.strictObject({
+        point: d(str, 'the hook point: beforeBuild, afterSwitch, ... (onFailure: only if the deploy fails)'),
+        name: str,
+        on: d(z.array(str), 'the nodes it runs on; empty: the deploy machine'),
+        command: str,
+      }),
+    ),
+    'every hook the deploy runs, in order',
+  ),
 });
 
 export const poisonList = z.array(poisonRecord);

@@ -80,6 +80,7 @@ export class LockedRun {
   private closed = false;
   private outcome: Outcome = { facts: {} };
   private ended: RunResult = 'success';
+  private onFailed: (more: Record<string, string>) => Promise<void> = async () => undefined;
 
   /**
    * @param command what the journal and the lock owner record say this run is
@@ -129,6 +130,14 @@ export class LockedRun {
     return got;
   }
 
+  /**
+   * What runs when the run fails while it holds its locks (the onFailure hooks), after the undo and before the
+   * close-out, with RELINK_RESULT and RELINK_ERROR (redacted, first line). It never changes the outcome.
+   */
+  whenFailed(work: (more: Record<string, string>) => Promise<void>): void {
+    this.onFailed = work;
+  }
+
   /** Lets the locks go without ending the run on the nodes: it changed nothing (a refusal, nothing to do). */
   async abandon(): Promise<void> {
     this.stopHeartbeat();
@@ -170,7 +179,10 @@ export class LockedRun {
       this.ctx.undoing = true;
       failure = error;
       result = resultOf(error);
-      await this.close(result, errorMessage(error).split('\n')[0]);
+      const why = errorMessage(error).split('\n')[0] ?? '';
+      const more = { RELINK_RESULT: result, RELINK_ERROR: this.deps.redactor.apply(why) };
+      if (this.isLocked && !this.closed) await this.onFailed(more).catch(() => undefined);
+      await this.close(result, why);
       throw error;
     } finally {
       this.ctx.undoing = true;

@@ -13,6 +13,7 @@ import { planDistribute } from '../distribution/plan.js';
 import { buildSteps } from './build-on.js';
 import { sharedSteps } from './shared-check.js';
 import { serviceDetail } from '../../remote/service.js';
+import { DEPLOY_HOOKS, scheduleHooks } from '../rollout/hooks.js';
 
 export interface PlannedNode {
   readonly node: string;
@@ -44,6 +45,13 @@ export interface Plan {
     readonly steps: readonly { step: string; detail: string }[];
   };
   readonly nodes: readonly PlannedNode[];
+  /** Every hook the deploy runs, in order, and where (no nodes: the deploy machine); onFailure: if it fails. */
+  readonly hooks: readonly {
+    readonly point: string;
+    readonly name: string;
+    readonly on: readonly string[];
+    readonly command: string;
+  }[];
 }
 
 /** Every step of a deploy, per node, in the order the run would take them. */
@@ -61,6 +69,12 @@ export async function describePlan(
   const fromCommits = new Set<string>();
   // The fan-out (a relay's tree) follows the inventory's order, as distribute does.
   const planned = new Set(groups.flat().map((n) => n.name));
+  // The same decision as the run's: which hooks run, and where.
+  const hooks = DEPLOY_HOOKS.flatMap((point) => scheduleHooks(ctx, point, groups.flat()));
+  const hookSteps = (node: NodeSpec, phase: string, ...points: string[]) =>
+    hooks
+      .filter((h) => points.includes(h.point) && h.nodes?.includes(node))
+      .map((h) => ({ step: `${phase}:${h.hook.name}`, detail: h.hook.command }));
   const fanout = planDistribute(
     ctx,
     ctx.inventory.hosts.filter((h) => planned.has(h.name)),
@@ -84,6 +98,7 @@ export async function describePlan(
           ? [{ step: 'distribute:templates', detail: config.templates.map((t) => t.dest).join(', ') }]
           : []),
         { step: 'distribute:settings', detail: `${RELEASE_SETTINGS_FILE}: restart, stop, smoke, shared` },
+        ...hookSteps(node, 'hook', 'afterDistribute', 'beforeSwitch'),
         ...(lb ? [{ step: 'rollout:drain', detail: `${ctx.lb.kind}: out of the pool` }] : []),
         ...(lb ? [{ step: 'rollout:drained', detail: 'wait until nothing is in flight' }] : []),
         { step: 'rollout:relink', detail: `current -> releases/${facts.release}` },
@@ -92,6 +107,7 @@ export async function describePlan(
           : config.restart
             ? [{ step: 'rollout:restart', detail: config.restart.command }]
             : []),
+        ...hookSteps(node, 'rollout', 'afterSwitch'),
         ...(config.smoke
           ? [
               {
@@ -107,6 +123,7 @@ export async function describePlan(
           ? [{ step: 'rollout:vouch', detail: `${ctx.lb.kind}: healthy now (trustSmoke)` }]
           : []),
         ...(lb ? [{ step: 'rollout:serving', detail: `${ctx.lb.kind}: wait until it reports the node serving` }] : []),
+        ...hookSteps(node, 'hook', 'afterRollout'),
         { step: 'finish:cleanup', detail: `keep ${config.keepReleases} good releases` },
       ];
       nodes.push({
@@ -152,6 +169,12 @@ export async function describePlan(
     window,
     distribute: { mode: config.rollout.fanout.mode, detail: fanout.detail, steps: [...buildSteps(ctx), ...fanout.run] },
     nodes,
+    hooks: hooks.map((h) => ({
+      point: h.point,
+      name: h.hook.name,
+      on: h.nodes?.map((n) => n.name) ?? [],
+      command: h.hook.command,
+    })),
   };
 }
 
@@ -182,6 +205,12 @@ export function formatPlan(plan: Plan): string {
         `    ${p.id} poison ${p.commit.slice(0, 12)} ${p.comment}${p.ticket ? ` [${p.ticket}]` : ''} (by ${p.who})`,
     ),
   ];
+  lines.push(`  hooks: ${plan.hooks.length ? '' : 'none'}`);
+  for (const h of plan.hooks) {
+    const where = h.on.length === 0 ? 'this machine' : h.on.length === 1 ? h.on[0] : `${h.on.length} nodes`;
+    const when = h.point === 'onFailure' ? ' (if the deploy fails)' : '';
+    lines.push(`    ${h.point.padEnd(15)} ${h.name.padEnd(15)} on ${where}${when}: ${h.command}`);
+  }
   let group = 0;
   for (const node of plan.nodes) {
     if (node.group !== group) {

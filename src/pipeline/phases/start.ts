@@ -7,10 +7,11 @@ import { connectAll, inspectAll } from './preflight.js';
 import type { Source } from '../shared/source.js';
 
 /**
- * The build, started early; `cancel` stops it (and everything it started) when the run ends before needing it.
- * A build on a node (build.on) waits for `connected`: the run calls it once its connections are open.
+ * The build, started early, after `before` (the beforeBuild hooks); `cancel` stops it (and everything it
+ * started) when the run ends before needing it. A build on a node (build.on) waits for `connected`: the run
+ * calls it once its connections are open.
  */
-export function startBuild(ctx: RunContext, source: Source, version: VersionInfo) {
+export function startBuild(ctx: RunContext, source: Source, version: VersionInfo, before: () => Promise<void>) {
   const stop = new AbortController();
   const onAbort = () => stop.abort(ctx.deps.signal?.reason);
   ctx.deps.signal?.addEventListener('abort', onAbort, { once: true });
@@ -21,6 +22,7 @@ export function startBuild(ctx: RunContext, source: Source, version: VersionInfo
     stop.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   const build = async () => {
+    await before();
     if (!node) return source.build(version, stop.signal);
     await ready;
     if (stop.signal.aborted) throw new InterruptedError(String(stop.signal.reason ?? 'signal'));

@@ -215,10 +215,10 @@ async function smokeCheck(ctx: RunContext, node: NodeSpec, facts: ReleaseFacts):
 }
 
 /**
- * Runs a user command (restart, smoke) in a dir on the node with the release's
- * facts in its environment. Its time limit is enforced on the node (`timeout
- * -k`), so a hung command and its children are killed there; the connection
- * waits a little longer than that. A timed-out command answers TIMEOUT_EXIT.
+ * Runs a user command (restart, stop, smoke, a hook) in a dir on the node with the release's facts in its
+ * environment, and RELINK_PREVIOUS: the release `current` pointed at on the node when the run began ('' for
+ * none). Its time limit is enforced on the node (`timeout -k`), so a hung command and its children are killed
+ * there; the connection waits a little longer than that. A timed-out command answers TIMEOUT_EXIT.
  */
 export async function runOnNode(
   ctx: RunContext,
@@ -227,9 +227,11 @@ export async function runOnNode(
   command: string,
   facts: ReleaseFacts,
   timeoutMs: number,
+  more: Readonly<Record<string, string>> = {},
 ): Promise<ExecResult> {
   const started = performance.now();
-  const remote = runInRelease(dir, command, commandEnv(ctx.config, node, facts), timeoutMs);
+  const env = commandEnv(ctx.config, node, facts, { RELINK_PREVIOUS: state(ctx, node).current ?? '', ...more });
+  const remote = runInRelease(dir, command, env, timeoutMs);
   const result = await session(ctx, node).exec(remote, userLimit(ctx, timeoutMs + (KILL_AFTER_S + 5) * 1000));
   // 124: `timeout` stopped it with SIGTERM; 137: it ignored that and was killed.
   const overran = result.code === 124 || (result.code === 137 && performance.now() - started >= timeoutMs);

@@ -20,7 +20,7 @@ export function failureBudget(maxFailures: number | `${number}%`, count: number)
 
 /**
  * Sets the failed nodes aside when the budget allows it: none of them is the
- * pre or the backup node, with them the run has set aside at most its budget,
+ * pre node or one a hook names, with them the run has set aside at most its budget,
  * and at least one node is left to release to. Each is
  * named on screen and remembered for the outcome; the caller puts it back on
  * its release. Returns false (and sets nothing aside) when the release must
@@ -29,7 +29,8 @@ export function failureBudget(maxFailures: number | `${number}%`, count: number)
 function setAside(ctx: RunContext, failed: readonly Failure[], where: string, count: number): boolean {
   const budget = failureBudget(ctx.config.rollout.maxFailures, count);
   if (failed.length === 0) return true;
-  const vital = [ctx.inventory.pre, ctx.config.backup?.node];
+  // The pre node, and every node a hook names (a `backup` with a node is one).
+  const vital = [ctx.inventory.pre, ...Object.values(ctx.config.hooks).flatMap((list) => list.map((h) => h.node))];
   if (budget === 0 || failed.some((f) => vital.includes(f.node.name))) return false;
   if (ctx.setAside.size + failed.length > budget) return false;
   // A release that reaches no node is a failed release, whatever the budget says.

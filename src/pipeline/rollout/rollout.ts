@@ -7,6 +7,7 @@ import { journalEvent, record, type EventFields } from '../shared/record.js';
 import { settingsOf } from '../shared/release-settings.js';
 import { relinkNode, restartNode, smokeNode, stopNode } from './activate.js';
 import { behindLb, drainGroup, undrainNode } from './drain.js';
+import { runHooks } from './hooks.js';
 
 /** Where one node goes in a rollout: a release, or (undoing a first deploy) no release at all. */
 export interface Move {
@@ -83,7 +84,7 @@ export interface RolloutResult {
 /**
  * The one way nodes change release: group by group (the `pre` node is the
  * first group), each group drained together, then per node relink, restart,
- * smoke test and back into the pool. Deploy, rollback, the undo of a failed
+ * afterSwitch hooks, smoke test and back into the pool. Deploy, rollback, the undo of a failed
  * deploy and the emergency rollback are all this, with other targets and
  * another policy.
  */
@@ -190,6 +191,9 @@ async function switchNode(
   }
   await relinkNode(ctx, policy.phase, node, to, move.event, move.fields, () => switched.push(node));
   await restartNode(ctx, policy.phase, node, to);
+  // A failing afterSwitch hook fails the node like a failed smoke test (in an emergency: only hooks marked so).
+  const emergency = policy.phase === 'emergency';
+  await runHooks(ctx, 'afterSwitch', [node], { facts: () => to, emergency, phase: policy.phase });
   if (policy.smoke) await smokeNode(ctx, policy.phase, node, to);
   if (policy.drain && !policy.keepOut) await undrainNode(ctx, policy.phase, node, policy.smoke);
 }

@@ -46,6 +46,14 @@ export function deployConfirm(env: string, plan: Plan, csrf: string): Html {
         (refused unless allowed below)`
           : 'none'
       }</td></tr>
+      <tr><th>hooks</th><td>${
+        plan.hooks.length
+          ? html`<ol class="steps">${plan.hooks.map(
+              (h) => html`<li><code>${h.point}</code> ${h.name} on ${h.on.join(', ') || 'the deploy machine'}:
+                <code>${h.command}</code></li>`,
+            )}</ol>`
+          : 'none'
+      }</td></tr>
     </tbody></table>
     <table class="plan-nodes"><tbody>${nodes}</tbody></table>
     ${actionForm(`/env/${env}/deploy`, csrf, `Deploy ${plan.version} to ${env}`, fields, 'primary')}`;
