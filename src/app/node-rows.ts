@@ -37,9 +37,8 @@ export async function statusRow(
     commit: record?.commit ?? 'unknown',
     branch: '',
   };
-  const smoke = s.current ? settingsOf(ctx, node, s.current).smoke : ctx.config.smoke;
+  const { smoke, service: spec } = s.current ? settingsOf(ctx, node, s.current) : ctx.config;
   const smoked = !s.current ? 'nothing deployed' : smoke ? await smokeAttempt(ctx, node, facts) : '';
-  const spec = ctx.config.service;
   const service = spec ? await readService(ctx, node, spec) : undefined;
   const stopped = service && !service.running && s.current ? `service ${spec!.unit}: ${service.text}` : '';
   const problem = [smoked, stopped].filter(Boolean).join('; ');

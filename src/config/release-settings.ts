@@ -10,6 +10,7 @@ import { isReleaseName } from '../remote/paths.js';
 import { RELEASE_SETTINGS_MAX_BYTES } from '../remote/release-settings.js';
 import { envVar } from './schema-parts.js';
 import { relative, restartSchema, smokeSchema } from './schema-settings.js';
+import { serviceSchema } from './schema-service.js';
 import type { ResolvedConfig } from './types.js';
 
 /** The format this relink writes and reads; a file of another version falls back to the current config. */
@@ -29,6 +30,8 @@ export const nodeSettingsSchema = z.strictObject({
   stop: restartSchema.optional(),
   smoke: smoke.optional(),
   shared: z.strictObject({ dirs: z.array(relative), files: z.array(relative) }),
+  /** The app's service (start command, environment, manager): a rollback starts the release as it was started. */
+  service: serviceSchema.optional(),
 });
 
 /** The file as written: the format version, the release it belongs to, its node-side settings. */
@@ -45,8 +48,9 @@ export type ReleaseSettings = z.output<typeof releaseSettingsSchema>;
 
 /** The node-side settings of the local config (today's deploy.config.ts for this environment). */
 export function nodeSettingsOf(config: ResolvedConfig): NodeSettings {
-  const { restart, stop, smoke, shared } = config;
+  const { restart, stop, smoke, shared, service } = config;
   return structuredClone({
+    ...(service ? { service } : {}),
     ...(restart ? { restart } : {}),
     ...(stop ? { stop } : {}),
     ...(smoke ? { smoke } : {}),

@@ -134,6 +134,25 @@ describe('a rollback uses the settings the release kept', () => {
     );
   });
 
+  it('a release kept as a service starts as it was deployed: its own start command, through the manager', async () => {
+    const service = {
+      manager: 'start-stop-daemon',
+      unit: 'shop',
+      user: true,
+      start: 'exec node old-server.js',
+      env: {},
+      timeoutMs: 30000,
+      stopTimeoutMs: 10000,
+    };
+    const { run, deps, to } = twoReleases({ r0Settings: () => kept(R0, 'sh bin/old-restart.sh', { service }) });
+    await rollback(to('v1.0.0'), deps);
+    for (const node of NODES) {
+      const commands = run.transport.commandsFor(node);
+      expect(commands.some((c) => c.includes('start-stop-daemon') && c.includes('exec node old-server.js'))).toBe(true);
+      expect(restarts(run, node)).toEqual([]);
+    }
+  });
+
   it('--use-current-config restarts with the current config, and reads no settings', async () => {
     const { run, deps, to } = twoReleases();
     await rollback(to('v1.0.0', { useCurrentConfig: true }), deps);

@@ -65,13 +65,12 @@ export async function relinkNode(
 }
 
 /**
- * Restarts the app: through its manager with `service` (which starts it from `current`), else the release's
- * restart command (shared/release-settings.ts) in the release dir, within its time limit.
+ * Restarts the app as the release says (shared/release-settings.ts): through its manager with `service` (which
+ * starts it from `current`), else its restart command in the release dir, within its time limit.
  */
 export async function restartNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts): Promise<void> {
-  const { service } = ctx.config;
+  const { restart, service } = settingsOf(ctx, node, facts.release);
   if (service) return step(ctx, `${phase}:restart`, node, () => restartService(ctx, node, service));
-  const { restart } = settingsOf(ctx, node, facts.release);
   if (!restart) return;
   await step(ctx, `${phase}:restart`, node, async () => {
     const dir = releaseDir(ctx.layout, facts.release);
@@ -94,9 +93,8 @@ export async function restartNode(ctx: RunContext, phase: string, node: NodeSpec
  * configured stop command in the release dir the node's app runs from, within its time limit.
  */
 export async function stopNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts): Promise<void> {
-  const { service } = ctx.config;
+  const { stop, service } = settingsOf(ctx, node, facts.release);
   if (service) return step(ctx, `${phase}:stop`, node, () => stopService(ctx, node, service));
-  const { stop } = settingsOf(ctx, node, facts.release);
   if (!stop) return;
   await step(ctx, `${phase}:stop`, node, async () => {
     const dir = releaseDir(ctx.layout, facts.release);

@@ -207,8 +207,8 @@ async function switchNode(
 async function leaveEmpty(ctx: RunContext, phase: string, node: NodeSpec, leaving?: ReleaseFacts): Promise<void> {
   ctx.empty.add(node.name);
   let stopped = false;
-  const stop = leaving ? settingsOf(ctx, node, leaving.release).stop : ctx.config.stop;
-  const canStop = Boolean(stop || ctx.config.service);
+  const { stop, service } = leaving ? settingsOf(ctx, node, leaving.release) : ctx.config;
+  const canStop = Boolean(stop || service);
   if (canStop && leaving) {
     stopped = await stopNode(ctx, phase, node, leaving).then(
       () => true,
@@ -222,7 +222,7 @@ async function leaveEmpty(ctx: RunContext, phase: string, node: NodeSpec, leavin
   }
   if (stopped) return;
   const what = leaving ? `the app started from ${leaving.release}` : 'the app this run started';
-  const why = ctx.config.service
+  const why = service
     ? 'stopping its service failed'
     : stop
       ? 'its stop command failed'

@@ -17,7 +17,7 @@ const key = (node: string, release: string) => `${node}/${release}`;
 const seen = new WeakMap<RunContext, Set<string>>();
 
 /**
- * The node-side settings (restart, stop, smoke, shared) that act on `release` on `node`: the release's own,
+ * The node-side settings (restart, stop, smoke, shared, service) that act on `release` on `node`: the release's own,
  * when this run read them from the node (a rollback, the undo of a failed deploy), else the local config's.
  */
 export function settingsOf(ctx: RunContext, node: NodeSpec | string, release: string): NodeSettings {
