@@ -25,7 +25,7 @@ afterAll(() => {
  * deploy machine, whose build gets only the basics of its environment) and a native addon.
  */
 function buildOn(where: string): void {
-  const file = path.join(project.dir, 'deploy.config.ts');
+  const file = project.configFile;
   const command = 'node build.mjs && echo \\"$SSH_CONNECTION\\" > built-on.txt && touch addon.node';
   const text = fs
     .readFileSync(file, 'utf8')

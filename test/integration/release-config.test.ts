@@ -26,7 +26,7 @@ describe('releases carry their own config (4-node sandbox)', () => {
 
   /** Rewrites deploy.config.ts: its restart and shared dirs. */
   function configure(mark: string, dirs: string[]): void {
-    const file = path.join(project.dir, 'deploy.config.ts');
+    const file = project.configFile;
     const text = fs
       .readFileSync(file, 'utf8')
       .replace(

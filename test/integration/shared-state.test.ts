@@ -41,7 +41,7 @@ describe('state that survives, on a 4-node sandbox', () => {
     project = new Project(sb);
     expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
     // The data file becomes shared, and the app keeps its data there.
-    const config = path.join(project.dir, 'deploy.config.ts');
+    const config = project.configFile;
     const text = fs.readFileSync(config, 'utf8');
     fs.writeFileSync(
       config,
