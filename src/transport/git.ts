@@ -1,3 +1,4 @@
+import { pushVerdict } from './git-push.js';
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { RelinkError } from '../errors.js';
@@ -202,9 +203,7 @@ export class GitRecords {
   /** Pushes `commit` to `ref` on the remote as a fast-forward; `rejected` when someone else pushed first. */
   async push(commit: string, ref: string): Promise<'ok' | 'rejected' | { error: string }> {
     const result = await this.run(['push', '--quiet', '--porcelain', EOO, this.mirror.remote, `${commit}:${ref}`]);
-    if (result.code === 0) return 'ok';
-    if (/\[rejected\]|non-fast-forward|fetch first|stale info/i.test(result.stdout + result.stderr)) return 'rejected';
-    return { error: (result.stderr.trim() || result.stdout.trim()).split('\n').pop() ?? `exit ${result.code}` };
+    return pushVerdict(result);
   }
 
   async setRef(ref: string, commit: string): Promise<void> {

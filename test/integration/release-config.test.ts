@@ -24,7 +24,7 @@ function restartMarked(mark: string): string {
 describe('releases carry their own config (4-node sandbox)', () => {
   let project: Project;
 
-  /** Rewrites deploy.config.ts: its restart and shared dirs. */
+  /** Rewrites the config: its restart and shared dirs. */
   function configure(mark: string, dirs: string[]): void {
     const file = project.configFile;
     const text = fs

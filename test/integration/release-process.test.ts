@@ -224,9 +224,9 @@ describe('release windows', () => {
       const result = await project.deploy(['prod', 'v1.0.0']);
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(
-        /deploy\.config\.ts: environments\.prod\.windows\[1\]: "25:00" is not a time HH:MM in "Thu 25:00-26:00"/,
+        /deploy\.config\.mjs: environments\.prod\.windows\[1\]: "25:00" is not a time HH:MM in "Thu 25:00-26:00"/,
       );
-      expect(result.stderr).toMatch(/deploy\.config\.ts: schedule\[0\]\.cron: .*minute/i);
+      expect(result.stderr).toMatch(/deploy\.config\.mjs: schedule\[0\]\.cron: .*minute/i);
     } finally {
       project.remove();
     }
