@@ -12,11 +12,10 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/faults/**/*.test.ts'],
-          // Two files at a time, each on a sandbox of its own (sandbox-setup.ts): the files mostly wait on ssh,
-          // and two leave CI's 2 cores the headroom drain.test.ts needs for its 200 req/s. RELINK_IT_WORKERS
-          // (1-4) changes it. The group runs after the other layers (groupOrder), which use the same cores.
-          globalSetup: ['test/helpers/sandbox-setup.ts'],
-          maxWorkers: Number(process.env.RELINK_IT_WORKERS ?? 2),
+          // Three files at a time, each on a sandbox of its own (sandbox-setup.ts): the files mostly wait on ssh,
+          // health checks and the apps they start. RELINK_IT_WORKERS (1-4) changes it. The group runs after the
+          // other layers (groupOrder), which use the same cores.
+          maxWorkers: Number(process.env.RELINK_IT_WORKERS ?? 3),
           sequence: { groupOrder: 1 },
           testTimeout: 120_000,
           hookTimeout: 120_000,
