@@ -15,6 +15,7 @@ export default defineConfig({
           // Three files at a time, each on a sandbox of its own (sandbox-setup.ts): the files mostly wait on ssh,
           // health checks and the apps they start. RELINK_IT_WORKERS (1-4) changes it. The group runs after the
           // other layers (groupOrder), which use the same cores.
+          globalSetup: ['test/helpers/sandbox-setup.ts'],
           maxWorkers: Number(process.env.RELINK_IT_WORKERS ?? 3),
           sequence: { groupOrder: 1 },
           testTimeout: 120_000,
