@@ -22,9 +22,13 @@ async function deployed(): Promise<Project> {
   const p = new Project(sb, { configExtra: 'lock: { heartbeatMs: 500 },' });
   projects.push(p);
   expect((await p.deploy(['prod', 'v1.0.0'])).code).toBe(0);
+  // A restart waits while its node holds shared/hold (up to 30 s): the test ends the lock while the run waits
+  // there, whatever the machine's load, and lets it go on after.
+  const hold =
+    'set -eu\ni=0\nwhile [ -e "$RELINK_DEPLOY_TO/shared/hold" ] && [ "$i" -lt 300 ]; do sleep 0.1; i=$((i + 1)); done\n';
   p.tag('v1.5.0', (repo) => {
     const file = path.join(repo, 'bin', 'restart.sh');
-    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('set -eu\n', 'set -eu\nsleep 2\n'));
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('set -eu\n', hold));
   });
   return p;
 }
@@ -35,12 +39,19 @@ const runIdOf = (stdout: string) => stdout.match(/\(run ([\w.:-]+)\)/)?.[1] ?? '
 
 /**
  * Starts `deploy prod v1.5.0`; once group 2 starts, `act` (with the project) does what ends the
- * run's lock. Returns the deploy's result, what `act` returned, and each node's version right after.
+ * run's lock, while the restarts of nodes 2-4 wait for it (shared/hold). Returns the deploy's result,
+ * what `act` returned, and each node's version right after.
  */
 async function interrupted<T>(p: Project, act: (p: Project) => Promise<T>) {
   let acted: Promise<{ value: T; after: string[] }> | undefined;
+  const held = NODES.slice(1).map((node) => p.nodePath(node, 'shared', 'hold'));
+  for (const file of held) fs.writeFileSync(file, '');
   const run = await startUntil(p, ['prod', 'v1.5.0'], /group 2\/4/, () => {
-    acted = act(p).then((value) => ({ value, after: versions(p) }));
+    acted = act(p).then((value) => {
+      const after = versions(p);
+      for (const file of held) fs.rmSync(file, { force: true });
+      return { value, after };
+    });
   });
   expect(run.acted).toBe(true);
   const { value, after } = await acted!;
