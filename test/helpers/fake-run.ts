@@ -193,3 +193,18 @@ export function label(command: string): string {
   if (command.includes('rm -f /srv/app/current')) return 'unlink';
   return command;
 }
+
+/** A journal line of a node, as relink writes it (node `x`, env prod, user ana, one fixed commit). */
+export const journalLine = (run: string, event: string, release: string, version: string, ts: string) =>
+  JSON.stringify({
+    v: 1,
+    ts,
+    run,
+    node: 'x',
+    env: 'prod',
+    user: 'ana',
+    event,
+    release,
+    version,
+    commit: 'c0'.repeat(20),
+  });

@@ -8,7 +8,7 @@ import { lastChangingRun } from '../../src/pipeline/phases/rollback-targets.js';
 import { deploy } from '../../src/pipeline/run.js';
 import { rollback } from '../../src/pipeline/rollback.js';
 import { SECTION } from '../../src/remote/inspect.js';
-import { fakeRun, label } from '../helpers/fake-run.js';
+import { fakeRun, label, journalLine } from '../helpers/fake-run.js';
 
 const LOCK = 'mkdir /srv/app/.relink/lock';
 const READ_LOCK = 'cat /srv/app/.relink/lock/owner.json';
@@ -151,19 +151,7 @@ describe('rollback --last', () => {
 function twoReleaseRun() {
   const r0 = 'hello_prod_v1.0.0_main_20261101-120000_ana';
   const r1 = 'hello_prod_v1.1.0_main_20261110-120000_ana';
-  const line = (run: string, kind: string, release: string, version: string, ts: string) =>
-    JSON.stringify({
-      v: 1,
-      ts,
-      run,
-      node: 'x',
-      env: 'prod',
-      user: 'ana',
-      event: kind,
-      release,
-      version,
-      commit: 'c',
-    });
+  const line = journalLine;
   const journal = [
     line('a', 'activated', r0, 'v1.0.0', '2026-11-01T12:00:00Z'),
     line('a', 'smoke_ok', r0, 'v1.0.0', '2026-11-01T12:00:01Z'),

@@ -8,7 +8,7 @@ import { formatPlan } from '../../src/pipeline/phases/plan.js';
 import { rollback } from '../../src/pipeline/rollback.js';
 import { deploy, planDeploy } from '../../src/pipeline/run.js';
 import { SECTION } from '../../src/remote/inspect.js';
-import { type FakeOptions, fakeRun, label, OLD } from '../helpers/fake-run.js';
+import { type FakeOptions, fakeRun, label, OLD, journalLine } from '../helpers/fake-run.js';
 
 const NEW = 'hello_prod_v1.1.0_main_20261121-170000_ana';
 const NODES = ['node1', 'node2', 'node3', 'node4'];
@@ -275,19 +275,7 @@ describe('a once hook on a node the run leaves out', () => {
 
 describe('hooks in a rollback', () => {
   const [r0, r1] = [OLD, 'hello_prod_v1.1.0_main_20261110-120000_ana'];
-  const line = (run: string, event: string, release: string, version: string, ts: string) =>
-    JSON.stringify({
-      v: 1,
-      ts,
-      run,
-      node: 'x',
-      env: 'prod',
-      user: 'ana',
-      event,
-      release,
-      version,
-      commit: 'c0'.repeat(20),
-    });
+  const line = journalLine;
   const journal = [
     line('a', 'activated', r0, 'v1.0.0', '2026-11-01T12:00:00Z'),
     line('a', 'smoke_ok', r0, 'v1.0.0', '2026-11-01T12:00:01Z'),

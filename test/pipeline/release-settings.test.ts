@@ -6,7 +6,7 @@ import { EXIT, type RelinkError } from '../../src/errors.js';
 import { rollback } from '../../src/pipeline/rollback.js';
 import { deploy } from '../../src/pipeline/run.js';
 import { SECTION } from '../../src/remote/inspect.js';
-import { fakeRun, type FakeOptions, label, OLD } from '../helpers/fake-run.js';
+import { fakeRun, type FakeOptions, label, OLD, journalLine } from '../helpers/fake-run.js';
 
 const R0 = 'hello_prod_v1.0.0_main_20261101-120000_ana';
 const R1 = 'hello_prod_v1.1.0_main_20261110-120000_ana';
@@ -20,19 +20,7 @@ function kept(release: string, restart: string, extra: Record<string, unknown> =
 
 /** Four nodes that ran R0 (v1.0.0, proven) and run R1 (v1.1.0) now; R0 kept `sh bin/old-restart.sh`. */
 function twoReleases(options: FakeOptions & { r0Settings?: (node: string) => string | undefined } = {}) {
-  const line = (run: string, event: string, release: string, version: string, ts: string) =>
-    JSON.stringify({
-      v: 1,
-      ts,
-      run,
-      node: 'x',
-      env: 'prod',
-      user: 'ana',
-      event,
-      release,
-      version,
-      commit: 'c0'.repeat(20),
-    });
+  const line = journalLine;
   const journal = [
     line('a', 'activated', R0, 'v1.0.0', '2026-11-01T12:00:00Z'),
     line('a', 'smoke_ok', R0, 'v1.0.0', '2026-11-01T12:00:01Z'),
