@@ -132,11 +132,15 @@ describe('locks that cannot be lost silently', () => {
       // Once node2 has switched (its restart takes 2 s), through the nodes' bind-mounted /srv, as another
       // run's `mkdir` + owner.json would leave it.
       await new Promise((resolve) => setTimeout(resolve, 700));
+      // The new lock is staged beside the old one and renamed into place: removing the old one in place
+      // races with the run's heartbeat, which writes its owner.json.tmp inside it.
       for (const node of NODES) {
         const lock = q.nodePath(node, '.relink', 'lock');
-        fs.rmSync(lock, { recursive: true, force: true });
-        fs.mkdirSync(lock);
-        fs.writeFileSync(path.join(lock, 'owner.json'), `${other}\n`);
+        fs.mkdirSync(`${lock}.new`);
+        fs.writeFileSync(path.join(`${lock}.new`, 'owner.json'), `${other}\n`);
+        fs.renameSync(lock, `${lock}.old`);
+        fs.renameSync(`${lock}.new`, lock);
+        fs.rmSync(`${lock}.old`, { recursive: true, force: true });
       }
     });
     expect(run.code).toBe(1);

@@ -153,11 +153,14 @@ describe('load balancer faults', () => {
     project = new Project(sb, { lb: [...haproxy(), '  drainTimeoutMs: 300'] });
     expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
     await servedThroughLb(sb, 'v1.0.0');
+    // Held far longer than the deploy takes on a loaded machine, and ended by the test once it is done.
+    const ended = new AbortController();
     const slow = Array.from({ length: 8 }, () =>
-      fetch(`http://127.0.0.1:${sb.haproxy.port}/slow?ms=4000`).catch(() => undefined),
+      fetch(`http://127.0.0.1:${sb.haproxy.port}/slow?ms=50000`, { signal: ended.signal }).catch(() => undefined),
     );
     await new Promise((r) => setTimeout(r, 300));
     const result = await project.deploy(['prod', 'v1.1.0']);
+    ended.abort();
     await Promise.all(slow);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/warning: node\d: requests still in flight after drainTimeout 300 ms; going on/);
