@@ -21,8 +21,17 @@ const SCHEMA_MODULES = [
   '../inventory/lb-schema.js',
 ];
 
-/** The schema modules' identity: a new relink build never trusts an older build's validation. */
+/**
+ * The identity of the code that validates: the build's id (dist/build-id, a hash of the bundle, one level
+ * up from this module in the bundle and in the declarations' layout alike), else the schema modules' sizes
+ * and times (running from the sources). A new relink build never trusts an older build's validation.
+ */
 function schemaStamp(): string {
+  try {
+    return fs.readFileSync(new URL('../build-id', import.meta.url), 'utf8').trim();
+  } catch {
+    // Not a build: the sources themselves.
+  }
   try {
     return SCHEMA_MODULES.map((module) => {
       const stat = fs.statSync(fileURLToPath(new URL(module, import.meta.url)));

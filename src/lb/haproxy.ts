@@ -2,11 +2,13 @@ import { RelinkError } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { pollUntil } from '../poll.js';
 import { haproxyApi, haproxyLine, haproxyServer } from '../remote/lb-commands.js';
-import type { LbDriver, LbFactory, LbRunner, ServerState } from './types.js';
+import type { LbContext, LbDriver, LbFactory, LbRunner, ServerState } from './types.js';
 
 export interface HaproxySettings {
   /** Admin socket path, or `host:port` of a TCP stats socket. */
   readonly socket: string;
+  /** Talks to the socket directly when it is on this machine (else `run` sends it through `socat`). */
+  readonly talk?: LbContext['talk'];
   readonly backend: string;
   /** Node name -> server name in the backend (default: the node name). */
   readonly serverOf: (node: NodeSpec) => string;
@@ -17,6 +19,7 @@ export interface HaproxySettings {
 /** Builds the HAProxy driver: a `host:port` socket stays as written, a socket path is resolved. */
 export const haproxy: LbFactory<'haproxy'> = (spec, context) =>
   new HaproxyDriver(context.run, {
+    talk: context.talk,
     socket: /^[\w.-]+:\d+$/.test(spec.socket) ? spec.socket : context.path(spec.socket),
     backend: spec.backend,
     serverOf: (n) => String(n.vars.lbServer ?? n.name),
@@ -88,7 +91,8 @@ export class HaproxyDriver implements LbDriver {
   ) {}
 
   private async api(line: string): Promise<string> {
-    const result = await this.run(haproxyApi(this.settings.socket), line);
+    const { socket, talk } = this.settings;
+    const result = await (talk ? talk(socket, line) : this.run(haproxyApi(socket), line));
     if (result.code !== 0) {
       const why = result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`;
       throw new RelinkError(`HAProxy runtime API at ${this.settings.socket} did not answer: ${why}`, {

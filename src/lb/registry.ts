@@ -6,6 +6,7 @@ import type { PollClock } from '../poll.js';
 import { renderTemplate } from '../template/render.js';
 import { commandEnv, templateScope, type ReleaseFacts } from '../template/scope.js';
 import { runLocalCommand } from '../transport/local.js';
+import { talkToSocket } from '../transport/socket.js';
 import type { NodeSession } from '../transport/types.js';
 import { commandHooks } from './command-hooks.js';
 import { haproxy } from './haproxy.js';
@@ -70,10 +71,15 @@ export function lbContext(setup: LbSetup): LbContext {
       ? (command, stdin) => session.exec(command, { stdin, timeoutMs: LB_COMMAND_TIMEOUT_MS })
       : (command, stdin) => runLocalCommand(command, { input: stdin, timeoutMs: LB_COMMAND_TIMEOUT_MS }),
   );
+  const limit = pLimit(LB_CHANNELS);
+  const talk = session
+    ? undefined
+    : (address: string, input: string) => limit(() => talkToSocket(address, input, LB_COMMAND_TIMEOUT_MS));
   const base = path.resolve(config.root, path.dirname(inventory.file));
   const scope = (node: NodeSpec) => templateScope(config, inventory, node, NO_RELEASE);
   return {
     run,
+    talk,
     path: (file) => (session || path.isAbsolute(file) ? file : path.resolve(base, file)),
     sleep: setup.clock.sleep,
     now: setup.clock.now,

@@ -48,6 +48,11 @@ export interface LbDriver {
 export interface LbContext {
   /** Runs the driver's commands, here or on the LB host. */
   readonly run: LbRunner;
+  /**
+   * When the load balancer is on this machine: sends `input` to its socket (a path or `host:port`) and resolves
+   * the answer, with no process per request. Absent when commands go over SSH to the LB host.
+   */
+  readonly talk?: (address: string, input: string) => Promise<ExecResult>;
   /** A path of the inventory as the commands must see it (relative ones are resolved on the deploy machine). */
   readonly path: (file: string) => string;
   readonly sleep: (ms: number) => Promise<void>;
