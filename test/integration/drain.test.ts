@@ -166,7 +166,7 @@ describe('load balancer faults', () => {
     expect(result.stdout).toMatch(/warning: node\d: requests still in flight after drainTimeout 300 ms; going on/);
   });
 
-  it('the load-balancer socket disappearing mid-rollout: stop, roll back switched nodes, clear message', async () => {
+  it('the load-balancer socket disappearing while the pre node restarts: stop, roll it back, say it stays drained', async () => {
     stopApps(sb);
     project = new Project(sb, { lb: haproxy() });
     project.tag('v1.6.0', (repo) => fs.appendFileSync(`${repo}/bin/restart.sh`, 'sleep 0.5\n'), 'slow restart');
@@ -179,7 +179,9 @@ describe('load balancer faults', () => {
     let renamed = false;
     run.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
-      if (!renamed && /group 2\/4/.test(stdout)) {
+      // While node1 restarts (0.5 s): its put-back is the next call to the socket. (Renamed at `group 2/4`,
+      // node2's drain could already be on its way: the API is a socket the process talks to directly.)
+      if (!renamed && /node1\s+rollout:relink/.test(stdout)) {
         renamed = true;
         fs.renameSync(sb.haproxy.socket, moved);
       }
@@ -189,8 +191,13 @@ describe('load balancer faults', () => {
     expect(renamed).toBe(true);
     expect(code).toBe(1);
     expect(stderr).toMatch(/HAProxy runtime API at .* did not answer/);
-    expect(stderr).toMatch(/Rolled back node1 to the release each ran before/);
-    expect(stdout).toMatch(/warning: cannot drain node1 .*rolling back without drain/);
+    // node1 went back to its release, but out of the pool (it was drained for its switch, and nothing can put
+    // it back now): said once, with the next step. node2-4 were never touched.
+    expect(stderr).toMatch(/Rolled back node1, but 1 node\(s\) did not come back cleanly: node1: .*still drained/);
+    expect(stderr).toMatch(/next: check those nodes now: deploy status prod/);
+    const activatedV16 = (node: string) =>
+      project.journal(node).some((e) => e.event === 'activated' && /_v1\.6\.0_/.test(e.release ?? ''));
+    expect(NODES.map(activatedV16)).toEqual([true, false, false, false]);
     for (const node of NODES) {
       expect(project.current(node)).toMatch(/_v1\.0\.0_/);
       expect(project.lockExists(node)).toBe(false);

@@ -25,6 +25,11 @@ export class RolloutError extends RelinkError {
   }
 }
 
+/** How many nodes a list of `node: problem` lines is about (a node can have two: its put-back, then its drain). */
+export function nodesIn(problems: readonly string[]): number {
+  return new Set(problems.map((line) => line.slice(0, line.indexOf(':')))).size;
+}
+
 /**
  * What a deploy does when its rollout stopped at `node`: with nothing
  * switched, put drained nodes back; with `onFailure: halt`, leave the switched
@@ -64,7 +69,7 @@ export async function afterFailedRollout(
   const problems = await revertSwitched(ctx, switched, facts);
   problems.push(...(await undrainLeftovers(ctx, 'rollback', [...ctx.setAside.keys()])));
   const summary = problems.length
-    ? `Rolled back ${names}, but ${problems.length} node(s) did not come back cleanly: ${problems.join('; ')}`
+    ? `Rolled back ${names}, but ${nodesIn(problems)} node(s) did not come back cleanly: ${problems.join('; ')}`
     : `Rolled back ${names} to the release each ran before.`;
   const hint = problems.length
     ? said`check those nodes now: ${nextStep('status', env)}`

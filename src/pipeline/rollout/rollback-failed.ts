@@ -5,7 +5,7 @@ import type { ReleaseFacts } from '../../template/scope.js';
 import type { RunContext } from '../context.js';
 import { journalEvent, record } from '../shared/record.js';
 import { undrainLeftovers } from './drain.js';
-import { revertSwitched } from './revert.js';
+import { nodesIn, revertSwitched } from './revert.js';
 import type { Stop } from './rollout.js';
 
 /**
@@ -39,7 +39,7 @@ export async function afterFailedRollback(
   const rest = stopped.untouched.map((n) => n.name);
   const back = switched.length
     ? problems.length
-      ? `Put back ${names}, but ${problems.length} node(s) did not come back cleanly: ${problems.join('; ')}.`
+      ? `Put back ${names}, but ${nodesIn(problems)} node(s) did not come back cleanly: ${problems.join('; ')}.`
       : `${names} ${switched.length > 1 ? 'are' : 'is'} back on the release each ran before.`
     : 'No node was switched.';
   const untouched = rest.length ? ` ${rest.join(', ')} were not touched.` : '';
