@@ -44,8 +44,10 @@ const output = await build({
     index: path.join(root, 'src', 'index.ts'),
   },
   platform: 'node',
-  // Node's own modules, and every dependency: npm installs them beside the package.
-  external: [/^node:/, ...Object.keys(pkg.dependencies).map((name) => new RegExp(`^${name}(/|$)`))],
+  // Node's own modules, and the dependencies that must stay files of their own: ssh2 (native parts),
+  // jiti (compiles the user's config with its own files), nodemailer (mail only, large). The rest is
+  // bundled; npm still installs it (package.json's dependencies) for the declarations and for jiti.
+  external: [/^node:/, /^(ssh2|jiti|nodemailer)(\/|$)/],
   output: { dir: out, format: 'esm', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
   logLevel: 'warn',
 });

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LockError, errorMessage } from '../errors.js';
-import { requireCjs } from '../cjs.js';
 import { printable } from '../log/listing.js';
 import { isId, isPid, isText, isTime, isVersion } from '../remote/node-values.js';
 import { isMachineId, thisMachine } from './machine-id.js';
@@ -112,7 +111,7 @@ export function describeOwner(raw: string | undefined, now: Date, ttlMs = 120_00
  * stale timeout.
  */
 export async function acquireLocalLock(stateDir: string, env: string): Promise<() => Promise<void>> {
-  const lockfile = requireCjs('proper-lockfile') as typeof import('proper-lockfile');
+  const { default: lockfile } = await import('proper-lockfile');
   fs.mkdirSync(stateDir, { recursive: true });
   const target = path.join(stateDir, `deploy-${env}`);
   const pidFile = `${target}.pid`;

@@ -1,5 +1,4 @@
 import type { Duplex } from 'node:stream';
-import { requireCjs } from '../cjs.js';
 import { type HostKeyVerdict, type parseKnownHosts, verifyHostKey } from './known-hosts.js';
 
 /** Where one SSH login goes: a node, or a jump host on the way to one. */
@@ -39,7 +38,7 @@ export async function login(
   sock?: Duplex,
   signal?: AbortSignal,
 ): Promise<import('node-ssh').NodeSSH> {
-  const { NodeSSH } = requireCjs('node-ssh') as typeof import('node-ssh');
+  const { NodeSSH } = await import('node-ssh');
   if (signal?.aborted) throw new LoginFailure('known', new Error('the login was abandoned before it began'));
   const ssh = new NodeSSH();
   let verdict: HostKeyVerdict = 'known';
