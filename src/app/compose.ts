@@ -47,6 +47,17 @@ export interface OpenRunOptions {
    * inventory is read, while the run loads, fetches and resolves; the run claims the connections.
    */
   readonly warm?: { readonly nodes?: readonly string[] };
+  /**
+   * What Ctrl-C (or SIGTERM) says the run does: `ending` after the first (`<signal> received: <ending>`),
+   * `again` after the second. Default: a run that changes nodes (it ends its step and undoes what it changed).
+   */
+  readonly onInterrupt?: Interrupting;
+}
+
+/** What a run says when it is interrupted: after the first signal, and after the second (`name`: the signal). */
+export interface Interrupting {
+  readonly ending: string;
+  readonly again: (name: string) => string;
 }
 
 export interface OpenRun {
@@ -84,24 +95,24 @@ export async function loadProject(
  */
 const MAY_REMAIN = said`a lock may remain: ${nextStep('unlock', undefined, { force: true })}`;
 
-function trapSignals(reporter: Reporter): { signal: AbortSignal; dispose(): void } {
+/** What the signals say of a run that changes nodes. */
+const UNDOING: Interrupting = {
+  ending:
+    'ending the step under way, then undoing what this run changed and releasing its locks (a rollback ' +
+    'finishes what it started: each of its steps has a deadline)',
+  again: (name) => phrase(said`still cleaning up; send ${name} once more to exit at once (${MAY_REMAIN})`),
+};
+
+function trapSignals(reporter: Reporter, says = UNDOING): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   let count = 0;
   const onSignal = (name: NodeJS.Signals) => {
     count++;
     if (count === 1) {
-      reporter.emit({
-        type: 'warn',
-        message:
-          `${name} received: ending the step under way, then undoing what this run changed and releasing its ` +
-          'locks (a rollback finishes what it started: each of its steps has a deadline)',
-      });
+      reporter.emit({ type: 'warn', message: `${name} received: ${says.ending}` });
       controller.abort(name);
     } else if (count === 2) {
-      reporter.emit({
-        type: 'warn',
-        message: phrase(said`still cleaning up; send ${name} once more to exit at once (${MAY_REMAIN})`),
-      });
+      reporter.emit({ type: 'warn', message: says.again(name) });
     } else {
       process.exit(130);
     }
@@ -168,7 +179,7 @@ async function assemble(
       message: 'ssh.strictHostKeys is off: host keys are NOT verified for this environment',
     });
   }
-  const signals = trapSignals(reporter);
+  const signals = trapSignals(reporter, options.onInterrupt);
   const mirror = openMirror(stateDir, config.repo);
   let synced = false;
   const sync = async () => {

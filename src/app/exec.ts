@@ -6,7 +6,7 @@ import { type NodeSelection, selectNodes } from '../inventory/select.js';
 import { makeContext } from '../pipeline/context.js';
 import { closeAll } from '../pipeline/phases/preflight.js';
 import { execLine } from '../remote/exec.js';
-import { openRun } from './compose.js';
+import { type Interrupting, openRun } from './compose.js';
 import { type ExecDir, type ExecOutcome, execOnNodes, type OnLine } from './exec-run.js';
 
 export type { ExecDir, ExecOutcome, ExecStream, NodeExec, OnLine } from './exec-run.js';
@@ -45,6 +45,14 @@ export function execExitCode(outcome: Pick<ExecOutcome, 'ok' | 'interrupted'>): 
   return outcome.interrupted ? EXIT.interrupted : EXIT.failed;
 }
 
+/** What Ctrl-C says: exec takes no lock and moves no release, so there is nothing to undo. */
+export const INTERRUPTED: Interrupting = {
+  ending:
+    'stopping the command on every node (where it has not started yet, it does not start); nothing to undo: ' +
+    'exec moves no release and holds no lock (what the command itself changed stays as it is)',
+  again: (name) => `still stopping the command on the nodes; send ${name} once more to exit at once`,
+};
+
 /** The command line the words make (bad input, exit 2, when there is none). */
 export function commandOf(words: readonly string[]): string {
   try {
@@ -75,6 +83,7 @@ export async function execOnEnv(o: ExecOptions, handlers: ExecHandlers = {}): Pr
     command: 'exec',
     quiet: true,
     runLog: false,
+    onInterrupt: INTERRUPTED,
   });
   try {
     const nodes = selectNodes(run.inventory, o);

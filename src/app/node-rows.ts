@@ -43,7 +43,7 @@ export async function statusRow(
   const stopped = service && !service.running && s.current ? `service ${spec!.unit}: ${service.text}` : '';
   const problem = [smoked, stopped].filter(Boolean).join('; ');
   // What the probe could not read is left out: status still shows the rest.
-  const shared = s.current ? await sharedWarnings(ctx, node).catch(() => []) : [];
+  const shared = s.current ? await sharedWarnings(ctx, node, s.current).catch(() => []) : [];
   return {
     node: node.name,
     reachable: true,

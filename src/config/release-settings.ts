@@ -1,11 +1,13 @@
 // The settings a release carries: written into every release at distribute time (`.relink/settings.json`
 // inside the release dir), read back from the node when a rollback (or the undo of a failed deploy) brings
-// the release back, so the release restarts, stops and is smoke-tested the way it was deployed, not the way
-// today's deploy.config.ts says. Only what acts on the node is here: what runs on the deploy machine (the
-// build, notifications, the load balancer) always comes from the local config. A node's copy is untrusted:
-// size-limited, parsed with a strict schema, and it only ever shapes commands run on that node itself.
+// the release back, so the release restarts, stops, runs its node-side hooks and is smoke-tested the way it was
+// deployed, not the way today's deploy.config.ts says. Only what acts on the node is here: what runs on the
+// deploy machine (the build, `on: local` hooks, notifications, the load balancer) always comes from the local
+// config. A node's copy is untrusted: size-limited, parsed with a strict schema, and it only ever shapes
+// commands run on that node itself (a carried `once` hook runs on the node whose copy it came from).
 import { z } from 'zod';
 import { Redactor } from '../log/redact.js';
+import { carriedHooksSchema, nodeHooksOf } from './carried-hooks.js';
 import { isReleaseName } from '../remote/paths.js';
 import { RELEASE_SETTINGS_MAX_BYTES } from '../remote/release-settings.js';
 import { envVar } from './schema-parts.js';
@@ -22,7 +24,7 @@ const smoke = smokeSchema.refine(
 );
 
 /**
- * The node-side settings of a release. New node-side settings (hooks run on the nodes) are added here and in
+ * The node-side settings of a release. New node-side settings are added here and in
  * `nodeSettingsOf`; the format version changes only when an older relink could not ignore what was added.
  */
 export const nodeSettingsSchema = z.strictObject({
@@ -32,6 +34,11 @@ export const nodeSettingsSchema = z.strictObject({
   shared: z.strictObject({ dirs: z.array(relative), files: z.array(relative) }),
   /** The app's service (start command, environment, manager): a rollback starts the release as it was started. */
   service: serviceSchema.optional(),
+  /**
+   * The node-side hooks (`on: each|once`), by point (config/carried-hooks.ts). Absent in a file written before
+   * releases carried their hooks: the local config's node-side hooks act on such a release.
+   */
+  hooks: carriedHooksSchema.optional(),
 });
 
 /** The file as written: the format version, the release it belongs to, its node-side settings. */
@@ -48,13 +55,14 @@ export type ReleaseSettings = z.output<typeof releaseSettingsSchema>;
 
 /** The node-side settings of the local config (today's deploy.config.ts for this environment). */
 export function nodeSettingsOf(config: ResolvedConfig): NodeSettings {
-  const { restart, stop, smoke, shared, service } = config;
+  const { restart, stop, smoke, shared, service, hooks } = config;
   return structuredClone({
     ...(service ? { service } : {}),
     ...(restart ? { restart } : {}),
     ...(stop ? { stop } : {}),
     ...(smoke ? { smoke } : {}),
     shared: { dirs: [...shared.dirs], files: [...shared.files] },
+    hooks: nodeHooksOf(hooks),
   }) as NodeSettings;
 }
 

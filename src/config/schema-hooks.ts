@@ -55,7 +55,8 @@ const hookSchema = z.strictObject({
     z.enum(HOOK_PLACES).optional(),
     '`local`: on the deploy machine; `each`: on every node of the run; `once`: once per run, on `node`. ' +
       'beforeBuild and afterBuild run only `local`, afterSwitch only `each`. Default: `once` for beforeSwitch, ' +
-      '`each` for afterDistribute and afterSwitch, `local` for the others.',
+      '`each` for afterDistribute and afterSwitch, `local` for the others. `each` and `once` hooks are kept in ' +
+      'every release: a rollback runs those its target release kept.',
     'once',
   ),
   node: doc(

@@ -129,8 +129,13 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
       ...moved.map((node) => ({ node, release: targetOf(node).release })),
       ...moved.flatMap((node) => (current(node) ? [{ node, release: current(node)!, standby: true }] : [])),
     ]);
-    // Hooks act on a node's target (on this machine: the first one's); an emergency runs only hooks marked so.
-    const hooks = { facts: (n?: NodeSpec) => (n ? moveOf(n).to : movable[0]!.target)!, emergency: req.emergency };
+    // Hooks act on a node's target (on this machine, and on a node that does not move (onFailure): the first
+    // one's); an emergency runs only hooks marked so.
+    const moves = (n?: NodeSpec) => n && movable.some((r) => r.node === n.name);
+    const hooks = {
+      facts: (n?: NodeSpec) => (moves(n) ? moveOf(n!).to : movable[0]!.target)!,
+      emergency: req.emergency,
+    };
     run.whenFailed((more) => runHooksWarned(ctx, 'onFailure', reachable, { ...hooks, dir: 'deployTo', more }));
     await runHooksBefore(ctx, 'beforeRollback', moved, hooks, 'No node was moved.');
 

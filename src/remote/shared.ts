@@ -26,36 +26,36 @@ export interface SharedState {
   readonly replaced: readonly Replaced[];
 }
 
+/** The links a probe checks: the entries (dirs and files, as the release's `shared` names them) in a release dir. */
+export interface SharedLinks {
+  /** A release dir, or `current`. */
+  readonly dir: string;
+  readonly entries: readonly string[];
+}
+
 /**
- * Reads, changing nothing, whether each shared file exists under shared/ and what each shared entry is in
- * `release` (a release dir, or `current`; none: only the files are checked). One line per entry:
+ * Reads, changing nothing, whether each shared file exists under shared/ and what each entry of `links` is in its
+ * release dir (none: only the files are checked). The files are those the next release links (the local
+ * config's); the entries those the running release links (its own settings). One line per entry:
  * `F <index> ok|missing`, `L <index> <bytes> <mtime> <type>` (stat's words) or `L <index> none`.
  */
-export function probeShared(
-  l: Layout,
-  release: string | undefined,
-  dirs: readonly string[],
-  files: readonly string[],
-): Command {
+export function probeShared(l: Layout, files: readonly string[], links?: SharedLinks): Command {
   const steps: Command[] = files.map((file, i) =>
     group(or(and(['test', '-e', inside(l.shared, file)], ['echo', `F ${i} ok`]), ['echo', `F ${i} missing`])),
   );
-  if (release !== undefined) {
-    [...dirs, ...files].forEach((entry, i) => {
-      const format = `L ${i} %s %Y %F`;
-      steps.push(
-        group(or(['stat', '-c', format, '--', inside(release, entry), op('2>/dev/null')], ['echo', `L ${i} none`])),
-      );
-    });
-  }
+  links?.entries.forEach((entry, i) => {
+    const format = `L ${i} %s %Y %F`;
+    steps.push(
+      group(or(['stat', '-c', format, '--', inside(links.dir, entry), op('2>/dev/null')], ['echo', `L ${i} none`])),
+    );
+  });
   return steps.length === 0 ? ['true'] : seq(...steps, ['true']);
 }
 
 const MAX_TIME_S = 253_402_300_799; // 9999-12-31T23:59:59Z
 
 /** What probeShared printed, checked: unknown indexes, odd sizes and times dropped; a file not said ok is missing. */
-export function parseShared(stdout: string, dirs: readonly string[], files: readonly string[]): SharedState {
-  const entries = [...dirs, ...files];
+export function parseShared(stdout: string, files: readonly string[], entries: readonly string[]): SharedState {
   const ok = new Set<number>();
   const replaced = new Map<number, Replaced>();
   for (const line of stdout.split('\n')) {

@@ -147,6 +147,9 @@ describe('deploy exec', () => {
     );
     expect(ended.acted).toBe(true);
     expect(ended.code, ended.stderr).toBe(130);
+    // exec moves nothing: Ctrl-C says the command is stopped, with nothing to undo.
+    expect(ended.stderr).toMatch(/SIGINT received: stopping the command on every node .*nothing to undo/);
+    expect(ended.stderr).not.toMatch(/undoing what this run changed/);
     for (const node of NODES) {
       expect(ended.stderr).toMatch(new RegExp(`^${node}  exit 130 \\(interrupted\\)`, 'm'));
       expect(running(node, 'sleep 33[.]5')).toBe(false);

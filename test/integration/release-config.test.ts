@@ -20,22 +20,32 @@ function restartMarked(mark: string): string {
   return `${check} && ${write} && sh bin/restart.sh`;
 }
 
+/** An afterSwitch hook that appends which config it came from (A, B, C) and the version to deployTo/hook-mark. */
+function hookMarked(mark: string): string {
+  return `echo "hook-${mark} $RELINK_VERSION" >> "$RELINK_DEPLOY_TO/hook-mark"`;
+}
+
 describe('releases carry their own config (4-node sandbox)', () => {
   let project: Project;
 
-  /** Rewrites the config: its restart and shared dirs. */
+  /** Rewrites the config: its restart, its afterSwitch hook and its shared dirs. */
   function configure(mark: string, dirs: string[]): void {
     const file = project.configFile;
+    const hooks = `hooks: { afterSwitch: [{ name: 'mark', command: ${JSON.stringify(hookMarked(mark))} }] },\n`;
     const text = fs
       .readFileSync(file, 'utf8')
+      .replace(/\n\s*hooks: \{ afterSwitch[^\n]*\n/, '\n')
       .replace(
         /restart: \{ command: [^\n]*\n/,
-        `restart: { command: ${JSON.stringify(restartMarked(mark))}, timeoutMs: 15000 },\n`,
+        `restart: { command: ${JSON.stringify(restartMarked(mark))}, timeoutMs: 15000 },\n  ${hooks}`,
       )
       .replace(/shared: \{ dirs: [^\n]*\n/, `shared: { dirs: ${JSON.stringify(dirs)} },\n`);
     fs.writeFileSync(file, text);
   }
   const marks = () => NODES.map((n) => fs.readFileSync(project.nodePath(n, 'restart-mark'), 'utf8').trim());
+  /** The last afterSwitch hook that ran on each node: which config's, for which version. */
+  const hookMarks = () =>
+    NODES.map((n) => fs.readFileSync(project.nodePath(n, 'hook-mark'), 'utf8').trim().split('\n').at(-1));
   const versions = () => NODES.map((n) => project.current(n)?.match(/_(v[\d.]+)_/)?.[1] ?? 'none');
   const settingsOf = (node: string, version: string) => {
     const release = project.releases(node).find((r) => r.includes(`_${version}_`))!;
@@ -64,6 +74,8 @@ describe('releases carry their own config (4-node sandbox)', () => {
       expect(v1.settings.shared).toEqual({ dirs: ['log'], files: [] });
       expect(v11.settings.restart.command).toBe(restartMarked('B'));
       expect(v11.settings.shared).toEqual({ dirs: ['log', 'data'], files: [] });
+      expect(v1.settings.hooks.afterSwitch).toMatchObject([{ name: 'mark', on: 'each', command: hookMarked('A') }]);
+      expect(v11.settings.hooks.afterSwitch).toMatchObject([{ command: hookMarked('B') }]);
       expect(v11.secrets).toEqual(['APP_SECRET']);
       // The template holds the secret on the node; the settings file never does.
       const release = project.current(node)!;
@@ -72,12 +84,14 @@ describe('releases carry their own config (4-node sandbox)', () => {
     }
   });
 
-  it("rollback --to v1.0.0 restarts each node with v1.0.0's own restart, not today's", async () => {
+  it("rollback --to v1.0.0 restarts each node with v1.0.0's own restart and afterSwitch hook, not today's", async () => {
+    expect(hookMarks()).toEqual(NODES.map(() => 'hook-B v1.1.0'));
     const result = await project.deploy(['rollback', 'prod', '--to', 'v1.0.0']);
     expect(result.code, result.stderr).toBe(0);
     expect(versions()).toEqual(NODES.map(() => 'v1.0.0'));
     expect(marks()).toEqual(NODES.map(() => 'A v1.0.0'));
-    expect(result.stdout).toMatch(/runs with the settings it was deployed with \(restart, shared differ/);
+    expect(hookMarks()).toEqual(NODES.map(() => 'hook-A v1.0.0'));
+    expect(result.stdout).toMatch(/runs with the settings it was deployed with \(hooks, restart, shared differ/);
     expect((await servedThroughLb(sb, 'v1.0.0')).every((a) => a.includes('v1.0.0'))).toBe(true);
   });
 
@@ -86,6 +100,7 @@ describe('releases carry their own config (4-node sandbox)', () => {
     const result = await project.deploy(['rollback', 'prod', '--to', 'v1.1.0', '--use-current-config']);
     expect(result.code, result.stderr).toBe(0);
     expect(marks()).toEqual(NODES.map(() => 'C v1.1.0'));
+    expect(hookMarks()).toEqual(NODES.map(() => 'hook-C v1.1.0'));
   });
 
   it('a rollback that fails on the pre node puts it back where it was, exits non-zero, marks the target bad', async () => {
@@ -98,6 +113,8 @@ describe('releases carry their own config (4-node sandbox)', () => {
     expect(NODES.map((n) => project.current(n))).toEqual(before);
     // node1 came back with the restart its release kept (B), and serves again; the others were not touched.
     expect(marks()).toEqual(['B v1.1.0', 'C v1.1.0', 'C v1.1.0', 'C v1.1.0']);
+    // Going back is a switch too: node1 ran the afterSwitch hook its release kept (B).
+    expect(hookMarks()).toEqual(['hook-B v1.1.0', 'hook-C v1.1.0', 'hook-C v1.1.0', 'hook-C v1.1.0']);
     const node1 = sb.nodes[0]!;
     expect(await httpText(`http://${node1.address}:${node1.appPort}/`)).toContain('v1.1.0');
     expect((await servedThroughLb(sb, 'v1.1.0')).every((a) => a.includes('v1.1.0'))).toBe(true);

@@ -23,9 +23,11 @@ describe('deploy pipeline', () => {
     const outcome = await deploy(run.request, run.deps, run.source);
     expect(outcome.release).toBe(NEW);
     // deployTo is checked, the lock taken and the node's state read in one round trip: under the lock; then
-    // its shared state (files there, links of the running release still links), before any upload.
+    // the settings the running release kept (the shared links it was deployed with), and its shared state (files
+    // there, links of the running release still links), before any upload.
     expect(sequence(run, 'node1')).toEqual([
       'lock+inspect',
+      'read-settings:v1.0.0',
       'shared-check',
       'verify',
       'unpack',

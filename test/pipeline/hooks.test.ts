@@ -83,6 +83,7 @@ describe('hooks in a deploy', () => {
     // On the pre node: in the new release, after its upload, before and after its switch.
     expect(sequence(run, 'node1')).toEqual([
       'lock+inspect',
+      'read-settings:v1.0.0',
       'shared-check',
       'verify',
       'unpack',

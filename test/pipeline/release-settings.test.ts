@@ -154,7 +154,7 @@ describe('a rollback uses the settings the release kept', () => {
     for (const node of NODES) expect(restarts(run, node)).toEqual(['sh bin/restart.sh']);
     expect(warnings(run)).toContainEqual(
       `${R0} keeps no settings of its own on node1, node2, node3, node4 (made before releases kept them): ` +
-        'restart, stop and smoke come from the current config there',
+        'restart, stop, smoke, shared and node-side hooks come from the current config there',
     );
   });
 

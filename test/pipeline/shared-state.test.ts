@@ -59,7 +59,7 @@ describe('shared state before a deploy', () => {
     expect(run.transport.log.filter((r) => r.kind === 'upload')).toEqual([]);
     for (const node of ['node1', 'node2', 'node3', 'node4']) {
       // Locked, read, then let go: nothing journaled (a refusal changes nothing).
-      expect(labels(run, node)).toEqual(['lock+inspect', 'shared-check', 'unlock']);
+      expect(labels(run, node)).toEqual(['lock+inspect', 'read-settings:v1.0.0', 'shared-check', 'unlock']);
     }
   });
 
@@ -76,7 +76,7 @@ describe('shared state before a deploy', () => {
       /^move the release's copy into shared\/ .*: deploy prod v1\.1\.0 --adopt-shared; an app that writes a file by rename needs its directory in shared\.dirs/,
     );
     expect(run.transport.log.filter((r) => r.kind === 'upload' || r.command.includes('mv -T'))).toEqual([]);
-    expect(labels(run, 'node2')).toEqual(['lock+inspect', 'shared-check', 'unlock']);
+    expect(labels(run, 'node2')).toEqual(['lock+inspect', 'read-settings:v1.0.0', 'shared-check', 'unlock']);
   });
 
   it('--adopt-shared: the old shared copy kept aside, the release copy moved into shared/, the link back, then the deploy', async () => {
@@ -95,7 +95,13 @@ describe('shared state before a deploy', () => {
       ].join(' '),
     );
     // Before anything is uploaded, and only where a link was replaced.
-    expect(labels(run, 'node2').slice(0, 4)).toEqual(['lock+inspect', 'shared-check', 'adopt', 'verify']);
+    expect(labels(run, 'node2').slice(0, 5)).toEqual([
+      'lock+inspect',
+      'read-settings:v1.0.0',
+      'shared-check',
+      'adopt',
+      'verify',
+    ]);
     for (const node of ['node1', 'node3', 'node4']) expect(labels(run, node)).not.toContain('adopt');
     expect(run.events).toContainEqual(
       expect.objectContaining({ type: 'info', node: 'node2', message: expect.stringMatching(/^moved db\.json of/) }),

@@ -54,6 +54,7 @@ describe('the settings file a release keeps', () => {
           timeoutMs: 2000,
         },
         shared: { dirs: ['data'], files: ['.env'] },
+        hooks: {},
       },
       secrets: ['DB_PASSWORD'],
     });
@@ -78,7 +79,42 @@ describe('the settings file a release keeps', () => {
 
   it('the node-side part of the local config', () => {
     const settings = nodeSettingsOf(config({ smoke: undefined, restart: undefined }));
-    expect(settings).toEqual({ shared: { dirs: ['data'], files: ['.env'] } });
+    expect(settings).toEqual({ shared: { dirs: ['data'], files: ['.env'] }, hooks: {} });
+  });
+
+  it('carries the hooks that run on the nodes, resolved; never those of the deploy machine', () => {
+    const hooks = {
+      beforeBuild: [{ command: 'npm run lint' }],
+      afterDistribute: [{ command: 'test -f package.json' }, { command: 'notify-local', on: 'local' }],
+      beforeSwitch: [{ command: 'npm run migrate', name: 'migrate', node: 'db1', on: 'once' }],
+      afterSwitch: [{ command: 'sudo systemctl reload php-fpm', name: 'opcache', emergency: true }],
+      afterRollout: [{ command: './bin/chat done' }],
+      afterRollback: [{ command: 'warm-cache', on: 'each' }],
+    };
+    const text = releaseSettingsText(config({ hooks }), R, {});
+    expect(JSON.parse(text).settings.hooks).toEqual({
+      afterDistribute: [
+        { command: 'test -f package.json', on: 'each', name: 'afterDistribute#1', timeoutMs: 300000, emergency: false },
+      ],
+      beforeSwitch: [
+        { command: 'npm run migrate', on: 'once', node: 'db1', name: 'migrate', timeoutMs: 300000, emergency: false },
+      ],
+      afterSwitch: [
+        { command: 'sudo systemctl reload php-fpm', on: 'each', name: 'opcache', timeoutMs: 300000, emergency: true },
+      ],
+      afterRollback: [
+        { command: 'warm-cache', on: 'each', name: 'afterRollback', timeoutMs: 300000, emergency: false },
+      ],
+    });
+    expect(text).not.toMatch(/npm run lint|notify-local|bin\/chat/);
+    expect(parseReleaseSettings(text, R)).toEqual({ settings: JSON.parse(text).settings });
+  });
+
+  it('refuses a node hook that holds a secret value, naming the hook', () => {
+    const hooks = { afterSwitch: [{ command: 'curl -u admin:pa55-word-value localhost/purge' }] };
+    expect(() => releaseSettingsText(config({ hooks }), R, { DB_PASSWORD: 'pa55-word-value' })).toThrow(
+      'hooks.afterSwitch.0.command holds the value of secret DB_PASSWORD',
+    );
   });
 });
 
@@ -122,6 +158,29 @@ describe("a node's copy is untrusted", () => {
       expect(read(value, value === bad[7]![1] ? '../../etc' : R), what).toHaveProperty('problem');
   });
 
+  it('carried hooks are checked as strictly as the config checks them', () => {
+    const hook = { command: 'clear-cache', on: 'each', name: 'opcache', timeoutMs: 1000, emergency: false };
+    const withHooks = (hooks: unknown) => ({ ...good, settings: { ...good.settings, hooks } });
+    expect(read(withHooks({ afterSwitch: [hook] }))).toHaveProperty('settings');
+    const bad: [string, unknown][] = [
+      ['a hook of the deploy machine', { afterRollout: [{ ...hook, on: 'local' }] }],
+      ['a point whose hooks run only locally', { beforeBuild: [hook] }],
+      ['an unknown point', { afterEverything: [hook] }],
+      ['a place its point does not allow', { afterSwitch: [{ ...hook, on: 'once' }] }],
+      ['"node" without once', { afterRollback: [{ ...hook, node: 'node2' }] }],
+      ['an unknown key', { afterSwitch: [{ ...hook, env: { A: '1' } }] }],
+      ['no time limit', { afterSwitch: [{ ...hook, timeoutMs: undefined }] }],
+      ['an odd name', { afterSwitch: [{ ...hook, name: 'a b;rm' }] }],
+      ['a name used twice', { afterSwitch: [hook], afterRollback: [hook] }],
+      ['an empty command', { afterSwitch: [{ ...hook, command: '' }] }],
+      ['not a list', { afterSwitch: hook }],
+    ];
+    for (const [what, hooks] of bad) expect(read(withHooks(hooks)), what).toHaveProperty('problem');
+    expect(read(withHooks({ afterSwitch: [{ ...hook, on: 'once' }] }))).toEqual({
+      problem: 'not a settings file (settings.hooks.afterSwitch.0.on: afterSwitch hooks do not run once)',
+    });
+  });
+
   it('the reading command prints at most one byte past the limit, and says when there is no file', () => {
     const file = `/srv/shop/releases/${R}/.relink/settings.json`;
     expect(render(readSettings(layout('/srv/shop'), R))).toBe(
@@ -154,5 +213,7 @@ describe("a node's copy is untrusted", () => {
     expect(differences(a, b)).toEqual(['restart']);
     expect(differences(a, { ...a, smoke: undefined })).toEqual(['smoke']);
     expect(differences(a, a)).toEqual([]);
+    const hook = { command: 'x', on: 'each', name: 'x', timeoutMs: 1, emergency: false } as const;
+    expect(differences(a, { ...a, hooks: { afterSwitch: [hook] } })).toEqual(['hooks']);
   });
 });

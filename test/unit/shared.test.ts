@@ -6,18 +6,30 @@ import { render } from '../../src/remote/tokens.js';
 const l = layout('/srv/app');
 const dirs = ['data'];
 const files = ['db.json', 'config/app env'];
+const entries = [...dirs, ...files];
 
 describe('the shared probe', () => {
   it('checks the shared files only when there is no running release; quotes every path', () => {
-    expect(render(probeShared(l, undefined, dirs, files))).toBe(
+    expect(render(probeShared(l, files))).toBe(
       "{ test -e /srv/app/shared/db.json && echo 'F 0 ok' || echo 'F 0 missing' ; } ; " +
         "{ test -e '/srv/app/shared/config/app env' && echo 'F 1 ok' || echo 'F 1 missing' ; } ; true",
     );
-    expect(render(probeShared(l, undefined, ['log'], []))).toBe('true');
-    expect(render(probeShared(l, l.current, [], ['db.json']))).toContain(
+    expect(render(probeShared(l, []))).toBe('true');
+    expect(render(probeShared(l, ['db.json'], { dir: l.current, entries: ['db.json'] }))).toContain(
       "{ stat -c 'L 0 %s %Y %F' -- /srv/app/current/db.json 2>/dev/null || echo 'L 0 none' ; }",
     );
-    expect(() => probeShared(l, l.current, ['../etc'], [])).toThrow(/leaves/);
+    expect(() => probeShared(l, [], { dir: l.current, entries: ['../etc'] })).toThrow(/leaves/);
+  });
+
+  it('checks the links the running release names, which may differ from the files the next one links', () => {
+    // The running release shared db.json; the next one shares the directory data instead.
+    const probe = render(probeShared(l, [], { dir: '/srv/app/releases/r0', entries: ['db.json'] }));
+    expect(probe).toBe(
+      "{ stat -c 'L 0 %s %Y %F' -- /srv/app/releases/r0/db.json 2>/dev/null || echo 'L 0 none' ; } ; true",
+    );
+    expect(parseShared('L 0 1234 1796648100 regular file\n', [], ['db.json']).replaced).toEqual([
+      { entry: 'db.json', kind: 'file', bytes: 1234, modified: new Date('2026-12-07T12:55:00Z') },
+    ]);
   });
 
   it('reads files said ok, and entries that are no longer links, by index', () => {
@@ -28,7 +40,7 @@ describe('the shared probe', () => {
       'L 1 1234 1796648100 regular file',
       'L 2 0 1796648100 regular empty file',
     ].join('\n');
-    expect(parseShared(out, dirs, files)).toEqual({
+    expect(parseShared(out, files, entries)).toEqual({
       missing: ['config/app env'],
       replaced: [
         { entry: 'data', kind: 'dir', bytes: 4096, modified: new Date('2026-12-07T12:55:00Z') },
@@ -36,7 +48,7 @@ describe('the shared probe', () => {
         { entry: 'config/app env', kind: 'file', bytes: 0, modified: new Date('2026-12-07T12:55:00Z') },
       ],
     });
-    expect(parseShared('L 0 10 1 symbolic link\nL 1 none\nF 0 ok\nF 1 ok\n', dirs, files)).toEqual({
+    expect(parseShared('L 0 10 1 symbolic link\nL 1 none\nF 0 ok\nF 1 ok\n', files, entries)).toEqual({
       missing: [],
       replaced: [],
     });
@@ -54,14 +66,14 @@ describe('the shared probe', () => {
       'L 0 1 1 \x1b[31mregular file',
       'L 2 1 1 door',
     ].join('\n');
-    const seen = parseShared(hostile, dirs, files);
+    const seen = parseShared(hostile, files, entries);
     expect(seen.missing).toEqual(['db.json', 'config/app env']);
     expect(seen.replaced).toEqual([
       { entry: 'data', kind: 'dir', modified: new Date(1000) },
       { entry: 'db.json', kind: 'file', bytes: 5 },
       { entry: 'config/app env', kind: 'file', bytes: 5 },
     ]);
-    expect(parseShared('', dirs, files)).toEqual({ missing: files, replaced: [] });
+    expect(parseShared('', files, entries)).toEqual({ missing: files, replaced: [] });
   });
 });
 

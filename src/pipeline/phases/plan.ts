@@ -97,7 +97,10 @@ export async function describePlan(
         ...(config.templates.length
           ? [{ step: 'distribute:templates', detail: config.templates.map((t) => t.dest).join(', ') }]
           : []),
-        { step: 'distribute:settings', detail: `${RELEASE_SETTINGS_FILE}: restart, stop, smoke, shared, service` },
+        {
+          step: 'distribute:settings',
+          detail: `${RELEASE_SETTINGS_FILE}: restart, stop, smoke, shared, service, node hooks`,
+        },
         ...hookSteps(node, 'hook', 'afterDistribute', 'beforeSwitch'),
         ...(lb ? [{ step: 'rollout:drain', detail: `${ctx.lb.kind}: out of the pool` }] : []),
         ...(lb ? [{ step: 'rollout:drained', detail: 'wait until nothing is in flight' }] : []),

@@ -15,6 +15,7 @@ import {
   type SharedState,
 } from '../../remote/shared.js';
 import { execOk, state, step, type RunContext } from '../context.js';
+import { readOwnSettings, settingsOf } from '../shared/release-settings.js';
 
 export type { Replaced, SharedState };
 
@@ -24,13 +25,32 @@ export function sharesAnything(ctx: RunContext): boolean {
 }
 
 /**
- * Reads the shared state of one node. `release`: the dir whose links are checked (the running release under
- * the run's lock, or `current` for the read-only commands); none: only the shared files.
+ * Reads the shared state of one node: whether each shared file of the local config exists (the next release
+ * links them), and, with `running` (the release `current` points at), whether each shared link of that release
+ * is still a link: the links it was deployed with (the `shared` it kept, read before by `readRunningSettings`),
+ * the local config's when it kept none or its name is not known. `dir`: where its links are checked (its
+ * release dir under the run's lock, or `current` for the read-only commands).
  */
-export async function readShared(ctx: RunContext, node: NodeSpec, release: string | undefined): Promise<SharedState> {
-  const { dirs, files } = ctx.config.shared;
-  const result = await execOk(ctx, node, probeShared(ctx.layout, release, dirs, files), { kind: 'inspect' });
-  return parseShared(result.stdout, dirs, files);
+export async function readShared(
+  ctx: RunContext,
+  node: NodeSpec,
+  running?: { readonly release?: string; readonly dir: string },
+): Promise<SharedState> {
+  const { files } = ctx.config.shared;
+  const kept = running?.release ? settingsOf(ctx, node, running.release).shared : ctx.config.shared;
+  const entries = running ? [...kept.dirs, ...kept.files] : [];
+  const links = running ? { dir: running.dir, entries } : undefined;
+  const result = await execOk(ctx, node, probeShared(ctx.layout, files, links), { kind: 'inspect' });
+  return parseShared(result.stdout, files, entries);
+}
+
+/** Reads the settings the running release of each node kept (its `shared`), saying only why one is unusable. */
+export async function readRunningSettings(ctx: RunContext, nodes: readonly NodeSpec[]): Promise<void> {
+  const running = nodes.flatMap((node) => {
+    const release = state(ctx, node).current;
+    return release ? [{ node, release, standby: true }] : [];
+  });
+  await readOwnSettings(ctx, running, { quiet: true });
 }
 
 /** The shared state of every node, as the run read it (the plan shows it; the deploy acts on it). */
@@ -40,15 +60,26 @@ export function sharedSeen(ctx: RunContext, node: string): SharedState | undefin
   return seen.get(ctx)?.get(node);
 }
 
-/** Reads every node's shared state, in parallel, checking the release `current` pointed at when the run read it. */
+/**
+ * Reads every node's shared state, in parallel, checking the release `current` pointed at when the run read it
+ * with the `shared` that release kept (a release that kept none: the local config's).
+ */
 export async function readAllShared(ctx: RunContext, nodes: readonly NodeSpec[]): Promise<Map<string, SharedState>> {
   const found = new Map<string, SharedState>();
-  if (!sharesAnything(ctx)) return found;
+  await readRunningSettings(ctx, nodes);
+  const running = (node: NodeSpec) => {
+    const release = state(ctx, node).current;
+    return release ? { release, dir: releaseDir(ctx.layout, release) } : undefined;
+  };
+  const links = (node: NodeSpec) => {
+    const release = running(node)?.release;
+    return release ? settingsOf(ctx, node, release).shared : { dirs: [], files: [] };
+  };
+  const checked = nodes.filter((node) => sharesAnything(ctx) || links(node).dirs.length + links(node).files.length);
   await Promise.all(
-    nodes.map((node) =>
+    checked.map((node) =>
       step(ctx, 'gates:shared', node, async () => {
-        const current = state(ctx, node).current;
-        found.set(node.name, await readShared(ctx, node, current && releaseDir(ctx.layout, current)));
+        found.set(node.name, await readShared(ctx, node, running(node)));
       }),
     ),
   );
@@ -191,8 +222,8 @@ export async function checkShared(
 
 /** The plan's lines for a node's shared check: what it found, and what the deploy will do about it. */
 export function sharedSteps(ctx: RunContext, node: string, adopt = false): { step: string; detail: string }[] {
-  if (!sharesAnything(ctx)) return [];
   const s = sharedSeen(ctx, node);
+  if (!sharesAnything(ctx) && !s) return [];
   const { files } = ctx.config.shared;
   const checks = `${files.length ? `${files.join(', ')} in shared/; ` : ''}links of the running release intact`;
   if (!s || s.replaced.length === 0) return [{ step: 'gates:shared', detail: s ? `${checks}: ok` : checks }];

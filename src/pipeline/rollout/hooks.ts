@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { ResolvedHook } from '../../config/hooks.js';
 import type { HookPoint } from '../../config/schema-hooks.js';
-import { InterruptedError, RelinkError, UsageError } from '../../errors.js';
+import { InterruptedError, RelinkError } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import { releaseDir } from '../../remote/paths.js';
 import { commandEnv, type ReleaseFacts } from '../../template/scope.js';
@@ -10,25 +10,9 @@ import { INTERRUPTED_EXIT, TIMEOUT_EXIT } from '../../transport/types.js';
 import { state, step, type RunContext, userLimit } from '../context.js';
 import { journalEvent, record } from '../shared/record.js';
 import { runOnNode } from './activate.js';
+import { firstOf, scheduleHooks, type ScheduledHook } from './hook-schedule.js';
 
-/** One hook as a run will run it: where (no nodes: the deploy machine) is decided here, for the plan and the run. */
-export interface ScheduledHook {
-  readonly point: HookPoint;
-  readonly hook: ResolvedHook;
-  /** The nodes it runs on (`each`: every node of the run; `once`: one); absent: on the deploy machine. */
-  readonly nodes?: readonly NodeSpec[];
-}
-
-/** The points a deploy runs, in order. */
-export const DEPLOY_HOOKS = [
-  'beforeBuild',
-  'afterBuild',
-  'afterDistribute',
-  'beforeSwitch',
-  'afterSwitch',
-  'afterRollout',
-  'onFailure',
-] as const satisfies readonly HookPoint[];
+export { DEPLOY_HOOKS, scheduleHooks, type ScheduledHook } from './hook-schedule.js';
 
 /** A hook that failed: which, where, and how. */
 export class HookError extends RelinkError {
@@ -38,57 +22,16 @@ export class HookError extends RelinkError {
     message: string,
     /** Where the hook is written: `hooks.<point>`, or `backup` (the alias). */
     setting: string = `hooks.${point}`,
+    /** The release that kept it (a node's copy), when it is not today's. */
+    kept?: string,
   ) {
-    super(message, { hint: `fix the hook "${hook}" (${setting} in deploy.config.ts), then run again` });
+    super(message, {
+      hint: kept
+        ? `fix the hook "${hook}" (${setting} as ${kept} kept it), or run with --use-current-config to use today's`
+        : `fix the hook "${hook}" (${setting} in deploy.config.ts), then run again`,
+    });
     this.name = 'HookError';
   }
-}
-
-/**
- * The hooks of a point that this run runs, and where: `local` on the deploy machine, `each` on every node of
- * the run, `once` on `node` (one of the run) or else the pre node, else the run's first node. In an emergency
- * rollback only hooks marked `emergency`; in a --retry-failed run not the once hooks before the switch, nor those
- * on a node it leaves out. The plan lists exactly this.
- */
-export function scheduleHooks(
-  ctx: RunContext,
-  point: HookPoint,
-  nodes: readonly NodeSpec[],
-  emergency = false,
-): ScheduledHook[] {
-  // A --retry-failed run finishes another run's release: that run ran its once-per-run hooks before the switch,
-  // and those on a node this run leaves out.
-  const before = point === 'afterDistribute' || point === 'beforeSwitch';
-  const outside = (hook: ResolvedHook) => Boolean(hook.node) && !nodes.some((n) => n.name === hook.node);
-  const ranAlready = (hook: ResolvedHook) => Boolean(ctx.retryOf) && hook.on === 'once' && (before || outside(hook));
-  return ctx.config.hooks[point]
-    .filter((hook) => (!emergency || hook.emergency) && !ranAlready(hook))
-    .map((hook) => {
-      if (hook.on === 'local') return { point, hook };
-      if (hook.on === 'each') return { point, hook, nodes };
-      return { point, hook, nodes: onceNode(ctx, point, hook, nodes) };
-    });
-}
-
-function onceNode(ctx: RunContext, point: HookPoint, hook: ResolvedHook, nodes: readonly NodeSpec[]): NodeSpec[] {
-  if (!hook.node) {
-    const first = nodes.find((n) => n.name === ctx.inventory.pre) ?? firstOf(ctx, nodes);
-    return first ? [first] : [];
-  }
-  const named = nodes.find((n) => n.name === hook.node);
-  if (named) return [named];
-  const names = nodes.map((n) => n.name).join(', ');
-  throw new UsageError(
-    `hooks.${point} "${hook.name}" runs on ${hook.node}, which is not a node of this run (${names}). ` +
-      'Nothing was changed.',
-    { hint: `name one of ${names} in its "node", or include ${hook.node} in the run` },
-  );
-}
-
-/** The first of these nodes in the inventory's order (the plan and the run list them in other orders). */
-function firstOf(ctx: RunContext, nodes: readonly NodeSpec[]): NodeSpec | undefined {
-  const host = ctx.inventory.hosts.find((h) => nodes.some((n) => n.name === h.name));
-  return nodes.find((n) => n.name === host?.name) ?? nodes[0];
 }
 
 export interface HookOptions {
@@ -118,20 +61,24 @@ export async function runHooks(
   nodes: readonly NodeSpec[],
   options: HookOptions,
 ): Promise<void> {
-  const scheduled = scheduleHooks(ctx, point, nodes, options.emergency);
+  const scheduled = scheduleHooks(ctx, point, nodes, options.emergency, releaseOf(options));
   if (scheduled.length && !options.phase) ctx.deps.reporter.emit({ type: 'phase', phase: `hook: ${point}` });
   for (const one of scheduled) await runScheduled(ctx, one, nodes, options);
 }
 
+/** The release node hooks act on, per node: where their hooks may come from (the settings it kept). */
+const releaseOf = (options: HookOptions) => (node: NodeSpec) => options.facts(node).release;
+
 async function runScheduled(
   ctx: RunContext,
-  { point, hook, nodes: on }: ScheduledHook,
+  { point, hook, nodes: on, kept }: ScheduledHook,
   nodes: readonly NodeSpec[],
   options: HookOptions,
 ): Promise<void> {
   if (!on) return runLocalHook(ctx, point, hook, nodes, options);
   const limit = pLimit(ctx.config.rollout.parallel);
-  const results = await Promise.allSettled(on.map((node) => limit(() => runNodeHook(ctx, point, hook, node, options))));
+  const run = (node: NodeSpec) => runNodeHook(ctx, point, hook, node, options, kept);
+  const results = await Promise.allSettled(on.map((node) => limit(() => run(node))));
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
 }
@@ -150,13 +97,14 @@ export async function runHooksBefore(
   });
 }
 
-/** Runs one `each` hook on one node (afterSwitch, inside that node's switch). */
-export async function runNodeHook(
+/** Runs one node hook on one node; `kept`: the release whose own settings it comes from. */
+async function runNodeHook(
   ctx: RunContext,
   point: HookPoint,
   hook: ResolvedHook,
   node: NodeSpec,
   options: HookOptions,
+  kept?: string,
 ): Promise<void> {
   const facts = options.facts(node);
   await step(ctx, `${options.phase ?? 'hook'}:${hook.name}`, node, async () => {
@@ -173,7 +121,8 @@ export async function runNodeHook(
     if (result.code === INTERRUPTED_EXIT && ctx.deps.signal?.aborted && !ctx.undoing)
       throw new InterruptedError(String(ctx.deps.signal.reason ?? 'signal'));
     const message = `${point} hook "${hook.name}" failed on ${node.name}: ${why}`;
-    if (why) throw new HookError(point, hook.name, message, settingOf(ctx, point, hook));
+    if (why)
+      throw new HookError(point, hook.name, message, kept ? `hooks.${point}` : settingOf(ctx, point, hook), kept);
   });
 }
 
@@ -237,7 +186,7 @@ export async function runHooksWarned(
   };
   let scheduled: ScheduledHook[];
   try {
-    scheduled = scheduleHooks(ctx, point, nodes, options.emergency);
+    scheduled = scheduleHooks(ctx, point, nodes, options.emergency, releaseOf(options));
   } catch (error) {
     return warn(error);
   }

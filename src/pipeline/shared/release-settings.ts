@@ -1,3 +1,4 @@
+import type { CarriedHooks } from '../../config/carried-hooks.js';
 import {
   differences,
   type NodeSettings,
@@ -13,16 +14,32 @@ import { templateScope } from '../../template/scope.js';
 import { limit, type RunContext, session } from '../context.js';
 
 const key = (node: string, release: string) => `${node}/${release}`;
-/** The `node/release` pairs each run has read already (and warned about): each is read once per run. */
-const seen = new WeakMap<RunContext, Set<string>>();
+/**
+ * The `node/release` pairs each run has read already: `quiet` (a check or a view, which only says why a copy is
+ * unusable), or `said` (all was said). Each is read once per run, and once more when a quiet read is followed
+ * by one that says all (the deploy's shared check, then the undo of the deploy that failed).
+ */
+const seen = new WeakMap<RunContext, Map<string, 'quiet' | 'said'>>();
+/** The warnings about unusable copies each run gave: a copy read twice is warned about once. */
+const warned = new WeakMap<RunContext, Set<string>>();
 
 /**
- * The node-side settings (restart, stop, smoke, shared, service) that act on `release` on `node`: the release's own,
- * when this run read them from the node (a rollback, the undo of a failed deploy), else the local config's.
+ * The node-side settings (restart, stop, smoke, shared, service, node-side hooks) that act on `release` on
+ * `node`: the release's own, when this run read them from the node (a rollback, the undo of a failed deploy, the
+ * shared check of a deploy), else the local config's.
  */
 export function settingsOf(ctx: RunContext, node: NodeSpec | string, release: string): NodeSettings {
   const name = typeof node === 'string' ? node : node.name;
   return ctx.ownSettings.get(key(name, release)) ?? nodeSettingsOf(ctx.config);
+}
+
+/**
+ * The node-side hooks `release` kept on `node`, when this run read them (a rollback, the undo of a failed deploy);
+ * undefined: the local config's act on it (a deploy's new release, `--use-current-config`, a release that kept
+ * none or whose copy is unusable).
+ */
+export function keptHooks(ctx: RunContext, node: NodeSpec, release: string): CarriedHooks | undefined {
+  return ctx.ownSettings.get(key(node.name, release))?.hooks;
 }
 
 /** A release going back onto a node: whose settings then act on it are read from that node. */
@@ -38,8 +55,8 @@ export interface Returning {
  * them (made before releases kept them), or whose copy is unusable, uses the local config, with a warning;
  * so do all of them with `--use-current-config` (ctx.currentConfigOnly). Nodes that disagree on a release's
  * settings each use their own copy (a node's copy only ever shapes commands run on that node), with a
- * warning naming them. Never fails: a read that fails is a warning too. `quiet` (a read-only view): no word
- * about releases without settings.
+ * warning naming them. Never fails: a read that fails is a warning too. `quiet` (a read-only view, a check):
+ * no word about releases without settings or hooks.
  */
 export async function readOwnSettings(
   ctx: RunContext,
@@ -47,14 +64,19 @@ export async function readOwnSettings(
   options: { quiet?: boolean } = {},
 ): Promise<void> {
   if (ctx.currentConfigOnly || returning.length === 0) return;
-  const done = seen.get(ctx) ?? new Set<string>();
+  const done = seen.get(ctx) ?? new Map<string, 'quiet' | 'said'>();
   seen.set(ctx, done);
-  const wanted = returning.filter(
-    (r, i) => returning.findIndex((o) => same(o, r)) === i && !done.has(key(r.node.name, r.release)),
-  );
-  for (const r of wanted) done.add(key(r.node.name, r.release));
+  const fresh = (r: Returning) => {
+    const was = done.get(key(r.node.name, r.release));
+    return !was || (was === 'quiet' && !options.quiet);
+  };
+  const wanted = returning.filter((r, i) => returning.findIndex((o) => same(o, r)) === i && fresh(r));
+  for (const r of wanted) done.set(key(r.node.name, r.release), options.quiet ? 'quiet' : 'said');
+  const said = warned.get(ctx) ?? new Set<string>();
+  warned.set(ctx, said);
   const read = await Promise.all(wanted.map((r) => readOne(ctx, r)));
   const missing = new Map<string, string[]>();
+  const hookless = new Map<string, string[]>();
   const local = nodeSettingsOf(ctx.config);
   const byRelease = new Map<string, { node: string; settings: NodeSettings; standby?: boolean }[]>();
   wanted.forEach((r, i) => {
@@ -66,19 +88,30 @@ export async function readOwnSettings(
     const usable = 'settings' in got ? smokeStaysOnNode(ctx, r, got) : got;
     if ('problem' in usable) {
       const message =
-        `${r.node.name}: the settings kept in ${r.release} are not used (${usable.problem}): ` +
-        'the current config acts on it there';
-      ctx.deps.reporter.emit({ type: 'warn', node: r.node.name, message: ctx.deps.redactor.apply(message) });
+        `${r.node.name}: the settings kept in ${r.release} are not used (${usable.problem}): the current ` +
+        "config's restart, stop, smoke, shared and node-side hooks act on it there";
+      if (!said.has(message))
+        ctx.deps.reporter.emit({ type: 'warn', node: r.node.name, message: ctx.deps.redactor.apply(message) });
+      said.add(message);
       return;
     }
     ctx.ownSettings.set(key(r.node.name, r.release), usable.settings);
-    const copy = { node: r.node.name, settings: usable.settings, standby: r.standby };
+    // A copy written before releases kept their hooks: the local config's node-side hooks act on the release.
+    if (!usable.settings.hooks) hookless.set(r.release, [...(hookless.get(r.release) ?? []), r.node.name]);
+    const settings = { ...usable.settings, hooks: usable.settings.hooks ?? local.hooks };
+    const copy = { node: r.node.name, settings, standby: r.standby };
     byRelease.set(r.release, [...(byRelease.get(r.release) ?? []), copy]);
   });
   for (const [release, nodes] of options.quiet ? [] : missing) {
     const message =
       `${release} keeps no settings of its own on ${nodes.join(', ')} (made before releases kept them): ` +
-      'restart, stop and smoke come from the current config there';
+      'restart, stop, smoke, shared and node-side hooks come from the current config there';
+    ctx.deps.reporter.emit({ type: 'warn', message });
+  }
+  for (const [release, nodes] of options.quiet ? [] : hookless) {
+    const message =
+      `${release} keeps no hooks of its own on ${nodes.join(', ')} (made before releases kept them): ` +
+      'its node-side hooks come from the current config there';
     ctx.deps.reporter.emit({ type: 'warn', message });
   }
   for (const [release, copies] of byRelease) {
@@ -90,7 +123,8 @@ export async function readOwnSettings(
       const message =
         `the nodes disagree on the settings ${release} kept (${fields} differ on ${where} ` +
         `from ${first.node}): each node uses its own copy`;
-      ctx.deps.reporter.emit({ type: 'warn', message });
+      if (!said.has(message)) ctx.deps.reporter.emit({ type: 'warn', message });
+      said.add(message);
     }
     const changed = differences(first.settings, local);
     if (changed.length && copies.some((c) => !c.standby)) {
