@@ -3,7 +3,9 @@
 import { chooseTargets, type RollbackRow, type RollbackTarget } from '../pipeline/phases/rollback-targets.js';
 import { type RollbackOutcome, rollback } from '../pipeline/rollback.js';
 import { type DeployOutcome, type DeployRequest, deploy, planDeploy } from '../pipeline/run.js';
+import { allowBranches, type BranchesAsk, mergeBranches } from './branches.js';
 import type { OpenRun } from './compose.js';
+import { openMirror } from './repo.js';
 import { type ObserveOptions, withObserved } from './observed.js';
 import type { Plan } from './views.js';
 
@@ -53,6 +55,27 @@ export function planRelease(run: OpenRun, ask: DeployAsk): Promise<Plan> {
 /** `signal`: a stop besides the run's own (the dashboard's stop button). */
 export function release(run: OpenRun, ask: DeployAsk, signal?: AbortSignal): Promise<DeployOutcome> {
   return deploy(deployRequest(run, ask), signal ? { ...run.deps, signal } : run.deps, run.source);
+}
+
+/**
+ * `deploy <env> --branches a,b [--base main]` (the dashboard's branch picker): the branches, fetched, merged onto
+ * the base in a throwaway commit, deployed as any version is; a conflict refuses before anything is built.
+ */
+export async function releaseBranches(
+  run: OpenRun,
+  ask: Omit<DeployAsk, 'version' | 'retryFailed'> & BranchesAsk,
+  signal?: AbortSignal,
+): Promise<DeployOutcome> {
+  allowBranches(run.config);
+  const warn = (message: string) => run.deps.reporter.emit({ type: 'warn', message });
+  const mirror = openMirror(run.stateDir, run.config.repo);
+  const synced = await mirror.sync();
+  if (synced.offline)
+    warn(`cannot fetch ${run.config.repo} (${synced.reason ?? 'unreachable'}); merging the branches fetched last`);
+  const { merged, version } = await mergeBranches(run.config, mirror, ask, warn);
+  const req = { ...deployRequest(run, { ...ask, version: version.version }), merged };
+  const source = { ...run.source, resolve: async () => version };
+  return deploy(req, signal ? { ...run.deps, signal } : run.deps, source);
 }
 
 export function rollBack(run: OpenRun, ask: RollbackAsk, signal?: AbortSignal): Promise<RollbackOutcome> {

@@ -1,4 +1,4 @@
-import { EXIT } from '../errors.js';
+import { EXIT, UsageError } from '../errors.js';
 import { changingNodes } from '../log/changing.js';
 import { type GlobalOptions, type OptionSet, verb, withEnv } from './options.js';
 
@@ -20,6 +20,12 @@ export const options = {
     type: 'boolean',
     describe: "only the nodes the last partial deploy of this version set aside, onto that deploy's release",
   },
+  branches: {
+    type: 'string',
+    array: true,
+    describe: 'instead of a version: merge these branches (a,b,c) onto --base and deploy that (not where tags only)',
+  },
+  base: { type: 'string', describe: 'with --branches: the branch they are merged onto (default: the default branch)' },
   'adopt-shared': {
     type: 'boolean',
     describe:
@@ -30,7 +36,9 @@ export const options = {
 
 export interface DeployArgs extends GlobalOptions {
   env: string;
-  version: string;
+  version?: string;
+  branches?: string[];
+  base?: string;
   author?: string;
   onFailure?: 'rollback' | 'halt';
   node?: string[];
@@ -42,16 +50,21 @@ export interface DeployArgs extends GlobalOptions {
 }
 
 export const command = verb({
-  command: '$0 <env> <version>',
-  describe: 'deploy a version (a tag; in dev/test also a branch or commit)',
+  command: '$0 <env> [version]',
+  describe: 'deploy a version (a tag; in dev/test also a branch or commit, or --branches merged together)',
   builder: (y) =>
     withEnv(y)
-      .positional('version', { type: 'string', demandOption: true, describe: 'tag to release, e.g. v1.1.0' })
+      .positional('version', { type: 'string', describe: 'tag to release, e.g. v1.1.0 (or --branches)' })
       .options(options),
   handler: (argv) => deployCommand(argv),
 });
 
 export async function deployCommand(argv: DeployArgs): Promise<void> {
+  const branches = argv.branches?.length ? argv.branches : undefined;
+  if (Boolean(argv.version) === Boolean(branches) || (argv.base && !branches)) {
+    const hint = 'e.g. deploy prod v1.1.0, or deploy test --branches feat-a,feat-b [--base main]';
+    throw new UsageError('name a version, or --branches (with an optional --base), not both', { hint });
+  }
   const { openRun } = await import('../app/compose.js');
   // From here to its end a closed stdout does not end the process (bin/quiet-pipe.ts).
   const ended = changingNodes();
@@ -67,10 +80,12 @@ export async function deployCommand(argv: DeployArgs): Promise<void> {
     warm: { nodes: argv.node },
   });
   try {
-    const { release } = await pipeline;
+    const { release, releaseBranches } = await pipeline;
     const { version, allowPoison, emergency, reason, retryFailed, adoptShared } = argv;
-    const ask = { version, nodes: argv.node, allowPoison, emergency, reason, retryFailed, adoptShared };
-    const outcome = await release(run, ask);
+    const asked = { nodes: argv.node, allowPoison, emergency, reason, adoptShared };
+    const outcome = branches
+      ? await releaseBranches(run, { ...asked, branches, base: argv.base })
+      : await release(run, { ...asked, version: version!, retryFailed });
     // Released, with nodes set aside: not a success, not a failure.
     if (outcome.setAside.length) process.exitCode = EXIT.partial;
   } finally {

@@ -12,6 +12,9 @@ export const command = verb({
   handler: (argv) => historyCommand(argv),
 });
 
+/** A merged branch as a history note names it: `feat-a 1a2b3c4d5e6f`. */
+const branchAt = (b: { name: string; commit: string }) => `${b.name} ${b.commit.slice(0, 12)}`;
+
 export async function historyCommand(argv: { env: string; n: number; json?: boolean; config?: string }): Promise<void> {
   const { history, isDefaultReason } = await import('../app/history.js');
   const { printable, seconds, table } = await import('../log/listing.js');
@@ -33,6 +36,7 @@ export async function historyCommand(argv: { env: string; n: number; json?: bool
       r.kind === 'deploy' && r.emergency ? 'emergency release outside the windows' : '',
       r.allowedPoisons?.length ? `released with known bugs allowed: ${r.allowedPoisons.join(', ')}` : '',
       r.reason && !isDefaultReason(r.reason) ? `reason: ${r.reason}` : '',
+      r.merged ? `merged onto ${r.merged.base.name}: ${r.merged.branches.map(branchAt).join(', ')}` : '',
     ]
       .filter(Boolean)
       .join('; ');

@@ -1,9 +1,17 @@
+import { UsageError } from '../errors.js';
 import { count, type OptionSet, verb, withEnv } from './options.js';
 
 export const options = {
   node: { type: 'string', array: true, describe: 'only these nodes' },
   follow: { alias: 'f', type: 'boolean', describe: 'keep following until Ctrl-C' },
   lines: { alias: 'n', ...count('-n/--lines', 'lines from the end of each file', 200) },
+  grep: {
+    type: 'string',
+    describe: "search every node's logs for this text (a trace id, an error) instead of showing their end",
+  },
+  max: count('--max', 'with --grep: the newest matching lines shown per node', 100),
+  regex: { type: 'boolean', describe: 'with --grep: the text is an extended regular expression' },
+  'ignore-case': { type: 'boolean', describe: 'with --grep: match upper and lower case alike' },
   color: {
     type: 'string',
     choices: ['auto', 'always', 'never'],
@@ -26,7 +34,12 @@ export async function logsCommand(argv: {
   lines: number;
   color?: string;
   config?: string;
+  grep?: string;
+  max: number;
+  regex?: boolean;
+  ignoreCase?: boolean;
 }): Promise<void> {
+  if (argv.grep !== undefined) return grepCommand(argv);
   const { openLogs } = await import('../app/logs.js');
   const { colourOn, displayWidth, pad, printable, printableLog } = await import('../log/listing.js');
   const colour = colourOn((argv.color ?? 'auto') as 'auto' | 'always' | 'never', process.stdout.isTTY);
@@ -48,4 +61,25 @@ export async function logsCommand(argv: {
     process.off('SIGINT', stop);
     await logs.close();
   }
+}
+
+/** `deploy logs <env> --grep <text>`: every node searched at once, the node in front of each matching line. */
+async function grepCommand(argv: Parameters<typeof logsCommand>[0]): Promise<void> {
+  if (argv.follow) throw new UsageError('--grep searches the logs as they are: leave out -f');
+  const { searchLogs } = await import('../app/logs.js');
+  const { colourOn, displayWidth, pad, printable, printableLog } = await import('../log/listing.js');
+  const colour = colourOn((argv.color ?? 'auto') as 'auto' | 'always' | 'never', process.stdout.isTTY);
+  const { env, config, regex, ignoreCase, max } = argv;
+  const found = await searchLogs({ env, config, nodes: argv.node, needle: argv.grep ?? '', max, regex, ignoreCase });
+  const width = Math.max(...found.map((n) => displayWidth(printable(n.node))));
+  for (const node of found) {
+    for (const line of node.lines)
+      process.stdout.write(`${pad(printable(node.node), width)} | ${printableLog(line, colour)}\n`);
+  }
+  for (const node of found) {
+    if (node.error) process.stderr.write(`${node.node}: ${printable(node.error)}\n`);
+    else if (node.more) process.stderr.write(`${node.node}: only the newest ${max} matching lines are shown (--max)\n`);
+  }
+  if (found.every((n) => n.lines.length === 0)) process.stderr.write(`no line matches on any node of ${env}\n`);
+  if (found.some((n) => n.error)) process.exitCode = 1;
 }

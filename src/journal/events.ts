@@ -1,4 +1,4 @@
-import { isCommit, isId, isReleaseName, isText, isTime, isVersion } from '../remote/node-values.js';
+import { isBranchName, isCommit, isId, isReleaseName, isText, isTime, isVersion } from '../remote/node-values.js';
 
 /** One line of `.relink/journal.jsonl` on a node. */
 export interface JournalEvent {
@@ -37,6 +37,20 @@ export interface JournalEvent {
   readonly allowedPoisons?: readonly string[];
   /** hook_ok, hook_failed: the hook's name (config `hooks.<point>[].name`, by default its point). */
   readonly hook?: string;
+  /** activated, run_finished of `deploy --branches`: the base and each branch merged onto it, with its commit. */
+  readonly merged?: MergedBranches;
+}
+
+/** A branch at the commit a merge took it from. */
+export interface BranchAt {
+  readonly name: string;
+  readonly commit: string;
+}
+
+/** `deploy <env> --branches a,b [--base main]`: what the throwaway merge commit holds. */
+export interface MergedBranches {
+  readonly base: BranchAt;
+  readonly branches: readonly BranchAt[];
 }
 
 export type JournalEventName =
@@ -77,6 +91,18 @@ const listOf =
   (check: Check): Check =>
   (value) =>
     Array.isArray(value) && value.length <= 10_000 && value.every(check);
+const branchAt: Check = (value) =>
+  typeof value === 'object' &&
+  value !== null &&
+  isBranchName((value as BranchAt).name) &&
+  isCommit((value as BranchAt).commit);
+const merged: Check = (value) =>
+  typeof value === 'object' &&
+  value !== null &&
+  branchAt((value as MergedBranches).base) &&
+  Array.isArray((value as MergedBranches).branches) &&
+  (value as MergedBranches).branches.length <= 100 &&
+  (value as MergedBranches).branches.every(branchAt);
 const count: Check = (value) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 
 /** A record without one of these is not a record: the line is corrupt. */
@@ -106,6 +132,7 @@ const OPTIONAL = {
   retryOf: isId,
   allowedPoisons: listOf(isId),
   hook: isText,
+  merged,
 } satisfies Record<Exclude<keyof JournalEvent, 'v' | keyof typeof REQUIRED>, Check>;
 
 /**

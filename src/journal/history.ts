@@ -1,4 +1,4 @@
-import type { JournalEvent, RunResult } from './events.js';
+import type { JournalEvent, MergedBranches, RunResult } from './events.js';
 
 /** One run, as merged from the `run_finished` records of every node that saw it. */
 export interface RunRecord {
@@ -19,6 +19,8 @@ export interface RunRecord {
   readonly allowedPoisons?: readonly string[];
   /** A deploy outside the release windows with --emergency. */
   readonly emergency?: boolean;
+  /** `deploy --branches`: the base and each branch merged, with its commit. */
+  readonly merged?: MergedBranches;
 }
 
 /** A rollback's reason when none was given: `rollback --last`, `rollback --emergency --to v1.0.0`. */
@@ -76,10 +78,17 @@ export function mergeRuns(journals: Iterable<readonly JournalEvent[]>): RunRecor
         reason: e.reason,
         allowedPoisons: e.allowedPoisons,
         emergency: e.emergency,
+        ...(e.merged ? { merged: holds(e.merged) } : {}),
       });
     }
   }
   return [...runs.values()].sort((a, b) => b.ts.localeCompare(a.ts) || b.run.localeCompare(a.run));
+}
+
+/** What a merge held, with only the fields relink writes (a journal line may carry more). */
+function holds(m: MergedBranches): MergedBranches {
+  const at = (b: { name: string; commit: string }) => ({ name: b.name, commit: b.commit });
+  return { base: at(m.base), branches: m.branches.map(at) };
 }
 
 /** `30d`, `12h`, `90m`, `2w` -> milliseconds. */

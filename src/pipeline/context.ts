@@ -2,7 +2,7 @@ import type { NodeSettings } from '../config/release-settings.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { RemoteError, InterruptedError } from '../errors.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
-import type { JournalEvent } from '../journal/events.js';
+import type { JournalEvent, MergedBranches } from '../journal/events.js';
 import type { Reporter } from '../log/events.js';
 import { NoLb } from '../lb/none.js';
 import type { LbDriver, ServerState } from '../lb/types.js';
@@ -24,10 +24,7 @@ export interface Artifact {
   readonly file: string;
   /** Absent or `tar.gz`: a tarball; `dir`: a directory whose files carry the commit time (see stampTree). */
   readonly format?: 'tar.gz' | 'dir';
-  /**
-   * The commit time (seconds since the epoch) the release's files carry: the time of a file rsync writes
-   * on a node. Absent: the files keep the time rsync gave them.
-   */
+  /** The commit time (epoch seconds) the release's files carry, as rsync writes them; absent: rsync's own time. */
   readonly commitTime?: number;
   /** sha256 of the tarball, or of the directory's manifest (path, mode, content hash of every entry). */
   readonly sha256: string;
@@ -93,6 +90,8 @@ export interface RunContext {
   readonly drained: Set<string>;
   /** `deploy --retry-failed`: the run it finishes; every journal line of this run names it (`retryOf`). */
   retryOf?: string;
+  /** `deploy --branches`: the base and branches the release holds; its activated and run_finished lines say so. */
+  readonly merged?: MergedBranches;
   /** Nodes set aside within the failure budget (rollout.maxFailures), with why; the release goes on without them. */
   readonly setAside: Map<string, string>;
   /** Nodes whose deploy lock this run has already released (with its outcome, in one round trip). */

@@ -1,4 +1,5 @@
 import { errorMessage, UsageError } from '../errors.js';
+import { mergedArgs } from '../gates/branches.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { nextStep, said } from '../next.js';
 import { type Artifact, checkAborted, makeContext, type RunDeps, step, type VersionInfo } from './context.js';
@@ -81,7 +82,8 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     throw new UsageError('--retry-failed picks its nodes itself (the ones the last partial deploy set aside)', {
       hint: said`leave out --node: ${nextStep('deploy', env, { 'retry-failed': true }, [req.version])}`,
     });
-  const line = `deploy ${env} ${req.version}${req.retryFailed ? ' --retry-failed' : ''}`;
+  const asked = req.merged ? mergedArgs(req.merged) : req.version;
+  const line = `deploy ${env} ${asked}${req.retryFailed ? ' --retry-failed' : ''}`;
   const run = new LockedRun(req, deps, line, line);
   const { ctx } = run;
   const { reporter } = run.deps;
@@ -225,7 +227,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     const title = `${env}: ${version.version} ${ok ? `deployed${aside}` : `FAILED (${result})`}`;
     return {
       report: {
-        command: `deploy ${env} ${req.version}`,
+        command: `deploy ${env} ${asked}`,
         version: version.version,
         release: facts.release,
         commit: version.commit,

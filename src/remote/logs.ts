@@ -32,3 +32,55 @@ export function tailLogs(l: Layout, dir: string, pattern: string, lines: number,
     ],
   );
 }
+
+/** How `deploy logs --grep` matches: a fixed string (the default), or an extended regular expression. */
+export interface GrepMode {
+  readonly regex?: boolean;
+  readonly ignoreCase?: boolean;
+}
+
+/**
+ * The last `max` + 1 lines of the app's log files that match `needle` (one more than asked, so the caller knows
+ * when older matches were left out). The needle is one quoted argument after `-e`, the files come after `--`:
+ * it is never read as an option or expanded by the shell.
+ */
+export function grepLogs(
+  l: Layout,
+  dir: string,
+  pattern: string,
+  needle: string,
+  max: number,
+  mode: GrepMode,
+): Command {
+  const base = inside(l.deployTo, dir);
+  const how = [mode.regex ? '-E' : '-F', ...(mode.ignoreCase ? ['-i'] : [])];
+  return and(
+    ['cd', base],
+    [
+      'find',
+      '.',
+      '-maxdepth',
+      '1',
+      '-type',
+      'f',
+      '-name',
+      pattern,
+      '-print0',
+      op('|'),
+      'xargs',
+      '-0',
+      '-r',
+      'grep',
+      '-a',
+      '-h',
+      ...how,
+      '-e',
+      needle,
+      '--',
+      op('|'),
+      'tail',
+      '-n',
+      String(Math.max(1, Math.floor(max)) + 1),
+    ],
+  );
+}

@@ -11,6 +11,8 @@ export { isReleaseName };
 const COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** What `deploy <env> <version>` accepts, and so all a version label can be: a tag, a branch, a short commit. */
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9._/+-]*$/;
+/** A branch name's characters; the rest of git's rules are in isBranchName. */
+const BRANCH = /^[A-Za-z0-9][A-Za-z0-9._/+-]*$/;
 /** Run ids (`20261121-170203-a1b2c3`), poison ids (`p-1a2b3c4d`): a word that cannot be an option. */
 const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 /** What `new Date().toISOString()` writes, with or without milliseconds. */
@@ -24,6 +26,20 @@ export function isCommit(value: unknown): value is string {
 /** A version label relink itself would have written: what resolveVersion accepts. */
 export function isVersion(value: unknown): value is string {
   return typeof value === 'string' && VERSION.test(value) && !value.includes('..') && value.length <= 200;
+}
+
+/**
+ * A branch name relink passes to git (`--branches`, a merge record in a journal): the safe part of git's
+ * ref-name rules, never an option (no leading `-`), never a range or a reflog expression.
+ */
+export function isBranchName(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length <= 100 &&
+    BRANCH.test(value) &&
+    !/\.\.|\/\/|\/\.|@\{|\.lock(?:\/|$)/.test(value) &&
+    !/[./]$/.test(value)
+  );
 }
 
 /** A run id or a poison id. */

@@ -2,7 +2,7 @@
 // the same operation as its verb (deploy, rollback, freeze, unfreeze, poison records, src/app/), so every
 // gate, lock, journal line and report is the CLI's; `who` (web:<user>) is the run's user.
 import { type OpenRun, openRun } from '../app/compose.js';
-import { previewRollback, planRelease, release, resultOf, rollBack } from '../app/deploy.js';
+import { previewRollback, planRelease, release, releaseBranches, resultOf, rollBack } from '../app/deploy.js';
 import { freezeEnv, unfreezeEnv } from '../app/freeze.js';
 import { phrase } from '../app/phrase.js';
 import { cureRecord, poisonCommit, resolveCommit } from '../app/poison.js';
@@ -10,7 +10,7 @@ import { errorMessage, RelinkError, UsageError } from '../errors.js';
 import { processRedactor } from '../log/redact.js';
 import type { FileRuns, WebRun } from './runs.js';
 import type { NodeSource } from './source.js';
-import type { Actions, DeployForm, RollbackForm, RollbackTarget } from './types.js';
+import type { Actions, BranchesForm, DeployForm, RollbackForm, RollbackTarget } from './types.js';
 
 /** The message and hint of a failure, as the CLI would print them, redacted. */
 export function describeFailure(error: unknown): string {
@@ -80,6 +80,15 @@ export function nodeActions(source: NodeSource, runs: FileRuns, configPath?: str
         reason: form.reason || undefined,
       };
       return start(env, who, `deploy ${env} ${form.version}`, (run, signal) => release(run, ask, signal));
+    },
+
+    async deployBranches(env, form: BranchesForm, who) {
+      if (form.branches.length === 0) throw new UsageError('tick at least one branch to deploy');
+      const { branches, base } = form;
+      // A conflict or a tags-only environment ends the run before it builds; its page says which.
+      const ask = { branches, base: base || undefined };
+      const command = `deploy ${env} --branches ${branches.join(',')}${ask.base ? ` --base ${ask.base}` : ''}`;
+      return start(env, who, command, (run, signal) => releaseBranches(run, ask, signal));
     },
 
     previewRollback(env, target: RollbackTarget) {

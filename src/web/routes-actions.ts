@@ -22,6 +22,7 @@ import {
   rollbackConfirm,
   unfreezeConfirm,
 } from './pages/confirm.js';
+import { logMatches, logSearch, PAGE_MAX } from './pages/branches.js';
 import type { RollbackTarget } from './types.js';
 import { deploysEverywhere } from './users.js';
 
@@ -78,6 +79,25 @@ export function registerActions(app: App, deps: AppDeps): void {
         journalName(c.get('who')),
       );
       return c.redirect(`/runs/${run}`, 303);
+    }),
+  );
+
+  app.post(
+    '/env/:env/branches',
+    asDeployer('deploy branches', async (c, env) => {
+      const f = await form(c);
+      const ask = { branches: fields(f.branch), base: field(f.base) || undefined };
+      const run = await actions().deployBranches(env, ask, journalName(c.get('who')));
+      return c.redirect(`/runs/${run}`, 303);
+    }),
+  );
+  app.get(
+    '/env/:env/logs',
+    asDeployer('search the logs', async (c, env) => {
+      const needle = field(c.req.query('grep')).trim();
+      if (!needle) return render(c, deps, { title: `Search the logs of ${env}`, body: logSearch(env) });
+      const found = await source.searchLogs(env, needle, PAGE_MAX);
+      return render(c, deps, { title: `Logs of ${env}: ${needle}`, body: logMatches(env, needle, found) });
     }),
   );
 

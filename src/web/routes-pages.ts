@@ -1,6 +1,6 @@
 // The pages a viewer sees: overview, environment, run (its live event stream is events.ts), stats, release gate.
 import { html } from './html.js';
-import { type App, type AppDeps, canDeploy, errorJson, render } from './http.js';
+import { type App, type AppDeps, canDeploy, csrfOf, errorJson, render } from './http.js';
 import { envBody } from './pages/env.js';
 import { gateBody } from './pages/gate.js';
 import { overviewBody } from './pages/overview.js';
@@ -33,7 +33,9 @@ export function registerPages(app: App, deps: AppDeps): void {
     const view = await source.env(env, fresh(c.req.query('refresh')));
     const act = canDeploy(c, env);
     const tags = act ? await source.tags().catch(() => []) : [];
-    const body = envBody(view, source.runs.list(env, 20), tags, act);
+    // A repository that cannot be read leaves the picker out, not the page.
+    const picker = act ? await source.branches(env).catch(() => undefined) : undefined;
+    const body = envBody(view, source.runs.list(env, 20), tags, act, { picker, csrf: csrfOf(c) });
     return render(c, deps, { title: `Environment ${env}`, readAt: view.readAt, body });
   });
 

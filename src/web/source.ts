@@ -1,7 +1,10 @@
 // The dashboard's view of the project, read from the nodes and the repository and kept for a few
 // seconds: a page served from the cache says how old it is, and a read never waits behind another.
 import semver from 'semver';
+import { type BranchPicker, branchPicker } from '../app/branches.js';
+import { loadProject } from '../app/compose.js';
 import { brokenEnv, readEnv } from '../app/environment.js';
+import { type NodeMatches, searchLogs } from '../app/logs.js';
 import { checkRevision, loadRecords, openAt } from '../app/poison.js';
 import { knownEnvironments } from '../app/project.js';
 import { type GitMirror, type GitRecords, projectRepo } from '../app/repo.js';
@@ -131,6 +134,17 @@ export class NodeSource implements StateSource {
     const tags = await this.mirror.tags().catch(() => [] as string[]);
     const versions = semver.rsort(tags.filter((t) => semver.valid(t)));
     return [...versions, ...tags.filter((t) => !semver.valid(t)).sort()];
+  }
+
+  async branches(env: string): Promise<BranchPicker> {
+    const { config } = await loadProject(env, this.options.configPath);
+    if (config.requireTag) return { allowed: false, branches: [] };
+    await this.synced.get();
+    return branchPicker(config, this.mirror);
+  }
+
+  searchLogs(env: string, needle: string, max: number): Promise<NodeMatches[]> {
+    return searchLogs({ env, config: this.options.configPath, author: 'web', needle, max });
   }
 
   async check(rev: string): Promise<CheckJson> {

@@ -24,6 +24,11 @@ export type { RollbackRow, RollbackTarget, Plan, PoisonRecord, RunRecord, Releas
 export type { LockRow, ReleasesRow, StatusRow };
 export type { CheckJson, EnvView, GateView, ImpactJson, LocksJson, ReleasesJson, StatusJson };
 
+export type { BranchPicker, BranchTip } from '../app/branches.js';
+import type { BranchPicker } from '../app/branches.js';
+export type { NodeMatches } from '../app/logs.js';
+import type { NodeMatches } from '../app/logs.js';
+
 /** A line of a run log, a run with a log on this machine, and one with its lines: as /api/runs answers them. */
 export type { LocalRun, RunDetail, RunLine } from '../app/shapes.js';
 import type { LocalRun, RunDetail, RunLine } from '../app/shapes.js';
@@ -46,6 +51,12 @@ export interface DeployForm {
   readonly allowPoison?: readonly string[];
 }
 
+/** The branch picker's form: the branches ticked, merged onto `base` (default: the repository's default branch). */
+export interface BranchesForm {
+  readonly branches: readonly string[];
+  readonly base?: string;
+}
+
 export interface RollbackForm {
   readonly target: RollbackTarget;
   readonly emergency?: boolean;
@@ -57,6 +68,8 @@ export interface RollbackForm {
 export interface Actions {
   planDeploy(env: string, version: string, who: string): Promise<Plan>;
   deploy(env: string, form: DeployForm, who: string): Promise<string>;
+  /** `deploy <env> --branches`: merges and deploys; a conflict refuses before the run starts. */
+  deployBranches(env: string, form: BranchesForm, who: string): Promise<string>;
   previewRollback(env: string, target: RollbackTarget): Promise<RollbackRow[]>;
   rollback(env: string, form: RollbackForm, who: string): Promise<string>;
   freeze(env: string, message: string, who: string): Promise<string>;
@@ -75,6 +88,10 @@ export interface StateSource {
   gate(fresh?: boolean): Promise<GateView>;
   check(rev: string): Promise<CheckJson>;
   tags(): Promise<string[]>;
+  /** The branch picker of an environment (none where it takes tags only). */
+  branches(env: string): Promise<BranchPicker>;
+  /** `deploy logs <env> --grep`: the newest matching lines of every node. */
+  searchLogs(env: string, needle: string, max: number): Promise<NodeMatches[]>;
   readonly runs: RunStore;
   readonly actions: Actions;
 }

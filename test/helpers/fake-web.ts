@@ -178,6 +178,10 @@ export function fakeSource(): StateSource & { calls: Call[] } {
       record('deploy', env, who, form);
       return RUN;
     },
+    async deployBranches(env, form, who) {
+      record('deployBranches', env, who, form);
+      return RUN;
+    },
     async previewRollback(env, target) {
       return views[env]!.rollback.last.map((r) => ({ ...r, target: target.kind === 'last' ? r.target : r.target }));
     },
@@ -214,6 +218,14 @@ export function fakeSource(): StateSource & { calls: Call[] } {
     gate: async () => gate,
     check: async (rev) => ({ rev, commit: 'c'.repeat(40), healthy: false, open: gate.records, cured: [] }),
     tags: async () => ['v1.2.0', 'v1.1.0', 'v1.0.0'],
+    branches: async (env) => ({
+      allowed: env === 'dev',
+      base: 'main',
+      branches: [
+        { name: 'feat-a', commit: 'a'.repeat(40), author: '<b>ana</b>', date: '2026-11-20T10:00:00Z', subject: 's' },
+      ],
+    }),
+    searchLogs: async () => [{ node: 'node1', lines: ['<script>trace-1</script>'], more: false }],
     runs: {
       // What the list holds of a run: its summary, without the lines and the report.
       list: () => {

@@ -236,8 +236,8 @@ const SPELLED = new RegExp(`['"\`].*\\b(deploy|rollback) (\\$\\{|(${VERB_WORDS})
 const code = (text: string) => text.replaceAll('#{', `${'$'}{`);
 /** The run's own command line, as the journal and its report name it: a label, not a next step. */
 const LABELS = [
-  'pipeline/run.ts: const line = `deploy #{env} #{req.version}',
-  'pipeline/run.ts: command: `deploy #{env} #{req.version}`,',
+  'pipeline/run.ts: const line = `deploy #{env} #{asked}',
+  'pipeline/run.ts: command: `deploy #{env} #{asked}`,',
   'pipeline/run.ts: const started = `#{req.user} started deploy #{env} #{what}',
   'pipeline/rollback.ts: const line = `rollback #{env} #{spec}',
   "pipeline/rollback.ts: reporter.emit({ type: 'info', message: `rollback #{spec} on #{env}",

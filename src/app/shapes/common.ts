@@ -45,6 +45,8 @@ export const lockOwner = z.strictObject({
   heartbeat: iso,
 });
 
+const branchAt = z.strictObject({ name: str, commit: d(str, 'the commit the merge took') });
+
 /** One run as the nodes' journals tell it (`deploy history --json`, the dashboard's runs of an environment). */
 export const runRecord = z.strictObject({
   run: d(str, 'run id'),
@@ -61,6 +63,13 @@ export const runRecord = z.strictObject({
   reason: opt(str, '--reason'),
   allowedPoisons: opt(z.array(str), 'poison ids released anyway with --allow-poison'),
   emergency: opt(z.boolean(), 'a deploy outside the windows with --emergency'),
+  merged: opt(
+    z.strictObject({
+      base: branchAt,
+      branches: d(z.array(branchAt), 'in the order they were merged'),
+    }),
+    '`deploy --branches`: the base and each branch merged onto it, with its commit',
+  ),
 });
 
 export const stats = z.strictObject({

@@ -2,7 +2,7 @@ import type { ResolvedConfig } from '../../config/types.js';
 import { EXIT, errorMessage, failedCommand, RelinkError } from '../../errors.js';
 import { acquireLocalLock } from '../../gates/lock.js';
 import type { Inventory, NodeSpec } from '../../inventory/types.js';
-import type { RunResult } from '../../journal/events.js';
+import type { MergedBranches, RunResult } from '../../journal/events.js';
 import { nextStep, said } from '../../next.js';
 import { Broadcast } from '../../log/reporter.js';
 import type { Notice } from '../../notify/messages.js';
@@ -26,6 +26,8 @@ export interface LockedRequest {
   readonly stateDir: string;
   /** Skips the local proper-lockfile lock (pipeline tests run many runs in one process). */
   readonly localLock?: boolean;
+  /** `deploy --branches`: what the merge commit holds (journaled). */
+  readonly merged?: MergedBranches;
 }
 
 /** How a run ends on the nodes (the `run_finished` journal line): the release it is about, and extra fields. */
@@ -95,7 +97,7 @@ export class LockedRun {
     this.deps = { ...baseDeps, reporter: new Broadcast([baseDeps.reporter, this.steps]) };
     this.startedAt = this.deps.now();
     const { runId, config, inventory, user } = req;
-    this.ctx = makeContext({ runId, command, config, inventory, user, deps: this.deps });
+    this.ctx = makeContext({ runId, command, config, inventory, user, deps: this.deps, merged: req.merged });
     this.notifier = new Notifier(config.notify, this.deps.reporter, this.deps.redactor);
   }
 

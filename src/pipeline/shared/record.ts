@@ -15,7 +15,8 @@ export function journalEvent(
   const { runId: run, user } = ctx;
   const common = { v: 1 as const, ts: ctx.deps.now().toISOString(), run, node: node.name, env: ctx.config.env, user };
   const retry = ctx.retryOf ? { retryOf: ctx.retryOf } : {};
-  return { ...common, event, ...retry, ...ctx.deps.redactor.applyDeep(fields) };
+  const holds = ctx.merged && (event === 'activated' || event === 'run_finished') ? { merged: ctx.merged } : {};
+  return { ...common, event, ...retry, ...holds, ...ctx.deps.redactor.applyDeep(fields) };
 }
 
 /** Appends events to the node's journal and to the run's copy of that node's state. */

@@ -1,5 +1,6 @@
 import { type Html, ago, badge, html, seconds, when } from '../html.js';
-import type { EnvView, LocalRun, RollbackRow, RunRecord } from '../types.js';
+import type { BranchPicker, EnvView, LocalRun, RollbackRow, RunRecord } from '../types.js';
+import { branchPicker, logSearch, mergedCell } from './branches.js';
 import { liveRuns, lockWord } from './overview.js';
 
 export function runsTable(runs: readonly RunRecord[]): Html {
@@ -7,7 +8,8 @@ export function runsTable(runs: readonly RunRecord[]): Html {
   return html`<table class="runs"><thead><tr><th>finished</th><th>who</th><th>command</th><th>version</th>
     <th>result</th><th>took</th><th>nodes</th></tr></thead><tbody>${runs.map(
       (r) => html`<tr><td title="${when(r.ts)}"><a href="/runs/${r.run}">${ago(r.ts)}</a></td><td>${r.user}</td>
-        <td>${r.command}</td><td>${r.version ?? '-'}</td><td>${badge(r.result)}${r.emergency ? ' emergency' : ''}</td>
+        <td>${r.command}</td><td>${r.version ?? '-'}${mergedCell(r)}</td>
+        <td>${badge(r.result)}${r.emergency ? ' emergency' : ''}</td>
         <td>${seconds(r.ms)}</td><td>${r.nodes.join(', ')}</td></tr>`,
     )}</tbody></table>`;
 }
@@ -54,7 +56,19 @@ function actions(view: EnvView, tags: readonly string[]): Html {
     locks and journal as the command line, in your name.</p></section>`;
 }
 
-export function envBody(view: EnvView, runs: readonly LocalRun[], tags: readonly string[], canAct: boolean): Html {
+/** What a deployer of the environment also gets: the branch picker (where it takes branches), the CSRF token. */
+export interface DeployerParts {
+  readonly picker?: BranchPicker;
+  readonly csrf: string;
+}
+
+export function envBody(
+  view: EnvView,
+  runs: readonly LocalRun[],
+  tags: readonly string[],
+  canAct: boolean,
+  deployer?: DeployerParts,
+): Html {
   if (view.problem) return html`<p class="flash bad">${view.problem}</p>`;
   const corrupt = view.corrupt.map(
     (c) => html`<p class="flash bad">${c.node}: ${c.lines} journal line(s) are not records and were skipped</p>`,
@@ -80,6 +94,8 @@ export function envBody(view: EnvView, runs: readonly LocalRun[], tags: readonly
     · deployTo <code>${view.releases.deployTo}</code></p>
     ${liveRuns(runs)}
     ${canAct ? actions(view, tags) : ''}
+    ${canAct && deployer?.picker ? branchPicker(view.env, deployer.picker, deployer.csrf) : ''}
+    ${canAct ? logSearch(view.env) : ''}
     <section><h2>Rollback targets (--last)</h2>${rollbackRows(view.rollback.last)}
       <p class="meta">--to can reach on every node: ${view.rollback.to.join(', ') || 'nothing'}</p></section>
     <section><h2>Releases per node</h2>${nodes}</section>

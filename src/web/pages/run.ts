@@ -1,3 +1,4 @@
+import { mergedCell } from './branches.js';
 import { type Html, badge, html, seconds, when } from '../html.js';
 import { renderMarkdown } from '../markdown.js';
 import type { RunDetail, RunLine, RunRecord } from '../types.js';
@@ -51,7 +52,7 @@ export function journalRunBody(record: RunRecord): Html {
   return html`<p class="meta">environment <a href="/env/${record.env}">${record.env}</a> · by ${record.user}
     · finished ${when(record.ts)} · ${badge(record.result)}</p>
     <table><tbody><tr><th>command</th><td>${record.command}</td></tr>
-    <tr><th>version</th><td>${record.version ?? '-'}</td></tr>
+    <tr><th>version</th><td>${record.version ?? '-'}${mergedCell(record)}</td></tr>
     <tr><th>release</th><td><code>${record.release ?? '-'}</code></td></tr>
     <tr><th>took</th><td>${seconds(record.ms)}</td></tr><tr><th>nodes</th><td>${record.nodes.join(', ')}</td></tr>
     ${record.reason ? html`<tr><th>reason</th><td>${record.reason}</td></tr>` : ''}
