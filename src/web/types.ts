@@ -10,6 +10,7 @@ import type {
   LocksJson,
   Plan,
   PoisonRecord,
+  ReleasePlan,
   ReleaseRow,
   ReleasesJson,
   ReleasesRow,
@@ -18,11 +19,13 @@ import type {
   RunRecord,
   StatusJson,
   StatusRow,
+  UpcomingJson,
 } from '../app/views.js';
 
 export type { RollbackRow, RollbackTarget, Plan, PoisonRecord, RunRecord, ReleaseRow, LockOwner };
 export type { LockRow, ReleasesRow, StatusRow };
 export type { CheckJson, EnvView, GateView, ImpactJson, LocksJson, ReleasesJson, StatusJson };
+export type { ReleasePlan, UpcomingJson };
 
 /** A line of a run log, a run with a log on this machine, and one with its lines: as /api/runs answers them. */
 export type { LocalRun, RunDetail, RunLine } from '../app/shapes.js';
@@ -73,6 +76,8 @@ export interface StateSource {
   environments(): readonly string[];
   env(name: string, fresh?: boolean): Promise<EnvView>;
   gate(fresh?: boolean): Promise<GateView>;
+  /** The announced releases still to come (deploy announce, a schedule's announce), soonest first. */
+  upcoming(fresh?: boolean): Promise<UpcomingJson>;
   check(rev: string): Promise<CheckJson>;
   tags(): Promise<string[]>;
   readonly runs: RunStore;
