@@ -19,7 +19,7 @@ import { openRunLog } from '../log/run-log.js';
 import { buildArtifact, inspectArtifact } from '../pipeline/phases/build.js';
 import type { RunDeps } from '../pipeline/context.js';
 import { stamp } from '../remote/release-name.js';
-import type { Source } from '../pipeline/run.js';
+import type { Source } from '../pipeline/shared/source.js';
 import { learnSecrets, loadSecrets } from '../config/secrets.js';
 import { resolveVersion } from './version.js';
 import { checkHistory, loadRecords } from '../gates/poison.js';

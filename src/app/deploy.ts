@@ -4,6 +4,8 @@ import { chooseTargets, type RollbackRow, type RollbackTarget } from '../pipelin
 import { type RollbackOutcome, rollback } from '../pipeline/rollback.js';
 import { type DeployOutcome, type DeployRequest, deploy, planDeploy } from '../pipeline/run.js';
 import { allowBranches, type BranchesAsk, mergeBranches } from './branches.js';
+import type { AnnouncedRef } from '../pipeline/phases/announced.js';
+import { announcedFor } from './announce-records.js';
 import type { OpenRun } from './compose.js';
 import { openMirror } from './repo.js';
 import { type ObserveOptions, withObserved } from './observed.js';
@@ -22,6 +24,8 @@ export interface DeployAsk {
   readonly reason?: string;
   readonly retryFailed?: boolean;
   readonly adoptShared?: boolean;
+  /** The announced plan the deploy carries; release() looks it up when not given. */
+  readonly announcement?: AnnouncedRef;
 }
 
 /** What a rollback is asked to do (`rollback <env> --last|--to`, the dashboard's rollback form). */
@@ -42,8 +46,8 @@ function requestOf(run: OpenRun) {
 }
 
 export function deployRequest(run: OpenRun, ask: DeployAsk): DeployRequest {
-  const { version, nodes, allowPoison, emergency, reason, retryFailed, adoptShared } = ask;
-  const asked = { version, nodes, allowPoison, emergency, reason, retryFailed, adoptShared };
+  const { version, nodes, allowPoison, emergency, reason, retryFailed, adoptShared, announcement } = ask;
+  const asked = { version, nodes, allowPoison, emergency, reason, retryFailed, adoptShared, announcement };
   return { ...requestOf(run), ...asked, secrets: run.secrets() };
 }
 
@@ -53,8 +57,13 @@ export function planRelease(run: OpenRun, ask: DeployAsk): Promise<Plan> {
 }
 
 /** `signal`: a stop besides the run's own (the dashboard's stop button). */
-export function release(run: OpenRun, ask: DeployAsk, signal?: AbortSignal): Promise<DeployOutcome> {
-  return deploy(deployRequest(run, ask), signal ? { ...run.deps, signal } : run.deps, run.source);
+export async function release(run: OpenRun, ask: DeployAsk, signal?: AbortSignal): Promise<DeployOutcome> {
+  const announced = ask.announcement ?? (await announcedFor(run, ask.version));
+  return deploy(
+    deployRequest(run, { ...ask, announcement: announced }),
+    signal ? { ...run.deps, signal } : run.deps,
+    run.source,
+  );
 }
 
 /**

@@ -2,12 +2,14 @@
 // API answers through them, scripts/docs/json-shapes.ts renders docs/reference/json.md from them, and the
 // integration tests parse real output with them. Strict objects: a field added or dropped fails them.
 import { z } from 'zod';
+import * as announce from './shapes/announce.js';
 import * as api from './shapes/api.js';
 import { poisonRecord } from './shapes/common.js';
 import * as exec from './shapes/exec.js';
 import * as nodes from './shapes/nodes.js';
 import * as records from './shapes/records.js';
 
+export * from './shapes/announce.js';
 export * from './shapes/api.js';
 export { lockOwner, poisonRecord, runRecord, stats } from './shapes/common.js';
 export * from './shapes/exec.js';
@@ -34,6 +36,9 @@ export type DoctorJson = JsonOf<typeof nodes.doctorJson>;
 export type ExecJson = JsonOf<typeof exec.execJson>;
 export type HistoryJson = JsonOf<typeof records.historyJson>;
 export type PlanJson = JsonOf<typeof records.planJson>;
+export type ReleasePlan = JsonOf<typeof announce.releasePlan>;
+export type AnnounceJson = JsonOf<typeof announce.announceJson>;
+export type UpcomingJson = JsonOf<typeof announce.upcomingJson>;
 export type CheckJson = JsonOf<typeof records.checkJson>;
 export type ImpactJson = JsonOf<typeof records.impactJson>;
 export type RollbackJson = JsonOf<typeof api.rollbackJson>;
@@ -78,6 +83,7 @@ export const cliShapes = {
   status: { command: 'deploy status <env> --json', schema: nodes.statusJson },
   releases: { command: 'deploy releases <env> --json', schema: nodes.releasesJson },
   plan: { command: 'deploy plan <env> <version> --json', schema: records.planJson },
+  announce: { command: 'deploy announce <env> <version> --json', schema: announce.announceJson },
   history: { command: 'deploy history <env> --json', schema: records.historyJson },
   envStats: { command: 'deploy stats <env> --json', schema: records.envStatsJson },
   allStats: { command: 'deploy stats --json', schema: records.allStatsJson },
@@ -125,6 +131,7 @@ export const apiShapes = {
   runs: { route: 'GET /api/runs?env=', schema: api.runsJson },
   run: { route: 'GET /api/runs/:run', schema: api.runDetail },
   plan: { route: 'GET /api/plan/:env/:version', schema: records.planJson, like: cliShapes.plan.command },
+  upcoming: { route: 'GET /api/upcoming', schema: announce.upcomingJson },
   deploy: { route: 'POST /api/deploy/:env', schema: api.startedJson },
   rollbackRun: { route: 'POST /api/rollback/:env', schema: api.startedJson },
   lock: { route: 'POST /api/lock/:env', schema: api.frozenJson },

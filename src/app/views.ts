@@ -13,7 +13,15 @@ export type { RollbackRow, RollbackTarget, Plan, PoisonRecord, RunRecord, Releas
 export type { LockRow, ReleasesRow, StatusRow };
 
 // The --json shapes are derived from their zod schemas (shapes.ts), written once.
-export type { CheckJson, ImpactJson, LocksJson, ReleasesJson, StatusJson } from './shapes.js';
+export type {
+  CheckJson,
+  ImpactJson,
+  LocksJson,
+  ReleasePlan,
+  ReleasesJson,
+  StatusJson,
+  UpcomingJson,
+} from './shapes.js';
 import type { ImpactJson, LocksJson, ReleasesJson, StatusJson } from './shapes.js';
 
 /** Everything the pages show of one environment, read from its nodes at `readAt`. */

@@ -1,4 +1,5 @@
 import { EXIT } from '../errors.js';
+import * as announce from './announce.js';
 import * as check from './check.js';
 import * as cure from './cure.js';
 import * as deploy from './deploy.js';
@@ -29,6 +30,7 @@ import * as unlock from './unlock.js';
 const verbs: readonly { command: Verb }[] = [
   deploy,
   plan,
+  announce,
   rollback,
   releases,
   status,

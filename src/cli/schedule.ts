@@ -105,13 +105,16 @@ export async function scheduleCommand(argv: {
   );
   for (const [i, job] of jobs.entries()) {
     const e = entries[i]!;
-    log(`${e.name}: ${e.env} ${e.version} at "${e.cron}" (${tzOf(e)}), next ${job.nextRun()?.toISOString()}`);
+    const ahead = e.announce ? `, announced ${e.announce} ahead` : '';
+    log(`${e.name}: ${e.env} ${e.version} at "${e.cron}" (${tzOf(e)}), next ${job.nextRun()?.toISOString()}${ahead}`);
   }
+  const announcing = entries.some((e) => e.announce) ? await announceLoop(entries, tzOf, argv.config) : undefined;
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       const running = children.size ? '; the running one is asked to stop and undo itself' : '';
       log(`${signal}: no new releases will start${running}`);
       for (const job of jobs) job.stop();
+      announcing?.stop();
       for (const child of children) child.kill('SIGTERM');
       void Promise.resolve(busy).then(() => resolve());
     };
@@ -119,4 +122,33 @@ export async function scheduleCommand(argv: {
     process.once('SIGINT', stop);
   });
   log('stopped');
+}
+
+/** The announcements of the entries with `announce`: checked now and every minute, each made once. */
+async function announceLoop(
+  entries: readonly NamedEntry[],
+  tzOf: (e: NamedEntry) => string,
+  configPath: string | undefined,
+): Promise<{ stop(): void }> {
+  const { announceDue } = await import('../app/schedule-announce.js');
+  const done = new Set<string>();
+  let busy = false;
+  const check = () => {
+    if (busy) return;
+    busy = true;
+    void announceDue(entries, tzOf, configPath, done)
+      .then((outcomes) => {
+        for (const o of outcomes) {
+          const what = o.id ? `announced ${o.id}` : `not announced: ${o.skip}`;
+          log(`${o.entry}: the release at ${o.at.toISOString()} ${what}`);
+        }
+      })
+      .catch((error: Error) => log(`announcing failed: ${error.message.split('\n')[0]}`))
+      .finally(() => {
+        busy = false;
+      });
+  };
+  check();
+  const timer = setInterval(check, 60_000);
+  return { stop: () => clearInterval(timer) };
 }

@@ -13,10 +13,12 @@ const SCHEMA_MODULES = [
   './schema.js',
   './schema-settings.js',
   './schema-notify.js',
+  './schema-people.js',
   './schema-fanout.js',
   './schema-parts.js',
   './schema-defaults.js',
   './window-spec.js',
+  './when.js',
   '../inventory/schema.js',
   '../inventory/lb-schema.js',
 ];

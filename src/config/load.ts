@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { resolvePeople } from './schema-people.js';
 import { UsageError, errorMessage } from '../errors.js';
 import { validatedOnce } from './cache.js';
 import { requireCjs } from '../cjs.js';
@@ -74,11 +75,12 @@ const KEY_BY_KEY = ['build', 'smoke', 'rollout', 'ssh', 'restart', 'stop', 'serv
 
 /** The settings of one environment as written: its overrides merged over the top level. */
 function mergedSettings(user: UserConfig, env: string): EnvironmentSettings {
-  const { project: _p, repo: _r, environments, schedule: _s, ...top } = user;
+  const { project: _p, repo: _r, environments, schedule: _s, people: _pe, ...top } = user;
   const over: EnvironmentSettings = environments?.[env] ?? {};
   const merged: Record<string, unknown> = {};
-  for (const key of new Set([...Object.keys(top), ...Object.keys(over)]) as Set<keyof EnvironmentSettings>) {
-    merged[key] = over[key] ?? top[key];
+  const { people: _own, ...rest } = over;
+  for (const key of new Set([...Object.keys(top), ...Object.keys(rest)]) as Set<keyof typeof top>) {
+    merged[key] = rest[key] ?? top[key];
   }
   for (const key of KEY_BY_KEY) {
     if (top[key] || over[key]) merged[key] = { ...top[key], ...over[key] };
@@ -126,6 +128,7 @@ export function resolveConfig(user: UserConfig, env: string, configFile: string)
   return {
     ...settings,
     hooks: resolveHooks(settings, file, env),
+    people: { ...resolvePeople(user, env), groups: { ...user.people?.groups } },
     project: user.project,
     repo: resolveRepo(user, configFile),
     env,

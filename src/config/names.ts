@@ -7,8 +7,8 @@
 export const WEBHOOK_KINDS = ['json', 'slack', 'dingtalk', 'feishu'] as const;
 export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
 
-/** The moments of a run that can send a notification. */
-export const NOTIFY_EVENTS = ['start', 'success', 'failure', 'rollback'] as const;
+/** The moments of a release that can send a notification (`announce`: its plan, ahead of it). */
+export const NOTIFY_EVENTS = ['announce', 'start', 'success', 'failure', 'rollback'] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
 /** Load-balancer drivers an inventory can name. */

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { DeepReadonly } from './deep-readonly.js';
 import type { ResolvedHooks } from './schema-hooks.js';
 import type { JumpHop } from './proxy-jump.js';
+import type { ResolvedPeople } from './schema-people.js';
 import type { environmentSchema } from './schema.js';
 
 /** One environment's settings as written, merged and with every default filled in (the schema's output). */
@@ -14,7 +15,9 @@ type Settings = FilledSettings;
 
 /** The complete, validated settings for one environment (paths resolved against the config's directory). */
 export type ResolvedConfig = DeepReadonly<
-  Omit<Settings, 'deployTo' | 'requireTag' | 'ssh' | 'notify' | 'hooks'> & {
+  Omit<Settings, 'deployTo' | 'requireTag' | 'ssh' | 'notify' | 'hooks' | 'people'> & {
+    /** The environment's owner, approvers and on-call (groups as names), and the groups' members. */
+    people: ResolvedPeople & { groups: Record<string, string[]> };
     /** Every hook point with its hooks (none: an empty list), `backup` first of beforeSwitch. */
     hooks: ResolvedHooks;
     project: string;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { Cron } from 'croner';
 import { hooksSchema } from './schema-hooks.js';
 import { notifySchema } from './schema-notify.js';
+import { environmentPeopleSchema, peopleSchema } from './schema-people.js';
 import { releaseSchema } from './schema-release.js';
 import { serviceSchema } from './schema-service.js';
 import { doc, envVar, name, parsed, scalars } from './schema-parts.js';
@@ -20,6 +21,7 @@ import {
   sshSchema,
   templateSchema,
 } from './schema-settings.js';
+import { parseAhead } from './when.js';
 import { checkTimezone, parseWindow } from './window-spec.js';
 
 const cron = parsed((p) => new Cron(p, { paused: true }).stop());
@@ -152,7 +154,14 @@ const settings = {
   ssh: doc(sshSchema.prefault({}), 'How nodes are reached.'),
 };
 
-export const environmentSchema = z.strictObject(settings);
+export const environmentSchema = z.strictObject({
+  ...settings,
+  people: doc(
+    environmentPeopleSchema.optional(),
+    "This environment's owner, approvers and on-call, each one given replacing the top level's. Default: none.",
+    { owner: 'ana', approvers: ['ops'] },
+  ),
+});
 
 export const scheduleEntrySchema = z.strictObject({
   name: doc(
@@ -180,6 +189,12 @@ export const scheduleEntrySchema = z.strictObject({
     "Time zone of the cron expression. Default: the environment's `timezone`.",
     'Europe/Berlin',
   ),
+  announce: doc(
+    parsed(parseAhead).optional(),
+    'Announce each release of this entry that long before it fires (`24h`, `90m`, `2d`): its plan is recorded ' +
+      'and sent through `notify` by `deploy schedule`, as `deploy announce` does. Default: no announcement.',
+    '24h',
+  ),
 });
 
 export const configSchema = z.strictObject({
@@ -195,6 +210,12 @@ export const configSchema = z.strictObject({
     'git@git.example.com:acme/shop.git',
   ),
   ...settings,
+  people: doc(
+    peopleSchema.optional(),
+    'Who a release plan names: groups of dashboard users, the owner, approvers and on-call (per environment ' +
+      'in `environments.<env>.people`). Default: none.',
+    { groups: { ops: ['ana', 'bob'] }, owner: 'ana', approvers: ['ops'], onCall: ['bob'] },
+  ),
   environments: doc(
     z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case letters, digits and "-"'), environmentSchema).optional(),
     'Settings that differ per environment (`dev`, `test`, `pre`, `prod`, ...), merged over the top level: ' +

@@ -35,6 +35,8 @@ export interface JournalEvent {
   readonly retryOf?: string;
   /** run_finished: poison ids released anyway with --allow-poison (the reason is in `reason`). */
   readonly allowedPoisons?: readonly string[];
+  /** run_finished of a deploy: the id of the announced plan it matched (`deploy announce`). */
+  readonly announcement?: string;
   /** hook_ok, hook_failed: the hook's name (config `hooks.<point>[].name`, by default its point). */
   readonly hook?: string;
   /** activated, run_finished of `deploy --branches`: the base and each branch merged onto it, with its commit. */
@@ -133,6 +135,7 @@ const OPTIONAL = {
   allowedPoisons: listOf(isId),
   hook: isText,
   merged,
+  announcement: isId,
 } satisfies Record<Exclude<keyof JournalEvent, 'v' | keyof typeof REQUIRED>, Check>;
 
 /**

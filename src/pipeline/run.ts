@@ -8,6 +8,7 @@ import { checkShared, missingError, readAllShared } from './phases/shared-check.
 import { distribute } from './distribution/distribute.js';
 import { cleanup } from './phases/finish.js';
 import { announceGates, type GateRequest, passGates } from './phases/gates.js';
+import { type AnnouncedRef, againstPlan, withAnnouncement } from './phases/announced.js';
 import { joinFleet } from './phases/fleet.js';
 import { ownerFor } from './phases/locks.js';
 import { describePlan, type Plan } from './phases/plan.js';
@@ -18,13 +19,11 @@ import { warnNativeMismatch } from './phases/native.js';
 import { look, startBuild } from './phases/start.js';
 import { hooksBeforeSwitch } from './phases/switch-hooks.js';
 import { DEPLOY_HOOKS, runHooks, runHooksWarned, scheduleHooks } from './rollout/hooks.js';
-import type { Source } from './shared/source.js';
 import { spending } from './rollout/budget.js';
 import { groupsFor } from './rollout/drain.js';
 import { afterFailedRollout } from './rollout/revert.js';
 import { rollout, type RolloutPolicy } from './rollout/rollout.js';
-
-export type { Source } from './shared/source.js';
+import type { Source } from './shared/source.js';
 
 export interface DeployRequest extends LockedRequest, GateRequest {
   readonly secrets: Readonly<Record<string, string>>;
@@ -33,6 +32,8 @@ export interface DeployRequest extends LockedRequest, GateRequest {
   readonly retryFailed?: boolean;
   /** Move the running release's copy of a shared entry that is no longer a link into shared/ (see shared-check). */
   readonly adoptShared?: boolean;
+  /** The announced plan this deploy matched: journaled, and compared in the report. */
+  readonly announcement?: AnnouncedRef;
 }
 
 export interface DeployOutcome {
@@ -88,7 +89,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
   const { ctx } = run;
   const { reporter } = run.deps;
   let { nodes, groups, facts, version, findings } = await prepare(ctx, req, source);
-  const gates = passGates(ctx, req, version.version, findings);
+  const gates = withAnnouncement(passGates(ctx, req, version.version, findings), req.announcement);
   run.about({ facts, fields: gates.fields });
   let plan: Plan | undefined;
   // The budget is of the nodes the run was for (a retry: the nodes it retries).
@@ -238,6 +239,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
         emergency: gates.emergency ? { reason: req.reason } : undefined,
         rollbackCommand: undo,
         setAside: partial,
+        announcement: againstPlan(req.announcement, { ...version, started: run.startedAt }),
       },
       notice: {
         // Nodes set aside need someone: the notice goes where failures go.

@@ -59,6 +59,7 @@ export function registerApi(app: App, deps: AppDeps): void {
   const started = (c: Ctx, run: string) =>
     answer(c, 'deploy', { run, url: `/runs/${run}`, events: `/api/runs/${run}/events` }, 202);
 
+  app.get('/api/upcoming', async (c) => answer(c, 'upcoming', await source.upcoming()));
   app.get('/api/environments', (c) =>
     answer(c, 'environments', { project: source.project, environments: source.environments() }),
   );

@@ -4,6 +4,8 @@ import { type App, type AppDeps, canDeploy, csrfOf, errorJson, render } from './
 import { envBody } from './pages/env.js';
 import { gateBody } from './pages/gate.js';
 import { overviewBody } from './pages/overview.js';
+import { announcementBody } from './pages/upcoming.js';
+import { planMarkdown } from '../app/release-plan.js';
 import { journalRunBody, runBody } from './pages/run.js';
 import { statsBody } from './pages/stats.js';
 import { safeId } from './runs.js';
@@ -22,8 +24,11 @@ export function registerPages(app: App, deps: AppDeps): void {
     const views = await Promise.all(source.environments().map((env) => source.env(env, refresh)));
     // The records need the repository: an unreachable remote must not hold the overview back.
     const late = new Promise<undefined>((resolve) => setTimeout(resolve, 3000));
-    const gate = await Promise.race([source.gate(refresh).catch(() => undefined), late]);
-    const body = overviewBody(views, gate, source.runs.list(undefined, 20));
+    const [gate, up] = await Promise.all([
+      Promise.race([source.gate(refresh).catch(() => undefined), late]),
+      Promise.race([source.upcoming(refresh).catch(() => undefined), late]),
+    ]);
+    const body = overviewBody(views, gate, source.runs.list(undefined, 20), up);
     return render(c, deps, { title: 'Overview', readAt: oldest(views.map((v) => v.readAt)), body });
   });
 
@@ -55,6 +60,14 @@ export function registerPages(app: App, deps: AppDeps): void {
       readAt: oldest(views.map((v) => v.readAt)),
       body: journalRunBody(record),
     });
+  });
+
+  app.get('/announcements/:id', async (c) => {
+    const up = await source.upcoming(fresh(c.req.query('refresh')));
+    const plan = up.releases.find((p) => p.id === c.req.param('id'));
+    if (!plan) return c.notFound();
+    const body = announcementBody(planMarkdown(plan));
+    return render(c, deps, { title: `Release plan ${plan.id}`, readAt: up.readAt, body });
   });
 
   app.get('/stats', async (c) => {

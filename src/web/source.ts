@@ -5,13 +5,14 @@ import { type BranchPicker, branchPicker } from '../app/branches.js';
 import { loadProject } from '../app/compose.js';
 import { brokenEnv, readEnv } from '../app/environment.js';
 import { type NodeMatches, searchLogs } from '../app/logs.js';
+import { upcomingReleases } from '../app/announce.js';
 import { checkRevision, loadRecords, openAt } from '../app/poison.js';
 import { knownEnvironments } from '../app/project.js';
 import { type GitMirror, type GitRecords, projectRepo } from '../app/repo.js';
 import { errorMessage } from '../errors.js';
 import { processRedactor } from '../log/redact.js';
 import type { FileRuns } from './runs.js';
-import type { Actions, CheckJson, EnvView, GateView, ImpactJson, StateSource } from './types.js';
+import type { Actions, CheckJson, EnvView, GateView, ImpactJson, StateSource, UpcomingJson } from './types.js';
 
 /**
  * One value, reloaded when older than `ttlMs`; callers at the same moment share one load. A value up to
@@ -62,6 +63,7 @@ export class NodeSource implements StateSource {
   private readonly git: GitRecords;
   private readonly synced: Cached<{ offline?: string }>;
   private readonly gateView: Cached<GateView>;
+  private readonly upcomingView: Cached<UpcomingJson>;
 
   private constructor(
     repo: Awaited<ReturnType<typeof projectRepo>>,
@@ -81,6 +83,11 @@ export class NodeSource implements StateSource {
       return result.offline ? { offline: result.reason ?? 'unreachable' } : {};
     });
     this.gateView = new Cached(options.ttlMs, () => this.readGate());
+    this.upcomingView = new Cached(options.ttlMs, async () => {
+      const { git, offline } = await this.repo();
+      const read = await upcomingReleases(git, new Date());
+      return offline ? { ...read, offline } : read;
+    });
   }
 
   static async open(
@@ -122,6 +129,10 @@ export class NodeSource implements StateSource {
 
   gate(fresh = false): Promise<GateView> {
     return this.gateView.get(fresh);
+  }
+
+  upcoming(fresh = false): Promise<UpcomingJson> {
+    return this.upcomingView.get(fresh);
   }
 
   async repo(): Promise<{ git: GitRecords; mirror: GitMirror; offline?: string }> {

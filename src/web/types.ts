@@ -10,6 +10,7 @@ import type {
   LocksJson,
   Plan,
   PoisonRecord,
+  ReleasePlan,
   ReleaseRow,
   ReleasesJson,
   ReleasesRow,
@@ -18,11 +19,13 @@ import type {
   RunRecord,
   StatusJson,
   StatusRow,
+  UpcomingJson,
 } from '../app/views.js';
 
 export type { RollbackRow, RollbackTarget, Plan, PoisonRecord, RunRecord, ReleaseRow, LockOwner };
 export type { LockRow, ReleasesRow, StatusRow };
 export type { CheckJson, EnvView, GateView, ImpactJson, LocksJson, ReleasesJson, StatusJson };
+export type { ReleasePlan, UpcomingJson };
 
 export type { BranchPicker, BranchTip } from '../app/branches.js';
 import type { BranchPicker } from '../app/branches.js';
@@ -86,6 +89,8 @@ export interface StateSource {
   environments(): readonly string[];
   env(name: string, fresh?: boolean): Promise<EnvView>;
   gate(fresh?: boolean): Promise<GateView>;
+  /** The announced releases still to come (deploy announce, a schedule's announce), soonest first. */
+  upcoming(fresh?: boolean): Promise<UpcomingJson>;
   check(rev: string): Promise<CheckJson>;
   tags(): Promise<string[]>;
   /** The branch picker of an environment (none where it takes tags only). */

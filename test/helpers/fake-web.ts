@@ -216,6 +216,7 @@ export function fakeSource(): StateSource & { calls: Call[] } {
     environments: () => ['dev', 'prod'],
     env: async (name) => views[name]!,
     gate: async () => gate,
+    upcoming: async () => ({ readAt: new Date().toISOString(), releases: [] }),
     check: async (rev) => ({ rev, commit: 'c'.repeat(40), healthy: false, open: gate.records, cured: [] }),
     tags: async () => ['v1.2.0', 'v1.1.0', 'v1.0.0'],
     branches: async (env) => ({

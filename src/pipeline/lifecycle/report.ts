@@ -44,6 +44,8 @@ export interface ReportData {
   /** Bytes the run sent from this machine to the nodes (commands, uploads), where the transport counts them. */
   readonly sentBytes?: number;
   /** Nodes set aside within rollout.maxFailures, with why, and the command that brings them up. */
+  /** The announced plan the deploy matched, and what differed from it (empty: as announced). */
+  readonly announcement?: { readonly id: string; readonly differences: readonly string[] };
   readonly setAside?: { readonly nodes: readonly { node: string; reason: string }[]; readonly retry: string };
 }
 
@@ -67,8 +69,19 @@ export function renderReport(d: ReportData): string {
     ...(d.emergency
       ? [`| emergency | ${d.emergency.reason ? `yes: ${cell(d.emergency.reason)}` : 'yes (no --reason given)'} |`]
       : []),
+    ...(d.announcement ? [`| announced | ${d.announcement.id} |`] : []),
     ...(d.allowedPoisons?.length ? [`| released with known bugs | ${d.allowedPoisons.join(', ')} |`] : []),
     '',
+    ...(d.announcement
+      ? [
+          '## Against the announced plan',
+          '',
+          ...(d.announcement.differences.length
+            ? d.announcement.differences.map((x) => `- ${printable(x)}`)
+            : [`As announced (${d.announcement.id}).`]),
+          '',
+        ]
+      : []),
     ...(d.error ? ['## What went wrong', '', '```', d.error, '```', ''] : []),
     ...(d.setAside?.nodes.length
       ? [

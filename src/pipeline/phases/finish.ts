@@ -16,6 +16,8 @@ export interface OutcomeFields {
   readonly emergency?: boolean;
   readonly allowedPoisons?: string[];
   readonly setAside?: string[];
+  /** The announcement the deploy matched (deploy announce, a schedule's `announce`). */
+  readonly announcement?: string;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { type Html, ago, badge, html, when } from '../html.js';
-import type { EnvView, GateView, LocalRun, StatusRow } from '../types.js';
+import type { EnvView, GateView, LocalRun, StatusRow, UpcomingJson } from '../types.js';
+import { upcomingSection } from './upcoming.js';
 
 /** What a node row says of its lock: a freeze, a run in progress, or nothing. */
 export function lockWord(text: string | undefined): Html | string {
@@ -64,7 +65,12 @@ export function liveRuns(runs: readonly LocalRun[]): Html | string {
   )}</ul></section>`;
 }
 
-export function overviewBody(views: readonly EnvView[], gate: GateView | undefined, runs: readonly LocalRun[]): Html {
+export function overviewBody(
+  views: readonly EnvView[],
+  gate: GateView | undefined,
+  runs: readonly LocalRun[],
+  up?: UpcomingJson,
+): Html {
   const empty = views.length === 0 ? html`<p>No environments: add hosts/&lt;env&gt;.yaml files.</p>` : '';
-  return html`${liveRuns(runs)}${empty}${views.map((v) => envSummary(v, gate))}`;
+  return html`${liveRuns(runs)}${upcomingSection(up)}${empty}${views.map((v) => envSummary(v, gate))}`;
 }
