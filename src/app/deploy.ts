@@ -4,6 +4,11 @@ import { chooseTargets, type RollbackRow, type RollbackTarget } from '../pipelin
 import { type RollbackOutcome, rollback } from '../pipeline/rollback.js';
 import { type DeployOutcome, type DeployRequest, deploy, planDeploy } from '../pipeline/run.js';
 import type { OpenRun } from './compose.js';
+import { gateRecords, rollbackBugs, rollbackWithBugs } from './known-bugs.js';
+import { projectRepo } from './repo.js';
+import { GitRecords } from '../transport/git.js';
+import { impactOfAll } from './impact.js';
+import type { PoisonRecord } from './poison.js';
 import { type ObserveOptions, withObserved } from './observed.js';
 import type { Plan } from './views.js';
 
@@ -28,6 +33,8 @@ export interface RollbackAsk {
   readonly emergency?: boolean;
   readonly force?: boolean;
   readonly reason?: string;
+  /** Known bugs of the target to roll back onto anyway (with `reason`). */
+  readonly allowPoison?: readonly string[];
   readonly nodes?: readonly string[];
   /** Restart, stop and smoke-test with the local config, not the settings each release kept. */
   readonly useCurrentConfig?: boolean;
@@ -52,16 +59,25 @@ export function planRelease(run: OpenRun, ask: DeployAsk): Promise<Plan> {
 
 /** `signal`: a stop besides the run's own (the dashboard's stop button). */
 export function release(run: OpenRun, ask: DeployAsk, signal?: AbortSignal): Promise<DeployOutcome> {
-  return deploy(deployRequest(run, ask), signal ? { ...run.deps, signal } : run.deps, run.source);
+  // The check after a hotfix reads every environment of the project, through the operations.
+  const git = new GitRecords(run.mirror);
+  const stillRunning = (records: readonly PoisonRecord[]) => impactOfAll(git, records, run.config.root, run.configPath);
+  const source = { ...run.source, stillRunning };
+  return deploy(deployRequest(run, ask), signal ? { ...run.deps, signal } : run.deps, source);
 }
 
 export function rollBack(run: OpenRun, ask: RollbackAsk, signal?: AbortSignal): Promise<RollbackOutcome> {
-  const { target, emergency, force, reason, nodes, useCurrentConfig } = ask;
-  const asked = { target, emergency, force, reason, nodes, useCurrentConfig };
-  return rollback({ ...requestOf(run), ...asked }, signal ? { ...run.deps, signal } : run.deps);
+  const { target, emergency, force, reason, nodes, useCurrentConfig, allowPoison } = ask;
+  const asked = { target, emergency, force, reason, nodes, useCurrentConfig, allowPoison };
+  const warn = (message: string) => run.deps.reporter.emit({ type: 'warn', message });
+  const bugs = rollbackBugs(run.mirror, warn, emergency);
+  return rollback({ ...requestOf(run), ...asked }, signal ? { ...run.deps, signal } : run.deps, bugs);
 }
 
 /** What `rollback --last` or `--to` would do per node, read from the nodes; changes nothing. */
-export function previewRollback(o: ObserveOptions, target: RollbackTarget): Promise<RollbackRow[]> {
-  return withObserved(o, async ({ seen }) => chooseTargets(seen.ctx, seen.nodes, target, seen.unreachable));
+export async function previewRollback(o: ObserveOptions, target: RollbackTarget): Promise<RollbackRow[]> {
+  const { mirror } = await projectRepo(o.config);
+  const gate = gateRecords(mirror, () => undefined);
+  const rows = await withObserved(o, async ({ seen }) => chooseTargets(seen.ctx, seen.nodes, target, seen.unreachable));
+  return rollbackWithBugs(rows, await gate);
 }

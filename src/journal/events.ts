@@ -35,6 +35,8 @@ export interface JournalEvent {
   readonly retryOf?: string;
   /** run_finished: poison ids released anyway with --allow-poison (the reason is in `reason`). */
   readonly allowedPoisons?: readonly string[];
+  /** run_finished: poison ids an emergency rollback landed on (its target had them without their fix). */
+  readonly landedOnPoisons?: readonly string[];
   /** hook_ok, hook_failed: the hook's name (config `hooks.<point>[].name`, by default its point). */
   readonly hook?: string;
 }
@@ -105,6 +107,7 @@ const OPTIONAL = {
   setAside: listOf(isText),
   retryOf: isId,
   allowedPoisons: listOf(isId),
+  landedOnPoisons: listOf(isId),
   hook: isText,
 } satisfies Record<Exclude<keyof JournalEvent, 'v' | keyof typeof REQUIRED>, Check>;
 

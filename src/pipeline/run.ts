@@ -5,7 +5,7 @@ import { type Artifact, checkAborted, makeContext, type RunDeps, step, type Vers
 import { type LockedRequest, LockedRun } from './lifecycle/locked-run.js';
 import { checkShared, missingError, readAllShared } from './phases/shared-check.js';
 import { distribute } from './distribution/distribute.js';
-import { cleanup } from './phases/finish.js';
+import { cleanup, type NotYetFixed, notYetFixed } from './phases/finish.js';
 import { announceGates, type GateRequest, passGates } from './phases/gates.js';
 import { joinFleet } from './phases/fleet.js';
 import { ownerFor } from './phases/locks.js';
@@ -89,6 +89,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
   const gates = passGates(ctx, req, version.version, findings);
   run.about({ facts, fields: gates.fields });
   let plan: Plan | undefined;
+  let hotfix: NotYetFixed[] | undefined;
   // The budget is of the nodes the run was for (a retry: the nodes it retries).
   let count = nodes.length;
   const budget = spending(ctx, () => count);
@@ -174,6 +175,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     const setAside = await budget.settle(facts, gates.fields, (o) => run.about(o));
     const released = nodes.filter((n) => !ctx.setAside.has(n.name));
     await runHooksWarned(ctx, 'afterRollout', released, { facts: () => facts });
+    hotfix = await notYetFixed(ctx, source, findings);
 
     reporter.emit({ type: 'phase', phase: 'finish' });
     const ms = run.elapsed();
@@ -232,6 +234,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
         commits: plan?.commits,
         bugfixes: plan?.bugfixes,
         openPoisons: plan?.openPoisons,
+        notYetFixed: hotfix,
         allowedPoisons: gates.allowed,
         emergency: gates.emergency ? { reason: req.reason } : undefined,
         rollbackCommand: undo,

@@ -2,6 +2,7 @@
 // seconds: a page served from the cache says how old it is, and a read never waits behind another.
 import semver from 'semver';
 import { brokenEnv, readEnv } from '../app/environment.js';
+import { envWithBugs } from '../app/known-bugs.js';
 import { checkRevision, loadRecords, openAt } from '../app/poison.js';
 import { knownEnvironments } from '../app/project.js';
 import { type GitMirror, type GitRecords, projectRepo } from '../app/repo.js';
@@ -103,9 +104,9 @@ export class NodeSource implements StateSource {
     let cached = this.envs.get(name);
     if (!cached) {
       cached = new Cached(this.options.ttlMs, () =>
-        readEnv(name, this.options.configPath).catch((error: unknown) =>
-          brokenEnv(name, processRedactor.apply(errorMessage(error)), new Date()),
-        ),
+        readEnv(name, this.options.configPath)
+          .then(async (view) => envWithBugs(view, (await this.repo()).git))
+          .catch((error: unknown) => brokenEnv(name, processRedactor.apply(errorMessage(error)), new Date())),
       );
       this.envs.set(name, cached);
     }
