@@ -28,7 +28,7 @@ import { SshTransport } from '../transport/ssh.js';
 import { MeteredTransport } from '../transport/metered.js';
 import { WarmTransport } from '../transport/warm.js';
 import { runDeps, silent, whoAmI } from './deps.js';
-import { openMirror } from './repo.js';
+import { type GitMirror, openMirror } from './repo.js';
 import { phrase } from './phrase.js';
 import { nextStep, said } from '../next.js';
 
@@ -68,6 +68,10 @@ export interface OpenRun {
   readonly user: string;
   readonly deps: RunDeps;
   readonly source: Source;
+  /** The application repository's mirror (the release gate of a rollback reads its poison records). */
+  readonly mirror: GitMirror;
+  /** The config file the run was opened with, as given (undefined: found from the working directory). */
+  readonly configPath?: string;
   readonly logFile: string;
   secrets(): Record<string, string>;
   close(): Promise<void>;
@@ -219,6 +223,8 @@ async function assemble(
     user,
     deps,
     source,
+    mirror,
+    configPath: options.config,
     logFile: log.file,
     secrets: () => loadSecrets(config, process.env, redactor),
     async close() {

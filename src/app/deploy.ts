@@ -7,7 +7,12 @@ import { allowBranches, type BranchesAsk, mergeBranches } from './branches.js';
 import type { AnnouncedRef } from '../pipeline/phases/announced.js';
 import { announcedFor } from './announce-records.js';
 import type { OpenRun } from './compose.js';
-import { openMirror } from './repo.js';
+import { openMirror, projectRepo } from './repo.js';
+import { gateRecords, rollbackBugs, rollbackWithBugs } from './known-bugs.js';
+import { GitRecords } from '../transport/git.js';
+import { impactOfAll } from './impact.js';
+import type { PoisonRecord } from './poison.js';
+import type { Source } from '../pipeline/shared/source.js';
 import { type ObserveOptions, withObserved } from './observed.js';
 import type { Plan } from './views.js';
 
@@ -34,6 +39,8 @@ export interface RollbackAsk {
   readonly emergency?: boolean;
   readonly force?: boolean;
   readonly reason?: string;
+  /** Known bugs of the target to roll back onto anyway (with `reason`). */
+  readonly allowPoison?: readonly string[];
   readonly nodes?: readonly string[];
   /** Restart, stop and smoke-test with the local config, not the settings each release kept. */
   readonly useCurrentConfig?: boolean;
@@ -57,12 +64,19 @@ export function planRelease(run: OpenRun, ask: DeployAsk): Promise<Plan> {
 }
 
 /** `signal`: a stop besides the run's own (the dashboard's stop button). */
+/** The check after a hotfix reads every environment of the project, through the operations. */
+function checkingHotfixes(run: OpenRun): Source {
+  const git = new GitRecords(run.mirror);
+  const stillRunning = (records: readonly PoisonRecord[]) => impactOfAll(git, records, run.config.root, run.configPath);
+  return { ...run.source, stillRunning };
+}
+
 export async function release(run: OpenRun, ask: DeployAsk, signal?: AbortSignal): Promise<DeployOutcome> {
   const announced = ask.announcement ?? (await announcedFor(run, ask.version));
   return deploy(
     deployRequest(run, { ...ask, announcement: announced }),
     signal ? { ...run.deps, signal } : run.deps,
-    run.source,
+    checkingHotfixes(run),
   );
 }
 
@@ -83,17 +97,22 @@ export async function releaseBranches(
     warn(`cannot fetch ${run.config.repo} (${synced.reason ?? 'unreachable'}); merging the branches fetched last`);
   const { merged, version } = await mergeBranches(run.config, mirror, ask, warn);
   const req = { ...deployRequest(run, { ...ask, version: version.version }), merged };
-  const source = { ...run.source, resolve: async () => version };
+  const source = { ...checkingHotfixes(run), resolve: async () => version };
   return deploy(req, signal ? { ...run.deps, signal } : run.deps, source);
 }
 
 export function rollBack(run: OpenRun, ask: RollbackAsk, signal?: AbortSignal): Promise<RollbackOutcome> {
-  const { target, emergency, force, reason, nodes, useCurrentConfig } = ask;
-  const asked = { target, emergency, force, reason, nodes, useCurrentConfig };
-  return rollback({ ...requestOf(run), ...asked }, signal ? { ...run.deps, signal } : run.deps);
+  const { target, emergency, force, reason, nodes, useCurrentConfig, allowPoison } = ask;
+  const asked = { target, emergency, force, reason, nodes, useCurrentConfig, allowPoison };
+  const warn = (message: string) => run.deps.reporter.emit({ type: 'warn', message });
+  const bugs = rollbackBugs(run.mirror, warn, emergency);
+  return rollback({ ...requestOf(run), ...asked }, signal ? { ...run.deps, signal } : run.deps, bugs);
 }
 
 /** What `rollback --last` or `--to` would do per node, read from the nodes; changes nothing. */
-export function previewRollback(o: ObserveOptions, target: RollbackTarget): Promise<RollbackRow[]> {
-  return withObserved(o, async ({ seen }) => chooseTargets(seen.ctx, seen.nodes, target, seen.unreachable));
+export async function previewRollback(o: ObserveOptions, target: RollbackTarget): Promise<RollbackRow[]> {
+  const { mirror } = await projectRepo(o.config);
+  const gate = gateRecords(mirror, () => undefined);
+  const rows = await withObserved(o, async ({ seen }) => chooseTargets(seen.ctx, seen.nodes, target, seen.unreachable));
+  return rollbackWithBugs(rows, await gate);
 }

@@ -41,6 +41,7 @@ export type AnnounceJson = JsonOf<typeof announce.announceJson>;
 export type UpcomingJson = JsonOf<typeof announce.upcomingJson>;
 export type CheckJson = JsonOf<typeof records.checkJson>;
 export type ImpactJson = JsonOf<typeof records.impactJson>;
+export type OpenImpactJson = JsonOf<typeof records.openImpactJson>;
 export type RollbackJson = JsonOf<typeof api.rollbackJson>;
 export type LocalRun = JsonOf<typeof api.localRun>;
 export type RunLine = JsonOf<typeof api.runLine>;
@@ -91,6 +92,7 @@ export const cliShapes = {
   poisonShow: { command: 'deploy poison show <id> --json', schema: poisonRecord },
   check: { command: 'deploy check <rev> --json', schema: records.checkJson },
   impact: { command: 'deploy impact <id> --json', schema: records.impactJson },
+  impactOpen: { command: 'deploy impact --open --json', schema: records.openImpactJson },
   doctor: { command: 'deploy doctor <env> --json', schema: nodes.doctorJson },
   locks: { command: 'deploy lock status <env> --json', schema: nodes.locksJson },
   exec: { command: 'deploy exec <env> --json -- <command>', schema: exec.execJson },

@@ -35,6 +35,7 @@ export async function historyCommand(argv: { env: string; n: number; json?: bool
     [
       r.kind === 'deploy' && r.emergency ? 'emergency release outside the windows' : '',
       r.allowedPoisons?.length ? `released with known bugs allowed: ${r.allowedPoisons.join(', ')}` : '',
+      r.landedOnPoisons?.length ? `landed on known bugs: ${r.landedOnPoisons.join(', ')}` : '',
       r.reason && !isDefaultReason(r.reason) ? `reason: ${r.reason}` : '',
       r.merged ? `merged onto ${r.merged.base.name}: ${r.merged.branches.map(branchAt).join(', ')}` : '',
     ]

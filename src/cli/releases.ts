@@ -19,6 +19,7 @@ export async function releasesCommand(argv: {
   config?: string;
 }): Promise<void> {
   const { formatAge, observeEnv, releasesOf } = await import('../app/reads.js');
+  const { gateRecords, releasesWithBugs } = await import('../app/known-bugs.js');
   const { run, seen, close } = await observeEnv({
     env: argv.env,
     config: argv.config,
@@ -26,10 +27,13 @@ export async function releasesCommand(argv: {
     nodes: argv.node,
   });
   try {
-    const nodes = releasesOf(seen, new Date());
+    // Each release's known bugs, from the poison records (offline: the ones fetched last, said so).
+    const warn = (message: string) => void process.stderr.write(`warning: ${message}\n`);
+    const plain = { env: run.config.env, deployTo: run.config.deployTo, nodes: releasesOf(seen, new Date()) };
+    const { nodes } = await releasesWithBugs(plain, await gateRecords(run.mirror, warn));
     if (argv.json) {
       const { printJson, releasesJson } = await import('../app/shapes.js');
-      printJson(releasesJson, { env: run.config.env, deployTo: run.config.deployTo, nodes });
+      printJson(releasesJson, { ...plain, nodes });
     } else {
       const { printable, table } = await import('../log/listing.js');
       // One table over every node, so the columns line up from node to node.
@@ -40,6 +44,7 @@ export async function releasesCommand(argv: {
           (r.commit ?? '').slice(0, 10),
           formatAge(r.ageSeconds),
           r.name,
+          r.knownBugs?.length ? `known bugs: ${r.knownBugs.join(', ')}` : '',
         ]),
       );
       const lines = table(rows, { align: ['left', 'left', 'left', 'right'], indent: '  ' }).values();

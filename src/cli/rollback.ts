@@ -12,6 +12,11 @@ export const options = {
     describe: 'roll back only the nodes that can; break a lock held by another run (journaled)',
   },
   reason: { type: 'string', describe: 'why, for the journal' },
+  'allow-poison': {
+    type: 'string',
+    array: true,
+    describe: 'roll back onto a release although it has this known bug without its fix (needs --reason)',
+  },
   node: { type: 'string', array: true, describe: 'only these nodes' },
   'use-current-config': {
     type: 'boolean',
@@ -26,6 +31,7 @@ export interface RollbackArgs extends GlobalOptions {
   emergency?: boolean;
   force?: boolean;
   reason?: string;
+  'allow-poison'?: string[];
   node?: string[];
   'use-current-config'?: boolean;
 }
@@ -59,7 +65,8 @@ export async function rollbackCommand(argv: RollbackArgs): Promise<void> {
     const target = argv.to ? ({ kind: 'to', spec: argv.to } as const) : ({ kind: 'last' } as const);
     const { emergency, force, reason } = argv;
     const useCurrentConfig = argv['use-current-config'];
-    await rollBack(run, { target, emergency, force, reason, nodes: argv.node, useCurrentConfig });
+    const allowPoison = argv['allow-poison'];
+    await rollBack(run, { target, emergency, force, reason, nodes: argv.node, useCurrentConfig, allowPoison });
   } finally {
     await run.close();
     ended();

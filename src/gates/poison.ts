@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { GateError, RelinkError, UsageError } from '../errors.js';
-import { nextStep, said } from '../next.js';
+import { nextStep, type Part, type Said, said } from '../next.js';
 import { printable } from '../log/listing.js';
 import type { GitRecords } from '../transport/git.js';
 
@@ -126,6 +126,7 @@ export function gate(
   findings: readonly Finding[],
   allowed: readonly string[],
   reason: string | undefined,
+  instead?: (allow: readonly Part[]) => Said,
 ): { allowed: string[] } {
   const openOnes = open(findings);
   const notAllowed = openOnes.filter((f) => !allowed.includes(f.record.id));
@@ -134,11 +135,16 @@ export function gate(
       throw new UsageError('--allow-poison needs --reason "why this release may go out anyway"');
     return { allowed: openOnes.map((f) => f.record.id) };
   }
-  const allow = nextStep('again', undefined, { 'allow-poison': notAllowed.map((f) => f.record.id), reason: '...' });
+  const ids = notAllowed.map((f) => f.record.id);
+  const allow = said`${nextStep('again', undefined, { 'allow-poison': ids, reason: '...' })}`;
   const check = nextStep('check', undefined, undefined, ['<rev>']);
   throw new GateError(
     `${version} contains ${notAllowed.length} known bug(s) without their fix:\n${describeOpen(notAllowed)}`,
-    { hint: said`release a version with the fix (${check} shows what is missing), or, deliberately: ${allow}` },
+    {
+      hint:
+        instead?.(allow) ??
+        said`release a version with the fix (${check} shows what is missing), or, deliberately: ${allow}`,
+    },
   );
 }
 

@@ -37,6 +37,8 @@ export interface JournalEvent {
   readonly allowedPoisons?: readonly string[];
   /** run_finished of a deploy: the id of the announced plan it matched (`deploy announce`). */
   readonly announcement?: string;
+  /** run_finished: poison ids an emergency rollback landed on (its target had them without their fix). */
+  readonly landedOnPoisons?: readonly string[];
   /** hook_ok, hook_failed: the hook's name (config `hooks.<point>[].name`, by default its point). */
   readonly hook?: string;
   /** activated, run_finished of `deploy --branches`: the base and each branch merged onto it, with its commit. */
@@ -133,6 +135,7 @@ const OPTIONAL = {
   setAside: listOf(isText),
   retryOf: isId,
   allowedPoisons: listOf(isId),
+  landedOnPoisons: listOf(isId),
   hook: isText,
   merged,
   announcement: isId,

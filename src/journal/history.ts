@@ -17,6 +17,8 @@ export interface RunRecord {
   readonly reason?: string;
   /** Known bugs released anyway with --allow-poison. */
   readonly allowedPoisons?: readonly string[];
+  /** Known bugs an emergency rollback landed on. */
+  readonly landedOnPoisons?: readonly string[];
   /** A deploy outside the release windows with --emergency. */
   readonly emergency?: boolean;
   /** `deploy --branches`: the base and each branch merged, with its commit. */
@@ -77,6 +79,7 @@ export function mergeRuns(journals: Iterable<readonly JournalEvent[]>): RunRecor
         nodes: [e.node],
         reason: e.reason,
         allowedPoisons: e.allowedPoisons,
+        landedOnPoisons: e.landedOnPoisons,
         emergency: e.emergency,
         ...(e.merged ? { merged: holds(e.merged) } : {}),
       });
@@ -128,7 +131,7 @@ export interface Stats {
   readonly lastFailure: string | null;
   /** Successes that set nodes aside within rollout.maxFailures (result `partial`). */
   readonly partial: number;
-  /** Deploys that went out with a known bug allowed by --allow-poison. */
+  /** Deploys and rollbacks that went out onto a known bug allowed by --allow-poison. */
   readonly poisonOverrides: number;
   /** Deploys outside the release windows with --emergency. */
   readonly emergencyReleases: number;
@@ -168,7 +171,7 @@ export function computeStats(runs: readonly RunRecord[]): Stats {
     mttrMs: recoveries.length ? recoveries.reduce((a, b) => a + b, 0) / recoveries.length : null,
     lastSuccess: latest(ok),
     lastFailure: latest(failed),
-    poisonOverrides: deploys.filter((r) => r.allowedPoisons?.length).length,
+    poisonOverrides: runs.filter((r) => r.allowedPoisons?.length).length,
     emergencyReleases: deploys.filter((r) => r.emergency).length,
   };
 }

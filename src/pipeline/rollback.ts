@@ -14,6 +14,7 @@ import {
   type RollbackRow,
   type RollbackTarget,
 } from './phases/rollback-targets.js';
+import { bugsOfTargets, judgeRollback, type KnownBugs } from './phases/rollback-gate.js';
 import { readOwnSettings } from './shared/release-settings.js';
 import { checkLb, openLb } from './rollout/drain.js';
 import { runHooksBefore, runHooksWarned } from './rollout/hooks.js';
@@ -30,6 +31,8 @@ export interface RollbackRequest extends LockedRequest {
   /** Roll back the nodes that can, break a lock held by another run. */
   readonly force?: boolean;
   readonly reason?: string;
+  /** Known bugs the target release may have anyway (with `reason`): journaled and counted. */
+  readonly allowPoison?: readonly string[];
   readonly nodes?: readonly string[];
   /** Restart, stop and smoke-test with the local config, not the settings each release kept on its nodes. */
   readonly useCurrentConfig?: boolean;
@@ -59,12 +62,13 @@ const EMERGENCY: RolloutPolicy = {
 };
 
 /**
- * `rollback <env> --last | --to X [--emergency]`: no git, no build, no
- * upload. Every node goes back to a release already on its disk, through the
- * same rollout as a deploy; the release rolled back from is marked bad so the
- * next `--last` goes further back.
+ * `rollback <env> --last | --to X [--emergency]`: no build, no upload. Every
+ * node goes back to a release already on its disk, through the same rollout as
+ * a deploy; the release rolled back from is marked bad so the next `--last`
+ * goes further back. `bugs` is the release gate's view of the targets (the
+ * repository's poison records; never a reason to fail when they cannot be read).
  */
-export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<RollbackOutcome> {
+export async function rollback(req: RollbackRequest, deps: RunDeps, bugs?: KnownBugs): Promise<RollbackOutcome> {
   const env = req.config.env;
   const spec = req.target.kind === 'last' ? '--last' : `--to ${req.target.spec}`;
   const command = `rollback${req.emergency ? ' --emergency' : ''}`;
@@ -79,6 +83,7 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
   reporter.emit({ type: 'run', runId: req.runId, env, command, detail: `${spec} on ${nodes.length} node(s)` });
   let rows: RollbackRow[] = [];
   let moved: NodeSpec[] = [];
+  let poisons: ReturnType<typeof judgeRollback> | undefined;
 
   const phases = async (): Promise<RollbackOutcome> => {
     const failures = await connectEach(ctx, nodes);
@@ -108,6 +113,20 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     }
     reporter.emit({ type: 'info', message: `rollback ${spec} on ${env}:\n${formatRows(rows)}` });
     const movable = rows.filter((r) => r.target && !r.problem && r.target.release !== r.current);
+    // The release gate, on the releases the nodes go back to: refused before anything moved.
+    const found = bugs
+      ? await bugsOfTargets(
+          movable.map((r) => r.target!),
+          bugs,
+        )
+      : [];
+    try {
+      poisons = judgeRollback(found, req, env);
+    } catch (error) {
+      await run.abandon();
+      throw error;
+    }
+    for (const message of poisons.warnings) reporter.emit({ type: 'warn', message });
     moved = nodes.filter((n) => movable.some((r) => r.node === n.name));
     if (moved.length === 0) {
       await run.abandon();
@@ -115,7 +134,7 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
       return { rows, moved: [], ms: run.elapsed() };
     }
     if (frozen.length) warnFrozen(frozen);
-    const fields = { reason, emergency: req.emergency || undefined };
+    const fields = { reason, emergency: req.emergency || undefined, ...poisons.fields };
     run.about({ facts: movable[0]!.target!, fields });
     const targetOf = (node: NodeSpec) => movable.find((r) => r.node === node.name)!.target!;
     const moveOf = (node: NodeSpec): Move => {
@@ -185,9 +204,10 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     const failed = result !== 'success';
     const names = moved.map((n) => n.name).join(', ');
     const because = req.reason ? `: ${req.reason}` : '';
+    const landed = poisons?.landsOn.length ? `; lands on known bug(s) without their fix: ${describe(poisons)}` : '';
     const text = failed
       ? run.deps.redactor.apply(errorMessage(failure).split('\n')[0] ?? '')
-      : `${req.user} rolled back ${names} from ${from ?? '?'} to ${target?.version ?? '?'}${because}`;
+      : `${req.user} rolled back ${names} from ${from ?? '?'} to ${target?.version ?? '?'}${because}${landed}`;
     return {
       report: {
         command: `${command} ${env} ${spec}`,
@@ -195,6 +215,8 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
         release: target?.release,
         commit: target?.commit,
         emergency: req.emergency ? { reason: req.reason } : undefined,
+        allowedPoisons: poisons?.allowed,
+        openPoisons: poisons?.records.length ? poisons.records : undefined,
         rollbackCommand: from
           ? run.deps.phrase(said`${nextStep('rollback', env, { to: from })}    # back to where this rollback started`)
           : '# nothing to undo',
@@ -209,3 +231,6 @@ export async function rollback(req: RollbackRequest, deps: RunDeps): Promise<Rol
     };
   });
 }
+
+const describe = (p: { records: readonly { id: string; comment: string }[] }) =>
+  p.records.map((r) => `${r.id} (${r.comment})`).join(', ');

@@ -6,7 +6,7 @@ import { type Artifact, checkAborted, makeContext, type RunDeps, step, type Vers
 import { type LockedRequest, LockedRun } from './lifecycle/locked-run.js';
 import { checkShared, missingError, readAllShared } from './phases/shared-check.js';
 import { distribute } from './distribution/distribute.js';
-import { cleanup } from './phases/finish.js';
+import { cleanup, type NotYetFixed, notYetFixed } from './phases/finish.js';
 import { announceGates, type GateRequest, passGates } from './phases/gates.js';
 import { type AnnouncedRef, againstPlan, withAnnouncement } from './phases/announced.js';
 import { joinFleet } from './phases/fleet.js';
@@ -92,6 +92,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
   const gates = withAnnouncement(passGates(ctx, req, version.version, findings), req.announcement);
   run.about({ facts, fields: gates.fields });
   let plan: Plan | undefined;
+  let hotfix: NotYetFixed[] | undefined;
   // The budget is of the nodes the run was for (a retry: the nodes it retries).
   let count = nodes.length;
   const budget = spending(ctx, () => count);
@@ -177,6 +178,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     const setAside = await budget.settle(facts, gates.fields, (o) => run.about(o));
     const released = nodes.filter((n) => !ctx.setAside.has(n.name));
     await runHooksWarned(ctx, 'afterRollout', released, { facts: () => facts });
+    hotfix = await notYetFixed(ctx, source, findings);
 
     reporter.emit({ type: 'phase', phase: 'finish' });
     const ms = run.elapsed();
@@ -202,16 +204,8 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
   const only = (names: readonly string[]) => narrowed(req.inventory, names);
 
   function notice(event: 'start' | 'success' | 'failure', title: string, text: string) {
-    return {
-      event,
-      title,
-      text,
-      env,
-      runId: req.runId,
-      version: version.version,
-      release: facts.release,
-      user: req.user,
-    };
+    const { runId, user } = req;
+    return { event, title, text, env, runId, version: version.version, release: facts.release, user };
   }
 
   return run.execute(phases, (result, failure) => {
@@ -235,6 +229,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
         commits: plan?.commits,
         bugfixes: plan?.bugfixes,
         openPoisons: plan?.openPoisons,
+        notYetFixed: hotfix,
         allowedPoisons: gates.allowed,
         emergency: gates.emergency ? { reason: req.reason } : undefined,
         rollbackCommand: undo,

@@ -36,7 +36,7 @@ export class GitMirror {
    * Clones or updates the mirror. When the remote cannot be reached but a
    * mirror exists, it carries on with what was fetched last and says so.
    */
-  async sync(): Promise<{ offline: boolean; reason?: string }> {
+  async sync(options: { readonly timeoutMs?: number } = {}): Promise<{ offline: boolean; reason?: string }> {
     if (!fs.existsSync(this.dir)) {
       const result = await runLocal('git', ['clone', '--quiet', '--mirror', '--', this.remote, this.dir], {
         env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
@@ -50,6 +50,7 @@ export class GitMirror {
     }
     const result = await runLocal('git', ['--git-dir', this.dir, 'fetch', '--quiet', '--prune', '--tags', 'origin'], {
       env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+      timeoutMs: options.timeoutMs,
     });
     return result.code === 0 ? { offline: false } : { offline: true, reason: result.stderr.trim().split('\n').pop() };
   }

@@ -104,6 +104,7 @@ export function nodeActions(source: NodeSource, runs: FileRuns, configPath?: str
         emergency: form.emergency,
         force: form.force,
         reason: form.reason || undefined,
+        allowPoison: form.allowPoison?.length ? form.allowPoison : undefined,
       };
       const command = `rollback ${env} ${spec}${form.emergency ? ' --emergency' : ''}`;
       return start(env, who, command, (run, signal) => rollBack(run, ask, signal));

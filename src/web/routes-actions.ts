@@ -122,6 +122,7 @@ export function registerActions(app: App, deps: AppDeps): void {
           emergency: field(f.emergency) === '1',
           force: field(f.force) === '1',
           reason: field(f.reason),
+          allowPoison: fields(f.allowPoison),
         },
         journalName(c.get('who')),
       );

@@ -175,7 +175,13 @@ export function registerApi(app: App, deps: AppDeps): void {
     '/api/rollback/:env',
     act('roll back', async (c, env, b) => {
       const target = text(b.to) ? { kind: 'to' as const, spec: text(b.to) } : { kind: 'last' as const };
-      const form = { target, emergency: b.emergency === true, force: b.force === true, reason: text(b.reason) };
+      const form = {
+        target,
+        emergency: b.emergency === true,
+        force: b.force === true,
+        reason: text(b.reason),
+        allowPoison: list(b.allowPoison),
+      };
       return started(c, await source.actions.rollback(env, form, journalName(c.get('who'))));
     }),
   );

@@ -6,6 +6,7 @@ import { loadProject } from '../app/compose.js';
 import { brokenEnv, readEnv } from '../app/environment.js';
 import { type NodeMatches, searchLogs } from '../app/logs.js';
 import { upcomingReleases } from '../app/announce.js';
+import { envWithBugs } from '../app/known-bugs.js';
 import { checkRevision, loadRecords, openAt } from '../app/poison.js';
 import { knownEnvironments } from '../app/project.js';
 import { type GitMirror, type GitRecords, projectRepo } from '../app/repo.js';
@@ -113,9 +114,9 @@ export class NodeSource implements StateSource {
     let cached = this.envs.get(name);
     if (!cached) {
       cached = new Cached(this.options.ttlMs, () =>
-        readEnv(name, this.options.configPath).catch((error: unknown) =>
-          brokenEnv(name, processRedactor.apply(errorMessage(error)), new Date()),
-        ),
+        readEnv(name, this.options.configPath)
+          .then(async (view) => envWithBugs(view, (await this.repo()).git))
+          .catch((error: unknown) => brokenEnv(name, processRedactor.apply(errorMessage(error)), new Date())),
       );
       this.envs.set(name, cached);
     }

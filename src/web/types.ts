@@ -65,6 +65,8 @@ export interface RollbackForm {
   readonly emergency?: boolean;
   readonly force?: boolean;
   readonly reason?: string;
+  /** Known bugs of the target to roll back onto anyway (needs `reason`). */
+  readonly allowPoison?: readonly string[];
 }
 
 /** The actions, each through the CLI's own pipeline, gates and journal; `who` is the journal's user. */

@@ -63,6 +63,8 @@ describe('the --json output is what docs/reference/json.md says (src/app/shapes.
     expect((await documented('check', ['check', 'v1.0.0'], 3)).open).toHaveLength(1);
     expect((await documented('check', ['check', 'v1.2.0'])).cured).toHaveLength(1);
     expect((await documented('impact', ['impact', poisonId])).affected).toHaveLength(sb.nodes.length);
+    // Cured by v1.1.0, still running v1.0.0 everywhere: open.
+    expect((await documented('impactOpen', ['impact', '--open'])).bugs.map((b) => b.id)).toEqual([poisonId]);
 
     await documented('locks', ['lock', 'status', 'prod']);
     expect((await project.deploy(['lock', 'prod', '-m', 'json shapes'])).code).toBe(0);
@@ -152,7 +154,9 @@ describe("the dashboard's JSON API answers with the same shapes", () => {
     expect((await ended(deploy.run)).result).toBe('success');
     expect((await call('runs', '/api/runs?env=prod')).runs.map((r) => r.run)).toContain(deploy.run);
     expect((await call('stop', `/api/runs/${deploy.run}/stop`, 200, {})).stopping).toBe(false);
-    const back = await call('rollbackRun', '/api/rollback/prod', 202, {});
+    // Back to v1.0.0, which has the poison without its fix: allowed by id with a reason.
+    const allow = { allowPoison: [poisonId], reason: 'json shapes over the API' };
+    const back = await call('rollbackRun', '/api/rollback/prod', 202, allow);
     expect((await ended(back.run)).result).toBe('success');
 
     const recorded = await call('addPoison', '/api/poison', 200, { commit: commit('v1.1.0'), message: 'over the API' });

@@ -73,6 +73,10 @@ export const rollbackJson = z.strictObject({
         target: opt(releaseFacts, 'the release `rollback --last` would switch to'),
         problem: opt(str, 'why this node cannot be rolled back'),
         untouched: opt(z.boolean(), 'the newest run did not change this node: it stays'),
+        knownBugs: opt(
+          z.array(str),
+          "poison ids in the target's history without their fix: a rollback there is refused",
+        ),
       }),
     ),
     'what `rollback --last` would do per node',

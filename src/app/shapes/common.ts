@@ -61,7 +61,8 @@ export const runRecord = z.strictObject({
   ms: d(z.number(), 'duration'),
   nodes: d(z.array(str), 'nodes whose journal has the run'),
   reason: opt(str, '--reason'),
-  allowedPoisons: opt(z.array(str), 'poison ids released anyway with --allow-poison'),
+  allowedPoisons: opt(z.array(str), 'poison ids released (or rolled back onto) anyway with --allow-poison'),
+  landedOnPoisons: opt(z.array(str), 'poison ids an emergency rollback landed on'),
   emergency: opt(z.boolean(), 'a deploy outside the windows with --emergency'),
   merged: opt(
     z.strictObject({
@@ -88,7 +89,7 @@ export const stats = z.strictObject({
   mttrMs: d(z.number().nullable(), 'mean time from a failed deploy to the next successful run'),
   lastSuccess: iso.nullable(),
   lastFailure: iso.nullable(),
-  poisonOverrides: d(z.number(), 'deploys with --allow-poison'),
+  poisonOverrides: d(z.number(), 'deploys and rollbacks with --allow-poison'),
   emergencyReleases: d(z.number(), 'deploys with --emergency outside the windows'),
 });
 

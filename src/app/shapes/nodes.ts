@@ -48,6 +48,10 @@ export const releaseRow = z.strictObject({
   commit: z.string().optional(),
   since: opt(iso, 'last activated (or unpacked, if never activated)'),
   ageSeconds: z.number().optional(),
+  knownBugs: opt(
+    z.array(str),
+    'poison ids in the history of its commit without their fix (when the records were read)',
+  ),
 });
 
 export const releasesJson = z.strictObject({

@@ -76,12 +76,31 @@ export const checkJson = z.strictObject({
   cured: z.array(z.strictObject({ id: str, curedBy: str, how: z.enum(['commit', 'cherry-pick trailer', 'patch-id']) })),
 });
 
+const affectedNodes = d(
+  z.array(z.strictObject({ env: str, node: str, release: str, version: z.string().optional(), commit: str })),
+  'nodes whose current release has the bug without its fix',
+);
+
 export const impactJson = z.strictObject({
   id: str,
   poison: d(str, 'the commit that brought the bug in'),
-  affected: d(
-    z.array(z.strictObject({ env: str, node: str, release: str, version: z.string().optional(), commit: str })),
-    'nodes whose current release has the bug without its fix',
-  ),
+  affected: affectedNodes,
   unreachable: z.array(z.strictObject({ env: str, node: str })),
+});
+
+export const openImpactJson = z.strictObject({
+  bugs: d(
+    z.array(
+      z.strictObject({
+        id: str,
+        poison: d(str, 'the commit that brought the bug in'),
+        comment: str,
+        ticket: z.string().optional(),
+        cures: d(z.array(str), 'the commits recorded as its fix; empty: no fix yet'),
+        affected: affectedNodes,
+      }),
+    ),
+    'every known bug still open: no fix recorded, or a node still runs it without the fix',
+  ),
+  unreachable: d(z.array(z.strictObject({ env: str, node: str })), 'nodes not checked'),
 });

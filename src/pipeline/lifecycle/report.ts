@@ -38,6 +38,8 @@ export interface ReportData {
   readonly bugfixes?: readonly { id: string; comment: string; ticket?: string }[];
   readonly openPoisons?: readonly { id: string; comment: string; ticket?: string }[];
   readonly allowedPoisons?: readonly string[];
+  /** Known bugs this release fixes, with the nodes of every environment still running them without the fix. */
+  readonly notYetFixed?: readonly { id: string; comment: string; ticket?: string; nodes: readonly string[] }[];
   readonly emergency?: { reason?: string };
   readonly steps: StepCollector['steps'];
   readonly rollbackCommand: string;
@@ -118,6 +120,18 @@ export function renderReport(d: ReportData): string {
           ...(d.openPoisons.length
             ? d.openPoisons.map((b) => `- ${b.id}: ${b.comment}${b.ticket ? ` (${b.ticket})` : ''}`)
             : ['(none)']),
+          '',
+        ]
+      : []),
+    ...(d.notYetFixed?.length
+      ? [
+          '## Fixed here, still running elsewhere without the fix',
+          '',
+          ...d.notYetFixed.map(
+            (b) =>
+              `- ${b.id}: ${cell(b.comment)}${b.ticket ? ` (${cell(b.ticket)})` : ''}: ` +
+              (b.nodes.length ? b.nodes.join(', ') : 'nowhere: every node has the fix'),
+          ),
           '',
         ]
       : []),

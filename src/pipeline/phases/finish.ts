@@ -9,12 +9,16 @@ import { execOk, limit, session, state, step, type RunContext } from '../context
 import { restoreLb } from '../rollout/drain.js';
 import { journalEvent, record } from '../shared/record.js';
 import type { ReleaseFacts } from '../../template/scope.js';
+import type { Finding } from '../../gates/poison.js';
+import type { Source } from '../shared/source.js';
 
 /** Extra fields of the `run_finished` journal line. */
 export interface OutcomeFields {
   readonly reason?: string;
   readonly emergency?: boolean;
   readonly allowedPoisons?: string[];
+  /** Known bugs an emergency rollback landed on (its target had them without their fix). */
+  readonly landedOnPoisons?: string[];
   readonly setAside?: string[];
   /** The announcement the deploy matched (deploy announce, a schedule's `announce`). */
   readonly announcement?: string;
@@ -109,4 +113,45 @@ export async function cleanup(ctx: RunContext, nodes: readonly NodeSpec[], prote
       }
     }),
   );
+}
+
+/** A known bug this release fixes, and the nodes of every environment that still run it without the fix. */
+export interface NotYetFixed {
+  readonly id: string;
+  readonly comment: string;
+  readonly ticket?: string;
+  readonly nodes: readonly string[];
+}
+
+/**
+ * The check after a hotfix: when the release carries the cure of known bugs, every environment and
+ * node still running one of them without the cure, said and put in the report. A node that cannot be
+ * read is said too; nothing here fails the release.
+ */
+export async function notYetFixed(
+  ctx: RunContext,
+  source: Source,
+  findings: readonly Finding[],
+): Promise<NotYetFixed[] | undefined> {
+  const cured = findings.filter((f) => f.curedBy).map((f) => f.record);
+  if (cured.length === 0 || !source.stillRunning) return undefined;
+  const found = await source.stillRunning(cured).catch((error: unknown) => {
+    const message = `cannot check where the bugs this release fixes still run: ${errorMessage(error)}`;
+    ctx.deps.reporter.emit({ type: 'warn', message });
+  });
+  if (!found) return undefined;
+  const out = cured.map((r) => ({
+    id: r.id,
+    comment: r.comment,
+    ...(r.ticket ? { ticket: r.ticket } : {}),
+    nodes: (found.affected.get(r.id) ?? []).map((n) => `${n.env}/${n.node} (${n.version ?? n.release})`),
+  }));
+  for (const bug of out.filter((b) => b.nodes.length)) {
+    const where = bug.nodes.join(', ');
+    const message = `this release fixes ${bug.id} (${bug.comment}); still running without the fix: ${where}`;
+    ctx.deps.reporter.emit({ type: 'warn', message });
+  }
+  const down = found.unreachable.map((u) => `${u.env}/${u.node}`);
+  if (down.length) ctx.deps.reporter.emit({ type: 'warn', message: `not checked (unreachable): ${down.join(', ')}` });
+  return out;
 }

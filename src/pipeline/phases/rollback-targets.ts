@@ -18,6 +18,8 @@ export interface RollbackRow {
   readonly problem?: string;
   /** `--last`: the newest run that changed releases did not change this node, so it stays. */
   readonly untouched?: boolean;
+  /** The target's known bugs without their fix (poison ids), where the operations checked them. */
+  readonly knownBugs?: readonly string[];
 }
 
 /** One run's net move of `current` on one node. */

@@ -1,4 +1,4 @@
-import type { Finding } from '../../gates/poison.js';
+import type { Finding, PoisonRecord } from '../../gates/poison.js';
 import type { Artifact, VersionInfo } from '../context.js';
 
 /** Where the code comes from: git and the build on a real run, fixed values in the pipeline tests. */
@@ -13,8 +13,26 @@ export interface Source {
   log(from: string | undefined, to: string): Promise<{ sha: string; subject: string }[]>;
   /** The known bugs (poison records) in the history of a commit, and whether each is cured there. */
   check(commit: string): Promise<Finding[]>;
+  /**
+   * The nodes of every environment whose current release has one of `records` without its fix (the
+   * check after a hotfix); absent where the run has no other environments to read (the pipeline tests).
+   */
+  stillRunning?(records: readonly PoisonRecord[]): Promise<StillRunning>;
   /** Refuses an artifact with entries or links that would land outside the release dir. */
   inspect(artifact: Artifact): Promise<void>;
+}
+
+/** Per record id, the nodes that still run it without its fix; the nodes that could not be read. */
+export interface StillRunning {
+  readonly affected: ReadonlyMap<string, readonly NodeOn[]>;
+  readonly unreachable: readonly { readonly env: string; readonly node: string }[];
+}
+
+export interface NodeOn {
+  readonly env: string;
+  readonly node: string;
+  readonly release: string;
+  readonly version?: string;
 }
 
 /** What a build on a node (build.on) is given: the export, where its packed output goes, its environment. */

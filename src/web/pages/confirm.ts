@@ -76,10 +76,21 @@ export function rollbackConfirm(
     ? html`<label class="check"><input type="checkbox" name="force" value="1"> ${problems.length} node(s) cannot
         be rolled back: roll back only the nodes that can (--force)</label>`
     : '';
+  // Known bugs of the targets: refused unless allowed (an emergency lands on them, and says so).
+  const bugs = [...new Set(rows.filter((r) => !r.problem && !r.untouched).flatMap((r) => r.knownBugs ?? []))];
+  const allow = emergency
+    ? bugs.length
+      ? html`<p class="flash bad">lands on known bugs without their fix: ${bugs.join(', ')} (journaled, notified)</p>`
+      : ''
+    : bugs.map(
+        (id) => html`<label class="check"><input type="checkbox" name="allowPoison" value="${id}">
+          roll back onto ${id} anyway (known bug without its fix)</label>`,
+      );
   const fields = html`<input type="hidden" name="target" value="${target.kind}">
     ${target.kind === 'to' ? html`<input type="hidden" name="to" value="${target.spec}">` : ''}
     ${emergency ? html`<input type="hidden" name="emergency" value="1">` : ''}
-    ${force}<label>reason, for the journal <input name="reason"></label>`;
+    ${force}${allow}<label>reason, for the journal${bugs.length ? ' (required for a known bug)' : ''}
+      <input name="reason" ${bugs.length && !emergency ? 'required' : ''}></label>`;
   const label = `${emergency ? 'Emergency rollback' : 'Roll back'} ${env} ${spec}`;
   return html`${warning}${rollbackRows(rows)}
     ${actionForm(`/env/${env}/rollback`, csrf, label, fields, emergency ? 'danger' : 'primary')}`;

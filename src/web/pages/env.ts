@@ -17,6 +17,9 @@ export function runsTable(runs: readonly RunRecord[]): Html {
 export function rollbackRows(rows: readonly RollbackRow[]): Html {
   return html`<table class="targets"><thead><tr><th>node</th><th>runs now</th><th></th><th>goes to</th><th></th>
     </tr></thead><tbody>${rows.map((r) => {
+      const bugs = r.knownBugs?.length
+        ? html` ${badge('open')} known bugs without their fix: ${r.knownBugs.join(', ')}`
+        : '';
       const note = r.problem
         ? html`${badge('fail')} ${r.problem}`
         : r.untouched
@@ -26,7 +29,7 @@ export function rollbackRows(rows: readonly RollbackRow[]): Html {
             : '';
       return html`<tr data-node="${r.node}"><td>${r.node}</td><td>${r.currentVersion ?? r.current ?? '(none)'}</td>
         <td>→</td><td>${r.target ? html`${r.target.version} <code>${r.target.release}</code>` : '-'}</td>
-        <td>${note}</td></tr>`;
+        <td>${note}${bugs}</td></tr>`;
     })}</tbody></table>`;
 }
 
@@ -85,10 +88,12 @@ export function envBody(
       (r) => html`<tr class="${r.current ? 'current' : ''}"><td>${r.current ? badge('current') : ''}
         ${badge(r.status)}</td><td class="version">${r.version ?? '?'}</td>
         <td><code>${(r.commit ?? '').slice(0, 10)}</code></td>
-        <td title="${when(r.since)}">${ago(r.since)}</td><td><code>${r.name}</code></td></tr>`,
+        <td title="${when(r.since)}">${ago(r.since)}</td><td><code>${r.name}</code></td>
+        <td>${r.knownBugs?.length ? html`${badge('open')} ${r.knownBugs.join(', ')}` : ''}</td></tr>`,
     );
     return html`<div class="node" data-node="${n.node}">${head}<table class="releases"><thead><tr><th>status</th>
-      <th>version</th><th>commit</th><th>age</th><th>release</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+      <th>version</th><th>commit</th><th>age</th><th>release</th><th>known bugs</th></tr></thead>
+      <tbody>${rows}</tbody></table></div>`;
   });
   return html`${corrupt}<p class="meta">window: ${view.window}${view.status.drift ? html` · ${badge('drift')}` : ''}
     · deployTo <code>${view.releases.deployTo}</code></p>

@@ -21,6 +21,17 @@ export function gateBody(gate: GateView, check: CheckJson | { error: string } | 
   const malformed = gate.malformed.length
     ? html`<p class="flash bad">skipped malformed records: ${gate.malformed.join(', ')}</p>`
     : '';
+  // The check after a hotfix: a bug with its fix recorded that some node still runs without it.
+  const notYet = gate.records.flatMap((r) => {
+    const nodes = gate.impact.find((i) => i.id === r.id)?.affected ?? [];
+    return r.cures.length && nodes.length ? [{ r, nodes }] : [];
+  });
+  const hotfix = notYet.length
+    ? html`<section id="not-yet-fixed"><h2>Fixed, but still running without the fix</h2><ul>${notYet.map(
+        ({ r, nodes }) => html`<li><a href="#${r.id}">${r.id}</a> ${r.comment}:
+          ${nodes.map((a) => `${a.env}/${a.node} (${a.version ?? '?'})`).join(', ')}</li>`,
+      )}</ul></section>`
+    : '';
   const rows = gate.records.map((r) => {
     const impact = gate.impact.find((i) => i.id === r.id);
     const where = impact?.affected.length
@@ -45,7 +56,7 @@ export function gateBody(gate: GateView, check: CheckJson | { error: string } | 
           <label>fix commit <input name="fix" required></label> <button type="submit">Review…</button></form>
       </div></section>`
     : '';
-  return html`${offline}${malformed}
+  return html`${offline}${malformed}${hotfix}
     <section><h2>Check a version</h2><form method="get" action="/gate"><label>tag, branch or commit
       <input name="check" required></label> <button type="submit">Check</button></form>${checkResult(check)}</section>
     <section><h2>Known bugs (poison records)</h2>${
