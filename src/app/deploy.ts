@@ -3,6 +3,7 @@
 import { chooseTargets, type RollbackRow, type RollbackTarget } from '../pipeline/phases/rollback-targets.js';
 import { type RollbackOutcome, rollback } from '../pipeline/rollback.js';
 import { type DeployOutcome, type DeployRequest, deploy, planDeploy } from '../pipeline/run.js';
+import { passApprovals } from './approval-gate.js';
 import type { OpenRun } from './compose.js';
 import { type ObserveOptions, withObserved } from './observed.js';
 import type { Plan } from './views.js';
@@ -51,8 +52,11 @@ export function planRelease(run: OpenRun, ask: DeployAsk): Promise<Plan> {
 }
 
 /** `signal`: a stop besides the run's own (the dashboard's stop button). */
-export function release(run: OpenRun, ask: DeployAsk, signal?: AbortSignal): Promise<DeployOutcome> {
-  return deploy(deployRequest(run, ask), signal ? { ...run.deps, signal } : run.deps, run.source);
+export async function release(run: OpenRun, ask: DeployAsk, signal?: AbortSignal): Promise<DeployOutcome> {
+  // An environment with approvals: a valid approval of this commit (used up here), or an emergency's review.
+  const approved = await passApprovals(run, ask);
+  const req = { ...deployRequest(run, ask), approved };
+  return deploy(req, signal ? { ...run.deps, signal } : run.deps, run.source);
 }
 
 export function rollBack(run: OpenRun, ask: RollbackAsk, signal?: AbortSignal): Promise<RollbackOutcome> {

@@ -1,4 +1,5 @@
 import { EXIT } from '../errors.js';
+import * as approve from './approve.js';
 import * as check from './check.js';
 import * as cure from './cure.js';
 import * as deploy from './deploy.js';
@@ -14,6 +15,7 @@ import * as plan from './plan.js';
 import * as poison from './poison.js';
 import * as releases from './releases.js';
 import * as report from './report.js';
+import * as request from './request.js';
 import * as rollback from './rollback.js';
 import * as schedule from './schedule.js';
 import * as serve from './serve.js';
@@ -29,6 +31,8 @@ import * as unlock from './unlock.js';
 const verbs: readonly { command: Verb }[] = [
   deploy,
   plan,
+  request,
+  approve,
   rollback,
   releases,
   status,

@@ -35,6 +35,12 @@ export interface JournalEvent {
   readonly retryOf?: string;
   /** run_finished: poison ids released anyway with --allow-poison (the reason is in `reason`). */
   readonly allowedPoisons?: readonly string[];
+  /** run_finished of a deploy to an environment with approvals: the request id, who asked and who approved. */
+  readonly approval?: string;
+  readonly requester?: string;
+  readonly approver?: string;
+  /** run_finished of an emergency release past the approvals: its review after the fact. */
+  readonly review?: string;
   /** hook_ok, hook_failed: the hook's name (config `hooks.<point>[].name`, by default its point). */
   readonly hook?: string;
 }
@@ -105,6 +111,10 @@ const OPTIONAL = {
   setAside: listOf(isText),
   retryOf: isId,
   allowedPoisons: listOf(isId),
+  approval: isId,
+  requester: isText,
+  approver: isText,
+  review: isId,
   hook: isText,
 } satisfies Record<Exclude<keyof JournalEvent, 'v' | keyof typeof REQUIRED>, Check>;
 

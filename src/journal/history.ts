@@ -19,6 +19,10 @@ export interface RunRecord {
   readonly allowedPoisons?: readonly string[];
   /** A deploy outside the release windows with --emergency. */
   readonly emergency?: boolean;
+  /** A deploy released by an approval: who asked and who approved; an emergency's review after the fact. */
+  readonly requester?: string;
+  readonly approver?: string;
+  readonly review?: string;
 }
 
 /** A rollback's reason when none was given: `rollback --last`, `rollback --emergency --to v1.0.0`. */
@@ -76,6 +80,9 @@ export function mergeRuns(journals: Iterable<readonly JournalEvent[]>): RunRecor
         reason: e.reason,
         allowedPoisons: e.allowedPoisons,
         emergency: e.emergency,
+        requester: e.requester,
+        approver: e.approver,
+        review: e.review,
       });
     }
   }

@@ -234,6 +234,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
         openPoisons: plan?.openPoisons,
         allowedPoisons: gates.allowed,
         emergency: gates.emergency ? { reason: req.reason } : undefined,
+        approval: req.approved,
         rollbackCommand: undo,
         setAside: partial,
       },

@@ -61,6 +61,9 @@ export const runRecord = z.strictObject({
   reason: opt(str, '--reason'),
   allowedPoisons: opt(z.array(str), 'poison ids released anyway with --allow-poison'),
   emergency: opt(z.boolean(), 'a deploy outside the windows with --emergency'),
+  requester: opt(str, 'who asked for the deploy (environments with approvals)'),
+  approver: opt(str, 'who approved it (a schedule: `schedule:<name>` with its standing approval)'),
+  review: opt(str, 'an emergency release past the approvals: its review after the fact'),
 });
 
 export const stats = z.strictObject({

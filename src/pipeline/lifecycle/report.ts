@@ -39,6 +39,8 @@ export interface ReportData {
   readonly openPoisons?: readonly { id: string; comment: string; ticket?: string }[];
   readonly allowedPoisons?: readonly string[];
   readonly emergency?: { reason?: string };
+  /** Who asked for the deploy and who approved it; an emergency's review after the fact. */
+  readonly approval?: { readonly requester?: string; readonly approver?: string; readonly review?: string };
   readonly steps: StepCollector['steps'];
   readonly rollbackCommand: string;
   /** Bytes the run sent from this machine to the nodes (commands, uploads), where the transport counts them. */
@@ -68,6 +70,9 @@ export function renderReport(d: ReportData): string {
       ? [`| emergency | ${d.emergency.reason ? `yes: ${cell(d.emergency.reason)}` : 'yes (no --reason given)'} |`]
       : []),
     ...(d.allowedPoisons?.length ? [`| released with known bugs | ${d.allowedPoisons.join(', ')} |`] : []),
+    ...(d.approval?.requester ? [`| requested by | ${cell(d.approval.requester)} |`] : []),
+    ...(d.approval?.approver ? [`| approved by | ${cell(d.approval.approver)} |`] : []),
+    ...(d.approval?.review ? [`| review after the fact | ${d.approval.review} (not approved beforehand) |`] : []),
     '',
     ...(d.error ? ['## What went wrong', '', '```', d.error, '```', ''] : []),
     ...(d.setAside?.nodes.length
