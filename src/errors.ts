@@ -27,7 +27,8 @@ export const EXIT_MEANING: Readonly<Record<keyof typeof EXIT, string>> = {
     '`rollback --to` release no node has, a host key not in known_hosts); nothing was changed',
   gate:
     'refused by a gate (a poison without its cure, outside the release windows, a shared link of the running ' +
-    'release that became a file or dir: `--adopt-shared`); nothing was changed',
+    'release that became a file or dir: `--adopt-shared`, no valid approval where `approvals` asks for one, an ' +
+    'approval refused: your own request, not in `approvals.from`); nothing was changed',
   lock: 'the deploy lock is held by another run or a freeze; nothing was changed',
   partial:
     'released with nodes set aside: every other node runs the release; the nodes that failed within ' +

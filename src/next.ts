@@ -17,6 +17,8 @@ export const VERBS = [
   'report',
   'check',
   'poison-list',
+  'request',
+  'approve',
 ] as const;
 
 export type Verb = (typeof VERBS)[number];

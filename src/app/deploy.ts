@@ -1,11 +1,13 @@
 // Plan, deploy and roll back, for both doors: what a person asked (a version, nodes, a reason...) and an
 // opened run, mapped once to the engine's request.
+import { UsageError } from '../errors.js';
 import { chooseTargets, type RollbackRow, type RollbackTarget } from '../pipeline/phases/rollback-targets.js';
 import { type RollbackOutcome, rollback } from '../pipeline/rollback.js';
 import { type DeployOutcome, type DeployRequest, deploy, planDeploy } from '../pipeline/run.js';
 import { allowBranches, type BranchesAsk, mergeBranches } from './branches.js';
 import type { AnnouncedRef } from '../pipeline/phases/announced.js';
 import { announcedFor } from './announce-records.js';
+import { passApprovals } from './approval-gate.js';
 import type { OpenRun } from './compose.js';
 import { openMirror, projectRepo } from './repo.js';
 import { gateRecords, rollbackBugs, rollbackWithBugs } from './known-bugs.js';
@@ -72,12 +74,11 @@ function checkingHotfixes(run: OpenRun): Source {
 }
 
 export async function release(run: OpenRun, ask: DeployAsk, signal?: AbortSignal): Promise<DeployOutcome> {
+  // An environment with approvals: a valid approval of this commit (used up here), or an emergency's review.
+  const approved = await passApprovals(run, ask);
   const announced = ask.announcement ?? (await announcedFor(run, ask.version));
-  return deploy(
-    deployRequest(run, { ...ask, announcement: announced }),
-    signal ? { ...run.deps, signal } : run.deps,
-    checkingHotfixes(run),
-  );
+  const req = { ...deployRequest(run, { ...ask, announcement: announced }), approved };
+  return deploy(req, signal ? { ...run.deps, signal } : run.deps, checkingHotfixes(run));
 }
 
 /**
@@ -90,6 +91,10 @@ export async function releaseBranches(
   signal?: AbortSignal,
 ): Promise<DeployOutcome> {
   allowBranches(run.config);
+  if (run.config.approvals)
+    throw new UsageError(`${run.config.env} requires approvals: branches go to environments without them`, {
+      hint: 'merge the branches and tag a release, then request its approval',
+    });
   const warn = (message: string) => run.deps.reporter.emit({ type: 'warn', message });
   const mirror = openMirror(run.stateDir, run.config.repo);
   const synced = await mirror.sync();

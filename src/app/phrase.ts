@@ -20,6 +20,8 @@ const WORDS: Readonly<Record<Verb, string>> = {
   report: 'deploy report',
   check: 'deploy check',
   'poison-list': 'deploy poison list',
+  request: 'deploy request',
+  approve: 'deploy approve',
 };
 
 /** Flags whose value is prose: given in double quotes. */

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import * as announce from './shapes/announce.js';
 import * as api from './shapes/api.js';
+import * as approvals from './shapes/approvals.js';
 import { poisonRecord } from './shapes/common.js';
 import * as exec from './shapes/exec.js';
 import * as nodes from './shapes/nodes.js';
@@ -11,6 +12,7 @@ import * as records from './shapes/records.js';
 
 export * from './shapes/announce.js';
 export * from './shapes/api.js';
+export * from './shapes/approvals.js';
 export { lockOwner, poisonRecord, runRecord, stats } from './shapes/common.js';
 export * from './shapes/exec.js';
 export * from './shapes/nodes.js';
@@ -96,6 +98,8 @@ export const cliShapes = {
   doctor: { command: 'deploy doctor <env> --json', schema: nodes.doctorJson },
   locks: { command: 'deploy lock status <env> --json', schema: nodes.locksJson },
   exec: { command: 'deploy exec <env> --json -- <command>', schema: exec.execJson },
+  request: { command: 'deploy request <env> <version> --json', schema: approvals.approvalRequestJson },
+  approve: { command: 'deploy approve <id> --server <url> --json', schema: approvals.approvedJson },
 } as const satisfies Record<string, CliShape>;
 
 /** One answer of the dashboard's JSON API: its route, its shape, and the CLI output it carries, if any. */
@@ -140,6 +144,19 @@ export const apiShapes = {
   unlock: { route: 'POST /api/unlock/:env', schema: api.unfrozenJson },
   stop: { route: 'POST /api/runs/:run/stop', schema: api.stoppingJson },
   addPoison: { route: 'POST /api/poison', schema: poisonRecord, like: cliShapes.poisonShow.command },
+  approvals: { route: 'GET /api/approvals', schema: approvals.approvalsJson },
+  requestDeploy: {
+    route: 'POST /api/approvals/request/:env',
+    schema: approvals.approvalRequestJson,
+    like: cliShapes.request.command,
+  },
+  approve: {
+    route: 'POST /api/approvals/:id/approve',
+    schema: approvals.approvedJson,
+    like: cliShapes.approve.command,
+  },
+  signReview: { route: 'POST /api/approvals/reviews/:id/sign', schema: approvals.signOffJson },
+  standing: { route: 'POST /api/approvals/schedules/:name', schema: approvals.standingJson },
   cure: { route: 'POST /api/cure', schema: poisonRecord, like: cliShapes.poisonShow.command },
   error: { route: 'Any refusal (4xx, 5xx)', schema: api.apiError },
 } as const satisfies Record<string, ApiShape>;

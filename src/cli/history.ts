@@ -36,6 +36,8 @@ export async function historyCommand(argv: { env: string; n: number; json?: bool
       r.kind === 'deploy' && r.emergency ? 'emergency release outside the windows' : '',
       r.allowedPoisons?.length ? `released with known bugs allowed: ${r.allowedPoisons.join(', ')}` : '',
       r.landedOnPoisons?.length ? `landed on known bugs: ${r.landedOnPoisons.join(', ')}` : '',
+      r.approver ? `requested by ${r.requester}, approved by ${r.approver}` : '',
+      r.review ? `emergency past the approvals: review ${r.review}` : '',
       r.reason && !isDefaultReason(r.reason) ? `reason: ${r.reason}` : '',
       r.merged ? `merged onto ${r.merged.base.name}: ${r.merged.branches.map(branchAt).join(', ')}` : '',
     ]

@@ -1,5 +1,6 @@
 import { EXIT } from '../errors.js';
 import * as announce from './announce.js';
+import * as approve from './approve.js';
 import * as check from './check.js';
 import * as cure from './cure.js';
 import * as deploy from './deploy.js';
@@ -15,6 +16,7 @@ import * as plan from './plan.js';
 import * as poison from './poison.js';
 import * as releases from './releases.js';
 import * as report from './report.js';
+import * as request from './request.js';
 import * as rollback from './rollback.js';
 import * as schedule from './schedule.js';
 import * as serve from './serve.js';
@@ -31,6 +33,8 @@ const verbs: readonly { command: Verb }[] = [
   deploy,
   plan,
   announce,
+  request,
+  approve,
   rollback,
   releases,
   status,

@@ -3,6 +3,7 @@
 // (load.ts) fills in its defaults, and `npm run docs` generates the reference and the JSON Schema.
 import { z } from 'zod';
 import { Cron } from 'croner';
+import { approvalsSchema } from './schema-approvals.js';
 import { hooksSchema } from './schema-hooks.js';
 import { notifySchema } from './schema-notify.js';
 import { environmentPeopleSchema, peopleSchema } from './schema-people.js';
@@ -152,6 +153,13 @@ const settings = {
   lock: doc(lockSchema.prefault({}), 'The remote deploy lock.'),
   logs: doc(logsSchema.prefault({}), "Where `deploy logs` finds the app's logs on a node."),
   ssh: doc(sshSchema.prefault({}), 'How nodes are reached.'),
+  approvals: doc(
+    approvalsSchema.optional(),
+    'A deploy here needs a second person: `deploy request` (or the dashboard) asks, someone of `from` approves it ' +
+      'on the dashboard, then the deploy of that exact commit goes out (docs/release-process-approvals.md). ' +
+      'Default: none (no approval needed).',
+    { required: 1, from: ['ops'], expiresAfter: '4h' },
+  ),
 };
 
 export const environmentSchema = z.strictObject({

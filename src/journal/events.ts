@@ -39,6 +39,12 @@ export interface JournalEvent {
   readonly announcement?: string;
   /** run_finished: poison ids an emergency rollback landed on (its target had them without their fix). */
   readonly landedOnPoisons?: readonly string[];
+  /** run_finished of a deploy to an environment with approvals: the request id, who asked and who approved. */
+  readonly approval?: string;
+  readonly requester?: string;
+  readonly approver?: string;
+  /** run_finished of an emergency release past the approvals: its review after the fact. */
+  readonly review?: string;
   /** hook_ok, hook_failed: the hook's name (config `hooks.<point>[].name`, by default its point). */
   readonly hook?: string;
   /** activated, run_finished of `deploy --branches`: the base and each branch merged onto it, with its commit. */
@@ -136,6 +142,10 @@ const OPTIONAL = {
   retryOf: isId,
   allowedPoisons: listOf(isId),
   landedOnPoisons: listOf(isId),
+  approval: isId,
+  requester: isText,
+  approver: isText,
+  review: isId,
   hook: isText,
   merged,
   announcement: isId,

@@ -23,6 +23,10 @@ export interface RunRecord {
   readonly emergency?: boolean;
   /** `deploy --branches`: the base and each branch merged, with its commit. */
   readonly merged?: MergedBranches;
+  /** A deploy released by an approval: who asked and who approved; an emergency's review after the fact. */
+  readonly requester?: string;
+  readonly approver?: string;
+  readonly review?: string;
 }
 
 /** A rollback's reason when none was given: `rollback --last`, `rollback --emergency --to v1.0.0`. */
@@ -82,6 +86,9 @@ export function mergeRuns(journals: Iterable<readonly JournalEvent[]>): RunRecor
         landedOnPoisons: e.landedOnPoisons,
         emergency: e.emergency,
         ...(e.merged ? { merged: holds(e.merged) } : {}),
+        requester: e.requester,
+        approver: e.approver,
+        review: e.review,
       });
     }
   }

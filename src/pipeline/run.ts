@@ -232,6 +232,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
         notYetFixed: hotfix,
         allowedPoisons: gates.allowed,
         emergency: gates.emergency ? { reason: req.reason } : undefined,
+        approval: req.approved,
         rollbackCommand: undo,
         setAside: partial,
         announcement: againstPlan(req.announcement, { ...version, started: run.startedAt }),

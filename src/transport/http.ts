@@ -49,3 +49,19 @@ export async function postJson(url: string, body: object, timeoutMs: number): Pr
   });
   if (!response.ok) throw new Error(`answered ${response.status}`);
 }
+
+/** POSTs a JSON body to a relink dashboard's API with a token; the answer's status and body, whatever it is. */
+export async function callApi(
+  url: string,
+  token: string,
+  body: object,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  return { status: response.status, body: await response.text() };
+}

@@ -8,6 +8,7 @@ import { phrase } from '../app/phrase.js';
 import { cureRecord, poisonCommit, resolveCommit } from '../app/poison.js';
 import { errorMessage, RelinkError, UsageError } from '../errors.js';
 import { processRedactor } from '../log/redact.js';
+import { approvalActions } from './approval-actions.js';
 import type { FileRuns, WebRun } from './runs.js';
 import type { NodeSource } from './source.js';
 import type { Actions, BranchesForm, DeployForm, RollbackForm, RollbackTarget } from './types.js';
@@ -18,7 +19,12 @@ export function describeFailure(error: unknown): string {
   return processRedactor.apply(`${errorMessage(error)}${hint}`);
 }
 
-export function nodeActions(source: NodeSource, runs: FileRuns, configPath?: string): Actions {
+export function nodeActions(
+  source: NodeSource,
+  runs: FileRuns,
+  configPath: string | undefined,
+  keyDir: string,
+): Actions {
   const quietRun = (env: string, who: string, command: string) =>
     openRun({ env, config: configPath, author: who, command, quiet: true, runLog: false });
 
@@ -61,7 +67,13 @@ export function nodeActions(source: NodeSource, runs: FileRuns, configPath?: str
     }
   }
 
-  return {
+  const actions: Actions = {
+    ...approvalActions(
+      configPath,
+      keyDir,
+      (env, form, who) => actions.deploy(env, form, who),
+      (env) => source.invalidate(env),
+    ),
     async planDeploy(env, version, who) {
       const run = await quietRun(env, who, 'plan');
       try {
@@ -153,4 +165,5 @@ export function nodeActions(source: NodeSource, runs: FileRuns, configPath?: str
       return true;
     },
   };
+  return actions;
 }

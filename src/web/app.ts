@@ -14,6 +14,7 @@ import { loginPage, registerLogin, safeNext } from './login.js';
 import { redactLines } from './redact-stream.js';
 import { registerActions } from './routes-actions.js';
 import { registerApi } from './routes-api.js';
+import { registerApprovals } from './routes-approvals.js';
 import { registerPages } from './routes-pages.js';
 import { expired, findToken, type Principal } from './users.js';
 
@@ -123,6 +124,7 @@ export function createApp(deps: AppDeps): (request: Request, conn: ConnInfo) => 
   registerEvents(app, deps);
   registerActions(app, deps);
   registerApi(app, deps);
+  registerApprovals(app, deps);
   // Bad input is answered where it is found (4xx); what reaches here unexpected is logged, and the answer
   // says only that it happened.
   app.onError((error, c) => {

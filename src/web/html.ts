@@ -81,6 +81,7 @@ export function page(o: PageOptions): string {
         ${(o.envs ?? []).map((env) => html`<a href="/env/${env}">${env}</a>`)}
         <a href="/stats">Stats</a>
         <a href="/gate">Release gate</a>
+        <a href="/approvals">Approvals</a>
         <span class="who">${o.who.name} · ${o.who.role}${scope}</span>
         <form method="post" action="/logout"><input type="hidden" name="_csrf" value="${o.csrf ?? ''}">
           <button class="link" type="submit">log out</button></form>

@@ -68,6 +68,12 @@ export function registerActions(app: App, deps: AppDeps): void {
     '/env/:env/deploy',
     asDeployer('deploy', async (c, env) => {
       const f = await form(c);
+      const who = journalName(c.get('who'));
+      // An environment with approvals: without one that releases this deploy, the button asks for one.
+      if (field(f.emergency) !== '1' && (await actions().needsRequest(env, field(f.version), who))) {
+        const request = await actions().request(env, field(f.version), who);
+        return c.redirect(`/approvals#${request.id}`, 303);
+      }
       const run = await actions().deploy(
         env,
         {

@@ -1,6 +1,7 @@
 // `deploy serve`: checks where it may listen, builds the state source and the app, listens, and on
 // SIGINT/SIGTERM stops listening and lets the runs it started finish undoing before it exits.
 import fs from 'node:fs';
+import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { processRedactor } from '../log/redact.js';
 import { listen, type WebServer } from '../app/serve.js';
@@ -102,7 +103,7 @@ export async function serve(options: ServeOptions & { configPath?: string; cache
       runs = new FileRuns(stateDir);
       return runs;
     },
-    (made) => nodeActions(made, runs!, options.configPath),
+    (made) => nodeActions(made, runs!, options.configPath, path.dirname(options.usersFile)),
   );
   // Teach the redactor every environment's secrets before the first answer.
   await Promise.all(source.environments().map((env) => source.env(env)));

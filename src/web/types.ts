@@ -24,6 +24,7 @@ import type {
 
 export type { RollbackRow, RollbackTarget, Plan, PoisonRecord, RunRecord, ReleaseRow, LockOwner };
 export type { LockRow, ReleasesRow, StatusRow };
+export type { ApprovalsJson };
 export type { CheckJson, EnvView, GateView, ImpactJson, LocksJson, ReleasesJson, StatusJson };
 export type { ReleasePlan, UpcomingJson };
 
@@ -35,6 +36,14 @@ import type { NodeMatches } from '../app/logs.js';
 /** A line of a run log, a run with a log on this machine, and one with its lines: as /api/runs answers them. */
 export type { LocalRun, RunDetail, RunLine } from '../app/shapes.js';
 import type { LocalRun, RunDetail, RunLine } from '../app/shapes.js';
+import type {
+  ApprovalsJson,
+  JsonOf,
+  approvalRequestJson,
+  approvedJson,
+  signOffJson,
+  standingJson,
+} from '../app/shapes.js';
 
 export type RunEnd = { readonly end: true; readonly result: string; readonly error?: string };
 
@@ -69,8 +78,20 @@ export interface RollbackForm {
   readonly allowPoison?: readonly string[];
 }
 
+/** Approvals (environments with `approvals`): requests, approvals signed by this dashboard, reviews, schedules. */
+export interface ApprovalActions {
+  approvals(): Promise<ApprovalsJson>;
+  /** Whether the deploy button makes a request (no approval releases this deploy by `who` now). */
+  needsRequest(env: string, version: string, who: string): Promise<boolean>;
+  request(env: string, version: string, who: string): Promise<JsonOf<typeof approvalRequestJson>>;
+  /** Approves; with `andDeploy` the deploy starts at once, as the approver. */
+  approve(id: string, who: string, andDeploy: boolean): Promise<JsonOf<typeof approvedJson>>;
+  signReview(id: string, who: string): Promise<JsonOf<typeof signOffJson>>;
+  standing(name: string, who: string): Promise<JsonOf<typeof standingJson>>;
+}
+
 /** The actions, each through the CLI's own pipeline, gates and journal; `who` is the journal's user. */
-export interface Actions {
+export interface Actions extends ApprovalActions {
   planDeploy(env: string, version: string, who: string): Promise<Plan>;
   deploy(env: string, form: DeployForm, who: string): Promise<string>;
   /** `deploy <env> --branches`: merges and deploys; a conflict refuses before the run starts. */

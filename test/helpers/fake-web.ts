@@ -209,6 +209,23 @@ export function fakeSource(): StateSource & { calls: Call[] } {
       return gate.records[0]!;
     },
     stop: () => false,
+    // Approvals: no environment of the fake has any (the sandbox test covers them).
+    approvals: async () => ({ requests: [], reviews: [], schedules: [] }),
+    needsRequest: async () => false,
+    async request(env, version, who) {
+      record('request', env, who, { version });
+      throw new Error('the fake has no approvals');
+    },
+    async approve(id, who) {
+      record('approve', undefined, who, { id });
+      throw new Error('the fake has no approvals');
+    },
+    async signReview() {
+      throw new Error('the fake has no approvals');
+    },
+    async standing() {
+      throw new Error('the fake has no approvals');
+    },
   };
   return {
     calls,

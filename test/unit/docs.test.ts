@@ -74,6 +74,7 @@ describe('the defaults of the config', () => {
       stop: { command: 'y' },
       smoke: { url: 'http://x/' },
       backup: { command: 'x' },
+      approvals: { from: ['ops'] },
       notify: { webhooks: [{ url: 'https://hooks.example.com/' }], email: { host: 'h', from: 'a@x', to: ['b@x'] } },
     };
     const resolved = resolveConfig(validateUserConfig(user, 'deploy.config.ts'), 'dev', '/p/deploy.config.ts');

@@ -30,6 +30,8 @@ describe('a next step, phrased as the command line the CLI has always printed', 
       'deploy report prod',
       'deploy check prod',
       'deploy poison list prod',
+      'deploy request prod',
+      'deploy approve prod',
     ]);
   });
 

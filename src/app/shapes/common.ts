@@ -71,6 +71,9 @@ export const runRecord = z.strictObject({
     }),
     '`deploy --branches`: the base and each branch merged onto it, with its commit',
   ),
+  requester: opt(str, 'who asked for the deploy (environments with approvals)'),
+  approver: opt(str, 'who approved it (a schedule: `schedule:<name>` with its standing approval)'),
+  review: opt(str, 'an emergency release past the approvals: its review after the fact'),
 });
 
 export const stats = z.strictObject({

@@ -41,6 +41,8 @@ export interface ReportData {
   /** Known bugs this release fixes, with the nodes of every environment still running them without the fix. */
   readonly notYetFixed?: readonly { id: string; comment: string; ticket?: string; nodes: readonly string[] }[];
   readonly emergency?: { reason?: string };
+  /** Who asked for the deploy and who approved it; an emergency's review after the fact. */
+  readonly approval?: { readonly requester?: string; readonly approver?: string; readonly review?: string };
   readonly steps: StepCollector['steps'];
   readonly rollbackCommand: string;
   /** Bytes the run sent from this machine to the nodes (commands, uploads), where the transport counts them. */
@@ -73,6 +75,9 @@ export function renderReport(d: ReportData): string {
       : []),
     ...(d.announcement ? [`| announced | ${d.announcement.id} |`] : []),
     ...(d.allowedPoisons?.length ? [`| released with known bugs | ${d.allowedPoisons.join(', ')} |`] : []),
+    ...(d.approval?.requester ? [`| requested by | ${cell(d.approval.requester)} |`] : []),
+    ...(d.approval?.approver ? [`| approved by | ${cell(d.approval.approver)} |`] : []),
+    ...(d.approval?.review ? [`| review after the fact | ${d.approval.review} (not approved beforehand) |`] : []),
     '',
     ...(d.announcement
       ? [

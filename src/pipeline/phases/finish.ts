@@ -22,6 +22,12 @@ export interface OutcomeFields {
   readonly setAside?: string[];
   /** The announcement the deploy matched (deploy announce, a schedule's `announce`). */
   readonly announcement?: string;
+  /** A deploy released by an approval: the request id, who asked and who approved (a schedule: its name). */
+  readonly approval?: string;
+  readonly requester?: string;
+  readonly approver?: string;
+  /** An emergency release past the approvals: the id of its review after the fact. */
+  readonly review?: string;
 }
 
 /**

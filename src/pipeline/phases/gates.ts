@@ -11,6 +11,8 @@ export interface GateRequest {
   readonly reason?: string;
   /** Outside the release windows: go ahead anyway (needs `reason`); journaled and counted. */
   readonly emergency?: boolean;
+  /** What released it in an environment with approvals (judged by the operations before the run opens). */
+  readonly approved?: Pick<OutcomeFields, 'approval' | 'requester' | 'approver' | 'review'>;
 }
 
 export interface GatesPassed {
@@ -66,6 +68,7 @@ function judge(ctx: RunContext, req: GateRequest, version: string, findings: rea
     ...(allowed.length ? { allowedPoisons: allowed } : {}),
     ...(allowed.length || emergency ? { reason: req.reason } : {}),
     ...(emergency ? { emergency: true } : {}),
+    ...req.approved,
   };
   return { allowed, emergency, fields, warnings };
 }
