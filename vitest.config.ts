@@ -1,4 +1,17 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Every temporary file of the run (the tests', the CLIs they start, the sandboxes) goes under one directory that
+// is removed when the run ends: a test process ended before its own clean-up leaves nothing behind in /tmp.
+// The workers and everything they start inherit TMPDIR.
+if (!process.env.RELINK_TEST_TMP) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-tests-'));
+  process.env.RELINK_TEST_TMP = tmp;
+  process.env.TMPDIR = tmp;
+  process.once('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+}
 
 export default defineConfig({
   test: {
