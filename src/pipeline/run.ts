@@ -236,6 +236,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
         rollbackCommand: undo,
         setAside: partial,
         announcement: againstPlan(req.announcement, { ...version, started: run.startedAt }),
+        merged: req.merged,
       },
       notice: {
         // Nodes set aside need someone: the notice goes where failures go.

@@ -12,6 +12,7 @@ import {
   readMergeTree,
 } from '../../src/gates/branches.js';
 import { parseJournal } from '../../src/journal/events.js';
+import { renderReport } from '../../src/pipeline/lifecycle/report.js';
 import { mergeRuns } from '../../src/journal/history.js';
 import { isBranchName } from '../../src/remote/node-values.js';
 import { grepLogs } from '../../src/remote/logs.js';
@@ -147,5 +148,32 @@ describe('deploy logs --grep: the search on a node', () => {
       expect(text).toContain(`-e ${render([hostile])} --`);
     }
     expect(() => grepLogs(l, '../../etc', '*', 'x', 1, {})).toThrow(/leaves/);
+  });
+});
+
+describe('the report of a branch deploy', () => {
+  it('lists the base and each branch merged onto it, with their commits, in order', () => {
+    const report = {
+      runId: 'r1',
+      command: 'deploy test --branches feat-a,feat|b --base main',
+      env: 'test',
+      user: 'ana',
+      started: new Date('2026-12-08T17:00:00Z'),
+      finished: new Date('2026-12-08T17:00:05Z'),
+      result: 'success',
+      steps: [],
+      rollbackCommand: 'rollback test --last',
+    };
+    const merged = {
+      base: { name: 'main', commit: 'a'.repeat(40) },
+      branches: [
+        { name: 'feat-a', commit: 'b'.repeat(40) },
+        { name: 'feat|b', commit: 'c'.repeat(40) },
+      ],
+    };
+    expect(renderReport({ ...report, merged })).toContain(
+      '## Branches merged onto main (`aaaaaaaaaa`)\n\n- feat-a `bbbbbbbbbb`\n- feat\\|b `cccccccccc`\n',
+    );
+    expect(renderReport(report)).not.toContain('Branches merged');
   });
 });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Reporter, RunEvent } from '../../log/events.js';
 import { printable } from '../../log/listing.js';
+import type { MergedBranches } from '../../journal/events.js';
 
 /** A value in a Markdown table cell: one line, and its `|` not a column break. */
 const cell = (value: string | undefined): string => printable(value).replaceAll('|', '\\|');
@@ -47,9 +48,11 @@ export interface ReportData {
   readonly rollbackCommand: string;
   /** Bytes the run sent from this machine to the nodes (commands, uploads), where the transport counts them. */
   readonly sentBytes?: number;
-  /** Nodes set aside within rollout.maxFailures, with why, and the command that brings them up. */
   /** The announced plan the deploy matched, and what differed from it (empty: as announced). */
   readonly announcement?: { readonly id: string; readonly differences: readonly string[] };
+  /** `deploy --branches`: the base and each branch merged onto it, with its commit. */
+  readonly merged?: MergedBranches;
+  /** Nodes set aside within rollout.maxFailures, with why, and the command that brings them up. */
   readonly setAside?: { readonly nodes: readonly { node: string; reason: string }[]; readonly retry: string };
 }
 
@@ -97,6 +100,14 @@ export function renderReport(d: ReportData): string {
           ...d.setAside.nodes.map((s) => `- ${s.node}: ${printable(s.reason)}`),
           '',
           `Once they are back: \`${d.setAside.retry}\``,
+          '',
+        ]
+      : []),
+    ...(d.merged
+      ? [
+          `## Branches merged onto ${cell(d.merged.base.name)} (\`${d.merged.base.commit.slice(0, 10)}\`)`,
+          '',
+          ...d.merged.branches.map((b) => `- ${cell(b.name)} \`${b.commit.slice(0, 10)}\``),
           '',
         ]
       : []),
