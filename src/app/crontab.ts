@@ -7,6 +7,18 @@ export interface CrontabEntry {
 }
 
 /**
+ * The cron line that announces the due releases of the entries with `announce` (every 10 minutes; each
+ * release is announced once, whichever machine or run does it first), or a comment when cron cannot run it.
+ */
+export function announceCrontabLine(root: string, node = process.execPath, script = process.argv[1]!): string {
+  const run = [node, script, 'schedule', '--announce-due'];
+  const command = render(['cd', root, op('&&'), ...run, op('>>'), `${root}/.relink/logs/schedule.log`, op('2>&1')]);
+  if (/[\r\n]/.test(command) || command.includes('\\%'))
+    return '# announcements: the system cron cannot run this project path, use: deploy schedule\n';
+  return `*/10 * * * * ${command.replaceAll('%', '\\%')}\n`;
+}
+
+/**
  * Lines for the system cron that run `deploy schedule --run-once <name>` in the project: a CRON_TZ line and
  * the job, or a comment saying why cron cannot run it. Every value is shell-quoted by `render`; `%`, which
  * cron turns into a line break, is escaped. A line break cannot be quoted for cron at all (it would end the

@@ -11,7 +11,7 @@ import { withObserved } from './observed.js';
 import { openMirror } from './repo.js';
 
 export type { NamedEntry, NodeChild };
-export { crontabLines } from './crontab.js';
+export { announceCrontabLine, crontabLines } from './crontab.js';
 
 /** The schedule entries of the project's config, each with its time zone. */
 export async function scheduleEntries(configPath?: string) {

@@ -7,6 +7,10 @@ export const options = {
   list: { type: 'boolean', describe: 'print the next fire times and the version each would take' },
   crontab: { type: 'boolean', describe: 'print lines for the system cron instead of running' },
   'run-once': { type: 'string', describe: 'resolve and deploy one schedule entry now' },
+  'announce-due': {
+    type: 'boolean',
+    describe: 'announce the due releases of the entries with `announce`, once each (what --crontab runs)',
+  },
 } as const satisfies OptionSet;
 
 export const command = verb({
@@ -21,6 +25,10 @@ function log(message: string): void {
 }
 
 type Schedules = typeof import('../app/schedule.js');
+
+function logAnnounced(o: { entry: string; at: Date; id?: string; skip?: string }): void {
+  log(`${o.entry}: the release at ${o.at.toISOString()} ${o.id ? `announced ${o.id}` : `not announced: ${o.skip}`}`);
+}
 
 async function fire(
   app: Schedules,
@@ -44,6 +52,7 @@ export async function scheduleCommand(argv: {
   list?: boolean;
   crontab?: boolean;
   runOnce?: string;
+  announceDue?: boolean;
   config?: string;
 }): Promise<void> {
   const app = await import('../app/schedule.js');
@@ -67,8 +76,14 @@ export async function scheduleCommand(argv: {
     process.exitCode = await fire(app, entry, argv.config, children);
     return;
   }
+  if (argv.announceDue) {
+    const { announceDue } = await import('../app/schedule-announce.js');
+    for (const o of await announceDue(entries, tzOf, argv.config, new Set())) logAnnounced(o);
+    return;
+  }
   if (argv.crontab) {
     for (const e of entries) process.stdout.write(app.crontabLines(e, tzOf(e), root));
+    if (entries.some((e) => e.announce)) process.stdout.write(app.announceCrontabLine(root));
     return;
   }
   if (argv.list) {
@@ -138,10 +153,7 @@ async function announceLoop(
     busy = true;
     void announceDue(entries, tzOf, configPath, done)
       .then((outcomes) => {
-        for (const o of outcomes) {
-          const what = o.id ? `announced ${o.id}` : `not announced: ${o.skip}`;
-          log(`${o.entry}: the release at ${o.at.toISOString()} ${what}`);
-        }
+        for (const o of outcomes) logAnnounced(o);
       })
       .catch((error: Error) => log(`announcing failed: ${error.message.split('\n')[0]}`))
       .finally(() => {

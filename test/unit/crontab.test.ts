@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { crontabLines } from '../../src/app/crontab.js';
+import { announceCrontabLine, crontabLines } from '../../src/app/crontab.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-crontab-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -29,6 +29,21 @@ function cronCommand(line: string): string {
 const pwned = () => fs.readdirSync(tmp, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('pwned'));
 
 describe('schedule --crontab', () => {
+  it('announces every 10 minutes with --announce-due, run by a real shell as cron would, nothing else run', () => {
+    const root = path.join(tmp, "ann o'neil $(touch pwned) 100%");
+    fs.mkdirSync(path.join(root, '.relink', 'logs'), { recursive: true });
+    const script = path.join(root, 'argv.mjs');
+    fs.writeFileSync(script, 'console.log(JSON.stringify(process.argv.slice(2)));\n');
+    const line = announceCrontabLine(root, process.execPath, script);
+    expect(line).toMatch(/^\*\/10 \* \* \* \* cd /);
+    expect(line.endsWith('\n')).toBe(true);
+    execFileSync('sh', ['-c', cronCommand(line.trimEnd())], { cwd: tmp });
+    const log = fs.readFileSync(path.join(root, '.relink', 'logs', 'schedule.log'), 'utf8');
+    expect(JSON.parse(log)).toEqual(['schedule', '--announce-due']);
+    expect(pwned()).toEqual([]);
+    expect(announceCrontabLine('/srv/a\nb', '/usr/bin/node', '/x.js')).toMatch(/^# announcements: the system cron/);
+  });
+
   it('quotes a project path and an entry name with a quote, $(...) and a space', () => {
     const lines = crontabLines(
       { name: "it's $(touch pwned) now", cron: '0 17 * * 2,4' },
