@@ -156,7 +156,8 @@ const settings = {
   approvals: doc(
     approvalsSchema.optional(),
     'A deploy here needs a second person: `deploy request` (or the dashboard) asks, someone of `from` approves it ' +
-      'on the dashboard, then the deploy of that exact commit goes out (docs/release-process.md#approvals-two-people-for-prod). ' +
+      'on the dashboard, then the deploy of that exact commit goes out ' +
+      '(docs/release-process.md#approvals-two-people-for-prod). ' +
       'Default: none (no approval needed).',
     { required: 1, from: ['ops'], expiresAfter: '4h' },
   ),
