@@ -263,14 +263,16 @@ describe('5. unsafe defaults', () => {
   it('a pre node outside the pool (preInPool: false) is never drained; one the load balancer still serves is refused', async () => {
     const lb = ['lb:', '  driver: haproxy', `  socket: ${sb.haproxy.socket}`, `  backend: ${sb.haproxy.backend}`];
     const p = project({ lb: ['preInPool: false', ...lb] });
+    const api = (line: string) =>
+      execFileSync('socat', ['stdio', `unix-connect:${sb.haproxy.socket}`], { input: `${line}\n`, encoding: 'utf8' });
+    // The case under test: the load balancer has node1 in its pool (whatever an earlier file on this sandbox left).
+    api(`set server ${sb.haproxy.backend}/node1 state ready`);
     const refused = await p.deploy(['prod', 'v1.0.0']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(
       /node1 is the pre node and outside the pool \(preInPool: false\), but the load balancer has it in its pool/,
     );
     for (const node of NODES) expect(p.releases(node)).toEqual([]);
-    const api = (line: string) =>
-      execFileSync('socat', ['stdio', `unix-connect:${sb.haproxy.socket}`], { input: `${line}\n`, encoding: 'utf8' });
     api(`set server ${sb.haproxy.backend}/node1 state maint`);
     try {
       const ok = await p.deploy(['prod', 'v1.0.0']);

@@ -14,12 +14,14 @@ export interface LoadResult {
  * A bounded load generator: `workers` loops of GET requests on fresh
  * connections (no keep-alive, so nothing is quietly retried) to the given URL,
  * paced to about `rate` requests per second in all, until stop() is called or
- * `maxSeconds` pass.
+ * `maxSeconds` pass. Each loop waits for its answer before the next request, so
+ * the loops are many: on a busy machine an answer takes tens of milliseconds,
+ * and eight loops would fall below the rate the tests hold the run to.
  */
 export function startLoad(
   url: string,
   rate = 250,
-  workers = 8,
+  workers = 24,
   maxSeconds = 120,
   /** What a good answer is, for an app that does not name its version (then counted under `ok`). */
   accept?: (status: number, body: string) => boolean,

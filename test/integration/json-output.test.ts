@@ -16,9 +16,16 @@ const seen = new Set<string>();
 beforeAll(() => {
   sb = readSandbox(inject('sandboxDir'));
   stopApps(sb);
-  project = new Project(sb);
-  // Only prod: the helper's dev environment shares node2's deployTo.
+  // stage: the same nodes as prod, with approvals (from the group of both API tokens) and a schedule, for the
+  // shapes of requests, approvals, standing approvals and reviews.
+  project = new Project(sb, {
+    configExtra:
+      "people: { groups: { ops: ['ci', 'bo'] } }, environments: { stage: { approvals: { from: ['ops'] } } }, " +
+      "schedule: [{ name: 'stage-weekly', env: 'stage', cron: '0 17 * * 2', version: 'latest' }],",
+  });
+  // Only prod (and stage): the helper's dev environment shares node2's deployTo.
   fs.rmSync(path.join(project.dir, 'hosts', 'dev.yaml'));
+  fs.copyFileSync(path.join(project.dir, 'hosts', 'prod.yaml'), path.join(project.dir, 'hosts', 'stage.yaml'));
 });
 
 afterAll(() => {
@@ -62,7 +69,8 @@ describe('the --json output is what docs/reference/json.md says (src/app/shapes.
     await documented('poisonShow', ['poison', 'show', poisonId]);
     expect((await documented('check', ['check', 'v1.0.0'], 3)).open).toHaveLength(1);
     expect((await documented('check', ['check', 'v1.2.0'])).cured).toHaveLength(1);
-    expect((await documented('impact', ['impact', poisonId])).affected).toHaveLength(sb.nodes.length);
+    // Every node, once as prod's and once as stage's (the same nodes).
+    expect((await documented('impact', ['impact', poisonId])).affected).toHaveLength(2 * sb.nodes.length);
     // Cured by v1.1.0, still running v1.0.0 everywhere: open.
     expect((await documented('impactOpen', ['impact', '--open'])).bugs.map((b) => b.id)).toEqual([poisonId]);
 
@@ -73,21 +81,33 @@ describe('the --json output is what docs/reference/json.md says (src/app/shapes.
     await documented('status', ['status', 'prod']);
     expect((await project.deploy(['unlock', 'prod'])).code).toBe(0);
 
-    expect(Object.keys(cliShapes).filter((k) => !seen.has(k))).toEqual([]);
+    const at = new Date(Date.now() + 86_400_000).toISOString();
+    expect((await documented('announce', ['announce', 'prod', 'v1.1.0', '--at', at])).plan.id).toMatch(/^a-/);
+    requested = (await documented('request', ['request', 'stage', 'v1.1.0', '--author', 'ana'])).id;
+
+    // `deploy approve` talks to the dashboard: checked with the API below.
+    expect(Object.keys(cliShapes).filter((k) => !seen.has(k) && k !== 'approve')).toEqual([]);
   });
 });
 
-/** Starts `deploy serve` on a free port with an API token of a deployer everywhere; its URL and token. */
+let requested = '';
+
+/** The token of a second deployer (bo), who approves what ci asked for. */
+let second = '';
+
+/** Starts `deploy serve` on a free port with API tokens of two deployers everywhere; its URL and ci's token. */
 async function serve(): Promise<{ url: string; token: string }> {
   const bin = path.join(distDir, 'bin', 'deploy.js');
   const env = { ...process.env, CI: 'true', APP_SECRET: 'it-secret-value' };
-  const added = ['serve', '--add-token', 'ci', '--role', 'deployer'];
-  const token = execFileSync('node', [bin, ...added], {
-    cwd: project.dir,
-    env,
-    encoding: 'utf8',
-    stdio: 'pipe',
-  }).trim();
+  const addToken = (name: string) =>
+    execFileSync('node', [bin, 'serve', '--add-token', name, '--role', 'deployer'], {
+      cwd: project.dir,
+      env,
+      encoding: 'utf8',
+      stdio: 'pipe',
+    }).trim();
+  const token = addToken('ci');
+  second = addToken('bo');
   server = spawn('node', [bin, 'serve', '--port', '0', '--cache-ms', '0'], { cwd: project.dir, env });
   let out = '';
   server.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
@@ -133,8 +153,8 @@ describe("the dashboard's JSON API answers with the same shapes", () => {
       }
     };
 
-    expect((await call('environments', '/api/environments')).environments).toEqual(['prod']);
-    expect((await call('overview', '/api/overview')).environments).toHaveLength(1);
+    expect((await call('environments', '/api/environments')).environments).toEqual(['prod', 'stage']);
+    expect((await call('overview', '/api/overview')).environments).toHaveLength(2);
     expect((await call('status', '/api/status/prod')).nodes).toHaveLength(sb.nodes.length);
     await call('releases', '/api/releases/prod');
     await call('locks', '/api/locks/prod');
@@ -162,6 +182,30 @@ describe("the dashboard's JSON API answers with the same shapes", () => {
     const recorded = await call('addPoison', '/api/poison', 200, { commit: commit('v1.1.0'), message: 'over the API' });
     await call('cure', '/api/cure', 200, { id: recorded.id, fix: commit('v1.2.0') });
     expect((await call('error', '/api/status/nowhere', 404)).error).toMatch(/unknown environment/);
+
+    // Approvals on stage: ci approves ana's request; bo approves ci's through `deploy approve`; a standing
+    // approval for the schedule; bo's emergency release past the approvals, whose review ci signs.
+    await call('upcoming', '/api/upcoming');
+    expect((await call('approvals', '/api/approvals')).requests.map((r) => r.id)).toEqual([requested]);
+    const asked = await call('requestDeploy', '/api/approvals/request/stage', 201, { version: 'v1.1.0' });
+    expect((await call('approve', `/api/approvals/${requested}/approve`, 201, {})).approval.request).toBe(requested);
+    const byCli = await project.deploy(['approve', asked.id, '--server', url, '--token', second, '--json']);
+    expect(byCli.code, byCli.stderr).toBe(0);
+    seen.add('approve');
+    expect(cliJson('approve', byCli.stdout).approval.request).toBe(asked.id);
+    await call('standing', '/api/approvals/schedules/stage-weekly', 201, {});
+    const emergency = await fetch(`${url}/api/deploy/stage`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${second}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ version: 'v1.2.0', emergency: true, reason: 'json shapes past the approvals' }),
+    });
+    expect(emergency.status).toBe(202);
+    const released = await ended(apiJson('deploy', await emergency.text()).run);
+    expect(released.result, JSON.stringify(released).slice(0, 3000)).toBe('success');
+    const review = (await call('approvals', '/api/approvals')).reviews[0]!.id;
+    await call('signReview', `/api/approvals/reviews/${review}/sign`, 201, {});
+
+    expect(Object.keys(cliShapes).filter((k) => !seen.has(k))).toEqual([]);
 
     expect(Object.keys(apiShapes).filter((k) => !seen.has(`api:${k}`))).toEqual([]);
   });
