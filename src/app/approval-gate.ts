@@ -51,7 +51,7 @@ export async function passApprovals(
   }
   const records = await fetchApprovals(git);
   if (run.user.startsWith('schedule:')) return scheduled(run, records, env);
-  const judged = judgeApproval(records, env, commit, run.user, new Date());
+  const judged = judgeApproval(records, env, commit, run.user, new Date(), rules.required);
   if (!judged.approval) {
     const why = judged.refused.length ? `:\n${judged.refused.map((r) => `  ${r}`).join('\n')}` : '';
     const ask1 = nextStep('request', env, undefined, [ask.version]);
@@ -70,7 +70,7 @@ export async function passApprovals(
     },
     `deploy ${env} ${ask.version} uses ${a.request}`,
   );
-  return { approval: a.request, requester: person(a.requester), approver: person(a.approver) };
+  return { approval: a.request, requester: person(a.requester), approver: (judged.approvers ?? []).join(', ') };
 }
 
 /** A schedule's deploy: its standing approval, given for the entry as it is written now. */

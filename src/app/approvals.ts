@@ -1,6 +1,7 @@
 // Approvals, for both doors: ask for a deploy (`deploy request`, the dashboard's deploy button), approve it (the
 // dashboard and its API, signed with the dashboard's key), sign an emergency's review, give a schedule its
 // standing approval, and list them all. The records live on refs/relink/approvals of the app's repository.
+import crypto from 'node:crypto';
 import { durationMs } from '../config/schema-approvals.js';
 import { environmentSettings, findConfigFile, loadUserConfig } from '../config/load.js';
 import { GateError, UsageError } from '../errors.js';
@@ -69,6 +70,11 @@ export async function requestDeploy(o: {
   return writeApprovals(git, () => ({ files, result: request }), `request ${o.env} ${o.version} (${request.id})`);
 }
 
+/** A person's part of a record's file name (names may hold characters a path should not). */
+function personKey(name: string): string {
+  return crypto.createHash('sha256').update(person(name)).digest('hex').slice(0, 12);
+}
+
 /** A signed record's files: the record and the key that verifies it. */
 function signedFiles(key: SigningKey, path: string, record: object): Map<string, string> {
   return new Map([
@@ -103,8 +109,12 @@ export async function approveRequest(o: {
   return writeApprovals(
     git,
     (current) => {
-      const state = requestState(current, found, now()).state;
+      const { state, approvers } = requestState(current, found, now(), approvals.required);
       if (state !== 'pending') throw new UsageError(`${o.id} is ${state} already`);
+      if (approvers.includes(person(o.approver)))
+        throw new UsageError(`${person(o.approver)} approved ${o.id} already`, {
+          hint: `it needs ${approvals.required - approvers.length} more, by someone else of ${approvals.from.join(', ')}`,
+        });
       const at = now();
       const fields = {
         request: found.id,
@@ -117,7 +127,9 @@ export async function approveRequest(o: {
         expiresAt: new Date(at.getTime() + durationMs(approvals.expiresAfter)).toISOString(),
       };
       const approval = sign(fields, key);
-      return { files: signedFiles(key, recordPath('approvals', found.id), approval), result: approval };
+      // One record per approver: an environment may need more than one (approvals.required).
+      const file = recordPath('approvals', `${found.id}-${personKey(o.approver)}`);
+      return { files: signedFiles(key, file, approval), result: approval };
     },
     `approve ${found.id}: ${found.env} ${found.version} by ${person(o.approver)}`,
   );
@@ -157,10 +169,14 @@ export async function giveStanding(o: { name: string; approver: string; keyDir: 
 export async function listApprovals(configPath: string | undefined, now = new Date()): Promise<ApprovalsJson> {
   const git = await repo(configPath);
   const records: ApprovalRecords = await fetchApprovals(git);
+  const required = new Map<string, number>();
+  for (const env of new Set(records.requests.map((r) => r.env)))
+    required.set(env, (await approvalRules(configPath, env)).approvals?.required ?? 1);
   const requests = records.requests
     .map((r) => {
-      const { state, approval } = requestState(records, r, now);
-      const approved = approval ? { approver: approval.approver, expiresAt: approval.expiresAt } : {};
+      const { state, approval, approvers } = requestState(records, r, now, required.get(r.env));
+      const approved =
+        approval && approvers.length ? { approver: approvers.join(', '), expiresAt: approval.expiresAt } : {};
       return { ...r, state, ...approved };
     })
     .sort((a, b) => b.requestedAt.localeCompare(a.requestedAt));
@@ -178,5 +194,5 @@ export async function needsRequest(o: { env: string; version: string; who: strin
   if (!approvals) return false;
   const git = await repo(o.config);
   const commit = await resolveCommit(git, o.version);
-  return !judgeApproval(await fetchApprovals(git), o.env, commit, o.who, new Date()).approval;
+  return !judgeApproval(await fetchApprovals(git), o.env, commit, o.who, new Date(), approvals.required).approval;
 }

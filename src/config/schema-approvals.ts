@@ -11,8 +11,8 @@ export function durationMs(text: string): number {
 
 export const approvalsSchema = z.strictObject({
   required: doc(
-    z.number().int().min(1).max(1).default(1),
-    'How many approvals a deploy needs (one: a second person besides the one who asks).',
+    z.number().int().min(1).max(5).default(1),
+    'How many people must approve a deploy, each someone of `from` other than the one who asks.',
     1,
   ),
   from: doc(

@@ -76,6 +76,29 @@ describe('the dashboard signature', () => {
 });
 
 describe('the approvals gate', () => {
+  it('with approvals.required 2: one approval releases nothing, two by two people do, named both', () => {
+    const bo = approval();
+    const boAgain = approval({ approvedAt: '2026-12-07T11:40:00.000Z' });
+    const cy = approval({ approver: 'web:cy' });
+    const byAna = approval({ approver: 'api:ana' });
+    const one = judgeApproval(records({ approvals: [bo, boAgain, byAna] }), 'prod', C1, 'ana', NOW, 2);
+    expect(one.approval).toBeUndefined();
+    expect(one.refused).toContain(`approval of ${request.id}: 1 of the 2 approvals it needs so far`);
+    expect(one.refused).toContain(`approval of ${request.id}: it is by who asked: refused`);
+    expect(requestState(records({ approvals: [bo, byAna] }), request, NOW, 2)).toMatchObject({
+      state: 'pending',
+      approvers: ['bo'],
+    });
+    const two = judgeApproval(records({ approvals: [bo, cy] }), 'prod', C1, 'cy', NOW, 2);
+    expect(two.approval?.request).toBe(request.id);
+    expect(two.approvers).toEqual(['bo', 'cy']);
+    expect(requestState(records({ approvals: [bo, cy] }), request, NOW, 2).state).toBe('approved');
+    const stranger = judgeApproval(records({ approvals: [bo, cy] }), 'prod', C1, 'dee', NOW, 2);
+    expect(stranger.refused).toContain(
+      `approval of ${request.id}: only ana (who asked) or bo, cy (who approved) may start it`,
+    );
+  });
+
   it('releases the approved commit for the requester or the approver', () => {
     expect(judgeApproval(records({ approvals: [approval()] }), 'prod', C1, 'ana', NOW).approval?.request).toBe(
       request.id,
