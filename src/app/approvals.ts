@@ -111,10 +111,12 @@ export async function approveRequest(o: {
     (current) => {
       const { state, approvers } = requestState(current, found, now(), approvals.required);
       if (state !== 'pending') throw new UsageError(`${o.id} is ${state} already`);
-      if (approvers.includes(person(o.approver)))
+      if (approvers.includes(person(o.approver))) {
+        const more = approvals.required - approvers.length;
         throw new UsageError(`${person(o.approver)} approved ${o.id} already`, {
-          hint: `it needs ${approvals.required - approvers.length} more, by someone else of ${approvals.from.join(', ')}`,
+          hint: `it needs ${more} more, by someone else of ${approvals.from.join(', ')}`,
         });
+      }
       const at = now();
       const fields = {
         request: found.id,
