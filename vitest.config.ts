@@ -8,6 +8,8 @@ import { defineConfig } from 'vitest/config';
 // The workers and everything they start inherit TMPDIR.
 if (!process.env.RELINK_TEST_TMP) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-tests-'));
+  // Traversable by other users, as /tmp is: the sandbox's nginx workers serve files from under it.
+  fs.chmodSync(tmp, 0o755);
   process.env.RELINK_TEST_TMP = tmp;
   process.env.TMPDIR = tmp;
   process.once('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
