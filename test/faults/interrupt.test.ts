@@ -99,6 +99,8 @@ async function fleetIsWhole(p: Project, ended: Ended, label: string): Promise<vo
     expect(ps, `${label}: process of the run left on ${name}`).not.toMatch(
       /rsync --server|timeout -k|relink-upload|sleep 600/,
     );
+    const keys = onNode(sb, name, 'cat /root/.ssh/authorized_keys /home/*/.ssh/authorized_keys 2>/dev/null || true');
+    expect(keys, `${label}: the run's relay key left on ${name}`).not.toContain('relink-relay-');
     const current = p.current(name);
     const body = await httpText(`http://${node.address}:${node.appPort}/`).catch(() => 'nothing');
     if (current) {
