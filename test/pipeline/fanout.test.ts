@@ -48,6 +48,35 @@ const removedEverywhere = (made: Made) =>
   NODES.every((n) => commands(made, n).some((c) => c.startsWith('rm -rf /srv/app/releases/hello_prod_v1.1.0_')));
 
 describe('relay: node-to-node copies with a key made for the run', () => {
+  it('interrupted while a key is being added: that node has the key removed again once it had time to land', async () => {
+    const stop = new AbortController();
+    const made = withFanout(fakeRun({ signal: stop.signal }), RELAY);
+    const isAuth = (command: string) => command.includes('authorized_keys') && command.includes('printf');
+    // node2's addition is interrupted: the run stops waiting for it, the node may still finish it.
+    const run = answering(made, () => undefined);
+    const inner = run.deps.transport;
+    const transport: Transport = {
+      async connect(node) {
+        const session = await inner.connect(node);
+        return Object.assign(Object.create(session) as NodeSession, {
+          async exec(command: Command, options?: ExecOptions) {
+            const recorded = await session.exec(command, options);
+            if (node.name === 'node2' && isAuth(render(command))) {
+              stop.abort();
+              throw new Error('interrupted');
+            }
+            return recorded;
+          },
+        });
+      },
+    };
+    await deploy(run.request, { ...run.deps, transport }, run.source).catch(() => undefined);
+    const removals = (node: string) => commands(made, node).filter((c) => c.includes('grep -vF')).length;
+    expect(removals('node2')).toBe(2);
+    for (const node of NODES.filter((n) => n !== 'node2' && commands(made, n).some(isAuth)))
+      expect(removals(node)).toBe(1);
+  });
+
   const refusedToNode4 = (made: Made) =>
     answering(made, (node, command) =>
       node === 'node2' && command.includes('rsync -rlpDc') && command.includes('@10.0.0.4:')

@@ -7,12 +7,12 @@ import { releaseDir } from '../../remote/paths.js';
 import { armSender, keyBlob, relayKeyLine, relaySend, revokeRelay, trustRelayKey } from '../../remote/relay.js';
 import { and, type Command } from '../../remote/tokens.js';
 import type { ReleaseFacts } from '../../template/scope.js';
-import type { ExecResult } from '../../transport/types.js';
 import { hostLabel, linesForHost, parseKnownHosts } from '../../transport/known-hosts.js';
 import { makeRunKey, type RunKey } from '../../transport/keygen.js';
 import { checkAborted, execOk, limit, session, step, type RunContext } from '../context.js';
-import { linkDestOf, notReached, stampRsynced, stderrTail, type NodeFailure, type NodeWork } from './work.js';
+import { linkDestOf, notReached, stampRsynced, type NodeFailure, type NodeWork } from './work.js';
 import pLimit from 'p-limit';
+import { copyError } from './relay-error.js';
 
 /** The relay tree of a run's nodes, in the order distribute gets them (the inventory's). */
 export function treeOf(ctx: RunContext, nodes: readonly NodeSpec[]): RelayTree {
@@ -49,29 +49,6 @@ function receiverHostKeys(ctx: RunContext, receivers: readonly NodeSpec[]): Map<
       return [node.name, lines];
     }),
   );
-}
-
-/** What a failed node-to-node copy says, with the next step for its likely cause. */
-function copyError(ctx: RunContext, from: NodeSpec, to: NodeSpec, result: ExecResult): RelinkError {
-  const where = hostLabel(to.address, to.port);
-  const text = result.stderr;
-  const hint =
-    result.code === 124
-      ? 'the copy took longer than rollout.fanout.timeoutMs: raise it, or use a wider tree (rollout.fanout.width)'
-      : /Permission denied/i.test(text)
-        ? `${to.name} refused the run's key: rollout.fanout.from must match the address ${to.name} sees ${from.name} ` +
-          `connect from (default: ${from.address}), and sshd there must read ~/.ssh/authorized_keys`
-        : /host key|IDENTIFICATION HAS CHANGED/i.test(text)
-          ? `${from.name} saw another host key at ${where} than this machine's known_hosts has for ${to.name}`
-          : /Connection refused|timed out|No route|resolve|unreachable/i.test(text)
-            ? `${from.name} cannot reach ${to.name} at ${where}: nodes must reach each other at their inventory ` +
-              "addresses for a relay (or use rollout.fanout.mode 'push')"
-            : /No space left/i.test(text)
-              ? `check free disk under ${ctx.layout.deployTo} on ${to.name}`
-              : `check that rsync and ssh are installed on ${from.name} and ${to.name}`;
-  return new RelinkError(`${to.name}: relay from ${from.name} failed (exit ${result.code}): ${stderrTail(ctx, text)}`, {
-    hint,
-  });
 }
 
 /**
@@ -166,7 +143,11 @@ interface Keys {
   revoke(node: NodeSpec): Promise<void>;
 }
 
+/** How long an interrupted key addition is given to finish on its node before the removal is made again. */
+const ABANDONED_SETTLE_MS = 1500;
+
 /** Makes the run's key (before anything changes on a node) and says how it is given out and taken back. */
+
 async function grant(ctx: RunContext, tree: RelayTree, relayed: readonly NodeSpec[], facts: ReleaseFacts) {
   const l = ctx.layout;
   const { fanout } = ctx.config.rollout;
@@ -181,6 +162,13 @@ async function grant(ctx: RunContext, tree: RelayTree, relayed: readonly NodeSpe
   // Past this the key is refused even where its line could not be removed: every level may take the limit.
   const expires = new Date(ctx.deps.now().getTime() + fanout.timeoutMs * (tree.depth + 2));
   const revoked = new Set<string>();
+  // Nodes whose key was being added when the run was interrupted: the command may still finish on the node
+  // after the run stopped waiting for it, so their removal is made again a moment later.
+  const abandoned = new Set<string>();
+  const removeOn = (node: NodeSpec) =>
+    step(ctx, 'distribute:relay-end', node, () =>
+      execOk(ctx, node, revokeRelay(l, ctx.runId, blob, node.name), { kind: 'cleanup', cleanup: true }),
+    );
   const keys: Keys = {
     async authorize(node) {
       const parent = tree.parent.get(node.name);
@@ -215,23 +203,30 @@ async function grant(ctx: RunContext, tree: RelayTree, relayed: readonly NodeSpe
             hint: `check that ${node.name}'s user can write ~/.ssh/authorized_keys and ${l.state}`,
           }),
         () => authDetail(Boolean(parent), kids),
-      );
+      ).catch((error: unknown) => {
+        if (ctx.deps.signal?.aborted) abandoned.add(node.name);
+        throw error;
+      });
     },
     async revoke(node) {
       if (revoked.has(node.name)) return;
       revoked.add(node.name);
-      await step(ctx, 'distribute:relay-end', node, () =>
-        execOk(ctx, node, revokeRelay(l, ctx.runId, blob, node.name), { kind: 'cleanup', cleanup: true }),
-      ).catch((error: unknown) =>
-        ctx.deps.reporter.emit({
-          type: 'warn',
-          node: node.name,
-          message:
-            `could not remove the run's relay key: ${errorMessage(error).split('\n')[0]}; sshd refuses it after ` +
-            `${expires.toISOString()} (expiry-time); remove the line with relink-relay-${ctx.runId} from ` +
-            '~/.ssh/authorized_keys',
-        }),
-      );
+      await removeOn(node)
+        .then(async () => {
+          if (!abandoned.has(node.name)) return;
+          await ctx.deps.sleep(ABANDONED_SETTLE_MS);
+          await removeOn(node);
+        })
+        .catch((error: unknown) =>
+          ctx.deps.reporter.emit({
+            type: 'warn',
+            node: node.name,
+            message:
+              `could not remove the run's relay key: ${errorMessage(error).split('\n')[0]}; sshd refuses it after ` +
+              `${expires.toISOString()} (expiry-time); remove the line with relink-relay-${ctx.runId} from ` +
+              '~/.ssh/authorized_keys',
+          }),
+        );
     },
   };
   return keys;
