@@ -1,6 +1,11 @@
 import { and, op, type Command } from './tokens.js';
 import { inside, type Layout } from './paths.js';
 
+/** The log files of the current dir that match `pattern`, handed to the command that follows (none: it is not run). */
+function logFiles(pattern: string): Command {
+  return ['find', '.', '-maxdepth', '1', '-type', 'f', '-name', pattern, '-print0', op('|'), 'xargs', '-0', '-r'];
+}
+
 /**
  * The last lines of the app's log files, optionally following them. The
  * pattern goes to `find` as a quoted value, so it is matched by find and
@@ -10,26 +15,7 @@ export function tailLogs(l: Layout, dir: string, pattern: string, lines: number,
   const base = inside(l.deployTo, dir);
   return and(
     ['cd', base],
-    [
-      'find',
-      '.',
-      '-maxdepth',
-      '1',
-      '-type',
-      'f',
-      '-name',
-      pattern,
-      '-print0',
-      op('|'),
-      'xargs',
-      '-0',
-      '-r',
-      'tail',
-      '-q',
-      '-n',
-      String(Math.max(0, Math.floor(lines))),
-      ...(follow ? ['-F'] : []),
-    ],
+    [...logFiles(pattern), 'tail', '-q', '-n', String(Math.max(0, Math.floor(lines))), ...(follow ? ['-F'] : [])],
   );
 }
 
@@ -57,19 +43,7 @@ export function grepLogs(
   return and(
     ['cd', base],
     [
-      'find',
-      '.',
-      '-maxdepth',
-      '1',
-      '-type',
-      'f',
-      '-name',
-      pattern,
-      '-print0',
-      op('|'),
-      'xargs',
-      '-0',
-      '-r',
+      ...logFiles(pattern),
       'grep',
       '-a',
       '-h',
