@@ -38,7 +38,7 @@ export function markdown(results, median) {
     const l = results.loaded?.[tool];
     return l ? `${l.deploy.failures} / ${l.rollback.failures}` : '-';
   };
-  const cpu = (tool) => s(m(tool, 'coldCpuMs'));
+  const cpu = (tool, key = 'coldCpuMs') => s(m(tool, key));
   const rss = (tool) => (m(tool, 'coldRssKb') ? (m(tool, 'coldRssKb') / 1024).toFixed(0) : '-');
   const loop = m('shell-loop', 'emergency');
   const emergency = m('relink', 'emergency');
@@ -54,7 +54,8 @@ export function markdown(results, median) {
     row('warm deploy (one file changed)', 'warm', f.warm),
     row('rollback --last', 'rollback', f.rollback),
     `| tool CPU, cold deploy (s) | ${cpu('relink')} | | ${cpu('relink-before')} | ${cpu('relink-nolb')} | ${peers.map(cpu).join(' | ')} | ${peers.map((p) => ratio(p, 'coldCpuMs')).join(' | ')} |`,
-    `| peak RSS, cold deploy (MB) | ${rss('relink')} | | ${rss('relink-before')} | ${rss('relink-nolb')} | ${peers.map(rss).join(' | ')} | |`,
+    `| tool CPU, warm deploy (s) | ${cpu('relink', 'warmCpuMs')} | | ${cpu('relink-before', 'warmCpuMs')} | ${cpu('relink-nolb', 'warmCpuMs')} | ${peers.map((p) => cpu(p, 'warmCpuMs')).join(' | ')} | ${peers.map((p) => ratio(p, 'warmCpuMs')).join(' | ')} |`,
+    `| peak RSS, cold deploy, with children (MB) | ${rss('relink')} | | ${rss('relink-before')} | ${rss('relink-nolb')} | ${peers.map(rss).join(' | ')} | |`,
     `| failed requests at 200 req/s, deploy / rollback | ${loaded('relink')} | 0 / 0 | ${loaded('relink-before')} | - | ${peers.map(loaded).join(' | ')} | |`,
     '',
     `Emergency rollback (\`rollback prod --last --emergency\`): ${s(emergency)} s (before: ${s(m('relink-before', 'emergency'))} s); the same work by hand (one OpenSSH connection per node, all at once, relink + the app's restart) in the same run: ${s(loop)} s: relink / shell loop = ${emergency && loop ? (emergency / loop).toFixed(2) : '-'}x (floor ${s(f.emergency)} s).`,

@@ -4,15 +4,15 @@
 // sandbox cluster, in alternation, with a 20 MB release of incompressible
 // data in a real git repository with tags. Every figure is the wall time of
 // the real command from spawn to exit (median of --runs), its CPU (user+sys,
-// children included) and peak RSS; after every step each node is asked which
+// children included) and peak RSS (every process of the command added up); after every step each node is asked which
 // version it serves. Beside each relink figure: the floor for that step on
 // this machine. Then one loaded pass: failed requests at 200 req/s through
 // HAProxy during a deploy and a rollback of each tool. Writes
 // bench/results/latest.{json,md} and bench/results/figures.svg; the peers'
 // setups are described in bench/peers/README.md.
 //
-// The "before" column is relink as it was before the speed work (commit
-// --before, default 3b17037), built from this repository's history into
+// The "before" column is relink as it was before the data-path work (commit
+// --before, default 42ec4b7), built from this repository's history into
 // bench/work/before and run on the same cluster in the same alternation.
 //
 //   zx bench/run.mjs [--nodes 10] [--scale 50] [--runs 3] [--mb 20] [--no-peers] [--before <rev> | --no-before]
@@ -30,9 +30,10 @@ const scale = Number(argv.scale ?? 50);
 const runs = Number(argv.runs ?? 3);
 const mb = Number(argv.mb ?? 20);
 const peers = argv.peers !== false;
-const before = argv.before === false ? undefined : String(argv.before ?? '3b17037');
+const before = argv.before === false ? undefined : String(argv.before ?? '42ec4b7');
 const bin = path.join(root, 'dist', 'bin', 'deploy.js');
 const rollbackBin = path.join(root, 'dist', 'bin', 'rollback.js');
+const treeRss = path.join(root, 'bench', 'tree-rss.mjs');
 const sandboxDir = path.join(work, 'sandbox');
 const repo = path.join(work, 'app');
 const project = path.join(work, 'relink-project');
@@ -55,7 +56,7 @@ async function ensureTools() {
     await $({ env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })`apt-get install -y -qq ${missing}`;
   }
   if (before) {
-    // The release of relink before the speed work, from git history: its own dependencies, its own build.
+    // The release of relink before the data-path work, from git history: its own dependencies, its own build.
     const dir = path.join(work, 'before');
     await fs.mkdirp(dir);
     // --before is a revision from the command line: passed as an argument, never as shell text or an option.
@@ -79,8 +80,9 @@ async function makeRepo() {
   }
   await $({ cwd: repo })`git add -A`;
   await $({ cwd: repo })`git commit -q -m ${'add assets'}`;
-  // Each tag changes one small file: a warm deploy ships one changed file.
+  // Each tag changes one 1 MiB asset (and its changelog line): a warm deploy ships one changed file.
   for (const tag of TAGS) {
+    await fs.writeFile(path.join(repo, 'assets', 'blob-0.bin'), crypto.randomBytes(1024 * 1024));
     await fs.appendFile(path.join(repo, 'CHANGELOG.md'), `- ${tag}\n`);
     await $({ cwd: repo })`git commit -qam ${tag}`;
     await $({ cwd: repo })`git tag -a ${tag} -m ${tag}`;
@@ -160,7 +162,8 @@ function readBytes() {
 function timed(cmd, args, options) {
   resetBytes();
   const started = process.hrtime.bigint();
-  const result = spawnSync('/usr/bin/time', ['-f', '%M %U %S', cmd, ...args], {
+  const rssFile = path.join(work, 'tree-rss');
+  const result = spawnSync('node', [treeRss, rssFile, '/usr/bin/time', '-f', '%M %U %S', cmd, ...args], {
     encoding: 'utf8',
     maxBuffer: 1 << 28,
     ...options,
@@ -171,7 +174,10 @@ function timed(cmd, args, options) {
     throw new Error(`${cmd} ${args.join(' ')} failed (${result.status}):\n${tail}`);
   }
   const [rss, user, sys] = result.stderr.trim().split('\n').pop().split(' ').map(Number);
-  return { ms, cpuMs: (user + sys) * 1000, rssKb: rss, bytes: readBytes() };
+  // rssKb: the largest single process (as /usr/bin/time counts it); treeKb: the command and every process it
+  // started, added up, at the worst moment (tree-rss.mjs).
+  const treeKb = Number(fs.readFileSync(rssFile, 'utf8'));
+  return { ms, cpuMs: (user + sys) * 1000, rssKb: rss, treeKb, bytes: readBytes() };
 }
 
 async function verify(sb, count, version) {
@@ -212,7 +218,9 @@ function tools(sb, count) {
     ...process.env,
     CI: 'true',
     BENCH_SANDBOX: sandboxDir,
-    BENCH_REPO: repo,
+    // As production reaches a git server: over a protocol that transfers packs (file:// on one machine), not a
+    // plain path, which would let every node's clone hard-link the objects.
+    BENCH_REPO: `file://${repo}`,
     BENCH_WORK: work,
     BENCH_NODES: String(count),
     APP_SECRET: secret,
@@ -356,12 +364,13 @@ try {
       await verify(sb, nodes, TAGS[0]);
       add(tool.name, 'cold', cold.ms);
       add(tool.name, 'coldCpuMs', cold.cpuMs);
-      add(tool.name, 'coldRssKb', cold.rssKb);
+      add(tool.name, 'coldRssKb', cold.treeKb);
       stopApps(sb);
       const warm = tool.deploy(deployTo, TAGS[1]);
       await verify(sb, nodes, TAGS[1]);
       add(tool.name, 'warm', warm.ms);
       add(tool.name, 'warmBytesPerNode', warm.bytes / nodes);
+      add(tool.name, 'warmCpuMs', warm.cpuMs);
       const back = tool.rollback(deployTo);
       await verify(sb, nodes, TAGS[0]);
       add(tool.name, 'rollback', back.ms);

@@ -263,9 +263,11 @@ describe('backup (an alias of a beforeSwitch hook)', () => {
 });
 
 describe('deploy schedule', () => {
-  it('a cron a few seconds ahead releases the latest tag to the sandbox; SIGTERM stops it cleanly', async () => {
-    const fireAt = new Date(Date.now() + 6000);
-    const cron = `${fireAt.getUTCSeconds()} ${fireAt.getUTCMinutes()} ${fireAt.getUTCHours()} * * *`;
+  it('a cron that fires every 10 seconds releases the latest tag to the sandbox; SIGTERM stops it cleanly', async () => {
+    // Not one moment a few seconds ahead: on a busy machine the commands before the scheduler starts can take
+    // longer than that, and the moment would then be tomorrow's.
+    const cron = '*/10 * * * * *';
+    let stopScheduler = () => false;
     const project = new Project(sb, {
       configExtra: `schedule: [{ name: 'soon', env: 'prod', cron: '${cron}', version: 'latest' }],`,
     });
@@ -273,6 +275,8 @@ describe('deploy schedule', () => {
       const list = await project.deploy(['schedule', '--list']);
       expect(list.stdout).toMatch(/soon +prod +.* \(UTC\) +next: .* would take: v1\.2\.0/);
       const child = project.spawn(['schedule']);
+      // Ended on every path: a scheduler left running would deploy into the next file's sandbox run.
+      stopScheduler = () => child.exitCode === null && child.kill('SIGKILL');
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -302,6 +306,7 @@ describe('deploy schedule', () => {
       const crontab = await project.deploy(['schedule', '--crontab']);
       expect(crontab.stdout).toMatch(/has seconds; the system cron cannot run it/);
     } finally {
+      stopScheduler();
       stopApps(sb);
       project.remove();
     }

@@ -1,8 +1,8 @@
 lock '~> 3.17'
 
 set :application, 'bench'
-# A plain path, as a clone on the same machine would use: git hard-links the objects. (file:// would
-# force git's pack protocol and re-compress 20 MB of incompressible data on every node.)
+# A file:// URL, so that each node fetches a real pack as it would from a git server in production (a plain
+# path would let git hard-link the objects on the same disk, which no production node can do).
 set :repo_url, ENV.fetch('BENCH_REPO')
 set :branch, ENV.fetch('TAG')
 set :deploy_to, ENV.fetch('BENCH_DEPLOY_TO')
