@@ -11,7 +11,11 @@
 // run as other users), and as relink reports it. Writes
 // bench/results/scale.{json,md}.
 //
+// Beside each figure, relink as it was before the data-path work (commit --before, default 42ec4b7), built
+// from this repository's history into bench/work-scale/before and run right after it on the same nodes.
+//
 //   zx bench/scale.mjs [--counts 10,50,100] [--modes push,relay,pull] [--runs 1] [--mb 20] [--report scale.json]
+//                      [--before <rev> | --no-before]
 import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { $, argv, fs, path } from 'zx';
@@ -26,6 +30,7 @@ const modes = String(argv.modes ?? 'push,relay,pull').split(',');
 const runs = Number(argv.runs ?? 1);
 const mb = Number(argv.mb ?? 20);
 const USER = 'relinkbench';
+const before = argv.before === false ? undefined : String(argv.before ?? '42ec4b7');
 const sandboxDir = path.join(work, 'sandbox');
 const repo = path.join(work, 'app');
 const project = path.join(work, 'project');
@@ -51,6 +56,14 @@ async function ensureTools() {
   }
   if ((await $`id -u ${USER}`.nothrow()).exitCode !== 0)
     await $`useradd --system --shell /bin/sh --home-dir ${home} ${USER}`;
+  if (before) {
+    // --before is a revision from the command line: passed as an argument, never as shell text or an option.
+    const dir = path.join(work, 'before');
+    await fs.mkdirp(dir);
+    await $({ cwd: root })`sh -c ${'git archive --end-of-options "$1" | tar -x -C "$2"'} sh ${before} ${dir}`;
+    await $({ cwd: dir })`npm ci --no-audit --no-fund --silent`;
+    await $({ cwd: dir })`npm run build --silent`;
+  }
 }
 
 async function makeRepo() {
@@ -126,7 +139,7 @@ function machineBusy() {
   return (user + nice + system + irq + softirq + steal) / 100;
 }
 
-function deploy(deployTo) {
+function deploy(deployTo, deployBin = bin) {
   resetBytes();
   const busy = machineBusy();
   const started = process.hrtime.bigint();
@@ -135,7 +148,7 @@ function deploy(deployTo) {
   // no byte the iptables counter would see.
   fs.writeFileSync(rssFile, '0\n', { mode: 0o666 });
   fs.chmodSync(rssFile, 0o666);
-  const timedDeploy = ['/usr/bin/time', '-f', '%M %U %S', 'node', bin, 'prod', TAG];
+  const timedDeploy = ['/usr/bin/time', '-f', '%M %U %S', 'node', deployBin, 'prod', TAG];
   const result = spawnSync('runuser', ['-u', USER, '--', 'node', treeRss, rssFile, ...timedDeploy], {
     cwd: project,
     env,
@@ -170,7 +183,7 @@ const stopApps = (sb) =>
     ),
   );
 
-const results = { date: new Date().toISOString(), runs, releaseMB: mb, figures: {} };
+const results = { date: new Date().toISOString(), runs, releaseMB: mb, before, figures: {} };
 if (argv.report) Object.assign(results, await fs.readJson(argv.report));
 else await measure();
 
@@ -201,6 +214,19 @@ async function measure() {
           const key = `${mode}@${count}`;
           results.figures[key] ??= [];
           results.figures[key].push(r);
+          if (before) {
+            await stopApps(sb);
+            const old = deploy(
+              `/srv/scale-before-${mode}-${count}-${run}`,
+              path.join(work, 'before', 'dist', 'bin', 'deploy.js'),
+            );
+            await verify(sb, count);
+            results.figures[`before:${key}`] ??= [];
+            results.figures[`before:${key}`].push(old);
+            console.log(
+              `${key} run ${run + 1}, before: ${(old.ms / 1000).toFixed(2)} s, CPU ${(old.cpuMs / 1000).toFixed(2)} s, RSS ${(old.rssKb / 1024).toFixed(0)} MB`,
+            );
+          }
           const sent = (r.bytes / 1e6).toFixed(0);
           console.log(
             `${key} run ${run + 1}: ${(r.ms / 1000).toFixed(2)} s, sent ${sent} MB (relink says ${r.reportedMB} MB), ` +
@@ -238,11 +264,13 @@ const lines = [
   "push: `fanout: { mode: push }` (tar over the run's SSH connection); relay: `{ mode: relay, seeds: 2, width: 4 }`;",
   'pull: `{ mode: pull }` from the sandbox\'s nginx. "sent" is every TCP byte the deploy process sent (iptables).',
   '',
-  'relink CPU: the deploy command and its children; machine busy: every CPU second of the machine during the',
-  `deploy (all nodes, nginx, relink), and its share of the ${cores} cores over the wall time.`,
+  'relink CPU: the deploy command and its children (per node: divided by the nodes); peak RSS: the deploy command',
+  'and every process it started, added up at the worst moment; machine busy: every CPU second of the machine during',
+  `the deploy (all nodes, nginx, relink), and its share of the ${cores} cores over the wall time.`,
+  `"before": relink at ${results.before ?? '-'}, the same deploy on the same nodes right after.`,
   '',
-  '| mode | nodes | wall s | vs 10 nodes | sent MB | sent / release | relink CPU s | peak RSS MB, relink + children | machine busy CPU s | of the cores |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| mode | nodes | wall s | vs 10 nodes | sent MB | sent / release | relink CPU s | CPU ms / node | peak RSS MB | machine busy CPU s | of the cores | before: wall s | before: CPU ms / node | before: peak RSS MB |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 ];
 for (const mode of modes) {
   const base = row(`${mode}@${counts[0]}`);
@@ -250,8 +278,12 @@ for (const mode of modes) {
     const r = row(`${mode}@${count}`);
     if (!r) continue;
     const ratio = base ? `${(r.s / base.s).toFixed(2)}x` : '-';
+    const old = row(`before:${mode}@${count}`);
+    const was = old
+      ? `${old.s.toFixed(2)} | ${Math.round((1000 * old.cpu) / count)} | ${old.rss.toFixed(0)}`
+      : '- | - | -';
     lines.push(
-      `| ${mode} | ${count} | ${r.s.toFixed(2)} | ${ratio} | ${r.mb.toFixed(0)} | ${(r.mb / mb).toFixed(1)}x | ${r.cpu.toFixed(2)} | ${r.rss.toFixed(0)} | ${r.busy.toFixed(1)} | ${Math.round((100 * r.busy) / (r.s * cores))}% |`,
+      `| ${mode} | ${count} | ${r.s.toFixed(2)} | ${ratio} | ${r.mb.toFixed(0)} | ${(r.mb / mb).toFixed(1)}x | ${r.cpu.toFixed(2)} | ${Math.round((1000 * r.cpu) / count)} | ${r.rss.toFixed(0)} | ${r.busy.toFixed(1)} | ${Math.round((100 * r.busy) / (r.s * cores))}% | ${was} |`,
     );
   }
 }
