@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { errorMessage } from '../errors.js';
+import { coalesceWrites, socketOf } from './coalesce.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { render, type Command } from '../remote/tokens.js';
 import {
@@ -32,6 +33,12 @@ export { bounded } from './remote-command.js';
 /** One node's SSH connection: every command and upload of a run goes over it, each bounded and stoppable. */
 /** How long closing a session waits for the kills of stopped commands (each waits up to 3 s on the node). */
 const KILL_WAIT_MS = 5000;
+/**
+ * How much of a file an upload reads at a time: one read becomes 32 SSH packets sent together (coalesce.ts).
+ * Against 256 KiB reads, about a quarter less CPU for 20 MiB to 10 nodes at once (bench/datapath.mjs), for
+ * under 1 MiB more held per upload under way (`rollout.parallel` of them).
+ */
+const UPLOAD_READ_BYTES = 1024 * 1024;
 
 export class SshSession implements NodeSession {
   /** Kills of stopped commands still on their way to the node. */
@@ -162,19 +169,25 @@ export class SshSession implements NodeSession {
 
   async stream(command: Command, deadline: Deadline): Promise<RemoteStream> {
     const { channel, ended, stderr } = await this.open(command, deadline);
+    // A protocol's bulk data (rsync's) goes out a write at a time, its packets gathered.
+    coalesceWrites(channel, socketOf(this.ssh.connection ?? undefined));
     const done = ended.then(({ code, signal, why }) => (why ? null : (code ?? (signal ? 128 : null))));
     return { stdin: channel, stdout: channel, stderr, done, stop: () => ended.stop() };
   }
 
-  /** Streams the file into `cat` on the node: bounded and stoppable like any command (sftp is neither). */
+  /**
+   * Streams the file into `cat` on the node: bounded and stoppable like any command (sftp is neither). The file
+   * is read a piece at a time (never whole), and each piece leaves in one socket write.
+   */
   async upload(localFile: string, remoteFile: string, options: UploadOptions): Promise<void> {
     const total = fs.statSync(localFile).size;
     const opened = await this.open(['sh', '-c', 'cat > "$1"', 'relink-upload', remoteFile], options);
     const { channel, ended } = opened;
+    coalesceWrites(channel, socketOf(this.ssh.connection ?? undefined));
     const err: Buffer[] = [];
     opened.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     channel.resume();
-    const file = fs.createReadStream(localFile, { highWaterMark: 256 * 1024 });
+    const file = fs.createReadStream(localFile, { highWaterMark: UPLOAD_READ_BYTES });
     let sent = 0;
     file.on('data', (chunk) => {
       sent += chunk.length;

@@ -17,6 +17,23 @@ import {
 let sb: Sandbox;
 const NODES = ['node1', 'node2', 'node3', 'node4'];
 
+/**
+ * The processes on this machine that carry `mark` in their environment: a run started with it passes it to
+ * every process it starts (rsync, its remote shell, any ssh), so what is left after the run ended is its own.
+ */
+function leftBehind(mark: string): string[] {
+  const found: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (!fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`RELINK_IT_RUN=${mark}`)) continue;
+      found.push(fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').trim());
+    } catch {
+      // Ended while being read.
+    }
+  }
+  return found;
+}
+
 beforeAll(() => {
   sb = readSandbox(inject('sandboxDir'));
 });
@@ -131,7 +148,7 @@ describe('deploy over real SSH on a 4-node sandbox', () => {
 });
 
 describe("rsync upload over the run's own SSH connection", () => {
-  it('a warm deploy hard-links the unchanged files, sends the changed ones (same size too), and opens no second connection', async () => {
+  it('a warm deploy hard-links the unchanged files, sends the changed ones (same size too), opens no second connection and leaves no process', async () => {
     stopApps(sb);
     const project = new Project(sb, { configExtra: "rollout: { upload: 'rsync' }," });
     try {
@@ -147,8 +164,14 @@ describe("rsync upload over the run's own SSH connection", () => {
         '#!/bin/sh\necho "a second ssh connection was attempted" >&2\nexit 99\n',
         { mode: 0o755 },
       );
-      const result = await project.deploy(['prod', 'v1.3.1'], { PATH: `${bin}:${process.env.PATH}` });
+      const mark = crypto.randomUUID();
+      const result = await project.deploy(['prod', 'v1.3.1'], {
+        PATH: `${bin}:${process.env.PATH}`,
+        RELINK_IT_RUN: mark,
+      });
       expect(result.code).toBe(0);
+      // Nothing the run started outlives it: no rsync, no remote-shell stand-in, no ssh.
+      expect(leftBehind(mark)).toEqual([]);
       expect(result.stdout).toMatch(/node1 +distribute:upload +ok .*unchanged files hard-linked/);
       for (const node of NODES) {
         const [older, newer] = project.releases(node);
