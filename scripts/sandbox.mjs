@@ -11,6 +11,7 @@
 //                             [--app-port 8101] [--lb-port 8080] [--nginx-port 8090]
 //                             [--hosts FILE] [--netns node3,node4] [--haproxy-rise 1]
 //                             [--behind-jump node2,node3] [--jump-port <ssh-port + nodes>]
+//                             [--prometheus PORT] (Prometheus scraping every node's app: sandbox-prometheus.mjs)
 //   zx scripts/sandbox.mjs down [--dir .sandbox]
 //   zx scripts/sandbox.mjs status [--dir .sandbox]
 //   zx scripts/sandbox.mjs kill-node --name N | start-node --name N | restart-node --name N
@@ -23,6 +24,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { $, argv, fs, path, sleep } from 'zx';
+import { startPrometheus } from './sandbox-prometheus.mjs';
 
 $.verbose = false;
 
@@ -79,7 +81,13 @@ async function up() {
       fail(`--netns: no node "${name}" among node1..node${count}`);
   if (isolated.size && process.getuid?.() !== 0) fail('--netns needs root (ip netns, veth)');
   const behind = behindJumpOption(count, isolated);
-  const ports = [lbPort, nginxPort, ...Array.from({ length: count }, (_, i) => [sshBase + i, appBase + i]).flat()];
+  const promPort = argv.prometheus ? [Number(argv.prometheus)] : [];
+  const ports = [
+    lbPort,
+    nginxPort,
+    ...promPort,
+    ...Array.from({ length: count }, (_, i) => [sshBase + i, appBase + i]).flat(),
+  ];
   // Processes of a sandbox just stopped die with their namespace a moment later.
   let busy = [];
   for (let i = 0; i < 30; i++) {
@@ -142,9 +150,19 @@ async function up() {
   const pooled = nodes.filter((node) => !outside.has(node.name) && !node.behindJump);
   const haproxy = await startHaproxy(pooled, lbPort);
   const nginx = await startNginx(pooled, nginxPort, await artifactSite(nodes, nginxPort));
-  const state = { dir, lbPort, haproxy, nginx, nodes, ...(jump ? { jump } : {}) };
+  const prometheus = argv.prometheus ? await startPrometheus(dir, nodes, Number(argv.prometheus)) : undefined;
+  const state = {
+    dir,
+    lbPort,
+    haproxy,
+    nginx,
+    nodes,
+    ...(jump ? { jump } : {}),
+    ...(prometheus ? { prometheus } : {}),
+  };
   await fs.writeJson(stateFile, state, { spaces: 2 });
   if (argv.hosts) await writeHosts(argv.hosts, state);
+  if (prometheus) console.log(`prometheus on ${prometheus.url}/ scraping every node's app /metrics`);
   console.log(
     `sandbox up: ${count} node(s), ssh ${sshBase}-${sshBase + count - 1}, app ${appBase}-${appBase + count - 1}, HAProxy on http://127.0.0.1:${lbPort}/, nginx on http://127.0.0.1:${nginxPort}/`,
   );
@@ -467,9 +485,13 @@ async function down({ quiet = false } = {}) {
     return;
   }
   const state = await fs.readJson(stateFile);
-  const pids = [state.haproxy?.pid, state.nginx?.pid, state.jump?.pid, ...state.nodes.map((node) => node.pid)].filter(
-    Boolean,
-  );
+  const pids = [
+    state.haproxy?.pid,
+    state.nginx?.pid,
+    state.jump?.pid,
+    state.prometheus?.pid,
+    ...state.nodes.map((node) => node.pid),
+  ].filter(Boolean);
   for (const pid of pids) signal(pid, 'SIGTERM');
   for (let i = 0; i < 50 && pids.some(alive); i++) await sleep(100);
   for (const pid of pids.filter(alive)) signal(pid, 'SIGKILL');

@@ -13,6 +13,8 @@ import { observe } from './observe.js';
 import { chooseTargets } from '../pipeline/phases/rollback-targets.js';
 import { SshTransport } from '../transport/ssh.js';
 import { runDeps, silent } from './deps.js';
+import { firstCommits } from './dora.js';
+import { openMirror } from './repo.js';
 import { journalsOf, locksOf, releasesOf, statusOf } from './reads.js';
 import type { EnvView } from './views.js';
 
@@ -50,6 +52,9 @@ export async function readEnv(env: string, configPath: string | undefined): Prom
     const { rows: status, drift: drifted } = await statusOf(seen, now);
     const reachable = nodes.filter((n) => !unreachable.has(n.name));
     const window = config.windows.length ? windowState(config.windows, config.timezone, now) : undefined;
+    // A node in two environments keeps one journal: each environment shows its own runs.
+    const runs = mergeRuns(journalsOf(seen)).filter((r) => r.env === env);
+    const firstCommitMs = await firstCommits(openMirror(project.stateDir, config.repo), runs, runs.slice(0, 500));
     return {
       env,
       readAt: now.toISOString(),
@@ -58,8 +63,7 @@ export async function readEnv(env: string, configPath: string | undefined): Prom
       status: { env, drift: drifted, nodes: status },
       releases: { env, deployTo: config.deployTo, nodes: releasesOf(seen, now) },
       locks: { env, nodes: locksOf(seen, now) },
-      // A node in two environments keeps one journal: each environment shows its own runs.
-      runs: mergeRuns(journalsOf(seen)).filter((r) => r.env === env),
+      runs,
       rollback: {
         last: chooseTargets(ctx, nodes, { kind: 'last' }, unreachable),
         to: versionsEverywhere(reachable.map((n) => state(ctx, n))).filter(
@@ -67,6 +71,7 @@ export async function readEnv(env: string, configPath: string | undefined): Prom
         ),
       },
       corrupt: reachable.map((n) => ({ node: n.name, lines: state(ctx, n).corrupt.length })).filter((c) => c.lines > 0),
+      dora: { changeFailureWindowMs: config.stats.changeFailureWindowMs, firstCommitMs },
     };
   } finally {
     await seen.close();

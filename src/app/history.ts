@@ -5,12 +5,16 @@ import { findConfigFile } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { knownEnvironments } from '../inventory/load.js';
 import type { JournalEvent } from '../journal/events.js';
+import { computeDora } from '../journal/dora.js';
 import { computeStats, mergeRuns, parseSince, type RunRecord, type Stats } from '../journal/history.js';
+import { firstCommits } from './dora.js';
 import { withObserved } from './observed.js';
 import { journalsOf } from './reads.js';
+import { openMirror } from './repo.js';
 
 export type { RunRecord, Stats };
 export { computeStats, isDefaultReason, mergeRuns, parseSince } from '../journal/history.js';
+export { computeDora, type Dora } from '../journal/dora.js';
 
 /** The journals of an environment's reachable nodes; `warn` hears of each unreachable one. */
 export async function journals(
@@ -47,20 +51,34 @@ export function sinceMs(since: string): number {
   }
 }
 
-/** The stats of each environment since `since`, and of all of them together. */
+/**
+ * The stats of each environment since `since`, with DORA's four keys (its config's stats.changeFailureWindowMs;
+ * lead times from the project's mirror), and of all of them together.
+ */
 export async function stats(
   envs: readonly string[],
   since: string,
   config: string | undefined,
   warn: (env: string, node: string, why: string) => void,
 ): Promise<{ perEnv: Record<string, Stats>; total: Stats }> {
-  const cutoff = new Date(Date.now() - sinceMs(since)).toISOString();
+  const spanMs = sinceMs(since);
+  const cutoff = new Date(Date.now() - spanMs).toISOString();
   const perEnv: Record<string, Stats> = {};
   const all: RunRecord[] = [];
   for (const env of envs) {
-    const runs = (await history(env, config, (node, why) => warn(env, node, why))).filter((r) => r.ts >= cutoff);
-    perEnv[env] = computeStats(runs);
-    all.push(...runs);
+    perEnv[env] = await withObserved({ env, config, command: 'history' }, async ({ run, seen }) => {
+      for (const [node, why] of seen.unreachable) warn(env, node, why);
+      const runs = mergeRuns(journalsOf(seen)).filter((r) => r.env === env);
+      const inWindow = runs.filter((r) => r.ts >= cutoff);
+      all.push(...inWindow);
+      const mirror = openMirror(run.stateDir, run.config.repo);
+      const firstCommitMs = await firstCommits(mirror, runs, inWindow);
+      const { changeFailureWindowMs } = run.config.stats;
+      return {
+        ...computeStats(inWindow),
+        dora: computeDora(inWindow, { spanMs, changeFailureWindowMs, firstCommitMs }),
+      };
+    });
   }
   return { perEnv, total: computeStats(all) };
 }

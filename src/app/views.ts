@@ -42,6 +42,8 @@ export interface EnvView {
   readonly rollback: { readonly last: readonly RollbackRow[]; readonly to: readonly string[] };
   /** Nodes whose journal had lines that are not records. */
   readonly corrupt: readonly { node: string; lines: number }[];
+  /** What DORA's keys need beyond the runs: the config's change failure window, first commit times by run. */
+  readonly dora?: { readonly changeFailureWindowMs: number; readonly firstCommitMs: ReadonlyMap<string, number> };
 }
 
 /** The release gate: every poison record and which nodes run each without its cure. */

@@ -7,10 +7,27 @@ export const options = {
 
 export const command = verb({
   command: 'stats [env]',
-  describe: 'deploys, successes, failures, rollbacks, success rate, durations, time to recover',
+  describe: "deploys, successes, failures, rollbacks, success rate, durations, time to recover, DORA's four keys",
   builder: (y) => y.positional('env', { type: 'string', describe: 'one environment (default: all)' }).options(options),
   handler: (argv) => statsCommand(argv),
 });
+
+type DoraKeys = NonNullable<Awaited<ReturnType<typeof import('../app/history.js').stats>>['total']['dora']>;
+
+/** DORA's four keys as lines of the table: value, unit and band. */
+function doraRows(dora: DoraKeys): [string, string][] {
+  const shown = (k: DoraKeys[keyof DoraKeys], digits: number, what: string) => {
+    if (k.value === null) return `- (${what})`;
+    const value = k.unit === 'ratio' ? `${Math.round(k.value * 100)}%` : `${k.value.toFixed(digits)} ${k.unit}`;
+    return `${value}, ${k.band} (${what})`;
+  };
+  return [
+    ['deployment frequency', shown(dora.deployment_frequency, 2, 'successful deploys per day')],
+    ['lead time for changes', shown(dora.lead_time_for_changes, 1, 'median, first commit to deploy')],
+    ['change failure rate', shown(dora.change_failure_rate, 0, 'failed or rolled back within the window')],
+    ['time to restore', shown(dora.time_to_restore_service, 1, 'median, failure to the next release out')],
+  ];
+}
 
 export async function statsCommand(argv: {
   env?: string;
@@ -53,6 +70,7 @@ export async function statsCommand(argv: {
         ['last failure', day(s.lastFailure)],
         ['poison overrides', `${s.poisonOverrides} (released with a known bug allowed by --allow-poison)`],
         ['emergency releases', `${s.emergencyReleases} (outside the release windows, with --emergency)`],
+        ...(s.dora ? doraRows(s.dora) : []),
       ],
       { indent: '  ' },
     );

@@ -139,6 +139,19 @@ export const lockSchema = z.strictObject({
   heartbeatMs: ms(15_000, "How often a running deploy refreshes its lock's heartbeat, in ms.", 30000),
 });
 
+export const statsSchema = z.strictObject({
+  changeFailureWindowMs: ms(
+    86_400_000,
+    "`deploy stats`' change failure rate counts a deploy that failed, or was rolled back within this long (in ms) " +
+      "after it finished, as a change failure. The four keys' bands (DORA's reports, made contiguous): " +
+      'deployment frequency (successful deploys) at least 1/day elite, 1/week high, 1/30 days medium; ' +
+      'lead time for changes at most 1 day elite, 1 week high, 30 days medium; change failure rate at most ' +
+      '5% elite, 10% high, 15% medium; time to restore service at most 1 hour elite, 1 day high, 1 week ' +
+      'medium; anything else low (docs/metrics.md).',
+    43_200_000,
+  ),
+});
+
 export const logsSchema = z.strictObject({
   dir: doc(relative.default('shared/log'), 'Directory under deployTo.', 'shared/logs'),
   pattern: doc(

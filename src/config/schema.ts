@@ -20,6 +20,7 @@ import {
   rolloutSchema,
   smokeSchema,
   sshSchema,
+  statsSchema,
   templateSchema,
 } from './schema-settings.js';
 import { parseAhead } from './when.js';
@@ -152,6 +153,7 @@ const settings = {
   rollout: doc(rolloutSchema.prefault({}), 'How nodes are switched over.'),
   lock: doc(lockSchema.prefault({}), 'The remote deploy lock.'),
   logs: doc(logsSchema.prefault({}), "Where `deploy logs` finds the app's logs on a node."),
+  stats: doc(statsSchema.prefault({}), "How `deploy stats` reckons DORA's four keys."),
   ssh: doc(sshSchema.prefault({}), 'How nodes are reached.'),
   approvals: doc(
     approvalsSchema.optional(),

@@ -1,3 +1,4 @@
+import type { Dora } from './dora.js';
 import type { JournalEvent, MergedBranches, RunResult } from './events.js';
 
 /** One run, as merged from the `run_finished` records of every node that saw it. */
@@ -11,6 +12,8 @@ export interface RunRecord {
   readonly kind: 'deploy' | 'rollback' | 'emergency-rollback';
   readonly version?: string;
   readonly release?: string;
+  /** The commit of that release. */
+  readonly commit?: string;
   readonly result: RunResult;
   readonly ms: number;
   readonly nodes: string[];
@@ -78,6 +81,7 @@ export function mergeRuns(journals: Iterable<readonly JournalEvent[]>): RunRecor
         kind: kindOf(e),
         version: e.version,
         release: e.release,
+        commit: e.commit,
         result: e.result ?? 'failed',
         ms: e.ms ?? 0,
         nodes: [e.node],
@@ -142,6 +146,8 @@ export interface Stats {
   readonly poisonOverrides: number;
   /** Deploys outside the release windows with --emergency. */
   readonly emergencyReleases: number;
+  /** DORA's four keys of one environment (`deploy stats`; journal/dora.ts). */
+  readonly dora?: Dora;
 }
 
 /** Counts over the runs of one or more environments. */

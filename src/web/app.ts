@@ -15,6 +15,7 @@ import { redactLines } from './redact-stream.js';
 import { registerActions } from './routes-actions.js';
 import { registerApi } from './routes-api.js';
 import { registerApprovals } from './routes-approvals.js';
+import { registerMetrics } from './metrics.js';
 import { registerPages } from './routes-pages.js';
 import { expired, findToken, type Principal } from './users.js';
 
@@ -97,7 +98,7 @@ export function createApp(deps: AppDeps): (request: Request, conn: ConnInfo) => 
       }
     }
     if (!who) {
-      if (c.req.path.startsWith('/api/') || c.req.method !== 'GET') {
+      if (c.req.path.startsWith('/api/') || c.req.path === '/metrics' || c.req.method !== 'GET') {
         return c.json({ error: 'log in first, or send an API token (Authorization: Bearer ...)' }, 401);
       }
       return c.html(loginPage(deps.source.project, safeNext(c.req.url.slice(new URL(c.req.url).origin.length))), 401);
@@ -125,6 +126,7 @@ export function createApp(deps: AppDeps): (request: Request, conn: ConnInfo) => 
   registerActions(app, deps);
   registerApi(app, deps);
   registerApprovals(app, deps);
+  registerMetrics(app, deps);
   // Bad input is answered where it is found (4xx); what reaches here unexpected is logged, and the answer
   // says only that it happened.
   app.onError((error, c) => {

@@ -2,7 +2,7 @@
 // (Authorization: Bearer ...). Reads carry `readAt`; actions answer 202 with the run to follow.
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { apiShapes, assertShape, type JsonOf } from '../app/shapes.js';
-import { computeStats, parseSince } from '../app/history.js';
+import { computeDora, computeStats, parseSince } from '../app/history.js';
 import {
   type App,
   type AppDeps,
@@ -113,9 +113,12 @@ export function registerApi(app: App, deps: AppDeps): void {
     if (window > MAX_SINCE_MS) return refuse(c, `"${since}" reaches too far back: at most 36500d`, 400);
     const cutoff = new Date(Date.now() - window).toISOString();
     const views = await Promise.all(source.environments().map((env) => source.env(env)));
-    const environments = Object.fromEntries(
-      views.map((v) => [v.env, computeStats(v.runs.filter((r) => r.ts >= cutoff))]),
-    );
+    const ofEnv = (v: EnvView) => {
+      const runs = v.runs.filter((r) => r.ts >= cutoff);
+      const dora = v.dora && computeDora(runs, { spanMs: window, ...v.dora });
+      return { ...computeStats(runs), ...(dora ? { dora } : {}) };
+    };
+    const environments = Object.fromEntries(views.map((v) => [v.env, ofEnv(v)]));
     const total = computeStats(views.flatMap((v) => v.runs.filter((r) => r.ts >= cutoff)));
     const one = c.req.query('env');
     if (one) {

@@ -57,6 +57,7 @@ export const runRecord = z.strictObject({
   kind: z.enum(['deploy', 'rollback', 'emergency-rollback']),
   version: z.string().optional(),
   release: z.string().optional(),
+  commit: opt(str, 'the commit of that release'),
   result: d(runResult, '`partial`: a success that set nodes aside within rollout.maxFailures'),
   ms: d(z.number(), 'duration'),
   nodes: d(z.array(str), 'nodes whose journal has the run'),
@@ -74,6 +75,24 @@ export const runRecord = z.strictObject({
   requester: opt(str, 'who asked for the deploy (environments with approvals)'),
   approver: opt(str, 'who approved it (a schedule: `schedule:<name>` with its standing approval)'),
   review: opt(str, 'an emergency release past the approvals: its review after the fact'),
+});
+
+const doraKey = (what: string, unit: string) =>
+  d(
+    z.strictObject({
+      value: d(z.number().nullable(), `${what}; null with nothing to measure`),
+      unit: z.literal(unit),
+      band: d(z.enum(['elite', 'high', 'medium', 'low']).nullable(), "DORA's band (docs/metrics.md)"),
+    }),
+    what,
+  );
+
+/** DORA's four keys of one environment, under the names the field uses. */
+export const dora = z.strictObject({
+  deployment_frequency: doraKey('successful deploys per day over the window', 'deploys/day'),
+  lead_time_for_changes: doraKey('median, from the first commit of a release to its deploy', 'hours'),
+  change_failure_rate: doraKey('deploys that failed or were rolled back within stats.changeFailureWindowMs', 'ratio'),
+  time_to_restore_service: doraKey('median, from a change failure to the next release that went out', 'hours'),
 });
 
 export const stats = z.strictObject({
@@ -94,6 +113,7 @@ export const stats = z.strictObject({
   lastFailure: iso.nullable(),
   poisonOverrides: d(z.number(), 'deploys and rollbacks with --allow-poison'),
   emergencyReleases: d(z.number(), 'deploys with --emergency outside the windows'),
+  dora: opt(dora, "DORA's four keys: `deploy stats` gives them per environment (not in `total`)"),
 });
 
 export const unreachableNode = z.strictObject({ node: str, reachable: z.literal(false), error: str });
