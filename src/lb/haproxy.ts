@@ -2,6 +2,7 @@ import { RelinkError } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { pollUntil } from '../poll.js';
 import { haproxyApi, haproxyLine, haproxyServer } from '../remote/lb-commands.js';
+import { Batcher, splitAnswers } from './batch.js';
 import type { LbContext, LbDriver, LbFactory, LbRunner, ServerState } from './types.js';
 
 export interface HaproxySettings {
@@ -111,6 +112,12 @@ export class HaproxyDriver implements LbDriver {
   private reading: { changes: number; rows: Promise<Snapshot> } | undefined;
   private changes = 0;
 
+  /** State changes given at the same moment (a group's drains, its put-backs and vouches) go as one line. */
+  private readonly batch = new Batcher<string, string>(async (lines) => {
+    const text = await this.api(`${lines.map((l) => l.trim()).join(';')}\n`).finally(() => this.changes++);
+    return splitAnswers(text, lines.length).map((answer) => answer ?? '');
+  });
+
   private snapshot(): Promise<Snapshot> {
     if (this.reading?.changes === this.changes) return this.reading.rows;
     // One round trip, two answers: `show stat` for health and sessions, `show servers state` for what was set.
@@ -163,16 +170,16 @@ export class HaproxyDriver implements LbDriver {
         hint: 'fix lb.backend or the node name / vars.lbServer in the inventory',
       });
     }
-    const answer = (await this.api(line)).trim();
-    this.changes++;
+    const answer = (await this.batch.add(line)).trim();
     if (answer) throw new RelinkError(`HAProxy refused to set ${node.name} to ${state}: ${answer}`);
   }
 
   /** `set server <backend>/<server> health up`: HAProxy refuses it (and this says false) without health checks. */
   async vouch(node: NodeSpec): Promise<boolean> {
     const server = haproxyServer(this.settings.backend, this.settings.serverOf(node));
-    const answer = await this.api(haproxyLine('set', 'server', server, 'health', 'up')).catch(() => 'unreachable');
-    this.changes++;
+    const answer = await this.batch
+      .add(haproxyLine('set', 'server', server, 'health', 'up'))
+      .catch(() => 'unreachable');
     return answer.trim() === '';
   }
 

@@ -2,6 +2,7 @@ import { RelinkError } from '../errors.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { pollUntil } from '../poll.js';
 import { nginxMasterPid, nginxReload, nginxWorkers, readFile, writeFile } from '../remote/lb-commands.js';
+import { Batcher } from './batch.js';
 import type { LbDriver, LbFactory, LbRunner, ServerState } from './types.js';
 
 export interface NginxSettings {
@@ -139,14 +140,24 @@ export class NginxDriver implements LbDriver {
     return new Map(nodes.map((n) => [n.name, state(n)]));
   }
 
-  private mark(node: NodeSpec, down: boolean): Promise<void> {
-    return this.serial(async () => {
-      const text = setDown(await this.read(), this.settings.serverOf(node), down);
-      if (text === undefined) {
-        throw new RelinkError(`nginx upstream no longer lists ${node.name} (${this.settings.serverOf(node)})`);
+  /** A group's marks given at the same moment: one edit of the file and one reload for all of them. */
+  private readonly marks = new Batcher<{ node: NodeSpec; down: boolean }, void>((marks) =>
+    this.serial(async () => {
+      let text = await this.read();
+      for (const { node, down } of marks) {
+        const next = setDown(text, this.settings.serverOf(node), down);
+        if (next === undefined) {
+          throw new RelinkError(`nginx upstream no longer lists ${node.name} (${this.settings.serverOf(node)})`);
+        }
+        text = next;
       }
       await this.write(text);
-    });
+      return marks.map(() => undefined);
+    }),
+  );
+
+  private mark(node: NodeSpec, down: boolean): Promise<void> {
+    return this.marks.add({ node, down });
   }
 
   drain(node: NodeSpec): Promise<void> {

@@ -40,6 +40,18 @@ export function relinkAndJournal(
   return whileLocked(l, lockRun, relink);
 }
 
+/** What relinkThenRun prints once `current` moved and its journal line is written, before the command runs. */
+export const SWITCHED = 'relink-switched';
+
+/**
+ * A relink (relinkAndJournal) and the command that follows it (the restart), in one round trip: SWITCHED
+ * is printed between them, so the caller tells a failed relink (no SWITCHED: its exit status is the
+ * relink's) from a failed command (SWITCHED, then the command's exit status).
+ */
+export function relinkThenRun(relink: Command, then: Command): Command {
+  return and(relink, ['echo', SWITCHED], then);
+}
+
 /**
  * Removes `current` (used when the first release ever is rolled back: there is nothing to go back to),
  * only while the node's lock names `lockRun`, else LOCK_LOST.

@@ -1,4 +1,5 @@
 import type { NodeSpec } from '../../src/inventory/types.js';
+import { SWITCHED } from '../../src/remote/relink.js';
 import { render, type Command } from '../../src/remote/tokens.js';
 import type {
   ExecOptions,
@@ -14,7 +15,13 @@ export interface Recorded {
   readonly kind: 'connect' | 'exec' | 'upload' | 'close';
   readonly command: string;
   readonly stdin?: string;
+  /** The round trip the command went in: two commands share one when they were sent as one (a relink's restart). */
+  readonly trip?: number;
 }
+
+/** Where relinkThenRun joins a relink and the command after it. */
+const THEN = ` && echo ${SWITCHED} && `;
+let trips = 0;
 
 /** Decides what a recorded command returns; undefined means exit 0 with no output. */
 export type Responder = (node: string, command: string, options: ExecOptions) => Partial<ExecResult> | undefined;
@@ -43,9 +50,22 @@ export class RecordingTransport implements Transport {
       async exec(command: Command, options: ExecOptions): Promise<ExecResult> {
         const text = render(command, { redact: true });
         if (!(options.timeoutMs > 0)) throw new Error(`exec without a deadline: ${text}`);
-        log.push({ node: node.name, kind: 'exec', command: text, stdin: options.stdin });
-        const answer = respond(node.name, render(command), options) ?? {};
-        return { code: answer.code ?? 0, stdout: answer.stdout ?? '', stderr: answer.stderr ?? '' };
+        // A relink and its restart sent as one command (relinkThenRun): recorded and answered as the two
+        // commands it holds, with the same round trip number, as the shell would run them.
+        const trip = ++trips;
+        const parts = text.split(THEN);
+        const plain = render(command).split(THEN);
+        let out = '';
+        for (const [i, part] of parts.entries()) {
+          log.push({ node: node.name, kind: 'exec', command: part, stdin: options.stdin, trip });
+          const answer = respond(node.name, plain[i]!, options) ?? {};
+          const code = answer.code ?? 0;
+          out += answer.stdout ?? '';
+          if (code !== 0 || i === parts.length - 1) return { code, stdout: out, stderr: answer.stderr ?? '' };
+          out += `${SWITCHED}\n`;
+          options.onStdout?.(out);
+        }
+        return { code: 0, stdout: out, stderr: '' };
       },
       async stream(): Promise<RemoteStream> {
         throw new Error('the recording transport does not open streams');

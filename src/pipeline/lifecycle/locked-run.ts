@@ -214,6 +214,7 @@ export class LockedRun {
         result,
         error,
         steps: this.steps.steps,
+        groups: this.steps.groups,
         sentBytes: deps.transport.sentBytes?.(),
       }),
     );

@@ -7,15 +7,27 @@ import type { MergedBranches } from '../../journal/events.js';
 /** A value in a Markdown table cell: one line, and its `|` not a column break. */
 const cell = (value: string | undefined): string => printable(value).replaceAll('|', '\\|');
 
-/** Collects the per-node step timings of a run for its report. */
+/**
+ * Collects the per-node step timings of a run for its report: how long each took and when it began (ms
+ * since the first event), so steps of groups that overlapped show as such; and each group's line.
+ */
 export class StepCollector implements Reporter {
-  readonly steps: { node: string; step: string; status: string; ms: number; detail?: string }[] = [];
+  readonly steps: { node: string; step: string; status: string; at?: number; ms: number; detail?: string }[] = [];
+  /** `group 3/4: node3 (drain overlaps group 2's smoke test and undrain)`, as the rollout said them. */
+  readonly groups: string[] = [];
+  private readonly began = performance.now();
+  private readonly started = new Map<string, number>();
   emit(event: RunEvent): void {
-    if (event.type === 'step' && event.status !== 'start')
+    if (event.type === 'info' && /^group \d+\/\d+: /.test(event.message)) this.groups.push(event.message);
+    if (event.type !== 'step') return;
+    const key = `${event.node ?? '-'} ${event.step}`;
+    if (event.status === 'start') this.started.set(key, performance.now());
+    else
       this.steps.push({
         node: event.node ?? '-',
         step: event.step,
         status: event.status,
+        at: Math.round((this.started.get(key) ?? performance.now() - (event.ms ?? 0)) - this.began),
         ms: Math.round(event.ms ?? 0),
         detail: event.detail,
       });
@@ -45,6 +57,8 @@ export interface ReportData {
   /** Who asked for the deploy and who approved it; an emergency's review after the fact. */
   readonly approval?: { readonly requester?: string; readonly approver?: string; readonly review?: string };
   readonly steps: StepCollector['steps'];
+  /** The rollout's groups, in order, each saying when its drain overlapped the group before. */
+  readonly groups?: readonly string[];
   readonly rollbackCommand: string;
   /** Bytes the run sent from this machine to the nodes (commands, uploads), where the transport counts them. */
   readonly sentBytes?: number;
@@ -151,11 +165,14 @@ export function renderReport(d: ReportData): string {
           '',
         ]
       : []),
+    ...(d.groups?.length ? ['## Groups', '', ...d.groups.map((g) => `- ${printable(g)}`), ''] : []),
     '## Steps per node',
     '',
-    '| node | step | result | ms | detail |',
-    '| --- | --- | --- | ---: | --- |',
-    ...d.steps.map((s) => `| ${s.node} | ${s.step} | ${s.status} | ${s.ms} | ${cell(s.detail)} |`),
+    'at: ms from the start of the run to the start of the step.',
+    '',
+    '| node | step | result | at | ms | detail |',
+    '| --- | --- | --- | ---: | ---: | --- |',
+    ...d.steps.map((s) => `| ${s.node} | ${s.step} | ${s.status} | ${s.at ?? ''} | ${s.ms} | ${cell(s.detail)} |`),
     '',
     '## To undo it',
     '',

@@ -6,6 +6,7 @@ import { releaseDir } from '../../remote/paths.js';
 import { appendJournal } from '../../remote/journal.js';
 import { JOURNAL_FAILED, KILL_AFTER_S, relinkAndJournal, runInRelease } from '../../remote/relink.js';
 import { type ExecResult, TIMEOUT_EXIT } from '../../transport/types.js';
+import type { Command } from '../../remote/tokens.js';
 import { execOk, session, state, step, type RunContext, userLimit } from '../context.js';
 import { guarded, lockRun } from '../phases/lock-guard.js';
 import { journalEvent, record, type EventFields } from '../shared/record.js';
@@ -18,9 +19,9 @@ import { restartService, stopService } from './service.js';
 const CONNECTION_LOST = 255;
 
 /**
- * Moves `current` on one node and journals it with the given event, in one
- * round trip. `onMoved` runs as soon as `current` is known to have moved, even
- * when journaling then failed, so the caller can roll the node back.
+ * Moves `current` on one node and journals it with the given event, in one round trip (`send`: with more
+ * after it, switch.ts). `onMoved` runs as soon as `current` is known to have moved, even when journaling
+ * then failed, so the caller can roll the node back.
  */
 export async function relinkNode(
   ctx: RunContext,
@@ -30,20 +31,18 @@ export async function relinkNode(
   event: 'activated' | 'rolled_back',
   extra: EventFields = {},
   onMoved?: () => void,
+  send: (command: Command) => Promise<unknown> = (command) =>
+    execOk(ctx, node, command, { kind: 'relink', cleanup: true }),
 ): Promise<void> {
-  const entry = journalEvent(ctx, node, event, {
-    release: facts.release,
-    version: facts.version,
-    commit: facts.commit,
-    ...extra,
-  });
+  const { release, version, commit } = facts;
+  const entry = journalEvent(ctx, node, event, { release, version, commit, ...extra });
   const journal = appendJournal(ctx.layout, [entry]);
   const command = relinkAndJournal(ctx.layout, facts.release, ctx.runId, journal, lockRun(ctx, node));
   await step(ctx, `${phase}:relink`, node, async () => {
     try {
       // Only while the node's lock still names this run: else a LockLostError, and `current` did not move.
       // Never cut short by an interrupt: it takes milliseconds, and a cut one may have moved `current` unseen.
-      await guarded(ctx, node, () => execOk(ctx, node, command, { kind: 'relink', cleanup: true }));
+      await guarded(ctx, node, () => send(command));
     } catch (error) {
       if (!(error instanceof RemoteError)) throw error;
       // The connection went during the relink: `current` may have moved, so the node counts as switched
@@ -68,13 +67,19 @@ export async function relinkNode(
  * Restarts the app as the release says (shared/release-settings.ts): through its manager with `service` (which
  * starts it from `current`), else its restart command in the release dir, within its time limit.
  */
-export async function restartNode(ctx: RunContext, phase: string, node: NodeSpec, facts: ReleaseFacts): Promise<void> {
+export async function restartNode(
+  ctx: RunContext,
+  phase: string,
+  node: NodeSpec,
+  facts: ReleaseFacts,
+  ran?: () => Promise<ExecResult>,
+): Promise<void> {
   const { restart, service } = settingsOf(ctx, node, facts.release);
   if (service) return step(ctx, `${phase}:restart`, node, () => restartService(ctx, node, service));
   if (!restart) return;
   await step(ctx, `${phase}:restart`, node, async () => {
     const dir = releaseDir(ctx.layout, facts.release);
-    const result = await runOnNode(ctx, node, dir, restart.command, facts, restart.timeoutMs);
+    const result = await (ran?.() ?? runOnNode(ctx, node, dir, restart.command, facts, restart.timeoutMs));
     if (result.code === TIMEOUT_EXIT)
       throw new RelinkError(`${node.name}: restart did not finish within ${restart.timeoutMs} ms`, {
         hint: 'check the restart command, or raise restart.timeoutMs',

@@ -4,6 +4,7 @@ import { groupCount } from '../../inventory/groups.js';
 import { createLb, lbHost } from '../../lb/registry.js';
 import type { NodeSession } from '../../transport/types.js';
 import { state, step, type RunContext } from '../context.js';
+import { leavesEnough } from './overlap.js';
 
 /** Nodes behind the load balancer: all but `lb.exclude`, and the pre node when it is outside the pool. */
 export function behindLb(ctx: RunContext, nodes: readonly NodeSpec[]): NodeSpec[] {
@@ -50,19 +51,27 @@ async function refuseServingPre(ctx: RunContext, nodes: readonly NodeSpec[]): Pr
 
 /**
  * Drains a group together and waits until nothing is in flight on its nodes.
- * Refuses when that would leave fewer than `minServing` nodes serving.
+ * Refuses when that would leave fewer than `minServing` nodes serving; drained
+ * `early` (while the group before is still out), it answers false instead and
+ * drains nothing, and `early` is called once the drain is decided.
  */
-export async function drainGroup(ctx: RunContext, phase: string, group: readonly NodeSpec[]): Promise<void> {
+export async function drainGroup(
+  ctx: RunContext,
+  phase: string,
+  group: readonly NodeSpec[],
+  early?: () => void,
+): Promise<boolean> {
   const spec = ctx.inventory.lb;
   const members = behindLb(ctx, group).filter((n) => !ctx.drained.has(n.name));
-  if (!spec || ctx.lb.kind === 'none' || members.length === 0) return;
+  if (!spec || ctx.lb.kind === 'none' || members.length === 0) return true;
   const all = behindLb(ctx, ctx.inventory.hosts);
   const states = await ctx.lb.states(all);
   const servingNow = all.filter((n) => states.get(n.name)?.admin === 'ready' && states.get(n.name)?.up);
   const serving = servingNow.filter((n) => !members.includes(n));
   const min = typeof spec.minServing === 'number' ? spec.minServing : groupCount(spec.minServing, all.length);
-  // Draining nodes that serve nothing now (a cold start, a node already down) shrinks nothing.
-  if (serving.length < min && serving.length < servingNow.length) {
+  if (!leavesEnough(serving.length, servingNow.length, min)) {
+    // Ahead of its turn (the group before is still out): it waits for that group instead.
+    if (early) return false;
     const names = members.map((n) => n.name).join(', ');
     const left = `${serving.length} of ${all.length} node(s) serving`;
     const runs = (n: NodeSpec) => {
@@ -84,6 +93,7 @@ export async function drainGroup(ctx: RunContext, phase: string, group: readonly
   for (const n of members) if (states.get(n.name)?.admin === 'drain') ctx.drained.add(n.name);
   // A node the load balancer does not see up takes no traffic: nothing to drain, nothing to wait for.
   const live = members.filter((n) => states.get(n.name)?.up && states.get(n.name)?.admin !== 'drain');
+  early?.();
   const results = await Promise.allSettled(
     live.map(async (node) => {
       // Counted as drained before the command goes out: a drain that fails or is cut short is put back too.
@@ -100,6 +110,7 @@ export async function drainGroup(ctx: RunContext, phase: string, group: readonly
   );
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
+  return true;
 }
 
 /**
@@ -122,14 +133,17 @@ export async function undrainNode(
   const drained = ctx.drained.has(node.name);
   const before = state(ctx, node).lb?.admin ?? 'ready';
   const to = exact || before !== 'drain' ? before : 'ready';
-  if (drained) {
-    await step(ctx, `${phase}:undrain`, node, () => ctx.lb.undrain(node, to));
-    ctx.drained.delete(node.name);
-  }
+  const vouch = to === 'ready' && proven && spec.trustSmoke ? ctx.lb.vouch?.bind(ctx.lb) : undefined;
+  // Put back and vouched for at once: a load balancer that batches (HAProxy) gets both in one command.
+  const [back, vouched] = await Promise.allSettled([
+    drained && step(ctx, `${phase}:undrain`, node, () => ctx.lb.undrain(node, to)),
+    vouch && step(ctx, `${phase}:vouch`, node, () => vouch(node)),
+  ]);
+  if (back.status === 'rejected') throw back.reason;
+  if (drained) ctx.drained.delete(node.name);
+  if (vouched.status === 'rejected') throw vouched.reason;
   // A node put in maintenance by hand stays out; one that was never drained needs no wait.
   if (to !== 'ready') return;
-  const vouch = proven && spec.trustSmoke ? ctx.lb.vouch?.bind(ctx.lb) : undefined;
-  if (vouch) await step(ctx, `${phase}:vouch`, node, () => vouch(node));
   if (drained) await step(ctx, `${phase}:serving`, node, () => ctx.lb.waitServing(node, spec.serveTimeoutMs));
 }
 
