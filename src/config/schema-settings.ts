@@ -100,10 +100,16 @@ export const rolloutSchema = z.strictObject({
   ),
   upload: doc(
     z.enum(['tar', 'rsync']).default('tar'),
-    "How a release reaches the nodes: `tar` uploads the tarball over the run's SSH connection (needs only " +
-      'tar on the node); `rsync` copies the build directory with --link-dest against the current release, ' +
-      "also over the run's SSH connection, so unchanged files cost neither bytes nor disk (needs rsync on " +
-      'both ends).',
+    'How a release reaches the nodes from this machine (push, and the seeds of a relay). Either way a node ' +
+      'whose current release carries a manifest gets only what it lacks: per distinct current release, once, ' +
+      'the changed and new files are packed in one tar that every node on that release gets, the unchanged ' +
+      'ones are hard-linked from its current release, and the node checks every file against the new ' +
+      "release's manifest (a linked file that differs there is named, and that node gets the whole release). " +
+      'They differ for a node with nothing to link against (no current release, or one without a valid ' +
+      "manifest): `tar` sends it the whole release as one tar over the run's SSH connection (needs only tar " +
+      'on the node); `rsync` copies the build directory with rsync over the same connection, and no tarball ' +
+      "is made (needs rsync on both ends). Pulling nodes fetch the whole release's tarball; a relay's other " +
+      'nodes copy it from their sender with rsync.',
     'rsync',
   ),
   fanout: doc(

@@ -1,5 +1,6 @@
 import path from 'node:path/posix';
 import { and, group, op, or, type Command } from './tokens.js';
+import { incomingDelta } from './delta.js';
 import { inside, releaseDir, type Layout } from './paths.js';
 
 /** Checks that deployTo exists (or can be made) and that this user may write there. */
@@ -32,10 +33,14 @@ export function unpackRelease(l: Layout, release: string, tarball: string): Comm
   );
 }
 
-/** Removes release dirs (and any half-uploaded tarballs of them). */
+/** Removes release dirs (and any half-uploaded tarballs or delta tars of them). */
 export function removeReleases(l: Layout, releases: readonly string[]): Command {
   if (releases.length === 0) return ['true'];
-  return ['rm', '-rf', ...releases.flatMap((name) => [releaseDir(l, name), incomingTarball(l, name)])];
+  return [
+    'rm',
+    '-rf',
+    ...releases.flatMap((name) => [releaseDir(l, name), incomingTarball(l, name), incomingDelta(l, name)]),
+  ];
 }
 
 /**

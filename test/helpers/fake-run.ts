@@ -1,3 +1,5 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { resolveConfig } from '../../src/config/load.js';
 import { validateInventory, validateUserConfig } from '../../src/config/validate.js';
 import type { RunEvent } from '../../src/log/events.js';
@@ -114,6 +116,9 @@ export function fakeRun(options: FakeOptions = {}) {
     if (command.includes('readlink /srv/app/current || true ;')) {
       return { stdout: `releases/${OLD}\n${SECTION}\n${OLD}\n${SECTION}\n${SECTION}\n${oldJournal}\n` };
     }
+    // A delta tar (distribution/delta.ts) is checked against the file this machine uploaded.
+    const delta = command.match(/^sha256sum -- (\S+\.delta\.tar\.gz)$/)?.[1];
+    if (delta) return { stdout: `${uploadedSum(node, delta)}  ${delta}\n` };
     if (command.startsWith('sha256sum')) return { stdout: `${SHA}  file\n` };
     // The shared check: every shared file is there, every link of the running release still a link.
     const files = [...command.matchAll(/'F (\d+) ok'/g)].map((m) => `F ${m[1]} ok\n`);
@@ -125,6 +130,11 @@ export function fakeRun(options: FakeOptions = {}) {
       ? (options.downWith?.(node) ?? new Error(`connect ECONNREFUSED ${node}:22`))
       : undefined;
   const transport = new RecordingTransport(respond, refuse);
+  const uploadedSum = (node: string, remote: string) => {
+    const sent = transport.log.findLast((r) => r.node === node && r.kind === 'upload' && r.command.endsWith(remote));
+    const local = sent?.command.split(' -> ')[0];
+    return local ? crypto.createHash('sha256').update(fs.readFileSync(local)).digest('hex') : 'none';
+  };
   const events: RunEvent[] = [];
   const probes: string[] = [];
   const deps: RunDeps = {

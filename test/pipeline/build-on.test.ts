@@ -6,7 +6,6 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import * as tar from 'tar';
 import { RelinkError } from '../../src/errors.js';
 import { buildArtifact } from '../../src/pipeline/phases/build.js';
-import { sha256File } from '../../src/pipeline/phases/release-files.js';
 import type { Artifact } from '../../src/pipeline/context.js';
 import { deploy, planDeploy } from '../../src/pipeline/run.js';
 import type { Source } from '../../src/pipeline/shared/source.js';
@@ -64,7 +63,6 @@ async function buildOn(options: Options = {}) {
       if (command.includes('uname -s')) return { stdout: NODE1 };
       if (node === 'node1' && command.includes('artifact.tar.gz') && command.includes('sha256sum'))
         return { stdout: `${sum}  ${BUILD_DIR}/artifact.tar.gz\n${built.length}\n` };
-      if (command.startsWith('sha256sum') && artifact) return { stdout: `${artifact.sha256}  file\n` };
       return undefined;
     },
   });
@@ -133,18 +131,29 @@ describe('build.on: a node builds the release, the artifact comes back checksum 
     // Nothing of the build on any other node; every node gets the release and checks it against the artifact.
     for (const node of ['node2', 'node3', 'node4']) expect(b.commands(node).join('\n')).not.toContain('.relink/build');
     for (const node of ['node1', 'node2', 'node3', 'node4']) {
-      const verify = b.commands(node).find((c) => c.startsWith('sha256sum -- /srv/app/.relink/incoming/'));
+      const verify = b
+        .commands(node)
+        .find((c) => /^sha256sum -- \/srv\/app\/\.relink\/incoming\/.*\.delta\.tar\.gz$/.test(c));
       expect(verify, node).toBeDefined();
     }
     expect(outcome.nodes).toHaveLength(4);
     // The artifact is node1's output, cached under node1's platform.
     const artifact = b.artifact()!;
     expect(artifact.platform).toBe('linux-x64-glibc2.36');
-    expect(path.basename(artifact.file)).toMatch(/^hello-linux-x64-glibc2\.36-[0-9a-f]{16}\.tar\.gz$/);
-    const files: string[] = [];
-    await tar.t({ file: artifact.file, onReadEntry: (e) => files.push(e.path) });
-    expect(files.sort()).toEqual(['REVISION', 'REVISION_TIME', 'server.js', 'version.json']);
-    expect(artifact.sha256).toBe(await sha256File(artifact.file));
+    // A directory with its manifest: each node gets what it lacks of it (no tarball of the whole release here).
+    expect(path.basename(artifact.file)).toMatch(/^hello-linux-x64-glibc2\.36-[0-9a-f]{16}\.d$/);
+    expect(fs.readdirSync(artifact.file).sort()).toEqual([
+      '.relink',
+      'REVISION',
+      'REVISION_TIME',
+      'server.js',
+      'version.json',
+    ]);
+    expect(fs.readdirSync(path.join(artifact.file, '.relink')).sort()).toEqual([
+      'check.list',
+      'check.sha256',
+      'manifest',
+    ]);
   });
 
   it('the next deploy of the commit takes the cached artifact of the platform: node1 only says what it is', async () => {
@@ -155,7 +164,7 @@ describe('build.on: a node builds the release, the artifact comes back checksum 
     expect(again.artifact()?.cached).toBe(true);
     expect(again.commands('node1').join('\n')).not.toContain('.relink/build');
     expect(again.streams).toEqual([]);
-    expect(fs.readdirSync(path.join(first.stateDir, 'artifacts')).filter((f) => f.endsWith('.tar.gz'))).toHaveLength(1);
+    expect(fs.readdirSync(path.join(first.stateDir, 'artifacts')).filter((f) => f.endsWith('.d'))).toHaveLength(1);
   });
 
   it('a corrupted download stops the run before any node gets the release; the build dir is removed', async () => {

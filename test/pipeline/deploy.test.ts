@@ -126,7 +126,9 @@ describe('deploy pipeline', () => {
       expect(steps.at(-1)).toBe('journal:run_finished+unlock');
     }
     const removal = run.transport.log.find((r) => r.node === 'node1' && label(r.command) === 'remove')!.command;
-    expect(removal).toBe(`rm -rf /srv/app/releases/${NEW} /srv/app/.relink/incoming/${NEW}.tar.gz`);
+    expect(removal).toBe(
+      `rm -rf /srv/app/releases/${NEW} /srv/app/.relink/incoming/${NEW}.tar.gz /srv/app/.relink/incoming/${NEW}.delta.tar.gz`,
+    );
   });
 
   it('refuses when another run holds the lock on one node, and frees the locks it took', async () => {

@@ -67,7 +67,8 @@ describe('builders render exact shell text', () => {
 
   it('removes releases and their half-uploaded tarballs', () => {
     expect(render(removeReleases(l, ['a1', 'b2']))).toBe(
-      'rm -rf /srv/app/releases/a1 /srv/app/.relink/incoming/a1.tar.gz /srv/app/releases/b2 /srv/app/.relink/incoming/b2.tar.gz',
+      'rm -rf /srv/app/releases/a1 /srv/app/.relink/incoming/a1.tar.gz /srv/app/.relink/incoming/a1.delta.tar.gz ' +
+        '/srv/app/releases/b2 /srv/app/.relink/incoming/b2.tar.gz /srv/app/.relink/incoming/b2.delta.tar.gz',
     );
     expect(render(removeReleases(l, []))).toBe('true');
   });

@@ -9,7 +9,8 @@ import { rsyncRelease } from '../../transport/rsync.js';
 import { journalEvent, record } from '../shared/record.js';
 import { templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { renderTemplate } from '../../template/render.js';
-import { keptSettings, reportSent, stampRsynced, verifyAndUnpack, type NodeWork } from './work.js';
+import { keptSettings, reportSent, stampRsynced, uploadProgress, verifyAndUnpack, type NodeWork } from './work.js';
+import { deltaSender } from './delta.js';
 import { RELEASE_SETTINGS_FILE } from '../../remote/release-settings.js';
 import { pullRelease } from './pull.js';
 import { relayRelease } from './relay.js';
@@ -118,17 +119,6 @@ async function rsyncNode(
   );
 }
 
-/** Tells the live view how far a node's upload is, at most every 200 ms (the transfer reports every chunk). */
-function uploadProgress(ctx: RunContext, node: NodeSpec): (bytes: number, percent: number) => void {
-  let last = 0;
-  return (bytes, percent) => {
-    const now = performance.now();
-    if (now - last < 200 && percent < 100) return;
-    last = now;
-    ctx.deps.reporter.emit({ type: 'progress', step: 'distribute:upload', node: node.name, bytes, percent });
-  };
-}
-
 async function uploadTarball(ctx: RunContext, node: NodeSpec, artifact: Artifact, facts: ReleaseFacts): Promise<void> {
   const l = ctx.layout;
   const tarball = incomingTarball(l, facts.release);
@@ -174,22 +164,25 @@ export async function distribute(
   const settings = keptSettings(ctx, facts, secrets);
   const limit = pLimit(ctx.config.rollout.parallel);
   const staged = artifact.format === 'dir' ? artifact.file : undefined;
+  // A node gets what it lacks of the release against its current one, computed once per current release.
+  const deltas = deltaSender(ctx, nodes, artifact, facts, (node) => sendNode(ctx, node, artifact, facts, staged));
   const work: NodeWork = {
-    send: (node) => sendNode(ctx, node, artifact, facts, staged),
+    send: (node) => (deltas ? deltas.send(node) : sendNode(ctx, node, artifact, facts, staged)),
     finish: (node) => finishNode(ctx, node, facts, rendered.get(node.name) ?? [], settings),
     commitTime: artifact.commitTime,
   };
   // The fan-out mode decides how the release gets there (relay.ts, pull.ts); push is this loop.
   const { mode } = ctx.config.rollout.fanout;
   const sentBefore = ctx.deps.transport.sentBytes?.();
-  const failures =
-    mode === 'relay'
-      ? await relayRelease(ctx, nodes, facts, work)
-      : mode === 'pull'
-        ? await pullRelease(ctx, nodes, artifact, facts, work)
-        : (
-            await Promise.allSettled(nodes.map((node) => limit(() => work.send(node).then(() => work.finish(node)))))
-          ).flatMap((r, i) => (r.status === 'rejected' ? [{ node: nodes[i]!, error: r.reason as unknown }] : []));
+  const failures = await (mode === 'relay'
+    ? relayRelease(ctx, nodes, facts, work)
+    : mode === 'pull'
+      ? pullRelease(ctx, nodes, artifact, facts, work)
+      : Promise.allSettled(nodes.map((node) => limit(() => work.send(node).then(() => work.finish(node))))).then(
+          (all) =>
+            all.flatMap((r, i) => (r.status === 'rejected' ? [{ node: nodes[i]!, error: r.reason } as const] : [])),
+        )
+  ).finally(() => deltas?.cleanup());
   reportSent(ctx, nodes.length, artifact, sentBefore);
   if (failures.length === 0) return;
   if (spare(failures)) {

@@ -44,6 +44,17 @@ export function linkDestOf(ctx: RunContext, node: NodeSpec): string | undefined 
   return s.current && s.onDisk.includes(s.current) ? releaseDir(ctx.layout, s.current) : undefined;
 }
 
+/** Tells the live view how far a node's upload is, at most every 200 ms (the transfer reports every chunk). */
+export function uploadProgress(ctx: RunContext, node: NodeSpec): (bytes: number, percent: number) => void {
+  let last = 0;
+  return (bytes, percent) => {
+    const now = performance.now();
+    if (now - last < 200 && percent < 100) return;
+    last = now;
+    ctx.deps.reporter.emit({ type: 'progress', step: 'distribute:upload', node: node.name, bytes, percent });
+  };
+}
+
 /** The last lines of a command's stderr, redacted, for a message. */
 export function stderrTail(ctx: RunContext, stderr: string, lines = 2): string {
   return ctx.deps.redactor.apply(stderr.trim().split('\n').slice(-lines).join(' '));

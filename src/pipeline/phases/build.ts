@@ -12,6 +12,7 @@ import type { BuildHost } from '../shared/source.js';
 import { inspectTarball } from './inspect-artifact.js';
 import { pruneRelease, secretsInRelease, sha256File, stampTree, writeRevision } from './release-files.js';
 import { nativeAddons } from './native.js';
+import { CHECK_LIST, CHECK_SUMS, MANIFEST_FILE, OWN_DIR, readTree, writeManifest } from '../shared/manifest.js';
 import * as tar from 'tar';
 
 export { inspectArtifact, inspectDir, inspectTarball } from './inspect-artifact.js';
@@ -83,14 +84,16 @@ export async function buildArtifact(
   const dir = path.join(stateDir, 'artifacts');
   const platform = host ? await host.platform(signal) : localPlatform();
   const key = artifactKey(config, version, platform);
-  // rsync uploads send a directory: no tarball to pack here and none to unpack on the nodes. Pulling nodes
-  // fetch a tarball whatever the upload.
-  const format = config.rollout.upload === 'rsync' && config.rollout.fanout.mode !== 'pull' ? 'dir' : 'tar.gz';
+  // Push and relay send from a directory (a node gets what it lacks, see distribution/delta.ts): no tarball of
+  // the whole release is packed here unless a node has none to link against. Pulling nodes fetch a tarball.
+  const format = config.rollout.fanout.mode !== 'pull' ? 'dir' : 'tar.gz';
   const file = path.join(dir, artifactName(config.project, platform, key, format));
   const metaFile = `${file}.json`;
   if (fs.existsSync(file) && fs.existsSync(metaFile)) {
     const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as Meta;
     const { sha256, bytes, time: commitTime, native } = meta;
+    // A directory built before releases carried a manifest gets one now, once.
+    if (format === 'dir' && !fs.existsSync(path.join(file, MANIFEST_FILE))) await addManifest(file, commitTime);
     return { file, format, sha256, bytes, commitTime, cached: true, platform, native };
   }
   fs.mkdirSync(dir, { recursive: true });
@@ -131,11 +134,13 @@ export async function buildArtifact(
     const meta = (sums: { sha256: string; bytes: number }) => `${JSON.stringify({ ...sums, ...facts })}\n`;
     if (format === 'dir') {
       const sums = await stampTree(out, time);
+      await addManifest(out, time);
       fs.renameSync(out, file);
       fs.writeFileSync(metaFile, meta(sums));
       return { file, format, ...sums, commitTime: time, cached: false, platform, native };
     }
     await stampTree(out, time);
+    await addManifest(out, time);
     const tmp = path.join(work, 'release.tar.gz');
     // Level 1: releases are mostly already-compressed assets; higher levels cost seconds and save little.
     await tar.c({ gzip: { level: 1 }, cwd: out, file: tmp, portable: true }, fs.readdirSync(out));
@@ -147,6 +152,13 @@ export async function buildArtifact(
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Writes the release's manifest into it (shared/manifest.ts), its files with the commit's time. */
+async function addManifest(root: string, time: number | undefined): Promise<void> {
+  writeManifest(root, await readTree(root));
+  if (time === undefined) return;
+  for (const name of [MANIFEST_FILE, CHECK_SUMS, CHECK_LIST, OWN_DIR]) fs.utimesSync(path.join(root, name), time, time);
 }
 
 /** The build command on this machine, in the export, with the build's environment only. */
