@@ -70,6 +70,16 @@ export function markdown(results, median) {
       : []),
     `deploy --help: median ${s(m('relink', 'help'))} s over 11 starts.`,
     '',
+    ...(results.profile
+      ? [
+          "Where relink's CPU goes in a warm deploy (one more warm deploy, `node --cpu-prof`, bench/profile.mjs):",
+          '',
+          '```',
+          results.profile,
+          '```',
+          '',
+        ]
+      : []),
   ].join('\n');
 }
 

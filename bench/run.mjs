@@ -420,6 +420,27 @@ try {
       );
     }
   }
+  // Where relink's warm-deploy CPU goes: one more warm deploy, profiled (bench/profile.mjs), its summary kept.
+  {
+    const deployTo = '/srv/relink-profile';
+    const env = { ...process.env, CI: 'true', APP_SECRET: secret, BENCH_DEPLOY_TO: deployTo };
+    stopApps(sb, nodes);
+    await makeProject(sb, nodes);
+    tools(sb, nodes)[0].deploy(deployTo, TAGS[0]);
+    await verify(sb, nodes, TAGS[0]);
+    const profiled = spawnSync(
+      'node',
+      [path.join(root, 'bench', 'profile.mjs'), '--top', '15', '--', bin, 'prod', TAGS[1]],
+      {
+        cwd: project,
+        env,
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+      },
+    );
+    await verify(sb, nodes, TAGS[1]);
+    results.profile = profiled.stdout.slice(profiled.stdout.lastIndexOf('\nexit ') + 1).trim();
+  }
   const help = [];
   for (let i = 0; i < 11; i++) {
     const t = process.hrtime.bigint();
