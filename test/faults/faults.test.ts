@@ -103,8 +103,8 @@ describe('a node dies', () => {
   });
 
   it("sshd killed during an rsync upload (over the run's own connection): nothing switched; the message says the connection was lost", async () => {
+    // Cold nodes: rsync mode sends them the build directory by rsync (a warm node gets the delta as a tar).
     project = new Project(sb, { configExtra: "rollout: { upload: 'rsync' }," });
-    expect((await project.deploy(['prod', 'v1.0.0'])).code).toBe(0);
     project.tag('v1.5.0', (repo) => fs.writeFileSync(path.join(repo, 'payload.txt'), 'new\n'), 'new payload');
     // node3's rsync (the remote half) sleeps first, so the kill lands while node3 is inside its upload.
     slowBinaryOn('node3', 'rsync', 30);
@@ -118,7 +118,7 @@ describe('a node dies', () => {
     expect(result.stderr).toMatch(
       /distribute failed on node3: node3: rsync to .* failed .*the connection to the node was lost before rsync finished/s,
     );
-    expect(versions(project)).toEqual(['v1.0.0', 'v1.0.0', 'v1.0.0', 'v1.0.0']);
+    expect(versions(project)).toEqual(['none', 'none', 'none', 'none']);
     for (const node of ['node1', 'node2', 'node4']) {
       expect(project.releases(node).filter((r) => r.includes('_v1.5.0_'))).toEqual([]);
       expect(project.lockExists(node)).toBe(false);
@@ -427,29 +427,29 @@ describe('hostile input', () => {
     project = new Project(sb, { configExtra: "build: { command: 'node build.mjs && ln -s /etc/passwd leak' }," });
     const result = await project.deploy(['prod', 'v1.0.0']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/release tarball refused: symlink leak -> \/etc\/passwd points outside the release/);
+    expect(result.stderr).toMatch(
+      /release directory refused: symlink leak -> \/etc\/passwd points outside the release/,
+    );
     for (const node of NODES) expect(project.releases(node)).toEqual([]);
   });
 
-  it('a cached artifact with ../ and absolute paths is refused at unpack time', async () => {
+  it('a cached artifact given links out of the release is refused before it goes anywhere', async () => {
     project = new Project(sb);
-    expect((await project.deploy(['plan', 'prod', 'v1.0.0'])).code).toBe(0);
-    // Build once so the cache holds the artifact, then tamper with it (and its checksum, as an attacker would).
+    // Build once so the cache holds the artifact (a directory), then tamper with it, as an attacker would.
     expect((await project.deploy(['prod', 'v1.0.0', '--node', 'node1'])).code).toBe(0);
     const dir = path.join(project.dir, '.relink', 'artifacts');
-    const file = path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.tar.gz'))!);
-    const evil = path.join(project.dir, 'evil');
-    fs.mkdirSync(evil);
-    fs.writeFileSync(path.join(evil, 'x'), 'x');
-    execFileSync('tar', ['-czf', file, '-C', evil, '--transform', 's,^x$,../escape,', '-P', 'x', '/etc/hostname']);
-    const meta = JSON.parse(fs.readFileSync(`${file}.json`, 'utf8')) as { sha256: string; bytes: number };
-    meta.sha256 = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-    fs.writeFileSync(`${file}.json`, JSON.stringify(meta));
+    const cached = fs
+      .readdirSync(dir, { withFileTypes: true })
+      .find((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'released')!;
+    fs.symlinkSync('/etc/hostname', path.join(dir, cached.name, 'leak'));
+    fs.symlinkSync('../../escape', path.join(dir, cached.name, 'up'));
     const result = await project.deploy(['prod', 'v1.0.0']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
-      /release tarball refused: path with \.\. \.\.\/escape; absolute path \/etc\/hostname/,
+      /release directory refused: symlink leak -> \/etc\/hostname points outside the release/,
     );
+    expect(result.stderr).toMatch(/symlink up -> \.\.\/\.\.\/escape points outside the release/);
+    expect(project.releases('node2')).toEqual([]);
     expect(fs.existsSync(project.nodePath('node2', '..', 'escape'))).toBe(false);
   });
 
