@@ -53,7 +53,7 @@ export function markdown(results, median) {
     row('cold deploy (empty nodes)', 'cold', f.cold),
     row('warm deploy (one file changed)', 'warm', f.warm),
     row('rollback --last', 'rollback', f.rollback),
-    `| tool CPU, cold deploy (s) | ${cpu('relink')} | | ${cpu('relink-before')} | ${cpu('relink-nolb')} | ${peers.map(cpu).join(' | ')} | ${peers.map((p) => ratio(p, 'coldCpuMs')).join(' | ')} |`,
+    `| tool CPU, cold deploy (s) | ${cpu('relink')} | | ${cpu('relink-before')} | ${cpu('relink-nolb')} | ${peers.map((p) => cpu(p)).join(' | ')} | ${peers.map((p) => ratio(p, 'coldCpuMs')).join(' | ')} |`,
     `| tool CPU, warm deploy (s) | ${cpu('relink', 'warmCpuMs')} | | ${cpu('relink-before', 'warmCpuMs')} | ${cpu('relink-nolb', 'warmCpuMs')} | ${peers.map((p) => cpu(p, 'warmCpuMs')).join(' | ')} | ${peers.map((p) => ratio(p, 'warmCpuMs')).join(' | ')} |`,
     `| peak RSS, cold deploy, with children (MB) | ${rss('relink')} | | ${rss('relink-before')} | ${rss('relink-nolb')} | ${peers.map(rss).join(' | ')} | |`,
     `| failed requests at 200 req/s, deploy / rollback | ${loaded('relink')} | 0 / 0 | ${loaded('relink-before')} | - | ${peers.map(loaded).join(' | ')} | |`,
