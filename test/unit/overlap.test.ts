@@ -27,9 +27,7 @@ describe('the rules of overlapping groups', () => {
 
   it('the group line says when a drain overlaps the group before', () => {
     expect(groupLine(2, 4, groups[2]!)).toBe('group 3/4: c, d');
-    expect(groupLine(2, 4, groups[2]!, true)).toBe(
-      "group 3/4: c, d (drain, relink and restart overlap group 2's smoke test)",
-    );
+    expect(groupLine(2, 4, groups[2]!, true)).toBe("group 3/4: c, d (drain overlaps group 2's smoke test and undrain)");
   });
 
   it('the gate opens once every node arrived, and never for a group with a node that did not', () => {
@@ -95,7 +93,7 @@ describe('the report shows the overlap', () => {
     steps.emit({ type: 'info', message: 'group 2/3: node2' });
     steps.emit({ type: 'step', step: 'rollout:smoke', node: 'node2', status: 'start' });
     await new Promise((resolve) => setTimeout(resolve, 20));
-    steps.emit({ type: 'info', message: "group 3/3: node3 (drain, relink and restart overlap group 2's smoke test)" });
+    steps.emit({ type: 'info', message: "group 3/3: node3 (drain overlaps group 2's smoke test and undrain)" });
     steps.emit({ type: 'step', step: 'rollout:drain', node: 'node3', status: 'start' });
     steps.emit({ type: 'step', step: 'rollout:drain', node: 'node3', status: 'ok', ms: 3 });
     steps.emit({ type: 'step', step: 'rollout:smoke', node: 'node2', status: 'ok', ms: 40 });
@@ -106,7 +104,7 @@ describe('the report shows the overlap', () => {
       groups: steps.groups,
     });
     expect(report).toContain(
-      "## Groups\n\n- group 2/3: node2\n- group 3/3: node3 (drain, relink and restart overlap group 2's smoke test",
+      "## Groups\n\n- group 2/3: node2\n- group 3/3: node3 (drain overlaps group 2's smoke test",
     );
     const at = (node: string) =>
       Number(new RegExp(`\\| ${node} \\| rollout:\\w+ \\| ok \\| (\\d+) \\|`).exec(report)?.[1]);

@@ -13,7 +13,7 @@ const cell = (value: string | undefined): string => printable(value).replaceAll(
  */
 export class StepCollector implements Reporter {
   readonly steps: { node: string; step: string; status: string; at?: number; ms: number; detail?: string }[] = [];
-  /** `group 3/4: node3 (drain, relink and restart overlap group 2's smoke test)`, as the rollout said them. */
+  /** `group 3/4: node3 (drain overlaps group 2's smoke test and undrain)`, as the rollout said them. */
   readonly groups: string[] = [];
   private readonly began = performance.now();
   private readonly started = new Map<string, number>();

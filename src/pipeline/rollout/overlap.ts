@@ -3,11 +3,10 @@ import type { NodeSpec } from '../../inventory/types.js';
 /**
  * The rules of a rolling rollout whose groups overlap, kept free of any I/O.
  *
- * A group goes: drain, switch (relink and restart), smoke test, back into the pool. Once every node of a
- * group reached its smoke test, the next group may be drained, when the load balancer still has `minServing`
- * nodes serving without both, and then relinked and restarted while this one is smoke-tested. It serves only
- * once this one and its own smoke test passed: a bad release reaches at most two groups, both out of the pool,
- * and both go back when this one fails. A group marked as a boundary (the pre node's, a stage that holds the
+ * A group goes: drain, switch (relink and restart), smoke test, back into the pool. The next group may be
+ * drained while this one is smoke-tested and put back, when the load balancer still has `minServing` nodes
+ * serving without both; its own switch still waits until every node of this one passed its smoke test, so a
+ * bad release never reaches two groups. A group marked as a boundary (the pre node's, a stage that holds the
  * rollout) is wholly back in the pool before the next one is touched.
  */
 
@@ -38,7 +37,7 @@ export function isBoundary(
 /** The line a group starts with: `group 3/4: node3`, and when it drains early why that is safe to see. */
 export function groupLine(index: number, count: number, group: readonly NodeSpec[], overlaps?: boolean): string {
   const names = group.map((n) => n.name).join(', ');
-  const early = overlaps ? ` (drain, relink and restart overlap group ${index}'s smoke test)` : '';
+  const early = overlaps ? ` (drain overlaps group ${index}'s smoke test and undrain)` : '';
   return `group ${index + 1}/${count}: ${names}${early}`;
 }
 

@@ -9,7 +9,7 @@ export type { Failure, Move, RolloutBudget, RolloutPolicy, RolloutResult, Stop }
  * The one way nodes change release: group by group (the `pre` node is the
  * first group), each group drained together, then per node relink and restart
  * (one round trip), afterSwitch hooks and smoke test, then the group back into
- * the pool; the next group may drain, relink and restart meanwhile (schedule.ts). Deploy,
+ * the pool; the next group may drain meanwhile (schedule.ts). Deploy,
  * rollback, the undo of a failed deploy and the emergency rollback are all
  * this, with other targets and another policy.
  */

@@ -17,23 +17,12 @@ interface Behind {
   readonly back: Promise<Failure[]>;
 }
 
-type Settled = PromiseSettledResult<void>[];
-
-/** The next group, drained ahead of its turn and (once drained, with no failure in the group before) switching. */
-interface Ahead {
-  readonly index: number;
-  readonly drained: Promise<Drained | undefined>;
-  /** Its nodes' switches, started early; undefined when it did not start (it starts in its turn). */
-  readonly results: Promise<Settled | undefined>;
-}
-
 /**
  * Runs the groups in order, overlapping where it is safe (overlap.ts): once every node of a group reached
  * its smoke test, the next group is drained (if `minServing` allows it at that moment, else it waits for
- * the group before this one to be back), then relinked and restarted while this one is smoke-tested; it goes
- * back into the pool only once this one passed and its own smoke test did. A failure of either settles as
- * before: the budget takes it, or the rollout stops; a group switched ahead is then in `switched` too (the
- * caller puts it back with the rest), one drained ahead and not switched goes back as it was.
+ * this one to be back); it switches once this one passed, while this one is put back into the pool. A
+ * failure of either settles as before: the budget takes it, or the rollout stops, with the group drained
+ * ahead put back as it was.
  */
 export async function switchGroups(
   ctx: RunContext,
@@ -44,45 +33,10 @@ export async function switchGroups(
   const switched: NodeSpec[] = [];
   const failures: Failure[] = [];
   let behind: Behind | undefined;
-  // Groups drained (and switching) ahead of their turn, by index: a group switching ahead may drain the next.
-  const aheads = new Map<number, Ahead>();
-  // Once the rollout stops, nothing more is drained or switched ahead of its turn.
-  let halted = false;
-  const failing = new Set<number>();
-  const backs = groups.map(() => deferred<Failure[]>());
+  let ahead: { index: number; drained: Promise<Drained | undefined> } | undefined;
   const announce = (index: number, early?: boolean) => {
     const message = groupLine(index, groups.length, groups[index]!, early);
     if (policy.announce) ctx.deps.reporter.emit({ type: 'info', message });
-  };
-
-  /** Switches a group's nodes; `older` is the group put back before it, which the group after waits for. */
-  const launch = (index: number, older: Promise<Failure[]>): Promise<Settled> => {
-    const group = groups[index]!;
-    const overlap = mayOverlap(ctx, groups, index, policy);
-    // At most two groups out at once: this one, and the next; the one before is back first.
-    const atSmoke = gate(group.length, () => {
-      if (!overlap || halted) return;
-      const next = groups[index + 1]!;
-      let clean = true;
-      const drained = older.then((lost) => {
-        clean = lost.length === 0;
-        return halted ? undefined : drainFirst(ctx, next, policy, () => announce(index + 1, true));
-      });
-      // It switches only once drained, and not when a node of this group (or of the one before, going back into
-      // the pool) failed meanwhile: that failure is settled first.
-      const results = drained.then((d) =>
-        d?.ok && clean && !halted && !failing.has(index) ? launch(index + 1, backs[index]!.promise) : undefined,
-      );
-      aheads.set(index + 1, { index: index + 1, drained, results });
-    });
-    return Promise.allSettled(
-      group.map((node) =>
-        switchNode(ctx, node, moveOf(node), policy, switched, atSmoke).catch((error: unknown) => {
-          failing.add(index);
-          throw error;
-        }),
-      ),
-    );
   };
 
   const settle = async (failed: Failure[], group: readonly NodeSpec[], index: number, drained = true) => {
@@ -104,44 +58,37 @@ export async function switchGroups(
     behind = undefined;
     return last ? settle(await last.back, last.group, last.index) : undefined;
   };
-  // Stopping: the group being put back finishes; a group switching ahead finishes its switch (the caller puts
-  // it back with the rest: it is not untouched), one only drained ahead goes back as it was.
+  // Stopping: the group being put back finishes, a group drained ahead of its turn goes back as it was.
   const stop = async (stopped: Stop): Promise<RolloutResult> => {
-    halted = true;
-    // A drain ahead still waiting for a group to be back goes no further.
-    for (const back of backs) back.resolve([]);
     if (behind) failures.push(...(await behind.back));
-    let untouched = stopped.untouched;
-    for (const ahead of [...aheads.values()].sort((a, b) => a.index - b.index)) {
-      const group = groups[ahead.index]!;
-      const results = await ahead.results;
-      if (results) {
-        failures.push(...failedOf(group, results));
-        untouched = untouched.filter((n) => !group.includes(n));
-      } else await putBackAhead(ctx, policy, group, ahead.drained);
-    }
-    return { switched, failures, stopped: { ...stopped, untouched } };
+    if (ahead) await putBackAhead(ctx, policy, groups[ahead.index]!, ahead.drained);
+    return { switched, failures, stopped };
   };
 
   for (const [index, group] of groups.entries()) {
-    const mine = aheads.get(index);
-    aheads.delete(index);
-    let drained = mine ? await mine.drained : undefined;
-    let results = drained && mine ? await mine.results : undefined;
+    let drained = ahead ? await ahead.drained : undefined;
+    ahead = undefined;
     if (!drained) {
       const stopped = await settleBehind();
       if (stopped) return stop(stopped);
       announce(index);
       drained = (await drainFirst(ctx, group, policy)) ?? { ok: true };
     }
-    if (!results)
-      results = drained.ok
-        ? await launch(index, behind?.back ?? Promise.resolve([]))
-        : [{ status: 'rejected', reason: drained.error } as PromiseRejectedResult];
-    const failed = failedOf(group, results);
+    const overlap = mayOverlap(ctx, groups, index, policy);
+    // At most two groups out at once: the one being smoke-tested, and the next; the one before is back first.
+    const older = behind?.back ?? Promise.resolve([]);
+    const atSmoke = gate(group.length, () => {
+      if (!overlap) return;
+      const next = groups[index + 1]!;
+      const drained = older.then(() => drainFirst(ctx, next, policy, () => announce(index + 1, true)));
+      ahead = { index: index + 1, drained };
+    });
+    const results = drained.ok
+      ? await Promise.allSettled(group.map((node) => switchNode(ctx, node, moveOf(node), policy, switched, atSmoke)))
+      : [{ status: 'rejected', reason: drained.error } as PromiseRejectedResult];
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ node: group[i]!, error: r.reason }] : []));
     const passed = drained.ok ? group.filter((_, i) => results[i]!.status === 'fulfilled') : [];
     const back = intoPool(ctx, policy, passed);
-    backs[index]!.resolve(back);
     // The group before went back into the pool while this one switched: its failures come first.
     const before = await settleBehind();
     behind = { group, index, back };
@@ -165,19 +112,7 @@ export async function switchGroups(
   return { switched, failures };
 }
 
-function failedOf(group: readonly NodeSpec[], results: Settled): Failure[] {
-  return results.flatMap((r, i) => (r.status === 'rejected' ? [{ node: group[i]!, error: r.reason }] : []));
-}
-
-function deferred<T>() {
-  let resolve!: (value: T | Promise<T>) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
-
-/** Whether the group after `index` may drain, relink and restart while this one is smoke-tested and put back. */
+/** Whether the group after `index` may drain while this one is smoke-tested and put back. */
 function mayOverlap(ctx: RunContext, groups: Groups, index: number, policy: RolloutPolicy): boolean {
   if (!policy.drain || policy.keepOut || ctx.lb.kind === 'none' || !ctx.inventory.lb) return false;
   return !isBoundary(groups, index, ctx.inventory.pre, policy.boundary);
