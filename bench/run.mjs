@@ -19,6 +19,7 @@
 import crypto from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { $, argv, fs, path } from 'zx';
+import { buildBefore } from './before.mjs';
 import { chart, floorsOf, markdown } from './report.mjs';
 import { startLoad } from './load.mjs';
 
@@ -55,15 +56,7 @@ async function ensureTools() {
     console.log(`installing ${missing.join(', ')} ...`);
     await $({ env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })`apt-get install -y -qq ${missing}`;
   }
-  if (before) {
-    // The release of relink before the data-path work, from git history: its own dependencies, its own build.
-    const dir = path.join(work, 'before');
-    await fs.mkdirp(dir);
-    // --before is a revision from the command line: passed as an argument, never as shell text or an option.
-    await $({ cwd: root })`sh -c ${'git archive --end-of-options "$1" | tar -x -C "$2"'} sh ${before} ${dir}`;
-    await $({ cwd: dir })`npm ci --no-audit --no-fund --silent`;
-    await $({ cwd: dir })`npm run build --silent`;
-  }
+  if (before) await buildBefore(root, before, path.join(work, 'before'));
   if (peers) {
     const dir = path.join(work, 'peers', 'shipit');
     await fs.copy(path.join(root, 'bench', 'peers', 'shipit'), dir);

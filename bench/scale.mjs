@@ -19,6 +19,7 @@
 import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { $, argv, fs, path } from 'zx';
+import { buildBefore } from './before.mjs';
 
 $.verbose = false;
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -56,14 +57,7 @@ async function ensureTools() {
   }
   if ((await $`id -u ${USER}`.nothrow()).exitCode !== 0)
     await $`useradd --system --shell /bin/sh --home-dir ${home} ${USER}`;
-  if (before) {
-    // --before is a revision from the command line: passed as an argument, never as shell text or an option.
-    const dir = path.join(work, 'before');
-    await fs.mkdirp(dir);
-    await $({ cwd: root })`sh -c ${'git archive --end-of-options "$1" | tar -x -C "$2"'} sh ${before} ${dir}`;
-    await $({ cwd: dir })`npm ci --no-audit --no-fund --silent`;
-    await $({ cwd: dir })`npm run build --silent`;
-  }
+  if (before) await buildBefore(root, before, path.join(work, 'before'));
 }
 
 async function makeRepo() {

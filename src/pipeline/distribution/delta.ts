@@ -3,7 +3,6 @@ import path from 'node:path';
 import { RelinkError, errorMessage } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import { printable } from '../../log/listing.js';
-import { uploadDeadlineMs } from '../../remote/deadlines.js';
 import {
   CONTENT_DIFFERS,
   LISTING_DIFFERS,
@@ -17,7 +16,7 @@ import { and } from '../../remote/tokens.js';
 import type { ReleaseFacts } from '../../template/scope.js';
 import { checkAborted, execOk, limit, session, state, step, type Artifact, type RunContext } from '../context.js';
 import * as m from '../shared/manifest.js';
-import { stderrTail, uploadProgress } from './work.js';
+import { stderrTail, uploadFile } from './work.js';
 import * as tar from 'tar';
 
 /** One tar for every node on the same current release: what they lack, and what they link. */
@@ -171,20 +170,7 @@ async function deliver(
 ): Promise<void> {
   const l = ctx.layout;
   const tarball = incomingDelta(l, facts.release);
-  const upload = async () => {
-    try {
-      const report = uploadProgress(ctx, node);
-      await session(ctx, node).upload(p.tar, tarball, {
-        ...limit(ctx, { ms: uploadDeadlineMs(ctx.config.ssh, p.bytes) }),
-        onProgress: (sent, total) => report(sent, total ? Math.floor((sent * 100) / total) : 100),
-      });
-    } catch (error) {
-      checkAborted(ctx);
-      throw new RelinkError(`${node.name}: upload to ${tarball} failed: ${errorMessage(error)}`, {
-        hint: `check free disk and permissions under ${l.state} on ${node.name}`,
-      });
-    }
-  };
+  const upload = () => uploadFile(ctx, node, p.tar, p.bytes, tarball);
   const verify = async () => {
     const sum = (await execOk(ctx, node, checksum(tarball), { kind: 'unpack' })).stdout.trim().split(/\s+/)[0];
     if (sum !== p.sha256)

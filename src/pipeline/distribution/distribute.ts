@@ -2,14 +2,22 @@ import fs from 'node:fs';
 import { RelinkError, errorMessage } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import { incomingTarball, linkShared, removeReleases, writeReleaseFile } from '../../remote/release.js';
-import { checkAborted, execOk, limit, session, state, step, type Artifact, type RunContext } from '../context.js';
+import { checkAborted, execOk, session, state, step, type Artifact, type RunContext } from '../context.js';
 import { uploadDeadlineMs } from '../../remote/deadlines.js';
 import { releaseDir } from '../../remote/paths.js';
 import { rsyncRelease } from '../../transport/rsync.js';
 import { journalEvent, record } from '../shared/record.js';
 import { templateScope, type ReleaseFacts } from '../../template/scope.js';
 import { renderTemplate } from '../../template/render.js';
-import { keptSettings, reportSent, stampRsynced, uploadProgress, verifyAndUnpack, type NodeWork } from './work.js';
+import {
+  keptSettings,
+  reportSent,
+  stampRsynced,
+  uploadFile,
+  uploadProgress,
+  verifyAndUnpack,
+  type NodeWork,
+} from './work.js';
 import { deltaSender } from './delta.js';
 import { RELEASE_SETTINGS_FILE } from '../../remote/release-settings.js';
 import { pullRelease } from './pull.js';
@@ -122,20 +130,7 @@ async function rsyncNode(
 async function uploadTarball(ctx: RunContext, node: NodeSpec, artifact: Artifact, facts: ReleaseFacts): Promise<void> {
   const l = ctx.layout;
   const tarball = incomingTarball(l, facts.release);
-  await step(ctx, 'distribute:upload', node, async () => {
-    try {
-      const report = uploadProgress(ctx, node);
-      await session(ctx, node).upload(artifact.file, tarball, {
-        ...limit(ctx, { ms: uploadDeadlineMs(ctx.config.ssh, artifact.bytes) }),
-        onProgress: (sent, total) => report(sent, total ? Math.floor((sent * 100) / total) : 100),
-      });
-    } catch (error) {
-      checkAborted(ctx);
-      throw new RelinkError(`${node.name}: upload to ${tarball} failed: ${errorMessage(error)}`, {
-        hint: `check free disk and permissions under ${l.state} on ${node.name}`,
-      });
-    }
-  });
+  await step(ctx, 'distribute:upload', node, () => uploadFile(ctx, node, artifact.file, artifact.bytes, tarball));
   checkAborted(ctx);
   await verifyAndUnpack(ctx, node, artifact, facts, tarball, (sum) => {
     const sums = `expected ${artifact.sha256.slice(0, 16)}…, got ${sum?.slice(0, 16)}…`;

@@ -1,10 +1,11 @@
 import { releaseSettingsText, SecretInSettings } from '../../config/release-settings.js';
-import { RelinkError, UsageError } from '../../errors.js';
+import { RelinkError, UsageError, errorMessage } from '../../errors.js';
 import type { NodeSpec } from '../../inventory/types.js';
 import { releaseDir } from '../../remote/paths.js';
 import { checksum, stampWritten, unpackRelease } from '../../remote/release.js';
 import type { ReleaseFacts } from '../../template/scope.js';
-import { execOk, state, step, type Artifact, type RunContext } from '../context.js';
+import { uploadDeadlineMs } from '../../remote/deadlines.js';
+import { checkAborted, execOk, limit, session, state, step, type Artifact, type RunContext } from '../context.js';
 
 /** The per-node work of distribute that every fan-out mode shares, handed in by distribute. */
 export interface NodeWork {
@@ -117,6 +118,22 @@ export function keptSettings(ctx: RunContext, facts: ReleaseFacts, secrets: Read
     if (!(error instanceof SecretInSettings)) throw error;
     throw new UsageError(`${error.message}: a release keeps its settings on the nodes, never a secret`, {
       hint: `put the secret in a template (templates[] in deploy.config.ts) and read it on the node from there`,
+    });
+  }
+}
+
+/** Uploads one file to a node over the run's connection, its progress in the live view, its deadline by its size. */
+export async function uploadFile(ctx: RunContext, node: NodeSpec, file: string, bytes: number, dest: string) {
+  try {
+    const report = uploadProgress(ctx, node);
+    await session(ctx, node).upload(file, dest, {
+      ...limit(ctx, { ms: uploadDeadlineMs(ctx.config.ssh, bytes) }),
+      onProgress: (sent, total) => report(sent, total ? Math.floor((sent * 100) / total) : 100),
+    });
+  } catch (error) {
+    checkAborted(ctx);
+    throw new RelinkError(`${node.name}: upload to ${dest} failed: ${errorMessage(error)}`, {
+      hint: `check free disk and permissions under ${ctx.layout.state} on ${node.name}`,
     });
   }
 }
