@@ -6,6 +6,7 @@
  * Source) and constructs none of it; the operations in src/app/ get it here, the doors never.
  */
 import crypto from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { findConfigFile, loadUserConfig, resolveConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
@@ -109,6 +110,9 @@ const UNDOING: Interrupting = {
 
 function trapSignals(reporter: Reporter, says = UNDOING): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
+  // Every command under way on a node listens (and stops listening when it ends): a 100-node run has hundreds
+  // at once. Leaks are a pipeline test's business (test/pipeline/deploy.test.ts), not a warning on stderr.
+  setMaxListeners(0, controller.signal);
   let count = 0;
   const onSignal = (name: NodeJS.Signals) => {
     count++;

@@ -172,15 +172,21 @@ export function limit(ctx: RunContext, kind: CommandKind | { ms: number }, clean
  */
 const USER_GRACE_MS = 10_000;
 
-/** The deadline of a user command: the run's interrupt reaches it only after USER_GRACE_MS. */
+const graced = new WeakMap<AbortSignal, AbortSignal>();
+
+/** The deadline of a user command: the run's interrupt reaches it only after USER_GRACE_MS (one listener per run). */
 export function userLimit(ctx: RunContext, ms: number, from = limit(ctx, { ms }).signal): Deadline {
-  const signal = from;
-  if (!signal) return { timeoutMs: ms };
-  const later = new AbortController();
-  const fire = () => setTimeout(() => later.abort(signal.reason), USER_GRACE_MS).unref();
-  if (signal.aborted) fire();
-  else signal.addEventListener('abort', fire, { once: true });
-  return { timeoutMs: ms, signal: later.signal };
+  if (!from) return { timeoutMs: ms };
+  let later = graced.get(from);
+  if (!later) {
+    const controller = new AbortController();
+    const fire = () => setTimeout(() => controller.abort(from.reason), USER_GRACE_MS).unref();
+    if (from.aborted) fire();
+    else from.addEventListener('abort', fire, { once: true });
+    later = controller.signal;
+    graced.set(from, later);
+  }
+  return { timeoutMs: ms, signal: later };
 }
 
 /** Runs a remote command and throws a RemoteError (redacted command, stderr tail) when it fails. */
@@ -221,28 +227,16 @@ export async function step<T>(
   detail?: (value: T) => string | undefined,
 ): Promise<T> {
   const started = performance.now();
-  ctx.deps.reporter.emit({ type: 'step', step: name, node: node?.name, status: 'start' });
+  const base = { type: 'step', step: name, node: node?.name } as const;
+  const ended = (status: 'ok' | 'fail', said: string | undefined) =>
+    ctx.deps.reporter.emit({ ...base, status, ms: performance.now() - started, detail: said });
+  ctx.deps.reporter.emit({ ...base, status: 'start' });
   try {
     const value = await work();
-    ctx.deps.reporter.emit({
-      type: 'step',
-      step: name,
-      node: node?.name,
-      status: 'ok',
-      ms: performance.now() - started,
-      detail: detail?.(value),
-    });
+    ended('ok', detail?.(value));
     return value;
   } catch (error) {
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    ctx.deps.reporter.emit({
-      type: 'step',
-      step: name,
-      node: node?.name,
-      status: 'fail',
-      ms: performance.now() - started,
-      detail: message,
-    });
+    ended('fail', error instanceof Error ? error.message.split('\n')[0] : String(error));
     throw error;
   }
 }

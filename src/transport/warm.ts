@@ -40,7 +40,10 @@ export class WarmTransport implements Transport {
     const early = this.early.get(key);
     if (!early) return this.inner.connect(node, signal);
     this.early.delete(key);
-    signal?.addEventListener('abort', () => early.stop.abort(), { once: true });
+    const abandon = () => early.stop.abort();
+    signal?.addEventListener('abort', abandon, { once: true });
+    const drop = () => signal?.removeEventListener('abort', abandon);
+    early.pending.then(drop, drop);
     return early.pending;
   }
 

@@ -1,6 +1,7 @@
 // The dashboard's actions: each opens its run with the operations' composition root (openRun) and calls
 // the same operation as its verb (deploy, rollback, freeze, unfreeze, poison records, src/app/), so every
 // gate, lock, journal line and report is the CLI's; `who` (web:<user>) is the run's user.
+import { setMaxListeners } from 'node:events';
 import { type OpenRun, openRun } from '../app/compose.js';
 import { previewRollback, planRelease, release, releaseBranches, resultOf, rollBack } from '../app/deploy.js';
 import { freezeEnv, unfreezeEnv } from '../app/freeze.js';
@@ -38,6 +39,7 @@ export function nodeActions(
     const run = await openRun({ env, config: configPath, author: who, command, quiet: true });
     const stop = new AbortController();
     const signal = run.deps.signal ? AbortSignal.any([run.deps.signal, stop.signal]) : stop.signal;
+    setMaxListeners(0, signal); // one listener per command under way, as the CLI's (app/compose.ts)
     const mine: WebRun = { run: run.runId, env, command, user: who, started: new Date().toISOString(), stop };
     runs.web.set(run.runId, mine);
     process.stdout.write(`${processRedactor.apply(`${who} started ${command} (run ${run.runId})`)}\n`);

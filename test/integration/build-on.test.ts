@@ -36,7 +36,7 @@ function buildOn(where: string): void {
 const cached = () =>
   fs
     .readdirSync(path.join(project.dir, '.relink', 'artifacts'))
-    .filter((f) => f.endsWith('.tar.gz'))
+    .filter((f) => f.endsWith('.d')) // push sends from a directory (distribution/delta.ts)
     .sort();
 
 describe('build.on: the build runs on a node of the environment', () => {
@@ -58,7 +58,7 @@ describe('build.on: the build runs on a node of the environment', () => {
     const platform = /artifact [\d.]+ MB sha256 [0-9a-f]{16}… for (\S+)/.exec(result.stdout)?.[1];
     expect(platform, result.stdout).toMatch(/^linux-(x64|arm64)-glibc\d+\.\d+$/);
     expect(cached()).toEqual([
-      expect.stringMatching(new RegExp(`^hello-${platform!.replaceAll('.', '\\.')}-[0-9a-f]{16}\\.tar\\.gz$`)),
+      expect.stringMatching(new RegExp(`^hello-${platform!.replaceAll('.', '\\.')}-[0-9a-f]{16}\\.d$`)),
     ]);
     // The addon was built where the nodes run: no warning.
     expect(`${result.stdout}${result.stderr}`).not.toContain('native addons');

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { hintOf } from '../../src/app/phrase.js';
 import { EXIT, LockError, RelinkError } from '../../src/errors.js';
@@ -159,6 +160,18 @@ describe('deploy pipeline', () => {
     for (const node of ['node1', 'node2', 'node3', 'node4'])
       expect(sequence(run, node).at(-1)).toBe('journal:run_finished+unlock');
     expect(run.transport.log.some((r) => r.command.includes('"result":"interrupted"'))).toBe(true);
+  });
+
+  it('a deploy and its rollback leave no listener on the run signal (12 nodes: one per command would warn)', async () => {
+    const controller = new AbortController();
+    const run = fakeRun({ nodes: 12, signal: controller.signal });
+    await deploy(run.request, run.deps, run.source);
+    // Node warns at 11 listeners of one signal (MaxListenersExceededWarning on stderr): one per run at most.
+    expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(1);
+    const failing = new AbortController();
+    const bad = fakeRun({ nodes: 12, signal: failing.signal, unhealthy: (node) => node === 'node3' });
+    await deploy(bad.request, bad.deps, bad.source).catch(() => undefined);
+    expect(getEventListeners(failing.signal, 'abort').length).toBeLessThanOrEqual(1);
   });
 
   it('a cold start (nothing serves yet): the pre node first, then every other node at once', async () => {
