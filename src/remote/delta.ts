@@ -28,9 +28,15 @@ export function incomingDelta(l: Layout, release: string): string {
 /**
  * Makes a fresh release dir, hard-links into it from the node's current release every file named on stdin
  * (NUL-separated relative paths: they never reach a command line), then unpacks the delta tar over it with
- * the modes it carries, and removes the tar. Without `current` only the tar is unpacked.
+ * the modes it carries (gzipped or not), and removes the tar. Without `current` only the tar is unpacked.
  */
-export function linkAndUnpack(l: Layout, release: string, current: string | undefined, tarball: string): Command {
+export function linkAndUnpack(
+  l: Layout,
+  release: string,
+  current: string | undefined,
+  tarball: string,
+  gzip = true,
+): Command {
   const dir = releaseDir(l, release);
   return and(
     ['rm', '-rf', dir],
@@ -43,7 +49,7 @@ export function linkAndUnpack(l: Layout, release: string, current: string | unde
           ) as Command,
         ]
       : []),
-    ['tar', '-xzpf', tarball, '-C', dir, '--no-same-owner'],
+    ['tar', gzip ? '-xzpf' : '-xpf', tarball, '-C', dir, '--no-same-owner'],
     ['rm', '-f', tarball],
   );
 }

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +15,10 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-delta-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 /** A release directory as the build leaves it (with its manifest), and its manifest. */
-async function release(name: string, files: Record<string, string>): Promise<{ dir: string; entries: Entry[] }> {
+async function release(
+  name: string,
+  files: Record<string, string | Buffer>,
+): Promise<{ dir: string; entries: Entry[] }> {
   const dir = path.join(root, name);
   for (const [file, content] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
@@ -124,6 +128,20 @@ describe('distribute: one delta per distinct current release, the same bytes to 
       expect.stringMatching(new RegExp(`^delta from ${sent}: 1 file\\(s\\) sent .* 3 hard-linked, `)),
     ]);
     expect(r.tars.get('node2')).toEqual(['lib', 'lib/a.js', 'public']);
+  });
+
+  it('a delta of bytes that do not compress is sent as a plain tar, and the node unpacks it so', async () => {
+    const noise = crypto.randomBytes(3 << 20);
+    const r = await run({ onB: [], next: release('noise', { ...FILES, 'public/video.bin': noise }) });
+    expect(r.infos).toEqual([expect.stringMatching(/sent in one 3\.\d MB uncompressed tar, 3 hard-linked/)]);
+    expect(r.uploads('node1')[0]).toMatch(/\.tar$/);
+    expect(r.unpack('node1')?.command).toMatch(/ tar -xpf \S+ -C /);
+    // Text compresses: gzipped, unpacked with -z.
+    const text = 'const answer = 42; // the same line again\n'.repeat(80_000);
+    const t = await run({ onB: [], next: release('text', { ...FILES, 'public/bundle.js': text }) });
+    expect(t.infos[0]).not.toContain('uncompressed');
+    expect(t.uploads('node1')[0]).toMatch(/\.tar\.gz$/);
+    expect(t.unpack('node1')?.command).toMatch(/ tar -xzpf \S+ -C /);
   });
 
   it('cold nodes read no manifest and get the whole release, packed once', async () => {

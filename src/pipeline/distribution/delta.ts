@@ -18,6 +18,7 @@ import { checkAborted, execOk, limit, session, state, step, type Artifact, type 
 import * as m from '../shared/manifest.js';
 import { stderrTail, uploadFile } from './work.js';
 import * as tar from 'tar';
+import { worthCompressing } from './compress.js';
 
 /** One tar for every node on the same current release: what they lack, and what they link. */
 interface Prepared {
@@ -27,6 +28,8 @@ interface Prepared {
   readonly sha256: string;
   readonly bytes: number;
   readonly link: readonly string[];
+  /** Whether the tar is gzipped (compress.ts: not when what it holds does not compress). */
+  readonly gzip: boolean;
 }
 
 export interface DeltaSender {
@@ -137,21 +140,25 @@ async function packDelta(
     nodes: readonly NodeSpec[];
   },
 ): Promise<Prepared> {
-  const file = path.join(g.work, `${g.from ?? 'whole'}.tar.gz`);
+  const sent = g.send.filter((e) => e.type === 'f');
+  const gzip = worthCompressing(g.artifact.file, sent);
+  const file = path.join(g.work, `${g.from ?? 'whole'}.tar${gzip ? '.gz' : ''}`);
   const members = [m.OWN_DIR, m.MANIFEST_FILE, m.CHECK_SUMS, m.CHECK_LIST, ...g.send.map((e) => e.path)];
-  // Level 1, as the whole release's tarball always was: releases are mostly already-compressed assets.
-  await tar.c({ cwd: g.artifact.file, file, gzip: { level: 1 }, portable: true, noDirRecurse: true }, members);
+  // Level 1, as the whole release's tarball always was: higher levels cost seconds and save little.
+  const packing = { cwd: g.artifact.file, file, portable: true, noDirRecurse: true };
+  await tar.c(gzip ? { ...packing, gzip: { level: 1 } } : packing, members);
   const sha256 = await m.sha256Of(file);
   const bytes = fs.statSync(file).size;
-  const files = g.send.filter((e) => e.type === 'f').length;
-  const mb = bytes < 1e6 ? `${Math.ceil(bytes / 1e3)} kB` : `${(bytes / 1e6).toFixed(1)} MB`;
+  const files = sent.length;
+  const size = bytes < 1e6 ? `${Math.ceil(bytes / 1e3)} kB` : `${(bytes / 1e6).toFixed(1)} MB`;
+  const mb = gzip ? size : `${size} uncompressed`;
   ctx.deps.reporter.emit({
     type: 'info',
     message:
       `delta from ${g.from ?? 'no release (the whole release)'}: ${files} file(s) sent in one ${mb} tar, ` +
       `${g.link.length} hard-linked, for ${g.nodes.map((n) => n.name).join(', ') || 'a node whose check failed'}`,
   });
-  return { from: g.from, tar: file, sha256, bytes, link: g.link };
+  return { from: g.from, tar: file, sha256, bytes, link: g.link, gzip };
 }
 
 class Differs extends RelinkError {}
@@ -179,7 +186,10 @@ async function deliver(
       });
   };
   const unpack = async () => {
-    const command = and(linkAndUnpack(l, facts.release, p.from, tarball), verifyRelease(l, facts.release, m.OWN_FILES));
+    const command = and(
+      linkAndUnpack(l, facts.release, p.from, tarball, p.gzip),
+      verifyRelease(l, facts.release, m.OWN_FILES),
+    );
     const stdin = p.link.map((f) => `${f}\0`).join('');
     const result = await session(ctx, node).exec(command, { ...limit(ctx, 'unpack'), stdin });
     checkAborted(ctx);
