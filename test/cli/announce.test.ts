@@ -37,6 +37,16 @@ beforeAll(() => {
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+describe('help', () => {
+  it("a verb's help and `deploy help` are wrapped to the width (100 in a pipe), every line", async () => {
+    for (const args of [['announce', '--help'], ['status', '-h'], ['help']]) {
+      const { stdout } = await cli(args);
+      expect(stdout.split('\n').length, args.join(' ')).toBeGreaterThan(5);
+      for (const line of stdout.split('\n')) expect(line.length, `${args.join(' ')}: ${line}`).toBeLessThanOrEqual(100);
+    }
+  });
+});
+
 describe('deploy announce', () => {
   it('is a verb with --at and --json', async () => {
     const help = await cli(['announce', '--help']);
