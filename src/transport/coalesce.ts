@@ -1,3 +1,5 @@
+import type { Backlogged } from './pump.js';
+
 /** What corking needs of a socket: a stream's own `cork` and `uncork`. */
 export interface Corkable {
   cork(): void;
@@ -8,9 +10,11 @@ export interface Corkable {
  * The socket under an SSH connection, where it has one (a connection through a jump host rides a channel,
  * which is corked the same way). Undefined when the connection is gone.
  */
-export function socketOf(client: object | undefined): Corkable | undefined {
-  const sock = (client as { _sock?: Partial<Corkable> } | undefined)?._sock;
-  return typeof sock?.cork === 'function' && typeof sock.uncork === 'function' ? (sock as Corkable) : undefined;
+export function socketOf(client: object | undefined): (Corkable & Backlogged) | undefined {
+  const sock = (client as { _sock?: Partial<Corkable & Backlogged> } | undefined)?._sock;
+  return typeof sock?.cork === 'function' && typeof sock.uncork === 'function' && typeof sock.once === 'function'
+    ? (sock as Corkable & Backlogged)
+    : undefined;
 }
 
 /**

@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { errorMessage } from '../errors.js';
 import { coalesceWrites, socketOf } from './coalesce.js';
+import { pump } from './pump.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { render, type Command } from '../remote/tokens.js';
 import {
@@ -34,9 +35,9 @@ export { bounded } from './remote-command.js';
 /** How long closing a session waits for the kills of stopped commands (each waits up to 3 s on the node). */
 const KILL_WAIT_MS = 5000;
 /**
- * How much of a file an upload reads at a time: one read becomes 32 SSH packets sent together (coalesce.ts).
- * Against 256 KiB reads, about a quarter less CPU for 20 MiB to 10 nodes at once (bench/datapath.mjs), for
- * under 1 MiB more held per upload under way (`rollout.parallel` of them).
+ * How much of a file an upload reads at a time, unless told (UploadOptions.readBytes): one read becomes 32 SSH
+ * packets sent together (coalesce.ts). Against 256 KiB reads, about a quarter less CPU for 20 MiB to 10 nodes at
+ * once (bench/datapath.mjs).
  */
 const UPLOAD_READ_BYTES = 1024 * 1024;
 
@@ -183,22 +184,26 @@ export class SshSession implements NodeSession {
     const total = fs.statSync(localFile).size;
     const opened = await this.open(['sh', '-c', 'cat > "$1"', 'relink-upload', remoteFile], options);
     const { channel, ended } = opened;
-    coalesceWrites(channel, socketOf(this.ssh.connection ?? undefined));
+    const socket = socketOf(this.ssh.connection ?? undefined);
+    coalesceWrites(channel, socket);
     const err: Buffer[] = [];
     opened.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     channel.resume();
-    const file = fs.createReadStream(localFile, { highWaterMark: UPLOAD_READ_BYTES });
+    const file = fs.createReadStream(localFile, { highWaterMark: options.readBytes ?? UPLOAD_READ_BYTES });
     let sent = 0;
-    file.on('data', (chunk) => {
-      sent += chunk.length;
+    const progress = (bytes: number) => {
+      sent += bytes;
       options.onProgress?.(sent, total);
-    });
-    file.on('error', (error) => {
+    };
+    let settled = false;
+    pump(file, channel, socket, ended, progress).catch((error: unknown) => {
+      // The file could not be read: the command is stopped (a read cut short by its end is no failure).
+      if (settled) return;
       err.push(Buffer.from(errorMessage(error)));
       ended.stop();
     });
-    file.pipe(channel);
     const { code, signal, why } = await ended;
+    settled = true;
     file.destroy();
     const stderr = Buffer.concat(err).toString('utf8').trim();
     if (why === 'abort') throw new Error(`upload stopped: interrupted${ended.note}`);

@@ -40,6 +40,8 @@ export interface RemoteStream {
 export interface UploadOptions extends Deadline {
   /** Hears the bytes sent so far, of `total`. */
   readonly onProgress?: (bytes: number, total: number) => void;
+  /** How much of the file is read at a time (default: 1 MiB); less when many uploads run at once. */
+  readonly readBytes?: number;
 }
 
 /** One open connection to one node, reused for every command and upload of a run. */

@@ -16,6 +16,10 @@ function loggingSocket() {
       log.push('uncork');
     },
     depth: () => corked,
+    // What pump.ts reads of a socket: its backlog and its drain.
+    writableLength: 0,
+    once: () => undefined,
+    removeListener: () => undefined,
   };
 }
 

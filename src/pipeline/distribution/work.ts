@@ -123,11 +123,25 @@ export function keptSettings(ctx: RunContext, facts: ReleaseFacts, secrets: Read
 }
 
 /** Uploads one file to a node over the run's connection, its progress in the live view, its deadline by its size. */
+/** What all the uploads under way may hold of their files at once, read and not yet sent. */
+const UPLOAD_BUDGET_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The read size of each upload: 1 MiB reads cost the least CPU (ssh-session.ts), but `rollout.parallel` uploads
+ * at once share UPLOAD_BUDGET_BYTES (100 nodes: 160 KiB each), so that the memory of a run does not grow with
+ * the fleet. Never under 64 KiB (two SSH packets).
+ */
+export function readBytes(ctx: RunContext): number {
+  const atOnce = Math.max(1, Math.min(ctx.config.rollout.parallel, ctx.inventory.hosts.length));
+  return Math.max(64 * 1024, Math.min(1024 * 1024, Math.floor(UPLOAD_BUDGET_BYTES / atOnce / 4096) * 4096));
+}
+
 export async function uploadFile(ctx: RunContext, node: NodeSpec, file: string, bytes: number, dest: string) {
   try {
     const report = uploadProgress(ctx, node);
     await session(ctx, node).upload(file, dest, {
       ...limit(ctx, { ms: uploadDeadlineMs(ctx.config.ssh, bytes) }),
+      readBytes: readBytes(ctx),
       onProgress: (sent, total) => report(sent, total ? Math.floor((sent * 100) / total) : 100),
     });
   } catch (error) {
