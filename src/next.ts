@@ -19,6 +19,7 @@ export const VERBS = [
   'poison-list',
   'request',
   'approve',
+  'analyze',
 ] as const;
 
 export type Verb = (typeof VERBS)[number];

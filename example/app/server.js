@@ -19,6 +19,14 @@ const env = Object.fromEntries(
     .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
 );
 const port = Number(env.PORT);
+// faults.json in the release, to make a tag a bad release on purpose (docs/analysis.md): `errorRate` answers
+// that share of the pages with 500 (every n-th request, so 0.05 is exactly 1 in 20), `delayMs` answers each page
+// that much later. /health and /metrics are never affected.
+const faultsFile = path.join(root, 'faults.json');
+const faults = fs.existsSync(faultsFile) ? JSON.parse(fs.readFileSync(faultsFile, 'utf8')) : {};
+const errorEvery = faults.errorRate > 0 ? Math.max(1, Math.round(1 / faults.errorRate)) : 0;
+const delayMs = Math.max(0, Number(faults.delayMs) || 0);
+let pages = 0;
 const greeting = env.GREETING ?? 'hello';
 
 const registry = new client.Registry();
@@ -29,6 +37,8 @@ const requests = new client.Counter({
   labelNames: ['status'],
   registers: [registry],
 });
+// Both statuses from the start, at 0: a rate of errors is then 0 rather than no data until the first one.
+for (const status of ['200', '500']) requests.inc({ status }, 0);
 const latency = new client.Histogram({
   name: 'http_request_duration_seconds',
   help: 'Time to answer a request, by status',
@@ -57,12 +67,14 @@ const server = http.createServer((req, res) => {
     return;
   }
   const slow = /^\/slow\?ms=(\d+)$/.exec(req.url ?? '');
+  const failing = errorEvery > 0 && ++pages % errorEvery === 0;
   const answer = () => {
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end(`${greeting} from ${info.version} (${release})\n`);
+    res.writeHead(failing ? 500 : 200, { 'content-type': 'text/plain' });
+    res.end(failing ? `failing on purpose (faults.json)\n` : `${greeting} from ${info.version} (${release})\n`);
   };
   // /slow?ms=N holds the request open, to show what draining waits for.
   if (slow) setTimeout(answer, Math.min(Number(slow[1]), 60_000));
+  else if (delayMs) setTimeout(answer, delayMs);
   else answer();
 });
 server.keepAliveTimeout = 1000;

@@ -29,6 +29,8 @@ export interface DeployAsk {
   readonly allowPoison?: readonly string[];
   readonly emergency?: boolean;
   readonly reason?: string;
+  /** Release without the analysis (config `analysis`); needs `reason`, journaled. */
+  readonly skipAnalysis?: boolean;
   readonly retryFailed?: boolean;
   readonly adoptShared?: boolean;
   /** The announced plan the deploy carries; release() looks it up when not given. */
@@ -55,8 +57,18 @@ function requestOf(run: OpenRun) {
 }
 
 export function deployRequest(run: OpenRun, ask: DeployAsk): DeployRequest {
-  const { version, nodes, allowPoison, emergency, reason, retryFailed, adoptShared, announcement } = ask;
-  const asked = { version, nodes, allowPoison, emergency, reason, retryFailed, adoptShared, announcement };
+  const { version, nodes, allowPoison, emergency, reason, retryFailed, adoptShared, announcement, skipAnalysis } = ask;
+  const asked = {
+    version,
+    nodes,
+    allowPoison,
+    emergency,
+    reason,
+    retryFailed,
+    adoptShared,
+    announcement,
+    skipAnalysis,
+  };
   return { ...requestOf(run), ...asked, secrets: run.secrets() };
 }
 

@@ -7,6 +7,7 @@ import type { Redactor } from '../log/redact.js';
 import type { RunDeps } from '../pipeline/context.js';
 import { httpGet } from '../transport/http.js';
 import { runLocal } from '../transport/local.js';
+import { instantQuery, type PrometheusQuery } from '../transport/prometheus.js';
 import type { Transport } from '../transport/types.js';
 import { phrase } from './phrase.js';
 
@@ -25,6 +26,17 @@ export function runDeps(parts: {
     redactor: parts.redactor,
     phrase,
     signal: parts.signal,
+    prometheus: prometheusFrom(parts.redactor),
+  };
+}
+
+/** Prometheus' instant queries, the bearer token read from its environment variable here (and redacted). */
+export function prometheusFrom(redactor: Redactor): PrometheusQuery {
+  return (server, promql, deadline) => {
+    const token = server.tokenEnv ? process.env[server.tokenEnv] : undefined;
+    if (server.tokenEnv && !token) throw new Error(`${server.tokenEnv} is not set (the token for Prometheus)`);
+    redactor.add(token);
+    return instantQuery({ url: server.url, token }, promql, deadline);
   };
 }
 

@@ -22,6 +22,7 @@ const WORDS: Readonly<Record<Verb, string>> = {
   'poison-list': 'deploy poison list',
   request: 'deploy request',
   approve: 'deploy approve',
+  analyze: 'deploy analyze',
 };
 
 /** Flags whose value is prose: given in double quotes. */

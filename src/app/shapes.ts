@@ -2,6 +2,7 @@
 // API answers through them, scripts/docs/json-shapes.ts renders docs/reference/json.md from them, and the
 // integration tests parse real output with them. Strict objects: a field added or dropped fails them.
 import { z } from 'zod';
+import * as analysis from './shapes/analysis.js';
 import * as announce from './shapes/announce.js';
 import * as api from './shapes/api.js';
 import * as approvals from './shapes/approvals.js';
@@ -10,6 +11,7 @@ import * as exec from './shapes/exec.js';
 import * as nodes from './shapes/nodes.js';
 import * as records from './shapes/records.js';
 
+export * from './shapes/analysis.js';
 export * from './shapes/announce.js';
 export * from './shapes/api.js';
 export * from './shapes/approvals.js';
@@ -38,6 +40,7 @@ export type DoctorJson = JsonOf<typeof nodes.doctorJson>;
 export type ExecJson = JsonOf<typeof exec.execJson>;
 export type HistoryJson = JsonOf<typeof records.historyJson>;
 export type PlanJson = JsonOf<typeof records.planJson>;
+export type AnalyzeJson = JsonOf<typeof analysis.analyzeJson>;
 export type ReleasePlan = JsonOf<typeof announce.releasePlan>;
 export type AnnounceJson = JsonOf<typeof announce.announceJson>;
 export type UpcomingJson = JsonOf<typeof announce.upcomingJson>;
@@ -86,6 +89,7 @@ export const cliShapes = {
   status: { command: 'deploy status <env> --json', schema: nodes.statusJson },
   releases: { command: 'deploy releases <env> --json', schema: nodes.releasesJson },
   plan: { command: 'deploy plan <env> <version> --json', schema: records.planJson },
+  analyze: { command: 'deploy analyze <env> --json', schema: analysis.analyzeJson },
   announce: { command: 'deploy announce <env> <version> --json', schema: announce.announceJson },
   history: { command: 'deploy history <env> --json', schema: records.historyJson },
   envStats: { command: 'deploy stats <env> --json', schema: records.envStatsJson },

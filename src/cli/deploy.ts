@@ -15,6 +15,10 @@ export const options = {
     describe: 'release anyway although it contains this known bug (needs --reason)',
   },
   emergency: { type: 'boolean', describe: 'outside the release windows: go ahead anyway (needs --reason); journaled' },
+  'skip-analysis': {
+    type: 'boolean',
+    describe: 'release without the analysis of config `analysis` (needs --reason); journaled',
+  },
   reason: { type: 'string', describe: 'why, for the journal' },
   'retry-failed': {
     type: 'boolean',
@@ -44,6 +48,7 @@ export interface DeployArgs extends GlobalOptions {
   node?: string[];
   allowPoison?: string[];
   emergency?: boolean;
+  skipAnalysis?: boolean;
   reason?: string;
   retryFailed?: boolean;
   adoptShared?: boolean;
@@ -81,8 +86,8 @@ export async function deployCommand(argv: DeployArgs): Promise<void> {
   });
   try {
     const { release, releaseBranches } = await pipeline;
-    const { version, allowPoison, emergency, reason, retryFailed, adoptShared } = argv;
-    const asked = { nodes: argv.node, allowPoison, emergency, reason, adoptShared };
+    const { version, allowPoison, emergency, reason, retryFailed, adoptShared, skipAnalysis } = argv;
+    const asked = { nodes: argv.node, allowPoison, emergency, reason, adoptShared, skipAnalysis };
     const outcome = branches
       ? await releaseBranches(run, { ...asked, branches, base: argv.base })
       : await release(run, { ...asked, version: version!, retryFailed });

@@ -1,4 +1,5 @@
 import { EXIT } from '../errors.js';
+import * as analyze from './analyze.js';
 import * as announce from './announce.js';
 import * as approve from './approve.js';
 import * as check from './check.js';
@@ -32,6 +33,7 @@ import * as unlock from './unlock.js';
 const verbs: readonly { command: Verb }[] = [
   deploy,
   plan,
+  analyze,
   announce,
   request,
   approve,

@@ -70,6 +70,7 @@ export async function statsCommand(argv: {
         ['last failure', day(s.lastFailure)],
         ['poison overrides', `${s.poisonOverrides} (released with a known bug allowed by --allow-poison)`],
         ['emergency releases', `${s.emergencyReleases} (outside the release windows, with --emergency)`],
+        ['analyses skipped', `${s.analysisSkips} (released with --skip-analysis)`],
         ...(s.dora ? doraRows(s.dora) : []),
       ],
       { indent: '  ' },

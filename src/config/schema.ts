@@ -3,6 +3,7 @@
 // (load.ts) fills in its defaults, and `npm run docs` generates the reference and the JSON Schema.
 import { z } from 'zod';
 import { Cron } from 'croner';
+import { analysisSchema } from './schema-analysis.js';
 import { approvalsSchema } from './schema-approvals.js';
 import { hooksSchema } from './schema-hooks.js';
 import { notifySchema } from './schema-notify.js';
@@ -151,6 +152,12 @@ const settings = {
     { url: 'http://{{ node.address }}:{{ host.appPort }}/health', expectBody: '"version":"{{ version }}"' },
   ),
   rollout: doc(rolloutSchema.prefault({}), 'How nodes are switched over.'),
+  analysis: doc(
+    analysisSchema.optional(),
+    'The release judged by its metrics in Prometheus after the canary (the pre node when it takes traffic, ' +
+      'else the first group) is switched, while the rest waits; a failed analysis rolls back (docs/analysis.md). ' +
+      'Default: none.',
+  ),
   lock: doc(lockSchema.prefault({}), 'The remote deploy lock.'),
   logs: doc(logsSchema.prefault({}), "Where `deploy logs` finds the app's logs on a node."),
   stats: doc(statsSchema.prefault({}), "How `deploy stats` reckons DORA's four keys."),

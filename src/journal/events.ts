@@ -49,6 +49,20 @@ export interface JournalEvent {
   readonly hook?: string;
   /** activated, run_finished of `deploy --branches`: the base and each branch merged onto it, with its commit. */
   readonly merged?: MergedBranches;
+  /** analysis_passed, analysis_failed: each query's values against what they were held to. */
+  readonly analysis?: readonly AnalysisEntry[];
+  /** run_finished of a deploy with --skip-analysis (the reason is in `reason`). */
+  readonly analysisSkipped?: boolean;
+}
+
+/** One query of an analysis, as journaled: the canary's value (null: no data), the baseline's, the bounds. */
+export interface AnalysisEntry {
+  readonly query: string;
+  readonly canary: number | null;
+  readonly baseline?: number | null;
+  readonly condition?: string;
+  readonly allowed?: number;
+  readonly ok: boolean;
 }
 
 /** A branch at the commit a merge took it from. */
@@ -82,7 +96,10 @@ export type JournalEventName =
   | 'exec'
   /** A hook ran on the node (`hook` names it; `reason` says why it failed). */
   | 'hook_ok'
-  | 'hook_failed';
+  | 'hook_failed'
+  /** The analysis of a deploy's canary (or a later stage) passed or failed (`analysis`: each query's values). */
+  | 'analysis_passed'
+  | 'analysis_failed';
 
 export const RUN_RESULTS = ['success', 'partial', 'failed', 'rolled_back', 'halted', 'interrupted'] as const;
 export type RunResult = (typeof RUN_RESULTS)[number];
@@ -113,6 +130,19 @@ const merged: Check = (value) =>
   Array.isArray((value as MergedBranches).branches) &&
   (value as MergedBranches).branches.length <= 100 &&
   (value as MergedBranches).branches.every(branchAt);
+const numberOrNull = (value: unknown) => value === null || (typeof value === 'number' && Number.isFinite(value));
+const analysisEntry: Check = (value) => {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Record<string, unknown>;
+  return (
+    isText(e.query) &&
+    numberOrNull(e.canary) &&
+    (e.baseline === undefined || numberOrNull(e.baseline)) &&
+    (e.condition === undefined || isText(e.condition)) &&
+    (e.allowed === undefined || numberOrNull(e.allowed)) &&
+    typeof e.ok === 'boolean'
+  );
+};
 const count: Check = (value) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 
 /** A record without one of these is not a record: the line is corrupt. */
@@ -149,6 +179,8 @@ const OPTIONAL = {
   hook: isText,
   merged,
   announcement: isId,
+  analysis: (value) => Array.isArray(value) && value.length <= 100 && value.every(analysisEntry),
+  analysisSkipped: (value) => typeof value === 'boolean',
 } satisfies Record<Exclude<keyof JournalEvent, 'v' | keyof typeof REQUIRED>, Check>;
 
 /**

@@ -24,6 +24,8 @@ export interface RunRecord {
   readonly landedOnPoisons?: readonly string[];
   /** A deploy outside the release windows with --emergency. */
   readonly emergency?: boolean;
+  /** A deploy released without its analysis (--skip-analysis; the reason in `reason`). */
+  readonly analysisSkipped?: boolean;
   /** `deploy --branches`: the base and each branch merged, with its commit. */
   readonly merged?: MergedBranches;
   /** A deploy released by an approval: who asked and who approved; an emergency's review after the fact. */
@@ -89,6 +91,7 @@ export function mergeRuns(journals: Iterable<readonly JournalEvent[]>): RunRecor
         allowedPoisons: e.allowedPoisons,
         landedOnPoisons: e.landedOnPoisons,
         emergency: e.emergency,
+        analysisSkipped: e.analysisSkipped,
         ...(e.merged ? { merged: holds(e.merged) } : {}),
         requester: e.requester,
         approver: e.approver,
@@ -146,6 +149,8 @@ export interface Stats {
   readonly poisonOverrides: number;
   /** Deploys outside the release windows with --emergency. */
   readonly emergencyReleases: number;
+  /** Deploys released without their analysis (--skip-analysis). */
+  readonly analysisSkips: number;
   /** DORA's four keys of one environment (`deploy stats`; journal/dora.ts). */
   readonly dora?: Dora;
 }
@@ -186,5 +191,6 @@ export function computeStats(runs: readonly RunRecord[]): Stats {
     lastFailure: latest(failed),
     poisonOverrides: runs.filter((r) => r.allowedPoisons?.length).length,
     emergencyReleases: deploys.filter((r) => r.emergency).length,
+    analysisSkips: deploys.filter((r) => r.analysisSkipped).length,
   };
 }

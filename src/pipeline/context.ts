@@ -1,4 +1,5 @@
 import type { NodeSettings } from '../config/release-settings.js';
+import type { AnalysisRecord } from '../gates/analysis.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { RemoteError, InterruptedError } from '../errors.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
@@ -9,6 +10,7 @@ import type { LbDriver, ServerState } from '../lb/types.js';
 import type { Redactor } from '../log/redact.js';
 import type { Phrase, Said } from '../next.js';
 import { render, type Command } from '../remote/tokens.js';
+import type { PrometheusQuery } from '../transport/prometheus.js';
 import { layout, type Layout } from '../remote/paths.js';
 import { type CommandKind, deadlineMs } from '../remote/deadlines.js';
 import {
@@ -61,6 +63,8 @@ export interface RunDeps {
   readonly signal?: AbortSignal;
   /** A load balancer to use instead of the inventory's (pipeline tests). */
   readonly lb?: LbDriver;
+  /** Prometheus' instant queries, for the analysis (config `analysis`). */
+  readonly prometheus?: PrometheusQuery;
 }
 
 /** What a node looked like when the run started, plus the events this run appended. */
@@ -113,6 +117,8 @@ export interface RunContext {
   readonly ownSettings: Map<string, NodeSettings>;
   /** `rollback --use-current-config`: releases going back use the local config, not the settings they kept. */
   currentConfigOnly?: boolean;
+  /** The analyses this run made (or skipped), in order, for the report. */
+  analyses?: AnalysisRecord[];
 }
 
 /** What makeContext fills in. */

@@ -19,6 +19,7 @@ import { warnNativeMismatch } from './phases/native.js';
 import { look, startBuild } from './phases/start.js';
 import { hooksBeforeSwitch } from './phases/switch-hooks.js';
 import { DEPLOY_HOOKS, runHooks, runHooksWarned, scheduleHooks } from './rollout/hooks.js';
+import { analysed } from './rollout/analysis-stages.js';
 import { spending } from './rollout/budget.js';
 import { groupsFor } from './rollout/drain.js';
 import { afterFailedRollout } from './rollout/revert.js';
@@ -171,7 +172,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
     if (cold) {
       reporter.emit({ type: 'info', message: 'nothing serves yet: after the pre node, every node switches at once' });
     }
-    const policy = { ...DEPLOY, budget: budget.rollout(facts) };
+    const policy = { ...DEPLOY, budget: budget.rollout(facts), ...analysed(ctx, rolling, facts, req.skipAnalysis) };
     const rolled = await rollout(ctx, rolling, () => ({ to: facts, event: 'activated' }), policy);
     if (rolled.stopped)
       throw await afterFailedRollout(ctx, rolled.stopped.node, rolled.stopped.error, rolled.switched, facts);
@@ -237,6 +238,7 @@ export async function deploy(req: DeployRequest, deps: RunDeps, source: Source):
         setAside: partial,
         announcement: againstPlan(req.announcement, { ...version, started: run.startedAt }),
         merged: req.merged,
+        analysis: ctx.analyses,
       },
       notice: {
         // Nodes set aside need someone: the notice goes where failures go.

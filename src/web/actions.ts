@@ -91,6 +91,7 @@ export function nodeActions(
         version: form.version,
         allowPoison: form.allowPoison?.length ? form.allowPoison : undefined,
         emergency: form.emergency,
+        skipAnalysis: form.skipAnalysis,
         reason: form.reason || undefined,
       };
       return start(env, who, `deploy ${env} ${form.version}`, (run, signal) => release(run, ask, signal));

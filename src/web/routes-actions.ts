@@ -79,6 +79,7 @@ export function registerActions(app: App, deps: AppDeps): void {
         {
           version: field(f.version),
           emergency: field(f.emergency) === '1',
+          skipAnalysis: field(f.skipAnalysis) === '1',
           reason: field(f.reason),
           allowPoison: fields(f.allowPoison),
         },

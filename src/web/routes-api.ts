@@ -168,6 +168,7 @@ export function registerApi(app: App, deps: AppDeps): void {
       const form = {
         version: text(b.version),
         emergency: b.emergency === true,
+        skipAnalysis: b.skipAnalysis === true,
         reason: text(b.reason),
         allowPoison: list(b.allowPoison),
       };

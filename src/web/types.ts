@@ -59,6 +59,8 @@ export interface RunStore {
 export interface DeployForm {
   readonly version: string;
   readonly emergency?: boolean;
+  /** Release without the analysis (config `analysis`; needs `reason`, journaled). */
+  readonly skipAnalysis?: boolean;
   readonly reason?: string;
   readonly allowPoison?: readonly string[];
 }

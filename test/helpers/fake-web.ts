@@ -172,6 +172,15 @@ export function fakeSource(): StateSource & { calls: Call[] } {
         distribute: { mode: 'push', detail: 'this machine uploads to every node', steps: [] },
         nodes: [{ node: 'node1', group: 1, pre: true, current: rel('v1.1.0'), currentVersion: 'v1.1.0', steps: [] }],
         hooks: [],
+        analysis: {
+          prometheus: 'http://prometheus.test:9090',
+          intervalMs: 30_000,
+          count: 10,
+          failureLimit: 1,
+          noData: 'fail',
+          stages: [{ afterGroup: 1, canary: ['node1'] }],
+          queries: [{ name: 'error-ratio', condition: '< 0.01', promql: 'errors{node=~"node1"}' }],
+        },
       };
     },
     async deploy(env, form, who) {

@@ -75,6 +75,10 @@ describe('the defaults of the config', () => {
       smoke: { url: 'http://x/' },
       backup: { command: 'x' },
       approvals: { from: ['ops'] },
+      analysis: {
+        prometheus: { url: 'http://prometheus:9090' },
+        queries: [{ name: 'q', query: 'up', condition: '< 1', baseline: { maxRatio: 2 } }],
+      },
       notify: { webhooks: [{ url: 'https://hooks.example.com/' }], email: { host: 'h', from: 'a@x', to: ['b@x'] } },
     };
     const resolved = resolveConfig(validateUserConfig(user, 'deploy.config.ts'), 'dev', '/p/deploy.config.ts');

@@ -32,6 +32,7 @@ describe('a next step, phrased as the command line the CLI has always printed', 
       'deploy poison list prod',
       'deploy request prod',
       'deploy approve prod',
+      'deploy analyze prod',
     ]);
   });
 

@@ -225,6 +225,17 @@ describe('deploy serve: the HTTP gate', () => {
     expect(plan.text).toContain('Deploy v1.2.0 to prod');
     expect(plan.text).toContain('nothing has been changed yet');
     expect(source.calls.pop()).toMatchObject({ action: 'plan', who: 'web:ana' });
+    // The analysis the rollout holds for, and the box that skips it (with the reason).
+    expect(plan.text).toContain('http://prometheus.test:9090, 10 × 30s, 1 failure(s) tolerated');
+    expect(plan.text).toContain('<code>errors{node=~&quot;node1&quot;}</code>');
+    expect(plan.text).toContain('name="skipAnalysis" value="1"');
+    const skip = { version: 'v1.2.0', skipAnalysis: '1', reason: 'prometheus is down', _csrf: ana.csrf };
+    expect((await post('/env/prod/deploy', skip, ana)).status).toBe(303);
+    expect(source.calls.pop()).toMatchObject({
+      action: 'deploy',
+      who: 'web:ana',
+      args: { version: 'v1.2.0', skipAnalysis: true, reason: 'prometheus is down' },
+    });
     const emergency = await get('/env/prod/rollback?target=last&emergency=1', ana);
     expect(emergency.text).toContain('no drain, no smoke');
     expect(emergency.text).toContain('name="emergency" value="1"');

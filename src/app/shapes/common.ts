@@ -65,6 +65,7 @@ export const runRecord = z.strictObject({
   allowedPoisons: opt(z.array(str), 'poison ids released (or rolled back onto) anyway with --allow-poison'),
   landedOnPoisons: opt(z.array(str), 'poison ids an emergency rollback landed on'),
   emergency: opt(z.boolean(), 'a deploy outside the windows with --emergency'),
+  analysisSkipped: opt(z.boolean(), 'a deploy released without its analysis (--skip-analysis)'),
   merged: opt(
     z.strictObject({
       base: branchAt,
@@ -113,6 +114,7 @@ export const stats = z.strictObject({
   lastFailure: iso.nullable(),
   poisonOverrides: d(z.number(), 'deploys and rollbacks with --allow-poison'),
   emergencyReleases: d(z.number(), 'deploys with --emergency outside the windows'),
+  analysisSkips: d(z.number(), 'deploys released without their analysis (--skip-analysis)'),
   dora: opt(dora, "DORA's four keys: `deploy stats` gives them per environment (not in `total`)"),
 });
 

@@ -1,6 +1,7 @@
 // What the journals and the poison records say: `deploy history`, `stats`, `plan`, `poison`, `check`, `impact`.
 import { z } from 'zod';
 import { FANOUT_MODES } from '../../config/schema-fanout.js';
+import { planAnalysis } from './analysis.js';
 import { d, poisonRecord, runRecord, stats, str } from './common.js';
 
 export const historyJson = z.strictObject({
@@ -64,6 +65,7 @@ export const planJson = z.strictObject({
     ),
     'every hook the deploy runs, in order',
   ),
+  analysis: d(planAnalysis.optional(), 'config `analysis`: where the rollout holds for it and what it measures'),
 });
 
 export const poisonList = z.array(poisonRecord);

@@ -1,3 +1,4 @@
+import { type AnalysisRecord, shown } from '../../gates/analysis.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Reporter, RunEvent } from '../../log/events.js';
@@ -68,6 +69,8 @@ export interface ReportData {
   readonly merged?: MergedBranches;
   /** Nodes set aside within rollout.maxFailures, with why, and the command that brings them up. */
   readonly setAside?: { readonly nodes: readonly { node: string; reason: string }[]; readonly retry: string };
+  /** The analyses of the rollout (config `analysis`), each with its last (or first failing) measurement. */
+  readonly analysis?: readonly AnalysisRecord[];
 }
 
 /** The Markdown release report: what went out, where, how long each step took, and how to undo it. */
@@ -165,6 +168,7 @@ export function renderReport(d: ReportData): string {
           '',
         ]
       : []),
+    ...analysisSection(d.analysis),
     ...(d.groups?.length ? ['## Groups', '', ...d.groups.map((g) => `- ${printable(g)}`), ''] : []),
     '## Steps per node',
     '',
@@ -182,6 +186,29 @@ export function renderReport(d: ReportData): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/** Each analysis: where it ran, how it ended, and each query's values against what they were held to. */
+function analysisSection(analyses: ReportData['analysis']): string[] {
+  if (!analyses?.length) return [];
+  const lines = ['## Analysis', ''];
+  for (const a of analyses) {
+    const how =
+      a.result === 'skipped'
+        ? 'skipped (--skip-analysis)'
+        : `${a.result}, ${a.failed} of ${a.measurements} measurement(s) failed`;
+    lines.push(`${a.stage} (${a.canary.join(', ')}): ${how}`, '');
+    if (!a.verdicts.length) continue;
+    lines.push('| query | canary | baseline | held to | result |', '| --- | ---: | ---: | --- | --- |');
+    for (const v of a.verdicts) {
+      const held = [v.condition, v.allowed !== undefined ? `<= ${shown(v.allowed)} (baseline)` : undefined];
+      const result = v.ok ? 'ok' : `FAILED: ${cell(v.why ?? '')}`;
+      const base = v.baseline === undefined ? '' : shown(v.baseline);
+      lines.push(`| ${v.query} | ${shown(v.canary)} | ${base} | ${held.filter(Boolean).join(', ')} | ${result} |`);
+    }
+    lines.push('');
+  }
+  return lines;
 }
 
 export function writeReport(stateDir: string, runId: string, text: string): string {

@@ -20,6 +20,8 @@ export interface OutcomeFields {
   /** Known bugs an emergency rollback landed on (its target had them without their fix). */
   readonly landedOnPoisons?: string[];
   readonly setAside?: string[];
+  /** A deploy with --skip-analysis (the reason is in `reason`). */
+  readonly analysisSkipped?: boolean;
   /** The announcement the deploy matched (deploy announce, a schedule's `announce`). */
   readonly announcement?: string;
   /** A deploy released by an approval: the request id, who asked and who approved (a schedule: its name). */

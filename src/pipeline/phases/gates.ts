@@ -1,5 +1,6 @@
 import { type Finding, gate } from '../../gates/poison.js';
 import { windowGate } from '../../gates/window.js';
+import { UsageError } from '../../errors.js';
 import { nextStep } from '../../next.js';
 import type { RunContext } from '../context.js';
 import type { OutcomeFields } from './finish.js';
@@ -11,6 +12,8 @@ export interface GateRequest {
   readonly reason?: string;
   /** Outside the release windows: go ahead anyway (needs `reason`); journaled and counted. */
   readonly emergency?: boolean;
+  /** The analysis (config `analysis`) is skipped (needs `reason`); journaled and counted. */
+  readonly skipAnalysis?: boolean;
   /** What released it in an environment with approvals (judged by the operations before the run opens). */
   readonly approved?: Pick<OutcomeFields, 'approval' | 'requester' | 'approver' | 'review'>;
 }
@@ -64,10 +67,15 @@ function judge(ctx: RunContext, req: GateRequest, version: string, findings: rea
   const window = windowGate(env, windows, timezone, ctx.deps.now(), override, again);
   const emergency = Boolean(req.emergency && window && !window.inside);
   if (emergency) warnings.push(`outside the release windows: emergency release (${req.reason})`);
+  const skipped = Boolean(req.skipAnalysis && ctx.config.analysis);
+  if (req.skipAnalysis && !req.reason)
+    throw new UsageError('--skip-analysis needs --reason "why this release goes out without its analysis"');
+  if (skipped) warnings.push(`the analysis is skipped with --skip-analysis: ${req.reason}`);
   const fields: OutcomeFields = {
     ...(allowed.length ? { allowedPoisons: allowed } : {}),
-    ...(allowed.length || emergency ? { reason: req.reason } : {}),
+    ...(allowed.length || emergency || skipped ? { reason: req.reason } : {}),
     ...(emergency ? { emergency: true } : {}),
+    ...(skipped ? { analysisSkipped: true } : {}),
     ...req.approved,
   };
   return { allowed, emergency, fields, warnings };

@@ -14,6 +14,7 @@ import { buildSteps } from './build-on.js';
 import { sharedSteps } from './shared-check.js';
 import { serviceDetail } from '../../remote/service.js';
 import { DEPLOY_HOOKS, scheduleHooks } from '../rollout/hooks.js';
+import { type AnalysisPlan, formatAnalysis, planAnalysis } from '../rollout/analysis-plan.js';
 
 export interface PlannedNode {
   readonly node: string;
@@ -52,6 +53,8 @@ export interface Plan {
     readonly on: readonly string[];
     readonly command: string;
   }[];
+  /** Config `analysis`: where the rollout holds for it and what it measures. */
+  readonly analysis?: AnalysisPlan;
 }
 
 /** Every step of a deploy, per node, in the order the run would take them. */
@@ -178,6 +181,7 @@ export async function describePlan(
       on: h.nodes?.map((n) => n.name) ?? [],
       command: h.hook.command,
     })),
+    analysis: planAnalysis(ctx, groups, facts),
   };
 }
 
@@ -214,6 +218,7 @@ export function formatPlan(plan: Plan): string {
     const when = h.point === 'onFailure' ? ' (if the deploy fails)' : '';
     lines.push(`    ${h.point.padEnd(15)} ${h.name.padEnd(15)} on ${where}${when}: ${h.command}`);
   }
+  lines.push(...formatAnalysis(plan.analysis));
   let group = 0;
   for (const node of plan.nodes) {
     if (node.group !== group) {

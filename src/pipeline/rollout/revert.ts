@@ -7,6 +7,7 @@ import type { ReleaseFacts } from '../../template/scope.js';
 import { state, type RunContext } from '../context.js';
 import { LockLostError, reclaimLocks } from '../phases/lock-guard.js';
 import { SmokeSettingError } from './activate.js';
+import { AnalysisError } from './analysis.js';
 import { readOwnSettings } from '../shared/release-settings.js';
 import { undrainLeftovers } from './drain.js';
 import { type Move, rollout } from './rollout.js';
@@ -54,7 +55,7 @@ export async function afterFailedRollout(
     const rest = left.length ? ` ${left.join('; ')}` : '';
     const hint = interrupted
       ? resume
-      : error instanceof LockLostError || error instanceof SmokeSettingError
+      : error instanceof LockLostError || error instanceof SmokeSettingError || error instanceof AnalysisError
         ? error.hint!
         : 'fix the cause and deploy again';
     return new RolloutError(`${cause}. No node was switched.${rest}`, node.name, outcome, hint, code);
@@ -75,7 +76,7 @@ export async function afterFailedRollout(
     ? said`check those nodes now: ${nextStep('status', env)}`
     : interrupted
       ? resume
-      : error instanceof LockLostError || error instanceof SmokeSettingError
+      : error instanceof LockLostError || error instanceof SmokeSettingError || error instanceof AnalysisError
         ? error.hint!
         : 'fix the cause, tag a new version and deploy it';
   return new RolloutError(`${cause}. ${summary}`, node.name, outcome, hint, code);

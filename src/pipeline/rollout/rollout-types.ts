@@ -48,6 +48,11 @@ export interface RolloutPolicy {
    * group is not drained ahead of its turn. The seam for a stage that is a real wait.
    */
   readonly boundary?: (index: number, group: readonly NodeSpec[]) => boolean;
+  /**
+   * Called once a boundary group is back in the pool, before the next group is touched (the analysis); a
+   * throw stops the rollout there as a failure of that group's first node.
+   */
+  readonly hold?: (index: number, group: readonly NodeSpec[]) => Promise<void>;
 }
 
 /** A node that failed, and why. */

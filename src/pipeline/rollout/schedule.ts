@@ -64,12 +64,23 @@ export async function switchGroups(
     if (ahead) await putBackAhead(ctx, policy, groups[ahead.index]!, ahead.drained);
     return { switched, failures, stopped };
   };
+  // A boundary group back in the pool: the policy holds there (the analysis) before the next group.
+  const hold = async (index: number): Promise<Stop | undefined> => {
+    const group = groups[index]!;
+    if (!policy.hold || !policy.boundary?.(index, group)) return undefined;
+    try {
+      await policy.hold(index, group);
+      return undefined;
+    } catch (error) {
+      return { node: group[0]!, error, group, untouched: groups.slice(index + 1).flat() };
+    }
+  };
 
   for (const [index, group] of groups.entries()) {
     let drained = ahead ? await ahead.drained : undefined;
     ahead = undefined;
     if (!drained) {
-      const stopped = await settleBehind();
+      const stopped = (await settleBehind()) ?? (index > 0 ? await hold(index - 1) : undefined);
       if (stopped) return stop(stopped);
       announce(index);
       drained = (await drainFirst(ctx, group, policy)) ?? { ok: true };
@@ -100,7 +111,7 @@ export async function switchGroups(
     const stopped = await settle(failed, group, index, drained.ok);
     if (stopped) return stop(stopped);
   }
-  const stopped = await settleBehind();
+  const stopped = (await settleBehind()) ?? (groups.length ? await hold(groups.length - 1) : undefined);
   if (stopped) return stop(stopped);
   // A lock lost after the last switch: the run did not hold it throughout, so it does not end as a success.
   const lost = policy.undo ? undefined : await lockLoss(ctx);

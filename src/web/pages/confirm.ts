@@ -3,6 +3,18 @@ import { type Html, actionForm, badge, html } from '../html.js';
 import type { LockRow, Plan, PoisonRecord, RollbackRow, RollbackTarget } from '../types.js';
 import { rollbackRows } from './env.js';
 
+/** The analysis the rollout holds for (config `analysis`): where, and each query as it goes out. */
+function analysisRow(analysis: Plan['analysis']): Html | string {
+  if (!analysis) return '';
+  const each = `${analysis.count} × ${analysis.intervalMs / 1000}s, ${analysis.failureLimit} failure(s) tolerated`;
+  return html`<tr><th>analysis</th><td>${analysis.prometheus}, ${each}<ol class="steps">${analysis.stages.map(
+    (s) => html`<li>after group ${s.afterGroup}: ${s.canary.join(', ')}</li>`,
+  )}${analysis.queries.map(
+    (q) => html`<li><code>${q.name}</code> ${[q.condition, q.baseline].filter(Boolean).join(', ')}:
+      <code>${q.promql}</code></li>`,
+  )}</ol></td></tr>`;
+}
+
 export function deployConfirm(env: string, plan: Plan, csrf: string): Html {
   const outside = plan.window.startsWith('OUTSIDE');
   const poisons = plan.openPoisons.map(
@@ -19,6 +31,12 @@ export function deployConfirm(env: string, plan: Plan, csrf: string): Html {
         : ''
     }
     ${poisons}
+    ${
+      plan.analysis
+        ? html`<label class="check"><input type="checkbox" name="skipAnalysis" value="1"> skip the analysis
+      (needs the reason; journaled)</label>`
+        : ''
+    }
     <label>reason, for the journal${needsReason ? ' (required for an emergency or a known bug)' : ''}
       <input name="reason" ${needsReason ? 'required' : ''}></label>`;
   const nodes = plan.nodes.map((n, i) => {
@@ -54,6 +72,7 @@ export function deployConfirm(env: string, plan: Plan, csrf: string): Html {
             )}</ol>`
           : 'none'
       }</td></tr>
+      ${analysisRow(plan.analysis)}
     </tbody></table>
     <table class="plan-nodes"><tbody>${nodes}</tbody></table>
     ${actionForm(`/env/${env}/deploy`, csrf, `Deploy ${plan.version} to ${env}`, fields, 'primary')}`;

@@ -1,0 +1,57 @@
+// `deploy analyze <env> --json` (the queries of config `analysis` against the fleet as it is) and the analysis
+// part of `deploy plan --json`.
+import { z } from 'zod';
+import { d, opt, str } from './common.js';
+
+const value = z.number().nullable();
+
+/** One query judged once (what `deploy analyze` shows, and the journal's `analysis` entries hold). */
+export const queryVerdict = z.strictObject({
+  query: d(str, 'its name (config `analysis.queries[].name`)'),
+  canary: d(value, "the canary's value, the worst of its series; null: no data"),
+  baseline: opt(value, "the baseline's value; null: no data; absent: no comparison"),
+  condition: opt(str, 'the absolute bound, `< 0.01`'),
+  allowed: opt(z.number(), 'with a baseline comparison: the most the canary may be (`baseline * maxRatio + margin`)'),
+  ok: d(z.boolean(), 'whether it met every bound'),
+  why: opt(str, 'why it failed (or passed without data)'),
+});
+
+const nodeSet = z.strictObject({
+  nodes: z.array(str),
+  release: d(str, 'what most of them run (`unknown` when none could be read)'),
+  version: str,
+});
+
+export const analyzeJson = z.strictObject({
+  env: str,
+  ok: d(z.boolean(), 'every query met its bounds (exit 0; else exit 1)'),
+  canary: d(nodeSet, 'the pre node when it takes traffic, else the first group'),
+  baseline: d(nodeSet, 'the other nodes in the pool'),
+  queries: z.array(
+    queryVerdict.extend({
+      promql: d(str, 'the query as sent for the canary (its template variables filled in)'),
+      baselinePromql: opt(str, 'the same for the baseline, when it is compared'),
+    }),
+  ),
+});
+
+/** The analysis part of a deploy's plan. */
+export const planAnalysis = z.strictObject({
+  prometheus: d(str, "the server's URL"),
+  intervalMs: z.number(),
+  count: z.number(),
+  failureLimit: z.number(),
+  noData: z.enum(['fail', 'pass']),
+  stages: d(
+    z.array(z.strictObject({ afterGroup: d(z.number(), 'as the plan numbers groups'), canary: z.array(str) })),
+    'where the rollout holds for the analysis; the first is the canary',
+  ),
+  queries: z.array(
+    z.strictObject({
+      name: str,
+      condition: opt(str, '`< 0.01`'),
+      baseline: opt(str, 'the baseline comparison: `<= baseline * 1.5 + 0`'),
+      promql: d(str, 'the query as it goes out for the canary of the first stage'),
+    }),
+  ),
+});

@@ -1,0 +1,105 @@
+// The analysis' pure decisions: each query's value against its condition and the baseline, a measurement
+// out of its queries, and the analysis out of its measurements. No I/O: the runner
+// (pipeline/rollout/analysis.ts) and `deploy analyze` hand in what Prometheus answered.
+import { type Condition, holds, parseCondition } from '../config/condition.js';
+
+/** One query as the config has it (analysis.queries[]). */
+export interface AnalysisQuery {
+  readonly name: string;
+  readonly query: string;
+  readonly condition?: string;
+  readonly baseline?: { readonly maxRatio: number; readonly margin: number };
+}
+
+/** What Prometheus said for one query: the canary's values, the baseline's (absent: not asked), or an error. */
+export interface Answer {
+  readonly canary?: readonly number[];
+  readonly baseline?: readonly number[];
+  readonly error?: string;
+}
+
+/** One query judged once: the values taken, what they were held to, and whether they met it. */
+export interface QueryVerdict {
+  readonly query: string;
+  /** The canary's value (the worst of its series); null: no data. */
+  readonly canary: number | null;
+  /** The baseline's value; null: no data; absent: no comparison. */
+  readonly baseline?: number | null;
+  /** The absolute bound, as written (`< 0.01`). */
+  readonly condition?: string;
+  /** With a baseline: the most the canary may be (`baseline * maxRatio + margin`). */
+  readonly allowed?: number;
+  readonly ok: boolean;
+  /** Why it failed (or passed without a value), in words. */
+  readonly why?: string;
+}
+
+/** The value a query's series come to: the worst for its condition (the lowest for `>`, else the highest). */
+export function worst(values: readonly number[], condition?: Condition): number | null {
+  if (values.length === 0) return null;
+  return condition?.op.startsWith('>') ? Math.min(...values) : Math.max(...values);
+}
+
+/** One query's verdict from Prometheus' answer; `noData` says what a missing value counts as. */
+export function judgeQuery(q: AnalysisQuery, answer: Answer, noData: 'fail' | 'pass'): QueryVerdict {
+  const condition = q.condition ? parseCondition(q.condition) : undefined;
+  const base = { query: q.name, condition: condition?.text };
+  if (answer.error !== undefined) return { ...base, canary: null, ok: false, why: answer.error };
+  const canary = worst(answer.canary ?? [], condition);
+  const compared = q.baseline && answer.baseline !== undefined;
+  const baseline = compared ? worst(answer.baseline ?? []) : undefined;
+  const withBaseline = compared ? { baseline } : {};
+  const missing = canary === null ? 'canary' : compared && baseline === null ? 'baseline' : undefined;
+  if (missing) {
+    const why = `no data for the ${missing}`;
+    return { ...base, canary, ...withBaseline, ok: noData === 'pass', why: `${why} (noData: ${noData})` };
+  }
+  const failures: string[] = [];
+  if (condition && !holds(condition, canary!)) failures.push(`${shown(canary)} is not ${condition.text}`);
+  let allowed: number | undefined;
+  if (compared && q.baseline && baseline !== null && baseline !== undefined) {
+    allowed = baseline * q.baseline.maxRatio + q.baseline.margin;
+    if (!(canary! <= allowed))
+      failures.push(
+        `${shown(canary)} is above ${shown(allowed)} (baseline ${shown(baseline)} × ${q.baseline.maxRatio})`,
+      );
+  }
+  const judged = { ...base, canary, ...withBaseline, ...(allowed !== undefined ? { allowed } : {}) };
+  return failures.length ? { ...judged, ok: false, why: failures.join('; ') } : { ...judged, ok: true };
+}
+
+/** One analysis as the report shows it: where it ran, how it ended, its last measurement. */
+export interface AnalysisRecord {
+  readonly stage: string;
+  readonly canary: readonly string[];
+  readonly result: 'passed' | 'failed' | 'skipped';
+  readonly measurements: number;
+  readonly failed: number;
+  readonly verdicts: readonly QueryVerdict[];
+}
+
+/** Where an analysis stands after its measurements so far. */
+export type Standing = 'passed' | 'failed' | 'going';
+
+/** `failed` once more measurements failed than `failureLimit`; `passed` after `count` measurements; else going. */
+export function standing(results: readonly boolean[], count: number, failureLimit: number): Standing {
+  const failed = results.filter((ok) => !ok).length;
+  if (failed > failureLimit) return 'failed';
+  return results.length >= count ? 'passed' : 'going';
+}
+
+/** A number as the output shows it: up to 4 significant digits. */
+export function shown(value: number | null | undefined): string {
+  if (value === null || value === undefined) return 'no data';
+  if (!Number.isFinite(value)) return String(value);
+  return Number(value.toPrecision(4)).toString();
+}
+
+/** One verdict in a line: `error-ratio 0.05 (< 0.01): FAILED, 0.05 is not < 0.01`. */
+export function verdictLine(v: QueryVerdict): string {
+  const held = [v.condition, v.allowed !== undefined ? `<= ${shown(v.allowed)} by the baseline` : undefined];
+  const against = held.filter(Boolean).join(', ');
+  const base = v.baseline !== undefined ? `, baseline ${shown(v.baseline)}` : '';
+  const what = `${v.query} ${shown(v.canary)}${base}${against ? ` (${against})` : ''}`;
+  return v.ok ? `${what}: ok${v.why ? `, ${v.why}` : ''}` : `${what}: FAILED, ${v.why}`;
+}
