@@ -1,12 +1,12 @@
 // The example app relink deploys: a tiny HTTP server that answers with its
 // version and the release directory it runs from, and counts its requests by
 // status with a latency histogram on /metrics (prom-client, vendored in the
-// repository's node_modules by scripts/example-repo.mjs).
+// repository's node_modules by scripts/example-repo.mjs). METRICS=off in its
+// app.env leaves the metrics out (prom-client is then never loaded).
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import client from 'prom-client';
 
 const root = path.dirname(fs.realpathSync(fileURLToPath(import.meta.url)));
 const release = path.basename(root);
@@ -29,38 +29,52 @@ const delayMs = Math.max(0, Number(faults.delayMs) || 0);
 let pages = 0;
 const greeting = env.GREETING ?? 'hello';
 
-const registry = new client.Registry();
-registry.setDefaultLabels({ version: info.version, release });
-const requests = new client.Counter({
-  name: 'http_requests_total',
-  help: 'Requests answered, by status',
-  labelNames: ['status'],
-  registers: [registry],
-});
-// Both statuses from the start, at 0: a rate of errors is then 0 rather than no data until the first one.
-for (const status of ['200', '500']) requests.inc({ status }, 0);
-const latency = new client.Histogram({
-  name: 'http_request_duration_seconds',
-  help: 'Time to answer a request, by status',
-  labelNames: ['status'],
-  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-  registers: [registry],
-});
+const metrics = env.METRICS === 'off' ? undefined : await countRequests();
+
+/** The request counter by status and the latency histogram, in a registry of their own. */
+async function countRequests() {
+  const { default: client } = await import('prom-client');
+  const registry = new client.Registry();
+  registry.setDefaultLabels({ version: info.version, release });
+  const requests = new client.Counter({
+    name: 'http_requests_total',
+    help: 'Requests answered, by status',
+    labelNames: ['status'],
+    registers: [registry],
+  });
+  // Both statuses from the start, at 0: a rate of errors is then 0 rather than no data until the first one.
+  for (const status of ['200', '500']) requests.inc({ status }, 0);
+  const latency = new client.Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time to answer a request, by status',
+    labelNames: ['status'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  return { registry, requests, latency };
+}
 
 const server = http.createServer((req, res) => {
   if (req.url === '/metrics') {
-    registry.metrics().then((text) => {
-      res.writeHead(200, { 'content-type': registry.contentType });
+    if (!metrics) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('metrics are off (METRICS=off in app.env)\n');
+      return;
+    }
+    metrics.registry.metrics().then((text) => {
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(text);
     });
     return;
   }
-  const stop = latency.startTimer();
-  res.on('finish', () => {
-    const status = String(res.statusCode);
-    requests.inc({ status });
-    stop({ status });
-  });
+  if (metrics) {
+    const stop = metrics.latency.startTimer();
+    res.on('finish', () => {
+      const status = String(res.statusCode);
+      metrics.requests.inc({ status });
+      stop({ status });
+    });
+  }
   if (req.url === '/health') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ status: 'ok', version: info.version, commit: info.commit, release }));

@@ -18,7 +18,7 @@ let server: ChildProcess | undefined;
 beforeAll(async () => {
   sb = readSandbox(inject('sandboxDir'));
   stopApps(sb);
-  project = new Project(sb);
+  project = new Project(sb, { metrics: true });
   // A port of this sandbox's block: HAProxy is on 8x80-8x83, nginx 8x90-8x93; Prometheus takes 8x70-8x73.
   prometheus = await startPrometheus(project.dir, sb.nodes, sb.lbPort - 10);
 }, 60_000);
