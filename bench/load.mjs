@@ -1,10 +1,16 @@
 // Bounded load for the benchmark: `rate` requests/s of GET on fresh
 // connections (no keep-alive, so nothing is quietly retried) through
-// `workers` loops, until stop() is called or two minutes pass.
+// `workers` loops, until stop() is called or two minutes pass. A failure is
+// said by kind: an answer other than 200 (by status), a connection error (by
+// its code: ECONNREFUSED, ECONNRESET...), or no answer within 5 s (timeout).
 import http from 'node:http';
 
 export function startLoad(url, rate = 200, workers = 8) {
-  const r = { requests: 0, failures: 0, started: Date.now() };
+  const r = { requests: 0, failures: 0, kinds: {}, started: Date.now() };
+  const failed = (kind) => {
+    r.failures++;
+    r.kinds[kind] = (r.kinds[kind] ?? 0) + 1;
+  };
   let running = true;
   const pause = (workers * 1000) / rate;
   const one = () =>
@@ -13,14 +19,14 @@ export function startLoad(url, rate = 200, workers = 8) {
         res.resume();
         res.on('end', () => {
           r.requests++;
-          if (res.statusCode !== 200) r.failures++;
+          if (res.statusCode !== 200) failed(`status ${res.statusCode}`);
           resolve();
         });
       });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', () => {
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
+      req.on('error', (error) => {
         r.requests++;
-        r.failures++;
+        failed(error.code ?? error.message);
         resolve();
       });
     });
@@ -37,7 +43,7 @@ export function startLoad(url, rate = 200, workers = 8) {
       running = false;
       await Promise.all(loops);
       const seconds = (Date.now() - r.started) / 1000;
-      return { requests: r.requests, failures: r.failures, rate: Math.round(r.requests / seconds) };
+      return { requests: r.requests, failures: r.failures, kinds: r.kinds, rate: Math.round(r.requests / seconds) };
     },
   };
 }

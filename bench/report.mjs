@@ -36,7 +36,14 @@ export function markdown(results, median) {
     `| ${label} | ${s(m('relink', key))} | ${s(floor)} | ${s(m('relink-before', key))} | ${s(m('relink-nolb', key))} | ${peers.map((p) => s(m(p, key))).join(' | ')} | ${peers.map((p) => ratio(p, key)).join(' | ')} |`;
   const loaded = (tool) => {
     const l = results.loaded?.[tool];
-    return l ? `${l.deploy.failures} / ${l.rollback.failures}` : '-';
+    if (!l) return '-';
+    // The kinds of the failures, when there were any (bench/load.mjs).
+    const why = (pass) =>
+      Object.entries(pass.kinds ?? {})
+        .map(([kind, n]) => `${kind}: ${n}`)
+        .join(', ');
+    const said = [why(l.deploy), why(l.rollback)].filter(Boolean).join('; ');
+    return `${l.deploy.failures} / ${l.rollback.failures}${said ? ` (${said})` : ''}`;
   };
   const cpu = (tool, key = 'coldCpuMs') => s(m(tool, key));
   const rss = (tool) => (m(tool, 'coldRssKb') ? (m(tool, 'coldRssKb') / 1024).toFixed(0) : '-');

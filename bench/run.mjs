@@ -23,6 +23,12 @@ import { buildBefore } from './before.mjs';
 import { chart, floorsOf, markdown } from './report.mjs';
 import { startLoad } from './load.mjs';
 
+/** What the failed requests of a loaded pass were, by kind: ` (status 503: 2, ECONNRESET: 1)`, or nothing. */
+const kinds = (pass) => {
+  const all = Object.entries(pass.kinds ?? {});
+  return all.length ? ` (${all.map(([kind, n]) => `${kind}: ${n}`).join(', ')})` : '';
+};
+
 $.verbose = false;
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const work = path.join(root, 'bench', 'work');
@@ -318,7 +324,7 @@ async function loadedPass(sb, list) {
     await verify(sb, nodes, TAGS[0]);
     out[tool.name] = { deploy, rollback };
     console.log(
-      `loaded ${tool.name}: failed requests deploy ${deploy.failures}/${deploy.requests}, rollback ${rollback.failures}/${rollback.requests}`,
+      `loaded ${tool.name}: failed requests deploy ${deploy.failures}/${deploy.requests}${kinds(deploy)}, rollback ${rollback.failures}/${rollback.requests}${kinds(rollback)}`,
     );
   }
   return out;
