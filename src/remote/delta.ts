@@ -61,6 +61,15 @@ export function linkAndUnpack(
  */
 export function verifyRelease(l: Layout, release: string, own: OwnFiles): Command {
   const sums = ['sha256sum', '--quiet', '--strict', '-c', own.sums];
+  // The same SHA-256 by OpenSSL where the node has it: coreutils' sha256sum does not use the CPU's SHA
+  // instructions and takes ~7x the CPU (100 MB: 0.63 s against 0.09 s here). OpenSSL's lines, made into
+  // sha256sum's, must equal the check list; any difference (or a path the two would print differently) goes
+  // to sha256sum -c, which names the files.
+  const files = ['cut', '-c67-', own.sums, op('|'), 'tr', '\\n', '\\0', op('|'), 'xargs', '-0', '-r'];
+  const fast = and(
+    ['command', '-v', 'openssl', op('>/dev/null')],
+    [...files, 'openssl', 'dgst', '-sha256', '-r', op('|'), 'sed', 's/ \\*/  /', op('|'), 'cmp', '-s', '-', own.sums],
+  );
   const listing = [
     ...['find', '.', '-mindepth', '1', '(', '-path', `./${own.dir}`, '-prune', '-o'],
     ...['-printf', '%y %m %P -> %l\\n', ')', op('|'), 'env', 'LC_ALL=C', 'sort', op('|')],
@@ -69,7 +78,7 @@ export function verifyRelease(l: Layout, release: string, own: OwnFiles): Comman
   const fail = (mark: string): Command => group(and(['echo', mark], ['exit', '1']));
   return and(
     ['cd', releaseDir(l, release)],
-    group(or(sums, fail(CONTENT_DIFFERS))),
+    group(or(fast, sums, fail(CONTENT_DIFFERS))),
     group(or(listing, fail(LISTING_DIFFERS))),
     ['rm', '-f', own.sums, own.list],
   );

@@ -117,9 +117,9 @@ export function fakeRun(options: FakeOptions = {}) {
       return { stdout: `releases/${OLD}\n${SECTION}\n${OLD}\n${SECTION}\n${SECTION}\n${oldJournal}\n` };
     }
     // A delta tar (distribution/delta.ts) is checked against the file this machine uploaded.
-    const delta = command.match(/^sha256sum -- (\S+\.delta\.tar\.gz)$/)?.[1];
-    if (delta) return { stdout: `${uploadedSum(node, delta)}  ${delta}\n` };
-    if (command.startsWith('sha256sum')) return { stdout: `${SHA}  file\n` };
+    const file = checksummed(command);
+    if (file?.endsWith('.delta.tar.gz')) return { stdout: `${uploadedSum(node, file)}  ${file}\n` };
+    if (file) return { stdout: `${SHA}  file\n` };
     // The shared check: every shared file is there, every link of the running release still a link.
     const files = [...command.matchAll(/'F (\d+) ok'/g)].map((m) => `F ${m[1]} ok\n`);
     if (files.length) return { stdout: files.join('') };
@@ -182,12 +182,19 @@ export function fakeRun(options: FakeOptions = {}) {
 }
 
 /** Short labels for a node's commands, enough to assert order. */
+/** The file a checksum command (remote/release.ts: OpenSSL's sha256, else sha256sum's) hashes, if it is one. */
+export function checksummed(command: string): string | undefined {
+  return /^\{ command -v openssl >\/dev\/null && openssl dgst -sha256 -r (\S+) ; \} \|\| sha256sum -- \1$/.exec(
+    command,
+  )?.[1];
+}
+
 export function label(command: string): string {
   if (command.startsWith('readlink /srv/app/current || true ;')) return 'inspect';
   if (command.includes('mkdir /srv/app/.relink/lock')) return command.includes('readlink') ? 'lock+inspect' : 'lock';
   if (command.startsWith('grep -qF')) return 'unlock';
   if (command.startsWith('mkdir -p /srv/app/.relink/incoming')) return 'writable';
-  if (command.startsWith('sha256sum')) return 'verify';
+  if (checksummed(command)) return 'verify';
   if (command.includes('tar -xzf')) return 'unpack';
   if (command.includes("'L 0 %s %Y %F'") || command.includes("'F 0 ok'")) return 'shared-check';
   if (command.includes('mv -T --')) return 'adopt';

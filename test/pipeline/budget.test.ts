@@ -5,7 +5,7 @@ import { findRetry } from '../../src/pipeline/phases/retry.js';
 import { failureBudget } from '../../src/pipeline/rollout/budget.js';
 import { deploy } from '../../src/pipeline/run.js';
 import { SECTION } from '../../src/remote/inspect.js';
-import { fakeRun, label, OLD } from '../helpers/fake-run.js';
+import { fakeRun, label, OLD, checksummed } from '../helpers/fake-run.js';
 
 const NEW = 'hello_prod_v1.1.0_main_20261121-170000_ana';
 
@@ -70,7 +70,7 @@ describe('the failure budget (rollout.maxFailures)', () => {
   it('a failed upload sets the node aside: its new release is removed there only, it never switches', async () => {
     const run = fakeRun({
       maxFailures: 1,
-      fail: (n, c) => (n === 'node2' && c.startsWith('sha256sum') ? 1 : undefined),
+      fail: (n, c) => (n === 'node2' && checksummed(c) ? 1 : undefined),
     });
     const outcome = await deploy(run.request, run.deps, run.source);
     expect(outcome.setAside.map((s) => s.node)).toEqual(['node2']);

@@ -7,7 +7,7 @@ import { deploy } from '../../src/pipeline/run.js';
 import { CONTENT_DIFFERS } from '../../src/remote/delta.js';
 import { manifestText, readTree, writeManifest, type Entry } from '../../src/pipeline/shared/manifest.js';
 import { SECTION } from '../../src/remote/inspect.js';
-import { fakeRun, OLD, type FakeOptions } from '../helpers/fake-run.js';
+import { fakeRun, OLD, type FakeOptions, checksummed } from '../helpers/fake-run.js';
 import * as tar from 'tar';
 
 const B = 'hello_prod_v1.0.1_main_20261110-120000_ana';
@@ -45,7 +45,7 @@ async function run(options: FakeOptions & { onB?: string[]; next?: Promise<{ dir
     onCommand: (node, command) => {
       // What each node was sent, read from the tar while it is still there (it goes when distribute ends).
       const sent = made.transport.log.findLast((r) => r.node === node && r.kind === 'upload');
-      if (command.startsWith('sha256sum') && sent && !tars.has(node)) {
+      if (checksummed(command) && sent && !tars.has(node)) {
         const names: string[] = [];
         tar.t({
           file: sent.command.split(' -> ')[0]!,

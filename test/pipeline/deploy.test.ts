@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { hintOf } from '../../src/app/phrase.js';
 import { EXIT, LockError, RelinkError } from '../../src/errors.js';
 import { deploy } from '../../src/pipeline/run.js';
-import { fakeRun, label, OLD, OLD_COMMIT } from '../helpers/fake-run.js';
+import { fakeRun, label, OLD, OLD_COMMIT, checksummed } from '../helpers/fake-run.js';
 
 const NEW = 'hello_prod_v1.1.0_main_20261121-170000_ana';
 
@@ -116,7 +116,7 @@ describe('deploy pipeline', () => {
   });
 
   it('removes the new release from every node when one upload fails, switches nothing, releases the locks', async () => {
-    const run = fakeRun({ fail: (node, cmd) => (node === 'node3' && cmd.startsWith('sha256sum') ? 1 : undefined) });
+    const run = fakeRun({ fail: (node, cmd) => (node === 'node3' && checksummed(cmd) ? 1 : undefined) });
     await expect(deploy(run.request, run.deps, run.source)).rejects.toThrow(
       /distribute failed on node3: .*The new release was removed from every node; nothing was switched/s,
     );

@@ -7,7 +7,7 @@ import { deploy } from '../../src/pipeline/run.js';
 import { render, type Command } from '../../src/remote/tokens.js';
 import type { ExecOptions, ExecResult, NodeSession, Transport } from '../../src/transport/types.js';
 import { MeteredTransport } from '../../src/transport/metered.js';
-import { fakeRun, SHA } from '../helpers/fake-run.js';
+import { fakeRun, SHA, checksummed } from '../helpers/fake-run.js';
 import { withFanout } from '../helpers/fanout.js';
 
 type Made = ReturnType<typeof fakeRun>;
@@ -193,7 +193,7 @@ describe('pull: nodes fetch the tarball and check its sha256', () => {
 
   it("a tarball whose sha256 is not the build's is never unpacked there", async () => {
     const run = answering(withFanout(fakeRun(), { mode: 'pull', url: URL }), (node, command) =>
-      node === 'node3' && command.startsWith('sha256sum') ? { stdout: `${'cd'.repeat(32)}  file\n` } : undefined,
+      node === 'node3' && checksummed(command) ? { stdout: `${'cd'.repeat(32)}  file\n` } : undefined,
     );
     const error = await failure(run);
     expect(error.message).toMatch(
