@@ -3,17 +3,78 @@
 // <dir>/prometheus. It scrapes every node's app /metrics (job `app`, label `node`) every second, and a
 // `deploy serve` (job `relink`) whose address a test writes into relink-targets.json and whose viewer API
 // token it writes into relink-token (both read again by Prometheus as they change).
+//
+// With `{ alertmanager: PORT }` (`sandbox up --alertmanager PORT`) Debian's `prometheus-alertmanager` runs beside it
+// on 127.0.0.1:PORT (no cluster, no receiver), and Prometheus evaluates the rules of <dir>/prometheus/rules.yml every
+// second and sends what fires there: `AppServerErrors` (a node's app answers 5xx, severity warning) and
+// `SandboxFlag`, which fires for each target a test writes into flags.json (a port nobody listens on, so its `up`
+// is 0), with the target's labels: a test raises an alert with the labels it wants, and lowers it again.
 import { spawn } from 'node:child_process';
 import { $, fs, path, sleep } from 'zx';
 
-export async function startPrometheus(dir, nodes, port) {
-  if (!['/usr/bin', '/usr/sbin', '/bin'].some((d) => fs.existsSync(path.join(d, 'prometheus')))) {
-    if (process.getuid?.() !== 0) throw new Error('missing prometheus; install it (apt-get install prometheus)');
-    console.log('installing prometheus ...');
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    await $({ env })`apt-get update -qq`;
-    await $({ env })`apt-get install -y -qq --no-install-recommends prometheus`;
+async function ensurePackage(binary, pkg) {
+  if (['/usr/bin', '/usr/sbin', '/bin'].some((d) => fs.existsSync(path.join(d, binary)))) return;
+  if (process.getuid?.() !== 0) throw new Error(`missing ${binary}; install it (apt-get install ${pkg})`);
+  console.log(`installing ${pkg} ...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await $({ env })`apt-get update -qq`;
+  await $({ env })`apt-get install -y -qq --no-install-recommends ${pkg}`;
+}
+
+const RULES = [
+  'groups:',
+  '  - name: sandbox',
+  '    interval: 1s',
+  '    rules:',
+  '      - alert: AppServerErrors',
+  '        expr: sum by (node, release) (rate(http_requests_total{job="app",status=~"5.."}[15s])) > 0',
+  '        labels: { severity: warning }',
+  "        annotations: { summary: 'the app answers 5xx' }",
+  '      - alert: SandboxFlag',
+  '        expr: up{job="flags"} == 0',
+  '        for: 0s',
+  "        annotations: { summary: 'a flag raised in flags.json' }",
+  '',
+].join('\n');
+
+/** Starts Debian's Alertmanager on 127.0.0.1:port, its data under home; resolves once it is ready. */
+async function startAlertmanager(home, port) {
+  await ensurePackage('prometheus-alertmanager', 'prometheus-alertmanager');
+  const config = path.join(home, 'alertmanager.yml');
+  const receiver = ['route:', '  receiver: none', '  group_wait: 1s', '  group_interval: 1s', '  repeat_interval: 1h'];
+  await fs.writeFile(config, [...receiver, 'receivers:', '  - name: none', ''].join('\n'));
+  await fs.mkdirp(path.join(home, 'alertmanager'));
+  const log = fs.openSync(path.join(home, 'alertmanager.log'), 'a');
+  const args = [
+    `--config.file=${config}`,
+    `--storage.path=${path.join(home, 'alertmanager')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--cluster.listen-address=',
+  ];
+  const child = spawn('prometheus-alertmanager', args, { detached: true, stdio: ['ignore', log, log] });
+  child.unref();
+  await ready(`http://127.0.0.1:${port}`, child, 'alertmanager', path.join(home, 'alertmanager.log'));
+  return { pid: child.pid, port, url: `http://127.0.0.1:${port}` };
+}
+
+async function ready(url, child, name, log) {
+  for (let i = 0; ; i++) {
+    const answer = await fetch(`${url}/-/ready`).catch(() => undefined);
+    if (answer?.ok) return;
+    if (i === 300 || child.exitCode !== null) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      throw new Error(`${name} did not get ready on ${url}; see ${log}`);
+    }
+    await sleep(100);
   }
+}
+
+export async function startPrometheus(dir, nodes, port, { alertmanager: alertmanagerPort } = {}) {
+  await ensurePackage('prometheus', 'prometheus');
   const home = path.join(dir, 'prometheus');
   await fs.remove(home);
   await fs.mkdirp(path.join(home, 'data'));
@@ -21,6 +82,25 @@ export async function startPrometheus(dir, nodes, port) {
   const token = path.join(home, 'relink-token');
   await fs.writeJson(targets, []);
   await fs.writeFile(token, 'none\n', { mode: 0o600 });
+  const rules = path.join(home, 'rules.yml');
+  const flags = path.join(home, 'flags.json');
+  const alertmanager = alertmanagerPort ? await startAlertmanager(home, alertmanagerPort) : undefined;
+  const alerting = alertmanager
+    ? [
+        'rule_files:',
+        `  - ${rules}`,
+        'alerting:',
+        '  alertmanagers:',
+        `    - static_configs: [{ targets: ['127.0.0.1:${alertmanagerPort}'] }]`,
+      ]
+    : [];
+  const flagsJob = alertmanager
+    ? ['  - job_name: flags', '    file_sd_configs:', `      - files: ['${flags}']`, '        refresh_interval: 1s']
+    : [];
+  if (alertmanager) {
+    await fs.writeFile(rules, RULES);
+    await fs.writeJson(flags, []);
+  }
   const config = path.join(home, 'prometheus.yml');
   await fs.writeFile(
     config,
@@ -29,6 +109,7 @@ export async function startPrometheus(dir, nodes, port) {
       '  scrape_interval: 1s',
       '  scrape_timeout: 1s',
       '  evaluation_interval: 1s',
+      ...alerting,
       'scrape_configs:',
       '  - job_name: app',
       '    static_configs:',
@@ -43,6 +124,7 @@ export async function startPrometheus(dir, nodes, port) {
       '    file_sd_configs:',
       `      - files: ['${targets}']`,
       '        refresh_interval: 1s',
+      ...flagsJob,
       '',
     ].join('\n'),
   );
@@ -54,37 +136,43 @@ export async function startPrometheus(dir, nodes, port) {
       `--storage.tsdb.path=${path.join(home, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--web.enable-lifecycle',
+      ...(alertmanager ? ['--rules.alert.resend-delay=1s'] : []),
     ],
     { detached: true, stdio: ['ignore', log, log] },
   );
   child.unref();
-  for (let i = 0; ; i++) {
-    const ready = await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => undefined);
-    if (ready?.ok) break;
-    if (i === 300 || child.exitCode !== null)
-      throw new Error(`prometheus did not get ready on 127.0.0.1:${port}; see ${path.join(home, 'prometheus.log')}`);
-    await sleep(100);
+  try {
+    await ready(`http://127.0.0.1:${port}`, child, 'prometheus', path.join(home, 'prometheus.log'));
+  } catch (error) {
+    if (alertmanager) await stopPid(alertmanager.pid);
+    throw error;
   }
-  return { pid: child.pid, port, url: `http://127.0.0.1:${port}`, config, targets, token };
+  const url = `http://127.0.0.1:${port}`;
+  const alerts = alertmanager ? { alertmanager, rules, flags } : {};
+  return { pid: child.pid, port, url, config, targets, token, ...alerts };
 }
 
-/** Stops a Prometheus startPrometheus started. */
+/** Stops a Prometheus startPrometheus started, and its Alertmanager. */
 export async function stopPrometheus(prometheus) {
+  await Promise.all([stopPid(prometheus.pid), prometheus.alertmanager && stopPid(prometheus.alertmanager.pid)]);
+}
+
+async function stopPid(pid) {
   try {
-    process.kill(prometheus.pid, 'SIGTERM');
+    process.kill(pid, 'SIGTERM');
   } catch {
     return;
   }
   for (let i = 0; i < 50; i++) {
     try {
-      process.kill(prometheus.pid, 0);
+      process.kill(pid, 0);
     } catch {
       return;
     }
     await sleep(100);
   }
   try {
-    process.kill(prometheus.pid, 'SIGKILL');
+    process.kill(pid, 'SIGKILL');
   } catch {
     /* gone */
   }

@@ -12,6 +12,7 @@
 //                             [--hosts FILE] [--netns node3,node4] [--haproxy-rise 1]
 //                             [--behind-jump node2,node3] [--jump-port <ssh-port + nodes>]
 //                             [--prometheus PORT] (Prometheus scraping every node's app: sandbox-prometheus.mjs)
+//                             [--alertmanager PORT] (with --prometheus: an Alertmanager it sends its alerts to)
 //   zx scripts/sandbox.mjs down [--dir .sandbox]
 //   zx scripts/sandbox.mjs status [--dir .sandbox]
 //   zx scripts/sandbox.mjs kill-node --name N | start-node --name N | restart-node --name N
@@ -81,7 +82,9 @@ async function up() {
       fail(`--netns: no node "${name}" among node1..node${count}`);
   if (isolated.size && process.getuid?.() !== 0) fail('--netns needs root (ip netns, veth)');
   const behind = behindJumpOption(count, isolated);
+  if (argv.alertmanager && !argv.prometheus) fail('--alertmanager needs --prometheus (the alerts come from it)');
   const promPort = argv.prometheus ? [Number(argv.prometheus)] : [];
+  if (argv.alertmanager) promPort.push(Number(argv.alertmanager));
   const ports = [
     lbPort,
     nginxPort,
@@ -150,7 +153,8 @@ async function up() {
   const pooled = nodes.filter((node) => !outside.has(node.name) && !node.behindJump);
   const haproxy = await startHaproxy(pooled, lbPort);
   const nginx = await startNginx(pooled, nginxPort, await artifactSite(nodes, nginxPort));
-  const prometheus = argv.prometheus ? await startPrometheus(dir, nodes, Number(argv.prometheus)) : undefined;
+  const alerting = argv.alertmanager ? { alertmanager: Number(argv.alertmanager) } : {};
+  const prometheus = argv.prometheus ? await startPrometheus(dir, nodes, Number(argv.prometheus), alerting) : undefined;
   const state = {
     dir,
     lbPort,
@@ -163,6 +167,10 @@ async function up() {
   await fs.writeJson(stateFile, state, { spaces: 2 });
   if (argv.hosts) await writeHosts(argv.hosts, state);
   if (prometheus) console.log(`prometheus on ${prometheus.url}/ scraping every node's app /metrics`);
+  if (prometheus?.alertmanager)
+    console.log(
+      `alertmanager on ${prometheus.alertmanager.url}/ (rules: ${prometheus.rules}, flags: ${prometheus.flags})`,
+    );
   console.log(
     `sandbox up: ${count} node(s), ssh ${sshBase}-${sshBase + count - 1}, app ${appBase}-${appBase + count - 1}, HAProxy on http://127.0.0.1:${lbPort}/, nginx on http://127.0.0.1:${nginxPort}/`,
   );
@@ -490,6 +498,7 @@ async function down({ quiet = false } = {}) {
     state.nginx?.pid,
     state.jump?.pid,
     state.prometheus?.pid,
+    state.prometheus?.alertmanager?.pid,
     ...state.nodes.map((node) => node.pid),
   ].filter(Boolean);
   for (const pid of pids) signal(pid, 'SIGTERM');

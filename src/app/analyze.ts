@@ -3,7 +3,9 @@
 // baseline (the other nodes in the pool), and whether its bounds hold. To check the queries before they gate
 // a release.
 import { UsageError } from '../errors.js';
+import type { AlertsVerdict } from '../gates/alerts.js';
 import { rolloutGroups } from '../inventory/groups.js';
+import { planAlerts } from '../pipeline/rollout/alerts.js';
 import { canaryIndex } from '../pipeline/rollout/analysis-stages.js';
 import { measure, runsOf } from '../pipeline/rollout/analysis.js';
 import { analysisScope, renderQuery } from '../template/analysis-scope.js';
@@ -34,6 +36,7 @@ export async function analyzeEnv(env: string, config: string | undefined): Promi
     const verdicts = await measure(ctx, analysis, sets, runs);
     const scope = (measured: 'canary' | 'baseline') =>
       analysisScope(run.config, inventory, sets, measured, runs[measured]);
+    const alerts = analysis.alerts ? (verdicts.at(-1) as AlertsVerdict) : undefined;
     const queries = analysis.queries.map((q, i) => ({
       ...verdicts[i]!,
       promql: renderQuery(q, scope('canary')),
@@ -46,6 +49,21 @@ export async function analyzeEnv(env: string, config: string | undefined): Promi
       canary: set(canary, runs.canary),
       baseline: set(baseline, runs.baseline),
       queries,
+      ...(alerts ? { alerts: alertsJson(planAlerts(analysis, scope('canary')).alerts!, alerts) } : {}),
     };
   });
+}
+
+/** The alerts check as `deploy analyze --json` shows it. */
+function alertsJson(plan: NonNullable<ReturnType<typeof planAlerts>['alerts']>, v: AlertsVerdict) {
+  const { source, url, matchers } = plan;
+  return {
+    source,
+    url,
+    matchers: [...matchers],
+    ok: v.ok,
+    count: v.canary,
+    firing: v.firing.map((a) => ({ alertname: a.alertname, labels: { ...a.labels } })),
+    ...(v.why ? { why: v.why } : {}),
+  };
 }

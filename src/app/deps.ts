@@ -7,6 +7,7 @@ import type { Redactor } from '../log/redact.js';
 import type { RunDeps } from '../pipeline/context.js';
 import { httpGet } from '../transport/http.js';
 import { runLocal } from '../transport/local.js';
+import { type AlertsQuery, firingAlerts } from '../transport/alerts.js';
 import { instantQuery, type PrometheusQuery } from '../transport/prometheus.js';
 import type { Transport } from '../transport/types.js';
 import { phrase } from './phrase.js';
@@ -27,6 +28,7 @@ export function runDeps(parts: {
     phrase,
     signal: parts.signal,
     prometheus: prometheusFrom(parts.redactor),
+    alerts: alertsFrom(parts.redactor),
   };
 }
 
@@ -37,6 +39,16 @@ export function prometheusFrom(redactor: Redactor): PrometheusQuery {
     if (server.tokenEnv && !token) throw new Error(`${server.tokenEnv} is not set (the token for Prometheus)`);
     redactor.add(token);
     return instantQuery({ url: server.url, token }, promql, deadline);
+  };
+}
+
+/** The firing alerts of Alertmanager or Prometheus, the bearer token read from its environment variable here. */
+export function alertsFrom(redactor: Redactor): AlertsQuery {
+  return (source, matchers, deadline) => {
+    const token = source.tokenEnv ? process.env[source.tokenEnv] : undefined;
+    if (source.tokenEnv && !token) throw new Error(`${source.tokenEnv} is not set (the token for ${source.source})`);
+    redactor.add(token);
+    return firingAlerts({ source: source.source, url: source.url, token }, matchers, deadline);
   };
 }
 

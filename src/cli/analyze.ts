@@ -1,3 +1,4 @@
+import type { AnalyzeJson } from '../app/shapes.js';
 import { type OptionSet, verb, withEnv } from './options.js';
 
 export const options = {
@@ -33,7 +34,26 @@ export async function analyzeCommand(argv: { env: string; json?: boolean; config
       `    canary:   ${q.promql}`,
       ...(q.baselinePromql ? [`    baseline: ${q.baselinePromql}`] : []),
     ]),
-    result.ok ? 'every query holds' : 'FAILED: a query does not hold (a deploy would be rolled back)',
+    ...(result.alerts ? alertLines(result.alerts) : []),
+    verdict(result),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The alerts check: where the alerts were read, with which matchers, and what fires. */
+function alertLines(alerts: NonNullable<AnalyzeJson['alerts']>): string[] {
+  const head = `  alerts ${alerts.count ?? 'no data'} (none firing): ${alerts.ok ? 'ok' : `FAILED, ${alerts.why}`}`;
+  return [head, `    ${alerts.source}: ${alerts.url} {${alerts.matchers.join(',')}}`];
+}
+
+/** The last line: whether a deploy would go on. */
+function verdict(result: AnalyzeJson): string {
+  const { alerts } = result;
+  if (result.ok) return alerts ? 'every query holds, no matching alert fires' : 'every query holds';
+  const what = !result.queries.every((q) => q.ok)
+    ? 'a query does not hold'
+    : alerts?.count === null
+      ? 'the alerts could not be read'
+      : 'a matching alert fires';
+  return `FAILED: ${what} (a deploy would be rolled back)`;
 }

@@ -2,6 +2,7 @@
 // the canary is switched (docs/analysis.md), with each field's description, default and example.
 import { z } from 'zod';
 import { parseCondition } from './condition.js';
+import { alertsSchema } from './schema-alerts.js';
 import { doc, envVar, parsed } from './schema-parts.js';
 
 const positiveInt = z.number().int().positive();
@@ -71,8 +72,16 @@ export const analysisQuerySchema = z
 export const analysisSchema = z.strictObject({
   prometheus: doc(prometheusSchema, 'The Prometheus server the queries go to.'),
   queries: doc(
-    z.array(analysisQuerySchema).min(1),
+    z
+      .array(analysisQuerySchema)
+      .min(1)
+      .refine((qs) => qs.every((q) => q.name !== 'alerts'), '"alerts" names the alerts check'),
     'What is measured, each with its condition; a measurement fails when any query fails.',
+  ),
+  alerts: doc(
+    alertsSchema.optional(),
+    'Alerts as a gate: a firing alert that matches fails the measurement, as a failed query does. Default: none.',
+    { source: 'alertmanager', url: 'https://alertmanager.example.com', matchers: { severity: 'critical' } },
   ),
   intervalMs: doc(
     positiveInt.default(60_000),

@@ -10,6 +10,7 @@ import type { LbDriver, ServerState } from '../lb/types.js';
 import type { Redactor } from '../log/redact.js';
 import type { Phrase, Said } from '../next.js';
 import { render, type Command } from '../remote/tokens.js';
+import type { AlertsQuery } from '../transport/alerts.js';
 import type { PrometheusQuery } from '../transport/prometheus.js';
 import { layout, type Layout } from '../remote/paths.js';
 import { type CommandKind, deadlineMs } from '../remote/deadlines.js';
@@ -63,8 +64,9 @@ export interface RunDeps {
   readonly signal?: AbortSignal;
   /** A load balancer to use instead of the inventory's (pipeline tests). */
   readonly lb?: LbDriver;
-  /** Prometheus' instant queries, for the analysis (config `analysis`). */
+  /** Prometheus' instant queries and the firing alerts (`analysis.alerts`), for the analysis (config `analysis`). */
   readonly prometheus?: PrometheusQuery;
+  readonly alerts?: AlertsQuery;
 }
 
 /** What a node looked like when the run started, plus the events this run appended. */

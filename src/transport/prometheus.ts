@@ -86,7 +86,8 @@ export function valuesOf(text: string, status: number, origin: string): number[]
   return samples.map(([, value]) => number(value)).filter((value) => !Number.isNaN(value));
 }
 
-async function readLimited(response: Response): Promise<string> {
+/** The body of `response`, read up to ANSWER_LIMIT bytes (an error beyond). */
+export async function readLimited(response: Response): Promise<string> {
   const reader = response.body?.getReader();
   if (!reader) return '';
   const chunks: Uint8Array[] = [];

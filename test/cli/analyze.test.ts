@@ -32,15 +32,18 @@ beforeAll(() => {
   const hosts =
     'pre: web1\nhosts:\n  - name: web1\n    address: 127.0.0.1\n    port: 1\n' +
     '  - name: web.2\n    address: 127.0.0.1\n    port: 1\n';
-  for (const env of ['prod', 'dev']) fs.writeFileSync(path.join(dir, 'hosts', `${env}.yaml`), hosts);
+  for (const env of ['prod', 'dev', 'stage']) fs.writeFileSync(path.join(dir, 'hosts', `${env}.yaml`), hosts);
   const analysis = {
     prometheus: { url: 'http://127.0.0.1:1' },
     queries: [{ name: 'errors', query: 'errors{node=~"{{ nodes.names }}"}', condition: '< 0.01' }],
   };
+  // An Alertmanager nobody listens for either.
+  const alerts = { url: 'http://127.0.0.1:2', matchers: ['severity="critical"', 'node=~"{{ nodes.names }}"'] };
+  const staged = JSON.stringify({ ...analysis, alerts });
   fs.writeFileSync(
     path.join(dir, 'deploy.config.ts'),
     "export default { project: 'hello', repo: './app', deployTo: '/srv/cli-test', ssh: { connectTimeoutMs: 2000 }, " +
-      `environments: { prod: { analysis: ${JSON.stringify(analysis)} } } };\n`,
+      `environments: { prod: { analysis: ${JSON.stringify(analysis)} }, stage: { analysis: ${staged} } } };\n`,
   );
 });
 
@@ -82,5 +85,22 @@ describe('deploy analyze', () => {
     expect(human.code).toBe(1);
     expect(human.stdout).toMatch(/errors no data \(< 0\.01\): FAILED, cannot reach Prometheus/);
     expect(human.stdout).toMatch(/FAILED: a query does not hold/);
+  });
+
+  it('says why the alerts could not be read: a failed check, in the --json shape', async () => {
+    const result = await cli(['analyze', 'stage', '--json']);
+    expect(result.code, result.stderr).toBe(1);
+    expect(cliJson('analyze', result.stdout).alerts).toEqual({
+      source: 'alertmanager',
+      url: 'http://127.0.0.1:2',
+      matchers: ['severity="critical"', 'node=~"web1"'],
+      ok: false,
+      count: null,
+      firing: [],
+      why: expect.stringMatching(/^cannot reach Alertmanager at http:\/\/127\.0\.0\.1:2: /),
+    });
+    const human = await cli(['analyze', 'stage']);
+    expect(human.stdout).toMatch(/alerts no data \(none firing\): FAILED, cannot reach Alertmanager/);
+    expect(human.stdout).toContain('alertmanager: http://127.0.0.1:2 {severity="critical",node=~"web1"}');
   });
 });

@@ -78,6 +78,7 @@ describe('the defaults of the config', () => {
       analysis: {
         prometheus: { url: 'http://prometheus:9090' },
         queries: [{ name: 'q', query: 'up', condition: '< 1', baseline: { maxRatio: 2 } }],
+        alerts: { url: 'http://alertmanager:9093', matchers: { severity: 'critical' } },
       },
       notify: { webhooks: [{ url: 'https://hooks.example.com/' }], email: { host: 'h', from: 'a@x', to: ['b@x'] } },
     };

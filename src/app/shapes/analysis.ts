@@ -16,6 +16,25 @@ export const queryVerdict = z.strictObject({
   why: opt(str, 'why it failed (or passed without data)'),
 });
 
+/** The alerts check (config `analysis.alerts`): where the alerts are read, and the matchers as they go out. */
+const alertsSource = {
+  source: z.enum(['alertmanager', 'prometheus']),
+  url: d(str, "the source's base URL"),
+  matchers: d(z.array(str), 'each as it goes out: `severity="critical"`, template variables filled in for the canary'),
+};
+
+/** The alerts check judged once: the matching alerts that fire, or why the source could not say. */
+export const alertsVerdict = z.strictObject({
+  ...alertsSource,
+  ok: d(z.boolean(), 'no matching alert fires, and the source answered'),
+  count: d(z.number().nullable(), 'how many matching alerts fire; null: the source did not answer'),
+  firing: d(
+    z.array(z.strictObject({ alertname: str, labels: d(z.record(str, str), 'the labels the matchers name') })),
+    'the first of them (printable text, capped)',
+  ),
+  why: opt(str, 'why it failed: the alerts, or the reason the source did not answer'),
+});
+
 const nodeSet = z.strictObject({
   nodes: z.array(str),
   release: d(str, 'what most of them run (`unknown` when none could be read)'),
@@ -33,6 +52,7 @@ export const analyzeJson = z.strictObject({
       baselinePromql: opt(str, 'the same for the baseline, when it is compared'),
     }),
   ),
+  alerts: opt(alertsVerdict, 'config `analysis.alerts`: the firing alerts that match'),
 });
 
 /** The analysis part of a deploy's plan. */
@@ -54,4 +74,5 @@ export const planAnalysis = z.strictObject({
       promql: d(str, 'the query as it goes out for the canary of the first stage'),
     }),
   ),
+  alerts: opt(z.strictObject(alertsSource), 'config `analysis.alerts`: no matching alert may fire'),
 });

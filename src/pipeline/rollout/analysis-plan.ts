@@ -3,6 +3,7 @@ import type { NodeSpec } from '../../inventory/types.js';
 import { analysisScope, renderQuery } from '../../template/analysis-scope.js';
 import type { ReleaseFacts } from '../../template/scope.js';
 import type { RunContext } from '../context.js';
+import { type AlertsPlan, formatAlertsPlan, planAlerts } from './alerts.js';
 import { runsOf } from './analysis.js';
 import { analysisStages, canaryIndex } from './analysis-stages.js';
 
@@ -19,6 +20,7 @@ export interface AnalysisPlan {
     readonly baseline?: string;
     readonly promql: string;
   }[];
+  readonly alerts?: AlertsPlan;
 }
 
 /** The plan's analysis: undefined without config `analysis`. */
@@ -48,6 +50,7 @@ export function planAnalysis(
       const baseline = q.baseline ? `<= baseline * ${q.baseline.maxRatio} + ${q.baseline.margin}` : undefined;
       return { name: q.name, condition: q.condition, baseline, promql: renderQuery(q, scope) };
     }),
+    ...planAlerts(analysis, scope),
   };
 }
 
@@ -64,5 +67,6 @@ export function formatAnalysis(plan: AnalysisPlan | undefined): string[] {
       const held = [q.condition, q.baseline].filter(Boolean).join(', ');
       return `    ${q.name.padEnd(15)} ${held}: ${q.promql}`;
     }),
+    ...formatAlertsPlan(plan.alerts),
   ];
 }

@@ -19,6 +19,7 @@ import { type AnalysisSets, analysisScope, renderQuery, type SetRuns } from '../
 import type { ReleaseFacts } from '../../template/scope.js';
 import { checkAborted, type RunContext, state } from '../context.js';
 import { journalEvent, record } from '../shared/record.js';
+import { alertsCheck } from './alerts.js';
 
 type Analysis = NonNullable<RunContext['config']['analysis']>;
 
@@ -81,7 +82,7 @@ export async function measure(
       return judgeQuery(q, { error: why }, analysis.noData);
     }
   };
-  return Promise.all(analysis.queries.map(one));
+  return Promise.all([...analysis.queries.map(one), ...alertsCheck(ctx, analysis, scope('canary'), deadline.signal)]);
 }
 
 /**

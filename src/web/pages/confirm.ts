@@ -12,7 +12,11 @@ function analysisRow(analysis: Plan['analysis']): Html | string {
   )}${analysis.queries.map(
     (q) => html`<li><code>${q.name}</code> ${[q.condition, q.baseline].filter(Boolean).join(', ')}:
       <code>${q.promql}</code></li>`,
-  )}</ol></td></tr>`;
+  )}${analysis.alerts ? alertsItem(analysis.alerts.source, analysis.alerts.matchers) : ''}</ol></td></tr>`;
+}
+
+function alertsItem(source: string, matchers: readonly string[]): Html {
+  return html`<li>no alert firing in ${source} with <code>{${matchers.join(',')}}</code></li>`;
 }
 
 export function deployConfirm(env: string, plan: Plan, csrf: string): Html {
