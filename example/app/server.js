@@ -84,7 +84,10 @@ const server = http.createServer((req, res) => {
   const failing = errorEvery > 0 && ++pages % errorEvery === 0;
   const answer = () => {
     res.writeHead(failing ? 500 : 200, { 'content-type': 'text/plain' });
-    res.end(failing ? `failing on purpose (faults.json)\n` : `${greeting} from ${info.version} (${release})\n`);
+    // Both name the release that answered, so a test can count each release's answers.
+    res.end(
+      failing ? `failing on purpose (faults.json) in ${release}\n` : `${greeting} from ${info.version} (${release})\n`,
+    );
   };
   // /slow?ms=N holds the request open, to show what draining waits for.
   if (slow) setTimeout(answer, Math.min(Number(slow[1]), 60_000));

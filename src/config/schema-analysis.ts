@@ -103,6 +103,17 @@ export const analysisSchema = z.strictObject({
     'What a query without a value (no series, NaN) counts as: a failed measurement, or a passed one.',
     'pass',
   ),
+  steps: doc(
+    z
+      .array(z.number().positive().max(100))
+      .default([])
+      .refine((s) => s.every((v, i) => i === 0 || v > s[i - 1]!), 'each step above the one before'),
+    "Traffic steps of the canary's analysis, in percent of the load balancer's traffic: at each the canary's " +
+      'weight is set so that it takes that share, then the analysis measures it (`count` measurements). The ' +
+      'weights go back as they were after the last step, and on every exit. Needs lb.driver haproxy or nginx. ' +
+      "Without steps the canary takes its servers' own share.",
+    [5, 25, 50],
+  ),
   afterGroups: doc(
     z.array(positiveInt).default([]),
     "Groups (numbered as `deploy plan` shows them) after which the analysis runs again, besides the canary's: " +

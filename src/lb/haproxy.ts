@@ -3,7 +3,11 @@ import type { NodeSpec } from '../inventory/types.js';
 import { pollUntil } from '../poll.js';
 import { haproxyApi, haproxyLine, haproxyServer } from '../remote/lb-commands.js';
 import { Batcher, splitAnswers } from './batch.js';
-import type { LbContext, LbDriver, LbFactory, LbRunner, ServerState } from './types.js';
+import type { LbContext, LbDriver, LbFactory, LbRunner, NodeWeight, ServerState } from './types.js';
+import { parseWeight } from './weights.js';
+import { parseServersState, parseShowStat, toServerState } from './haproxy-stat.js';
+
+export { parseServersState, parseShowStat, toServerState } from './haproxy-stat.js';
 
 export interface HaproxySettings {
   /** Admin socket path, or `host:port` of a TCP stats socket. */
@@ -27,55 +31,6 @@ export const haproxy: LbFactory<'haproxy'> = (spec, context) =>
     sleep: context.sleep,
     now: context.now,
   });
-
-/** Parses `show stat` CSV into rows keyed by `backend/server`. */
-export function parseShowStat(csv: string): Map<string, { status: string; scur: number }> {
-  const lines = csv.split('\n').filter((l) => l.trim());
-  const header = lines.shift()?.replace(/^#\s*/, '').split(',') ?? [];
-  const col = (name: string) => header.indexOf(name);
-  const [px, sv, status, scur] = [col('pxname'), col('svname'), col('status'), col('scur')];
-  const rows = new Map<string, { status: string; scur: number }>();
-  if (px < 0 || sv < 0 || status < 0 || scur < 0) return rows;
-  for (const line of lines) {
-    const f = line.split(',');
-    rows.set(`${f[px]}/${f[sv]}`, { status: f[status] ?? '', scur: Number(f[scur] ?? 0) });
-  }
-  return rows;
-}
-
-/**
- * Parses `show servers state <backend>` into each server's admin state bits
- * (srv_admin_state): what was set, which `show stat` hides once a drained
- * server fails its checks (it then says only DOWN).
- */
-export function parseServersState(text: string): Map<string, number> {
-  const lines = text.split('\n');
-  const at = lines.findIndex((l) => l.startsWith('# be_id'));
-  const admins = new Map<string, number>();
-  if (at < 0) return admins;
-  const header = lines[at]!.replace(/^#\s*/, '').split(' ');
-  const [name, admin] = [header.indexOf('srv_name'), header.indexOf('srv_admin_state')];
-  for (const line of lines.slice(at + 1)) {
-    const f = line.trim().split(' ');
-    if (f.length > Math.max(name, admin) && name >= 0 && admin >= 0) admins.set(f[name]!, Number(f[admin]));
-  }
-  return admins;
-}
-
-/** srv_admin_state bits: forced, inherited, config and resolver maintenance; forced and inherited drain. */
-const MAINT_BITS = 0x01 | 0x02 | 0x04 | 0x20;
-const DRAIN_BITS = 0x08 | 0x10;
-
-export function toServerState(row: { status: string; scur: number }, adminBits?: number): ServerState {
-  const s = row.status.toUpperCase();
-  const set = adminBits === undefined ? undefined : adminBits & MAINT_BITS ? 'maint' : adminBits & DRAIN_BITS;
-  const shown = s.startsWith('MAINT') ? 'maint' : s.startsWith('DRAIN') ? 'drain' : 'ready';
-  const admin = set === 'maint' ? 'maint' : set ? 'drain' : set === 0 ? 'ready' : shown;
-  // "DRAIN" hides the check result; a drained server that answers checks is "DRAIN", a failing one
-  // "DRAIN (DOWN)"-like.
-  const up = !s.includes('DOWN') && !s.startsWith('MAINT') && !s.startsWith('NOLB');
-  return { admin, up, sessions: row.scur };
-}
 
 interface Snapshot {
   readonly stat: ReturnType<typeof parseShowStat>;
@@ -212,5 +167,49 @@ export class HaproxyDriver implements LbDriver {
     }
   }
 
-  async restore(): Promise<void> {}
+  /** Each server's weight from before the first `set weight` of this run, by server name. */
+  private readonly normal = new Map<string, number>();
+
+  private server(node: NodeSpec): string {
+    return haproxyServer(this.settings.backend, this.settings.serverOf(node));
+  }
+
+  /** `get weight` of the servers not read yet, then one `set weight <backend>/<server> <w>` each. */
+  async weigh(weights: readonly NodeWeight[]): Promise<void> {
+    const fresh = [...new Set(weights.map((w) => this.server(w.node)))].filter((s) => !this.normal.has(s));
+    const read = await Promise.all(fresh.map((s) => this.batch.add(haproxyLine('get', 'weight', s))));
+    for (const [i, server] of fresh.entries()) {
+      const weight = parseWeight(read[i]!);
+      if (weight === undefined) {
+        const said = JSON.stringify(read[i]!.trim().slice(0, 80));
+        throw new RelinkError(`HAProxy answered ${said} for the weight of ${server}, not a weight of 0-256`);
+      }
+      this.normal.set(server, weight);
+    }
+    await this.setWeights(weights.map((w) => [this.server(w.node), w.weight] as const));
+  }
+
+  private async setWeights(weights: readonly (readonly [string, number])[]): Promise<void> {
+    const lines = weights.map(([server, weight]) => haproxyLine('set', 'weight', server, String(weight)));
+    const answers = await Promise.all(lines.map((line) => this.batch.add(line)));
+    const refused = answers.map((a, i) => [weights[i]![0], a.trim()] as const).filter(([, a]) => a !== '');
+    if (refused.length) {
+      const [server, answer] = refused[0]!;
+      throw new RelinkError(`HAProxy refused to set the weight of ${server}: ${answer}`, {
+        hint: 'traffic steps need a backend whose balance algorithm takes weights at run time (roundrobin, leastconn)',
+      });
+    }
+  }
+
+  async restoreWeights(): Promise<void> {
+    if (this.normal.size === 0) return;
+    const normal = [...this.normal];
+    await this.setWeights(normal);
+    for (const [server] of normal) this.normal.delete(server);
+  }
+
+  /** The weights this run changed go back (every exit path calls it). */
+  async restore(): Promise<void> {
+    await this.restoreWeights();
+  }
 }

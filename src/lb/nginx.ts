@@ -3,7 +3,8 @@ import type { NodeSpec } from '../inventory/types.js';
 import { pollUntil } from '../poll.js';
 import { nginxMasterPid, nginxReload, nginxWorkers, readFile, writeFile } from '../remote/lb-commands.js';
 import { Batcher } from './batch.js';
-import type { LbDriver, LbFactory, LbRunner, ServerState } from './types.js';
+import type { LbDriver, LbFactory, LbRunner, NodeWeight, ServerState } from './types.js';
+import { nginxWeightOf, withNginxWeight } from './weights.js';
 
 export interface NginxSettings {
   /** The upstream include file nginx reads: `server 10.0.0.1:8080;` lines. */
@@ -47,6 +48,28 @@ export function setDown(text: string, address: string, down: boolean): string | 
     return line.replace(SERVER, `${m[1]}${m[2]}${params}${down ? ' down' : ''};`);
   });
   return found ? out.join('\n') : undefined;
+}
+
+/** Sets (or, undefined, removes) the `weight=` of the server line of `address`; undefined if it is not there. */
+export function setWeight(text: string, address: string, weight: number | undefined): string | undefined {
+  let found = false;
+  const out = text.split('\n').map((line) => {
+    const m = SERVER.exec(line);
+    if (!m || m[2] !== address) return line;
+    found = true;
+    return line.replace(SERVER, `${m[1]}${m[2]}${withNginxWeight(m[3]!, weight)};`);
+  });
+  return found ? out.join('\n') : undefined;
+}
+
+/** The `weight=` of each server line (undefined: none, nginx's 1), by address. */
+export function weightsIn(text: string): Map<string, number | undefined> {
+  const weights = new Map<string, number | undefined>();
+  for (const line of text.split('\n')) {
+    const m = SERVER.exec(line);
+    if (m) weights.set(m[2]!, nginxWeightOf(m[3]!));
+  }
+  return weights;
 }
 
 export function serversIn(text: string): Map<string, boolean> {
@@ -182,8 +205,39 @@ export class NginxDriver implements LbDriver {
   /** nginx has no active health checks here: serving once the reload that put the node back succeeded. */
   async waitServing(): Promise<void> {}
 
+  /** Each server's `weight=` from before the first `weigh` of this run, by address. */
+  private readonly normal = new Map<string, number | undefined>();
+
+  /** Rewrites the servers' `weight=` (remembering the ones from before) and reloads, one edit for all. */
+  weigh(weights: readonly NodeWeight[]): Promise<void> {
+    return this.reweigh(weights.map((w) => [this.settings.serverOf(w.node), w.weight] as const));
+  }
+
+  private reweigh(weights: readonly (readonly [string, number | undefined])[]): Promise<void> {
+    return this.serial(async () => {
+      let text = await this.read();
+      const before = weightsIn(text);
+      for (const [address, weight] of weights) {
+        const next = setWeight(text, address, weight);
+        if (next === undefined) throw new RelinkError(`nginx upstream no longer lists ${address}`);
+        if (!this.normal.has(address)) this.normal.set(address, before.get(address));
+        text = next;
+      }
+      await this.write(text);
+    });
+  }
+
+  async restoreWeights(): Promise<void> {
+    if (this.normal.size === 0) return;
+    const normal = [...this.normal];
+    await this.reweigh(normal);
+    for (const [address] of normal) this.normal.delete(address);
+  }
+
   async restore(keepOut: readonly NodeSpec[] = []): Promise<void> {
     await this.serial(async () => {
+      // The original file holds the weights from before as well.
+      this.normal.clear();
       if (!this.changed || this.original === undefined) return;
       // The file as it was, but with the nodes the run leaves out marked down in it.
       let text = this.original;

@@ -42,6 +42,19 @@ export interface LbDriver {
    * instead of after its next `rise` health checks. Resolves false when this load balancer cannot be told.
    */
   vouch?(node: NodeSpec): Promise<boolean>;
+  /**
+   * Sets each node's traffic weight (the canary's analysis steps), remembering the weights from before the
+   * first change. Absent: this load balancer cannot weight (lb/weights.ts names those that can).
+   */
+  weigh?(weights: readonly NodeWeight[]): Promise<void>;
+  /** Puts back every weight `weigh` changed, as it was; nothing when none changed (`restore` does it too). */
+  restoreWeights?(): Promise<void>;
+}
+
+/** One node's traffic weight. */
+export interface NodeWeight {
+  readonly node: NodeSpec;
+  readonly weight: number;
 }
 
 /** Everything a driver needs from the run, and nothing more. */

@@ -35,6 +35,7 @@ beforeAll(async () => {
     },
   };
   project = new Project(sb, {
+    metrics: true,
     lb: ['lb:', '  driver: haproxy', `  socket: ${sb.haproxy.socket}`, '  backend: app'],
     configExtra: `analysis: ${JSON.stringify(analysis)},`,
   });

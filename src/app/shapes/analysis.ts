@@ -66,6 +66,17 @@ export const planAnalysis = z.strictObject({
     z.array(z.strictObject({ afterGroup: d(z.number(), 'as the plan numbers groups'), canary: z.array(str) })),
     'where the rollout holds for the analysis; the first is the canary',
   ),
+  steps: opt(
+    z.array(
+      z.strictObject({
+        percent: d(z.number(), 'the share asked (config `analysis.steps`)'),
+        canaryWeight: d(z.number(), "each canary server's weight in the load balancer during the step"),
+        othersWeight: d(z.number(), "each other server's weight"),
+        share: d(z.number(), 'the share of requests in percent those weights give the canary'),
+      }),
+    ),
+    "the canary's traffic steps, counted over the nodes behind the load balancer",
+  ),
   queries: z.array(
     z.strictObject({
       name: str,

@@ -3,6 +3,7 @@ import type { NodeSpec } from '../../inventory/types.js';
 import { buildNode, nodeBuildHost } from './build-on.js';
 import type { RunContext, VersionInfo } from '../context.js';
 import { checkLb, openLb } from '../rollout/drain.js';
+import { refuseUnweighted } from '../rollout/weights.js';
 import { connectAll, inspectAll } from './preflight.js';
 import type { Source } from '../shared/source.js';
 
@@ -51,6 +52,7 @@ export async function look(
   mode: 'plan' | 'deploy',
   spare?: Parameters<typeof connectAll>[2],
 ): Promise<void> {
+  refuseUnweighted(ctx);
   await connectAll(ctx, nodes, spare);
   await openLb(ctx);
   if (mode === 'plan') await inspectAll(ctx, nodes);

@@ -6,6 +6,9 @@ import type { RunContext } from '../context.js';
 import { type AlertsPlan, formatAlertsPlan, planAlerts } from './alerts.js';
 import { runsOf } from './analysis.js';
 import { analysisStages, canaryIndex } from './analysis-stages.js';
+import { behindLb } from './drain.js';
+import { type PlannedStep, planSteps } from './weights.js';
+import { shareText } from '../../lb/weights.js';
 
 export interface AnalysisPlan {
   readonly prometheus: string;
@@ -14,6 +17,8 @@ export interface AnalysisPlan {
   readonly failureLimit: number;
   readonly noData: 'fail' | 'pass';
   readonly stages: readonly { readonly afterGroup: number; readonly canary: readonly string[] }[];
+  /** The canary's traffic steps (analysis.steps), with their weights over the nodes behind the LB. */
+  readonly steps?: readonly PlannedStep[];
   readonly queries: readonly {
     readonly name: string;
     readonly condition?: string;
@@ -38,6 +43,9 @@ export function planAnalysis(
   const scope = analysisScope(ctx.config, ctx.inventory, sets, 'canary', facts);
   // The baseline's release is what they run now: checked here, so that a bad variable fails the plan.
   const baselineScope = analysisScope(ctx.config, ctx.inventory, sets, 'baseline', runsOf(ctx, sets.baseline, facts));
+  const canaryLb = behindLb(ctx, sets.canary);
+  const others = behindLb(ctx, ctx.inventory.hosts).filter((n) => !canaryLb.includes(n));
+  const steps = planSteps(ctx, canaryLb.length, others.length);
   return {
     prometheus: analysis.prometheus.url,
     intervalMs: analysis.intervalMs,
@@ -45,6 +53,7 @@ export function planAnalysis(
     failureLimit: analysis.failureLimit,
     noData: analysis.noData,
     stages: stages.map((index) => ({ afterGroup: index + 1, canary: canaryOf(index).map((n) => n.name) })),
+    ...(steps.length ? { steps } : {}),
     queries: analysis.queries.map((q) => {
       if (q.baseline) renderQuery(q, baselineScope);
       const baseline = q.baseline ? `<= baseline * ${q.baseline.maxRatio} + ${q.baseline.margin}` : undefined;
@@ -62,6 +71,11 @@ export function formatAnalysis(plan: AnalysisPlan | undefined): string[] {
     `  analysis: ${plan.prometheus}, ${each}, no data: ${plan.noData}`,
     ...plan.stages.map(
       (s) => `    after group ${s.afterGroup}: ${s.canary.join(', ')} against the nodes not yet switched`,
+    ),
+    ...(plan.steps ?? []).map(
+      (s, i, all) =>
+        `    traffic step ${i + 1}/${all.length}: ${s.percent}% to the canary (weight ${s.canaryWeight} against ` +
+        `${s.othersWeight} on the others: ${shareText(s.share)}), then ${plan.count} measurement(s)`,
     ),
     ...plan.queries.map((q) => {
       const held = [q.condition, q.baseline].filter(Boolean).join(', ');

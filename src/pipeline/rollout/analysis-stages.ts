@@ -6,6 +6,7 @@ import type { ReleaseFacts } from '../../template/scope.js';
 import type { RunContext } from '../context.js';
 import { analyse } from './analysis.js';
 import type { RolloutPolicy } from './rollout-types.js';
+import { analyseSteps } from './weights.js';
 
 type Groups = readonly (readonly NodeSpec[])[];
 
@@ -61,6 +62,8 @@ export function analysed(
         return;
       }
       const stage = index === first ? 'canary' : `after group ${index + 1}`;
+      // The canary's traffic steps (analysis.steps): an analysis at each share of the traffic.
+      if (index === first && ctx.config.analysis?.steps.length) return analyseSteps(ctx, { canary, baseline }, facts);
       await analyse(ctx, stage, { canary, baseline }, facts);
     },
   };

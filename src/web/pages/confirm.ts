@@ -9,6 +9,10 @@ function analysisRow(analysis: Plan['analysis']): Html | string {
   const each = `${analysis.count} × ${analysis.intervalMs / 1000}s, ${analysis.failureLimit} failure(s) tolerated`;
   return html`<tr><th>analysis</th><td>${analysis.prometheus}, ${each}<ol class="steps">${analysis.stages.map(
     (s) => html`<li>after group ${s.afterGroup}: ${s.canary.join(', ')}</li>`,
+  )}${(analysis.steps ?? []).map(
+    (s, i, all) =>
+      html`<li>traffic step ${i + 1}/${all.length}: ${s.percent}% to the canary (weight ${s.canaryWeight} against
+      ${s.othersWeight} on the others)</li>`,
   )}${analysis.queries.map(
     (q) => html`<li><code>${q.name}</code> ${[q.condition, q.baseline].filter(Boolean).join(', ')}:
       <code>${q.promql}</code></li>`,
