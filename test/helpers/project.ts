@@ -185,8 +185,12 @@ export class Project {
     fs.mkdirSync(path.join(this.dir, 'hosts'));
     fs.mkdirSync(path.join(this.dir, 'templates'));
     fs.copyFileSync(path.join(repoRoot, 'templates', 'app.env'), path.join(this.dir, 'templates', 'app.env'));
-    // The app's metrics (prom-client, ~80 ms of CPU at each start) only for the tests that scrape them.
-    if (!options.metrics) fs.appendFileSync(path.join(this.dir, 'templates', 'app.env'), 'METRICS=off\n');
+    // The app's metrics (prom-client, ~80 ms of CPU at each start) only for the tests that scrape them. The line
+    // goes first: tests that print app.env on a failure read its last lines (the secret).
+    if (!options.metrics) {
+      const env = path.join(this.dir, 'templates', 'app.env');
+      fs.writeFileSync(env, `METRICS=off\n${fs.readFileSync(env, 'utf8')}`);
+    }
     const knownHosts = path.join(this.dir, 'known_hosts');
     fs.writeFileSync(knownHosts, options.knownHosts ?? fs.readFileSync(path.join(sb.dir, 'known_hosts'), 'utf8'));
     const user = options.user ?? 'root';
