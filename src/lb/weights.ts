@@ -30,8 +30,9 @@ export interface StepWeights {
 export function stepWeights(percent: number, canary: number, others: number, range: WeightRange): StepWeights {
   if (!(percent > 0 && percent <= 100)) throw new Error(`a traffic step is above 0 and at most 100, not ${percent}`);
   if (canary < 1 || others < 0) throw new Error(`no canary server to weight (${canary} against ${others})`);
-  // The others keep some traffic below 100%: a weight of 0 only at 100.
-  const low = percent === 100 ? Math.max(range.min, 0) : Math.max(range.min, 1);
+  // The others keep a weight of at least 1, even at 100: should the canary go down, the load balancer still has
+  // them to send to (a weight of 0 leaves it nothing). 100% is then the nearest the range allows (256:1).
+  const low = Math.max(range.min, 1);
   let best: StepWeights | undefined;
   let bestMiss = Number.POSITIVE_INFINITY;
   for (let c = Math.max(range.min, 1); c <= range.max; c++) {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { NodeSettings } from '../config/release-settings.js';
 import type { AnalysisRecord } from '../gates/analysis.js';
 import type { ResolvedConfig } from '../config/types.js';
@@ -174,10 +175,7 @@ export function limit(ctx: RunContext, kind: CommandKind | { ms: number }, clean
   return { timeoutMs, signal: ctx.undoing || cleanup ? undefined : ctx.deps.signal };
 }
 
-/**
- * How long a user command (restart, stop, smoke, backup) may go on after an interrupt before it is ended on
- * the node: a restart cut halfway can leave a new app running beside a stale pid file.
- */
+/** How long a user command may go on after an interrupt (a restart cut halfway leaves a stale pid file). */
 const USER_GRACE_MS = 10_000;
 
 const graced = new WeakMap<AbortSignal, AbortSignal>();
@@ -188,6 +186,7 @@ export function userLimit(ctx: RunContext, ms: number, from = limit(ctx, { ms })
   let later = graced.get(from);
   if (!later) {
     const controller = new AbortController();
+    setMaxListeners(0, controller.signal); // every user command under way listens, each until it ends
     const fire = () => setTimeout(() => controller.abort(from.reason), USER_GRACE_MS).unref();
     if (from.aborted) fire();
     else from.addEventListener('abort', fire, { once: true });

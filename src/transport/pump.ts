@@ -10,6 +10,8 @@ export const SOCKET_BACKLOG_BYTES = 256 * 1024;
 /** What the pump reads of the socket under the channel: its buffered bytes, and when they drained. */
 export interface Backlogged {
   readonly writableLength: number;
+  /** Whether a 'drain' is due: some write found the buffer past its mark. */
+  readonly writableNeedDrain: boolean;
   once(event: 'drain', listener: () => void): unknown;
   removeListener(event: 'drain', listener: () => void): unknown;
 }
@@ -28,8 +30,8 @@ async function until(emitter: Writable | Backlogged, event: 'drain', end: Promis
 
 /**
  * Writes `source` into `channel` a chunk at a time, then ends it. Before each next chunk it waits until the
- * channel takes more (the SSH window) and the socket's own buffer is under SOCKET_BACKLOG_BYTES. Stops, without
- * ending the channel, once `stopped` settles (the command ended, timed out or was interrupted).
+ * channel sent the last (the SSH window) and the socket's own buffer is under SOCKET_BACKLOG_BYTES. Stops,
+ * without ending the channel, once `stopped` settles (the command ended, timed out or was interrupted).
  */
 export async function pump(
   source: AsyncIterable<Buffer>,
@@ -50,8 +52,17 @@ export async function pump(
   for await (const chunk of source) {
     if (over) return;
     onChunk?.(chunk.length);
-    if (!channel.write(chunk)) await until(channel, 'drain', end);
-    while (!over && socket && socket.writableLength > SOCKET_BACKLOG_BYTES) await until(socket, 'drain', end);
+    // The write's callback comes once the SSH window took all of it: one piece in the channel at a time (its own
+    // mark is 2 MiB, which `write()`'s answer alone would let pile up behind a closed window).
+    const written = new Promise<void>((resolve, reject) => {
+      channel.write(chunk, (error) => (error ? reject(error) : resolve()));
+    });
+    written.catch(() => undefined);
+    await Promise.race([written, end]);
+    // A 'drain' comes only when one is due (a write found the buffer past its mark): a jump host's channel, the
+    // "socket" of a connection through it, holds 2 MiB before it owes one.
+    while (!over && socket && socket.writableLength > SOCKET_BACKLOG_BYTES && socket.writableNeedDrain)
+      await until(socket, 'drain', end);
     if (over) return;
   }
   channel.end();

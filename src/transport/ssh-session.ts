@@ -196,15 +196,18 @@ export class SshSession implements NodeSession {
       options.onProgress?.(sent, total);
     };
     let settled = false;
+    let failed: string | undefined;
     pump(file, channel, socket, ended, progress).catch((error: unknown) => {
-      // The file could not be read: the command is stopped (a read cut short by its end is no failure).
+      // The file could not be read (or the channel written): the command is stopped, and that is the failure.
+      // A read cut short by the command's end is none.
       if (settled) return;
-      err.push(Buffer.from(errorMessage(error)));
+      failed = errorMessage(error);
       ended.stop();
     });
     const { code, signal, why } = await ended;
     settled = true;
     file.destroy();
+    if (failed) throw new Error(`upload stopped: ${failed}`);
     const stderr = Buffer.concat(err).toString('utf8').trim();
     if (why === 'abort') throw new Error(`upload stopped: interrupted${ended.note}`);
     if (why === 'timeout' || code === TIMEOUT_EXIT || code === 137)

@@ -85,6 +85,22 @@ describe('the --json output is what docs/reference/json.md says (src/app/shapes.
     expect((await documented('announce', ['announce', 'prod', 'v1.1.0', '--at', at])).plan.id).toMatch(/^a-/);
     requested = (await documented('request', ['request', 'stage', 'v1.1.0', '--author', 'ana'])).id;
 
+    // `deploy analyze` with an analysis (in a config of its own: the deploys above have none) whose Prometheus
+    // does not answer: exit 1, the reason in the JSON.
+    const analyzing = path.join(project.dir, 'deploy.analyze.mjs');
+    const analysis = {
+      prometheus: { url: 'http://127.0.0.1:9', timeoutMs: 2000 },
+      queries: [{ name: 'error-ratio', query: 'sum(rate(http_requests_total{status="500"}[1m]))', condition: '< 1' }],
+    };
+    fs.writeFileSync(
+      analyzing,
+      fs
+        .readFileSync(project.configFile, 'utf8')
+        .replace(/\n};\s*$/, `\n  analysis: ${JSON.stringify(analysis)},\n};\n`),
+    );
+    const analyzed = await documented('analyze', ['analyze', 'prod', '--config', analyzing], 1);
+    expect(analyzed.queries.map((q) => q.query)).toEqual(['error-ratio']);
+
     // `deploy approve` talks to the dashboard: checked with the API below.
     expect(Object.keys(cliShapes).filter((k) => !seen.has(k) && k !== 'approve')).toEqual([]);
   });

@@ -192,13 +192,13 @@ describe('traffic steps of the canary', () => {
     const plan = await planDeploy(run.request, run.deps, run.source);
     expect(plan.analysis?.steps).toEqual([
       { percent: 10, canaryWeight: 1, othersWeight: 3, share: 10 },
-      { percent: 100, canaryWeight: 1, othersWeight: 0, share: 100 },
+      { percent: 100, canaryWeight: 256, othersWeight: 1, share: (100 * 256) / 259 },
     ]);
     const text = formatPlan(plan);
     expect(text).toContain(
       '    traffic step 1/2: 10% to the canary (weight 1 against 3 on the others: 10%), then 2 measurement(s)',
     );
-    expect(text).toContain('    traffic step 2/2: 100% to the canary (weight 1 against 0 on the others: 100%)');
+    expect(text).toContain('    traffic step 2/2: 100% to the canary (weight 256 against 1 on the others: 98.8%)');
     expect(run.log.filter((l) => l.startsWith('weights'))).toEqual([]);
   });
 });

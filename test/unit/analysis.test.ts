@@ -83,6 +83,15 @@ describe('a query judged', () => {
       why: 'no data for the baseline (noData: fail)',
     });
     expect(judgeQuery(q, { error: 'timed out' }, 'pass')).toMatchObject({ canary: null, ok: false, why: 'timed out' });
+    // A baseline without data (no traffic left there at a 100% step) with noData: pass skips the comparison
+    // only: the canary's own bound still judges it.
+    const bounded = { ...cmp, condition: '< 0.02' };
+    expect(judgeQuery(bounded, { canary: [0.5], baseline: [] }, 'pass')).toMatchObject({
+      canary: 0.5,
+      ok: false,
+      why: '0.5 is not < 0.02',
+    });
+    expect(judgeQuery(bounded, { canary: [0.01], baseline: [] }, 'pass')).toMatchObject({ canary: 0.01, ok: true });
   });
 
   it('an analysis fails at the first failure past the limit, passes after count measurements', () => {

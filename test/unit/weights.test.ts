@@ -37,8 +37,10 @@ describe('traffic step weights', () => {
     }
   });
 
-  it('keeps to the range: HAProxy 0-256 (100%: the others at 0), nginx at least 1 (the nearest it can)', () => {
-    expect(stepWeights(100, 1, 3, HAPROXY)).toEqual({ canary: 1, others: 0, share: 100 });
+  it('keeps to the range, the others at least 1 even at 100% (a canary that goes down leaves them to serve)', () => {
+    const all = stepWeights(100, 1, 3, HAPROXY);
+    expect(all).toMatchObject({ canary: 256, others: 1 });
+    expect(shareText(all.share)).toBe('98.8%');
     // Below 100% the others keep a weight of at least 1: 99% of 1 against 9 is as near as 256 against 1.
     expect(stepWeights(99, 1, 9, HAPROXY)).toMatchObject({ canary: 256, others: 1 });
     const nginx = stepWeights(100, 1, 3, NGINX);

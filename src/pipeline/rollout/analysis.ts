@@ -4,6 +4,7 @@
 // a failed smoke test does. What each query measured is said in the run's output, journaled on the canary's
 // nodes and kept for the report.
 import { RelinkError } from '../../errors.js';
+import { printable } from '../../log/listing.js';
 import {
   type AnalysisQuery,
   type AnalysisRecord,
@@ -78,7 +79,8 @@ export async function measure(
       return judgeQuery(q, { canary, baseline }, analysis.noData);
     } catch (error) {
       checkAborted(ctx);
-      const why = ctx.deps.redactor.apply((error as Error).message.split('\n')[0] ?? '');
+      // An error can carry what the server answered: no control character reaches a terminal or the journal.
+      const why = printable(ctx.deps.redactor.apply((error as Error).message.split('\n')[0] ?? '').slice(0, 300));
       return judgeQuery(q, { error: why }, analysis.noData);
     }
   };
