@@ -73,6 +73,20 @@ async function ready(url, child, name, log) {
   }
 }
 
+/** Waits (at most 30 s) until Prometheus has an `up` sample of every one of `count` app targets. */
+async function scrapedOnce(url, count, child, log) {
+  const query = `${url}/api/v1/query?query=${encodeURIComponent('count(up{job="app"})')}`;
+  for (let i = 0; i < 300; i++) {
+    const answer = await fetch(query)
+      .then((r) => r.json())
+      .catch(() => undefined);
+    if (Number(answer?.data?.result?.[0]?.value?.[1]) === count) return;
+    await sleep(100);
+  }
+  await stopPid(child.pid);
+  throw new Error(`prometheus did not scrape the ${count} app(s) within 30 s; see ${log}`);
+}
+
 export async function startPrometheus(dir, nodes, port, { alertmanager: alertmanagerPort } = {}) {
   await ensurePackage('prometheus', 'prometheus');
   const home = path.join(dir, 'prometheus');
@@ -141,13 +155,16 @@ export async function startPrometheus(dir, nodes, port, { alertmanager: alertman
     { detached: true, stdio: ['ignore', log, log] },
   );
   child.unref();
+  const url = `http://127.0.0.1:${port}`;
   try {
-    await ready(`http://127.0.0.1:${port}`, child, 'prometheus', path.join(home, 'prometheus.log'));
+    await ready(url, child, 'prometheus', path.join(home, 'prometheus.log'));
+    // Prometheus finds its targets a few seconds after it is ready (its discovery sends updates every 5 s):
+    // until each node's app was scraped once, a query about them has no data. Returned only once they were.
+    await scrapedOnce(url, nodes.length, child, path.join(home, 'prometheus.log'));
   } catch (error) {
     if (alertmanager) await stopPid(alertmanager.pid);
     throw error;
   }
-  const url = `http://127.0.0.1:${port}`;
   const alerts = alertmanager ? { alertmanager, rules, flags } : {};
   return { pid: child.pid, port, url, config, targets, token, ...alerts };
 }

@@ -2,6 +2,7 @@
 // out of its queries, and the analysis out of its measurements. No I/O: the runner
 // (pipeline/rollout/analysis.ts) and `deploy analyze` hand in what Prometheus answered.
 import { type Condition, holds, parseCondition } from '../config/condition.js';
+import type { AnalysisEntry } from '../journal/events.js';
 
 /** One query as the config has it (analysis.queries[]). */
 export interface AnalysisQuery {
@@ -18,18 +19,8 @@ export interface Answer {
   readonly error?: string;
 }
 
-/** One query judged once: the values taken, what they were held to, and whether they met it. */
-export interface QueryVerdict {
-  readonly query: string;
-  /** The canary's value (the worst of its series); null: no data. */
-  readonly canary: number | null;
-  /** The baseline's value; null: no data; absent: no comparison. */
-  readonly baseline?: number | null;
-  /** The absolute bound, as written (`< 0.01`). */
-  readonly condition?: string;
-  /** With a baseline: the most the canary may be (`baseline * maxRatio + margin`). */
-  readonly allowed?: number;
-  readonly ok: boolean;
+/** One query judged once: the values taken, what they were held to, and whether they met it (as journaled). */
+export interface QueryVerdict extends AnalysisEntry {
   /** Why it failed (or passed without a value), in words. */
   readonly why?: string;
 }

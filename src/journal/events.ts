@@ -58,9 +58,13 @@ export interface JournalEvent {
 /** One query of an analysis, as journaled: the canary's value (null: no data), the baseline's, the bounds. */
 export interface AnalysisEntry {
   readonly query: string;
+  /** The canary's value (the worst of its series); null: no data. */
   readonly canary: number | null;
+  /** The baseline's value; null: no data; absent: no comparison. */
   readonly baseline?: number | null;
+  /** The absolute bound, as written (`< 0.01`). */
   readonly condition?: string;
+  /** With a baseline: the most the canary may be (`baseline * maxRatio + margin`). */
   readonly allowed?: number;
   readonly ok: boolean;
 }

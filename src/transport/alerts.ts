@@ -4,7 +4,7 @@
 // labels are kept; the judge (gates/alerts.ts) matches and prints them.
 import { z } from 'zod';
 import { type LabelMatcher, matcherText } from '../config/alert-matchers.js';
-import { readLimited } from './prometheus.js';
+import { askApi } from './prometheus.js';
 
 /** Where the alerts are read; the bearer token, when there is one, already read from its environment variable. */
 export interface AlertsSource {
@@ -64,25 +64,8 @@ export async function firingAlerts(
       url.searchParams.set(key!, value!);
     for (const m of matchers) url.searchParams.append('filter', matcherText(m));
   }
-  const name = NAMES[source.source];
-  const timeout = AbortSignal.timeout(deadline.timeoutMs);
-  const signal = deadline.signal ? AbortSignal.any([timeout, deadline.signal]) : timeout;
-  let text: string;
-  let status: number;
-  try {
-    const response = await fetch(url, {
-      headers: { accept: 'application/json', ...(source.token ? { authorization: `Bearer ${source.token}` } : {}) },
-      redirect: 'error',
-      signal,
-    });
-    status = response.status;
-    text = await readLimited(response);
-  } catch (error) {
-    if (timeout.aborted) throw new Error(`${name} at ${url.origin} did not answer within ${deadline.timeoutMs} ms`);
-    if (deadline.signal?.aborted) throw error;
-    const cause = (error as { cause?: { message?: string } }).cause?.message;
-    throw new Error(`cannot reach ${name} at ${url.origin}: ${cause ?? (error as Error).message}`);
-  }
+  const headers = { accept: 'application/json' };
+  const { text, status } = await askApi(NAMES[source.source], url, source.token, deadline, { headers });
   return alertsOf(source.source, text, status, url.origin);
 }
 

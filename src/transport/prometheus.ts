@@ -42,30 +42,37 @@ export async function instantQuery(
   deadline: { readonly timeoutMs: number; readonly signal?: AbortSignal },
 ): Promise<number[]> {
   const url = new URL('api/v1/query', server.url.endsWith('/') ? server.url : `${server.url}/`);
+  const { text, status } = await askApi('Prometheus', url, server.token, deadline, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ query: promql }),
+  });
+  return valuesOf(text, status, url.origin);
+}
+
+/**
+ * One request to a monitoring API (`name`: Prometheus, Alertmanager) at `url`: within the deadline (and ended by
+ * its signal), no redirect followed, the body read up to ANSWER_LIMIT. Throws a readable reason on any problem.
+ */
+export async function askApi(
+  name: string,
+  url: URL,
+  token: string | undefined,
+  deadline: { readonly timeoutMs: number; readonly signal?: AbortSignal },
+  init: { method?: string; headers?: Record<string, string>; body?: URLSearchParams } = {},
+): Promise<{ text: string; status: number }> {
   const timeout = AbortSignal.timeout(deadline.timeoutMs);
   const signal = deadline.signal ? AbortSignal.any([timeout, deadline.signal]) : timeout;
-  let text: string;
-  let status: number;
   try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        ...(server.token ? { authorization: `Bearer ${server.token}` } : {}),
-      },
-      body: new URLSearchParams({ query: promql }),
-      redirect: 'error',
-      signal,
-    });
-    status = response.status;
-    text = await readLimited(response);
+    const headers = { ...init.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const response = await fetch(url, { ...init, headers, redirect: 'error', signal });
+    return { status: response.status, text: await readLimited(response) };
   } catch (error) {
-    if (timeout.aborted) throw new Error(`Prometheus at ${url.origin} did not answer within ${deadline.timeoutMs} ms`);
+    if (timeout.aborted) throw new Error(`${name} at ${url.origin} did not answer within ${deadline.timeoutMs} ms`);
     if (deadline.signal?.aborted) throw error;
     const cause = (error as { cause?: { message?: string } }).cause?.message;
-    throw new Error(`cannot reach Prometheus at ${url.origin}: ${cause ?? (error as Error).message}`);
+    throw new Error(`cannot reach ${name} at ${url.origin}: ${cause ?? (error as Error).message}`);
   }
-  return valuesOf(text, status, url.origin);
 }
 
 /** The values of an answer's text (status: the HTTP status), or an error saying what is wrong with it. */

@@ -226,3 +226,25 @@ export const journalLine = (run: string, event: string, release: string, version
     version,
     commit: 'c0'.repeat(20),
   });
+
+/** Global order of relinks across nodes: `node1:hello_prod_v1.1.0`. */
+export function relinks(run: ReturnType<typeof fakeRun>): string[] {
+  return run.transport.log
+    .filter((r) => r.kind === 'exec' && r.command.includes('mv -Tf'))
+    .map((r) => `${r.node}:${label(r.command).split(':')[1]!.split('+')[0]}`);
+}
+
+/** The nodes' journal lines of an event, as the run appended them. */
+export function journaled(
+  run: ReturnType<typeof fakeRun>,
+  event: string,
+): { node: string; line: Record<string, unknown> }[] {
+  return run.transport.log
+    .filter((r) => r.kind === 'exec' && r.command.includes(`"event":"${event}"`))
+    .flatMap((r) =>
+      [...r.command.matchAll(/\{"v":1[^']*?\}(?=\\n|'|$)/g)]
+        .map((m) => JSON.parse(m[0]) as Record<string, unknown>)
+        .filter((line) => line.event === event)
+        .map((line) => ({ node: r.node, line })),
+    );
+}

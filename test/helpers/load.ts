@@ -74,3 +74,45 @@ export function startLoad(
     },
   };
 }
+
+/** One GET on a fresh connection (no keep-alive: a reload closing an idle connection is no lost request). */
+function getOnce(port: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`http://127.0.0.1:${port}/`, { agent: false, timeout: 3000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Requests through the load balancer at `port`, a few loops at a time (unpaced), until stopped: every answer with
+ * its status and body (whose release answered a 500), and every request that got none.
+ */
+export function collectAnswers(port: number, workers = 8) {
+  const answers: { status: number; body: string }[] = [];
+  const failures: string[] = [];
+  let going = true;
+  const one = async () => {
+    while (going) {
+      await getOnce(port).then(
+        (answer) => answers.push(answer),
+        (error: Error) => failures.push(error.message),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  const loops = Array.from({ length: workers }, one);
+  return {
+    answers,
+    failures,
+    async stop() {
+      going = false;
+      await Promise.all(loops);
+    },
+  };
+}

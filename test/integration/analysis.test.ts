@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 // @ts-expect-error: a script of the project, without declarations
 import { startPrometheus, stopPrometheus } from '../../scripts/sandbox-prometheus.mjs';
 import { cliJson } from '../helpers/json.js';
+import { collectAnswers } from '../helpers/load.js';
 import { Project, readSandbox, type Sandbox, stopApps } from '../helpers/project.js';
 
 let sb: Sandbox;
@@ -50,33 +51,7 @@ afterAll(async () => {
   project?.remove();
 });
 
-/** Requests through HAProxy, a few at a time, until stopped: what each answered. */
-function startLoad(workers = 6) {
-  const answers: { status: number; body: string }[] = [];
-  const failures: string[] = [];
-  let going = true;
-  const one = async () => {
-    while (going) {
-      try {
-        const response = await fetch(`http://127.0.0.1:${sb.lbPort}/`, { signal: AbortSignal.timeout(3000) });
-        answers.push({ status: response.status, body: await response.text() });
-      } catch (error) {
-        failures.push((error as Error).message);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
-  const loops = Array.from({ length: workers }, one);
-  return {
-    answers,
-    failures,
-    async stop() {
-      going = false;
-      await Promise.all(loops);
-    },
-  };
-}
-let load: ReturnType<typeof startLoad> | undefined;
+let load: ReturnType<typeof collectAnswers> | undefined;
 
 const releaseOf = (version: string) => (current: string | undefined) => current?.includes(`_${version}_`);
 
@@ -99,7 +74,7 @@ describe('a release judged by its metrics', () => {
   }, 60_000);
 
   it('a release answering 5% of requests with 500 is stopped on the canary and rolled back everywhere', async () => {
-    load = startLoad();
+    load = collectAnswers(sb.lbPort, 6);
     project.tag('v1.3.0', (repo) => fs.writeFileSync(path.join(repo, 'faults.json'), '{ "errorRate": 0.05 }\n'));
     const before = sb.nodes.map((n) => project.current(n.name));
     const result = await project.deploy(['prod', 'v1.3.0']);

@@ -6,12 +6,12 @@
 // each run; the same through nginx's upstream file.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 // @ts-expect-error: a script of the project, without declarations
 import { startPrometheus, stopPrometheus } from '../../scripts/sandbox-prometheus.mjs';
+import { collectAnswers } from '../helpers/load.js';
 import { Project, readSandbox, type Sandbox, startUntil, stopApps } from '../helpers/project.js';
 
 const run = promisify(execFile);
@@ -53,45 +53,7 @@ afterAll(async () => {
   project?.remove();
 });
 
-/** One GET on a fresh connection (no keep-alive: a reload closing an idle connection is no lost request). */
-function get(port: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(`http://127.0.0.1:${port}/`, { agent: false, timeout: 3000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
-
-/** Requests through the load balancer at `port`, a few at a time, until stopped: what each answered. */
-function startLoad(port: number, workers = 8) {
-  const answers: { status: number; body: string }[] = [];
-  const failures: string[] = [];
-  let going = true;
-  const one = async () => {
-    while (going) {
-      await get(port).then(
-        (answer) => answers.push(answer),
-        (error: Error) => failures.push(error.message),
-      );
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
-  const loops = Array.from({ length: workers }, one);
-  return {
-    answers,
-    failures,
-    async stop() {
-      going = false;
-      await Promise.all(loops);
-    },
-  };
-}
-let load: ReturnType<typeof startLoad> | undefined;
+let load: ReturnType<typeof collectAnswers> | undefined;
 
 /** Each server's weight as HAProxy's admin socket says it: `1 (initial 1)`. */
 async function weights(): Promise<string[]> {
@@ -131,7 +93,7 @@ describe('traffic steps of the canary', () => {
   }, 60_000);
 
   it('a release answering 5% of requests with 500 is stopped at 10% of the traffic and rolled back', async () => {
-    load = startLoad(sb.lbPort);
+    load = collectAnswers(sb.lbPort);
     project.tag('v1.3.0', (repo) => fs.writeFileSync(path.join(repo, 'faults.json'), '{ "errorRate": 0.05 }\n'));
     const [result, seen] = await watching(haproxyWeights, () => project.deploy(['prod', 'v1.3.0']));
     expect(result.code, result.stdout).toBe(1);
@@ -197,7 +159,7 @@ describe('traffic steps of the canary', () => {
     const haproxyLb = ['lb:', '  driver: haproxy', `  socket: ${sb.haproxy.socket}`, '  backend: app'].join('\n');
     fs.writeFileSync(inventory, fs.readFileSync(inventory, 'utf8').replace(haproxyLb, nginx));
     const original = fs.readFileSync(sb.nginx.upstream, 'utf8');
-    load = startLoad(sb.nginx.port);
+    load = collectAnswers(sb.nginx.port);
     const weightsIn = async () =>
       [...fs.readFileSync(sb.nginx.upstream, 'utf8').matchAll(/weight=(\d+)/g)].map((m) => m[1]).join(' ');
     const [result, seen] = await watching(weightsIn, () => project.deploy(['prod', 'v1.2.0']));

@@ -7,7 +7,7 @@ import { EXIT, type RelinkError } from '../../src/errors.js';
 import type { RunDeps } from '../../src/pipeline/context.js';
 import { formatPlan } from '../../src/pipeline/phases/plan.js';
 import { deploy, planDeploy } from '../../src/pipeline/run.js';
-import { fakeRun, label, OLD } from '../helpers/fake-run.js';
+import { fakeRun, OLD, relinks, journaled } from '../helpers/fake-run.js';
 
 const analysis = (alerts: Record<string, unknown>) => ({
   prometheus: { url: 'http://prometheus.test:9090', tokenEnv: 'PROM_TOKEN' },
@@ -37,24 +37,6 @@ function alerted(firing: () => Record<string, string>[], alerts: Record<string, 
     },
   };
   return { ...run, deps, asked };
-}
-
-function relinks(run: ReturnType<typeof fakeRun>): string[] {
-  return run.transport.log
-    .filter((r) => r.kind === 'exec' && r.command.includes('mv -Tf'))
-    .map((r) => `${r.node}:${label(r.command).split(':')[1]!.split('+')[0]}`);
-}
-
-/** The nodes' journal lines of an event, as the run appended them. */
-function journaled(run: ReturnType<typeof fakeRun>, event: string): { node: string; line: Record<string, unknown> }[] {
-  return run.transport.log
-    .filter((r) => r.kind === 'exec' && r.command.includes(`"event":"${event}"`))
-    .flatMap((r) =>
-      [...r.command.matchAll(/\{"v":1[^']*?\}(?=\\n|'|$)/g)]
-        .map((m) => JSON.parse(m[0]) as Record<string, unknown>)
-        .filter((line) => line.event === event)
-        .map((line) => ({ node: r.node, line })),
-    );
 }
 
 describe('alerts as a gate of the analysis', () => {

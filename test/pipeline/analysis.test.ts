@@ -7,7 +7,7 @@ import { EXIT, RelinkError } from '../../src/errors.js';
 import type { RunDeps } from '../../src/pipeline/context.js';
 import { formatPlan } from '../../src/pipeline/phases/plan.js';
 import { deploy, planDeploy } from '../../src/pipeline/run.js';
-import { fakeRun, type FakeOptions, label, OLD } from '../helpers/fake-run.js';
+import { fakeRun, type FakeOptions, OLD, relinks, journaled } from '../helpers/fake-run.js';
 
 const NEW = 'hello_prod_v1.1.0_main_20261121-170000_ana';
 const ERRORS =
@@ -44,24 +44,6 @@ function analysed(answer: (promql: string, call: number) => number[], options: F
 }
 
 const canary = (promql: string) => promql.includes('node=~"node1"');
-
-/** The nodes' journal lines of an event, as the run appended them. */
-function journaled(run: ReturnType<typeof fakeRun>, event: string): { node: string; line: Record<string, unknown> }[] {
-  return run.transport.log
-    .filter((r) => r.kind === 'exec' && r.command.includes(`"event":"${event}"`))
-    .flatMap((r) =>
-      [...r.command.matchAll(/\{"v":1[^']*?\}(?=\\n|'|$)/g)]
-        .map((m) => JSON.parse(m[0]) as Record<string, unknown>)
-        .filter((line) => line.event === event)
-        .map((line) => ({ node: r.node, line })),
-    );
-}
-
-function relinks(run: ReturnType<typeof fakeRun>): string[] {
-  return run.transport.log
-    .filter((r) => r.kind === 'exec' && r.command.includes('mv -Tf'))
-    .map((r) => `${r.node}:${label(r.command).split(':')[1]!.split('+')[0]}`);
-}
 
 describe('the analysis of a deploy', () => {
   it('measures the canary against the baseline while the rest waits, then the release goes on', async () => {

@@ -3,19 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { hintOf } from '../../src/app/phrase.js';
 import { EXIT, LockError, RelinkError } from '../../src/errors.js';
 import { deploy } from '../../src/pipeline/run.js';
-import { fakeRun, label, OLD, OLD_COMMIT, checksummed } from '../helpers/fake-run.js';
+import { fakeRun, label, OLD, OLD_COMMIT, checksummed, relinks } from '../helpers/fake-run.js';
 
 const NEW = 'hello_prod_v1.1.0_main_20261121-170000_ana';
 
 function sequence(run: ReturnType<typeof fakeRun>, node: string): string[] {
   return run.transport.commandsFor(node).map(label);
-}
-
-/** Global order of relinks across nodes. */
-function relinks(run: ReturnType<typeof fakeRun>): string[] {
-  return run.transport.log
-    .filter((r) => r.kind === 'exec' && r.command.includes('mv -Tf'))
-    .map((r) => `${r.node}:${label(r.command).split(':')[1]!.split('+')[0]}`);
 }
 
 describe('deploy pipeline', () => {
